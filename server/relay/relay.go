@@ -1,0 +1,197 @@
+package relay
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/msg-gateway/msg/authz"
+	gatewayv1 "github.com/msg-gateway/msg/gen/msg/gateway/v1"
+	"github.com/msg-gateway/msg/internal/requestid"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+)
+
+// Options configure a [Relay].
+type Options struct {
+	// IdentityHeader carries the principal id to the upstream.
+	IdentityHeader string
+	// FingerprintHeader carries the client certificate fingerprint.
+	FingerprintHeader string
+	// Logger receives the details that never reach the app.
+	Logger *slog.Logger
+}
+
+// Relay implements msg.gateway.v1.GatewayService. It relays only requests
+// that the server's interceptor chain has canonicalized and authorized.
+type Relay struct {
+	gatewayv1.UnimplementedGatewayServiceServer
+
+	table *atomic.Pointer[Table]
+	opts  Options
+}
+
+// New returns a Relay that reads the current host table from table on every
+// call, so a swapped table applies to the next request.
+func New(table *atomic.Pointer[Table], opts Options) *Relay {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Relay{table: table, opts: opts}
+}
+
+// Forward relays one canonical inner request. See the package doc.
+func (r *Relay) Forward(ctx context.Context, _ *gatewayv1.ForwardRequest) (*gatewayv1.ForwardResponse, error) {
+	// The wire request is deliberately ignored: only the canonical form that
+	// authz decided on may be sent.
+	creq, ok := authz.RequestFromContext(ctx)
+	if !ok {
+		r.opts.Logger.ErrorContext(ctx, "relay: no canonical request in context; interceptor chain misconfigured",
+			"request_id", requestid.FromContext(ctx))
+		return nil, status.Error(codes.Internal, "internal error")
+	}
+	if d, ok := authz.DecisionFromContext(ctx); !ok || !d.Allowed {
+		r.opts.Logger.ErrorContext(ctx, "relay: request reached the relay without an allow decision",
+			"request_id", requestid.FromContext(ctx))
+		return nil, authz.DeniedError()
+	}
+	principal, ok := authz.PrincipalFromContext(ctx)
+	if !ok {
+		return nil, authz.UnauthenticatedError()
+	}
+	up, ok := r.table.Load().Lookup(creq.Host)
+	if !ok {
+		r.opts.Logger.InfoContext(ctx, "relay: host not allow-listed",
+			"request_id", requestid.FromContext(ctx), "host", creq.Host)
+		return nil, authz.DeniedError()
+	}
+	resp, err := r.do(ctx, up, creq, principal)
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+func (r *Relay) do(ctx context.Context, up *Upstream, creq *authz.Request, p *authz.Principal) (*gatewayv1.ForwardResponse, error) {
+	if int64(len(creq.Body)) > up.MaxRequestBodyBytes {
+		return nil, status.Error(codes.ResourceExhausted, "request body too large")
+	}
+	ctx, cancel := context.WithTimeout(ctx, up.Timeout)
+	defer cancel()
+
+	u := *up.Base
+	u.Opaque = upstreamTarget(up.Base, creq.Path) // sent as-is: the canonical form
+	u.RawPath, u.Path = "", ""
+	u.RawQuery = creq.RawQuery
+	var body io.Reader
+	if len(creq.Body) > 0 {
+		body = bytes.NewReader(creq.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, creq.Method, u.String(), body)
+	if err != nil {
+		r.opts.Logger.ErrorContext(ctx, "relay: building upstream request", "request_id", requestid.FromContext(ctx), "error", err)
+		return nil, status.Error(codes.Internal, "internal error")
+	}
+	req.URL = &u
+	req.Host = up.Base.Host
+	req.Header = FilterRequestHeaders(creq.Headers, r.opts.IdentityHeader, r.opts.FingerprintHeader)
+	if ip := peerIP(ctx); ip != "" {
+		req.Header.Set("X-Forwarded-For", ip)
+	}
+	if r.opts.IdentityHeader != "" {
+		req.Header.Set(r.opts.IdentityHeader, p.ID)
+	}
+	if r.opts.FingerprintHeader != "" {
+		req.Header.Set(r.opts.FingerprintHeader, p.FingerprintSHA256)
+	}
+	if id := requestid.FromContext(ctx); id != "" {
+		req.Header.Set("X-Request-Id", id)
+	}
+	req.ContentLength = int64(len(creq.Body))
+
+	resp, err := up.transport.RoundTrip(req)
+	if err != nil {
+		return nil, r.upstreamError(ctx, up, "round trip", err)
+	}
+	defer resp.Body.Close()
+	if resp.ContentLength > up.MaxResponseBodyBytes {
+		r.opts.Logger.InfoContext(ctx, "relay: response body over limit", "request_id", requestid.FromContext(ctx),
+			"host", up.Name, "content_length", resp.ContentLength, "limit", up.MaxResponseBodyBytes)
+		return nil, status.Error(codes.ResourceExhausted, "response body too large")
+	}
+	respBody, err := readLimited(resp.Body, resp.ContentLength, up.MaxResponseBodyBytes)
+	if errors.Is(err, errTooLarge) {
+		r.opts.Logger.InfoContext(ctx, "relay: response body over limit", "request_id", requestid.FromContext(ctx),
+			"host", up.Name, "limit", up.MaxResponseBodyBytes)
+		return nil, status.Error(codes.ResourceExhausted, "response body too large")
+	}
+	if err != nil {
+		return nil, r.upstreamError(ctx, up, "reading response body", err)
+	}
+	return &gatewayv1.ForwardResponse{
+		StatusCode: int32(resp.StatusCode),
+		Headers:    responseHeaders(resp.Header),
+		Body:       respBody,
+	}, nil
+}
+
+var errTooLarge = errors.New("body too large")
+
+// readLimited reads the whole body, failing with errTooLarge past limit.
+func readLimited(r io.Reader, contentLength, limit int64) ([]byte, error) {
+	size := int64(512)
+	if contentLength > 0 {
+		size = contentLength
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, min(size, limit)+1))
+	n, err := buf.ReadFrom(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if n > limit {
+		return nil, errTooLarge
+	}
+	return buf.Bytes(), nil
+}
+
+// upstreamError maps an upstream failure to the status the app sees. This is
+// the one place where that happens: the message is fixed per code; the
+// details go to the log.
+func (r *Relay) upstreamError(ctx context.Context, up *Upstream, op string, err error) error {
+	code, msg := codes.Unavailable, "upstream unavailable"
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
+		code, msg = codes.DeadlineExceeded, "upstream timed out"
+	case errors.Is(ctx.Err(), context.Canceled):
+		code, msg = codes.Canceled, "request canceled"
+	default:
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			code, msg = codes.DeadlineExceeded, "upstream timed out"
+		}
+	}
+	r.opts.Logger.WarnContext(ctx, "relay: upstream error", "request_id", requestid.FromContext(ctx),
+		"host", up.Name, "op", op, "code", code.String(), "error", err.Error())
+	return status.Error(code, msg)
+}
+
+func peerIP(ctx context.Context) string {
+	p, ok := peer.FromContext(ctx)
+	if !ok || p.Addr == nil {
+		return ""
+	}
+	if ta, ok := p.Addr.(*net.TCPAddr); ok {
+		return ta.IP.String()
+	}
+	host, _, err := net.SplitHostPort(p.Addr.String())
+	if err != nil {
+		return ""
+	}
+	return host
+}

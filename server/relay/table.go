@@ -1,0 +1,240 @@
+package relay
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
+	"github.com/msg-gateway/msg/internal/canon"
+)
+
+// Defaults for unset host settings.
+const (
+	DefaultTimeout          = 30 * time.Second
+	DefaultMaxBodyBytes     = 10 << 20
+	maxConfiguredBodyBytes  = 1 << 30
+	maxConfiguredHostTimout = 10 * time.Minute
+)
+
+// Upstream is one compiled host table entry.
+type Upstream struct {
+	// Name is the name apps use, as in the host table.
+	Name string
+	// Base is the upstream base URL.
+	Base *url.URL
+	// Timeout bounds the whole upstream exchange.
+	Timeout time.Duration
+	// MaxRequestBodyBytes and MaxResponseBodyBytes bound the bodies.
+	MaxRequestBodyBytes  int64
+	MaxResponseBodyBytes int64
+
+	transport *http.Transport
+}
+
+// Table is the compiled, immutable host allow-list. It is safe for concurrent
+// use.
+type Table struct {
+	hosts map[string]*Upstream
+}
+
+// TableError is a host table error naming the key, e.g. "hosts[0].upstream".
+type TableError struct {
+	Path string
+	Msg  string
+}
+
+func (e *TableError) Error() string { return e.Path + ": " + e.Msg }
+
+// NewTable validates and compiles hosts. It fails on the first invalid entry
+// and applies nothing (the returned table is nil).
+func NewTable(hosts []*adminv1.Host) (*Table, error) {
+	t := &Table{hosts: make(map[string]*Upstream, len(hosts))}
+	for i, h := range hosts {
+		up, err := compileHost(fmt.Sprintf("hosts[%d]", i), h)
+		if err != nil {
+			t.Close()
+			return nil, err
+		}
+		if _, dup := t.hosts[up.Name]; dup {
+			t.Close()
+			return nil, &TableError{Path: fmt.Sprintf("hosts[%d].name", i), Msg: fmt.Sprintf("duplicate name %q", up.Name)}
+		}
+		t.hosts[up.Name] = up
+	}
+	return t, nil
+}
+
+func compileHost(path string, h *adminv1.Host) (*Upstream, error) {
+	name, err := canon.Host(h.GetName())
+	if err != nil {
+		return nil, &TableError{Path: path + ".name", Msg: err.Error()}
+	}
+	if name != h.GetName() {
+		return nil, &TableError{Path: path + ".name", Msg: fmt.Sprintf("must be written in canonical form %q", name)}
+	}
+	base, err := url.Parse(h.GetUpstream())
+	switch {
+	case h.GetUpstream() == "":
+		return nil, &TableError{Path: path + ".upstream", Msg: "required"}
+	case err != nil:
+		return nil, &TableError{Path: path + ".upstream", Msg: "not a valid URL"}
+	case base.Scheme != "http" && base.Scheme != "https":
+		return nil, &TableError{Path: path + ".upstream", Msg: "scheme must be http or https"}
+	case base.Host == "":
+		return nil, &TableError{Path: path + ".upstream", Msg: "host required"}
+	case base.User != nil:
+		return nil, &TableError{Path: path + ".upstream", Msg: "userinfo is not allowed"}
+	case base.RawQuery != "" || base.ForceQuery || base.Fragment != "":
+		return nil, &TableError{Path: path + ".upstream", Msg: "query and fragment are not allowed"}
+	case base.Opaque != "":
+		return nil, &TableError{Path: path + ".upstream", Msg: "must be an absolute URL with //host"}
+	}
+	if base.Path != "" {
+		p, q, err := canon.Target(base.EscapedPath())
+		if err != nil || q != "" || p != base.EscapedPath() {
+			return nil, &TableError{Path: path + ".upstream", Msg: "path must be canonical (no dot segments, //, or encoded / \\)"}
+		}
+	}
+	up := &Upstream{
+		Name:                 name,
+		Base:                 base,
+		Timeout:              DefaultTimeout,
+		MaxRequestBodyBytes:  DefaultMaxBodyBytes,
+		MaxResponseBodyBytes: DefaultMaxBodyBytes,
+	}
+	if d := h.GetTimeout(); d != nil {
+		if err := d.CheckValid(); err != nil || d.AsDuration() <= 0 || d.AsDuration() > maxConfiguredHostTimout {
+			return nil, &TableError{Path: path + ".timeout", Msg: "must be between 1ns and 10m"}
+		}
+		up.Timeout = d.AsDuration()
+	}
+	for _, lim := range []struct {
+		key string
+		v   int64
+		dst *int64
+	}{
+		{".max_request_body_bytes", h.GetMaxRequestBodyBytes(), &up.MaxRequestBodyBytes},
+		{".max_response_body_bytes", h.GetMaxResponseBodyBytes(), &up.MaxResponseBodyBytes},
+	} {
+		if lim.v < 0 || lim.v > maxConfiguredBodyBytes {
+			return nil, &TableError{Path: path + lim.key, Msg: "must be between 0 (default) and 1073741824"}
+		}
+		if lim.v > 0 {
+			*lim.dst = lim.v
+		}
+	}
+	tlsConf, err := backendTLS(path+".tls", base, h.GetTls())
+	if err != nil {
+		return nil, err
+	}
+	up.transport = newTransport(tlsConf)
+	return up, nil
+}
+
+func backendTLS(path string, base *url.URL, bt *adminv1.BackendTLS) (*tls.Config, error) {
+	if bt == nil {
+		if base.Scheme == "https" {
+			return &tls.Config{MinVersion: tls.VersionTLS12}, nil
+		}
+		return nil, nil
+	}
+	if base.Scheme != "https" {
+		return nil, &TableError{Path: path, Msg: "only allowed with an https upstream"}
+	}
+	conf := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: bt.GetServerName()}
+	if f := bt.GetCaFile(); f != "" {
+		pem, err := os.ReadFile(f)
+		if err != nil {
+			return nil, &TableError{Path: path + ".ca_file", Msg: "cannot read: " + errString(err)}
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, &TableError{Path: path + ".ca_file", Msg: "no PEM certificates found"}
+		}
+		conf.RootCAs = pool
+	}
+	if (bt.GetCertFile() == "") != (bt.GetKeyFile() == "") {
+		return nil, &TableError{Path: path + ".cert_file", Msg: "cert_file and key_file go together"}
+	}
+	if bt.GetCertFile() != "" {
+		cert, err := tls.LoadX509KeyPair(bt.GetCertFile(), bt.GetKeyFile())
+		if err != nil {
+			return nil, &TableError{Path: path + ".cert_file", Msg: "cannot load key pair: " + errString(err)}
+		}
+		conf.Certificates = []tls.Certificate{cert}
+	}
+	return conf, nil
+}
+
+func errString(err error) string {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+func newTransport(tlsConf *tls.Config) *http.Transport {
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                 nil, // never an environment proxy: dial only what the table says
+		DialContext:           d.DialContext,
+		TLSClientConfig:       tlsConf,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ForceAttemptHTTP2:     tlsConf != nil,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   128,
+		IdleConnTimeout:       90 * time.Second,
+		ExpectContinueTimeout: 0,
+		// Bodies and Content-Encoding pass through untouched.
+		DisableCompression:     true,
+		MaxResponseHeaderBytes: 1 << 20,
+	}
+}
+
+// Lookup returns the upstream for a canonical host name.
+func (t *Table) Lookup(name string) (*Upstream, bool) {
+	if t == nil {
+		return nil, false
+	}
+	up, ok := t.hosts[name]
+	return up, ok
+}
+
+// Names returns the host names in the table, sorted.
+func (t *Table) Names() []string {
+	if t == nil {
+		return nil
+	}
+	names := make([]string, 0, len(t.hosts))
+	for n := range t.hosts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Close releases idle upstream connections. In-flight requests finish.
+func (t *Table) Close() {
+	if t == nil {
+		return
+	}
+	for _, up := range t.hosts {
+		if up.transport != nil {
+			up.transport.CloseIdleConnections()
+		}
+	}
+}
+
+// upstreamTarget joins the base path and the canonical request path.
+func upstreamTarget(base *url.URL, canonicalPath string) string {
+	bp := strings.TrimSuffix(base.EscapedPath(), "/")
+	return bp + canonicalPath
+}
