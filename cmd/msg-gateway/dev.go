@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/msg-gateway/msg/internal/pki"
+	"github.com/msg-gateway/msg/server"
+	"github.com/msg-gateway/msg/server/config"
+)
+
+// devConfig is the dev mode's config file. It is written to DIR/gateway.yaml
+// and then loaded like any other config, so it doubles as an example.
+const devConfig = `# Written by "msg-gateway dev"; regenerated on every start.
+listen: %q
+admin_listen: %q
+tls:
+  cert_file: %q
+  key_file: %q
+  client_ca_file: %q
+log:
+  level: info
+  format: text
+hosts:
+  - name: demo.internal
+    upstream: %q
+    timeout: 10s
+rules:
+  # alice may use any method on demo.internal ...
+  - id: alice-demo
+    effect: allow
+    principals: [{id: alice}]
+    hosts: [demo.internal]
+  # ... except under /private/ (deny overrides allow).
+  - id: alice-no-private
+    effect: deny
+    principals: [{id: alice}]
+    hosts: [demo.internal]
+    paths: [{prefix: /private}]
+# mallory has a valid certificate but no rule: default deny.
+`
+
+func cmdDev(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", ".dev", "directory for the throwaway PKI and config")
+	listen := fs.String("listen", "127.0.0.1:8443", "gRPC (mTLS) listen address")
+	adminListen := fs.String("admin-listen", "127.0.0.1:8080", "admin HTTP listen address")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return errors.New("dev: unexpected arguments")
+	}
+	absDir, err := filepath.Abs(*dir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(absDir, 0o700); err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	files, err := writeDevPKI(absDir)
+	if err != nil {
+		return fmt.Errorf("dev: writing PKI: %w", err)
+	}
+
+	// The demo internal host, on loopback.
+	demoLis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("dev: demo host: %w", err)
+	}
+	demo := &http.Server{Handler: demoHandler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = demo.Serve(demoLis) }()
+	defer demo.Close()
+
+	cfgPath := filepath.Join(absDir, "gateway.yaml")
+	cfgText := fmt.Sprintf(devConfig, *listen, *adminListen, files.serverCert, files.serverKey, files.ca,
+		"http://"+demoLis.Addr().String())
+	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	logger, err := newLogger(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return server.Run(ctx, cfg, server.Options{
+		Logger: logger,
+		OnListening: func(grpcAddr, adminAddr net.Addr) {
+			printDevBanner(stdout, absDir, grpcAddr.String(), adminAddr.String())
+		},
+	})
+}
+
+type devFiles struct{ ca, serverCert, serverKey string }
+
+func writeDevPKI(dir string) (devFiles, error) {
+	ca, err := pki.NewCA("msg dev CA")
+	if err != nil {
+		return devFiles{}, err
+	}
+	caFile := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(caFile, ca.CertPEM(), 0o644); err != nil {
+		return devFiles{}, err
+	}
+	srv, err := ca.Issue(pki.Localhost())
+	if err != nil {
+		return devFiles{}, err
+	}
+	sc, sk, err := srv.WriteFiles(dir, "server")
+	if err != nil {
+		return devFiles{}, err
+	}
+	for _, id := range []struct{ cn, ou string }{{"alice", "mobile"}, {"mallory", "mobile"}} {
+		leaf, err := ca.Issue(pki.Options{
+			CommonName:         id.cn,
+			Organization:       []string{"Example Corp"},
+			OrganizationalUnit: []string{id.ou},
+			NotAfter:           time.Now().Add(30 * 24 * time.Hour),
+		})
+		if err != nil {
+			return devFiles{}, err
+		}
+		if _, _, err := leaf.WriteFiles(dir, id.cn); err != nil {
+			return devFiles{}, err
+		}
+	}
+	return devFiles{ca: caFile, serverCert: sc, serverKey: sk}, nil
+}
+
+// demoHandler is the demo internal host. Everything under /private/ answers
+// with a marker body so that a policy leak is easy to see.
+func demoHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/private/") {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			_, _ = io.WriteString(w, "demo-private-area: you should not see this unless policy allows it\n")
+			return
+		}
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"host":       "demo.internal",
+			"method":     r.Method,
+			"path":       r.URL.RequestURI(),
+			"principal":  r.Header.Get(config.DefaultIdentityHeader),
+			"request_id": r.Header.Get("X-Request-Id"),
+			"body_bytes": len(body),
+			"message":    "hello from the demo internal host",
+		})
+	})
+}
+
+func printDevBanner(w io.Writer, dir, grpcAddr, adminAddr string) {
+	protoDir := "proto"
+	grpcurl := "grpcurl"
+	if wd, err := os.Getwd(); err == nil {
+		if _, err := os.Stat(filepath.Join(wd, "proto", "msg", "gateway", "v1", "gateway.proto")); err == nil {
+			protoDir = filepath.Join(wd, "proto")
+			if _, err := os.Stat(filepath.Join(wd, "tools", "go.mod")); err == nil {
+				grpcurl = "go tool -modfile=" + filepath.Join(wd, "tools", "go.mod") + " grpcurl"
+			}
+		}
+	}
+	call := func(who, path string) string {
+		return fmt.Sprintf("%s \\\n  -cacert %s/ca.pem -cert %s/%s.pem -key %s/%s-key.pem \\\n  -import-path %s -proto msg/gateway/v1/gateway.proto \\\n  -d '{\"host\":\"demo.internal\",\"method\":\"GET\",\"path\":\"%s\"}' \\\n  %s msg.gateway.v1.GatewayService/Forward",
+			grpcurl, dir, dir, who, dir, who, protoDir, path, grpcAddr)
+	}
+	fmt.Fprintf(w, `
+msg-gateway dev mode
+  gRPC (mTLS)  %s
+  admin HTTP   http://%s  (/healthz, /readyz)
+  files        %s  (ca.pem, alice*.pem allowed, mallory*.pem denied, gateway.yaml)
+
+Forward as alice (allowed; the body field is base64):
+
+%s
+
+As mallory (PermissionDenied), or alice under /private/ (PermissionDenied):
+
+%s
+
+From Go:
+
+	t, _ := client.New(%q,
+		client.WithCertificateFiles(%q, %q),
+		client.WithRootCAFile(%q))
+	resp, _ := (&http.Client{Transport: t}).Get("https://demo.internal/hello")
+
+`, grpcAddr, adminAddr, dir, call("alice", "/hello"), call("mallory", "/hello"),
+		grpcAddr, dir+"/alice.pem", dir+"/alice-key.pem", dir+"/ca.pem")
+}

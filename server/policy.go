@@ -1,0 +1,62 @@
+package server
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/msg-gateway/msg/authz"
+	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
+	"github.com/msg-gateway/msg/server/config"
+	"github.com/msg-gateway/msg/server/relay"
+)
+
+// compiled is one consistent set of host table and policy.
+type compiled struct {
+	table  *relay.Table
+	policy *authz.Policy
+}
+
+// compile validates and compiles the hosts and rules of cfg. Nothing is
+// applied when any entry is invalid.
+func compile(cfg *configv1.Config) (*compiled, error) {
+	table, err := relay.NewTable(cfg.GetHosts())
+	if err != nil {
+		return nil, err
+	}
+	policy, err := authz.NewPolicy(cfg.GetRules())
+	if err != nil {
+		table.Close()
+		return nil, err
+	}
+	// A rule naming an exact host that is not in the table is a typo that
+	// would silently never match: refuse it.
+	for i, r := range cfg.GetRules() {
+		for j, h := range r.GetHosts() {
+			if strings.Contains(h, "*") {
+				continue
+			}
+			if _, ok := table.Lookup(strings.ToLower(h)); !ok {
+				table.Close()
+				return nil, &config.Error{Path: fmt.Sprintf("rules[%d].hosts[%d]", i, j), Msg: fmt.Sprintf("unknown host %q (not in hosts)", h)}
+			}
+		}
+	}
+	return &compiled{table: table, policy: policy}, nil
+}
+
+// Check validates a config completely without opening any socket: settings,
+// TLS files, hosts and rules. It is what `msg-gateway check` runs.
+func Check(cfg *configv1.Config) error {
+	if err := config.Validate(cfg); err != nil {
+		return err
+	}
+	if _, err := serverTLSConfig(cfg.GetTls()); err != nil {
+		return err
+	}
+	c, err := compile(cfg)
+	if err != nil {
+		return err
+	}
+	c.table.Close()
+	return nil
+}

@@ -1,0 +1,242 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	middleware "github.com/grpc-ecosystem/go-grpc-middleware/v2"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"github.com/msg-gateway/msg/authz"
+	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
+	gatewayv1 "github.com/msg-gateway/msg/gen/msg/gateway/v1"
+	"github.com/msg-gateway/msg/internal/requestid"
+	"github.com/msg-gateway/msg/server/relay"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/status"
+)
+
+// Options are the parts of a server that do not come from the config file.
+type Options struct {
+	// Logger receives every log line. Default: discard.
+	Logger *slog.Logger
+	// OnListening, when set, is called once both listeners are open, with
+	// their actual addresses.
+	OnListening func(grpcAddr, adminAddr net.Addr)
+	// DrainTimeout bounds how long in-flight calls may run after the context
+	// is cancelled. Default 10s.
+	DrainTimeout time.Duration
+}
+
+// Server is an assembled gateway. It is created by [New] and started by
+// [Server.Serve].
+type Server struct {
+	cfg    *configv1.Config
+	opts   Options
+	log    *slog.Logger
+	grpc   *grpc.Server
+	health *health.Server
+	table  atomic.Pointer[relay.Table]
+	policy atomic.Pointer[authz.Policy]
+	ready  atomic.Bool
+}
+
+// New validates cfg, loads its TLS material, compiles hosts and rules and
+// assembles the gRPC server. It opens no socket.
+func New(cfg *configv1.Config, opts Options) (*Server, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.DrainTimeout <= 0 {
+		opts.DrainTimeout = 10 * time.Second
+	}
+	tlsConf, err := serverTLSConfig(cfg.GetTls())
+	if err != nil {
+		return nil, err
+	}
+	c, err := compile(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, opts: opts, log: opts.Logger, health: health.NewServer()}
+	s.table.Store(c.table)
+	s.policy.Store(c.policy)
+
+	lim := cfg.GetLimits()
+	ic := &authz.Interceptors{
+		Policy: s.policy.Load,
+		Limits: authz.Limits{
+			MaxHeaderCount: int(lim.GetMaxHeaderCount()),
+			MaxHeaderBytes: int(lim.GetMaxHeaderBytes()),
+		},
+		Exempt: map[string]bool{
+			healthpb.Health_Check_FullMethodName: true,
+			healthpb.Health_Watch_FullMethodName: true,
+			healthpb.Health_List_FullMethodName:  true,
+		},
+		Logger: s.log,
+	}
+	logOpts := []logging.Option{
+		logging.WithLogOnEvents(logging.FinishCall),
+		logging.WithFieldsFromContext(func(ctx context.Context) logging.Fields {
+			f := logging.Fields{"request_id", requestid.FromContext(ctx)}
+			if p, ok := authz.PrincipalFromContext(ctx); ok {
+				f = append(f, "principal", p.ID)
+			}
+			return f
+		}),
+	}
+	rec := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
+		s.log.ErrorContext(ctx, "panic in RPC handler", "request_id", requestid.FromContext(ctx),
+			"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		return status.Error(codes.Internal, "internal error")
+	})
+	maxMsg := int(lim.GetMaxMessageBytes())
+	s.grpc = grpc.NewServer(
+		grpc.Creds(credentials.NewTLS(tlsConf)),
+		grpc.ConnectionTimeout(lim.GetHandshakeTimeout().AsDuration()),
+		grpc.MaxRecvMsgSize(maxMsg),
+		grpc.MaxSendMsgSize(maxMsg),
+		grpc.MaxConcurrentStreams(lim.GetMaxConcurrentStreams()),
+		grpc.MaxHeaderListSize(uint32(lim.GetMaxHeaderBytes())+16<<10),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 20 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 15 * time.Minute, Time: 2 * time.Minute, Timeout: 20 * time.Second}),
+		grpc.ChainUnaryInterceptor(
+			requestIDUnary,
+			recovery.UnaryServerInterceptor(rec),
+			logging.UnaryServerInterceptor(slogAdapter(s.log), logOpts...),
+			auth.UnaryServerInterceptor(authz.Authenticate),
+			ic.CanonicalizeUnary(),
+			ic.AuthorizeUnary(),
+		),
+		grpc.ChainStreamInterceptor(
+			requestIDStream,
+			recovery.StreamServerInterceptor(rec),
+			logging.StreamServerInterceptor(slogAdapter(s.log), logOpts...),
+			auth.StreamServerInterceptor(authz.Authenticate),
+			ic.AuthorizeStream(),
+		),
+	)
+	gatewayv1.RegisterGatewayServiceServer(s.grpc, relay.New(&s.table, relay.Options{
+		IdentityHeader:    cfg.GetRelayHeaders().GetIdentity(),
+		FingerprintHeader: cfg.GetRelayHeaders().GetFingerprint(),
+		Logger:            s.log,
+	}))
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	return s, nil
+}
+
+// Run listens on the config's addresses and serves until ctx is cancelled.
+func Run(ctx context.Context, cfg *configv1.Config, opts Options) error {
+	s, err := New(cfg, opts)
+	if err != nil {
+		return err
+	}
+	lis, err := net.Listen("tcp", cfg.GetListen())
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	adminLis, err := net.Listen("tcp", cfg.GetAdminListen())
+	if err != nil {
+		lis.Close()
+		return fmt.Errorf("admin_listen: %w", err)
+	}
+	return s.Serve(ctx, lis, adminLis)
+}
+
+// Serve serves gRPC on lis and the admin HTTP API on adminLis until ctx is
+// cancelled, then stops accepting connections, lets in-flight calls finish
+// within the drain timeout and returns.
+func (s *Server) Serve(ctx context.Context, lis, adminLis net.Listener) error {
+	admin := &http.Server{
+		Handler:           s.adminHandler(),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- s.grpc.Serve(lis) }()
+	go func() {
+		if err := admin.Serve(adminLis); !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+			return
+		}
+		errc <- nil
+	}()
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	s.ready.Store(true)
+	s.log.Info("gateway listening", "grpc", lis.Addr().String(), "admin", adminLis.Addr().String(),
+		"hosts", s.table.Load().Names())
+	if s.opts.OnListening != nil {
+		s.opts.OnListening(lis.Addr(), adminLis.Addr())
+	}
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	s.ready.Store(false)
+	s.health.Shutdown()
+	s.log.Info("gateway draining", "timeout", s.opts.DrainTimeout.String())
+	stopped := make(chan struct{})
+	go func() { s.grpc.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(s.opts.DrainTimeout):
+		s.log.Warn("drain timeout: closing remaining connections")
+		s.grpc.Stop()
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = admin.Shutdown(shutdownCtx)
+	s.table.Load().Close()
+	s.log.Info("gateway stopped")
+	return serveErr
+}
+
+func (s *Server) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if !s.ready.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("not ready\n"))
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	return mux
+}
+
+func requestIDUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	return handler(requestid.NewContext(ctx, requestid.New()), req)
+}
+
+func requestIDStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	ws := middleware.WrapServerStream(ss)
+	ws.WrappedContext = requestid.NewContext(ss.Context(), requestid.New())
+	return handler(srv, ws)
+}
+
+// slogAdapter lets go-grpc-middleware's logging interceptor write to slog.
+func slogAdapter(l *slog.Logger) logging.Logger {
+	return logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
+		l.Log(ctx, slog.Level(lvl), msg, fields...)
+	})
+}
