@@ -175,7 +175,8 @@ func printDevBanner(w io.Writer, dir, grpcAddr, adminAddr string) {
 		if _, err := os.Stat(filepath.Join(wd, "proto", "msg", "gateway", "v1", "gateway.proto")); err == nil {
 			protoDir = filepath.Join(wd, "proto")
 			if _, err := os.Stat(filepath.Join(wd, "tools", "go.mod")); err == nil {
-				grpcurl = "go tool -modfile=" + filepath.Join(wd, "tools", "go.mod") + " grpcurl"
+				// go -C: the command works when pasted in any directory.
+				grpcurl = "go -C " + wd + " tool -modfile=tools/go.mod grpcurl"
 			}
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -32,8 +33,8 @@ func repoRoot(t *testing.T) string {
 }
 
 // startDev runs "msg-gateway dev" as a child process and returns the gRPC
-// address from its banner.
-func startDev(t *testing.T, dir string) (addr string, child *exec.Cmd) {
+// address and the banner it printed.
+func startDev(t *testing.T, dir string) (addr string, banner *bannerText, child *exec.Cmd) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "dev", "--dir", dir, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "MSG_GATEWAY_BE_MAIN=1")
@@ -57,10 +58,12 @@ func startDev(t *testing.T, dir string) (addr string, child *exec.Cmd) {
 		}
 	})
 	found := make(chan string, 1)
+	banner = &bannerText{}
 	go func() {
 		re := regexp.MustCompile(`gRPC \(mTLS\)\s+(\S+)`)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
+			banner.add(sc.Text())
 			if m := re.FindStringSubmatch(sc.Text()); m != nil {
 				found <- m[1]
 			}
@@ -72,7 +75,44 @@ func startDev(t *testing.T, dir string) (addr string, child *exec.Cmd) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("dev mode did not print its banner")
 	}
-	return addr, cmd
+	return addr, banner, cmd
+}
+
+// bannerText collects dev mode's stdout.
+type bannerText struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (b *bannerText) add(line string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.lines = append(b.lines, line)
+}
+
+// firstCommand returns the first printed shell command (a line starting with
+// "go " and its backslash continuations), joined into one line.
+func (b *bannerText) firstCommand(t *testing.T, wait time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		b.mu.Lock()
+		var cmd []string
+		for _, l := range b.lines {
+			if len(cmd) == 0 && !strings.HasPrefix(l, "go ") {
+				continue
+			}
+			cmd = append(cmd, strings.TrimSuffix(strings.TrimSpace(l), "\\"))
+			if !strings.HasSuffix(l, "\\") {
+				b.mu.Unlock()
+				return strings.Join(cmd, " ")
+			}
+		}
+		b.mu.Unlock()
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("no complete grpcurl command in the banner")
+	return ""
 }
 
 func grpcurl(t *testing.T, dir, addr, who, path string) (string, error) {
@@ -99,7 +139,15 @@ func TestDevModeWithGrpcurl(t *testing.T) {
 		t.Skip("runs child processes and grpcurl")
 	}
 	dir := t.TempDir()
-	addr, child := startDev(t, dir)
+	addr, banner, child := startDev(t, dir)
+
+	// The printed command, pasted into a shell in some other directory.
+	printed := banner.firstCommand(t, 10*time.Second)
+	sh := exec.Command("bash", "-c", printed)
+	sh.Dir = t.TempDir()
+	if out, err := sh.CombinedOutput(); err != nil || !strings.Contains(string(out), `"statusCode": 200`) {
+		t.Fatalf("printed command %q: err=%v\n%s", printed, err, out)
+	}
 
 	out, err := grpcurl(t, dir, addr, "alice", "/hello")
 	if err != nil || !strings.Contains(out, `"statusCode": 200`) {
