@@ -1,0 +1,546 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+	"google.golang.org/protobuf/proto"
+)
+
+// FileName is the database file Open creates inside its directory.
+const FileName = "msg.db"
+
+// Defaults for [Options].
+const (
+	// DefaultAuditMaxAge keeps a month of audit records.
+	DefaultAuditMaxAge = 30 * 24 * time.Hour
+	// DefaultAuditMaxRecords keeps at most a million records, a few hundred
+	// MB of database.
+	DefaultAuditMaxRecords = 1_000_000
+	// DefaultAuditQueueSize lets about 16 flush batches wait for the disk,
+	// so a slow fsync stalls nothing for several seconds at 1000 calls/s.
+	DefaultAuditQueueSize = 8192
+)
+
+// lockTimeout bounds the wait for the database's file lock, so that a second
+// gateway on the same directory fails fast instead of hanging.
+const lockTimeout = time.Second
+
+var (
+	bucketMeta  = []byte("meta")
+	bucketAudit = []byte("audit")
+	keyRevision = []byte("revision")
+	keySchema   = []byte("schema")
+)
+
+const schemaVersion = 1
+
+// Options configures [Open]. The zero value is usable.
+type Options struct {
+	// AuditMaxAge prunes audit records older than this. 0 means
+	// [DefaultAuditMaxAge]; negative keeps records of any age.
+	AuditMaxAge time.Duration
+	// AuditMaxRecords prunes the oldest audit records beyond this many. 0
+	// means [DefaultAuditMaxRecords]; negative keeps any number.
+	AuditMaxRecords int
+	// AuditQueueSize is how many records may wait for the audit writer
+	// before AppendAudit drops. 0 means [DefaultAuditQueueSize].
+	AuditQueueSize int
+	// AuditSink, when set, also receives every audit record as one protojson
+	// line (proto field names). It is written only by the audit writer
+	// goroutine, after each batch, and is not closed by the store.
+	AuditSink io.Writer
+	// Logger receives dropped-record counts and write errors. Nil discards.
+	Logger *slog.Logger
+}
+
+// Bolt is the embedded [Store]: one bbolt file, fsynced on every commit.
+// Configuration writes are serialized; reads use the current [Snapshot]
+// without locks.
+type Bolt struct {
+	db   *bolt.DB
+	log  *slog.Logger
+	snap atomic.Pointer[Snapshot]
+
+	// writer is a one-slot semaphore serializing Apply, Seed and Close, so
+	// that preconditions are checked against the snapshot being replaced.
+	writer chan struct{}
+	closed atomic.Bool
+
+	watchMu  sync.Mutex
+	watchers map[*watcher]struct{}
+
+	audit *auditWriter
+}
+
+var _ Store = (*Bolt)(nil)
+
+// kindSpec ties a Kind to its bucket and message type.
+type kindSpec struct {
+	bucket  []byte
+	newMsg  func() proto.Message
+	key     func(proto.Message) (string, bool)
+	setEtag func(proto.Message, string)
+	etag    func(proto.Message) string
+}
+
+var kinds = map[Kind]kindSpec{
+	KindHost: {
+		bucket: []byte("hosts"),
+		newMsg: func() proto.Message { return new(adminv1.Host) },
+		key: func(m proto.Message) (string, bool) {
+			h, ok := m.(*adminv1.Host)
+			return h.GetName(), ok
+		},
+		setEtag: func(m proto.Message, e string) { m.(*adminv1.Host).Etag = e },
+		etag:    func(m proto.Message) string { return m.(*adminv1.Host).GetEtag() },
+	},
+	KindRule: {
+		bucket: []byte("rules"),
+		newMsg: func() proto.Message { return new(adminv1.Rule) },
+		key: func(m proto.Message) (string, bool) {
+			r, ok := m.(*adminv1.Rule)
+			return r.GetId(), ok
+		},
+		setEtag: func(m proto.Message, e string) { m.(*adminv1.Rule).Etag = e },
+		etag:    func(m proto.Message) string { return m.(*adminv1.Rule).GetEtag() },
+	},
+	KindRevocation: {
+		bucket: []byte("revocations"),
+		newMsg: func() proto.Message { return new(adminv1.Revocation) },
+		key: func(m proto.Message) (string, bool) {
+			r, ok := m.(*adminv1.Revocation)
+			return r.GetId(), ok
+		},
+		setEtag: func(m proto.Message, e string) { m.(*adminv1.Revocation).Etag = e },
+		etag:    func(m proto.Message) string { return m.(*adminv1.Revocation).GetEtag() },
+	},
+}
+
+// Open opens or creates the store in dir (created with mode 0700; the
+// database file dir/msg.db gets mode 0600). Only one process may have a
+// store open: a second Open fails after about a second with [ErrLocked].
+func Open(dir string, opts Options) (*Bolt, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	_, statErr := os.Stat(path)
+	created := errors.Is(statErr, os.ErrNotExist)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("store: open %s: %w (is another msg-gateway using this directory?)", path, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if created {
+		// bbolt fsyncs the file, not the directory entry that names it.
+		if err := syncDir(dir); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("store: %w", err)
+		}
+	}
+	b := &Bolt{
+		db:       db,
+		log:      opts.Logger,
+		writer:   make(chan struct{}, 1),
+		watchers: make(map[*watcher]struct{}),
+	}
+	snap, err := b.init()
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	b.snap.Store(snap)
+	if b.audit, err = startAuditWriter(db, opts); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	return b, nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// init creates the buckets and loads the snapshot.
+func (b *Bolt) init() (*Snapshot, error) {
+	err := b.db.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return err
+		}
+		if v := meta.Get(keySchema); v == nil {
+			if err := meta.Put(keySchema, encodeInt(schemaVersion)); err != nil {
+				return err
+			}
+		} else if got, ok := decodeInt(v); !ok || got != schemaVersion {
+			return fmt.Errorf("unsupported schema version %x (this build reads %d)", v, schemaVersion)
+		}
+		for _, name := range [][]byte{kinds[KindHost].bucket, kinds[KindRule].bucket, kinds[KindRevocation].bucket, bucketAudit} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	snap := &Snapshot{}
+	err = b.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketMeta).Get(keyRevision); v != nil {
+			rev, ok := decodeInt(v)
+			if !ok {
+				return errors.New("corrupt revision")
+			}
+			snap.Revision = rev
+		}
+		var err error
+		if snap.Hosts, err = load[*adminv1.Host](tx, KindHost); err != nil {
+			return err
+		}
+		if snap.Rules, err = load[*adminv1.Rule](tx, KindRule); err != nil {
+			return err
+		}
+		if snap.Revocations, err = load[*adminv1.Revocation](tx, KindRevocation); err != nil {
+			return err
+		}
+		return nil
+	})
+	return snap, err
+}
+
+// load decodes one bucket; bbolt iterates keys in byte order, which is the
+// snapshot's sort order.
+func load[T proto.Message](tx *bolt.Tx, k Kind) ([]T, error) {
+	spec := kinds[k]
+	var out []T
+	err := tx.Bucket(spec.bucket).ForEach(func(key, v []byte) error {
+		m := spec.newMsg()
+		if err := proto.Unmarshal(v, m); err != nil {
+			return fmt.Errorf("%s/%s: %w", k, key, err)
+		}
+		if got, _ := spec.key(m); got != string(key) {
+			return fmt.Errorf("%s/%s: stored under the wrong key (%q)", k, key, got)
+		}
+		out = append(out, m.(T))
+		return nil
+	})
+	return out, err
+}
+
+// Snapshot implements [Store].
+func (b *Bolt) Snapshot() *Snapshot { return b.snap.Load() }
+
+// Apply implements [Store].
+func (b *Bolt) Apply(ctx context.Context, muts []Mutation, validate func(*Snapshot) error) (*Snapshot, error) {
+	if len(muts) == 0 {
+		return nil, errors.New("store: empty batch")
+	}
+	if err := b.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer b.unlock()
+	return b.apply(muts, validate)
+}
+
+// Seed implements [Store].
+func (b *Bolt) Seed(ctx context.Context, hosts []*adminv1.Host, rules []*adminv1.Rule, validate func(*Snapshot) error) (bool, error) {
+	if err := b.lock(ctx); err != nil {
+		return false, err
+	}
+	defer b.unlock()
+	if b.snap.Load().Revision != 0 {
+		return false, nil
+	}
+	muts := make([]Mutation, 0, len(hosts)+len(rules))
+	for _, h := range hosts {
+		muts = append(muts, Mutation{Kind: KindHost, Key: h.GetName(), Value: h})
+	}
+	for _, r := range rules {
+		muts = append(muts, Mutation{Kind: KindRule, Key: r.GetId(), Value: r})
+	}
+	if len(muts) == 0 {
+		return false, nil
+	}
+	if _, err := b.apply(muts, validate); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+func (b *Bolt) lock(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case b.writer <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if b.closed.Load() {
+		<-b.writer
+		return ErrClosed
+	}
+	return nil
+}
+
+func (b *Bolt) unlock() { <-b.writer }
+
+// apply runs with the writer lock held: b.snap is the committed state.
+func (b *Bolt) apply(muts []Mutation, validate func(*Snapshot) error) (*Snapshot, error) {
+	cur := b.snap.Load()
+	rev := cur.Revision + 1
+	etag := strconv.FormatInt(rev, 10)
+
+	// The would-be state of each touched collection, keyed by name or id.
+	touched := map[Kind]map[string]proto.Message{}
+	seen := map[Kind]map[string]bool{}
+	// Values to write, in batch order; nil deletes.
+	writes := make([]proto.Message, len(muts))
+	for i, m := range muts {
+		spec, ok := kinds[m.Kind]
+		if !ok {
+			return nil, fmt.Errorf("store: mutation %d: unknown kind %d", i, int(m.Kind))
+		}
+		name := fmt.Sprintf("%s/%s", m.Kind, m.Key)
+		if m.Key == "" {
+			return nil, fmt.Errorf("store: mutation %d (%s): empty key", i, m.Kind)
+		}
+		if m.IfAbsent && m.IfEtag != "" {
+			return nil, fmt.Errorf("store: %s: both IfAbsent and IfEtag", name)
+		}
+		if m.IfAbsent && m.Value == nil {
+			return nil, fmt.Errorf("store: %s: IfAbsent on a delete", name)
+		}
+		if seen[m.Kind] == nil {
+			seen[m.Kind] = map[string]bool{}
+		}
+		if seen[m.Kind][m.Key] {
+			return nil, fmt.Errorf("store: %s: named twice in one batch", name)
+		}
+		seen[m.Kind][m.Key] = true
+		if m.Value != nil {
+			key, ok := spec.key(m.Value)
+			if !ok {
+				return nil, fmt.Errorf("store: %s: value is a %T", name, m.Value)
+			}
+			if key != m.Key {
+				return nil, fmt.Errorf("store: %s: value names %q", name, key)
+			}
+		}
+		items := touched[m.Kind]
+		if items == nil {
+			items = index(cur, m.Kind)
+			touched[m.Kind] = items
+		}
+		old, exists := items[m.Key]
+		switch {
+		case m.IfAbsent && exists:
+			return nil, fmt.Errorf("%s: %w", name, ErrExists)
+		case !exists && (m.IfEtag != "" || m.Value == nil):
+			return nil, fmt.Errorf("%s: %w", name, ErrNotFound)
+		case m.IfEtag != "" && spec.etag(old) != m.IfEtag:
+			return nil, fmt.Errorf("%s: %w", name, ErrConflict)
+		}
+		if m.Value == nil {
+			delete(items, m.Key)
+			continue
+		}
+		v := proto.Clone(m.Value)
+		spec.setEtag(v, etag)
+		items[m.Key] = v
+		writes[i] = v
+	}
+
+	next := &Snapshot{Revision: rev, Hosts: cur.Hosts, Rules: cur.Rules, Revocations: cur.Revocations}
+	if items, ok := touched[KindHost]; ok {
+		next.Hosts = sorted[*adminv1.Host](items)
+	}
+	if items, ok := touched[KindRule]; ok {
+		next.Rules = sorted[*adminv1.Rule](items)
+	}
+	if items, ok := touched[KindRevocation]; ok {
+		next.Revocations = sorted[*adminv1.Revocation](items)
+	}
+	if validate != nil {
+		if err := validate(next); err != nil {
+			return nil, err
+		}
+	}
+
+	err := b.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		// The file is locked to this process and writes are serialized, so
+		// this only fails if the database was changed behind our back.
+		if stored, _ := decodeInt(meta.Get(keyRevision)); stored != cur.Revision {
+			return fmt.Errorf("stored revision %d, expected %d", stored, cur.Revision)
+		}
+		for i, m := range muts {
+			bk := tx.Bucket(kinds[m.Kind].bucket)
+			if writes[i] == nil {
+				if err := bk.Delete([]byte(m.Key)); err != nil {
+					return err
+				}
+				continue
+			}
+			data, err := proto.Marshal(writes[i])
+			if err != nil {
+				return fmt.Errorf("%s/%s: %w", m.Kind, m.Key, err)
+			}
+			if err := bk.Put([]byte(m.Key), data); err != nil {
+				return fmt.Errorf("%s/%s: %w", m.Kind, m.Key, err)
+			}
+		}
+		return meta.Put(keyRevision, encodeInt(rev))
+	})
+	if err != nil {
+		// After a failed commit the database is unchanged (bbolt rolls
+		// back); the snapshot stays as it was.
+		return nil, fmt.Errorf("store: commit revision %d: %w", rev, err)
+	}
+	b.snap.Store(next)
+	b.notify(next)
+	return next, nil
+}
+
+func index(s *Snapshot, k Kind) map[string]proto.Message {
+	out := map[string]proto.Message{}
+	switch k {
+	case KindHost:
+		for _, h := range s.Hosts {
+			out[h.GetName()] = h
+		}
+	case KindRule:
+		for _, r := range s.Rules {
+			out[r.GetId()] = r
+		}
+	case KindRevocation:
+		for _, r := range s.Revocations {
+			out[r.GetId()] = r
+		}
+	}
+	return out
+}
+
+func sorted[T proto.Message](items map[string]proto.Message) []T {
+	keys := make([]string, 0, len(items))
+	for k := range items {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, strings.Compare)
+	out := make([]T, len(keys))
+	for i, k := range keys {
+		out[i] = items[k].(T)
+	}
+	return out
+}
+
+// watcher is one Watch channel.
+type watcher struct {
+	ch   chan *Snapshot
+	stop func() bool
+}
+
+// Watch implements [Store].
+func (b *Bolt) Watch(ctx context.Context) <-chan *Snapshot {
+	w := &watcher{ch: make(chan *Snapshot, 1)}
+	b.watchMu.Lock()
+	defer b.watchMu.Unlock()
+	if b.closed.Load() {
+		close(w.ch)
+		return w.ch
+	}
+	b.watchers[w] = struct{}{}
+	w.stop = context.AfterFunc(ctx, func() {
+		b.watchMu.Lock()
+		defer b.watchMu.Unlock()
+		b.dropWatcher(w)
+	})
+	return w.ch
+}
+
+// dropWatcher closes w once; b.watchMu is held.
+func (b *Bolt) dropWatcher(w *watcher) {
+	if _, ok := b.watchers[w]; !ok {
+		return
+	}
+	delete(b.watchers, w)
+	close(w.ch)
+}
+
+// notify hands s to every watcher, replacing a snapshot still unread. Sends
+// never block; notify runs under the writer lock, so snapshots arrive in
+// revision order.
+func (b *Bolt) notify(s *Snapshot) {
+	b.watchMu.Lock()
+	defer b.watchMu.Unlock()
+	for w := range b.watchers {
+		select {
+		case w.ch <- s:
+			continue
+		default:
+		}
+		select {
+		case <-w.ch:
+		default:
+		}
+		select {
+		case w.ch <- s:
+		default:
+		}
+	}
+}
+
+// Close implements [Store]. It waits for a running Apply, flushes the audit
+// queue and closes every Watch channel. Records appended after Close are
+// dropped. Close is idempotent.
+func (b *Bolt) Close() error {
+	b.writer <- struct{}{}
+	defer b.unlock()
+	if b.closed.Swap(true) {
+		return nil
+	}
+	flushErr := b.audit.close()
+	b.watchMu.Lock()
+	for w := range b.watchers {
+		w.stop()
+		b.dropWatcher(w)
+	}
+	b.watchMu.Unlock()
+	return errors.Join(flushErr, b.db.Close())
+}
+
+func encodeInt(v int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(v)) }
+
+func decodeInt(b []byte) (int64, bool) {
+	if len(b) != 8 {
+		return 0, b == nil
+	}
+	return int64(binary.BigEndian.Uint64(b)), true
+}

@@ -1,0 +1,179 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// Errors returned by [Store] methods. They are wrapped with the resource
+// they concern ("rules/alice-demo: ..."); test them with [errors.Is].
+var (
+	// ErrNotFound means an update or delete named a key that does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrExists means a create (IfAbsent) named a key that already exists.
+	ErrExists = errors.New("already exists")
+	// ErrConflict means the IfEtag precondition named a stale etag: someone
+	// else wrote the resource since it was read.
+	ErrConflict = errors.New("etag mismatch")
+	// ErrInvalidPageToken means an audit query carried a page token that this
+	// store did not issue.
+	ErrInvalidPageToken = errors.New("invalid page token")
+	// ErrLocked means another process holds the store's database open.
+	ErrLocked = errors.New("store is locked by another process")
+	// ErrClosed means the store was used after Close.
+	ErrClosed = errors.New("store is closed")
+)
+
+// Snapshot is an immutable view of the hosts, rules and revocations at one
+// revision. Every slice and message in it is shared by all readers: never
+// mutate any of it; clone a message (proto.Clone) before editing it.
+type Snapshot struct {
+	// Revision counts committed writes; 0 means the store was never written.
+	Revision int64
+	// Hosts sorted by name, each with its etag.
+	Hosts []*adminv1.Host
+	// Rules sorted by id, each with its etag.
+	Rules []*adminv1.Rule
+	// Revocations sorted by id, each with its etag.
+	Revocations []*adminv1.Revocation
+}
+
+// Host returns the host with the given name, or nil.
+func (s *Snapshot) Host(name string) *adminv1.Host {
+	i := sort.Search(len(s.Hosts), func(i int) bool { return s.Hosts[i].GetName() >= name })
+	if i < len(s.Hosts) && s.Hosts[i].GetName() == name {
+		return s.Hosts[i]
+	}
+	return nil
+}
+
+// Rule returns the rule with the given id, or nil.
+func (s *Snapshot) Rule(id string) *adminv1.Rule {
+	i := sort.Search(len(s.Rules), func(i int) bool { return s.Rules[i].GetId() >= id })
+	if i < len(s.Rules) && s.Rules[i].GetId() == id {
+		return s.Rules[i]
+	}
+	return nil
+}
+
+// Revocation returns the revocation with the given id, or nil.
+func (s *Snapshot) Revocation(id string) *adminv1.Revocation {
+	i := sort.Search(len(s.Revocations), func(i int) bool { return s.Revocations[i].GetId() >= id })
+	if i < len(s.Revocations) && s.Revocations[i].GetId() == id {
+		return s.Revocations[i]
+	}
+	return nil
+}
+
+// Kind says which resource a [Mutation] writes.
+type Kind int
+
+// The resource kinds.
+const (
+	// KindHost: Key is Host.name, Value a *adminv1.Host.
+	KindHost Kind = iota + 1
+	// KindRule: Key is Rule.id, Value a *adminv1.Rule.
+	KindRule
+	// KindRevocation: Key is Revocation.id, Value a *adminv1.Revocation.
+	KindRevocation
+)
+
+// String returns the kind's collection name as used in resource names:
+// "hosts", "rules" or "revocations".
+func (k Kind) String() string {
+	switch k {
+	case KindHost:
+		return "hosts"
+	case KindRule:
+		return "rules"
+	case KindRevocation:
+		return "revocations"
+	}
+	return fmt.Sprintf("kind(%d)", int(k))
+}
+
+// Mutation is one put or delete in an [Store.Apply] batch. A batch names
+// each (Kind, Key) at most once.
+type Mutation struct {
+	// Kind selects the collection.
+	Kind Kind
+	// Key is the host name, rule id or revocation id. It must equal the name
+	// or id inside Value.
+	Key string
+	// Value is the new resource (its etag is ignored and replaced), or nil to
+	// delete Key. The store clones it; the caller keeps ownership.
+	Value proto.Message
+	// IfAbsent makes the mutation a create: it fails with [ErrExists] when
+	// Key exists.
+	IfAbsent bool
+	// IfEtag makes the mutation an update or delete based on this etag: it
+	// fails with [ErrNotFound] when Key does not exist and with [ErrConflict]
+	// when its etag differs. With neither IfAbsent nor IfEtag a put is
+	// unconditional and a delete still needs Key to exist.
+	IfEtag string
+}
+
+// AuditQuery selects audit records; set fields combine with AND, zero fields
+// match everything.
+type AuditQuery struct {
+	// Principal matches AuditRecord.principal exactly.
+	Principal string
+	// Host matches AuditRecord.host exactly.
+	Host string
+	// Decision matches AuditRecord.decision.
+	Decision adminv1.Decision
+	// Kind matches AuditRecord.kind.
+	Kind adminv1.RecordKind
+	// Start: records at or after this time.
+	Start time.Time
+	// End: records before this time.
+	End time.Time
+	// PageSize is the most records returned; 0 means 100, above 1000 means
+	// 1000.
+	PageSize int
+	// PageToken is the token a previous query returned, or empty.
+	PageToken string
+}
+
+// Store keeps the gateway's configuration and audit trail. Configuration
+// changes are atomic batches guarded by preconditions; each one produces a
+// new [Snapshot] and revision. An item's etag is the revision that last wrote
+// it (like an etcd mod revision), so an etcd implementation can follow.
+type Store interface {
+	// Snapshot returns the current snapshot. It is cheap (an atomic load)
+	// and the result must not be mutated.
+	Snapshot() *Snapshot
+	// Apply commits muts atomically if every precondition holds and
+	// validate (when not nil) accepts the complete would-be snapshot;
+	// otherwise nothing is written and the error says why (validate's error
+	// is returned as is). It returns the new snapshot only once the write is
+	// durable. Written items get the etag strconv.FormatInt(revision, 10).
+	Apply(ctx context.Context, muts []Mutation, validate func(*Snapshot) error) (*Snapshot, error)
+	// Watch returns a channel that receives the snapshots committed after
+	// the call. It holds only the latest one (a slow reader skips
+	// intermediate snapshots, never the newest), never blocks writers, and
+	// is closed when ctx is done or the store closes.
+	Watch(ctx context.Context) <-chan *Snapshot
+	// Seed writes hosts and rules as one batch if the store was never
+	// written (revision 0) and reports whether it did; validate as in Apply.
+	Seed(ctx context.Context, hosts []*adminv1.Host, rules []*adminv1.Rule, validate func(*Snapshot) error) (bool, error)
+	// AppendAudit queues records for the audit trail and never blocks: when
+	// the queue is full a record is dropped and counted. The store takes
+	// ownership of recs; the caller must not modify them afterwards.
+	AppendAudit(recs ...*adminv1.AuditRecord)
+	// FlushAudit writes every record queued before the call durably.
+	FlushAudit(ctx context.Context) error
+	// QueryAudit returns the stored records matching q, newest first, and the
+	// token of the next page (empty on the last page). A page may hold fewer
+	// than PageSize records while a token is returned.
+	QueryAudit(ctx context.Context, q AuditQuery) ([]*adminv1.AuditRecord, string, error)
+	// Close flushes the audit queue, closes every Watch channel and releases
+	// the database.
+	Close() error
+}
