@@ -10,6 +10,7 @@ import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -75,6 +76,112 @@ func (Effect) EnumDescriptor() ([]byte, []int) {
 	return file_msg_admin_v1_resources_proto_rawDescGZIP(), []int{0}
 }
 
+// RecordKind says what an audit record is about.
+type RecordKind int32
+
+const (
+	// Not set.
+	RecordKind_RECORD_KIND_UNSPECIFIED RecordKind = 0
+	// A Forward or ForwardStream call on the data plane.
+	RecordKind_RECORD_KIND_FORWARD RecordKind = 1
+	// A write through the admin API.
+	RecordKind_RECORD_KIND_ADMIN RecordKind = 2
+)
+
+// Enum value maps for RecordKind.
+var (
+	RecordKind_name = map[int32]string{
+		0: "RECORD_KIND_UNSPECIFIED",
+		1: "RECORD_KIND_FORWARD",
+		2: "RECORD_KIND_ADMIN",
+	}
+	RecordKind_value = map[string]int32{
+		"RECORD_KIND_UNSPECIFIED": 0,
+		"RECORD_KIND_FORWARD":     1,
+		"RECORD_KIND_ADMIN":       2,
+	}
+)
+
+func (x RecordKind) Enum() *RecordKind {
+	p := new(RecordKind)
+	*p = x
+	return p
+}
+
+func (x RecordKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RecordKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_msg_admin_v1_resources_proto_enumTypes[1].Descriptor()
+}
+
+func (RecordKind) Type() protoreflect.EnumType {
+	return &file_msg_admin_v1_resources_proto_enumTypes[1]
+}
+
+func (x RecordKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RecordKind.Descriptor instead.
+func (RecordKind) EnumDescriptor() ([]byte, []int) {
+	return file_msg_admin_v1_resources_proto_rawDescGZIP(), []int{1}
+}
+
+// Decision is the outcome recorded in an audit record.
+type Decision int32
+
+const (
+	// Not set.
+	Decision_DECISION_UNSPECIFIED Decision = 0
+	// The request was allowed.
+	Decision_DECISION_ALLOW Decision = 1
+	// The request was refused (policy, unknown host, revoked or malformed).
+	Decision_DECISION_DENY Decision = 2
+)
+
+// Enum value maps for Decision.
+var (
+	Decision_name = map[int32]string{
+		0: "DECISION_UNSPECIFIED",
+		1: "DECISION_ALLOW",
+		2: "DECISION_DENY",
+	}
+	Decision_value = map[string]int32{
+		"DECISION_UNSPECIFIED": 0,
+		"DECISION_ALLOW":       1,
+		"DECISION_DENY":        2,
+	}
+)
+
+func (x Decision) Enum() *Decision {
+	p := new(Decision)
+	*p = x
+	return p
+}
+
+func (x Decision) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Decision) Descriptor() protoreflect.EnumDescriptor {
+	return file_msg_admin_v1_resources_proto_enumTypes[2].Descriptor()
+}
+
+func (Decision) Type() protoreflect.EnumType {
+	return &file_msg_admin_v1_resources_proto_enumTypes[2]
+}
+
+func (x Decision) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Decision.Descriptor instead.
+func (Decision) EnumDescriptor() ([]byte, []int) {
+	return file_msg_admin_v1_resources_proto_rawDescGZIP(), []int{2}
+}
+
 // Host is one entry of the gateway's allow-list: the name apps use and the
 // internal upstream it is relayed to. The same message serves the config file,
 // the admin API and the store.
@@ -86,15 +193,55 @@ type Host struct {
 	// The upstream base URL, "http://..." or "https://...", without userinfo,
 	// query or fragment. A path in it is prefixed to every relayed path.
 	Upstream string `protobuf:"bytes,2,opt,name=upstream,proto3" json:"upstream,omitempty"`
-	// The longest the whole upstream exchange may take. Default 30s. The RPC's own
-	// deadline applies too; the earlier one wins.
+	// The longest the whole upstream exchange of a Forward call may take.
+	// Default 30s, at most 10m. The RPC's own deadline applies too; the earlier
+	// one wins. ForwardStream calls are bounded by stream_idle_timeout and
+	// max_stream_duration instead.
 	Timeout *durationpb.Duration `protobuf:"bytes,3,opt,name=timeout,proto3" json:"timeout,omitempty"`
-	// The largest request body relayed, in bytes. Default 10 MiB.
+	// The largest request body a Forward call relays, in bytes. Default 10 MiB,
+	// at most 1 GiB. ForwardStream uses max_stream_request_body_bytes.
 	MaxRequestBodyBytes int64 `protobuf:"varint,4,opt,name=max_request_body_bytes,json=maxRequestBodyBytes,proto3" json:"max_request_body_bytes,omitempty"`
-	// The largest response body returned, in bytes. Default 10 MiB.
+	// The largest response body a Forward call returns, in bytes. Default
+	// 10 MiB, at most 1 GiB. ForwardStream uses max_stream_response_body_bytes.
 	MaxResponseBodyBytes int64 `protobuf:"varint,5,opt,name=max_response_body_bytes,json=maxResponseBodyBytes,proto3" json:"max_response_body_bytes,omitempty"`
 	// TLS settings for an https upstream.
-	Tls           *BackendTLS `protobuf:"bytes,6,opt,name=tls,proto3" json:"tls,omitempty"`
+	Tls *BackendTLS `protobuf:"bytes,6,opt,name=tls,proto3" json:"tls,omitempty"`
+	// Output only: the store revision at which this host was last written. Send
+	// it back with an update or delete; a stale value fails with ABORTED. Not
+	// allowed in the config file.
+	Etag string `protobuf:"bytes,15,opt,name=etag,proto3" json:"etag,omitempty"`
+	// The longest a ForwardStream call may go without progress: from the
+	// request head to the first body chunk or the response head, and between
+	// body chunks in either direction (a chunk counts when the gateway has
+	// received it from the app, or has handed it to the app's connection). The
+	// call then fails with DEADLINE_EXCEEDED and the upstream request is
+	// cancelled. Default 60s, at most 1h.
+	StreamIdleTimeout *durationpb.Duration `protobuf:"bytes,7,opt,name=stream_idle_timeout,json=streamIdleTimeout,proto3" json:"stream_idle_timeout,omitempty"`
+	// The longest a ForwardStream call may take from its start to the end of
+	// the response body, however steadily data flows. The call then fails with
+	// DEADLINE_EXCEEDED and the upstream request is cancelled. Default 1h, at
+	// most 24h. The RPC's own deadline applies too; the earlier one wins.
+	MaxStreamDuration *durationpb.Duration `protobuf:"bytes,8,opt,name=max_stream_duration,json=maxStreamDuration,proto3" json:"max_stream_duration,omitempty"`
+	// The largest request body a ForwardStream call relays, in bytes. A
+	// Content-Length above it is refused before the upstream is contacted; a
+	// body that grows past it fails the call with RESOURCE_EXHAUSTED and
+	// cancels the upstream request. Default 1 GiB, at most 1 TiB.
+	MaxStreamRequestBodyBytes int64 `protobuf:"varint,9,opt,name=max_stream_request_body_bytes,json=maxStreamRequestBodyBytes,proto3" json:"max_stream_request_body_bytes,omitempty"`
+	// The largest response body a ForwardStream call returns, in bytes. A
+	// Content-Length above it is refused before any of the response is sent; a
+	// body that grows past it fails the call with RESOURCE_EXHAUSTED, after at
+	// most that many bytes reached the app, and cancels the upstream request.
+	// Default 1 GiB, at most 1 TiB.
+	MaxStreamResponseBodyBytes int64 `protobuf:"varint,10,opt,name=max_stream_response_body_bytes,json=maxStreamResponseBodyBytes,proto3" json:"max_stream_response_body_bytes,omitempty"`
+	// The networks the gateway may connect to for this host, as CIDRs, e.g.
+	// "10.20.0.0/16". Every address the upstream name resolves to is checked
+	// (once per connection, and the checked address is the one dialled); an
+	// IPv4-mapped IPv6 or NAT64 (64:ff9b::/96) address counts as its IPv4
+	// address. Empty: any address except loopback, link-local (including the
+	// cloud metadata address 169.254.169.254), unspecified, multicast and
+	// broadcast. Those special ranges are reachable only through an entry that
+	// lies inside them, e.g. "127.0.0.0/8": "0.0.0.0/0" does not unlock them.
+	AllowedCidrs  []string `protobuf:"bytes,11,rep,name=allowed_cidrs,json=allowedCidrs,proto3" json:"allowed_cidrs,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -167,6 +314,48 @@ func (x *Host) GetMaxResponseBodyBytes() int64 {
 func (x *Host) GetTls() *BackendTLS {
 	if x != nil {
 		return x.Tls
+	}
+	return nil
+}
+
+func (x *Host) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *Host) GetStreamIdleTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.StreamIdleTimeout
+	}
+	return nil
+}
+
+func (x *Host) GetMaxStreamDuration() *durationpb.Duration {
+	if x != nil {
+		return x.MaxStreamDuration
+	}
+	return nil
+}
+
+func (x *Host) GetMaxStreamRequestBodyBytes() int64 {
+	if x != nil {
+		return x.MaxStreamRequestBodyBytes
+	}
+	return 0
+}
+
+func (x *Host) GetMaxStreamResponseBodyBytes() int64 {
+	if x != nil {
+		return x.MaxStreamResponseBodyBytes
+	}
+	return 0
+}
+
+func (x *Host) GetAllowedCidrs() []string {
+	if x != nil {
+		return x.AllowedCidrs
 	}
 	return nil
 }
@@ -268,7 +457,11 @@ type Rule struct {
 	// query). Empty: any path.
 	Paths []*PathMatcher `protobuf:"bytes,6,rep,name=paths,proto3" json:"paths,omitempty"`
 	// Free text for people.
-	Description   string `protobuf:"bytes,7,opt,name=description,proto3" json:"description,omitempty"`
+	Description string `protobuf:"bytes,7,opt,name=description,proto3" json:"description,omitempty"`
+	// Output only: the store revision at which this rule was last written. Send
+	// it back with an update or delete; a stale value fails with ABORTED. Not
+	// allowed in the config file.
+	Etag          string `protobuf:"bytes,15,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -348,6 +541,13 @@ func (x *Rule) GetPaths() []*PathMatcher {
 func (x *Rule) GetDescription() string {
 	if x != nil {
 		return x.Description
+	}
+	return ""
+}
+
+func (x *Rule) GetEtag() string {
+	if x != nil {
+		return x.Etag
 	}
 	return ""
 }
@@ -649,25 +849,365 @@ func (*PathMatcher_Prefix) isPathMatcher_Kind() {}
 
 func (*PathMatcher_Glob) isPathMatcher_Kind() {}
 
+// Revocation withdraws one client certificate: it is refused in the TLS
+// handshake and on the next request of every open connection, whose
+// connections are then closed. A revocation names the certificate either by
+// issuer and serial number or by SHA-256 fingerprint.
+type Revocation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Output only: the revocation's id, derived from what it names:
+	// "fp-<fingerprint>" or "sn-<hash of issuer and serial>".
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The certificate serial number in hex (case and leading zeros ignored).
+	// Requires issuer.
+	SerialHex string `protobuf:"bytes,2,opt,name=serial_hex,json=serialHex,proto3" json:"serial_hex,omitempty"`
+	// The issuer's distinguished name as Go prints it (RFC 2253 order), e.g.
+	// "CN=msg dev CA,O=Example". Requires serial_hex.
+	Issuer string `protobuf:"bytes,3,opt,name=issuer,proto3" json:"issuer,omitempty"`
+	// The SHA-256 fingerprint of the DER certificate, 64 hex digits. Use either
+	// this or serial_hex with issuer.
+	FingerprintSha256 string `protobuf:"bytes,4,opt,name=fingerprint_sha256,json=fingerprintSha256,proto3" json:"fingerprint_sha256,omitempty"`
+	// Why the certificate was revoked, for people. Required.
+	Reason string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Output only: when the revocation was made.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Output only: the admin who made it.
+	Creator string `protobuf:"bytes,7,opt,name=creator,proto3" json:"creator,omitempty"`
+	// Output only: the store revision at which it was written.
+	Etag          string `protobuf:"bytes,8,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Revocation) Reset() {
+	*x = Revocation{}
+	mi := &file_msg_admin_v1_resources_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Revocation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Revocation) ProtoMessage() {}
+
+func (x *Revocation) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_resources_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Revocation.ProtoReflect.Descriptor instead.
+func (*Revocation) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_resources_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Revocation) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Revocation) GetSerialHex() string {
+	if x != nil {
+		return x.SerialHex
+	}
+	return ""
+}
+
+func (x *Revocation) GetIssuer() string {
+	if x != nil {
+		return x.Issuer
+	}
+	return ""
+}
+
+func (x *Revocation) GetFingerprintSha256() string {
+	if x != nil {
+		return x.FingerprintSha256
+	}
+	return ""
+}
+
+func (x *Revocation) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Revocation) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Revocation) GetCreator() string {
+	if x != nil {
+		return x.Creator
+	}
+	return ""
+}
+
+func (x *Revocation) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+// AuditRecord is one entry of the audit trail.
+type AuditRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When the call finished.
+	Time *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=time,proto3" json:"time,omitempty"`
+	// The request id, also logged and sent upstream as X-Request-Id.
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// What the record is about.
+	Kind RecordKind `protobuf:"varint,3,opt,name=kind,proto3,enum=msg.admin.v1.RecordKind" json:"kind,omitempty"`
+	// The caller: the principal id, or the admin's name.
+	Principal string `protobuf:"bytes,4,opt,name=principal,proto3" json:"principal,omitempty"`
+	// The client certificate's serial number in hex, when there was one.
+	CertSerialHex string `protobuf:"bytes,5,opt,name=cert_serial_hex,json=certSerialHex,proto3" json:"cert_serial_hex,omitempty"`
+	// The client certificate's SHA-256 fingerprint, when there was one.
+	CertFingerprintSha256 string `protobuf:"bytes,6,opt,name=cert_fingerprint_sha256,json=certFingerprintSha256,proto3" json:"cert_fingerprint_sha256,omitempty"`
+	// The inner request's canonical host.
+	Host string `protobuf:"bytes,7,opt,name=host,proto3" json:"host,omitempty"`
+	// The inner request's method.
+	Method string `protobuf:"bytes,8,opt,name=method,proto3" json:"method,omitempty"`
+	// The inner request's canonical path (without the query).
+	Path string `protobuf:"bytes,9,opt,name=path,proto3" json:"path,omitempty"`
+	// Allowed or refused.
+	Decision Decision `protobuf:"varint,10,opt,name=decision,proto3,enum=msg.admin.v1.Decision" json:"decision,omitempty"`
+	// The deciding rule, if any.
+	RuleId string `protobuf:"bytes,11,opt,name=rule_id,json=ruleId,proto3" json:"rule_id,omitempty"`
+	// Why, in stable words (e.g. "allowed", "denied_by_rule", "host_not_allowlisted").
+	Reason string `protobuf:"bytes,12,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The upstream's HTTP status code, 0 when nothing was relayed.
+	UpstreamStatus int32 `protobuf:"varint,13,opt,name=upstream_status,json=upstreamStatus,proto3" json:"upstream_status,omitempty"`
+	// Request body bytes sent upstream.
+	BytesIn int64 `protobuf:"varint,14,opt,name=bytes_in,json=bytesIn,proto3" json:"bytes_in,omitempty"`
+	// Response body bytes returned to the app.
+	BytesOut int64 `protobuf:"varint,15,opt,name=bytes_out,json=bytesOut,proto3" json:"bytes_out,omitempty"`
+	// How long the call took.
+	Duration *durationpb.Duration `protobuf:"bytes,16,opt,name=duration,proto3" json:"duration,omitempty"`
+	// The gRPC status code the caller got, e.g. "OK" or "PermissionDenied".
+	Code string `protobuf:"bytes,17,opt,name=code,proto3" json:"code,omitempty"`
+	// For admin records: the method, e.g. "CreateRule".
+	AdminAction string `protobuf:"bytes,18,opt,name=admin_action,json=adminAction,proto3" json:"admin_action,omitempty"`
+	// For admin records: the resource, e.g. "rules/alice-demo".
+	AdminTarget string `protobuf:"bytes,19,opt,name=admin_target,json=adminTarget,proto3" json:"admin_target,omitempty"`
+	// For admin writes: the store revision the write produced.
+	Revision      int64 `protobuf:"varint,20,opt,name=revision,proto3" json:"revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditRecord) Reset() {
+	*x = AuditRecord{}
+	mi := &file_msg_admin_v1_resources_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditRecord) ProtoMessage() {}
+
+func (x *AuditRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_resources_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
+func (*AuditRecord) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_resources_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *AuditRecord) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *AuditRecord) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetKind() RecordKind {
+	if x != nil {
+		return x.Kind
+	}
+	return RecordKind_RECORD_KIND_UNSPECIFIED
+}
+
+func (x *AuditRecord) GetPrincipal() string {
+	if x != nil {
+		return x.Principal
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetCertSerialHex() string {
+	if x != nil {
+		return x.CertSerialHex
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetCertFingerprintSha256() string {
+	if x != nil {
+		return x.CertFingerprintSha256
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetDecision() Decision {
+	if x != nil {
+		return x.Decision
+	}
+	return Decision_DECISION_UNSPECIFIED
+}
+
+func (x *AuditRecord) GetRuleId() string {
+	if x != nil {
+		return x.RuleId
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetUpstreamStatus() int32 {
+	if x != nil {
+		return x.UpstreamStatus
+	}
+	return 0
+}
+
+func (x *AuditRecord) GetBytesIn() int64 {
+	if x != nil {
+		return x.BytesIn
+	}
+	return 0
+}
+
+func (x *AuditRecord) GetBytesOut() int64 {
+	if x != nil {
+		return x.BytesOut
+	}
+	return 0
+}
+
+func (x *AuditRecord) GetDuration() *durationpb.Duration {
+	if x != nil {
+		return x.Duration
+	}
+	return nil
+}
+
+func (x *AuditRecord) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetAdminAction() string {
+	if x != nil {
+		return x.AdminAction
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetAdminTarget() string {
+	if x != nil {
+		return x.AdminTarget
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
 var File_msg_admin_v1_resources_proto protoreflect.FileDescriptor
 
 const file_msg_admin_v1_resources_proto_rawDesc = "" +
 	"\n" +
-	"\x1cmsg/admin/v1/resources.proto\x12\fmsg.admin.v1\x1a\x1egoogle/protobuf/duration.proto\"\x83\x02\n" +
+	"\x1cmsg/admin/v1/resources.proto\x12\fmsg.admin.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd8\x04\n" +
 	"\x04Host\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\bupstream\x18\x02 \x01(\tR\bupstream\x123\n" +
 	"\atimeout\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x123\n" +
 	"\x16max_request_body_bytes\x18\x04 \x01(\x03R\x13maxRequestBodyBytes\x125\n" +
 	"\x17max_response_body_bytes\x18\x05 \x01(\x03R\x14maxResponseBodyBytes\x12*\n" +
-	"\x03tls\x18\x06 \x01(\v2\x18.msg.admin.v1.BackendTLSR\x03tls\"~\n" +
+	"\x03tls\x18\x06 \x01(\v2\x18.msg.admin.v1.BackendTLSR\x03tls\x12\x12\n" +
+	"\x04etag\x18\x0f \x01(\tR\x04etag\x12I\n" +
+	"\x13stream_idle_timeout\x18\a \x01(\v2\x19.google.protobuf.DurationR\x11streamIdleTimeout\x12I\n" +
+	"\x13max_stream_duration\x18\b \x01(\v2\x19.google.protobuf.DurationR\x11maxStreamDuration\x12@\n" +
+	"\x1dmax_stream_request_body_bytes\x18\t \x01(\x03R\x19maxStreamRequestBodyBytes\x12B\n" +
+	"\x1emax_stream_response_body_bytes\x18\n" +
+	" \x01(\x03R\x1amaxStreamResponseBodyBytes\x12#\n" +
+	"\rallowed_cidrs\x18\v \x03(\tR\fallowedCidrs\"~\n" +
 	"\n" +
 	"BackendTLS\x12\x17\n" +
 	"\aca_file\x18\x01 \x01(\tR\x06caFile\x12\x1b\n" +
 	"\tcert_file\x18\x02 \x01(\tR\bcertFile\x12\x19\n" +
 	"\bkey_file\x18\x03 \x01(\tR\akeyFile\x12\x1f\n" +
 	"\vserver_name\x18\x04 \x01(\tR\n" +
-	"serverName\"\x87\x02\n" +
+	"serverName\"\x9b\x02\n" +
 	"\x04Rule\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12,\n" +
 	"\x06effect\x18\x02 \x01(\x0e2\x14.msg.admin.v1.EffectR\x06effect\x12>\n" +
@@ -677,7 +1217,8 @@ const file_msg_admin_v1_resources_proto_rawDesc = "" +
 	"\x05hosts\x18\x04 \x03(\tR\x05hosts\x12\x18\n" +
 	"\amethods\x18\x05 \x03(\tR\amethods\x12/\n" +
 	"\x05paths\x18\x06 \x03(\v2\x19.msg.admin.v1.PathMatcherR\x05paths\x12 \n" +
-	"\vdescription\x18\a \x01(\tR\vdescription\"\xb1\x02\n" +
+	"\vdescription\x18\a \x01(\tR\vdescription\x12\x12\n" +
+	"\x04etag\x18\x0f \x01(\tR\x04etag\"\xb1\x02\n" +
 	"\x10PrincipalMatcher\x12\x12\n" +
 	"\x03any\x18\x01 \x01(\bH\x00R\x03any\x12\x10\n" +
 	"\x02id\x18\x02 \x01(\tH\x00R\x02id\x12!\n" +
@@ -693,11 +1234,55 @@ const file_msg_admin_v1_resources_proto_rawDesc = "" +
 	"\x05exact\x18\x01 \x01(\tH\x00R\x05exact\x12\x18\n" +
 	"\x06prefix\x18\x02 \x01(\tH\x00R\x06prefix\x12\x14\n" +
 	"\x04glob\x18\x03 \x01(\tH\x00R\x04globB\x06\n" +
-	"\x04kind*C\n" +
+	"\x04kind\"\x85\x02\n" +
+	"\n" +
+	"Revocation\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"serial_hex\x18\x02 \x01(\tR\tserialHex\x12\x16\n" +
+	"\x06issuer\x18\x03 \x01(\tR\x06issuer\x12-\n" +
+	"\x12fingerprint_sha256\x18\x04 \x01(\tR\x11fingerprintSha256\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\x12;\n" +
+	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12\x18\n" +
+	"\acreator\x18\a \x01(\tR\acreator\x12\x12\n" +
+	"\x04etag\x18\b \x01(\tR\x04etag\"\xbb\x05\n" +
+	"\vAuditRecord\x12.\n" +
+	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12,\n" +
+	"\x04kind\x18\x03 \x01(\x0e2\x18.msg.admin.v1.RecordKindR\x04kind\x12\x1c\n" +
+	"\tprincipal\x18\x04 \x01(\tR\tprincipal\x12&\n" +
+	"\x0fcert_serial_hex\x18\x05 \x01(\tR\rcertSerialHex\x126\n" +
+	"\x17cert_fingerprint_sha256\x18\x06 \x01(\tR\x15certFingerprintSha256\x12\x12\n" +
+	"\x04host\x18\a \x01(\tR\x04host\x12\x16\n" +
+	"\x06method\x18\b \x01(\tR\x06method\x12\x12\n" +
+	"\x04path\x18\t \x01(\tR\x04path\x122\n" +
+	"\bdecision\x18\n" +
+	" \x01(\x0e2\x16.msg.admin.v1.DecisionR\bdecision\x12\x17\n" +
+	"\arule_id\x18\v \x01(\tR\x06ruleId\x12\x16\n" +
+	"\x06reason\x18\f \x01(\tR\x06reason\x12'\n" +
+	"\x0fupstream_status\x18\r \x01(\x05R\x0eupstreamStatus\x12\x19\n" +
+	"\bbytes_in\x18\x0e \x01(\x03R\abytesIn\x12\x1b\n" +
+	"\tbytes_out\x18\x0f \x01(\x03R\bbytesOut\x125\n" +
+	"\bduration\x18\x10 \x01(\v2\x19.google.protobuf.DurationR\bduration\x12\x12\n" +
+	"\x04code\x18\x11 \x01(\tR\x04code\x12!\n" +
+	"\fadmin_action\x18\x12 \x01(\tR\vadminAction\x12!\n" +
+	"\fadmin_target\x18\x13 \x01(\tR\vadminTarget\x12\x1a\n" +
+	"\brevision\x18\x14 \x01(\x03R\brevision*C\n" +
 	"\x06Effect\x12\x16\n" +
 	"\x12EFFECT_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fEFFECT_ALLOW\x10\x01\x12\x0f\n" +
-	"\vEFFECT_DENY\x10\x02B5Z3github.com/msg-gateway/msg/gen/msg/admin/v1;adminv1b\x06proto3"
+	"\vEFFECT_DENY\x10\x02*Y\n" +
+	"\n" +
+	"RecordKind\x12\x1b\n" +
+	"\x17RECORD_KIND_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13RECORD_KIND_FORWARD\x10\x01\x12\x15\n" +
+	"\x11RECORD_KIND_ADMIN\x10\x02*K\n" +
+	"\bDecision\x12\x18\n" +
+	"\x14DECISION_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eDECISION_ALLOW\x10\x01\x12\x11\n" +
+	"\rDECISION_DENY\x10\x02B5Z3github.com/msg-gateway/msg/gen/msg/admin/v1;adminv1b\x06proto3"
 
 var (
 	file_msg_admin_v1_resources_proto_rawDescOnce sync.Once
@@ -711,28 +1296,40 @@ func file_msg_admin_v1_resources_proto_rawDescGZIP() []byte {
 	return file_msg_admin_v1_resources_proto_rawDescData
 }
 
-var file_msg_admin_v1_resources_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_msg_admin_v1_resources_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_msg_admin_v1_resources_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_msg_admin_v1_resources_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_msg_admin_v1_resources_proto_goTypes = []any{
-	(Effect)(0),                 // 0: msg.admin.v1.Effect
-	(*Host)(nil),                // 1: msg.admin.v1.Host
-	(*BackendTLS)(nil),          // 2: msg.admin.v1.BackendTLS
-	(*Rule)(nil),                // 3: msg.admin.v1.Rule
-	(*PrincipalMatcher)(nil),    // 4: msg.admin.v1.PrincipalMatcher
-	(*PathMatcher)(nil),         // 5: msg.admin.v1.PathMatcher
-	(*durationpb.Duration)(nil), // 6: google.protobuf.Duration
+	(Effect)(0),                   // 0: msg.admin.v1.Effect
+	(RecordKind)(0),               // 1: msg.admin.v1.RecordKind
+	(Decision)(0),                 // 2: msg.admin.v1.Decision
+	(*Host)(nil),                  // 3: msg.admin.v1.Host
+	(*BackendTLS)(nil),            // 4: msg.admin.v1.BackendTLS
+	(*Rule)(nil),                  // 5: msg.admin.v1.Rule
+	(*PrincipalMatcher)(nil),      // 6: msg.admin.v1.PrincipalMatcher
+	(*PathMatcher)(nil),           // 7: msg.admin.v1.PathMatcher
+	(*Revocation)(nil),            // 8: msg.admin.v1.Revocation
+	(*AuditRecord)(nil),           // 9: msg.admin.v1.AuditRecord
+	(*durationpb.Duration)(nil),   // 10: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
 }
 var file_msg_admin_v1_resources_proto_depIdxs = []int32{
-	6, // 0: msg.admin.v1.Host.timeout:type_name -> google.protobuf.Duration
-	2, // 1: msg.admin.v1.Host.tls:type_name -> msg.admin.v1.BackendTLS
-	0, // 2: msg.admin.v1.Rule.effect:type_name -> msg.admin.v1.Effect
-	4, // 3: msg.admin.v1.Rule.principals:type_name -> msg.admin.v1.PrincipalMatcher
-	5, // 4: msg.admin.v1.Rule.paths:type_name -> msg.admin.v1.PathMatcher
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	10, // 0: msg.admin.v1.Host.timeout:type_name -> google.protobuf.Duration
+	4,  // 1: msg.admin.v1.Host.tls:type_name -> msg.admin.v1.BackendTLS
+	10, // 2: msg.admin.v1.Host.stream_idle_timeout:type_name -> google.protobuf.Duration
+	10, // 3: msg.admin.v1.Host.max_stream_duration:type_name -> google.protobuf.Duration
+	0,  // 4: msg.admin.v1.Rule.effect:type_name -> msg.admin.v1.Effect
+	6,  // 5: msg.admin.v1.Rule.principals:type_name -> msg.admin.v1.PrincipalMatcher
+	7,  // 6: msg.admin.v1.Rule.paths:type_name -> msg.admin.v1.PathMatcher
+	11, // 7: msg.admin.v1.Revocation.create_time:type_name -> google.protobuf.Timestamp
+	11, // 8: msg.admin.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
+	1,  // 9: msg.admin.v1.AuditRecord.kind:type_name -> msg.admin.v1.RecordKind
+	2,  // 10: msg.admin.v1.AuditRecord.decision:type_name -> msg.admin.v1.Decision
+	10, // 11: msg.admin.v1.AuditRecord.duration:type_name -> google.protobuf.Duration
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_msg_admin_v1_resources_proto_init() }
@@ -760,8 +1357,8 @@ func file_msg_admin_v1_resources_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_msg_admin_v1_resources_proto_rawDesc), len(file_msg_admin_v1_resources_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   5,
+			NumEnums:      3,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

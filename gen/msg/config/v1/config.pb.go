@@ -23,6 +23,59 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// AdminRole is what an admin may do.
+type AdminRole int32
+
+const (
+	// Not set; invalid.
+	AdminRole_ADMIN_ROLE_UNSPECIFIED AdminRole = 0
+	// Read hosts, rules, revocations, the audit trail and the status.
+	AdminRole_ADMIN_ROLE_VIEWER AdminRole = 1
+	// Everything a viewer may, plus create, update and delete.
+	AdminRole_ADMIN_ROLE_EDITOR AdminRole = 2
+)
+
+// Enum value maps for AdminRole.
+var (
+	AdminRole_name = map[int32]string{
+		0: "ADMIN_ROLE_UNSPECIFIED",
+		1: "ADMIN_ROLE_VIEWER",
+		2: "ADMIN_ROLE_EDITOR",
+	}
+	AdminRole_value = map[string]int32{
+		"ADMIN_ROLE_UNSPECIFIED": 0,
+		"ADMIN_ROLE_VIEWER":      1,
+		"ADMIN_ROLE_EDITOR":      2,
+	}
+)
+
+func (x AdminRole) Enum() *AdminRole {
+	p := new(AdminRole)
+	*p = x
+	return p
+}
+
+func (x AdminRole) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AdminRole) Descriptor() protoreflect.EnumDescriptor {
+	return file_msg_config_v1_config_proto_enumTypes[0].Descriptor()
+}
+
+func (AdminRole) Type() protoreflect.EnumType {
+	return &file_msg_config_v1_config_proto_enumTypes[0]
+}
+
+func (x AdminRole) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AdminRole.Descriptor instead.
+func (AdminRole) EnumDescriptor() ([]byte, []int) {
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{0}
+}
+
 // Config is the gateway's config file. It is written in YAML with the field
 // names below; unknown keys are errors.
 type Config struct {
@@ -43,7 +96,21 @@ type Config struct {
 	// Logging.
 	Log *Log `protobuf:"bytes,7,opt,name=log,proto3" json:"log,omitempty"`
 	// Headers the gateway adds to relayed requests.
-	RelayHeaders  *RelayHeaders `protobuf:"bytes,8,opt,name=relay_headers,json=relayHeaders,proto3" json:"relay_headers,omitempty"`
+	RelayHeaders *RelayHeaders `protobuf:"bytes,8,opt,name=relay_headers,json=relayHeaders,proto3" json:"relay_headers,omitempty"`
+	// How long in-flight calls may run after SIGTERM or SIGINT before their
+	// connections are closed. Default 10s, at most 10m.
+	DrainTimeout *durationpb.Duration `protobuf:"bytes,9,opt,name=drain_timeout,json=drainTimeout,proto3" json:"drain_timeout,omitempty"`
+	// OpenTelemetry tracing. Off unless an endpoint is set.
+	Tracing *Tracing `protobuf:"bytes,10,opt,name=tracing,proto3" json:"tracing,omitempty"`
+	// The directory of the embedded store (hosts, rules, revocations, audit
+	// trail). Required. The config file's hosts and rules seed an empty store;
+	// after that the store is authoritative and admin API writes win (see the
+	// README's "Config and store" section).
+	DataDir string `protobuf:"bytes,20,opt,name=data_dir,json=dataDir,proto3" json:"data_dir,omitempty"`
+	// Access to the admin API.
+	Admin *Admin `protobuf:"bytes,21,opt,name=admin,proto3" json:"admin,omitempty"`
+	// The audit trail.
+	Audit         *Audit `protobuf:"bytes,22,opt,name=audit,proto3" json:"audit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -134,6 +201,41 @@ func (x *Config) GetRelayHeaders() *RelayHeaders {
 	return nil
 }
 
+func (x *Config) GetDrainTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.DrainTimeout
+	}
+	return nil
+}
+
+func (x *Config) GetTracing() *Tracing {
+	if x != nil {
+		return x.Tracing
+	}
+	return nil
+}
+
+func (x *Config) GetDataDir() string {
+	if x != nil {
+		return x.DataDir
+	}
+	return ""
+}
+
+func (x *Config) GetAdmin() *Admin {
+	if x != nil {
+		return x.Admin
+	}
+	return nil
+}
+
+func (x *Config) GetAudit() *Audit {
+	if x != nil {
+		return x.Audit
+	}
+	return nil
+}
+
 // ServerTLS names the files of the data-plane listener.
 type ServerTLS struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -144,9 +246,19 @@ type ServerTLS struct {
 	// PEM bundle of the CAs that sign client certificates. Required.
 	ClientCaFile string `protobuf:"bytes,3,opt,name=client_ca_file,json=clientCaFile,proto3" json:"client_ca_file,omitempty"`
 	// "1.2" (default) or "1.3".
-	MinVersion    string `protobuf:"bytes,4,opt,name=min_version,json=minVersion,proto3" json:"min_version,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	MinVersion string `protobuf:"bytes,4,opt,name=min_version,json=minVersion,proto3" json:"min_version,omitempty"`
+	// PEM or DER certificate revocation lists, each signed by a CA in
+	// client_ca_file. A client certificate whose serial number is on its
+	// issuer's CRL is refused in the handshake and on the next request of an
+	// open connection. Reloaded like the certificates.
+	CrlFiles []string `protobuf:"bytes,5,rep,name=crl_files,json=crlFiles,proto3" json:"crl_files,omitempty"`
+	// How often cert_file, key_file, client_ca_file and crl_files are checked
+	// for changes (size, mtime and content hash); a change is loaded without
+	// dropping open connections, a broken file keeps the previous material.
+	// SIGHUP reloads at once. Default 5s, at least 100ms, at most 1h.
+	ReloadInterval *durationpb.Duration `protobuf:"bytes,6,opt,name=reload_interval,json=reloadInterval,proto3" json:"reload_interval,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ServerTLS) Reset() {
@@ -207,6 +319,20 @@ func (x *ServerTLS) GetMinVersion() string {
 	return ""
 }
 
+func (x *ServerTLS) GetCrlFiles() []string {
+	if x != nil {
+		return x.CrlFiles
+	}
+	return nil
+}
+
+func (x *ServerTLS) GetReloadInterval() *durationpb.Duration {
+	if x != nil {
+		return x.ReloadInterval
+	}
+	return nil
+}
+
 // Limits bound what one caller can make the gateway do.
 type Limits struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -221,8 +347,20 @@ type Limits struct {
 	// The most bytes of header names and values in one inner request.
 	// Default 64 KiB.
 	MaxHeaderBytes int64 `protobuf:"varint,5,opt,name=max_header_bytes,json=maxHeaderBytes,proto3" json:"max_header_bytes,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The most open data-plane connections, TLS handshakes included; further
+	// connections wait in the kernel's accept queue. Default 10000.
+	MaxConnections uint32 `protobuf:"varint,6,opt,name=max_connections,json=maxConnections,proto3" json:"max_connections,omitempty"`
+	// Requests per second one principal may start (token bucket, summed over
+	// all its connections). Default 100.
+	RatePerSecond float64 `protobuf:"fixed64,7,opt,name=rate_per_second,json=ratePerSecond,proto3" json:"rate_per_second,omitempty"`
+	// The token bucket's size: how many requests one principal may start at
+	// once after being idle. Default 200.
+	Burst uint32 `protobuf:"varint,8,opt,name=burst,proto3" json:"burst,omitempty"`
+	// The most requests one principal may have in flight at once, over all its
+	// connections. Default 100.
+	MaxInFlightPerIdentity uint32 `protobuf:"varint,9,opt,name=max_in_flight_per_identity,json=maxInFlightPerIdentity,proto3" json:"max_in_flight_per_identity,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *Limits) Reset() {
@@ -286,6 +424,34 @@ func (x *Limits) GetMaxHeaderCount() uint32 {
 func (x *Limits) GetMaxHeaderBytes() int64 {
 	if x != nil {
 		return x.MaxHeaderBytes
+	}
+	return 0
+}
+
+func (x *Limits) GetMaxConnections() uint32 {
+	if x != nil {
+		return x.MaxConnections
+	}
+	return 0
+}
+
+func (x *Limits) GetRatePerSecond() float64 {
+	if x != nil {
+		return x.RatePerSecond
+	}
+	return 0
+}
+
+func (x *Limits) GetBurst() uint32 {
+	if x != nil {
+		return x.Burst
+	}
+	return 0
+}
+
+func (x *Limits) GetMaxInFlightPerIdentity() uint32 {
+	if x != nil {
+		return x.MaxInFlightPerIdentity
 	}
 	return 0
 }
@@ -402,11 +568,255 @@ func (x *RelayHeaders) GetFingerprint() string {
 	return ""
 }
 
+// Tracing exports spans over OTLP/gRPC. Each RPC starts a new trace at the
+// gateway (trace context sent by apps is ignored: apps are untrusted), and the
+// W3C traceparent of that trace is sent to the upstream.
+type Tracing struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The OTLP/gRPC collector, host:port, e.g. "otel-collector:4317". Empty
+	// (default): tracing is off.
+	Endpoint string `protobuf:"bytes,1,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
+	// Send spans without TLS. Default false: TLS verified against the system
+	// roots.
+	Insecure bool `protobuf:"varint,2,opt,name=insecure,proto3" json:"insecure,omitempty"`
+	// The fraction of RPCs traced, between 0 and 1. Default 1.
+	SampleRatio   *float64 `protobuf:"fixed64,3,opt,name=sample_ratio,json=sampleRatio,proto3,oneof" json:"sample_ratio,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Tracing) Reset() {
+	*x = Tracing{}
+	mi := &file_msg_config_v1_config_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Tracing) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Tracing) ProtoMessage() {}
+
+func (x *Tracing) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_config_v1_config_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Tracing.ProtoReflect.Descriptor instead.
+func (*Tracing) Descriptor() ([]byte, []int) {
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Tracing) GetEndpoint() string {
+	if x != nil {
+		return x.Endpoint
+	}
+	return ""
+}
+
+func (x *Tracing) GetInsecure() bool {
+	if x != nil {
+		return x.Insecure
+	}
+	return false
+}
+
+func (x *Tracing) GetSampleRatio() float64 {
+	if x != nil && x.SampleRatio != nil {
+		return *x.SampleRatio
+	}
+	return 0
+}
+
+// Admin configures who may use the admin API.
+type Admin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Bearer tokens. Only their SHA-256 hashes are kept here.
+	Tokens        []*AdminToken `protobuf:"bytes,1,rep,name=tokens,proto3" json:"tokens,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Admin) Reset() {
+	*x = Admin{}
+	mi := &file_msg_config_v1_config_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Admin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Admin) ProtoMessage() {}
+
+func (x *Admin) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_config_v1_config_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Admin.ProtoReflect.Descriptor instead.
+func (*Admin) Descriptor() ([]byte, []int) {
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Admin) GetTokens() []*AdminToken {
+	if x != nil {
+		return x.Tokens
+	}
+	return nil
+}
+
+// AdminToken is one admin bearer token.
+type AdminToken struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Who holds the token; recorded in the audit trail. Required, unique.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The SHA-256 of the token, 64 hex digits, e.g. from
+	// `printf %s "$TOKEN" | sha256sum`. The token itself is never stored.
+	Sha256 string `protobuf:"bytes,2,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// What the holder may do. Required.
+	Role          AdminRole `protobuf:"varint,3,opt,name=role,proto3,enum=msg.config.v1.AdminRole" json:"role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdminToken) Reset() {
+	*x = AdminToken{}
+	mi := &file_msg_config_v1_config_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdminToken) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdminToken) ProtoMessage() {}
+
+func (x *AdminToken) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_config_v1_config_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdminToken.ProtoReflect.Descriptor instead.
+func (*AdminToken) Descriptor() ([]byte, []int) {
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *AdminToken) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AdminToken) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *AdminToken) GetRole() AdminRole {
+	if x != nil {
+		return x.Role
+	}
+	return AdminRole_ADMIN_ROLE_UNSPECIFIED
+}
+
+// Audit configures the audit trail.
+type Audit struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Also append every record as one JSON line to this file (created 0600).
+	// Empty: no JSON-lines sink.
+	JsonlFile string `protobuf:"bytes,1,opt,name=jsonl_file,json=jsonlFile,proto3" json:"jsonl_file,omitempty"`
+	// Records older than this are pruned from the store. Default 720h (30 days).
+	MaxAge *durationpb.Duration `protobuf:"bytes,2,opt,name=max_age,json=maxAge,proto3" json:"max_age,omitempty"`
+	// At most this many records are kept in the store. Default 1000000.
+	MaxRecords    int64 `protobuf:"varint,3,opt,name=max_records,json=maxRecords,proto3" json:"max_records,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Audit) Reset() {
+	*x = Audit{}
+	mi := &file_msg_config_v1_config_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Audit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Audit) ProtoMessage() {}
+
+func (x *Audit) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_config_v1_config_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Audit.ProtoReflect.Descriptor instead.
+func (*Audit) Descriptor() ([]byte, []int) {
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Audit) GetJsonlFile() string {
+	if x != nil {
+		return x.JsonlFile
+	}
+	return ""
+}
+
+func (x *Audit) GetMaxAge() *durationpb.Duration {
+	if x != nil {
+		return x.MaxAge
+	}
+	return nil
+}
+
+func (x *Audit) GetMaxRecords() int64 {
+	if x != nil {
+		return x.MaxRecords
+	}
+	return 0
+}
+
 var File_msg_config_v1_config_proto protoreflect.FileDescriptor
 
 const file_msg_config_v1_config_proto_rawDesc = "" +
 	"\n" +
-	"\x1amsg/config/v1/config.proto\x12\rmsg.config.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cmsg/admin/v1/resources.proto\"\xda\x02\n" +
+	"\x1amsg/config/v1/config.proto\x12\rmsg.config.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cmsg/admin/v1/resources.proto\"\xbf\x04\n" +
 	"\x06Config\x12\x16\n" +
 	"\x06listen\x18\x01 \x01(\tR\x06listen\x12!\n" +
 	"\fadmin_listen\x18\x02 \x01(\tR\vadminListen\x12*\n" +
@@ -415,25 +825,59 @@ const file_msg_config_v1_config_proto_rawDesc = "" +
 	"\x05rules\x18\x05 \x03(\v2\x12.msg.admin.v1.RuleR\x05rules\x12-\n" +
 	"\x06limits\x18\x06 \x01(\v2\x15.msg.config.v1.LimitsR\x06limits\x12$\n" +
 	"\x03log\x18\a \x01(\v2\x12.msg.config.v1.LogR\x03log\x12@\n" +
-	"\rrelay_headers\x18\b \x01(\v2\x1b.msg.config.v1.RelayHeadersR\frelayHeaders\"\x8a\x01\n" +
+	"\rrelay_headers\x18\b \x01(\v2\x1b.msg.config.v1.RelayHeadersR\frelayHeaders\x12>\n" +
+	"\rdrain_timeout\x18\t \x01(\v2\x19.google.protobuf.DurationR\fdrainTimeout\x120\n" +
+	"\atracing\x18\n" +
+	" \x01(\v2\x16.msg.config.v1.TracingR\atracing\x12\x19\n" +
+	"\bdata_dir\x18\x14 \x01(\tR\adataDir\x12*\n" +
+	"\x05admin\x18\x15 \x01(\v2\x14.msg.config.v1.AdminR\x05admin\x12*\n" +
+	"\x05audit\x18\x16 \x01(\v2\x14.msg.config.v1.AuditR\x05audit\"\xeb\x01\n" +
 	"\tServerTLS\x12\x1b\n" +
 	"\tcert_file\x18\x01 \x01(\tR\bcertFile\x12\x19\n" +
 	"\bkey_file\x18\x02 \x01(\tR\akeyFile\x12$\n" +
 	"\x0eclient_ca_file\x18\x03 \x01(\tR\fclientCaFile\x12\x1f\n" +
 	"\vmin_version\x18\x04 \x01(\tR\n" +
-	"minVersion\"\x86\x02\n" +
+	"minVersion\x12\x1b\n" +
+	"\tcrl_files\x18\x05 \x03(\tR\bcrlFiles\x12B\n" +
+	"\x0freload_interval\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x0ereloadInterval\"\xa9\x03\n" +
 	"\x06Limits\x12*\n" +
 	"\x11max_message_bytes\x18\x01 \x01(\x03R\x0fmaxMessageBytes\x124\n" +
 	"\x16max_concurrent_streams\x18\x02 \x01(\rR\x14maxConcurrentStreams\x12F\n" +
 	"\x11handshake_timeout\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x10handshakeTimeout\x12(\n" +
 	"\x10max_header_count\x18\x04 \x01(\rR\x0emaxHeaderCount\x12(\n" +
-	"\x10max_header_bytes\x18\x05 \x01(\x03R\x0emaxHeaderBytes\"3\n" +
+	"\x10max_header_bytes\x18\x05 \x01(\x03R\x0emaxHeaderBytes\x12'\n" +
+	"\x0fmax_connections\x18\x06 \x01(\rR\x0emaxConnections\x12&\n" +
+	"\x0frate_per_second\x18\a \x01(\x01R\rratePerSecond\x12\x14\n" +
+	"\x05burst\x18\b \x01(\rR\x05burst\x12:\n" +
+	"\x1amax_in_flight_per_identity\x18\t \x01(\rR\x16maxInFlightPerIdentity\"3\n" +
 	"\x03Log\x12\x14\n" +
 	"\x05level\x18\x01 \x01(\tR\x05level\x12\x16\n" +
 	"\x06format\x18\x02 \x01(\tR\x06format\"L\n" +
 	"\fRelayHeaders\x12\x1a\n" +
 	"\bidentity\x18\x01 \x01(\tR\bidentity\x12 \n" +
-	"\vfingerprint\x18\x02 \x01(\tR\vfingerprintB7Z5github.com/msg-gateway/msg/gen/msg/config/v1;configv1b\x06proto3"
+	"\vfingerprint\x18\x02 \x01(\tR\vfingerprint\"z\n" +
+	"\aTracing\x12\x1a\n" +
+	"\bendpoint\x18\x01 \x01(\tR\bendpoint\x12\x1a\n" +
+	"\binsecure\x18\x02 \x01(\bR\binsecure\x12&\n" +
+	"\fsample_ratio\x18\x03 \x01(\x01H\x00R\vsampleRatio\x88\x01\x01B\x0f\n" +
+	"\r_sample_ratio\":\n" +
+	"\x05Admin\x121\n" +
+	"\x06tokens\x18\x01 \x03(\v2\x19.msg.config.v1.AdminTokenR\x06tokens\"f\n" +
+	"\n" +
+	"AdminToken\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06sha256\x18\x02 \x01(\tR\x06sha256\x12,\n" +
+	"\x04role\x18\x03 \x01(\x0e2\x18.msg.config.v1.AdminRoleR\x04role\"{\n" +
+	"\x05Audit\x12\x1d\n" +
+	"\n" +
+	"jsonl_file\x18\x01 \x01(\tR\tjsonlFile\x122\n" +
+	"\amax_age\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x06maxAge\x12\x1f\n" +
+	"\vmax_records\x18\x03 \x01(\x03R\n" +
+	"maxRecords*U\n" +
+	"\tAdminRole\x12\x1a\n" +
+	"\x16ADMIN_ROLE_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11ADMIN_ROLE_VIEWER\x10\x01\x12\x15\n" +
+	"\x11ADMIN_ROLE_EDITOR\x10\x02B7Z5github.com/msg-gateway/msg/gen/msg/config/v1;configv1b\x06proto3"
 
 var (
 	file_msg_config_v1_config_proto_rawDescOnce sync.Once
@@ -447,30 +891,44 @@ func file_msg_config_v1_config_proto_rawDescGZIP() []byte {
 	return file_msg_config_v1_config_proto_rawDescData
 }
 
-var file_msg_config_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_msg_config_v1_config_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_msg_config_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_msg_config_v1_config_proto_goTypes = []any{
-	(*Config)(nil),              // 0: msg.config.v1.Config
-	(*ServerTLS)(nil),           // 1: msg.config.v1.ServerTLS
-	(*Limits)(nil),              // 2: msg.config.v1.Limits
-	(*Log)(nil),                 // 3: msg.config.v1.Log
-	(*RelayHeaders)(nil),        // 4: msg.config.v1.RelayHeaders
-	(*v1.Host)(nil),             // 5: msg.admin.v1.Host
-	(*v1.Rule)(nil),             // 6: msg.admin.v1.Rule
-	(*durationpb.Duration)(nil), // 7: google.protobuf.Duration
+	(AdminRole)(0),              // 0: msg.config.v1.AdminRole
+	(*Config)(nil),              // 1: msg.config.v1.Config
+	(*ServerTLS)(nil),           // 2: msg.config.v1.ServerTLS
+	(*Limits)(nil),              // 3: msg.config.v1.Limits
+	(*Log)(nil),                 // 4: msg.config.v1.Log
+	(*RelayHeaders)(nil),        // 5: msg.config.v1.RelayHeaders
+	(*Tracing)(nil),             // 6: msg.config.v1.Tracing
+	(*Admin)(nil),               // 7: msg.config.v1.Admin
+	(*AdminToken)(nil),          // 8: msg.config.v1.AdminToken
+	(*Audit)(nil),               // 9: msg.config.v1.Audit
+	(*v1.Host)(nil),             // 10: msg.admin.v1.Host
+	(*v1.Rule)(nil),             // 11: msg.admin.v1.Rule
+	(*durationpb.Duration)(nil), // 12: google.protobuf.Duration
 }
 var file_msg_config_v1_config_proto_depIdxs = []int32{
-	1, // 0: msg.config.v1.Config.tls:type_name -> msg.config.v1.ServerTLS
-	5, // 1: msg.config.v1.Config.hosts:type_name -> msg.admin.v1.Host
-	6, // 2: msg.config.v1.Config.rules:type_name -> msg.admin.v1.Rule
-	2, // 3: msg.config.v1.Config.limits:type_name -> msg.config.v1.Limits
-	3, // 4: msg.config.v1.Config.log:type_name -> msg.config.v1.Log
-	4, // 5: msg.config.v1.Config.relay_headers:type_name -> msg.config.v1.RelayHeaders
-	7, // 6: msg.config.v1.Limits.handshake_timeout:type_name -> google.protobuf.Duration
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	2,  // 0: msg.config.v1.Config.tls:type_name -> msg.config.v1.ServerTLS
+	10, // 1: msg.config.v1.Config.hosts:type_name -> msg.admin.v1.Host
+	11, // 2: msg.config.v1.Config.rules:type_name -> msg.admin.v1.Rule
+	3,  // 3: msg.config.v1.Config.limits:type_name -> msg.config.v1.Limits
+	4,  // 4: msg.config.v1.Config.log:type_name -> msg.config.v1.Log
+	5,  // 5: msg.config.v1.Config.relay_headers:type_name -> msg.config.v1.RelayHeaders
+	12, // 6: msg.config.v1.Config.drain_timeout:type_name -> google.protobuf.Duration
+	6,  // 7: msg.config.v1.Config.tracing:type_name -> msg.config.v1.Tracing
+	7,  // 8: msg.config.v1.Config.admin:type_name -> msg.config.v1.Admin
+	9,  // 9: msg.config.v1.Config.audit:type_name -> msg.config.v1.Audit
+	12, // 10: msg.config.v1.ServerTLS.reload_interval:type_name -> google.protobuf.Duration
+	12, // 11: msg.config.v1.Limits.handshake_timeout:type_name -> google.protobuf.Duration
+	8,  // 12: msg.config.v1.Admin.tokens:type_name -> msg.config.v1.AdminToken
+	0,  // 13: msg.config.v1.AdminToken.role:type_name -> msg.config.v1.AdminRole
+	12, // 14: msg.config.v1.Audit.max_age:type_name -> google.protobuf.Duration
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_msg_config_v1_config_proto_init() }
@@ -478,18 +936,20 @@ func file_msg_config_v1_config_proto_init() {
 	if File_msg_config_v1_config_proto != nil {
 		return
 	}
+	file_msg_config_v1_config_proto_msgTypes[5].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_msg_config_v1_config_proto_rawDesc), len(file_msg_config_v1_config_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   5,
+			NumEnums:      1,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_msg_config_v1_config_proto_goTypes,
 		DependencyIndexes: file_msg_config_v1_config_proto_depIdxs,
+		EnumInfos:         file_msg_config_v1_config_proto_enumTypes,
 		MessageInfos:      file_msg_config_v1_config_proto_msgTypes,
 	}.Build()
 	File_msg_config_v1_config_proto = out.File

@@ -231,6 +231,439 @@ func (x *ForwardResponse) GetBody() []byte {
 	return nil
 }
 
+// ForwardStreamRequest is one message from the app in a ForwardStream call:
+// exactly one RequestHead first, then body chunks, then exactly one RequestEnd.
+type ForwardStreamRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What this message carries.
+	//
+	// Types that are valid to be assigned to Kind:
+	//
+	//	*ForwardStreamRequest_Head
+	//	*ForwardStreamRequest_BodyChunk
+	//	*ForwardStreamRequest_End
+	Kind          isForwardStreamRequest_Kind `protobuf_oneof:"kind"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForwardStreamRequest) Reset() {
+	*x = ForwardStreamRequest{}
+	mi := &file_msg_gateway_v1_gateway_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForwardStreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForwardStreamRequest) ProtoMessage() {}
+
+func (x *ForwardStreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_gateway_v1_gateway_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForwardStreamRequest.ProtoReflect.Descriptor instead.
+func (*ForwardStreamRequest) Descriptor() ([]byte, []int) {
+	return file_msg_gateway_v1_gateway_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ForwardStreamRequest) GetKind() isForwardStreamRequest_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return nil
+}
+
+func (x *ForwardStreamRequest) GetHead() *RequestHead {
+	if x != nil {
+		if x, ok := x.Kind.(*ForwardStreamRequest_Head); ok {
+			return x.Head
+		}
+	}
+	return nil
+}
+
+func (x *ForwardStreamRequest) GetBodyChunk() []byte {
+	if x != nil {
+		if x, ok := x.Kind.(*ForwardStreamRequest_BodyChunk); ok {
+			return x.BodyChunk
+		}
+	}
+	return nil
+}
+
+func (x *ForwardStreamRequest) GetEnd() *RequestEnd {
+	if x != nil {
+		if x, ok := x.Kind.(*ForwardStreamRequest_End); ok {
+			return x.End
+		}
+	}
+	return nil
+}
+
+type isForwardStreamRequest_Kind interface {
+	isForwardStreamRequest_Kind()
+}
+
+type ForwardStreamRequest_Head struct {
+	// The inner request without its body. Only the first message.
+	Head *RequestHead `protobuf:"bytes,1,opt,name=head,proto3,oneof"`
+}
+
+type ForwardStreamRequest_BodyChunk struct {
+	// The next bytes of the request body, in order. Any size up to the
+	// gateway's gRPC message limit; empty chunks are allowed and ignored.
+	BodyChunk []byte `protobuf:"bytes,2,opt,name=body_chunk,json=bodyChunk,proto3,oneof"`
+}
+
+type ForwardStreamRequest_End struct {
+	// The request body is complete. Nothing may follow it.
+	End *RequestEnd `protobuf:"bytes,3,opt,name=end,proto3,oneof"`
+}
+
+func (*ForwardStreamRequest_Head) isForwardStreamRequest_Kind() {}
+
+func (*ForwardStreamRequest_BodyChunk) isForwardStreamRequest_Kind() {}
+
+func (*ForwardStreamRequest_End) isForwardStreamRequest_Kind() {}
+
+// RequestHead is an inner request without its body: the same fields, with the
+// same rules, as ForwardRequest.
+type RequestHead struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The internal host as the app names it, "name" or "name:port". See
+	// ForwardRequest.host.
+	Host string `protobuf:"bytes,1,opt,name=host,proto3" json:"host,omitempty"`
+	// The HTTP method token, for example "PUT". See ForwardRequest.method.
+	Method string `protobuf:"bytes,2,opt,name=method,proto3" json:"method,omitempty"`
+	// The request target in origin form. See ForwardRequest.path.
+	Path string `protobuf:"bytes,3,opt,name=path,proto3" json:"path,omitempty"`
+	// The request headers in the app's order. See ForwardRequest.headers. A
+	// "Content-Length" header, when present, must be a single decimal value and
+	// declares the exact length of the body that follows.
+	Headers       []*Header `protobuf:"bytes,4,rep,name=headers,proto3" json:"headers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RequestHead) Reset() {
+	*x = RequestHead{}
+	mi := &file_msg_gateway_v1_gateway_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequestHead) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequestHead) ProtoMessage() {}
+
+func (x *RequestHead) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_gateway_v1_gateway_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequestHead.ProtoReflect.Descriptor instead.
+func (*RequestHead) Descriptor() ([]byte, []int) {
+	return file_msg_gateway_v1_gateway_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *RequestHead) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
+func (x *RequestHead) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *RequestHead) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *RequestHead) GetHeaders() []*Header {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
+// RequestEnd marks the end of the request body. A call whose messages end
+// without it is treated as aborted: the upstream request is cancelled.
+type RequestEnd struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RequestEnd) Reset() {
+	*x = RequestEnd{}
+	mi := &file_msg_gateway_v1_gateway_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequestEnd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequestEnd) ProtoMessage() {}
+
+func (x *RequestEnd) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_gateway_v1_gateway_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequestEnd.ProtoReflect.Descriptor instead.
+func (*RequestEnd) Descriptor() ([]byte, []int) {
+	return file_msg_gateway_v1_gateway_proto_rawDescGZIP(), []int{5}
+}
+
+// ForwardStreamResponse is one message from the gateway in a ForwardStream
+// call: exactly one ResponseHead first, then body chunks, then exactly one
+// ResponseEnd.
+type ForwardStreamResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What this message carries.
+	//
+	// Types that are valid to be assigned to Kind:
+	//
+	//	*ForwardStreamResponse_Head
+	//	*ForwardStreamResponse_BodyChunk
+	//	*ForwardStreamResponse_End
+	Kind          isForwardStreamResponse_Kind `protobuf_oneof:"kind"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForwardStreamResponse) Reset() {
+	*x = ForwardStreamResponse{}
+	mi := &file_msg_gateway_v1_gateway_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForwardStreamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForwardStreamResponse) ProtoMessage() {}
+
+func (x *ForwardStreamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_gateway_v1_gateway_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForwardStreamResponse.ProtoReflect.Descriptor instead.
+func (*ForwardStreamResponse) Descriptor() ([]byte, []int) {
+	return file_msg_gateway_v1_gateway_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ForwardStreamResponse) GetKind() isForwardStreamResponse_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return nil
+}
+
+func (x *ForwardStreamResponse) GetHead() *ResponseHead {
+	if x != nil {
+		if x, ok := x.Kind.(*ForwardStreamResponse_Head); ok {
+			return x.Head
+		}
+	}
+	return nil
+}
+
+func (x *ForwardStreamResponse) GetBodyChunk() []byte {
+	if x != nil {
+		if x, ok := x.Kind.(*ForwardStreamResponse_BodyChunk); ok {
+			return x.BodyChunk
+		}
+	}
+	return nil
+}
+
+func (x *ForwardStreamResponse) GetEnd() *ResponseEnd {
+	if x != nil {
+		if x, ok := x.Kind.(*ForwardStreamResponse_End); ok {
+			return x.End
+		}
+	}
+	return nil
+}
+
+type isForwardStreamResponse_Kind interface {
+	isForwardStreamResponse_Kind()
+}
+
+type ForwardStreamResponse_Head struct {
+	// The internal host's status and headers. Only the first message.
+	Head *ResponseHead `protobuf:"bytes,1,opt,name=head,proto3,oneof"`
+}
+
+type ForwardStreamResponse_BodyChunk struct {
+	// The next bytes of the response body, as the internal host produced
+	// them: each chunk is sent as soon as the gateway has read it, without
+	// waiting to fill a buffer.
+	BodyChunk []byte `protobuf:"bytes,2,opt,name=body_chunk,json=bodyChunk,proto3,oneof"`
+}
+
+type ForwardStreamResponse_End struct {
+	// The response body is complete. It is the last message of a successful
+	// call.
+	End *ResponseEnd `protobuf:"bytes,3,opt,name=end,proto3,oneof"`
+}
+
+func (*ForwardStreamResponse_Head) isForwardStreamResponse_Kind() {}
+
+func (*ForwardStreamResponse_BodyChunk) isForwardStreamResponse_Kind() {}
+
+func (*ForwardStreamResponse_End) isForwardStreamResponse_Kind() {}
+
+// ResponseHead is the status and headers of the internal host's response.
+type ResponseHead struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The HTTP status code, e.g. 200 or 404.
+	StatusCode int32 `protobuf:"varint,1,opt,name=status_code,json=statusCode,proto3" json:"status_code,omitempty"`
+	// The response headers in a deterministic order, hop-by-hop headers
+	// removed. A "Content-Length" header announces the body's length.
+	Headers       []*Header `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResponseHead) Reset() {
+	*x = ResponseHead{}
+	mi := &file_msg_gateway_v1_gateway_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResponseHead) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResponseHead) ProtoMessage() {}
+
+func (x *ResponseHead) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_gateway_v1_gateway_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResponseHead.ProtoReflect.Descriptor instead.
+func (*ResponseHead) Descriptor() ([]byte, []int) {
+	return file_msg_gateway_v1_gateway_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ResponseHead) GetStatusCode() int32 {
+	if x != nil {
+		return x.StatusCode
+	}
+	return 0
+}
+
+func (x *ResponseHead) GetHeaders() []*Header {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
+// ResponseEnd marks the end of the response body.
+type ResponseEnd struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The HTTP trailers the internal host sent after the body, if any,
+	// hop-by-hop headers removed.
+	Trailers      []*Header `protobuf:"bytes,1,rep,name=trailers,proto3" json:"trailers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResponseEnd) Reset() {
+	*x = ResponseEnd{}
+	mi := &file_msg_gateway_v1_gateway_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResponseEnd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResponseEnd) ProtoMessage() {}
+
+func (x *ResponseEnd) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_gateway_v1_gateway_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResponseEnd.ProtoReflect.Descriptor instead.
+func (*ResponseEnd) Descriptor() ([]byte, []int) {
+	return file_msg_gateway_v1_gateway_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ResponseEnd) GetTrailers() []*Header {
+	if x != nil {
+		return x.Trailers
+	}
+	return nil
+}
+
 var File_msg_gateway_v1_gateway_proto protoreflect.FileDescriptor
 
 const file_msg_gateway_v1_gateway_proto_rawDesc = "" +
@@ -249,9 +682,35 @@ const file_msg_gateway_v1_gateway_proto_rawDesc = "" +
 	"\vstatus_code\x18\x01 \x01(\x05R\n" +
 	"statusCode\x120\n" +
 	"\aheaders\x18\x02 \x03(\v2\x16.msg.gateway.v1.HeaderR\aheaders\x12\x12\n" +
-	"\x04body\x18\x03 \x01(\fR\x04body2\\\n" +
+	"\x04body\x18\x03 \x01(\fR\x04body\"\xa2\x01\n" +
+	"\x14ForwardStreamRequest\x121\n" +
+	"\x04head\x18\x01 \x01(\v2\x1b.msg.gateway.v1.RequestHeadH\x00R\x04head\x12\x1f\n" +
+	"\n" +
+	"body_chunk\x18\x02 \x01(\fH\x00R\tbodyChunk\x12.\n" +
+	"\x03end\x18\x03 \x01(\v2\x1a.msg.gateway.v1.RequestEndH\x00R\x03endB\x06\n" +
+	"\x04kind\"\x7f\n" +
+	"\vRequestHead\x12\x12\n" +
+	"\x04host\x18\x01 \x01(\tR\x04host\x12\x16\n" +
+	"\x06method\x18\x02 \x01(\tR\x06method\x12\x12\n" +
+	"\x04path\x18\x03 \x01(\tR\x04path\x120\n" +
+	"\aheaders\x18\x04 \x03(\v2\x16.msg.gateway.v1.HeaderR\aheaders\"\f\n" +
+	"\n" +
+	"RequestEnd\"\xa5\x01\n" +
+	"\x15ForwardStreamResponse\x122\n" +
+	"\x04head\x18\x01 \x01(\v2\x1c.msg.gateway.v1.ResponseHeadH\x00R\x04head\x12\x1f\n" +
+	"\n" +
+	"body_chunk\x18\x02 \x01(\fH\x00R\tbodyChunk\x12/\n" +
+	"\x03end\x18\x03 \x01(\v2\x1b.msg.gateway.v1.ResponseEndH\x00R\x03endB\x06\n" +
+	"\x04kind\"a\n" +
+	"\fResponseHead\x12\x1f\n" +
+	"\vstatus_code\x18\x01 \x01(\x05R\n" +
+	"statusCode\x120\n" +
+	"\aheaders\x18\x02 \x03(\v2\x16.msg.gateway.v1.HeaderR\aheaders\"A\n" +
+	"\vResponseEnd\x122\n" +
+	"\btrailers\x18\x01 \x03(\v2\x16.msg.gateway.v1.HeaderR\btrailers2\xbe\x01\n" +
 	"\x0eGatewayService\x12J\n" +
-	"\aForward\x12\x1e.msg.gateway.v1.ForwardRequest\x1a\x1f.msg.gateway.v1.ForwardResponseB9Z7github.com/msg-gateway/msg/gen/msg/gateway/v1;gatewayv1b\x06proto3"
+	"\aForward\x12\x1e.msg.gateway.v1.ForwardRequest\x1a\x1f.msg.gateway.v1.ForwardResponse\x12`\n" +
+	"\rForwardStream\x12$.msg.gateway.v1.ForwardStreamRequest\x1a%.msg.gateway.v1.ForwardStreamResponse(\x010\x01B9Z7github.com/msg-gateway/msg/gen/msg/gateway/v1;gatewayv1b\x06proto3"
 
 var (
 	file_msg_gateway_v1_gateway_proto_rawDescOnce sync.Once
@@ -265,22 +724,37 @@ func file_msg_gateway_v1_gateway_proto_rawDescGZIP() []byte {
 	return file_msg_gateway_v1_gateway_proto_rawDescData
 }
 
-var file_msg_gateway_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_msg_gateway_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_msg_gateway_v1_gateway_proto_goTypes = []any{
-	(*Header)(nil),          // 0: msg.gateway.v1.Header
-	(*ForwardRequest)(nil),  // 1: msg.gateway.v1.ForwardRequest
-	(*ForwardResponse)(nil), // 2: msg.gateway.v1.ForwardResponse
+	(*Header)(nil),                // 0: msg.gateway.v1.Header
+	(*ForwardRequest)(nil),        // 1: msg.gateway.v1.ForwardRequest
+	(*ForwardResponse)(nil),       // 2: msg.gateway.v1.ForwardResponse
+	(*ForwardStreamRequest)(nil),  // 3: msg.gateway.v1.ForwardStreamRequest
+	(*RequestHead)(nil),           // 4: msg.gateway.v1.RequestHead
+	(*RequestEnd)(nil),            // 5: msg.gateway.v1.RequestEnd
+	(*ForwardStreamResponse)(nil), // 6: msg.gateway.v1.ForwardStreamResponse
+	(*ResponseHead)(nil),          // 7: msg.gateway.v1.ResponseHead
+	(*ResponseEnd)(nil),           // 8: msg.gateway.v1.ResponseEnd
 }
 var file_msg_gateway_v1_gateway_proto_depIdxs = []int32{
-	0, // 0: msg.gateway.v1.ForwardRequest.headers:type_name -> msg.gateway.v1.Header
-	0, // 1: msg.gateway.v1.ForwardResponse.headers:type_name -> msg.gateway.v1.Header
-	1, // 2: msg.gateway.v1.GatewayService.Forward:input_type -> msg.gateway.v1.ForwardRequest
-	2, // 3: msg.gateway.v1.GatewayService.Forward:output_type -> msg.gateway.v1.ForwardResponse
-	3, // [3:4] is the sub-list for method output_type
-	2, // [2:3] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	0,  // 0: msg.gateway.v1.ForwardRequest.headers:type_name -> msg.gateway.v1.Header
+	0,  // 1: msg.gateway.v1.ForwardResponse.headers:type_name -> msg.gateway.v1.Header
+	4,  // 2: msg.gateway.v1.ForwardStreamRequest.head:type_name -> msg.gateway.v1.RequestHead
+	5,  // 3: msg.gateway.v1.ForwardStreamRequest.end:type_name -> msg.gateway.v1.RequestEnd
+	0,  // 4: msg.gateway.v1.RequestHead.headers:type_name -> msg.gateway.v1.Header
+	7,  // 5: msg.gateway.v1.ForwardStreamResponse.head:type_name -> msg.gateway.v1.ResponseHead
+	8,  // 6: msg.gateway.v1.ForwardStreamResponse.end:type_name -> msg.gateway.v1.ResponseEnd
+	0,  // 7: msg.gateway.v1.ResponseHead.headers:type_name -> msg.gateway.v1.Header
+	0,  // 8: msg.gateway.v1.ResponseEnd.trailers:type_name -> msg.gateway.v1.Header
+	1,  // 9: msg.gateway.v1.GatewayService.Forward:input_type -> msg.gateway.v1.ForwardRequest
+	3,  // 10: msg.gateway.v1.GatewayService.ForwardStream:input_type -> msg.gateway.v1.ForwardStreamRequest
+	2,  // 11: msg.gateway.v1.GatewayService.Forward:output_type -> msg.gateway.v1.ForwardResponse
+	6,  // 12: msg.gateway.v1.GatewayService.ForwardStream:output_type -> msg.gateway.v1.ForwardStreamResponse
+	11, // [11:13] is the sub-list for method output_type
+	9,  // [9:11] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_msg_gateway_v1_gateway_proto_init() }
@@ -288,13 +762,23 @@ func file_msg_gateway_v1_gateway_proto_init() {
 	if File_msg_gateway_v1_gateway_proto != nil {
 		return
 	}
+	file_msg_gateway_v1_gateway_proto_msgTypes[3].OneofWrappers = []any{
+		(*ForwardStreamRequest_Head)(nil),
+		(*ForwardStreamRequest_BodyChunk)(nil),
+		(*ForwardStreamRequest_End)(nil),
+	}
+	file_msg_gateway_v1_gateway_proto_msgTypes[6].OneofWrappers = []any{
+		(*ForwardStreamResponse_Head)(nil),
+		(*ForwardStreamResponse_BodyChunk)(nil),
+		(*ForwardStreamResponse_End)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_msg_gateway_v1_gateway_proto_rawDesc), len(file_msg_gateway_v1_gateway_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

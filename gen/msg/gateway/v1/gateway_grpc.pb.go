@@ -19,7 +19,8 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	GatewayService_Forward_FullMethodName = "/msg.gateway.v1.GatewayService/Forward"
+	GatewayService_Forward_FullMethodName       = "/msg.gateway.v1.GatewayService/Forward"
+	GatewayService_ForwardStream_FullMethodName = "/msg.gateway.v1.GatewayService/ForwardStream"
 )
 
 // GatewayServiceClient is the client API for GatewayService service.
@@ -40,6 +41,35 @@ type GatewayServiceClient interface {
 	// RESOURCE_EXHAUSTED (size or rate limits). An upstream 4xx or 5xx is a
 	// successful call that carries that status code.
 	Forward(ctx context.Context, in *ForwardRequest, opts ...grpc.CallOption) (*ForwardResponse, error)
+	// ForwardStream relays one inner HTTP request whose bodies are streamed in
+	// both directions, in constant memory at the gateway: uploads and downloads
+	// of any size up to the host's stream limits, and responses that arrive
+	// incrementally (server-sent events, chunked JSON lines).
+	//
+	// The client sends a RequestHead first, then zero or more body chunks, then
+	// a RequestEnd, and then half-closes. Canonicalization and the policy
+	// decision happen on the head, exactly as for Forward, before any body byte
+	// reaches the internal host. The gateway answers with a ResponseHead, zero or
+	// more body chunks as the internal host produces them, and a ResponseEnd
+	// carrying the HTTP trailers, and then ends the call with OK. A call that
+	// ends any other way, or without a ResponseEnd, is a failed exchange even if
+	// a head and body chunks arrived: the body was not delivered completely.
+	//
+	// A "Content-Length" header in the head declares the request body's exact
+	// length; the gateway relays it and fails the call with INVALID_ARGUMENT
+	// when the body is shorter or longer. Without it the body is relayed with
+	// chunked transfer coding.
+	//
+	// Errors are those of Forward, plus: INVALID_ARGUMENT when the messages do
+	// not follow the order above, DEADLINE_EXCEEDED when no body chunk moved in
+	// either direction for the host's stream_idle_timeout or the call outlived
+	// its max_stream_duration, RESOURCE_EXHAUSTED when a body exceeds the host's
+	// max_stream_request_body_bytes or max_stream_response_body_bytes, and
+	// UNAVAILABLE when the internal host fails in the middle of its response
+	// (for example it closes the connection before sending all the bytes its
+	// Content-Length announced). Cancelling the call cancels the upstream
+	// request.
+	ForwardStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ForwardStreamRequest, ForwardStreamResponse], error)
 }
 
 type gatewayServiceClient struct {
@@ -60,6 +90,19 @@ func (c *gatewayServiceClient) Forward(ctx context.Context, in *ForwardRequest, 
 	return out, nil
 }
 
+func (c *gatewayServiceClient) ForwardStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ForwardStreamRequest, ForwardStreamResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &GatewayService_ServiceDesc.Streams[0], GatewayService_ForwardStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ForwardStreamRequest, ForwardStreamResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type GatewayService_ForwardStreamClient = grpc.BidiStreamingClient[ForwardStreamRequest, ForwardStreamResponse]
+
 // GatewayServiceServer is the server API for GatewayService service.
 // All implementations must embed UnimplementedGatewayServiceServer
 // for forward compatibility.
@@ -78,6 +121,35 @@ type GatewayServiceServer interface {
 	// RESOURCE_EXHAUSTED (size or rate limits). An upstream 4xx or 5xx is a
 	// successful call that carries that status code.
 	Forward(context.Context, *ForwardRequest) (*ForwardResponse, error)
+	// ForwardStream relays one inner HTTP request whose bodies are streamed in
+	// both directions, in constant memory at the gateway: uploads and downloads
+	// of any size up to the host's stream limits, and responses that arrive
+	// incrementally (server-sent events, chunked JSON lines).
+	//
+	// The client sends a RequestHead first, then zero or more body chunks, then
+	// a RequestEnd, and then half-closes. Canonicalization and the policy
+	// decision happen on the head, exactly as for Forward, before any body byte
+	// reaches the internal host. The gateway answers with a ResponseHead, zero or
+	// more body chunks as the internal host produces them, and a ResponseEnd
+	// carrying the HTTP trailers, and then ends the call with OK. A call that
+	// ends any other way, or without a ResponseEnd, is a failed exchange even if
+	// a head and body chunks arrived: the body was not delivered completely.
+	//
+	// A "Content-Length" header in the head declares the request body's exact
+	// length; the gateway relays it and fails the call with INVALID_ARGUMENT
+	// when the body is shorter or longer. Without it the body is relayed with
+	// chunked transfer coding.
+	//
+	// Errors are those of Forward, plus: INVALID_ARGUMENT when the messages do
+	// not follow the order above, DEADLINE_EXCEEDED when no body chunk moved in
+	// either direction for the host's stream_idle_timeout or the call outlived
+	// its max_stream_duration, RESOURCE_EXHAUSTED when a body exceeds the host's
+	// max_stream_request_body_bytes or max_stream_response_body_bytes, and
+	// UNAVAILABLE when the internal host fails in the middle of its response
+	// (for example it closes the connection before sending all the bytes its
+	// Content-Length announced). Cancelling the call cancels the upstream
+	// request.
+	ForwardStream(grpc.BidiStreamingServer[ForwardStreamRequest, ForwardStreamResponse]) error
 	mustEmbedUnimplementedGatewayServiceServer()
 }
 
@@ -90,6 +162,9 @@ type UnimplementedGatewayServiceServer struct{}
 
 func (UnimplementedGatewayServiceServer) Forward(context.Context, *ForwardRequest) (*ForwardResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Forward not implemented")
+}
+func (UnimplementedGatewayServiceServer) ForwardStream(grpc.BidiStreamingServer[ForwardStreamRequest, ForwardStreamResponse]) error {
+	return status.Error(codes.Unimplemented, "method ForwardStream not implemented")
 }
 func (UnimplementedGatewayServiceServer) mustEmbedUnimplementedGatewayServiceServer() {}
 func (UnimplementedGatewayServiceServer) testEmbeddedByValue()                        {}
@@ -130,6 +205,13 @@ func _GatewayService_Forward_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _GatewayService_ForwardStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(GatewayServiceServer).ForwardStream(&grpc.GenericServerStream[ForwardStreamRequest, ForwardStreamResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type GatewayService_ForwardStreamServer = grpc.BidiStreamingServer[ForwardStreamRequest, ForwardStreamResponse]
+
 // GatewayService_ServiceDesc is the grpc.ServiceDesc for GatewayService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -142,6 +224,13 @@ var GatewayService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _GatewayService_Forward_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "ForwardStream",
+			Handler:       _GatewayService_ForwardStream_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "msg/gateway/v1/gateway.proto",
 }
