@@ -2,33 +2,27 @@ package authz
 
 import (
 	"context"
+	"errors"
+	"io"
 	"log/slog"
 
+	middleware "github.com/grpc-ecosystem/go-grpc-middleware/v2"
 	gatewayv1 "github.com/msg-gateway/msg/gen/msg/gateway/v1"
 	"github.com/msg-gateway/msg/internal/requestid"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 )
 
 // Authenticate proves the caller's identity from its verified client
 // certificate and returns a context carrying the [Principal]. It has the
 // shape of go-grpc-middleware's auth.AuthFunc. A caller without a verified
-// chain, or whose certificate yields no identity, gets Unauthenticated.
+// chain, whose certificate yields no identity or has expired since the
+// handshake, gets Unauthenticated. It checks no revocations: the server uses
+// an [Authenticator] with its [RevocationChecker]s.
 func Authenticate(ctx context.Context) (context.Context, error) {
-	p, ok := peer.FromContext(ctx)
-	if !ok {
-		return nil, UnauthenticatedError()
-	}
-	info, ok := p.AuthInfo.(credentials.TLSInfo)
-	if !ok || len(info.State.VerifiedChains) == 0 || len(info.State.VerifiedChains[0]) == 0 {
-		return nil, UnauthenticatedError()
-	}
-	principal, err := PrincipalFromCertificate(info.State.VerifiedChains[0][0])
-	if err != nil {
-		return nil, UnauthenticatedError()
-	}
-	return NewContextWithPrincipal(ctx, principal), nil
+	return (*Authenticator)(nil).Authenticate(ctx)
 }
 
 // Interceptors holds what the canonicalization and authorization interceptors
@@ -41,10 +35,14 @@ type Interceptors struct {
 	Limits Limits
 	// Exempt lists full method names that carry no inner request and need no
 	// policy decision (for example the gRPC health check). Every other method
-	// that is not Forward is denied.
+	// that is not Forward or ForwardStream is denied.
 	Exempt map[string]bool
 	// Logger receives denial details, which never reach the app.
 	Logger *slog.Logger
+	// OnDecision, when set, is called with every policy decision, allowed
+	// or denied, for Forward and ForwardStream alike (the server counts
+	// them). It must not block.
+	OnDecision func(ctx context.Context, d Decision)
 }
 
 // CanonicalizeUnary returns the interceptor that turns a ForwardRequest into
@@ -88,17 +86,96 @@ func (ic *Interceptors) AuthorizeUnary() grpc.UnaryServerInterceptor {
 	}
 }
 
-// AuthorizeStream returns the stream interceptor. No streaming method is
-// authorized yet, so every stream that is not exempt is denied.
+// AuthorizeStream returns the stream interceptor that does for ForwardStream
+// what [Interceptors.CanonicalizeUnary] and [Interceptors.AuthorizeUnary] do
+// for Forward, before the handler runs and so before any body byte can reach
+// an upstream: it receives the first message, which must be the request head,
+// canonicalizes it with [Canonicalize] (failing with InvalidArgument naming
+// the field), decides on it with the policy, and stores the canonical
+// [Request] and the [Decision] in the stream's context. The handler then sees
+// the stream unchanged: its first receive returns the head that was already
+// read.
+//
+// It fails closed: a stream without a principal, a first message that is not
+// a head, a denied request and every other streaming method that is not
+// exempt are refused.
 func (ic *Interceptors) AuthorizeStream() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		if ic.Exempt[info.FullMethod] {
 			return handler(srv, ss)
 		}
-		ic.logger().WarnContext(ss.Context(), "authz: denied stream without a policy",
-			"request_id", requestid.FromContext(ss.Context()), "method", info.FullMethod)
-		return DeniedError()
+		ctx := ss.Context()
+		if info.FullMethod != gatewayv1.GatewayService_ForwardStream_FullMethodName {
+			ic.logger().WarnContext(ctx, "authz: denied stream without a policy",
+				"request_id", requestid.FromContext(ctx), "method", info.FullMethod)
+			return DeniedError()
+		}
+		// Without a principal nothing is read from the stream at all.
+		if _, ok := PrincipalFromContext(ctx); !ok {
+			return UnauthenticatedError()
+		}
+		first := new(gatewayv1.ForwardStreamRequest)
+		if err := ss.RecvMsg(first); err != nil {
+			if errors.Is(err, io.EOF) {
+				return InvalidArgumentError("head", "missing: the stream ended before the request head")
+			}
+			return err // the stream's own status: cancelled, deadline, message too large
+		}
+		head := first.GetHead()
+		if head == nil {
+			return InvalidArgumentError("head", "the first message must be the request head")
+		}
+		creq, err := Canonicalize(HeadRequest(head), ic.Limits)
+		if err != nil {
+			ic.logger().InfoContext(ctx, "authz: malformed inner request",
+				"request_id", requestid.FromContext(ctx), "method", info.FullMethod, "error", err.Error())
+			return err
+		}
+		ctx = NewContextWithRequest(ctx, creq)
+		d, err := ic.decide(ctx)
+		if err != nil {
+			return err
+		}
+		ws := middleware.WrapServerStream(ss)
+		ws.WrappedContext = NewContextWithDecision(ctx, d)
+		return handler(srv, &replayStream{WrappedServerStream: ws, head: first})
 	}
+}
+
+// HeadRequest returns the ForwardRequest that a ForwardStream request head
+// stands for: the same host, method, path and headers, and no body. It is how
+// a stream's head goes through [Canonicalize], so that streams and Forward
+// calls share one canonical form.
+func HeadRequest(h *gatewayv1.RequestHead) *gatewayv1.ForwardRequest {
+	return &gatewayv1.ForwardRequest{
+		Host:    h.GetHost(),
+		Method:  h.GetMethod(),
+		Path:    h.GetPath(),
+		Headers: h.GetHeaders(),
+	}
+}
+
+// replayStream hands the head that the interceptor already received to the
+// handler's first RecvMsg, then reads from the stream. The handler calls
+// RecvMsg from one goroutine at a time, as gRPC requires, so head needs no
+// lock.
+type replayStream struct {
+	*middleware.WrappedServerStream
+	head *gatewayv1.ForwardStreamRequest
+}
+
+func (s *replayStream) RecvMsg(m any) error {
+	if s.head == nil {
+		return s.WrappedServerStream.RecvMsg(m)
+	}
+	dst, ok := m.(*gatewayv1.ForwardStreamRequest)
+	if !ok {
+		return status.Error(codes.Internal, "internal error")
+	}
+	proto.Reset(dst)
+	proto.Merge(dst, s.head)
+	s.head = nil
+	return nil
 }
 
 func (ic *Interceptors) decide(ctx context.Context) (Decision, error) {
@@ -117,6 +194,9 @@ func (ic *Interceptors) decide(ctx context.Context) (Decision, error) {
 		p = ic.Policy()
 	}
 	d := p.Decide(principal, creq)
+	if ic.OnDecision != nil {
+		ic.OnDecision(ctx, d)
+	}
 	if !d.Allowed {
 		ic.logger().InfoContext(ctx, "authz: denied",
 			"request_id", requestid.FromContext(ctx),

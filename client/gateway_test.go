@@ -4,13 +4,17 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
+	"strconv"
 	"sync"
 	"testing"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
 
 	"github.com/msg-gateway/msg/client"
 	gatewayv1 "github.com/msg-gateway/msg/gen/msg/gateway/v1"
@@ -35,11 +39,16 @@ func echo(_ context.Context, req *gatewayv1.ForwardRequest) (*gatewayv1.ForwardR
 	}, nil
 }
 
-// call is one Forward call as the fake gateway received it.
+// call is one Forward or ForwardStream call as the fake gateway received
+// it. A stream's head and body are collected into req; its Content-Length
+// header, which frames the body, is recorded apart.
 type call struct {
-	req        *gatewayv1.ForwardRequest
-	peerCN     string // common name of the verified client certificate
-	tlsVersion uint16
+	req           *gatewayv1.ForwardRequest
+	peerCN        string // common name of the verified client certificate
+	tlsVersion    uint16
+	stream        bool
+	contentLength string // the stream head's Content-Length, if any
+	bodyChunks    int    // body_chunk messages in the stream
 }
 
 // fakeGateway is a GatewayServiceServer that records its calls and hands
@@ -47,13 +56,18 @@ type call struct {
 type fakeGateway struct {
 	gatewayv1.UnimplementedGatewayServiceServer
 	handle handlerFunc
+	stream streamFunc // nil: ForwardStream collects the request for handle
 
 	mu    sync.Mutex
 	calls []call
 }
 
 func (g *fakeGateway) Forward(ctx context.Context, req *gatewayv1.ForwardRequest) (*gatewayv1.ForwardResponse, error) {
-	c := call{req: req}
+	g.record(ctx, call{req: req})
+	return g.handle(ctx, req)
+}
+
+func (g *fakeGateway) record(ctx context.Context, c call) {
 	if p, ok := peer.FromContext(ctx); ok {
 		if info, ok := p.AuthInfo.(credentials.TLSInfo); ok {
 			c.tlsVersion = info.State.Version
@@ -65,7 +79,83 @@ func (g *fakeGateway) Forward(ctx context.Context, req *gatewayv1.ForwardRequest
 	g.mu.Lock()
 	g.calls = append(g.calls, c)
 	g.mu.Unlock()
-	return g.handle(ctx, req)
+}
+
+// streamFunc serves a ForwardStream call itself, for tests of how the client
+// copes with what a gateway sends.
+type streamFunc func(gatewayStream) error
+
+type gatewayStream = grpc.BidiStreamingServer[gatewayv1.ForwardStreamRequest, gatewayv1.ForwardStreamResponse]
+
+// ForwardStream follows the gateway's protocol: it collects the head and the
+// body into a ForwardRequest, has handle answer it, and streams the answer
+// back as head, body chunks of at most 32 KiB, and end.
+func (g *fakeGateway) ForwardStream(s gatewayStream) error {
+	if g.stream != nil {
+		return g.stream(s)
+	}
+	ctx := s.Context()
+	first, err := s.Recv()
+	if err != nil {
+		return err
+	}
+	head := first.GetHead()
+	if head == nil {
+		return status.Error(codes.InvalidArgument, "head: missing")
+	}
+	c := call{stream: true, req: &gatewayv1.ForwardRequest{Host: head.GetHost(), Method: head.GetMethod(), Path: head.GetPath()}}
+	for _, h := range head.GetHeaders() {
+		if h.GetName() == "Content-Length" {
+			c.contentLength = h.GetValue()
+			continue
+		}
+		c.req.Headers = append(c.req.Headers, h)
+	}
+	for done := false; !done; {
+		msg, err := s.Recv()
+		if errors.Is(err, io.EOF) {
+			return status.Error(codes.InvalidArgument, "end: missing")
+		}
+		if err != nil {
+			return err
+		}
+		switch k := msg.GetKind().(type) {
+		case *gatewayv1.ForwardStreamRequest_BodyChunk:
+			c.req.Body = append(c.req.Body, k.BodyChunk...)
+			c.bodyChunks++
+		case *gatewayv1.ForwardStreamRequest_End:
+			done = true
+		default:
+			return status.Error(codes.InvalidArgument, "unexpected message")
+		}
+	}
+	if c.contentLength != "" && c.contentLength != strconv.Itoa(len(c.req.Body)) {
+		return status.Error(codes.InvalidArgument, "body_chunk: length differs from Content-Length")
+	}
+	g.record(ctx, c)
+	resp, err := g.handle(ctx, c.req)
+	if err != nil {
+		return err
+	}
+	return sendResponse(s, resp)
+}
+
+// sendResponse streams resp as head, chunks and end.
+func sendResponse(s gatewayStream, resp *gatewayv1.ForwardResponse) error {
+	err := s.Send(&gatewayv1.ForwardStreamResponse{Kind: &gatewayv1.ForwardStreamResponse_Head{Head: &gatewayv1.ResponseHead{
+		StatusCode: resp.GetStatusCode(), Headers: resp.GetHeaders(),
+	}}})
+	if err != nil {
+		return err
+	}
+	for body := resp.GetBody(); len(body) > 0; {
+		n := min(len(body), 32<<10)
+		if err := s.Send(&gatewayv1.ForwardStreamResponse{Kind: &gatewayv1.ForwardStreamResponse_BodyChunk{BodyChunk: body[:n]}}); err != nil {
+			return err
+		}
+		body = body[n:]
+	}
+	return s.Send(&gatewayv1.ForwardStreamResponse{Kind: &gatewayv1.ForwardStreamResponse_End{End: &gatewayv1.ResponseEnd{}}})
 }
 
 // Calls returns the calls received so far.
@@ -79,6 +169,7 @@ func (g *fakeGateway) Calls() []call {
 // echo gateway on 127.0.0.1 with a certificate from the test CA.
 type gatewaySetup struct {
 	handle handlerFunc // nil: echo
+	stream streamFunc  // nil: ForwardStream collects the request for handle
 	// serverCert describes the gateway's certificate; nil: pki.Localhost().
 	serverCert *pki.Options
 	// untrusted signs the gateway's certificate with a CA the clients do not
@@ -126,7 +217,7 @@ func newTestGateway(setup gatewaySetup) (*testGateway, error) {
 	if handle == nil {
 		handle = echo
 	}
-	fake := &fakeGateway{handle: handle}
+	fake := &fakeGateway{handle: handle, stream: setup.stream}
 	srv := grpc.NewServer(grpc.Creds(credentials.NewTLS(&tls.Config{
 		MinVersion:   tls.VersionTLS12,
 		Certificates: []tls.Certificate{serverLeaf.TLSCertificate()},

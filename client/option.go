@@ -10,14 +10,9 @@ import (
 	"google.golang.org/grpc"
 )
 
-const (
-	// defaultMaxResponseBytes bounds the encoded ForwardResponse the
-	// transport accepts; see [WithMaxResponseBytes].
-	defaultMaxResponseBytes = 64 << 20
-	// defaultMaxRequestBodyBytes bounds the request body the transport
-	// buffers; see [WithMaxRequestBodyBytes].
-	defaultMaxRequestBodyBytes = 16 << 20
-)
+// defaultMaxResponseBytes bounds one message the transport accepts from the
+// gateway; see [WithMaxResponseBytes].
+const defaultMaxResponseBytes = 64 << 20
 
 // An Option configures a [Transport]. The set of options is closed: only the
 // constructors in this package return one.
@@ -33,14 +28,14 @@ type transportConfig struct {
 	rootCAs             func() (*x509.CertPool, error)
 	serverName          string
 	maxResponseBytes    int
-	maxRequestBodyBytes int64
+	maxRequestBodyBytes int64 // 0: no limit of the transport's own
+	maxRequestBodySet   bool
 	dialOptions         []grpc.DialOption
 }
 
 func newTransportConfig(opts []Option) *transportConfig {
 	cfg := &transportConfig{
-		maxResponseBytes:    defaultMaxResponseBytes,
-		maxRequestBodyBytes: defaultMaxRequestBodyBytes,
+		maxResponseBytes: defaultMaxResponseBytes,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -150,10 +145,15 @@ func (o *serverNameOption) applyToTransport(cfg *transportConfig) {
 	cfg.serverName = o.name
 }
 
-// WithMaxResponseBytes sets the largest encoded ForwardResponse (status,
-// headers and body) the transport accepts from the gateway; the default is
-// 64 MiB. A larger response fails with an [*Error] whose code is
-// ResourceExhausted. n must be positive.
+// WithMaxResponseBytes sets the largest single message the transport accepts
+// from the gateway: the response head with its headers, or one body chunk;
+// the default is 64 MiB. A larger message fails the request, or the read of
+// its body, with an [*Error] whose code is ResourceExhausted. n must be
+// positive.
+//
+// It does not bound the response body as a whole, which streams in chunks of
+// at most 32 KiB; the gateway enforces a per-host limit on it, and an app
+// that wants a smaller one wraps resp.Body, e.g. with [io.LimitReader].
 func WithMaxResponseBytes(n int) Option {
 	return &maxResponseBytesOption{n: n}
 }
@@ -166,12 +166,14 @@ func (o *maxResponseBytesOption) applyToTransport(cfg *transportConfig) {
 	cfg.maxResponseBytes = o.n
 }
 
-// WithMaxRequestBodyBytes sets the largest request body the transport reads
-// into memory and forwards; the default is 16 MiB. A larger body fails with
-// an [*Error] whose code is ResourceExhausted before anything is sent to the
-// gateway. n must be positive.
+// WithMaxRequestBodyBytes sets the largest request body the transport
+// forwards. A body whose declared length (req.ContentLength) is larger fails
+// with an [*Error] whose code is ResourceExhausted before anything is sent; a
+// body of unknown length that grows past n fails the same way as soon as it
+// does, and the gateway cancels the upstream request. n must be positive.
 //
-// The gateway enforces its own limit, which may be lower.
+// By default the transport sets no limit of its own: bodies stream in
+// constant memory, and the gateway enforces its per-host limit.
 func WithMaxRequestBodyBytes(n int64) Option {
 	return &maxRequestBodyBytesOption{n: n}
 }
@@ -182,6 +184,7 @@ type maxRequestBodyBytesOption struct {
 
 func (o *maxRequestBodyBytesOption) applyToTransport(cfg *transportConfig) {
 	cfg.maxRequestBodyBytes = o.n
+	cfg.maxRequestBodySet = true
 }
 
 // WithDialOptions adds gRPC dial options, for example interceptors, a

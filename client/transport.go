@@ -1,11 +1,9 @@
 package client
 
 import (
-	"bytes"
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -19,7 +17,7 @@ import (
 )
 
 // A Transport is a [net/http.RoundTripper] that sends every request through
-// the gateway as one Forward RPC. Use it as the Transport of an
+// the gateway as one ForwardStream call. Use it as the Transport of an
 // [net/http.Client]. A Transport is safe for concurrent use; create one per
 // gateway and identity and reuse it, since it holds a gRPC connection.
 type Transport struct {
@@ -49,7 +47,7 @@ func New(addr string, opts ...Option) (*Transport, error) {
 	if cfg.maxResponseBytes <= 0 {
 		return nil, fmt.Errorf("client: WithMaxResponseBytes(%d): must be positive", cfg.maxResponseBytes)
 	}
-	if cfg.maxRequestBodyBytes <= 0 {
+	if cfg.maxRequestBodySet && cfg.maxRequestBodyBytes <= 0 {
 		return nil, fmt.Errorf("client: WithMaxRequestBodyBytes(%d): must be positive", cfg.maxRequestBodyBytes)
 	}
 	cert, err := cfg.certificate()
@@ -87,34 +85,27 @@ func New(addr string, opts ...Option) (*Transport, error) {
 	}, nil
 }
 
-// RoundTrip sends req to the gateway as one Forward RPC and returns the
-// internal host's response, as [net/http.RoundTripper] requires: an HTTP
-// error status from the host is a response, not an error.
+// RoundTrip sends req through the gateway and returns the internal host's
+// response, as [net/http.RoundTripper] requires: an HTTP error status from
+// the host is a response, not an error.
 //
 // The request's host (req.Host, or else req.URL.Host), method ("GET" if
 // empty), path and query in origin form, headers and body are forwarded; the
 // URL's scheme is not, because the gateway decides how to reach each internal
-// host. Headers are sent sorted by name, each name's values in order, and
-// nothing is added to them. The body is read fully into memory, up to
-// [WithMaxRequestBodyBytes], and always closed. The request's context bounds
-// the RPC: its cancellation and deadline reach the gateway.
+// host. Headers are sent sorted by name, each name's values in order; a
+// Content-Length header is sent for a body of known length (req.ContentLength
+// > 0) and never copied from req.Header. The request's context bounds the
+// call: its cancellation and deadline reach the gateway and the internal host.
 //
-// Errors from the gateway or the connection to it are [*Error] values. The
-// response body is held in memory; its ContentLength is exact.
+// Every request is one ForwardStream call (see the package documentation for
+// why): the request body is streamed from req.Body as the gateway takes it and
+// always closed, and RoundTrip returns as soon as the response head has
+// arrived. The response body streams too; read it to the end or close it.
+//
+// Errors from the gateway or the connection to it are [*Error] values, also
+// when they happen while the response body is being read.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil {
-		defer req.Body.Close()
-	}
-	fwd, err := t.forwardRequest(req)
-	if err != nil {
-		return nil, err
-	}
-	ctx := req.Context()
-	resp, err := t.gateway.Forward(ctx, fwd)
-	if err != nil {
-		return nil, errorFromRPC(ctx, err)
-	}
-	return httpResponse(req, resp)
+	return t.roundTripStream(req)
 }
 
 // Close closes the connection to the gateway. Requests in flight fail and
@@ -123,7 +114,10 @@ func (t *Transport) Close() error {
 	return t.conn.Close()
 }
 
-func (t *Transport) forwardRequest(req *http.Request) (*gatewayv1.ForwardRequest, error) {
+// requestHead maps req to the inner request's head. The app's own
+// Content-Length header is dropped: the body's framing is the transport's
+// business, and the gateway trusts a declared length.
+func (t *Transport) requestHead(req *http.Request) (*gatewayv1.RequestHead, error) {
 	if req.URL == nil {
 		return nil, errors.New("client: request has no URL")
 	}
@@ -142,30 +136,23 @@ func (t *Transport) forwardRequest(req *http.Request) (*gatewayv1.ForwardRequest
 	if err != nil {
 		return nil, err
 	}
-	body, err := t.readBody(req)
-	if err != nil {
-		return nil, err
-	}
 	names := make([]string, 0, len(req.Header))
 	n := 0
 	for name, values := range req.Header {
+		if http.CanonicalHeaderKey(name) == "Content-Length" {
+			continue
+		}
 		names = append(names, name)
 		n += len(values)
 	}
 	slices.Sort(names)
-	headers := make([]*gatewayv1.Header, 0, n)
+	headers := make([]*gatewayv1.Header, 0, n+1)
 	for _, name := range names {
 		for _, value := range req.Header[name] {
 			headers = append(headers, &gatewayv1.Header{Name: name, Value: value})
 		}
 	}
-	return &gatewayv1.ForwardRequest{
-		Host:    host,
-		Method:  method,
-		Path:    path,
-		Headers: headers,
-		Body:    body,
-	}, nil
+	return &gatewayv1.RequestHead{Host: host, Method: method, Path: path, Headers: headers}, nil
 }
 
 // originForm returns the request target as an absolute path plus query. The
@@ -195,24 +182,6 @@ func originForm(req *http.Request) (string, error) {
 	return path, nil
 }
 
-func (t *Transport) readBody(req *http.Request) ([]byte, error) {
-	if req.Body == nil || req.Body == http.NoBody {
-		return nil, nil
-	}
-	if req.ContentLength > t.maxRequestBodyBytes {
-		return nil, t.bodyTooLarge()
-	}
-	// Read one byte past the limit to tell "exactly at the limit" from "over".
-	body, err := io.ReadAll(io.LimitReader(req.Body, t.maxRequestBodyBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("client: read request body: %w", err)
-	}
-	if int64(len(body)) > t.maxRequestBodyBytes {
-		return nil, t.bodyTooLarge()
-	}
-	return body, nil
-}
-
 func (t *Transport) bodyTooLarge() *Error {
 	return &Error{
 		Code:    codes.ResourceExhausted,
@@ -220,8 +189,10 @@ func (t *Transport) bodyTooLarge() *Error {
 	}
 }
 
-func httpResponse(req *http.Request, resp *gatewayv1.ForwardResponse) (*http.Response, error) {
-	code := int(resp.GetStatusCode())
+// httpResponseHead builds the response for a status and headers from the
+// gateway; the caller sets Body and ContentLength.
+func httpResponseHead(req *http.Request, code32 int32, headers []*gatewayv1.Header) (*http.Response, error) {
+	code := int(code32)
 	if code < 100 || code > 999 {
 		return nil, fmt.Errorf("client: gateway returned invalid HTTP status code %d", code)
 	}
@@ -230,20 +201,17 @@ func httpResponse(req *http.Request, resp *gatewayv1.ForwardResponse) (*http.Res
 		// As net/http does for a status line it has no text for.
 		text = "status code " + strconv.Itoa(code)
 	}
-	header := make(http.Header, len(resp.GetHeaders()))
-	for _, h := range resp.GetHeaders() {
+	header := make(http.Header, len(headers))
+	for _, h := range headers {
 		header.Add(h.GetName(), h.GetValue())
 	}
-	body := resp.GetBody()
 	return &http.Response{
-		Status:        strconv.Itoa(code) + " " + text,
-		StatusCode:    code,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        header,
-		Body:          io.NopCloser(bytes.NewReader(body)),
-		ContentLength: int64(len(body)),
-		Request:       req,
+		Status:     strconv.Itoa(code) + " " + text,
+		StatusCode: code,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     header,
+		Request:    req,
 	}, nil
 }

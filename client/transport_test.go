@@ -100,8 +100,12 @@ func TestRoundTripThroughHTTPClient(t *testing.T) {
 	if got, want := string(body), "hello, gateway"; got != want {
 		t.Errorf("body %q, want %q", got, want)
 	}
-	if resp.ContentLength != int64(len(body)) {
-		t.Errorf("ContentLength %d, want %d", resp.ContentLength, len(body))
+	// The echo gateway announces no length: the body streams.
+	if resp.ContentLength != -1 {
+		t.Errorf("ContentLength %d, want -1 (not announced)", resp.ContentLength)
+	}
+	if !calls[0].stream || calls[0].contentLength != "14" {
+		t.Errorf("call streamed %v with Content-Length %q, want a stream declaring 14", calls[0].stream, calls[0].contentLength)
 	}
 }
 
@@ -299,6 +303,7 @@ func TestRoundTripResponse(t *testing.T) {
 						hdr("Set-Cookie", "a=1"),
 						hdr("content-type", "text/plain"),
 						hdr("Set-Cookie", "b=2"),
+						hdr("Content-Length", "13"),
 					},
 					Body: []byte("upstream body"),
 				}, nil
@@ -586,15 +591,18 @@ func TestRequestBodyLimit(t *testing.T) {
 	tests := []struct {
 		name          string
 		body          string
-		contentLength int64 // 0: unknown
-		wantErr       bool
+		contentLength int64      // 0: unknown
+		wantCode      codes.Code // OK: no error
 	}{
 		{name: "at the limit", body: "12345678"},
 		{name: "at the limit with length", body: "12345678", contentLength: 8},
-		{name: "over the limit, length unknown", body: "123456789", wantErr: true},
-		{name: "over the limit, length declared", body: "123456789", contentLength: 9, wantErr: true},
-		{name: "declared length too large", body: "1", contentLength: 1 << 30, wantErr: true},
-		{name: "declared length understated", body: "123456789", contentLength: 3, wantErr: true},
+		{name: "over the limit, length unknown", body: "123456789", wantCode: codes.ResourceExhausted},
+		{name: "over the limit, length declared", body: "123456789", contentLength: 9, wantCode: codes.ResourceExhausted},
+		{name: "declared length too large", body: "1", contentLength: 1 << 30, wantCode: codes.ResourceExhausted},
+		// As net/http does, a body that disagrees with its declared length
+		// is an error of its own.
+		{name: "declared length understated", body: "123456789", contentLength: 3, wantCode: codes.InvalidArgument},
+		{name: "declared length overstated", body: "1234", contentLength: 6, wantCode: codes.InvalidArgument},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -610,7 +618,7 @@ func TestRequestBodyLimit(t *testing.T) {
 				t.Error("request body not closed")
 			}
 			calls := len(gw.Calls()) - before
-			if !tt.wantErr {
+			if tt.wantCode == codes.OK {
 				if err != nil {
 					t.Fatalf("RoundTrip: %v", err)
 				}
@@ -625,11 +633,12 @@ func TestRequestBodyLimit(t *testing.T) {
 				resp.Body.Close()
 				t.Fatal("RoundTrip succeeded, want an error")
 			}
-			if got := client.CodeOf(err); got != codes.ResourceExhausted {
-				t.Errorf("CodeOf(%v) = %v, want ResourceExhausted", err, got)
+			if got := client.CodeOf(err); got != tt.wantCode {
+				t.Errorf("CodeOf(%v) = %v, want %v", err, got, tt.wantCode)
 			}
+			// The fake gateway records a call once its body is complete.
 			if calls != 0 {
-				t.Errorf("gateway got %d calls, want 0", calls)
+				t.Errorf("gateway got %d complete calls, want 0", calls)
 			}
 		})
 	}
@@ -662,6 +671,8 @@ func TestMaxResponseBytes(t *testing.T) {
 			}
 			resp, err := tr.RoundTrip(req)
 			if err == nil {
+				// The body streams: a chunk over the limit fails its read.
+				_, err = io.ReadAll(resp.Body)
 				resp.Body.Close()
 			}
 			if got := client.CodeOf(err); got != tt.wantCode {
@@ -852,13 +863,13 @@ func TestWithDialOptions(t *testing.T) {
 	t.Parallel()
 	gw := startGateway(t, gatewaySetup{})
 	var seen atomic.Int32
-	count := func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		if method == gatewayv1.GatewayService_Forward_FullMethodName {
+	count := func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+		if method == gatewayv1.GatewayService_ForwardStream_FullMethodName {
 			seen.Add(1)
 		}
-		return invoker(ctx, method, req, reply, cc, opts...)
+		return streamer(ctx, desc, cc, method, opts...)
 	}
-	tr := newTransport(t, gw, client.WithDialOptions(grpc.WithUnaryInterceptor(count)))
+	tr := newTransport(t, gw, client.WithDialOptions(grpc.WithStreamInterceptor(count)))
 	req, err := http.NewRequestWithContext(t.Context(), "GET", "https://demo.internal/x", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -869,7 +880,7 @@ func TestWithDialOptions(t *testing.T) {
 	}
 	resp.Body.Close()
 	if got := seen.Load(); got != 1 {
-		t.Errorf("interceptor saw %d Forward calls, want 1", got)
+		t.Errorf("interceptor saw %d ForwardStream calls, want 1", got)
 	}
 }
 

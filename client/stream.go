@@ -1,0 +1,324 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+
+	gatewayv1 "github.com/msg-gateway/msg/gen/msg/gateway/v1"
+)
+
+// chunkSize is the most request body bytes sent in one message. Like the
+// gateway's response chunks it is 32 KiB less 16 bytes, so that an encoded
+// message fits gRPC's 32 KiB buffer-pool tier instead of taking (and
+// zeroing) a 1 MiB buffer; that measured best for throughput.
+const chunkSize = 32<<10 - 16
+
+type forwardStream = grpc.BidiStreamingClient[gatewayv1.ForwardStreamRequest, gatewayv1.ForwardStreamResponse]
+
+// roundTripStream sends req as one ForwardStream call: the head, then the body
+// in chunks from a goroutine as fast as the gateway takes them, then the end
+// marker. It returns once the response head has arrived; the response body
+// streams from the call.
+func (t *Transport) roundTripStream(req *http.Request) (*http.Response, error) {
+	body := req.Body
+	if body == http.NoBody {
+		body = nil
+	}
+	closeBody := func() {
+		if body != nil {
+			body.Close()
+		}
+	}
+	head, err := t.requestHead(req)
+	if err != nil {
+		closeBody()
+		return nil, err
+	}
+	declared := int64(-1)
+	if body != nil && req.ContentLength > 0 {
+		declared = req.ContentLength
+		if t.maxRequestBodyBytes > 0 && declared > t.maxRequestBodyBytes {
+			closeBody()
+			return nil, t.bodyTooLarge()
+		}
+		head.Headers = append(head.Headers, &gatewayv1.Header{Name: "Content-Length", Value: strconv.FormatInt(declared, 10)})
+	}
+
+	reqCtx := req.Context()
+	ctx, cancel := context.WithCancelCause(reqCtx)
+	stream, err := t.gateway.ForwardStream(ctx)
+	if err != nil {
+		cancel(nil)
+		closeBody()
+		return nil, errorFromRPC(reqCtx, err)
+	}
+	// A failed Send means the call is over; Recv below reports why.
+	if err := stream.Send(&gatewayv1.ForwardStreamRequest{Kind: &gatewayv1.ForwardStreamRequest_Head{Head: head}}); err == nil {
+		if body == nil {
+			if err := stream.Send(endMessage); err == nil {
+				_ = stream.CloseSend()
+			}
+		} else {
+			go t.upload(stream, body, declared, cancel)
+		}
+	} else {
+		closeBody()
+	}
+
+	msg, err := stream.Recv()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			err = protocolError("the call ended without a response")
+			cancel(err)
+			return nil, err
+		}
+		cancel(nil)
+		return nil, streamError(ctx, reqCtx, err)
+	}
+	rh := msg.GetHead()
+	if rh == nil {
+		err := protocolError("the response did not start with a head")
+		cancel(err)
+		return nil, err
+	}
+	resp, err := httpResponseHead(req, rh.GetStatusCode(), rh.GetHeaders())
+	if err != nil {
+		cancel(err)
+		return nil, err
+	}
+	resp.ContentLength = responseLength(req, resp)
+	b := &streamBody{stream: stream, ctx: ctx, reqCtx: reqCtx, cancel: cancel, resp: resp, want: resp.ContentLength}
+	if !bodyAllowed(req, resp) {
+		b.want = -1 // a HEAD, 1xx, 204 or 304 response announces a length it does not carry
+	}
+	resp.Body = b
+	resp.Trailer = http.Header{}
+	return resp, nil
+}
+
+var endMessage = &gatewayv1.ForwardStreamRequest{Kind: &gatewayv1.ForwardStreamRequest_End{End: &gatewayv1.RequestEnd{}}}
+
+// upload sends the request body in chunks and then the end marker, and
+// always closes body. Send blocks while the gateway's window is full, so at
+// most one chunk is held here. A failure of the body or of its declared
+// length cancels the call with an [*Error] saying so.
+func (t *Transport) upload(stream forwardStream, body io.ReadCloser, declared int64, cancel context.CancelCauseFunc) {
+	// The body is closed before the outcome is signalled (the end marker or
+	// the cancellation), so it is closed by the time RoundTrip reports it.
+	closed := false
+	closeBody := func() {
+		if !closed {
+			closed = true
+			body.Close()
+		}
+	}
+	defer closeBody()
+	fail := func(err *Error) {
+		closeBody()
+		cancel(err)
+	}
+	buf := make([]byte, chunkSize)
+	chunk := &gatewayv1.ForwardStreamRequest_BodyChunk{}
+	msg := &gatewayv1.ForwardStreamRequest{Kind: chunk}
+	var total int64
+	for {
+		n, err := body.Read(buf)
+		if n > 0 {
+			total += int64(n)
+			switch {
+			case declared >= 0 && total > declared:
+				fail(localError(codes.InvalidArgument, fmt.Sprintf("client: request body longer than its ContentLength %d", declared)))
+				return
+			case t.maxRequestBodyBytes > 0 && total > t.maxRequestBodyBytes:
+				fail(t.bodyTooLarge())
+				return
+			}
+			chunk.BodyChunk = buf[:n]
+			// Send has marshalled the message when it returns: buf is free.
+			if stream.Send(msg) != nil {
+				return // the call is over; the response side reports why
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			fail(&Error{Code: codes.Unknown, Message: "client: read request body: " + err.Error(), cause: err})
+			return
+		}
+	}
+	if declared >= 0 && total != declared {
+		fail(localError(codes.InvalidArgument, fmt.Sprintf("client: request body shorter than its ContentLength %d", declared)))
+		return
+	}
+	closeBody()
+	if stream.Send(endMessage) == nil {
+		_ = stream.CloseSend()
+	}
+}
+
+// streamBody is the body of a streamed response. Read and Close may be called
+// from different goroutines; Read from one at a time, as for any
+// [net/http.Response] body.
+type streamBody struct {
+	stream forwardStream
+	ctx    context.Context // the call's
+	reqCtx context.Context // the request's, to attribute cancellation
+	cancel context.CancelCauseFunc
+	resp   *http.Response // receives the trailers
+	want   int64          // the announced length to check, or -1
+
+	rest   []byte // unread part of the last chunk
+	read   int64
+	err    error // sticky: io.EOF after a complete body
+	closed atomic.Bool
+}
+
+// Read returns the body as the gateway relays it. A body that did not arrive
+// completely, for whatever reason, ends in an error, never in io.EOF.
+func (b *streamBody) Read(p []byte) (int, error) {
+	if b.closed.Load() {
+		return 0, http.ErrBodyReadAfterClose
+	}
+	for len(b.rest) == 0 {
+		if b.err != nil {
+			return 0, b.err
+		}
+		if len(p) == 0 {
+			return 0, nil
+		}
+		b.err = b.next()
+	}
+	n := copy(p, b.rest)
+	b.rest = b.rest[n:]
+	return n, nil
+}
+
+// next receives one message. It returns nil after a body chunk, io.EOF after
+// the end marker and the call's OK status, and an error otherwise.
+func (b *streamBody) next() error {
+	msg, err := b.stream.Recv()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return b.fail(protocolError("the response ended without its end marker"))
+		}
+		return b.fail(streamError(b.ctx, b.reqCtx, err))
+	}
+	switch k := msg.GetKind().(type) {
+	case *gatewayv1.ForwardStreamResponse_BodyChunk:
+		b.read += int64(len(k.BodyChunk))
+		if b.want >= 0 && b.read > b.want {
+			return b.fail(protocolError("the response body is longer than its Content-Length"))
+		}
+		b.rest = k.BodyChunk
+		return nil
+	case *gatewayv1.ForwardStreamResponse_End:
+		if b.want >= 0 && b.read != b.want {
+			return b.fail(protocolError("the response body is shorter than its Content-Length"))
+		}
+		for _, h := range k.End.GetTrailers() {
+			b.resp.Trailer.Add(h.GetName(), h.GetValue())
+		}
+		// Only the call's OK status confirms the exchange.
+		if _, err := b.stream.Recv(); !errors.Is(err, io.EOF) {
+			if err == nil {
+				return b.fail(protocolError("a message followed the response's end marker"))
+			}
+			return b.fail(streamError(b.ctx, b.reqCtx, err))
+		}
+		b.cancel(nil)
+		return io.EOF
+	default:
+		return b.fail(protocolError("unexpected message in the response body"))
+	}
+}
+
+func (b *streamBody) fail(err error) error {
+	b.cancel(err)
+	return err
+}
+
+// Close ends the call if the body was not read to the end, which cancels the
+// upstream request at the gateway.
+func (b *streamBody) Close() error {
+	if !b.closed.Swap(true) {
+		b.cancel(errBodyClosed)
+	}
+	return nil
+}
+
+var errBodyClosed = errors.New("client: response body closed")
+
+// streamError converts the error of a ForwardStream call. When the transport
+// itself cancelled the call (a bad request body, a broken protocol), the
+// cancellation's cause is the error to report.
+func streamError(ctx, reqCtx context.Context, err error) error {
+	if ctx.Err() != nil && reqCtx.Err() == nil {
+		if e, ok := errors.AsType[*Error](context.Cause(ctx)); ok {
+			return e
+		}
+	}
+	return errorFromRPC(reqCtx, err)
+}
+
+// protocolError is the error for a gateway that broke the ForwardStream
+// message order. The body did not arrive completely.
+func protocolError(msg string) *Error {
+	return localError(codes.Internal, "client: gateway protocol error: "+msg)
+}
+
+func localError(code codes.Code, msg string) *Error {
+	return &Error{Code: code, Message: msg}
+}
+
+// responseLength is the body length a response head announces in a single
+// valid Content-Length header, or -1.
+func responseLength(req *http.Request, resp *http.Response) int64 {
+	vs := resp.Header.Values("Content-Length")
+	if len(vs) != 1 {
+		return -1
+	}
+	n, ok := parseLength(vs[0])
+	if !ok {
+		return -1
+	}
+	if !bodyAllowed(req, resp) && req.Method != http.MethodHead {
+		return 0
+	}
+	return n
+}
+
+// parseLength parses a Content-Length value: decimal digits only.
+func parseLength(v string) (int64, bool) {
+	if v == "" || len(v) > 18 {
+		return 0, false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	return n, err == nil
+}
+
+// bodyAllowed reports whether the response can carry a body (RFC 9110 §6.4.1).
+func bodyAllowed(req *http.Request, resp *http.Response) bool {
+	switch {
+	case req.Method == http.MethodHead:
+		return false
+	case resp.StatusCode >= 100 && resp.StatusCode < 200,
+		resp.StatusCode == http.StatusNoContent,
+		resp.StatusCode == http.StatusNotModified:
+		return false
+	}
+	return true
+}
