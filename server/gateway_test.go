@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/msg-gateway/msg/authz"
+	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
 	gatewayv1 "github.com/msg-gateway/msg/gen/msg/gateway/v1"
 	"github.com/msg-gateway/msg/internal/pki"
 	"github.com/msg-gateway/msg/server"
@@ -48,10 +49,17 @@ func (l *upstreamLog) all() []*http.Request {
 // gateway is a running gateway in front of a real upstream, with a CA that
 // signs both the server certificate and the test's client certificates.
 type gateway struct {
-	addr     string
-	ca       *pki.CA
-	upstream *httptest.Server
-	log      *upstreamLog
+	addr      string
+	adminAddr string
+	ca        *pki.CA
+	upstream  *httptest.Server
+	log       *upstreamLog
+	srv       *server.Server
+	yaml      string // the config the gateway runs with
+	drain     func() // cancels Serve's context: the gateway starts draining
+	wait      func() error
+	// The TLS files the gateway runs with, in a directory of their own.
+	dir, certFile, keyFile, caFile string
 }
 
 const testRules = `
@@ -74,6 +82,14 @@ rules:
 // startGateway starts an upstream and a gateway on 127.0.0.1:0. handler may
 // be nil for the default upstream, which echoes what it received.
 func startGateway(t *testing.T, handler http.HandlerFunc) *gateway {
+	t.Helper()
+	return startGatewayWith(t, handler, server.Options{DrainTimeout: time.Second})
+}
+
+// startGatewayWith is startGateway with server options; each mutate
+// function may change the parsed config before the server is built (it is
+// validated again afterwards).
+func startGatewayWith(t testing.TB, handler http.HandlerFunc, opts server.Options, mutate ...func(*configv1.Config)) *gateway {
 	t.Helper()
 	g := &gateway{log: &upstreamLog{}}
 	if handler == nil {
@@ -112,18 +128,28 @@ hosts:
     timeout: 2s
     max_request_body_bytes: 4096
     max_response_body_bytes: 65536
+    allowed_cidrs: [127.0.0.0/8]
   - name: small.internal
     upstream: %q
     max_response_body_bytes: 10
+    allowed_cidrs: [127.0.0.0/8]
 `, certFile, keyFile, filepath.Join(dir, "ca.pem"), g.upstream.URL+"/base", g.upstream.URL) + testRules
 	cfg, err := config.Parse([]byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := server.New(cfg, server.Options{DrainTimeout: time.Second})
+	g.dir, g.certFile, g.keyFile, g.caFile = dir, certFile, keyFile, filepath.Join(dir, "ca.pem")
+	for _, m := range mutate {
+		m(cfg)
+	}
+	if err := config.Validate(cfg); err != nil {
+		t.Fatal(err)
+	}
+	s, err := server.New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	g.srv, g.yaml = s, yaml
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -132,13 +158,20 @@ hosts:
 	if err != nil {
 		t.Fatal(err)
 	}
-	g.addr = lis.Addr().String()
+	g.addr, g.adminAddr = lis.Addr().String(), adminLis.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx, lis, adminLis) }()
+	var once sync.Once
+	var serveErr error
+	g.drain = cancel
+	g.wait = func() error {
+		once.Do(func() { serveErr = <-done })
+		return serveErr
+	}
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
+		if err := g.wait(); err != nil {
 			t.Errorf("Serve: %v", err)
 		}
 	})
@@ -157,7 +190,7 @@ func echoHandler(w http.ResponseWriter, r *http.Request) {
 }
 
 // identity issues a client certificate with the given common name.
-func (g *gateway) identity(t *testing.T, cn string) tls.Certificate {
+func (g *gateway) identity(t testing.TB, cn string) tls.Certificate {
 	t.Helper()
 	leaf, err := g.ca.Issue(pki.Options{CommonName: cn})
 	if err != nil {
@@ -167,7 +200,7 @@ func (g *gateway) identity(t *testing.T, cn string) tls.Certificate {
 }
 
 // dial connects with the given client certificates (none when empty).
-func (g *gateway) dial(t *testing.T, certs ...tls.Certificate) gatewayv1.GatewayServiceClient {
+func (g *gateway) dial(t testing.TB, certs ...tls.Certificate) gatewayv1.GatewayServiceClient {
 	t.Helper()
 	conf := &tls.Config{RootCAs: g.ca.Pool(), Certificates: certs, MinVersion: tls.VersionTLS12}
 	conn, err := grpc.NewClient(g.addr, grpc.WithTransportCredentials(credentials.NewTLS(conf)))

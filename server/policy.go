@@ -18,8 +18,8 @@ type compiled struct {
 
 // compile validates and compiles the hosts and rules of cfg. Nothing is
 // applied when any entry is invalid.
-func compile(cfg *configv1.Config) (*compiled, error) {
-	table, err := relay.NewTable(cfg.GetHosts())
+func compile(cfg *configv1.Config, opts ...relay.TableOption) (*compiled, error) {
+	table, err := relay.NewTable(cfg.GetHosts(), opts...)
 	if err != nil {
 		return nil, err
 	}

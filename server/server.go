@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -19,7 +20,10 @@ import (
 	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
 	gatewayv1 "github.com/msg-gateway/msg/gen/msg/gateway/v1"
 	"github.com/msg-gateway/msg/internal/requestid"
+	"github.com/msg-gateway/msg/server/config"
 	"github.com/msg-gateway/msg/server/relay"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -37,8 +41,18 @@ type Options struct {
 	// their actual addresses.
 	OnListening func(grpcAddr, adminAddr net.Addr)
 	// DrainTimeout bounds how long in-flight calls may run after the context
-	// is cancelled. Default 10s.
+	// is cancelled. Default: the config's drain_timeout.
 	DrainTimeout time.Duration
+	// LogLevel, when set, is the level of Logger's handler: [Server.Reload]
+	// sets it from the reloaded config's log.level.
+	LogLevel *slog.LevelVar
+	// TracerProvider, when set, traces every RPC and upstream request
+	// instead of the exporter the config's tracing section describes (tests
+	// pass an in-memory one). The server never shuts it down.
+	TracerProvider trace.TracerProvider
+	// Version is the build's version, reported in msg_build_info and in
+	// traces.
+	Version string
 }
 
 // Server is an assembled gateway. It is created by [New] and started by
@@ -52,6 +66,14 @@ type Server struct {
 	table  atomic.Pointer[relay.Table]
 	policy atomic.Pointer[authz.Policy]
 	ready  atomic.Bool
+
+	metrics *metrics
+	tracing *tracing
+
+	reloadMu   sync.Mutex
+	lastLoaded *configv1.Config // guarded by reloadMu
+
+	hardening
 }
 
 // New validates cfg, loads its TLS material, compiles hosts and rules and
@@ -61,19 +83,36 @@ func New(cfg *configv1.Config, opts Options) (*Server, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.DrainTimeout <= 0 {
-		opts.DrainTimeout = 10 * time.Second
+		opts.DrainTimeout = cfg.GetDrainTimeout().AsDuration()
 	}
-	tlsConf, err := serverTLSConfig(cfg.GetTls())
+	if opts.DrainTimeout <= 0 {
+		opts.DrainTimeout = config.DefaultDrainTimeout
+	}
+	tlsm, err := newTLSManager(cfg.GetTls(), nil, opts.Logger)
 	if err != nil {
 		return nil, err
 	}
-	c, err := compile(cfg)
+	tr, err := newTracing(cfg.GetTracing(), opts)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, opts: opts, log: opts.Logger, health: health.NewServer()}
+	var tableOpts []relay.TableOption
+	if tr.enabled() {
+		tableOpts = append(tableOpts, relay.WithTransportWrapper(tr.wrapTransport))
+	}
+	c, err := compile(cfg, tableOpts...)
+	if err != nil {
+		if tr.shutdown != nil {
+			_ = tr.shutdown(context.Background())
+		}
+		return nil, err
+	}
+	s := &Server{cfg: cfg, opts: opts, log: opts.Logger, health: health.NewServer(),
+		metrics: newMetrics(cfg, opts.Version), tracing: tr, lastLoaded: cfg}
 	s.table.Store(c.table)
 	s.policy.Store(c.policy)
+	s.initHardening(tlsm)
+	s.limits.onReject = s.metrics.rateLimited
 
 	lim := cfg.GetLimits()
 	ic := &authz.Interceptors{
@@ -87,12 +126,16 @@ func New(cfg *configv1.Config, opts Options) (*Server, error) {
 			healthpb.Health_Watch_FullMethodName: true,
 			healthpb.Health_List_FullMethodName:  true,
 		},
-		Logger: s.log,
+		Logger:     s.log,
+		OnDecision: s.metrics.observeDecision,
 	}
 	logOpts := []logging.Option{
 		logging.WithLogOnEvents(logging.FinishCall),
 		logging.WithFieldsFromContext(func(ctx context.Context) logging.Fields {
 			f := logging.Fields{"request_id", requestid.FromContext(ctx)}
+			if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+				f = append(f, "trace_id", sc.TraceID().String())
+			}
 			if p, ok := authz.PrincipalFromContext(ctx); ok {
 				f = append(f, "principal", p.ID)
 			}
@@ -105,8 +148,13 @@ func New(cfg *configv1.Config, opts Options) (*Server, error) {
 		return status.Error(codes.Internal, "internal error")
 	})
 	maxMsg := int(lim.GetMaxMessageBytes())
-	s.grpc = grpc.NewServer(
-		grpc.Creds(credentials.NewTLS(tlsConf)),
+	statsHandlers := []grpc.ServerOption{grpc.StatsHandler(connCounter{open: s.metrics.openConnections})}
+	if tr.enabled() {
+		statsHandlers = append(statsHandlers, grpc.StatsHandler(tr.serverHandler()))
+	}
+	statsHandlers = append(statsHandlers, streamServerOptions()...) // ForwardStream windows and buffers: stream_options.go
+	s.grpc = grpc.NewServer(append(statsHandlers,
+		grpc.Creds(&countingCreds{TransportCredentials: s.conns.credentials(credentials.NewTLS(s.tls.serverConfig())), failures: s.metrics.handshakeFailures, log: s.log}),
 		grpc.ConnectionTimeout(lim.GetHandshakeTimeout().AsDuration()),
 		grpc.MaxRecvMsgSize(maxMsg),
 		grpc.MaxSendMsgSize(maxMsg),
@@ -118,7 +166,9 @@ func New(cfg *configv1.Config, opts Options) (*Server, error) {
 			requestIDUnary,
 			recovery.UnaryServerInterceptor(rec),
 			logging.UnaryServerInterceptor(slogAdapter(s.log), logOpts...),
-			auth.UnaryServerInterceptor(authz.Authenticate),
+			s.metrics.grpc.UnaryServerInterceptor(),
+			auth.UnaryServerInterceptor(s.authn.Authenticate),
+			s.limits.unaryInterceptor(),
 			ic.CanonicalizeUnary(),
 			ic.AuthorizeUnary(),
 		),
@@ -126,16 +176,22 @@ func New(cfg *configv1.Config, opts Options) (*Server, error) {
 			requestIDStream,
 			recovery.StreamServerInterceptor(rec),
 			logging.StreamServerInterceptor(slogAdapter(s.log), logOpts...),
-			auth.StreamServerInterceptor(authz.Authenticate),
+			s.metrics.grpc.StreamServerInterceptor(),
+			auth.StreamServerInterceptor(s.authn.Authenticate),
+			s.limits.streamInterceptor(),
 			ic.AuthorizeStream(),
 		),
-	)
+	)...)
 	gatewayv1.RegisterGatewayServiceServer(s.grpc, relay.New(&s.table, relay.Options{
 		IdentityHeader:    cfg.GetRelayHeaders().GetIdentity(),
 		FingerprintHeader: cfg.GetRelayHeaders().GetFingerprint(),
 		Logger:            s.log,
+		Observer:          s.metrics,
 	}))
 	healthpb.RegisterHealthServer(s.grpc, s.health)
+	// Every method's series exist from the start (services registered
+	// later are counted once called).
+	s.metrics.grpc.InitializeMetrics(s.grpc)
 	return s, nil
 }
 
@@ -145,11 +201,17 @@ func Run(ctx context.Context, cfg *configv1.Config, opts Options) error {
 	if err != nil {
 		return err
 	}
-	lis, err := net.Listen("tcp", cfg.GetListen())
+	return s.ListenAndServe(ctx)
+}
+
+// ListenAndServe opens the config's listen and admin_listen addresses and
+// calls [Server.Serve].
+func (s *Server) ListenAndServe(ctx context.Context) error {
+	lis, err := net.Listen("tcp", s.cfg.GetListen())
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	adminLis, err := net.Listen("tcp", cfg.GetAdminListen())
+	adminLis, err := net.Listen("tcp", s.cfg.GetAdminListen())
 	if err != nil {
 		lis.Close()
 		return fmt.Errorf("admin_listen: %w", err)
@@ -165,6 +227,8 @@ func (s *Server) Serve(ctx context.Context, lis, adminLis net.Listener) error {
 		Handler:           s.adminHandler(),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
+	lis = limitListener(lis, int(s.cfg.GetLimits().GetMaxConnections()))
+	go s.watchTLS(ctx)
 	errc := make(chan error, 2)
 	go func() { errc <- s.grpc.Serve(lis) }()
 	go func() {
@@ -202,6 +266,15 @@ func (s *Server) Serve(ctx context.Context, lis, adminLis net.Listener) error {
 	defer cancel()
 	_ = admin.Shutdown(shutdownCtx)
 	s.table.Load().Close()
+	if s.tracing.shutdown != nil {
+		// Spans still queued get a short while to reach the collector: an
+		// unreachable one must not hold up the exit.
+		flushCtx, cancel := context.WithTimeout(context.Background(), tracingFlushTimeout)
+		defer cancel()
+		if err := s.tracing.shutdown(flushCtx); err != nil {
+			s.log.Warn("tracing: flushing spans at shutdown", "error", err.Error())
+		}
+	}
 	s.log.Info("gateway stopped")
 	return serveErr
 }
@@ -221,6 +294,10 @@ func (s *Server) adminHandler() http.Handler {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{
+		ErrorLog:            slog.NewLogLogger(s.log.Handler(), slog.LevelError),
+		MaxRequestsInFlight: 4,
+	}))
 	return mux
 }
 

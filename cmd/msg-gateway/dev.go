@@ -1,19 +1,17 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/msg-gateway/msg/internal/pki"
@@ -37,6 +35,9 @@ hosts:
   - name: demo.internal
     upstream: %q
     timeout: 10s
+    # The demo host listens on loopback, which the relay refuses unless a
+    # host allows it explicitly (SSRF protection).
+    allowed_cidrs: [127.0.0.0/8]
 rules:
   # alice may use any method on demo.internal ...
   - id: alice-demo
@@ -95,14 +96,15 @@ func cmdDev(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}
-	logger, err := newLogger(cfg, stderr)
+	level := new(slog.LevelVar)
+	logger, err := newLogger(cfg, stderr, level)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	return server.Run(ctx, cfg, server.Options{
-		Logger: logger,
+	return serve(cfgPath, cfg, server.Options{
+		Logger:   logger,
+		LogLevel: level,
+		Version:  version,
 		OnListening: func(grpcAddr, adminAddr net.Addr) {
 			printDevBanner(stdout, absDir, grpcAddr.String(), adminAddr.String())
 		},
@@ -187,7 +189,7 @@ func printDevBanner(w io.Writer, dir, grpcAddr, adminAddr string) {
 	fmt.Fprintf(w, `
 msg-gateway dev mode
   gRPC (mTLS)  %s
-  admin HTTP   http://%s  (/healthz, /readyz)
+  admin HTTP   http://%s  (/healthz, /readyz, /metrics)
   files        %s  (ca.pem, alice*.pem allowed, mallory*.pem denied, gateway.yaml)
 
 Forward as alice (allowed; the body field is base64):

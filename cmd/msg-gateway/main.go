@@ -22,10 +22,15 @@ import (
 	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
 	"github.com/msg-gateway/msg/server"
 	"github.com/msg-gateway/msg/server/config"
+	"go.opentelemetry.io/otel"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version and commit are set at build time (make build) with
+// -ldflags "-X main.version=... -X main.commit=...".
+var (
+	version = "dev"
+	commit  = ""
+)
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -85,13 +90,48 @@ func cmdServe(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	logger, err := newLogger(cfg, stderr)
+	level := new(slog.LevelVar)
+	logger, err := newLogger(cfg, stderr, level)
+	if err != nil {
+		return err
+	}
+	return serve(*path, cfg, server.Options{Logger: logger, LogLevel: level, Version: version})
+}
+
+// serve runs the gateway until SIGTERM or SIGINT and then drains it (see
+// server.Serve). SIGHUP re-reads cfgPath and applies its log.level (see
+// server.Server.Reload), and reloads the TLS files (server.Server.ReloadTLS).
+// A second SIGTERM or SIGINT during the drain has its default effect: the
+// process stops at once.
+func serve(cfgPath string, cfg *configv1.Config, opts server.Options) error {
+	// OpenTelemetry reports export failures (an unreachable collector)
+	// through a process-wide handler that prints with the log package; send
+	// them to our logger instead.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		opts.Logger.Warn("tracing: export failed", "error", err.Error())
+	}))
+	s, err := server.New(cfg, opts)
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	return server.Run(ctx, cfg, server.Options{Logger: logger})
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				stop()
+				return
+			case <-hup:
+				_ = s.Reload(func() (*configv1.Config, error) { return config.Load(cfgPath) })
+				_ = s.ReloadTLS() // logs its own errors and keeps the previous material
+			}
+		}
+	}()
+	return s.ListenAndServe(ctx)
 }
 
 func cmdCheck(args []string, stdout, stderr io.Writer) error {
@@ -115,11 +155,14 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func newLogger(cfg *configv1.Config, w io.Writer) (*slog.Logger, error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(cfg.GetLog().GetLevel())); err != nil {
+// newLogger returns the logger cfg.log describes. Its level is level, set
+// here from log.level, so that a reload can change it.
+func newLogger(cfg *configv1.Config, w io.Writer, level *slog.LevelVar) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(cfg.GetLog().GetLevel())); err != nil {
 		return nil, &config.Error{Path: "log.level", Msg: err.Error()}
 	}
+	level.Set(l)
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.GetLog().GetFormat() == "text" {
 		return slog.New(slog.NewTextHandler(w, opts)), nil
@@ -128,13 +171,16 @@ func newLogger(cfg *configv1.Config, w io.Writer) (*slog.Logger, error) {
 }
 
 func printVersion(w io.Writer) {
-	commit := "unknown"
-	if bi, ok := debug.ReadBuildInfo(); ok {
+	commit := commit
+	if bi, ok := debug.ReadBuildInfo(); ok && commit == "" {
 		for _, s := range bi.Settings {
 			if s.Key == "vcs.revision" {
 				commit = s.Value
 			}
 		}
+	}
+	if commit == "" {
+		commit = "unknown"
 	}
 	fmt.Fprintf(w, "msg-gateway %s (commit %s, %s, %s/%s)\n", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
@@ -21,6 +22,23 @@ const (
 	DefaultMaxHeaderBytes       = 64 << 10
 	DefaultIdentityHeader       = "X-Msg-Principal"
 	DefaultFingerprintHeader    = "X-Msg-Client-Cert-Sha256"
+	DefaultDrainTimeout         = 10 * time.Second
+	DefaultTraceSampleRatio     = 1.0
+	maxDrainTimeout             = 10 * time.Minute
+)
+
+// Defaults for the hardening settings: TLS reload and abuse limits.
+const (
+	DefaultTLSReloadInterval      = 5 * time.Second
+	DefaultMaxConnections         = 10000
+	DefaultRatePerSecond          = 100.0
+	DefaultBurst                  = 200
+	DefaultMaxInFlightPerIdentity = 100
+	minTLSReloadInterval          = 100 * time.Millisecond
+	maxTLSReloadInterval          = time.Hour
+	maxConnectionsLimit           = 1 << 20
+	maxRatePerSecond              = 1e6
+	maxInFlightPerIdentityLimit   = 1 << 20
 )
 
 // Load reads, decodes, defaults and validates the config file at path.
@@ -58,6 +76,9 @@ func ApplyDefaults(cfg *configv1.Config) {
 	if cfg.Tls.MinVersion == "" {
 		cfg.Tls.MinVersion = "1.2"
 	}
+	if cfg.Tls.ReloadInterval == nil {
+		cfg.Tls.ReloadInterval = durationpb.New(DefaultTLSReloadInterval)
+	}
 	if cfg.Limits == nil {
 		cfg.Limits = &configv1.Limits{}
 	}
@@ -77,6 +98,18 @@ func ApplyDefaults(cfg *configv1.Config) {
 	if l.MaxHeaderBytes == 0 {
 		l.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
+	if l.MaxConnections == 0 {
+		l.MaxConnections = DefaultMaxConnections
+	}
+	if l.RatePerSecond == 0 {
+		l.RatePerSecond = DefaultRatePerSecond
+	}
+	if l.Burst == 0 {
+		l.Burst = DefaultBurst
+	}
+	if l.MaxInFlightPerIdentity == 0 {
+		l.MaxInFlightPerIdentity = DefaultMaxInFlightPerIdentity
+	}
 	if cfg.Log == nil {
 		cfg.Log = &configv1.Log{}
 	}
@@ -94,6 +127,15 @@ func ApplyDefaults(cfg *configv1.Config) {
 	}
 	if cfg.RelayHeaders.Fingerprint == "" {
 		cfg.RelayHeaders.Fingerprint = DefaultFingerprintHeader
+	}
+	if cfg.DrainTimeout == nil {
+		cfg.DrainTimeout = durationpb.New(DefaultDrainTimeout)
+	}
+	if cfg.Tracing == nil {
+		cfg.Tracing = &configv1.Tracing{}
+	}
+	if cfg.Tracing.SampleRatio == nil {
+		cfg.Tracing.SampleRatio = proto.Float64(DefaultTraceSampleRatio)
 	}
 }
 
@@ -135,6 +177,9 @@ func Validate(cfg *configv1.Config) error {
 	if l.GetMaxHeaderBytes() < 0 || l.GetMaxHeaderBytes() > 16<<20 {
 		return &Error{Path: "limits.max_header_bytes", Msg: "must be at most 16777216"}
 	}
+	if err := validateHardening(cfg); err != nil {
+		return err
+	}
 	switch cfg.GetLog().GetLevel() {
 	case "debug", "info", "warn", "error":
 	default:
@@ -144,6 +189,30 @@ func Validate(cfg *configv1.Config) error {
 	case "json", "text":
 	default:
 		return &Error{Path: "log.format", Msg: fmt.Sprintf("must be json or text, got %q", cfg.GetLog().GetFormat())}
+	}
+	if d := cfg.GetDrainTimeout().AsDuration(); d <= 0 || d > maxDrainTimeout {
+		return &Error{Path: "drain_timeout", Msg: "must be between 1ns and 10m"}
+	}
+	return validateTracing(cfg.GetTracing())
+}
+
+func validateTracing(t *configv1.Tracing) error {
+	if r := t.GetSampleRatio(); r < 0 || r > 1 {
+		return &Error{Path: "tracing.sample_ratio", Msg: fmt.Sprintf("must be between 0 and 1, got %v", r)}
+	}
+	ep := t.GetEndpoint()
+	if ep == "" {
+		if t.GetInsecure() {
+			return &Error{Path: "tracing.insecure", Msg: "set without tracing.endpoint (tracing is off)"}
+		}
+		return nil
+	}
+	host, port, err := net.SplitHostPort(ep)
+	if err != nil || host == "" {
+		return &Error{Path: "tracing.endpoint", Msg: fmt.Sprintf("not a host:port address: %q", ep)}
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return &Error{Path: "tracing.endpoint", Msg: fmt.Sprintf("invalid port %q", port)}
 	}
 	return nil
 }
@@ -161,6 +230,33 @@ func validateAddr(key, addr string) error {
 	}
 	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
 		return &Error{Path: key, Msg: fmt.Sprintf("invalid port %q", port)}
+	}
+	return nil
+}
+
+// validateHardening checks the TLS reload and abuse-limit settings.
+func validateHardening(cfg *configv1.Config) error {
+	t := cfg.GetTls()
+	for i, f := range t.GetCrlFiles() {
+		if f == "" {
+			return &Error{Path: fmt.Sprintf("tls.crl_files[%d]", i), Msg: "empty file name"}
+		}
+	}
+	if d := t.GetReloadInterval().AsDuration(); d < minTLSReloadInterval || d > maxTLSReloadInterval {
+		return &Error{Path: "tls.reload_interval", Msg: "must be between 100ms and 1h"}
+	}
+	l := cfg.GetLimits()
+	if l.GetMaxConnections() > maxConnectionsLimit {
+		return &Error{Path: "limits.max_connections", Msg: fmt.Sprintf("must be at most %d", maxConnectionsLimit)}
+	}
+	if r := l.GetRatePerSecond(); !(r >= 0 && r <= maxRatePerSecond) { // NaN fails too
+		return &Error{Path: "limits.rate_per_second", Msg: "must be between 0 (default) and 1000000"}
+	}
+	if l.GetBurst() > maxConnectionsLimit {
+		return &Error{Path: "limits.burst", Msg: fmt.Sprintf("must be at most %d", maxConnectionsLimit)}
+	}
+	if l.GetMaxInFlightPerIdentity() > maxInFlightPerIdentityLimit {
+		return &Error{Path: "limits.max_in_flight_per_identity", Msg: fmt.Sprintf("must be at most %d", maxInFlightPerIdentityLimit)}
 	}
 	return nil
 }

@@ -89,6 +89,23 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"bad log level", base + "log: {level: loud}\n", "log.level"},
 		{"alias", base + "hosts: [&h {name: a}, *h]\n", "hosts[1]"},
 		{"message too small", base + "limits: {max_message_bytes: 10}\n", "limits.max_message_bytes"},
+		{"reload interval too short", "listen: 127.0.0.1:8443\ntls: {cert_file: s, key_file: k, client_ca_file: c, reload_interval: 1ms}\n", "tls.reload_interval"},
+		{"empty crl file", "listen: 127.0.0.1:8443\ntls: {cert_file: s, key_file: k, client_ca_file: c, crl_files: ['']}\n", "tls.crl_files[0]"},
+		{"negative rate", base + "limits: {rate_per_second: -1}\n", "limits.rate_per_second"},
+		{"rate too high", base + "limits: {rate_per_second: 1e9}\n", "limits.rate_per_second"},
+		{"too many connections", base + "limits: {max_connections: 2000000}\n", "limits.max_connections"},
+		{"in flight too high", base + "limits: {max_in_flight_per_identity: 2000000}\n", "limits.max_in_flight_per_identity"},
+		{"burst not a number", base + "limits: {burst: many}\n", "limits.burst"},
+		{"zero drain timeout", base + "drain_timeout: 0s\n", "drain_timeout"},
+		{"long drain timeout", base + "drain_timeout: 11m\n", "drain_timeout"},
+		{"drain timeout as number", base + "drain_timeout: 10\n", "drain_timeout"},
+		{"tracing endpoint without port", base + "tracing: {endpoint: collector}\n", "tracing.endpoint"},
+		{"tracing endpoint bad port", base + "tracing: {endpoint: 'collector:0'}\n", "tracing.endpoint"},
+		{"tracing ratio above 1", base + "tracing: {endpoint: 'collector:4317', sample_ratio: 1.5}\n", "tracing.sample_ratio"},
+		{"tracing ratio not a number", base + "tracing: {endpoint: 'collector:4317', sample_ratio: half}\n", "tracing.sample_ratio"},
+		{"tracing ratio NaN", base + "tracing: {endpoint: 'collector:4317', sample_ratio: .nan}\n", "tracing.sample_ratio"},
+		{"tracing insecure without endpoint", base + "tracing: {insecure: true}\n", "tracing.insecure"},
+		{"tracing unknown key", base + "tracing: {endpiont: 'collector:4317'}\n", "tracing.endpiont"},
 		{"not yaml", "listen: [\n", "(file)"},
 		{"top level list", "- a\n", "(top level)"},
 	}
@@ -106,6 +123,38 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 				t.Errorf("message %q does not name %q", err.Error(), tt.wantPath)
 			}
 		})
+	}
+}
+
+func TestOperationsSettings(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Parse([]byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.GetDrainTimeout().AsDuration(); got != config.DefaultDrainTimeout {
+		t.Errorf("default drain_timeout = %v, want %v", got, config.DefaultDrainTimeout)
+	}
+	if cfg.GetTracing().GetEndpoint() != "" || cfg.GetTracing().GetSampleRatio() != 1 {
+		t.Errorf("default tracing = %v, want off with sample ratio 1", cfg.GetTracing())
+	}
+	cfg, err = config.Parse([]byte(base + `
+drain_timeout: 30s
+tracing: {endpoint: "otel-collector.corp:4317", insecure: true, sample_ratio: 0}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.GetDrainTimeout().AsDuration(); got != 30*time.Second {
+		t.Errorf("drain_timeout = %v, want 30s", got)
+	}
+	tr := cfg.GetTracing()
+	if tr.GetEndpoint() != "otel-collector.corp:4317" || !tr.GetInsecure() || tr.SampleRatio == nil || tr.GetSampleRatio() != 0 {
+		t.Errorf("tracing = %v, want the configured values with an explicit 0 ratio", tr)
+	}
+	cfg, err = config.Parse([]byte(base + "tracing: {endpoint: 'c:4317', sample_ratio: 0.25}\n"))
+	if err != nil || cfg.GetTracing().GetSampleRatio() != 0.25 {
+		t.Errorf("sample_ratio 0.25: cfg %v, err %v", cfg.GetTracing(), err)
 	}
 }
 
@@ -135,4 +184,39 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("accepted a config without required settings: %v", cfg)
 		}
 	})
+}
+
+func TestHardeningSettings(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Parse([]byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := cfg.GetLimits()
+	if l.GetMaxConnections() != config.DefaultMaxConnections || l.GetRatePerSecond() != config.DefaultRatePerSecond ||
+		l.GetBurst() != config.DefaultBurst || l.GetMaxInFlightPerIdentity() != config.DefaultMaxInFlightPerIdentity {
+		t.Errorf("default limits = %v", l)
+	}
+	if got := cfg.GetTls().GetReloadInterval().AsDuration(); got != config.DefaultTLSReloadInterval {
+		t.Errorf("default tls.reload_interval = %v, want %v", got, config.DefaultTLSReloadInterval)
+	}
+	cfg, err = config.Parse([]byte(`
+listen: 127.0.0.1:8443
+tls: {cert_file: s.pem, key_file: s-key.pem, client_ca_file: ca.pem, crl_files: [a.crl, b.crl], reload_interval: 30s}
+limits: {max_connections: 50, rate_per_second: 2.5, burst: 10, max_in_flight_per_identity: 4}
+hosts: [{name: a.internal, upstream: "http://10.0.0.1", allowed_cidrs: [10.0.0.0/24]}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l = cfg.GetLimits()
+	if l.GetMaxConnections() != 50 || l.GetRatePerSecond() != 2.5 || l.GetBurst() != 10 || l.GetMaxInFlightPerIdentity() != 4 {
+		t.Errorf("limits = %v", l)
+	}
+	if tl := cfg.GetTls(); len(tl.GetCrlFiles()) != 2 || tl.GetReloadInterval().AsDuration() != 30*time.Second {
+		t.Errorf("tls = %v", tl)
+	}
+	if got := cfg.GetHosts()[0].GetAllowedCidrs(); len(got) != 1 || got[0] != "10.0.0.0/24" {
+		t.Errorf("allowed_cidrs = %v", got)
+	}
 }

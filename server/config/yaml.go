@@ -241,6 +241,15 @@ func scalar(n *yaml.Node, path string, fd protoreflect.FieldDescriptor) (protore
 			return protoreflect.ValueOfInt32(int32(i)), nil
 		}
 		return protoreflect.ValueOfInt64(i), nil
+	case protoreflect.DoubleKind:
+		if n.Tag != "!!float" && n.Tag != "!!int" {
+			return protoreflect.Value{}, errAt(n, path, "expected a number")
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return protoreflect.Value{}, errAt(n, path, "expected a finite number")
+		}
+		return protoreflect.ValueOfFloat64(f), nil
 	case protoreflect.Uint32Kind, protoreflect.Uint64Kind, protoreflect.Fixed32Kind, protoreflect.Fixed64Kind:
 		if n.Tag != "!!int" {
 			return protoreflect.Value{}, errAt(n, path, "expected an integer")

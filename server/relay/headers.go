@@ -38,6 +38,13 @@ var gatewayOwned = map[string]bool{
 	"X-Request-Id":      true,
 }
 
+// isGatewayOwned reports whether only the gateway may set a request header:
+// the listed ones and the whole X-Forwarded-* family (X-Forwarded-Client-Cert,
+// X-Forwarded-Prefix, ... which upstreams behind other proxies may trust).
+func isGatewayOwned(name string) bool {
+	return gatewayOwned[name] || strings.HasPrefix(name, "X-Forwarded-")
+}
+
 // connectionTokens returns the header names listed in Connection headers.
 func connectionTokens(values []string) map[string]bool {
 	var named map[string]bool
@@ -78,7 +85,7 @@ func FilterRequestHeaders(in []authz.Header, owned ...string) http.Header {
 	}
 	out := make(http.Header, len(in)+4)
 	for _, h := range in {
-		if isHopByHop(h.Name, named) || gatewayOwned[h.Name] || extra[h.Name] {
+		if isHopByHop(h.Name, named) || isGatewayOwned(h.Name) || extra[h.Name] {
 			continue
 		}
 		out[h.Name] = append(out[h.Name], h.Value)

@@ -7,8 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"sync/atomic"
+	"time"
 
 	"github.com/msg-gateway/msg/authz"
 	gatewayv1 "github.com/msg-gateway/msg/gen/msg/gateway/v1"
@@ -26,6 +26,8 @@ type Options struct {
 	FingerprintHeader string
 	// Logger receives the details that never reach the app.
 	Logger *slog.Logger
+	// Observer is told about every upstream exchange. Default: none.
+	Observer Observer
 }
 
 // Relay implements msg.gateway.v1.GatewayService. It relays only requests
@@ -42,6 +44,9 @@ type Relay struct {
 func New(table *atomic.Pointer[Table], opts Options) *Relay {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Observer == nil {
+		opts.Observer = nopObserver{}
 	}
 	return &Relay{table: table, opts: opts}
 }
@@ -85,53 +90,44 @@ func (r *Relay) do(ctx context.Context, up *Upstream, creq *authz.Request, p *au
 	ctx, cancel := context.WithTimeout(ctx, up.Timeout)
 	defer cancel()
 
-	u := *up.Base
-	u.Opaque = upstreamTarget(up.Base, creq.Path) // sent as-is: the canonical form
-	u.RawPath, u.Path = "", ""
-	u.RawQuery = creq.RawQuery
 	var body io.Reader
 	if len(creq.Body) > 0 {
 		body = bytes.NewReader(creq.Body)
 	}
-	req, err := http.NewRequestWithContext(ctx, creq.Method, u.String(), body)
+	// The same builder as ForwardStream's: one target, one header policy.
+	req, err := r.newUpstreamRequest(ctx, up, creq, p, body, int64(len(creq.Body)))
 	if err != nil {
-		r.opts.Logger.ErrorContext(ctx, "relay: building upstream request", "request_id", requestid.FromContext(ctx), "error", err)
-		return nil, status.Error(codes.Internal, "internal error")
+		return nil, err
 	}
-	req.URL = &u
-	req.Host = up.Base.Host
-	req.Header = FilterRequestHeaders(creq.Headers, r.opts.IdentityHeader, r.opts.FingerprintHeader)
-	if ip := peerIP(ctx); ip != "" {
-		req.Header.Set("X-Forwarded-For", ip)
-	}
-	if r.opts.IdentityHeader != "" {
-		req.Header.Set(r.opts.IdentityHeader, p.ID)
-	}
-	if r.opts.FingerprintHeader != "" {
-		req.Header.Set(r.opts.FingerprintHeader, p.FingerprintSHA256)
-	}
-	if id := requestid.FromContext(ctx); id != "" {
-		req.Header.Set("X-Request-Id", id)
-	}
-	req.ContentLength = int64(len(creq.Body))
 
-	resp, err := up.transport.RoundTrip(req)
+	ex := Exchange{RequestBytes: req.ContentLength}
+	start := time.Now()
+	defer func() {
+		ex.Duration = time.Since(start)
+		r.opts.Observer.ObserveExchange(up.Name, ex)
+	}()
+	resp, err := up.roundTripper.RoundTrip(req)
 	if err != nil {
+		ex.Err = classify(ctx, err)
 		return nil, r.upstreamError(ctx, up, "round trip", err)
 	}
 	defer resp.Body.Close()
+	ex.StatusCode = resp.StatusCode
 	if resp.ContentLength > up.MaxResponseBodyBytes {
 		r.opts.Logger.InfoContext(ctx, "relay: response body over limit", "request_id", requestid.FromContext(ctx),
 			"host", up.Name, "content_length", resp.ContentLength, "limit", up.MaxResponseBodyBytes)
 		return nil, status.Error(codes.ResourceExhausted, "response body too large")
 	}
-	respBody, err := readLimited(resp.Body, resp.ContentLength, up.MaxResponseBodyBytes)
+	counted := &countingReader{r: resp.Body}
+	respBody, err := readLimited(counted, resp.ContentLength, up.MaxResponseBodyBytes)
+	ex.ResponseBytes = counted.n
 	if errors.Is(err, errTooLarge) {
 		r.opts.Logger.InfoContext(ctx, "relay: response body over limit", "request_id", requestid.FromContext(ctx),
 			"host", up.Name, "limit", up.MaxResponseBodyBytes)
 		return nil, status.Error(codes.ResourceExhausted, "response body too large")
 	}
 	if err != nil {
+		ex.Err = classify(ctx, err)
 		return nil, r.upstreamError(ctx, up, "reading response body", err)
 	}
 	return &gatewayv1.ForwardResponse{
@@ -142,6 +138,18 @@ func (r *Relay) do(ctx context.Context, up *Upstream, creq *authz.Request, p *au
 }
 
 var errTooLarge = errors.New("body too large")
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
 
 // readLimited reads the whole body, failing with errTooLarge past limit.
 func readLimited(r io.Reader, contentLength, limit int64) ([]byte, error) {
@@ -163,21 +171,20 @@ func readLimited(r io.Reader, contentLength, limit int64) ([]byte, error) {
 // upstreamError maps an upstream failure to the status the app sees. This is
 // the one place where that happens: the message is fixed per code; the
 // details go to the log.
+//
+// The status code follows from the failure's [ErrorKind] (see classify), so
+// the metrics and the app's answer cannot disagree.
 func (r *Relay) upstreamError(ctx context.Context, up *Upstream, op string, err error) error {
+	kind := classify(ctx, err)
 	code, msg := codes.Unavailable, "upstream unavailable"
-	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
+	switch kind {
+	case ErrorTimeout:
 		code, msg = codes.DeadlineExceeded, "upstream timed out"
-	case errors.Is(ctx.Err(), context.Canceled):
+	case ErrorCanceled:
 		code, msg = codes.Canceled, "request canceled"
-	default:
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			code, msg = codes.DeadlineExceeded, "upstream timed out"
-		}
 	}
 	r.opts.Logger.WarnContext(ctx, "relay: upstream error", "request_id", requestid.FromContext(ctx),
-		"host", up.Name, "op", op, "code", code.String(), "error", err.Error())
+		"host", up.Name, "op", op, "kind", string(kind), "code", code.String(), "error", err.Error())
 	return status.Error(code, msg)
 }
 

@@ -3,9 +3,10 @@ package relay
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
-	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"sort"
@@ -35,8 +36,11 @@ type Upstream struct {
 	// MaxRequestBodyBytes and MaxResponseBodyBytes bound the bodies.
 	MaxRequestBodyBytes  int64
 	MaxResponseBodyBytes int64
+	// Stream bounds ForwardStream calls to this host.
+	Stream StreamLimits
 
-	transport *http.Transport
+	transport    *http.Transport   // owns the connection pool
+	roundTripper http.RoundTripper // transport, possibly wrapped (tracing)
 }
 
 // Table is the compiled, immutable host allow-list. It is safe for concurrent
@@ -53,15 +57,50 @@ type TableError struct {
 
 func (e *TableError) Error() string { return e.Path + ": " + e.Msg }
 
+// TableOption configures [NewTable].
+type TableOption func(*tableOptions)
+
+type tableOptions struct {
+	wrap     func(http.RoundTripper) http.RoundTripper
+	resolver Resolver
+	dial     DialFunc
+}
+
+// WithResolver has the upstreams' names looked up with r instead of
+// net.DefaultResolver (tests use a stub).
+func WithResolver(r Resolver) TableOption {
+	return func(o *tableOptions) { o.resolver = r }
+}
+
+// WithDialFunc has the upstreams' checked addresses dialled with dial
+// instead of a net.Dialer (tests record instead of connecting).
+func WithDialFunc(dial DialFunc) TableOption {
+	return func(o *tableOptions) { o.dial = dial }
+}
+
+// WithTransportWrapper has every upstream's requests go through
+// wrap(transport), for example to add tracing. The relay still owns the
+// connection pool underneath.
+func WithTransportWrapper(wrap func(http.RoundTripper) http.RoundTripper) TableOption {
+	return func(o *tableOptions) { o.wrap = wrap }
+}
+
 // NewTable validates and compiles hosts. It fails on the first invalid entry
 // and applies nothing (the returned table is nil).
-func NewTable(hosts []*adminv1.Host) (*Table, error) {
+func NewTable(hosts []*adminv1.Host, opts ...TableOption) (*Table, error) {
+	var o tableOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	t := &Table{hosts: make(map[string]*Upstream, len(hosts))}
 	for i, h := range hosts {
-		up, err := compileHost(fmt.Sprintf("hosts[%d]", i), h)
+		up, err := compileHost(fmt.Sprintf("hosts[%d]", i), h, &o)
 		if err != nil {
 			t.Close()
 			return nil, err
+		}
+		if o.wrap != nil {
+			up.roundTripper = o.wrap(up.transport)
 		}
 		if _, dup := t.hosts[up.Name]; dup {
 			t.Close()
@@ -72,7 +111,7 @@ func NewTable(hosts []*adminv1.Host) (*Table, error) {
 	return t, nil
 }
 
-func compileHost(path string, h *adminv1.Host) (*Upstream, error) {
+func compileHost(path string, h *adminv1.Host, o *tableOptions) (*Upstream, error) {
 	name, err := canon.Host(h.GetName())
 	if err != nil {
 		return nil, &TableError{Path: path + ".name", Msg: err.Error()}
@@ -131,11 +170,19 @@ func compileHost(path string, h *adminv1.Host) (*Upstream, error) {
 			*lim.dst = lim.v
 		}
 	}
+	if up.Stream, err = compileStreamLimits(path, h); err != nil {
+		return nil, err
+	}
 	tlsConf, err := backendTLS(path+".tls", base, h.GetTls())
 	if err != nil {
 		return nil, err
 	}
-	up.transport = newTransport(tlsConf)
+	dialer, err := compileDialer(path, base, h, o)
+	if err != nil {
+		return nil, err
+	}
+	up.transport = newTransport(tlsConf, dialer.DialContext)
+	up.roundTripper = up.transport
 	return up, nil
 }
 
@@ -181,11 +228,34 @@ func errString(err error) string {
 	return err.Error()
 }
 
-func newTransport(tlsConf *tls.Config) *http.Transport {
-	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+// compileDialer builds the host's SSRF-safe dialer from allowed_cidrs. An
+// IP-literal upstream is checked here already, so that a config that could
+// never work fails to load instead of failing every request.
+func compileDialer(path string, base *url.URL, h *adminv1.Host, o *tableOptions) (*Dialer, error) {
+	policy, err := NewAddrPolicy(h.GetAllowedCidrs())
+	if err != nil {
+		var ce *cidrError
+		if errors.As(err, &ce) {
+			return nil, &TableError{Path: fmt.Sprintf("%s.allowed_cidrs[%d]", path, ce.index), Msg: ce.msg}
+		}
+		return nil, &TableError{Path: path + ".allowed_cidrs", Msg: err.Error()}
+	}
+	if a, err := netip.ParseAddr(base.Hostname()); err == nil {
+		if err := policy.Check(a); err != nil {
+			var re *RefusedAddrError
+			if errors.As(err, &re) {
+				return nil, &TableError{Path: path + ".upstream", Msg: fmt.Sprintf("address %s is %s", base.Hostname(), re.Reason)}
+			}
+			return nil, &TableError{Path: path + ".upstream", Msg: err.Error()}
+		}
+	}
+	return &Dialer{Policy: policy, Resolver: o.resolver, Dial: o.dial}, nil
+}
+
+func newTransport(tlsConf *tls.Config, dial DialFunc) *http.Transport {
 	return &http.Transport{
-		Proxy:                 nil, // never an environment proxy: dial only what the table says
-		DialContext:           d.DialContext,
+		Proxy:                 nil,  // never an environment proxy: dial only what the table says
+		DialContext:           dial, // resolves once, checks, dials the checked IP
 		TLSClientConfig:       tlsConf,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ForceAttemptHTTP2:     tlsConf != nil,
