@@ -20,6 +20,7 @@ import (
 	gatewayv1 "github.com/msg-gateway/msg/gen/msg/gateway/v1"
 	"github.com/msg-gateway/msg/internal/pki"
 	"github.com/msg-gateway/msg/server"
+	"github.com/msg-gateway/msg/server/admin"
 	"github.com/msg-gateway/msg/server/config"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -61,6 +62,12 @@ type gateway struct {
 	// The TLS files the gateway runs with, in a directory of their own.
 	dir, certFile, keyFile, caFile string
 }
+
+// The admin tokens every test gateway accepts.
+const (
+	testEditorToken = "test-editor-token"
+	testViewerToken = "test-viewer-token"
+)
 
 const testRules = `
 rules:
@@ -121,6 +128,11 @@ func startGatewayWith(t testing.TB, handler http.HandlerFunc, opts server.Option
 	yaml := fmt.Sprintf(`
 listen: 127.0.0.1:0
 admin_listen: 127.0.0.1:0
+data_dir: %q
+admin:
+  tokens:
+    - {name: test-editor, sha256: %q, role: editor}
+    - {name: test-viewer, sha256: %q, role: viewer}
 tls: {cert_file: %q, key_file: %q, client_ca_file: %q}
 hosts:
   - name: demo.internal
@@ -133,7 +145,8 @@ hosts:
     upstream: %q
     max_response_body_bytes: 10
     allowed_cidrs: [127.0.0.0/8]
-`, certFile, keyFile, filepath.Join(dir, "ca.pem"), g.upstream.URL+"/base", g.upstream.URL) + testRules
+`, filepath.Join(dir, "data"), admin.HashToken(testEditorToken), admin.HashToken(testViewerToken),
+		certFile, keyFile, filepath.Join(dir, "ca.pem"), g.upstream.URL+"/base", g.upstream.URL) + testRules
 	cfg, err := config.Parse([]byte(yaml))
 	if err != nil {
 		t.Fatal(err)

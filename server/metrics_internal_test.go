@@ -38,7 +38,7 @@ func TestHandshakeFailureReasonUnit(t *testing.T) {
 
 func TestRestartKeys(t *testing.T) {
 	t.Parallel()
-	const base = "listen: 127.0.0.1:8443\ntls: {cert_file: a, key_file: b, client_ca_file: c}\n"
+	const base = "listen: 127.0.0.1:8443\ndata_dir: /tmp/unused\ntls: {cert_file: a, key_file: b, client_ca_file: c}\n"
 	parse := func(extra string) *configv1.Config {
 		t.Helper()
 		cfg, err := config.Parse([]byte(base + extra))

@@ -560,6 +560,7 @@ func TestTracingToCollector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.DataDir = t.TempDir() // g's server holds the lock on its own store
 	s, err := server.New(cfg, server.Options{DrainTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)

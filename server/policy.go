@@ -5,7 +5,9 @@ import (
 	"strings"
 
 	"github.com/msg-gateway/msg/authz"
+	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
 	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
+	"github.com/msg-gateway/msg/server/admin"
 	"github.com/msg-gateway/msg/server/config"
 	"github.com/msg-gateway/msg/server/relay"
 )
@@ -19,18 +21,24 @@ type compiled struct {
 // compile validates and compiles the hosts and rules of cfg. Nothing is
 // applied when any entry is invalid.
 func compile(cfg *configv1.Config, opts ...relay.TableOption) (*compiled, error) {
-	table, err := relay.NewTable(cfg.GetHosts(), opts...)
+	return compileParts(cfg.GetHosts(), cfg.GetRules(), opts...)
+}
+
+// compileParts validates and compiles hosts and rules, from the config file
+// or from a store snapshot. Errors name the key, e.g. "rules[2].hosts[0]".
+func compileParts(hosts []*adminv1.Host, rules []*adminv1.Rule, opts ...relay.TableOption) (*compiled, error) {
+	table, err := relay.NewTable(hosts, opts...)
 	if err != nil {
 		return nil, err
 	}
-	policy, err := authz.NewPolicy(cfg.GetRules())
+	policy, err := authz.NewPolicy(rules)
 	if err != nil {
 		table.Close()
 		return nil, err
 	}
 	// A rule naming an exact host that is not in the table is a typo that
 	// would silently never match: refuse it.
-	for i, r := range cfg.GetRules() {
+	for i, r := range rules {
 		for j, h := range r.GetHosts() {
 			if strings.Contains(h, "*") {
 				continue
@@ -51,6 +59,9 @@ func Check(cfg *configv1.Config) error {
 		return err
 	}
 	if _, err := serverTLSConfig(cfg.GetTls()); err != nil {
+		return err
+	}
+	if _, err := admin.NewAuthenticator(cfg.GetAdmin()); err != nil {
 		return err
 	}
 	c, err := compile(cfg)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -20,8 +21,10 @@ import (
 	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
 	gatewayv1 "github.com/msg-gateway/msg/gen/msg/gateway/v1"
 	"github.com/msg-gateway/msg/internal/requestid"
+	"github.com/msg-gateway/msg/server/admin"
 	"github.com/msg-gateway/msg/server/config"
 	"github.com/msg-gateway/msg/server/relay"
+	"github.com/msg-gateway/msg/store"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
@@ -63,9 +66,17 @@ type Server struct {
 	log    *slog.Logger
 	grpc   *grpc.Server
 	health *health.Server
-	table  atomic.Pointer[relay.Table]
-	policy atomic.Pointer[authz.Policy]
-	ready  atomic.Bool
+	// state is the compiled store snapshot the data plane serves from,
+	// swapped as a whole on every committed change.
+	state     atomic.Pointer[state]
+	tableOpts []relay.TableOption
+	store     *store.Bolt
+	auditSink *os.File
+	watch     <-chan *store.Snapshot
+	stopWatch context.CancelFunc
+	adminH    *admin.Handler
+	closeOnce sync.Once
+	ready     atomic.Bool
 
 	metrics *metrics
 	tracing *tracing
@@ -100,6 +111,8 @@ func New(cfg *configv1.Config, opts Options) (*Server, error) {
 	if tr.enabled() {
 		tableOpts = append(tableOpts, relay.WithTransportWrapper(tr.wrapTransport))
 	}
+	// The config file's hosts and rules must be valid even when the store
+	// already holds others: a broken file fails closed.
 	c, err := compile(cfg, tableOpts...)
 	if err != nil {
 		if tr.shutdown != nil {
@@ -107,16 +120,24 @@ func New(cfg *configv1.Config, opts Options) (*Server, error) {
 		}
 		return nil, err
 	}
+	c.table.Close()
 	s := &Server{cfg: cfg, opts: opts, log: opts.Logger, health: health.NewServer(),
-		metrics: newMetrics(cfg, opts.Version), tracing: tr, lastLoaded: cfg}
-	s.table.Store(c.table)
-	s.policy.Store(c.policy)
+		metrics: newMetrics(cfg, opts.Version), tracing: tr, lastLoaded: cfg, tableOpts: tableOpts}
+	if err := s.openStore(); err != nil {
+		if tr.shutdown != nil {
+			_ = tr.shutdown(context.Background())
+		}
+		return nil, err
+	}
 	s.initHardening(tlsm)
+	// The admin store's revocations are checked in the handshake and on
+	// every request, after the CRL files.
+	s.revocation = append(s.revocation, authz.RevocationFunc(s.storeRevoked))
 	s.limits.onReject = s.metrics.rateLimited
 
 	lim := cfg.GetLimits()
 	ic := &authz.Interceptors{
-		Policy: s.policy.Load,
+		Policy: func() *authz.Policy { return s.state.Load().policy },
 		Limits: authz.Limits{
 			MaxHeaderCount: int(lim.GetMaxHeaderCount()),
 			MaxHeaderBytes: int(lim.GetMaxHeaderBytes()),
@@ -126,8 +147,11 @@ func New(cfg *configv1.Config, opts Options) (*Server, error) {
 			healthpb.Health_Watch_FullMethodName: true,
 			healthpb.Health_List_FullMethodName:  true,
 		},
-		Logger:     s.log,
-		OnDecision: s.metrics.observeDecision,
+		Logger: s.log,
+		OnDecision: func(ctx context.Context, d authz.Decision) {
+			s.metrics.observeDecision(ctx, d)
+			noteDecision(ctx, d)
+		},
 	}
 	logOpts := []logging.Option{
 		logging.WithLogOnEvents(logging.FinishCall),
@@ -168,6 +192,7 @@ func New(cfg *configv1.Config, opts Options) (*Server, error) {
 			logging.UnaryServerInterceptor(slogAdapter(s.log), logOpts...),
 			s.metrics.grpc.UnaryServerInterceptor(),
 			auth.UnaryServerInterceptor(s.authn.Authenticate),
+			s.auditUnary,
 			s.limits.unaryInterceptor(),
 			ic.CanonicalizeUnary(),
 			ic.AuthorizeUnary(),
@@ -178,11 +203,12 @@ func New(cfg *configv1.Config, opts Options) (*Server, error) {
 			logging.StreamServerInterceptor(slogAdapter(s.log), logOpts...),
 			s.metrics.grpc.StreamServerInterceptor(),
 			auth.StreamServerInterceptor(s.authn.Authenticate),
+			s.auditStream,
 			s.limits.streamInterceptor(),
 			ic.AuthorizeStream(),
 		),
 	)...)
-	gatewayv1.RegisterGatewayServiceServer(s.grpc, relay.New(&s.table, relay.Options{
+	gatewayv1.RegisterGatewayServiceServer(s.grpc, relay.New(func() *relay.Table { return s.state.Load().table }, relay.Options{
 		IdentityHeader:    cfg.GetRelayHeaders().GetIdentity(),
 		FingerprintHeader: cfg.GetRelayHeaders().GetFingerprint(),
 		Logger:            s.log,
@@ -192,6 +218,10 @@ func New(cfg *configv1.Config, opts Options) (*Server, error) {
 	// Every method's series exist from the start (services registered
 	// later are counted once called).
 	s.metrics.grpc.InitializeMetrics(s.grpc)
+	if err := s.newAdmin(rec, logOpts); err != nil {
+		s.closeStore()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -224,9 +254,14 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 // within the drain timeout and returns.
 func (s *Server) Serve(ctx context.Context, lis, adminLis net.Listener) error {
 	admin := &http.Server{
-		Handler:           s.adminHandler(),
+		Handler:           s.adminH,
 		ReadHeaderTimeout: 10 * time.Second,
+		// HTTP/1 for REST and plain HTTP/2 (h2c) for gRPC AdminService.
+		Protocols: new(http.Protocols),
 	}
+	admin.Protocols.SetHTTP1(true)
+	admin.Protocols.SetUnencryptedHTTP2(true)
+	go s.followStore(ctx, s.watch)
 	lis = limitListener(lis, int(s.cfg.GetLimits().GetMaxConnections()))
 	go s.watchTLS(ctx)
 	errc := make(chan error, 2)
@@ -241,7 +276,7 @@ func (s *Server) Serve(ctx context.Context, lis, adminLis net.Listener) error {
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	s.ready.Store(true)
 	s.log.Info("gateway listening", "grpc", lis.Addr().String(), "admin", adminLis.Addr().String(),
-		"hosts", s.table.Load().Names())
+		"hosts", s.state.Load().table.Names(), "revision", s.state.Load().revision)
 	if s.opts.OnListening != nil {
 		s.opts.OnListening(lis.Addr(), adminLis.Addr())
 	}
@@ -265,7 +300,9 @@ func (s *Server) Serve(ctx context.Context, lis, adminLis net.Listener) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = admin.Shutdown(shutdownCtx)
-	s.table.Load().Close()
+	s.adminH.Close()
+	s.state.Load().table.Close()
+	s.closeStore()
 	if s.tracing.shutdown != nil {
 		// Spans still queued get a short while to reach the collector: an
 		// unreachable one must not hold up the exit.
@@ -279,13 +316,14 @@ func (s *Server) Serve(ctx context.Context, lis, adminLis net.Listener) error {
 	return serveErr
 }
 
-func (s *Server) adminHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+// adminRoutes are the admin listener's plain HTTP routes besides the API.
+func (s *Server) adminRoutes() map[string]http.Handler {
+	mux := map[string]http.Handler{}
+	mux["GET /healthz"] = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+	mux["GET /readyz"] = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		if !s.ready.Load() {
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -294,10 +332,10 @@ func (s *Server) adminHandler() http.Handler {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{
+	mux["GET /metrics"] = promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{
 		ErrorLog:            slog.NewLogLogger(s.log.Handler(), slog.LevelError),
 		MaxRequestsInFlight: 4,
-	}))
+	})
 	return mux
 }
 

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -14,9 +18,13 @@ import (
 	"strings"
 	"time"
 
+	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
 	"github.com/msg-gateway/msg/internal/pki"
 	"github.com/msg-gateway/msg/server"
+	"github.com/msg-gateway/msg/server/admin"
 	"github.com/msg-gateway/msg/server/config"
+	"github.com/msg-gateway/msg/store"
+	"google.golang.org/protobuf/proto"
 )
 
 // devConfig is the dev mode's config file. It is written to DIR/gateway.yaml
@@ -24,6 +32,13 @@ import (
 const devConfig = `# Written by "msg-gateway dev"; regenerated on every start.
 listen: %q
 admin_listen: %q
+# The embedded store. The hosts and rules below seed it on the first start;
+# after that the store (and the admin API) is authoritative.
+data_dir: %q
+admin:
+  tokens:
+    # The token itself is in admin-token next to this file; only its hash is here.
+    - {name: dev-admin, sha256: %q, role: editor}
 tls:
   cert_file: %q
   key_file: %q
@@ -72,9 +87,13 @@ func cmdDev(args []string, stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(absDir, 0o700); err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}
-	files, err := writeDevPKI(absDir)
+	files, err := devPKI(absDir)
 	if err != nil {
 		return fmt.Errorf("dev: writing PKI: %w", err)
+	}
+	token, err := devAdminToken(absDir)
+	if err != nil {
+		return fmt.Errorf("dev: admin token: %w", err)
 	}
 
 	// The demo internal host, on loopback.
@@ -87,8 +106,10 @@ func cmdDev(args []string, stdout, stderr io.Writer) error {
 	defer demo.Close()
 
 	cfgPath := filepath.Join(absDir, "gateway.yaml")
-	cfgText := fmt.Sprintf(devConfig, *listen, *adminListen, files.serverCert, files.serverKey, files.ca,
-		"http://"+demoLis.Addr().String())
+	dataDir := filepath.Join(absDir, "data")
+	demoURL := "http://" + demoLis.Addr().String()
+	cfgText := fmt.Sprintf(devConfig, *listen, *adminListen, dataDir, admin.HashToken(token),
+		files.serverCert, files.serverKey, files.ca, demoURL)
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}
@@ -101,6 +122,9 @@ func cmdDev(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := pointDemoHost(dataDir, demoURL, logger); err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
 	return serve(cfgPath, cfg, server.Options{
 		Logger:   logger,
 		LogLevel: level,
@@ -112,6 +136,68 @@ func cmdDev(args []string, stdout, stderr io.Writer) error {
 }
 
 type devFiles struct{ ca, serverCert, serverKey string }
+
+// devPKI reuses the PKI of an earlier run in dir while its certificates are
+// valid for at least another day, so that revocations and app setups survive
+// restarts; otherwise it writes a new one.
+func devPKI(dir string) (devFiles, error) {
+	files := devFiles{ca: filepath.Join(dir, "ca.pem"), serverCert: filepath.Join(dir, "server.pem"), serverKey: filepath.Join(dir, "server-key.pem")}
+	reuse := true
+	for _, name := range []string{"server", "alice", "mallory"} {
+		pair, err := tls.LoadX509KeyPair(filepath.Join(dir, name+".pem"), filepath.Join(dir, name+"-key.pem"))
+		if err != nil || pair.Leaf == nil || time.Until(pair.Leaf.NotAfter) < 24*time.Hour {
+			reuse = false
+			break
+		}
+	}
+	if _, err := os.Stat(files.ca); err != nil {
+		reuse = false
+	}
+	if reuse {
+		return files, nil
+	}
+	return writeDevPKI(dir)
+}
+
+// devAdminToken returns the admin token in dir/admin-token, creating a random
+// one (mode 0600) when there is none.
+func devAdminToken(dir string) (string, error) {
+	path := filepath.Join(dir, "admin-token")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", err
+	}
+	tok := hex.EncodeToString(raw[:])
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return tok, nil
+}
+
+// pointDemoHost keeps the stored demo.internal pointed at this run's demo
+// server, whose port changes on every start. It is the one write dev mode
+// makes to the store itself; everything else is the admin API's.
+func pointDemoHost(dataDir, upstream string, log *slog.Logger) error {
+	st, err := store.Open(dataDir, store.Options{Logger: log})
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	defer st.Close()
+	h := st.Snapshot().Host("demo.internal")
+	if h == nil || h.GetUpstream() == upstream {
+		return nil
+	}
+	next := proto.Clone(h).(*adminv1.Host)
+	next.Upstream = upstream
+	_, err = st.Apply(context.Background(), []store.Mutation{{Kind: store.KindHost, Key: h.GetName(), Value: next, IfEtag: h.GetEtag()}}, nil)
+	return err
+}
 
 func writeDevPKI(dir string) (devFiles, error) {
 	ca, err := pki.NewCA("msg dev CA")
@@ -173,7 +259,11 @@ func demoHandler() http.Handler {
 func printDevBanner(w io.Writer, dir, grpcAddr, adminAddr string) {
 	protoDir := "proto"
 	grpcurl := "grpcurl"
+	msgctl := "msgctl"
 	if wd, err := os.Getwd(); err == nil {
+		if _, err := os.Stat(filepath.Join(wd, "cmd", "msgctl")); err == nil {
+			msgctl = "go -C " + wd + " run ./cmd/msgctl"
+		}
 		if _, err := os.Stat(filepath.Join(wd, "proto", "msg", "gateway", "v1", "gateway.proto")); err == nil {
 			protoDir = filepath.Join(wd, "proto")
 			if _, err := os.Stat(filepath.Join(wd, "tools", "go.mod")); err == nil {
@@ -189,8 +279,8 @@ func printDevBanner(w io.Writer, dir, grpcAddr, adminAddr string) {
 	fmt.Fprintf(w, `
 msg-gateway dev mode
   gRPC (mTLS)  %s
-  admin HTTP   http://%s  (/healthz, /readyz, /metrics)
-  files        %s  (ca.pem, alice*.pem allowed, mallory*.pem denied, gateway.yaml)
+  admin HTTP   http://%s  (/v1/..., /openapi.json, /healthz, /readyz, /metrics)
+  files        %s  (ca.pem, alice*.pem allowed, mallory*.pem denied, admin-token, gateway.yaml, data/)
 
 Forward as alice (allowed; the body field is base64):
 
@@ -200,6 +290,11 @@ As mallory (PermissionDenied), or alice under /private/ (PermissionDenied):
 
 %s
 
+Admin API (REST; the same token works for msgctl):
+
+curl -H "Authorization: Bearer $(cat %s/admin-token)" http://%s/v1/hosts
+%s --addr http://%s --token-file %s/admin-token rules list
+
 From Go:
 
 	t, _ := client.New(%q,
@@ -208,5 +303,6 @@ From Go:
 	resp, _ := (&http.Client{Transport: t}).Get("https://demo.internal/hello")
 
 `, grpcAddr, adminAddr, dir, call("alice", "/hello"), call("mallory", "/hello"),
+		dir, adminAddr, msgctl, adminAddr, dir,
 		grpcAddr, dir+"/alice.pem", dir+"/alice-key.pem", dir+"/ca.pem")
 }

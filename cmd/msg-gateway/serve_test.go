@@ -72,6 +72,7 @@ func newServeFixture(t *testing.T, upstream http.HandlerFunc) *serveFixture {
 listen: 127.0.0.1:0
 admin_listen: 127.0.0.1:0
 drain_timeout: 10s
+data_dir: %q
 tls: {cert_file: %q, key_file: %q, client_ca_file: %q}
 log: {level: %s, format: json}
 hosts:
@@ -83,7 +84,7 @@ rules:
     effect: allow
     principals: [{id: alice}]
     hosts: [slow.internal]
-`, certFile, keyFile, caFile, level, up.URL)
+`, filepath.Join(f.dir, "data"), certFile, keyFile, caFile, level, up.URL)
 	}
 	f.write(t, f.config("info"))
 	return f

@@ -148,6 +148,24 @@ func Validate(cfg *configv1.Config) error {
 	if err := validateAddr("admin_listen", cfg.GetAdminListen()); err != nil {
 		return err
 	}
+	for i, h := range cfg.GetHosts() {
+		if h.GetEtag() != "" {
+			return &Error{Path: fmt.Sprintf("hosts[%d].etag", i), Msg: "set by the store; not allowed in the config file"}
+		}
+	}
+	for i, r := range cfg.GetRules() {
+		if r.GetEtag() != "" {
+			return &Error{Path: fmt.Sprintf("rules[%d].etag", i), Msg: "set by the store; not allowed in the config file"}
+		}
+	}
+	if a := cfg.GetAudit(); a != nil {
+		if a.GetMaxAge() != nil && a.GetMaxAge().AsDuration() < time.Minute {
+			return &Error{Path: "audit.max_age", Msg: "must be at least 1m"}
+		}
+		if a.GetMaxRecords() < 0 {
+			return &Error{Path: "audit.max_records", Msg: "must not be negative"}
+		}
+	}
 	t := cfg.GetTls()
 	for _, f := range []struct{ key, val string }{
 		{"tls.cert_file", t.GetCertFile()},
@@ -193,7 +211,13 @@ func Validate(cfg *configv1.Config) error {
 	if d := cfg.GetDrainTimeout().AsDuration(); d <= 0 || d > maxDrainTimeout {
 		return &Error{Path: "drain_timeout", Msg: "must be between 1ns and 10m"}
 	}
-	return validateTracing(cfg.GetTracing())
+	if err := validateTracing(cfg.GetTracing()); err != nil {
+		return err
+	}
+	if cfg.GetDataDir() == "" {
+		return &Error{Path: "data_dir", Msg: "required: the directory of the embedded store"}
+	}
+	return nil
 }
 
 func validateTracing(t *configv1.Tracing) error {

@@ -11,6 +11,7 @@ import (
 
 const base = `
 listen: 127.0.0.1:8443
+data_dir: /var/lib/msg-gateway
 tls: {cert_file: s.pem, key_file: s-key.pem, client_ca_file: ca.pem}
 `
 
@@ -83,6 +84,8 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"missing listen", "tls: {cert_file: a, key_file: b, client_ca_file: c}\n", "listen"},
 		{"bad listen", "listen: nonsense\ntls: {cert_file: a, key_file: b, client_ca_file: c}\n", "listen"},
 		{"listen on a name", "listen: example.com:443\ntls: {cert_file: a, key_file: b, client_ca_file: c}\n", "listen"},
+		{"missing data_dir", "listen: 127.0.0.1:1\ntls: {cert_file: a, key_file: b, client_ca_file: c}\n", "data_dir"},
+		{"etag in config", base + "hosts: [{name: a.internal, upstream: 'http://x', etag: '3'}]\n", "hosts[0].etag"},
 		{"missing client CA", "listen: :8443\ntls: {cert_file: a, key_file: b}\n", "tls.client_ca_file"},
 		{"bad min version", base + "tls: {min_version: '1.1'}\n", "tls"},
 		{"bad min version value", "listen: :1\ntls: {cert_file: a, key_file: b, client_ca_file: c, min_version: '1.0'}\n", "tls.min_version"},
@@ -202,6 +205,7 @@ func TestHardeningSettings(t *testing.T) {
 	}
 	cfg, err = config.Parse([]byte(`
 listen: 127.0.0.1:8443
+data_dir: /tmp/x
 tls: {cert_file: s.pem, key_file: s-key.pem, client_ca_file: ca.pem, crl_files: [a.crl, b.crl], reload_interval: 30s}
 limits: {max_connections: 50, rate_per_second: 2.5, burst: 10, max_in_flight_per_identity: 4}
 hosts: [{name: a.internal, upstream: "http://10.0.0.1", allowed_cidrs: [10.0.0.0/24]}]

@@ -245,7 +245,7 @@ func TestForwardDialsOnlyCheckedAddress(t *testing.T) {
 	}
 	var ptr atomic.Pointer[relay.Table]
 	ptr.Store(table)
-	r := relay.New(&ptr, relay.Options{})
+	r := relay.New(ptr.Load, relay.Options{})
 	for i := range 2 {
 		ctx := authz.NewContextWithPrincipal(context.Background(), &authz.Principal{ID: "alice"})
 		ctx = authz.NewContextWithRequest(ctx, &authz.Request{Host: "rebind.internal", Method: "GET", Path: "/x"})

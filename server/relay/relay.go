@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"sync/atomic"
 	"time"
 
 	"github.com/msg-gateway/msg/authz"
@@ -35,13 +34,13 @@ type Options struct {
 type Relay struct {
 	gatewayv1.UnimplementedGatewayServiceServer
 
-	table *atomic.Pointer[Table]
+	table func() *Table
 	opts  Options
 }
 
-// New returns a Relay that reads the current host table from table on every
+// New returns a Relay that asks table for the current host table on every
 // call, so a swapped table applies to the next request.
-func New(table *atomic.Pointer[Table], opts Options) *Relay {
+func New(table func() *Table, opts Options) *Relay {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -70,7 +69,7 @@ func (r *Relay) Forward(ctx context.Context, _ *gatewayv1.ForwardRequest) (*gate
 	if !ok {
 		return nil, authz.UnauthenticatedError()
 	}
-	up, ok := r.table.Load().Lookup(creq.Host)
+	up, ok := r.table().Lookup(creq.Host)
 	if !ok {
 		r.opts.Logger.InfoContext(ctx, "relay: host not allow-listed",
 			"request_id", requestid.FromContext(ctx), "host", creq.Host)

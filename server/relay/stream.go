@@ -134,7 +134,7 @@ func (r *Relay) ForwardStream(stream grpc.BidiStreamingServer[gatewayv1.ForwardS
 	if first.GetHead() == nil {
 		return authz.InvalidArgumentError("head", "the first message must be the request head")
 	}
-	up, ok := r.table.Load().Lookup(creq.Host)
+	up, ok := r.table().Lookup(creq.Host)
 	if !ok {
 		r.opts.Logger.InfoContext(ctx, "relay: host not allow-listed",
 			"request_id", requestid.FromContext(ctx), "host", creq.Host)

@@ -1,0 +1,183 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"github.com/msg-gateway/msg/authz"
+	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
+	"github.com/msg-gateway/msg/server/admin"
+	"github.com/msg-gateway/msg/server/config"
+	"github.com/msg-gateway/msg/server/relay"
+	"github.com/msg-gateway/msg/store"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+)
+
+// openStore opens the embedded store in data_dir, seeds it from the config
+// file when it was never written, and compiles its snapshot into the data
+// plane's first state.
+//
+// Precedence: the config file's hosts and rules only seed an empty store.
+// From then on the store is authoritative and admin API writes win; later
+// edits of hosts and rules in the file are ignored, with a warning.
+func (s *Server) openStore() error {
+	cfg := s.cfg
+	opts := store.Options{
+		AuditMaxAge:     cfg.GetAudit().GetMaxAge().AsDuration(),
+		AuditMaxRecords: int(cfg.GetAudit().GetMaxRecords()),
+		Logger:          s.log,
+	}
+	if f := cfg.GetAudit().GetJsonlFile(); f != "" {
+		sink, err := os.OpenFile(f, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return &config.Error{Path: "audit.jsonl_file", Msg: "cannot open: " + pathErr(err)}
+		}
+		s.auditSink = sink
+		opts.AuditSink = sink
+	}
+	st, err := store.Open(cfg.GetDataDir(), opts)
+	if err != nil {
+		s.closeStore()
+		return &config.Error{Path: "data_dir", Msg: err.Error()}
+	}
+	s.store = st
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	seeded, err := st.Seed(ctx, cfg.GetHosts(), cfg.GetRules(), s.validateSnapshot)
+	if err != nil {
+		s.closeStore()
+		return fmt.Errorf("seeding the store from the config file: %w", err)
+	}
+	snap := st.Snapshot()
+	if seeded {
+		s.log.Info("store seeded from the config file", "revision", snap.Revision,
+			"hosts", len(snap.Hosts), "rules", len(snap.Rules))
+	} else if !sameEntries(cfg.GetHosts(), snap.Hosts) || !sameEntries(cfg.GetRules(), snap.Rules) {
+		s.log.Warn("the config file's hosts or rules differ from the store's; the store is authoritative "+
+			"(change them through the admin API, or start with an empty data_dir to re-seed)",
+			"revision", snap.Revision, "data_dir", cfg.GetDataDir())
+	}
+	first, err := s.compileSnapshot(snap)
+	if err != nil {
+		s.closeStore()
+		return &config.Error{Path: "data_dir", Msg: "the store's hosts and rules do not compile: " + err.Error()}
+	}
+	s.state.Store(first)
+	watchCtx, stop := context.WithCancel(context.Background())
+	s.watch, s.stopWatch = st.Watch(watchCtx), stop
+	return nil
+}
+
+// sameEntries reports whether the config file's entries equal the store's,
+// ignoring order and etags.
+func sameEntries[T interface {
+	proto.Message
+	GetEtag() string
+}](file, stored []T) bool {
+	if len(file) != len(stored) {
+		return false
+	}
+	index := make(map[string]bool, len(stored))
+	for _, m := range stored {
+		c := proto.Clone(m)
+		clearEtag(c)
+		b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(c)
+		index[string(b)] = true
+	}
+	for _, m := range file {
+		b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+		if !index[string(b)] {
+			return false
+		}
+	}
+	return true
+}
+
+func clearEtag(m proto.Message) {
+	switch v := m.(type) {
+	case *adminv1.Host:
+		v.Etag = ""
+	case *adminv1.Rule:
+		v.Etag = ""
+	}
+}
+
+// closeStore stops following the store, flushes the audit queue and closes
+// the database and the JSON-lines sink. It may be called more than once.
+func (s *Server) closeStore() {
+	s.closeOnce.Do(s.doCloseStore)
+}
+
+func (s *Server) doCloseStore() {
+	if s.stopWatch != nil {
+		s.stopWatch()
+	}
+	if s.store != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := s.store.FlushAudit(ctx); err != nil {
+			s.log.Warn("flushing the audit trail", "error", err.Error())
+		}
+		cancel()
+		if err := s.store.Close(); err != nil {
+			s.log.Warn("closing the store", "error", err.Error())
+		}
+	}
+	if s.auditSink != nil {
+		_ = s.auditSink.Close()
+	}
+}
+
+// newAdmin assembles the admin API on the store. Its gRPC server runs the same
+// request id, recovery and logging interceptors as the data plane, then admin
+// authentication and roles.
+func (s *Server) newAdmin(rec recovery.Option, logOpts []logging.Option) error {
+	auth, err := admin.NewAuthenticator(s.cfg.GetAdmin())
+	if err != nil {
+		return err
+	}
+	st := s.store
+	svc := admin.NewService(admin.ServiceOptions{
+		Store:    st,
+		Validate: s.validateSnapshot,
+		Resources: admin.ResourceValidator{
+			Host: func(h *adminv1.Host) error {
+				t, err := relay.NewTable([]*adminv1.Host{h}, s.tableOpts...)
+				t.Close()
+				return err
+			},
+			Rule: func(r *adminv1.Rule) error {
+				_, err := authz.NewPolicy([]*adminv1.Rule{r})
+				return err
+			},
+		},
+		Version: s.opts.Version,
+		Logger:  s.log,
+	})
+	h, err := admin.NewHandler(context.Background(), admin.HandlerOptions{
+		Service: svc,
+		Auth:    auth,
+		Audit:   func(r *adminv1.AuditRecord) { st.AppendAudit(r) },
+		Interceptors: []grpc.UnaryServerInterceptor{
+			requestIDUnary,
+			recovery.UnaryServerInterceptor(rec),
+			logging.UnaryServerInterceptor(slogAdapter(s.log), logOpts...),
+		},
+		Routes: s.adminRoutes(),
+		Logger: s.log,
+	})
+	if err != nil {
+		return err
+	}
+	s.adminH = h
+	return nil
+}
+
+// FlushAudit writes every audit record queued so far to the store.
+func (s *Server) FlushAudit(ctx context.Context) error {
+	return s.store.FlushAudit(ctx)
+}
