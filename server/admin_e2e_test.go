@@ -12,10 +12,12 @@ import (
 	"testing"
 	"time"
 
+	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
 	"github.com/msg-gateway/msg/server"
 	"github.com/msg-gateway/msg/server/config"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // adminCall sends one admin REST request and decodes the JSON answer.
@@ -173,4 +175,27 @@ func records(body map[string]any) []map[string]any {
 func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestStreamWithoutHeadTimesOut: a ForwardStream that never sends its request
+// head is ended after the head timeout instead of holding a stream slot and
+// an in-flight slot forever.
+func TestStreamWithoutHeadTimesOut(t *testing.T) {
+	t.Parallel()
+	g := startGatewayWith(t, nil, server.Options{DrainTimeout: time.Second}, func(c *configv1.Config) {
+		c.Limits.HandshakeTimeout = durationpb.New(300 * time.Millisecond)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	stream, err := g.as(t, "alice").ForwardStream(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = stream.Recv()
+	if status.Code(err) != codes.DeadlineExceeded || ctx.Err() != nil {
+		t.Fatalf("Recv on a stream without a head: %v, want DeadlineExceeded from the gateway", err)
+	}
+	if n := len(g.log.all()); n != 0 {
+		t.Errorf("upstream saw %d requests, want 0", n)
+	}
 }

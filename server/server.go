@@ -147,7 +147,8 @@ func New(cfg *configv1.Config, opts Options) (*Server, error) {
 			healthpb.Health_Watch_FullMethodName: true,
 			healthpb.Health_List_FullMethodName:  true,
 		},
-		Logger: s.log,
+		Logger:      s.log,
+		HeadTimeout: lim.GetHandshakeTimeout().AsDuration(),
 		OnDecision: func(ctx context.Context, d authz.Decision) {
 			s.metrics.observeDecision(ctx, d)
 			noteDecision(ctx, d)
