@@ -114,8 +114,26 @@ func errorFromRPC(ctx context.Context, err error) *Error {
 			}
 		}
 	}
+	if e.Code == codes.DeadlineExceeded && ctx.Err() == nil {
+		// The gateway runs on the deadline this call sent it, which it
+		// reaches a moment before ours (transit time): a DeadlineExceeded
+		// that arrives right at our own deadline is ours. Wait that moment
+		// out, bounded, rather than call it the gateway's.
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < deadlineSkew {
+			t := time.NewTimer(max(time.Until(dl), 0) + time.Millisecond)
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+			}
+			t.Stop()
+		}
+	}
 	if e.Code == codes.Canceled || e.Code == codes.DeadlineExceeded {
 		e.cause = ctx.Err()
 	}
 	return e
 }
+
+// deadlineSkew is how close to the caller's deadline a DeadlineExceeded
+// from the gateway is taken to be the caller's own deadline passing.
+const deadlineSkew = 250 * time.Millisecond
