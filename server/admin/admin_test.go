@@ -57,6 +57,16 @@ func validate(s *store.Snapshot) error {
 	return nil
 }
 
+// resourceValidator checks single hosts and rules the way the server does.
+var resourceValidator = admin.ResourceValidator{
+	Host: func(h *adminv1.Host) error {
+		tb, err := relay.NewTable([]*adminv1.Host{h})
+		tb.Close()
+		return err
+	},
+	Rule: func(r *adminv1.Rule) error { _, err := authz.NewPolicy([]*adminv1.Rule{r}); return err },
+}
+
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	st, err := store.Open(t.TempDir(), store.Options{})
@@ -72,17 +82,10 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	svc := admin.NewService(admin.ServiceOptions{
-		Store:    st,
-		Validate: validate,
-		Resources: admin.ResourceValidator{
-			Host: func(h *adminv1.Host) error {
-				tb, err := relay.NewTable([]*adminv1.Host{h})
-				tb.Close()
-				return err
-			},
-			Rule: func(r *adminv1.Rule) error { _, err := authz.NewPolicy([]*adminv1.Rule{r}); return err },
-		},
-		Version: "test",
+		Store:     st,
+		Validate:  validate,
+		Resources: resourceValidator,
+		Version:   "test",
 	})
 	h, err := admin.NewHandler(context.Background(), admin.HandlerOptions{
 		Service: svc, Auth: auth, Audit: func(r *adminv1.AuditRecord) { st.AppendAudit(r) },
