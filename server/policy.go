@@ -64,6 +64,11 @@ func Check(cfg *configv1.Config) error {
 	if _, err := admin.NewAuthenticator(cfg.GetAdmin()); err != nil {
 		return err
 	}
+	if t := cfg.GetAdmin().GetTls(); t != nil {
+		if _, err := adminTLSConfig(t); err != nil {
+			return err
+		}
+	}
 	c, err := compile(cfg)
 	if err != nil {
 		return err

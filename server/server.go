@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -76,6 +77,7 @@ type Server struct {
 	stopWatch context.CancelFunc
 	adminH    *admin.Handler
 	closeOnce sync.Once
+	adminTLS  *tls.Config // nil: plain HTTP admin listener
 	ready     atomic.Bool
 
 	metrics *metrics
@@ -262,13 +264,25 @@ func (s *Server) Serve(ctx context.Context, lis, adminLis net.Listener) error {
 	}
 	admin.Protocols.SetHTTP1(true)
 	admin.Protocols.SetUnencryptedHTTP2(true)
+	if s.adminTLS != nil {
+		// HTTPS: HTTP/1 and HTTP/2 over TLS, admin client certificates
+		// verified when offered.
+		admin.Protocols = new(http.Protocols)
+		admin.Protocols.SetHTTP1(true)
+		admin.Protocols.SetHTTP2(true)
+		admin.TLSConfig = s.adminTLS
+	}
 	go s.followStore(ctx, s.watch)
 	lis = limitListener(lis, int(s.cfg.GetLimits().GetMaxConnections()))
 	go s.watchTLS(ctx)
 	errc := make(chan error, 2)
 	go func() { errc <- s.grpc.Serve(lis) }()
 	go func() {
-		if err := admin.Serve(adminLis); !errors.Is(err, http.ErrServerClosed) {
+		serve := func() error { return admin.Serve(adminLis) }
+		if s.adminTLS != nil {
+			serve = func() error { return admin.ServeTLS(adminLis, "", "") }
+		}
+		if err := serve(); !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
 			return
 		}

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"os"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/msg-gateway/msg/authz"
 	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
+	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
 	"github.com/msg-gateway/msg/server/admin"
 	"github.com/msg-gateway/msg/server/config"
 	"github.com/msg-gateway/msg/server/relay"
@@ -140,6 +143,11 @@ func (s *Server) newAdmin(rec recovery.Option, logOpts []logging.Option) error {
 	if err != nil {
 		return err
 	}
+	if t := s.cfg.GetAdmin().GetTls(); t != nil {
+		if s.adminTLS, err = adminTLSConfig(t); err != nil {
+			return err
+		}
+	}
 	st := s.store
 	svc := admin.NewService(admin.ServiceOptions{
 		Store:    st,
@@ -180,4 +188,32 @@ func (s *Server) newAdmin(rec recovery.Option, logOpts []logging.Option) error {
 // FlushAudit writes every audit record queued so far to the store.
 func (s *Server) FlushAudit(ctx context.Context) error {
 	return s.store.FlushAudit(ctx)
+}
+
+// adminTLSConfig builds the HTTPS admin listener's TLS config: admin client
+// certificates are verified against client_ca_file when a client offers one;
+// callers without one must bring a bearer token.
+func adminTLSConfig(t *configv1.AdminTLS) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(t.GetCertFile(), t.GetKeyFile())
+	if err != nil {
+		return nil, &config.Error{Path: "admin.tls.cert_file", Msg: "cannot load key pair: " + pathErr(err)}
+	}
+	conf := &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		CipherSuites: tls12Suites,
+		Certificates: []tls.Certificate{cert},
+		ClientAuth:   tls.NoClientCert,
+	}
+	if f := t.GetClientCaFile(); f != "" {
+		pem, err := os.ReadFile(f)
+		if err != nil {
+			return nil, &config.Error{Path: "admin.tls.client_ca_file", Msg: "cannot read: " + pathErr(err)}
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, &config.Error{Path: "admin.tls.client_ca_file", Msg: "no PEM certificates found"}
+		}
+		conf.ClientCAs, conf.ClientAuth = pool, tls.VerifyClientCertIfGiven
+	}
+	return conf, nil
 }

@@ -15,7 +15,9 @@ import (
 	"github.com/msg-gateway/msg/internal/requestid"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -60,10 +62,28 @@ type token struct {
 	role Role
 }
 
-// Authenticator checks admin bearer tokens against their configured hashes.
-type Authenticator struct {
-	tokens []token
+type certClient struct {
+	name        string
+	fingerprint string // lower-case hex, or ""
+	commonName  string // or ""
+	role        Role
 }
+
+// Authenticator checks admin bearer tokens against their configured hashes,
+// and admin client certificates against the configured clients.
+type Authenticator struct {
+	tokens  []token
+	clients []certClient
+}
+
+// CertMetadataKey carries the fingerprint of the verified admin client
+// certificate of a REST call from the REST mux to the admin gRPC server. It is
+// trusted only on the in-process connection between the two; the mux never
+// forwards a client-supplied header of that name.
+const CertMetadataKey = "x-msg-admin-client-cert-sha256"
+
+// certCNMetadataKey carries the same certificate's subject common name.
+const certCNMetadataKey = "x-msg-admin-client-cert-cn"
 
 // NewAuthenticator compiles the configured tokens. Errors name the key, e.g.
 // "admin.tokens[1].sha256".
@@ -96,6 +116,39 @@ func NewAuthenticator(cfg *configv1.Admin) (*Authenticator, error) {
 		copy(tok.hash[:], raw)
 		a.tokens = append(a.tokens, tok)
 	}
+	if len(cfg.GetClients()) > 0 && cfg.GetTls().GetClientCaFile() == "" {
+		return nil, fmt.Errorf("admin.clients: needs admin.tls.client_ca_file to verify the certificates")
+	}
+	if t := cfg.GetTls(); t != nil && (t.GetCertFile() == "" || t.GetKeyFile() == "") {
+		return nil, fmt.Errorf("admin.tls.cert_file: cert_file and key_file are required with admin.tls")
+	}
+	for i, c := range cfg.GetClients() {
+		key := fmt.Sprintf("admin.clients[%d]", i)
+		if c.GetName() == "" {
+			return nil, fmt.Errorf("%s.name: required", key)
+		}
+		if seen[c.GetName()] {
+			return nil, fmt.Errorf("%s.name: duplicate name %q", key, c.GetName())
+		}
+		seen[c.GetName()] = true
+		fp := strings.ToLower(c.GetFingerprintSha256())
+		if (fp == "") == (c.GetCommonName() == "") {
+			return nil, fmt.Errorf("%s: set exactly one of fingerprint_sha256 and common_name", key)
+		}
+		if raw, err := hex.DecodeString(fp); fp != "" && (err != nil || len(raw) != sha256.Size) {
+			return nil, fmt.Errorf("%s.fingerprint_sha256: must be 64 hex digits", key)
+		}
+		var role Role
+		switch c.GetRole() {
+		case configv1.AdminRole_ADMIN_ROLE_VIEWER:
+			role = RoleViewer
+		case configv1.AdminRole_ADMIN_ROLE_EDITOR:
+			role = RoleEditor
+		default:
+			return nil, fmt.Errorf("%s.role: required (viewer or editor)", key)
+		}
+		a.clients = append(a.clients, certClient{name: c.GetName(), fingerprint: fp, commonName: c.GetCommonName(), role: role})
+	}
 	return a, nil
 }
 
@@ -105,12 +158,61 @@ func HashToken(tok string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// authenticate finds the identity for the "authorization" metadata. Every
-// configured hash is compared in constant time, so timing does not reveal
-// which token (or how much of one) matched.
+// authenticate finds the caller's identity: a bearer token when the call
+// carries an "authorization" header, otherwise a verified admin client
+// certificate.
 func (a *Authenticator) authenticate(ctx context.Context) (Identity, bool) {
 	md, _ := metadata.FromIncomingContext(ctx)
-	vals := md.Get("authorization")
+	if vals := md.Get("authorization"); len(vals) > 0 {
+		return a.authenticateToken(vals)
+	}
+	return a.authenticateCert(ctx, md)
+}
+
+// authenticateCert matches the verified client certificate of a direct gRPC
+// call, or the fingerprint the REST mux passed along on the in-process
+// connection, against the configured admin clients.
+func (a *Authenticator) authenticateCert(ctx context.Context, md metadata.MD) (Identity, bool) {
+	if len(a.clients) == 0 {
+		return Identity{}, false
+	}
+	p, ok := peer.FromContext(ctx)
+	if !ok {
+		return Identity{}, false
+	}
+	var fp, cn string
+	if p.Addr != nil && p.Addr.Network() == "bufconn" {
+		// The in-process hop from the REST mux: the mux put the verified
+		// certificate's fingerprint here (and drops any client copy).
+		vals := md.Get(CertMetadataKey)
+		if len(vals) != 1 {
+			return Identity{}, false
+		}
+		fp = vals[0]
+		if v := md.Get(certCNMetadataKey); len(v) == 1 {
+			cn = v[0]
+		}
+	} else {
+		info, ok := p.AuthInfo.(credentials.TLSInfo)
+		if !ok || len(info.State.VerifiedChains) == 0 || len(info.State.VerifiedChains[0]) == 0 {
+			return Identity{}, false
+		}
+		leaf := info.State.VerifiedChains[0][0]
+		sum := sha256.Sum256(leaf.Raw)
+		fp, cn = hex.EncodeToString(sum[:]), leaf.Subject.CommonName
+	}
+	for _, c := range a.clients {
+		if (c.fingerprint != "" && c.fingerprint == fp) || (c.commonName != "" && c.commonName == cn) {
+			return Identity{Name: c.name, Role: c.role}, true
+		}
+	}
+	return Identity{}, false
+}
+
+// authenticateToken checks a bearer token. Every configured hash is compared
+// in constant time, so timing does not reveal which token (or how much of
+// one) matched.
+func (a *Authenticator) authenticateToken(vals []string) (Identity, bool) {
 	if len(vals) != 1 {
 		return Identity{}, false
 	}

@@ -2,6 +2,8 @@ package admin
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net"
@@ -13,6 +15,7 @@ import (
 	"github.com/msg-gateway/msg/gen/openapi"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/encoding/protojson"
 )
@@ -69,6 +72,22 @@ func NewHandler(ctx context.Context, o HandlerOptions) (*Handler, error) {
 	h.conn = conn
 
 	gw := runtime.NewServeMux(
+		// Only the mux may speak for a client certificate: a client's own
+		// Grpc-Metadata-X-Msg-* headers are never forwarded.
+		runtime.WithIncomingHeaderMatcher(func(key string) (string, bool) {
+			if strings.HasPrefix(strings.ToLower(key), "grpc-metadata-x-msg-") {
+				return "", false
+			}
+			return runtime.DefaultHeaderMatcher(key)
+		}),
+		runtime.WithMetadata(func(_ context.Context, r *http.Request) metadata.MD {
+			if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
+				return nil
+			}
+			leaf := r.TLS.VerifiedChains[0][0]
+			sum := sha256.Sum256(leaf.Raw)
+			return metadata.Pairs(CertMetadataKey, hex.EncodeToString(sum[:]), certCNMetadataKey, leaf.Subject.CommonName)
+		}),
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{
 			Marshaler: &runtime.JSONPb{
 				MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true},

@@ -110,7 +110,11 @@ type Config struct {
 	// Access to the admin API.
 	Admin *Admin `protobuf:"bytes,21,opt,name=admin,proto3" json:"admin,omitempty"`
 	// The audit trail.
-	Audit         *Audit `protobuf:"bytes,22,opt,name=audit,proto3" json:"audit,omitempty"`
+	Audit *Audit `protobuf:"bytes,22,opt,name=audit,proto3" json:"audit,omitempty"`
+	// Where hosts, rules and revocations live. Unset: the embedded store in
+	// data_dir. With store.etcd, data_dir still holds this instance's audit
+	// trail.
+	Store         *Store `protobuf:"bytes,23,opt,name=store,proto3" json:"store,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -232,6 +236,13 @@ func (x *Config) GetAdmin() *Admin {
 func (x *Config) GetAudit() *Audit {
 	if x != nil {
 		return x.Audit
+	}
+	return nil
+}
+
+func (x *Config) GetStore() *Store {
+	if x != nil {
+		return x.Store
 	}
 	return nil
 }
@@ -640,7 +651,12 @@ func (x *Tracing) GetSampleRatio() float64 {
 type Admin struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Bearer tokens. Only their SHA-256 hashes are kept here.
-	Tokens        []*AdminToken `protobuf:"bytes,1,rep,name=tokens,proto3" json:"tokens,omitempty"`
+	Tokens []*AdminToken `protobuf:"bytes,1,rep,name=tokens,proto3" json:"tokens,omitempty"`
+	// Serve the admin listener over HTTPS and accept admin client
+	// certificates. Empty: plain HTTP (keep admin_listen on loopback).
+	Tls *AdminTLS `protobuf:"bytes,2,opt,name=tls,proto3" json:"tls,omitempty"`
+	// Admin client certificates and their roles. Requires tls.client_ca_file.
+	Clients       []*AdminClient `protobuf:"bytes,3,rep,name=clients,proto3" json:"clients,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -682,6 +698,159 @@ func (x *Admin) GetTokens() []*AdminToken {
 	return nil
 }
 
+func (x *Admin) GetTls() *AdminTLS {
+	if x != nil {
+		return x.Tls
+	}
+	return nil
+}
+
+func (x *Admin) GetClients() []*AdminClient {
+	if x != nil {
+		return x.Clients
+	}
+	return nil
+}
+
+// AdminTLS names the files of an HTTPS admin listener.
+type AdminTLS struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// PEM certificate chain of the admin listener. Required.
+	CertFile string `protobuf:"bytes,1,opt,name=cert_file,json=certFile,proto3" json:"cert_file,omitempty"`
+	// PEM private key of cert_file. Required.
+	KeyFile string `protobuf:"bytes,2,opt,name=key_file,json=keyFile,proto3" json:"key_file,omitempty"`
+	// PEM bundle of the CAs that sign admin client certificates. Empty: bearer
+	// tokens only.
+	ClientCaFile  string `protobuf:"bytes,3,opt,name=client_ca_file,json=clientCaFile,proto3" json:"client_ca_file,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdminTLS) Reset() {
+	*x = AdminTLS{}
+	mi := &file_msg_config_v1_config_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdminTLS) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdminTLS) ProtoMessage() {}
+
+func (x *AdminTLS) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_config_v1_config_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdminTLS.ProtoReflect.Descriptor instead.
+func (*AdminTLS) Descriptor() ([]byte, []int) {
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *AdminTLS) GetCertFile() string {
+	if x != nil {
+		return x.CertFile
+	}
+	return ""
+}
+
+func (x *AdminTLS) GetKeyFile() string {
+	if x != nil {
+		return x.KeyFile
+	}
+	return ""
+}
+
+func (x *AdminTLS) GetClientCaFile() string {
+	if x != nil {
+		return x.ClientCaFile
+	}
+	return ""
+}
+
+// AdminClient grants a role to an admin client certificate, named by its
+// fingerprint or by its subject common name (exactly one).
+type AdminClient struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Who holds the certificate; recorded in the audit trail. Required, unique.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The certificate's SHA-256 fingerprint, 64 hex digits.
+	FingerprintSha256 string `protobuf:"bytes,2,opt,name=fingerprint_sha256,json=fingerprintSha256,proto3" json:"fingerprint_sha256,omitempty"`
+	// The certificate's subject common name, exactly.
+	CommonName string `protobuf:"bytes,3,opt,name=common_name,json=commonName,proto3" json:"common_name,omitempty"`
+	// What the holder may do. Required.
+	Role          AdminRole `protobuf:"varint,4,opt,name=role,proto3,enum=msg.config.v1.AdminRole" json:"role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdminClient) Reset() {
+	*x = AdminClient{}
+	mi := &file_msg_config_v1_config_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdminClient) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdminClient) ProtoMessage() {}
+
+func (x *AdminClient) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_config_v1_config_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdminClient.ProtoReflect.Descriptor instead.
+func (*AdminClient) Descriptor() ([]byte, []int) {
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *AdminClient) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AdminClient) GetFingerprintSha256() string {
+	if x != nil {
+		return x.FingerprintSha256
+	}
+	return ""
+}
+
+func (x *AdminClient) GetCommonName() string {
+	if x != nil {
+		return x.CommonName
+	}
+	return ""
+}
+
+func (x *AdminClient) GetRole() AdminRole {
+	if x != nil {
+		return x.Role
+	}
+	return AdminRole_ADMIN_ROLE_UNSPECIFIED
+}
+
 // AdminToken is one admin bearer token.
 type AdminToken struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -698,7 +867,7 @@ type AdminToken struct {
 
 func (x *AdminToken) Reset() {
 	*x = AdminToken{}
-	mi := &file_msg_config_v1_config_proto_msgTypes[7]
+	mi := &file_msg_config_v1_config_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -710,7 +879,7 @@ func (x *AdminToken) String() string {
 func (*AdminToken) ProtoMessage() {}
 
 func (x *AdminToken) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_config_v1_config_proto_msgTypes[7]
+	mi := &file_msg_config_v1_config_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -723,7 +892,7 @@ func (x *AdminToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminToken.ProtoReflect.Descriptor instead.
 func (*AdminToken) Descriptor() ([]byte, []int) {
-	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{7}
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AdminToken) GetName() string {
@@ -763,7 +932,7 @@ type Audit struct {
 
 func (x *Audit) Reset() {
 	*x = Audit{}
-	mi := &file_msg_config_v1_config_proto_msgTypes[8]
+	mi := &file_msg_config_v1_config_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -775,7 +944,7 @@ func (x *Audit) String() string {
 func (*Audit) ProtoMessage() {}
 
 func (x *Audit) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_config_v1_config_proto_msgTypes[8]
+	mi := &file_msg_config_v1_config_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -788,7 +957,7 @@ func (x *Audit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Audit.ProtoReflect.Descriptor instead.
 func (*Audit) Descriptor() ([]byte, []int) {
-	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{8}
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Audit) GetJsonlFile() string {
@@ -812,11 +981,222 @@ func (x *Audit) GetMaxRecords() int64 {
 	return 0
 }
 
+// Store selects the configuration store shared by the gateway's instances.
+type Store struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A shared etcd cluster: every instance reads hosts, rules and revocations
+	// from it and watches it for changes (fleet mode). Unset: the embedded
+	// store in data_dir, for a single gateway.
+	Etcd          *Etcd `protobuf:"bytes,1,opt,name=etcd,proto3" json:"etcd,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Store) Reset() {
+	*x = Store{}
+	mi := &file_msg_config_v1_config_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Store) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Store) ProtoMessage() {}
+
+func (x *Store) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_config_v1_config_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Store.ProtoReflect.Descriptor instead.
+func (*Store) Descriptor() ([]byte, []int) {
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Store) GetEtcd() *Etcd {
+	if x != nil {
+		return x.Etcd
+	}
+	return nil
+}
+
+// Etcd is the etcd v3 cluster that holds a fleet's hosts, rules and
+// revocations.
+type Etcd struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The cluster's client URLs, e.g. "https://etcd-1.corp:2379". Required.
+	// A bare "host:port" uses TLS when tls is set, plaintext otherwise.
+	Endpoints []string `protobuf:"bytes,1,rep,name=endpoints,proto3" json:"endpoints,omitempty"`
+	// The key prefix under which this fleet's keys live. Default "/msg". Must
+	// start with "/" and not end with one.
+	Prefix string `protobuf:"bytes,2,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	// How long to wait for a connection, and for each request to the cluster.
+	// Default 5s, at most 1m.
+	DialTimeout *durationpb.Duration `protobuf:"bytes,3,opt,name=dial_timeout,json=dialTimeout,proto3" json:"dial_timeout,omitempty"`
+	// The client TLS material. Required unless insecure is set.
+	Tls *EtcdTLS `protobuf:"bytes,4,opt,name=tls,proto3" json:"tls,omitempty"`
+	// Talk to etcd without TLS. Default false. Only for a cluster on loopback
+	// or a trusted network: whoever can write to it controls the policy.
+	Insecure      bool `protobuf:"varint,5,opt,name=insecure,proto3" json:"insecure,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Etcd) Reset() {
+	*x = Etcd{}
+	mi := &file_msg_config_v1_config_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Etcd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Etcd) ProtoMessage() {}
+
+func (x *Etcd) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_config_v1_config_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Etcd.ProtoReflect.Descriptor instead.
+func (*Etcd) Descriptor() ([]byte, []int) {
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *Etcd) GetEndpoints() []string {
+	if x != nil {
+		return x.Endpoints
+	}
+	return nil
+}
+
+func (x *Etcd) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+func (x *Etcd) GetDialTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.DialTimeout
+	}
+	return nil
+}
+
+func (x *Etcd) GetTls() *EtcdTLS {
+	if x != nil {
+		return x.Tls
+	}
+	return nil
+}
+
+func (x *Etcd) GetInsecure() bool {
+	if x != nil {
+		return x.Insecure
+	}
+	return false
+}
+
+// EtcdTLS names the files of the connection to etcd.
+type EtcdTLS struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// PEM bundle of the CAs that sign the etcd servers' certificates. Default:
+	// the system roots.
+	CaFile string `protobuf:"bytes,1,opt,name=ca_file,json=caFile,proto3" json:"ca_file,omitempty"`
+	// PEM client certificate for etcd's client-certificate authentication.
+	// Set together with key_file.
+	CertFile string `protobuf:"bytes,2,opt,name=cert_file,json=certFile,proto3" json:"cert_file,omitempty"`
+	// PEM private key of cert_file.
+	KeyFile string `protobuf:"bytes,3,opt,name=key_file,json=keyFile,proto3" json:"key_file,omitempty"`
+	// The name to verify in the servers' certificates. Default: the
+	// endpoint's host.
+	ServerName    string `protobuf:"bytes,4,opt,name=server_name,json=serverName,proto3" json:"server_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EtcdTLS) Reset() {
+	*x = EtcdTLS{}
+	mi := &file_msg_config_v1_config_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EtcdTLS) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EtcdTLS) ProtoMessage() {}
+
+func (x *EtcdTLS) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_config_v1_config_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EtcdTLS.ProtoReflect.Descriptor instead.
+func (*EtcdTLS) Descriptor() ([]byte, []int) {
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *EtcdTLS) GetCaFile() string {
+	if x != nil {
+		return x.CaFile
+	}
+	return ""
+}
+
+func (x *EtcdTLS) GetCertFile() string {
+	if x != nil {
+		return x.CertFile
+	}
+	return ""
+}
+
+func (x *EtcdTLS) GetKeyFile() string {
+	if x != nil {
+		return x.KeyFile
+	}
+	return ""
+}
+
+func (x *EtcdTLS) GetServerName() string {
+	if x != nil {
+		return x.ServerName
+	}
+	return ""
+}
+
 var File_msg_config_v1_config_proto protoreflect.FileDescriptor
 
 const file_msg_config_v1_config_proto_rawDesc = "" +
 	"\n" +
-	"\x1amsg/config/v1/config.proto\x12\rmsg.config.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cmsg/admin/v1/resources.proto\"\xbf\x04\n" +
+	"\x1amsg/config/v1/config.proto\x12\rmsg.config.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cmsg/admin/v1/resources.proto\"\xeb\x04\n" +
 	"\x06Config\x12\x16\n" +
 	"\x06listen\x18\x01 \x01(\tR\x06listen\x12!\n" +
 	"\fadmin_listen\x18\x02 \x01(\tR\vadminListen\x12*\n" +
@@ -831,7 +1211,8 @@ const file_msg_config_v1_config_proto_rawDesc = "" +
 	" \x01(\v2\x16.msg.config.v1.TracingR\atracing\x12\x19\n" +
 	"\bdata_dir\x18\x14 \x01(\tR\adataDir\x12*\n" +
 	"\x05admin\x18\x15 \x01(\v2\x14.msg.config.v1.AdminR\x05admin\x12*\n" +
-	"\x05audit\x18\x16 \x01(\v2\x14.msg.config.v1.AuditR\x05audit\"\xeb\x01\n" +
+	"\x05audit\x18\x16 \x01(\v2\x14.msg.config.v1.AuditR\x05audit\x12*\n" +
+	"\x05store\x18\x17 \x01(\v2\x14.msg.config.v1.StoreR\x05store\"\xeb\x01\n" +
 	"\tServerTLS\x12\x1b\n" +
 	"\tcert_file\x18\x01 \x01(\tR\bcertFile\x12\x19\n" +
 	"\bkey_file\x18\x02 \x01(\tR\akeyFile\x12$\n" +
@@ -860,9 +1241,21 @@ const file_msg_config_v1_config_proto_rawDesc = "" +
 	"\bendpoint\x18\x01 \x01(\tR\bendpoint\x12\x1a\n" +
 	"\binsecure\x18\x02 \x01(\bR\binsecure\x12&\n" +
 	"\fsample_ratio\x18\x03 \x01(\x01H\x00R\vsampleRatio\x88\x01\x01B\x0f\n" +
-	"\r_sample_ratio\":\n" +
+	"\r_sample_ratio\"\x9b\x01\n" +
 	"\x05Admin\x121\n" +
-	"\x06tokens\x18\x01 \x03(\v2\x19.msg.config.v1.AdminTokenR\x06tokens\"f\n" +
+	"\x06tokens\x18\x01 \x03(\v2\x19.msg.config.v1.AdminTokenR\x06tokens\x12)\n" +
+	"\x03tls\x18\x02 \x01(\v2\x17.msg.config.v1.AdminTLSR\x03tls\x124\n" +
+	"\aclients\x18\x03 \x03(\v2\x1a.msg.config.v1.AdminClientR\aclients\"h\n" +
+	"\bAdminTLS\x12\x1b\n" +
+	"\tcert_file\x18\x01 \x01(\tR\bcertFile\x12\x19\n" +
+	"\bkey_file\x18\x02 \x01(\tR\akeyFile\x12$\n" +
+	"\x0eclient_ca_file\x18\x03 \x01(\tR\fclientCaFile\"\x9f\x01\n" +
+	"\vAdminClient\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12-\n" +
+	"\x12fingerprint_sha256\x18\x02 \x01(\tR\x11fingerprintSha256\x12\x1f\n" +
+	"\vcommon_name\x18\x03 \x01(\tR\n" +
+	"commonName\x12,\n" +
+	"\x04role\x18\x04 \x01(\x0e2\x18.msg.config.v1.AdminRoleR\x04role\"f\n" +
 	"\n" +
 	"AdminToken\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
@@ -873,7 +1266,21 @@ const file_msg_config_v1_config_proto_rawDesc = "" +
 	"jsonl_file\x18\x01 \x01(\tR\tjsonlFile\x122\n" +
 	"\amax_age\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x06maxAge\x12\x1f\n" +
 	"\vmax_records\x18\x03 \x01(\x03R\n" +
-	"maxRecords*U\n" +
+	"maxRecords\"0\n" +
+	"\x05Store\x12'\n" +
+	"\x04etcd\x18\x01 \x01(\v2\x13.msg.config.v1.EtcdR\x04etcd\"\xc0\x01\n" +
+	"\x04Etcd\x12\x1c\n" +
+	"\tendpoints\x18\x01 \x03(\tR\tendpoints\x12\x16\n" +
+	"\x06prefix\x18\x02 \x01(\tR\x06prefix\x12<\n" +
+	"\fdial_timeout\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\vdialTimeout\x12(\n" +
+	"\x03tls\x18\x04 \x01(\v2\x16.msg.config.v1.EtcdTLSR\x03tls\x12\x1a\n" +
+	"\binsecure\x18\x05 \x01(\bR\binsecure\"{\n" +
+	"\aEtcdTLS\x12\x17\n" +
+	"\aca_file\x18\x01 \x01(\tR\x06caFile\x12\x1b\n" +
+	"\tcert_file\x18\x02 \x01(\tR\bcertFile\x12\x19\n" +
+	"\bkey_file\x18\x03 \x01(\tR\akeyFile\x12\x1f\n" +
+	"\vserver_name\x18\x04 \x01(\tR\n" +
+	"serverName*U\n" +
 	"\tAdminRole\x12\x1a\n" +
 	"\x16ADMIN_ROLE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11ADMIN_ROLE_VIEWER\x10\x01\x12\x15\n" +
@@ -892,7 +1299,7 @@ func file_msg_config_v1_config_proto_rawDescGZIP() []byte {
 }
 
 var file_msg_config_v1_config_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_msg_config_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_msg_config_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_msg_config_v1_config_proto_goTypes = []any{
 	(AdminRole)(0),              // 0: msg.config.v1.AdminRole
 	(*Config)(nil),              // 1: msg.config.v1.Config
@@ -902,33 +1309,45 @@ var file_msg_config_v1_config_proto_goTypes = []any{
 	(*RelayHeaders)(nil),        // 5: msg.config.v1.RelayHeaders
 	(*Tracing)(nil),             // 6: msg.config.v1.Tracing
 	(*Admin)(nil),               // 7: msg.config.v1.Admin
-	(*AdminToken)(nil),          // 8: msg.config.v1.AdminToken
-	(*Audit)(nil),               // 9: msg.config.v1.Audit
-	(*v1.Host)(nil),             // 10: msg.admin.v1.Host
-	(*v1.Rule)(nil),             // 11: msg.admin.v1.Rule
-	(*durationpb.Duration)(nil), // 12: google.protobuf.Duration
+	(*AdminTLS)(nil),            // 8: msg.config.v1.AdminTLS
+	(*AdminClient)(nil),         // 9: msg.config.v1.AdminClient
+	(*AdminToken)(nil),          // 10: msg.config.v1.AdminToken
+	(*Audit)(nil),               // 11: msg.config.v1.Audit
+	(*Store)(nil),               // 12: msg.config.v1.Store
+	(*Etcd)(nil),                // 13: msg.config.v1.Etcd
+	(*EtcdTLS)(nil),             // 14: msg.config.v1.EtcdTLS
+	(*v1.Host)(nil),             // 15: msg.admin.v1.Host
+	(*v1.Rule)(nil),             // 16: msg.admin.v1.Rule
+	(*durationpb.Duration)(nil), // 17: google.protobuf.Duration
 }
 var file_msg_config_v1_config_proto_depIdxs = []int32{
 	2,  // 0: msg.config.v1.Config.tls:type_name -> msg.config.v1.ServerTLS
-	10, // 1: msg.config.v1.Config.hosts:type_name -> msg.admin.v1.Host
-	11, // 2: msg.config.v1.Config.rules:type_name -> msg.admin.v1.Rule
+	15, // 1: msg.config.v1.Config.hosts:type_name -> msg.admin.v1.Host
+	16, // 2: msg.config.v1.Config.rules:type_name -> msg.admin.v1.Rule
 	3,  // 3: msg.config.v1.Config.limits:type_name -> msg.config.v1.Limits
 	4,  // 4: msg.config.v1.Config.log:type_name -> msg.config.v1.Log
 	5,  // 5: msg.config.v1.Config.relay_headers:type_name -> msg.config.v1.RelayHeaders
-	12, // 6: msg.config.v1.Config.drain_timeout:type_name -> google.protobuf.Duration
+	17, // 6: msg.config.v1.Config.drain_timeout:type_name -> google.protobuf.Duration
 	6,  // 7: msg.config.v1.Config.tracing:type_name -> msg.config.v1.Tracing
 	7,  // 8: msg.config.v1.Config.admin:type_name -> msg.config.v1.Admin
-	9,  // 9: msg.config.v1.Config.audit:type_name -> msg.config.v1.Audit
-	12, // 10: msg.config.v1.ServerTLS.reload_interval:type_name -> google.protobuf.Duration
-	12, // 11: msg.config.v1.Limits.handshake_timeout:type_name -> google.protobuf.Duration
-	8,  // 12: msg.config.v1.Admin.tokens:type_name -> msg.config.v1.AdminToken
-	0,  // 13: msg.config.v1.AdminToken.role:type_name -> msg.config.v1.AdminRole
-	12, // 14: msg.config.v1.Audit.max_age:type_name -> google.protobuf.Duration
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	11, // 9: msg.config.v1.Config.audit:type_name -> msg.config.v1.Audit
+	12, // 10: msg.config.v1.Config.store:type_name -> msg.config.v1.Store
+	17, // 11: msg.config.v1.ServerTLS.reload_interval:type_name -> google.protobuf.Duration
+	17, // 12: msg.config.v1.Limits.handshake_timeout:type_name -> google.protobuf.Duration
+	10, // 13: msg.config.v1.Admin.tokens:type_name -> msg.config.v1.AdminToken
+	8,  // 14: msg.config.v1.Admin.tls:type_name -> msg.config.v1.AdminTLS
+	9,  // 15: msg.config.v1.Admin.clients:type_name -> msg.config.v1.AdminClient
+	0,  // 16: msg.config.v1.AdminClient.role:type_name -> msg.config.v1.AdminRole
+	0,  // 17: msg.config.v1.AdminToken.role:type_name -> msg.config.v1.AdminRole
+	17, // 18: msg.config.v1.Audit.max_age:type_name -> google.protobuf.Duration
+	13, // 19: msg.config.v1.Store.etcd:type_name -> msg.config.v1.Etcd
+	17, // 20: msg.config.v1.Etcd.dial_timeout:type_name -> google.protobuf.Duration
+	14, // 21: msg.config.v1.Etcd.tls:type_name -> msg.config.v1.EtcdTLS
+	22, // [22:22] is the sub-list for method output_type
+	22, // [22:22] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_msg_config_v1_config_proto_init() }
@@ -943,7 +1362,7 @@ func file_msg_config_v1_config_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_msg_config_v1_config_proto_rawDesc), len(file_msg_config_v1_config_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   9,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
