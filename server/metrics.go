@@ -49,6 +49,8 @@ type metrics struct {
 	configRevision    prometheus.Gauge
 	configReloads     *prometheus.CounterVec // result
 	configLastSuccess prometheus.Gauge
+
+	storeConnected prometheus.Gauge
 }
 
 // Handshake failure reasons: the label values of
@@ -131,6 +133,10 @@ func newMetrics(cfg *configv1.Config, version string) *metrics {
 			Name: "msg_config_last_success_timestamp_seconds",
 			Help: "When the config was last loaded successfully, in Unix seconds.",
 		}),
+		storeConnected: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "msg_store_connected",
+			Help: "1 while the configuration store is reachable (always, for the embedded store); 0 while the gateway serves its last snapshot and admin writes fail.",
+		}),
 	}
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "msg_build_info",
@@ -143,7 +149,7 @@ func newMetrics(cfg *configv1.Config, version string) *metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.grpc, m.relayRequests, m.relayDuration, m.relaySent, m.relayReceived, m.upstreamErrors,
 		m.decisions, m.handshakeFailures, m.openConnections, m.rateLimitRejection,
-		m.configRevision, m.configReloads, m.configLastSuccess, buildInfo,
+		m.configRevision, m.configReloads, m.configLastSuccess, buildInfo, m.storeConnected,
 	)
 
 	// Create every bounded series up front, so that dashboards and alerts
@@ -177,6 +183,7 @@ func newMetrics(cfg *configv1.Config, version string) *metrics {
 		m.rateLimitRejection.WithLabelValues(strings.ToLower(r))
 	}
 	m.configRevision.Set(1)
+	m.storeConnected.Set(1)
 	m.configLastSuccess.SetToCurrentTime()
 	return m
 }

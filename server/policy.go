@@ -61,6 +61,9 @@ func Check(cfg *configv1.Config) error {
 	if _, err := serverTLSConfig(cfg.GetTls()); err != nil {
 		return err
 	}
+	if _, err := etcdTLSConfig(cfg.GetStore().GetEtcd()); err != nil {
+		return err
+	}
 	if _, err := admin.NewAuthenticator(cfg.GetAdmin()); err != nil {
 		return err
 	}

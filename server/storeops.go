@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -21,13 +22,15 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// openStore opens the embedded store in data_dir, seeds it from the config
-// file when it was never written, and compiles its snapshot into the data
-// plane's first state.
+// openStore opens the store (the embedded one in data_dir, or etcd when
+// store.etcd is set), seeds it from the config file when it was never
+// written, and compiles its snapshot into the data plane's first state.
 //
 // Precedence: the config file's hosts and rules only seed an empty store.
 // From then on the store is authoritative and admin API writes win; later
-// edits of hosts and rules in the file are ignored, with a warning.
+// edits of hosts and rules in the file are ignored, with a warning. In a
+// fleet the first instance to start seeds the shared prefix; the others
+// find it written.
 func (s *Server) openStore() error {
 	cfg := s.cfg
 	opts := store.Options{
@@ -43,10 +46,10 @@ func (s *Server) openStore() error {
 		s.auditSink = sink
 		opts.AuditSink = sink
 	}
-	st, err := store.Open(cfg.GetDataDir(), opts)
+	st, err := s.newStore(opts)
 	if err != nil {
 		s.closeStore()
-		return &config.Error{Path: "data_dir", Msg: err.Error()}
+		return err
 	}
 	s.store = st
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -62,8 +65,8 @@ func (s *Server) openStore() error {
 			"hosts", len(snap.Hosts), "rules", len(snap.Rules))
 	} else if !sameEntries(cfg.GetHosts(), snap.Hosts) || !sameEntries(cfg.GetRules(), snap.Rules) {
 		s.log.Warn("the config file's hosts or rules differ from the store's; the store is authoritative "+
-			"(change them through the admin API, or start with an empty data_dir to re-seed)",
-			"revision", snap.Revision, "data_dir", cfg.GetDataDir())
+			"(change them through the admin API, or start with an empty data_dir, or etcd prefix, to re-seed)",
+			"revision", snap.Revision, "data_dir", cfg.GetDataDir(), "etcd_prefix", cfg.GetStore().GetEtcd().GetPrefix())
 	}
 	first, err := s.compileSnapshot(snap)
 	if err != nil {
@@ -74,6 +77,103 @@ func (s *Server) openStore() error {
 	watchCtx, stop := context.WithCancel(context.Background())
 	s.watch, s.stopWatch = st.Watch(watchCtx), stop
 	return nil
+}
+
+// newStore opens the store the config selects. With store.etcd, data_dir
+// keeps this instance's audit trail and etcd everything else.
+func (s *Server) newStore(opts store.Options) (store.Store, error) {
+	ec := s.cfg.GetStore().GetEtcd()
+	if ec == nil {
+		st, err := store.Open(s.cfg.GetDataDir(), opts)
+		if err != nil {
+			return nil, &config.Error{Path: "data_dir", Msg: err.Error()}
+		}
+		return st, nil
+	}
+	tlsConf, err := etcdTLSConfig(ec)
+	if err != nil {
+		return nil, err
+	}
+	dial := ec.GetDialTimeout().AsDuration()
+	if dial <= 0 {
+		dial = store.DefaultEtcdDialTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*dial)
+	defer cancel()
+	st, err := store.OpenEtcd(ctx, store.EtcdOptions{
+		Endpoints:   ec.GetEndpoints(),
+		Prefix:      ec.GetPrefix(),
+		DialTimeout: dial,
+		TLS:         tlsConf,
+		DataDir:     s.cfg.GetDataDir(),
+		Audit:       opts,
+		Logger:      s.log,
+		OnConnected: func(up bool) {
+			if up {
+				s.metrics.storeConnected.Set(1)
+			} else {
+				s.metrics.storeConnected.Set(0)
+			}
+		},
+	})
+	switch {
+	case errors.Is(err, store.ErrUnavailable):
+		return nil, fmt.Errorf("store.etcd: cannot read the configuration: %w", err)
+	case err != nil:
+		return nil, &config.Error{Path: "data_dir", Msg: err.Error()}
+	}
+	return st, nil
+}
+
+// etcdTLSConfig builds the client TLS config of store.etcd; nil for none
+// (no etcd, or insecure).
+func etcdTLSConfig(ec *configv1.Etcd) (*tls.Config, error) {
+	t := ec.GetTls()
+	if t == nil {
+		return nil, nil
+	}
+	conf := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.GetServerName()}
+	if f := t.GetCaFile(); f != "" {
+		data, err := readTLSFile(f)
+		if err != nil {
+			return nil, &config.Error{Path: "store.etcd.tls.ca_file", Msg: "cannot read: " + pathErr(err)}
+		}
+		certs, err := parseCertificatesPEM(data)
+		if err != nil {
+			return nil, &config.Error{Path: "store.etcd.tls.ca_file", Msg: err.Error()}
+		}
+		conf.RootCAs = x509.NewCertPool()
+		for _, c := range certs {
+			conf.RootCAs.AddCert(c)
+		}
+	}
+	if t.GetCertFile() != "" {
+		cert, err := tls.LoadX509KeyPair(t.GetCertFile(), t.GetKeyFile())
+		if err != nil {
+			return nil, &config.Error{Path: "store.etcd.tls.cert_file", Msg: "cannot load key pair: " + pathErr(err)}
+		}
+		conf.Certificates = []tls.Certificate{cert}
+	}
+	return conf, nil
+}
+
+// storeStatus is the /readyz line about a distributed store: whether it is
+// reachable and which revision the data plane serves. The embedded store
+// has nothing to say. An unreachable etcd does not make the instance
+// unready: it keeps serving its last snapshot, as every other instance
+// does, and taking the fleet out of the load balancer would turn a
+// control-plane outage into a full one.
+func (s *Server) storeStatus() string {
+	e, ok := s.store.(*store.Etcd)
+	if !ok {
+		return ""
+	}
+	h, serving := e.Health(), s.state.Load().revision
+	if !h.Connected {
+		return fmt.Sprintf("store: etcd unreachable since %s, serving revision %d; admin writes fail\n",
+			h.Since.UTC().Format(time.RFC3339), serving)
+	}
+	return fmt.Sprintf("store: etcd connected, serving revision %d\n", serving)
 }
 
 // sameEntries reports whether the config file's entries equal the store's,

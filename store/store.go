@@ -28,13 +28,20 @@ var (
 	ErrLocked = errors.New("store is locked by another process")
 	// ErrClosed means the store was used after Close.
 	ErrClosed = errors.New("store is closed")
+	// ErrUnavailable means a distributed store's backend could not be
+	// reached: a write was not made, or (when the connection broke while it
+	// was being committed) its outcome is unknown; read again before
+	// retrying. Reads keep serving the last snapshot.
+	ErrUnavailable = errors.New("store unavailable")
 )
 
 // Snapshot is an immutable view of the hosts, rules and revocations at one
 // revision. Every slice and message in it is shared by all readers: never
 // mutate any of it; clone a message (proto.Clone) before editing it.
 type Snapshot struct {
-	// Revision counts committed writes; 0 means the store was never written.
+	// Revision grows with every committed write. In [Bolt] it counts the
+	// writes (0: never written); in [Etcd] it is the etcd revision the
+	// snapshot reflects.
 	Revision int64
 	// Hosts sorted by name, each with its etag.
 	Hosts []*adminv1.Host

@@ -434,6 +434,9 @@ func (s *Service) apply(ctx context.Context, action, target string, muts []store
 			st = status.Error(codes.NotFound, "not found")
 		case errors.Is(err, store.ErrConflict):
 			st = status.Error(codes.Aborted, "etag mismatch: the resource was changed by someone else; read it again")
+		case errors.Is(err, store.ErrUnavailable):
+			s.o.Logger.WarnContext(ctx, "admin: store unavailable", "request_id", requestid.FromContext(ctx), "action", action, "error", err)
+			st = status.Error(codes.Unavailable, "the configuration store is unavailable; read the resource again before retrying")
 		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 			st = status.FromContextError(err).Err()
 		default:

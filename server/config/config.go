@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
@@ -216,6 +217,53 @@ func Validate(cfg *configv1.Config) error {
 	}
 	if cfg.GetDataDir() == "" {
 		return &Error{Path: "data_dir", Msg: "required: the directory of the embedded store"}
+	}
+	return validateStore(cfg.GetStore())
+}
+
+// validateStore checks the store section. Plaintext to etcd needs an
+// explicit insecure: true: whoever can write to the cluster sets the policy.
+func validateStore(st *configv1.Store) error {
+	e := st.GetEtcd()
+	if e == nil {
+		return nil
+	}
+	if len(e.GetEndpoints()) == 0 {
+		return &Error{Path: "store.etcd.endpoints", Msg: "required: the cluster's client URLs"}
+	}
+	for i, ep := range e.GetEndpoints() {
+		key := fmt.Sprintf("store.etcd.endpoints[%d]", i)
+		scheme, addr, found := strings.Cut(ep, "://")
+		if !found {
+			scheme, addr = "", ep
+		}
+		if scheme != "" && scheme != "http" && scheme != "https" {
+			return &Error{Path: key, Msg: fmt.Sprintf("scheme must be http or https, got %q", ep)}
+		}
+		if host, port, err := net.SplitHostPort(addr); err != nil || host == "" || port == "" {
+			return &Error{Path: key, Msg: fmt.Sprintf("not a host:port or http(s)://host:port address: %q", ep)}
+		}
+		if scheme == "https" && e.GetInsecure() {
+			return &Error{Path: key, Msg: "https endpoint with store.etcd.insecure set"}
+		}
+		if scheme == "http" && !e.GetInsecure() {
+			return &Error{Path: key, Msg: "plaintext endpoint: use https, or set store.etcd.insecure: true"}
+		}
+	}
+	if p := e.GetPrefix(); p != "" && (!strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") || strings.Contains(p, "//") || len(p) > 256) {
+		return &Error{Path: "store.etcd.prefix", Msg: fmt.Sprintf("must start with /, not end with / and have no empty segment, got %q", p)}
+	}
+	if d := e.GetDialTimeout(); d != nil && (d.AsDuration() < 100*time.Millisecond || d.AsDuration() > time.Minute) {
+		return &Error{Path: "store.etcd.dial_timeout", Msg: "must be between 100ms and 1m"}
+	}
+	t := e.GetTls()
+	switch {
+	case e.GetInsecure() && t != nil:
+		return &Error{Path: "store.etcd.insecure", Msg: "set together with store.etcd.tls"}
+	case !e.GetInsecure() && t == nil:
+		return &Error{Path: "store.etcd.tls", Msg: "required (or set store.etcd.insecure: true for a plaintext cluster)"}
+	case (t.GetCertFile() == "") != (t.GetKeyFile() == ""):
+		return &Error{Path: "store.etcd.tls.key_file", Msg: "cert_file and key_file go together"}
 	}
 	return nil
 }

@@ -1,0 +1,892 @@
+package store
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+)
+
+// Defaults for [EtcdOptions].
+const (
+	// DefaultEtcdPrefix is the key prefix of a fleet's configuration.
+	DefaultEtcdPrefix = "/msg"
+	// DefaultEtcdDialTimeout bounds the connection and every request.
+	DefaultEtcdDialTimeout = 5 * time.Second
+	// DefaultEtcdProbeInterval is how often the connection is checked.
+	DefaultEtcdProbeInterval = time.Second
+)
+
+// maxApplyAttempts bounds how often Apply re-reads the store and tries
+// again when another instance committed a write first.
+const maxApplyAttempts = 5
+
+// Reload backoff after a failed watch or read.
+const (
+	minReloadBackoff = 100 * time.Millisecond
+	maxReloadBackoff = 2 * time.Second
+	// maxReconnectBackoff bounds the wait between connection attempts.
+	maxReconnectBackoff = 2 * time.Second
+)
+
+// writtenKey is the marker under the prefix that every write (Seed or Apply)
+// puts. Its presence means the store was written; comparing its mod revision
+// in each transaction serializes configuration writes across the fleet.
+const writtenKey = "/written"
+
+// EtcdOptions configures [OpenEtcd].
+type EtcdOptions struct {
+	// Endpoints are the cluster's client URLs ("https://etcd-1:2379") or
+	// host:port pairs. Required.
+	Endpoints []string
+	// Prefix is the key prefix of this fleet's configuration: hosts live
+	// under Prefix+"/hosts/", rules under "/rules/", revocations under
+	// "/revocations/". Default [DefaultEtcdPrefix]. It must start with "/"
+	// and not end with one.
+	Prefix string
+	// DialTimeout bounds the connection, every request to the cluster and
+	// the health probe. Default [DefaultEtcdDialTimeout].
+	DialTimeout time.Duration
+	// TLS is the client TLS configuration; nil talks plaintext.
+	TLS *tls.Config
+	// DataDir is the directory of the local store that keeps this
+	// instance's audit trail (a [Bolt], whose configuration stays empty).
+	// Required.
+	DataDir string
+	// Audit configures the local audit store (retention, queue, JSON-lines
+	// sink). Its Logger defaults to Logger.
+	Audit Options
+	// ProbeInterval is how often the connection to the cluster is checked
+	// with a quorum read. Default [DefaultEtcdProbeInterval].
+	ProbeInterval time.Duration
+	// OnConnected, when set, is called with the new state every time the
+	// store loses or regains the cluster, from the store's goroutines.
+	OnConnected func(connected bool)
+	// Logger receives connection changes, reloads and errors. Nil discards.
+	Logger *slog.Logger
+}
+
+// Health is what an [Etcd] store knows about its connection.
+type Health struct {
+	// Connected is false while the cluster cannot be reached (or has no
+	// quorum): the snapshot is the last one seen and writes fail with
+	// [ErrUnavailable].
+	Connected bool
+	// Since is when Connected last changed.
+	Since time.Time
+	// Revision is the current snapshot's revision.
+	Revision int64
+	// LastError is the error that made the store disconnected, if any.
+	LastError string
+}
+
+// Etcd is the [Store] of a fleet: hosts, rules and revocations live in an
+// etcd v3 cluster shared by every gateway instance, and each instance keeps
+// its own audit trail in a local [Bolt] store.
+//
+// Each item is one key (Prefix/hosts/<name>, Prefix/rules/<id>,
+// Prefix/revocations/<id>) whose value is the proto encoding of the
+// resource without its etag; the etag is the key's mod revision. A
+// [Snapshot]'s Revision is the etcd revision it reflects, so it does not
+// count this fleet's writes only and starts above 0 even on an empty prefix.
+//
+// A watch on the prefix applies every change to the snapshot within
+// milliseconds; when the watch breaks, is compacted away or the connection
+// comes back, the store reloads the whole prefix. While the cluster cannot be
+// reached the last snapshot stays in force (the data plane keeps serving)
+// and writes fail with [ErrUnavailable].
+//
+// Writes are transactions guarded by the items' mod revisions and by the mod
+// revision of a marker key every write updates: validate always sees the
+// complete state the write is committed on top of, even with other
+// instances writing at the same time. When another instance wins the race,
+// Apply re-reads the prefix and checks the preconditions and validate again
+// (a few times at most, then [ErrConflict]), so a write whose own etags are
+// still current succeeds, as it would on the embedded store.
+type Etcd struct {
+	cli     *clientv3.Client
+	prefix  string
+	marker  string
+	timeout time.Duration
+	probe   time.Duration
+	log     *slog.Logger
+	onConn  func(bool)
+	local   *Bolt
+
+	state atomic.Pointer[etcdState]
+	// pubMu serializes publishing; changed is closed and replaced on every
+	// published snapshot.
+	pubMu   sync.Mutex
+	changed chan struct{}
+	hub     watchHub
+
+	// writer serializes this instance's Apply, Seed and Close.
+	writer chan struct{}
+	closed atomic.Bool
+
+	connMu sync.Mutex
+	health Health // guarded by connMu; Revision unused
+
+	resync chan struct{}
+	// pause is for tests: a request to stop following the watch until the
+	// sent channel is closed (see export_test.go).
+	pause   chan chan struct{}
+	reloads atomic.Int64
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+var _ Store = (*Etcd)(nil)
+
+// etcdState is a snapshot, the marker's mod revision at that snapshot and
+// the id of the cluster it was read from.
+type etcdState struct {
+	snap    *Snapshot
+	marker  int64
+	cluster uint64
+}
+
+// OpenEtcd connects to the cluster, loads the prefix and starts following
+// it, and opens the local audit store in DataDir. It fails when the cluster
+// cannot be read within DialTimeout: a gateway does not start without a
+// configuration.
+func OpenEtcd(ctx context.Context, o EtcdOptions) (*Etcd, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Audit.Logger == nil {
+		o.Audit.Logger = o.Logger
+	}
+	if len(o.Endpoints) == 0 {
+		return nil, errors.New("store: etcd: no endpoints")
+	}
+	if o.Prefix == "" {
+		o.Prefix = DefaultEtcdPrefix
+	}
+	if err := CheckEtcdPrefix(o.Prefix); err != nil {
+		return nil, fmt.Errorf("store: etcd: %w", err)
+	}
+	if o.DataDir == "" {
+		return nil, errors.New("store: etcd: no directory for the audit trail")
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = DefaultEtcdDialTimeout
+	}
+	if o.ProbeInterval <= 0 {
+		o.ProbeInterval = DefaultEtcdProbeInterval
+	}
+	local, err := Open(o.DataDir, o.Audit)
+	if err != nil {
+		return nil, err
+	}
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints:   o.Endpoints,
+		DialTimeout: o.DialTimeout,
+		TLS:         o.TLS,
+		// Detect a dead connection (a partition drops packets, it does not
+		// reset connections) in seconds rather than at the TCP timeout.
+		DialKeepAliveTime:    5 * time.Second,
+		DialKeepAliveTimeout: 3 * time.Second,
+		PermitWithoutStream:  true,
+		// gRPC's default reconnect backoff grows to two minutes: after a
+		// long outage an instance would keep serving a stale configuration
+		// that long after etcd is back.
+		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: maxReconnectBackoff},
+			MinConnectTimeout: o.DialTimeout,
+		})},
+		// The client logs every retry; the store logs state changes.
+		Logger: zap.NewNop(),
+	})
+	if err != nil {
+		_ = local.Close()
+		return nil, fmt.Errorf("store: etcd: %w", err)
+	}
+	e := &Etcd{
+		cli:     cli,
+		prefix:  o.Prefix,
+		marker:  o.Prefix + writtenKey,
+		timeout: o.DialTimeout,
+		probe:   o.ProbeInterval,
+		log:     o.Logger,
+		onConn:  o.OnConnected,
+		local:   local,
+		changed: make(chan struct{}),
+		hub:     watchHub{watchers: make(map[*watcher]struct{})},
+		writer:  make(chan struct{}, 1),
+		resync:  make(chan struct{}, 1),
+		pause:   make(chan chan struct{}),
+		health:  Health{Connected: true, Since: time.Now()},
+	}
+	st, err := e.load(ctx)
+	if err != nil {
+		_ = cli.Close()
+		_ = local.Close()
+		return nil, fmt.Errorf("store: etcd at %s: %w", strings.Join(o.Endpoints, ","), e.unavailable(ctx, err))
+	}
+	e.state.Store(st)
+	if e.onConn != nil {
+		e.onConn(true)
+	}
+	e.ctx, e.cancel = context.WithCancel(context.Background())
+	e.wg.Add(2)
+	go e.run()
+	go e.probeLoop()
+	return e, nil
+}
+
+// CheckEtcdPrefix reports whether p is a usable key prefix: it starts with
+// "/", does not end with one and has no empty segment.
+func CheckEtcdPrefix(p string) error {
+	if !strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") || strings.Contains(p, "//") || len(p) > 256 {
+		return fmt.Errorf("prefix %q must start with /, not end with / and have no empty segment", p)
+	}
+	return nil
+}
+
+// Snapshot implements [Store].
+func (e *Etcd) Snapshot() *Snapshot { return e.state.Load().snap }
+
+// Health returns the connection state and the current revision.
+func (e *Etcd) Health() Health {
+	e.connMu.Lock()
+	h := e.health
+	e.connMu.Unlock()
+	h.Revision = e.Snapshot().Revision
+	return h
+}
+
+// Apply implements [Store]. validate may be called more than once: again
+// after another instance committed first. An Apply that fails with
+// [ErrUnavailable] after the transaction was sent may still have been
+// committed.
+func (e *Etcd) Apply(ctx context.Context, muts []Mutation, validate func(*Snapshot) error) (*Snapshot, error) {
+	if len(muts) == 0 {
+		return nil, errors.New("store: empty batch")
+	}
+	if err := e.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer e.unlock()
+	// While disconnected the snapshot may be stale: its preconditions would
+	// answer wrongly.
+	if !e.connected() {
+		return nil, fmt.Errorf("store: etcd: %w: %s", ErrUnavailable, e.Health().LastError)
+	}
+	base := e.state.Load()
+	for attempt := 1; ; attempt++ {
+		next, writes, err := plan(base.snap, muts, base.snap.Revision+1)
+		if err != nil {
+			return nil, err
+		}
+		if validate != nil {
+			if err := validate(next); err != nil {
+				return nil, err
+			}
+		}
+		cmps := []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(e.marker), "=", base.marker)}
+		ops := make([]clientv3.Op, 0, len(muts)+1)
+		for i, m := range muts {
+			key := e.key(m.Kind, m.Key)
+			switch {
+			case m.IfAbsent:
+				cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(key), "=", 0))
+			case m.IfEtag != "":
+				// plan found the etag on the item: it is a revision.
+				rev, _ := strconv.ParseInt(m.IfEtag, 10, 64)
+				cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(key), "=", rev))
+			}
+			if writes[i] == nil {
+				ops = append(ops, clientv3.OpDelete(key))
+				continue
+			}
+			data, err := marshalWithoutEtag(m.Kind, writes[i])
+			if err != nil {
+				return nil, fmt.Errorf("%s/%s: %w", m.Kind, m.Key, err)
+			}
+			ops = append(ops, clientv3.OpPut(key, string(data)))
+		}
+		ops = append(ops, clientv3.OpPut(e.marker, ""))
+		rctx, cancel := context.WithTimeout(ctx, e.timeout)
+		resp, err := e.cli.Txn(rctx).If(cmps...).Then(ops...).Commit()
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("store: etcd commit: %w", e.unavailable(ctx, err))
+		}
+		if resp.Succeeded {
+			return e.committed(ctx, resp.Header.Revision, next, muts, writes), nil
+		}
+		// Someone else wrote first: re-read and check everything again.
+		if attempt == maxApplyAttempts {
+			return nil, fmt.Errorf("store: the etcd prefix kept changing during %d attempts: %w", attempt, ErrConflict)
+		}
+		if base, err = e.reload(ctx, false); err != nil {
+			return nil, fmt.Errorf("store: etcd read: %w", e.unavailable(ctx, err))
+		}
+	}
+}
+
+// committed stamps the written items of next with the commit's revision and
+// waits until the watch has published that revision, so that the returned
+// snapshot is the current one. Should the watch lag (or break) past the
+// timeout, it returns next: the write is durable either way.
+func (e *Etcd) committed(ctx context.Context, rev int64, next *Snapshot, muts []Mutation, writes []proto.Message) *Snapshot {
+	etag := strconv.FormatInt(rev, 10)
+	for i, w := range writes {
+		if w != nil {
+			kinds[muts[i].Kind].setEtag(w, etag)
+		}
+	}
+	next.Revision = rev
+	timer := time.NewTimer(e.timeout)
+	defer timer.Stop()
+	for {
+		e.pubMu.Lock()
+		cur, changed := e.state.Load(), e.changed
+		e.pubMu.Unlock()
+		switch {
+		case cur.snap.Revision == rev:
+			return cur.snap
+		case cur.snap.Revision > rev:
+			return next
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return next
+		case <-ctx.Done():
+			return next
+		case <-e.ctx.Done():
+			return next
+		}
+	}
+}
+
+// Seed implements [Store]: it writes only into an empty prefix (no key at
+// all, not even the marker of an earlier write), in one transaction that
+// checks exactly that, so that of several instances starting at once only
+// one seeds.
+func (e *Etcd) Seed(ctx context.Context, hosts []*adminv1.Host, rules []*adminv1.Rule, validate func(*Snapshot) error) (bool, error) {
+	if err := e.lock(ctx); err != nil {
+		return false, err
+	}
+	defer e.unlock()
+	cur := e.state.Load()
+	s := cur.snap
+	if cur.marker != 0 || len(s.Hosts)+len(s.Rules)+len(s.Revocations) > 0 {
+		return false, nil
+	}
+	muts := make([]Mutation, 0, len(hosts)+len(rules))
+	for _, h := range hosts {
+		muts = append(muts, Mutation{Kind: KindHost, Key: h.GetName(), Value: h})
+	}
+	for _, r := range rules {
+		muts = append(muts, Mutation{Kind: KindRule, Key: r.GetId(), Value: r})
+	}
+	if len(muts) == 0 {
+		return false, nil
+	}
+	next, writes, err := plan(s, muts, s.Revision+1)
+	if err != nil {
+		return false, err
+	}
+	if validate != nil {
+		if err := validate(next); err != nil {
+			return false, err
+		}
+	}
+	ops := make([]clientv3.Op, 0, len(muts)+1)
+	for i, m := range muts {
+		data, err := marshalWithoutEtag(m.Kind, writes[i])
+		if err != nil {
+			return false, fmt.Errorf("%s/%s: %w", m.Kind, m.Key, err)
+		}
+		ops = append(ops, clientv3.OpPut(e.key(m.Kind, m.Key), string(data)))
+	}
+	ops = append(ops, clientv3.OpPut(e.marker, ""))
+	rctx, cancel := context.WithTimeout(ctx, e.timeout)
+	defer cancel()
+	empty := clientv3.Compare(clientv3.CreateRevision(e.prefix+"/"), "=", 0).WithPrefix()
+	resp, err := e.cli.Txn(rctx).If(empty).Then(ops...).Commit()
+	if err != nil {
+		return false, fmt.Errorf("store: etcd seed: %w", e.unavailable(ctx, err))
+	}
+	if !resp.Succeeded {
+		// Another instance seeded (or wrote) first: make its state ours
+		// before the caller reads the snapshot.
+		if _, err := e.reload(ctx, false); err != nil {
+			return false, fmt.Errorf("store: etcd read: %w", e.unavailable(ctx, err))
+		}
+		return false, nil
+	}
+	e.committed(ctx, resp.Header.Revision, next, muts, writes)
+	return true, nil
+}
+
+func (e *Etcd) lock(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case e.writer <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if e.closed.Load() {
+		<-e.writer
+		return ErrClosed
+	}
+	return nil
+}
+
+func (e *Etcd) unlock() { <-e.writer }
+
+// key returns the etcd key of an item.
+func (e *Etcd) key(k Kind, name string) string {
+	return e.prefix + "/" + k.String() + "/" + name
+}
+
+// parseKey splits an etcd key under the prefix into kind and name.
+func (e *Etcd) parseKey(key []byte) (Kind, string, bool) {
+	rest, ok := strings.CutPrefix(string(key), e.prefix+"/")
+	if !ok {
+		return 0, "", false
+	}
+	for _, k := range []Kind{KindHost, KindRule, KindRevocation} {
+		if name, ok := strings.CutPrefix(rest, k.String()+"/"); ok && name != "" {
+			return k, name, true
+		}
+	}
+	return 0, "", false
+}
+
+// decode turns a key-value into the resource, its etag set from the mod
+// revision.
+func decode(k Kind, name string, kv *mvccpb.KeyValue) (proto.Message, error) {
+	spec := kinds[k]
+	m := spec.newMsg()
+	if err := proto.Unmarshal(kv.Value, m); err != nil {
+		return nil, fmt.Errorf("%s/%s: %w", k, name, err)
+	}
+	if got, _ := spec.key(m); got != name {
+		return nil, fmt.Errorf("%s/%s: stored under the wrong key (%q)", k, name, got)
+	}
+	spec.setEtag(m, strconv.FormatInt(kv.ModRevision, 10))
+	return m, nil
+}
+
+// marshalWithoutEtag encodes v without its etag, which is the key's mod
+// revision and so unknown until the commit. v's etag is left empty.
+func marshalWithoutEtag(k Kind, v proto.Message) ([]byte, error) {
+	kinds[k].setEtag(v, "")
+	return proto.Marshal(v)
+}
+
+// load reads the whole prefix with a quorum read.
+func (e *Etcd) load(ctx context.Context) (*etcdState, error) {
+	rctx, cancel := context.WithTimeout(ctx, e.timeout)
+	defer cancel()
+	resp, err := e.cli.Get(rctx, e.prefix+"/", clientv3.WithPrefix())
+	if err != nil {
+		return nil, err
+	}
+	st := &etcdState{snap: &Snapshot{Revision: resp.Header.Revision}, cluster: resp.Header.ClusterId}
+	items := map[Kind]map[string]proto.Message{KindHost: {}, KindRule: {}, KindRevocation: {}}
+	for _, kv := range resp.Kvs {
+		if string(kv.Key) == e.marker {
+			st.marker = kv.ModRevision
+			continue
+		}
+		k, name, ok := e.parseKey(kv.Key)
+		if !ok {
+			continue
+		}
+		m, err := decode(k, name, kv)
+		if err != nil {
+			return nil, err
+		}
+		items[k][name] = m
+	}
+	st.snap.Hosts = sorted[*adminv1.Host](items[KindHost])
+	st.snap.Rules = sorted[*adminv1.Rule](items[KindRule])
+	st.snap.Revocations = sorted[*adminv1.Revocation](items[KindRevocation])
+	return st, nil
+}
+
+// reload loads the prefix and publishes it; it returns the current state,
+// which is the loaded one unless the watch published a newer one meanwhile.
+// With force (the follower's resync, while no watch runs) an older revision
+// is published too: the cluster was replaced or restored from a backup, and
+// what it holds now is the configuration.
+func (e *Etcd) reload(ctx context.Context, force bool) (*etcdState, error) {
+	st, err := e.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e.reloads.Add(1)
+	e.pubMu.Lock()
+	defer e.pubMu.Unlock()
+	if st.marker == 0 && e.state.Load().marker != 0 {
+		e.log.Error("store: the etcd prefix lost its configuration (cluster rebuilt empty?): every request is denied; "+
+			"restore etcd from a backup, or restart one gateway to seed the prefix from its config file", "prefix", e.prefix)
+	}
+	if cur := e.state.Load().snap.Revision; force && st.snap.Revision < cur {
+		e.log.Warn("store: the etcd revision went backwards (cluster replaced or restored?); serving what it holds now",
+			"revision", st.snap.Revision, "previous_revision", cur)
+		e.publishLocked(st, true)
+	} else {
+		e.publishLocked(st, false)
+	}
+	return e.state.Load(), nil
+}
+
+// publishLocked makes st current if it is newer than the current state, or
+// with force if it differs; e.pubMu is held.
+func (e *Etcd) publishLocked(st *etcdState, force bool) {
+	if cur := e.state.Load().snap.Revision; st.snap.Revision == cur || st.snap.Revision < cur && !force {
+		return
+	}
+	e.state.Store(st)
+	close(e.changed)
+	e.changed = make(chan struct{})
+	e.hub.notify(st.snap)
+}
+
+// applyEvents applies a watch response's events to the current state.
+// Events at or below its revision are already in it (a reload can overtake
+// the watch).
+func (e *Etcd) applyEvents(evs []*clientv3.Event) error {
+	e.pubMu.Lock()
+	defer e.pubMu.Unlock()
+	cur := e.state.Load()
+	next := &etcdState{snap: &Snapshot{Revision: cur.snap.Revision, Hosts: cur.snap.Hosts, Rules: cur.snap.Rules, Revocations: cur.snap.Revocations}, marker: cur.marker, cluster: cur.cluster}
+	touched := map[Kind]map[string]proto.Message{}
+	for _, ev := range evs {
+		kv := ev.Kv
+		if kv.ModRevision <= cur.snap.Revision {
+			continue
+		}
+		next.snap.Revision = max(next.snap.Revision, kv.ModRevision)
+		if string(kv.Key) == e.marker {
+			next.marker = kv.ModRevision
+			if ev.Type == clientv3.EventTypeDelete {
+				next.marker = 0
+			}
+			continue
+		}
+		k, name, ok := e.parseKey(kv.Key)
+		if !ok {
+			continue
+		}
+		items := touched[k]
+		if items == nil {
+			items = index(cur.snap, k)
+			touched[k] = items
+		}
+		if ev.Type == clientv3.EventTypeDelete {
+			delete(items, name)
+			continue
+		}
+		m, err := decode(k, name, kv)
+		if err != nil {
+			return err
+		}
+		items[name] = m
+	}
+	if items, ok := touched[KindHost]; ok {
+		next.snap.Hosts = sorted[*adminv1.Host](items)
+	}
+	if items, ok := touched[KindRule]; ok {
+		next.snap.Rules = sorted[*adminv1.Rule](items)
+	}
+	if items, ok := touched[KindRevocation]; ok {
+		next.snap.Revocations = sorted[*adminv1.Revocation](items)
+	}
+	e.publishLocked(next, false)
+	return nil
+}
+
+// run follows the prefix until Close: a watch from the current revision;
+// when it ends (error, compaction, lost leader, reconnect) a full reload,
+// retried with backoff, and a new watch.
+func (e *Etcd) run() {
+	defer e.wg.Done()
+	backoff := minReloadBackoff
+	for {
+		reload := e.follow()
+		if e.ctx.Err() != nil {
+			return
+		}
+		if !reload {
+			continue
+		}
+		for {
+			if _, err := e.reload(e.ctx, true); err == nil {
+				e.setConnected(true, nil)
+				backoff = minReloadBackoff
+				break
+			} else if e.ctx.Err() != nil {
+				return
+			} else {
+				e.setConnected(false, err)
+			}
+			select {
+			case <-time.After(backoff):
+			case <-e.ctx.Done():
+				return
+			}
+			backoff = min(2*backoff, maxReloadBackoff)
+		}
+	}
+}
+
+// follow applies the events of one watch, started after the current
+// revision, until it ends. It reports whether a full reload is needed
+// before the next watch.
+func (e *Etcd) follow() (reload bool) {
+	ctx, cancel := context.WithCancel(clientv3.WithRequireLeader(e.ctx))
+	defer cancel()
+	from := e.Snapshot().Revision + 1
+	wch := e.cli.Watch(ctx, e.prefix+"/", clientv3.WithPrefix(), clientv3.WithRev(from))
+	for {
+		select {
+		case <-e.ctx.Done():
+			return false
+		case <-e.resync:
+			e.log.Info("store: etcd reachable again; reloading the configuration")
+			return true
+		case resume := <-e.pause:
+			cancel()
+			select {
+			case <-resume:
+			case <-e.ctx.Done():
+			}
+			return false
+		case resp, ok := <-wch:
+			if !ok {
+				e.log.Warn("store: etcd watch closed; reloading the configuration")
+				return true
+			}
+			if err := resp.Err(); err != nil {
+				if resp.CompactRevision != 0 {
+					e.log.Warn("store: etcd compacted past the watch; reloading the configuration",
+						"watch_revision", from, "compact_revision", resp.CompactRevision)
+				} else {
+					e.log.Warn("store: etcd watch failed; reloading the configuration", "error", err.Error())
+				}
+				return true
+			}
+			if len(resp.Events) == 0 {
+				continue
+			}
+			if err := e.applyEvents(resp.Events); err != nil {
+				e.log.Error("store: etcd holds a value this gateway cannot read; keeping the previous configuration",
+					"error", err.Error())
+				return true
+			}
+		}
+	}
+}
+
+// probeLoop checks the connection with a quorum read every probe interval
+// and asks run for a full reload when the cluster comes back, or when it is
+// another cluster than the one last read (replaced, or restored from a
+// backup, possibly within one probe interval): the watch would wait for
+// revisions the new cluster may never reach.
+func (e *Etcd) probeLoop() {
+	defer e.wg.Done()
+	t := time.NewTicker(e.probe)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.ctx.Done():
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(e.ctx, e.timeout)
+		resp, err := e.cli.Get(ctx, e.marker, clientv3.WithCountOnly())
+		cancel()
+		if e.ctx.Err() != nil {
+			return
+		}
+		was := e.setConnected(err == nil, err)
+		if err != nil {
+			continue
+		}
+		if cur := e.state.Load(); !was || resp.Header.ClusterId != cur.cluster || resp.Header.Revision < cur.snap.Revision {
+			select {
+			case e.resync <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// setConnected records the connection state and reports the previous one.
+func (e *Etcd) setConnected(up bool, err error) (was bool) {
+	e.connMu.Lock()
+	defer e.connMu.Unlock()
+	was = e.health.Connected
+	if err != nil {
+		e.health.LastError = err.Error()
+	}
+	if up == was {
+		return was
+	}
+	e.health.Connected, e.health.Since = up, time.Now()
+	if up {
+		e.health.LastError = ""
+		e.log.Info("store: etcd reachable", "revision", e.Snapshot().Revision)
+	} else {
+		e.log.Warn("store: etcd unreachable; serving the last configuration, admin writes fail",
+			"revision", e.Snapshot().Revision, "error", e.health.LastError)
+	}
+	if e.onConn != nil {
+		e.onConn(up)
+	}
+	return was
+}
+
+func (e *Etcd) connected() bool {
+	e.connMu.Lock()
+	defer e.connMu.Unlock()
+	return e.health.Connected
+}
+
+// unavailable wraps err with [ErrUnavailable] when it means the cluster
+// could not be reached in time; the caller's own cancellation is returned
+// as is.
+func (e *Etcd) unavailable(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var code codes.Code
+	var ee rpctypes.EtcdError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.Code()
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		code = codes.Unavailable
+	default:
+		code = status.Code(err)
+	}
+	switch code {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled:
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return err
+}
+
+// Watch implements [Store].
+func (e *Etcd) Watch(ctx context.Context) <-chan *Snapshot { return e.hub.add(ctx) }
+
+// AppendAudit implements [Store]: records go to the local audit store.
+func (e *Etcd) AppendAudit(recs ...*adminv1.AuditRecord) { e.local.AppendAudit(recs...) }
+
+// FlushAudit implements [Store].
+func (e *Etcd) FlushAudit(ctx context.Context) error { return e.local.FlushAudit(ctx) }
+
+// QueryAudit implements [Store]. It sees this instance's records only.
+func (e *Etcd) QueryAudit(ctx context.Context, q AuditQuery) ([]*adminv1.AuditRecord, string, error) {
+	return e.local.QueryAudit(ctx, q)
+}
+
+// AuditDropped returns how many audit records the local store dropped.
+func (e *Etcd) AuditDropped() uint64 { return e.local.AuditDropped() }
+
+// Close implements [Store]. It waits for a running Apply, stops following
+// the cluster, closes every Watch channel and the connection, and flushes
+// and closes the local audit store. Close is idempotent.
+func (e *Etcd) Close() error {
+	e.writer <- struct{}{}
+	defer e.unlock()
+	if e.closed.Swap(true) {
+		return nil
+	}
+	e.cancel()
+	e.wg.Wait()
+	e.hub.close()
+	cliErr := e.cli.Close()
+	if errors.Is(cliErr, context.Canceled) {
+		cliErr = nil
+	}
+	return errors.Join(cliErr, e.local.Close())
+}
+
+// watchHub hands snapshots to Watch channels, latest wins.
+type watchHub struct {
+	mu       sync.Mutex
+	closed   bool
+	watchers map[*watcher]struct{}
+}
+
+func (h *watchHub) add(ctx context.Context) <-chan *Snapshot {
+	w := &watcher{ch: make(chan *Snapshot, 1)}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		close(w.ch)
+		return w.ch
+	}
+	h.watchers[w] = struct{}{}
+	w.stop = context.AfterFunc(ctx, func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.drop(w)
+	})
+	return w.ch
+}
+
+// drop closes w once; h.mu is held.
+func (h *watchHub) drop(w *watcher) {
+	if _, ok := h.watchers[w]; !ok {
+		return
+	}
+	delete(h.watchers, w)
+	close(w.ch)
+}
+
+// notify replaces any unread snapshot of every watcher with s.
+func (h *watchHub) notify(s *Snapshot) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for w := range h.watchers {
+		select {
+		case <-w.ch:
+		default:
+		}
+		select {
+		case w.ch <- s:
+		default:
+		}
+	}
+}
+
+func (h *watchHub) close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for w := range h.watchers {
+		w.stop()
+		h.drop(w)
+	}
+}
