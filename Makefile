@@ -87,5 +87,9 @@ build: ## build msg-gateway and msgctl into bin/, stamped with VERSION (git desc
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/ ./cmd/...
 
 .PHONY: bench
-bench: ## run the Go benchmarks
+bench: ## gateway vs direct vs nginx mTLS: tables and chart in docs/benchmarks/ (~7 min; BENCH_QUICK=1: ~1 min)
+	GO=$(GO) bash scripts/bench.sh
+
+.PHONY: bench-go
+bench-go: ## run the Go benchmarks (go test -bench)
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -53,16 +53,30 @@
 //   - Cancelling the request's context, or closing resp.Body before the end,
 //     cancels the call, and the gateway cancels the upstream request.
 //
+// Small exchanges are one message each way where the gateway allows it. A
+// request without a body, or with a body of known length up to 16 KiB, goes
+// as a single head that carries the body and the end marker, once a response
+// on the current connection has announced that the gateway accepts that (a
+// gateway that predates it refuses such a call before relaying anything, and
+// the transport then sends it again the usual way); every request tells the
+// gateway that a response whose Content-Length fits in one message may come
+// whole, in its head. Either way RoundTrip, resp.Body and the errors behave
+// as described above, except that such a small response arrives complete
+// before RoundTrip returns (an internal host that fails half-way through it
+// fails RoundTrip instead of a later Read).
+//
 // Why every request, and not unary Forward calls for small ones: a Forward
 // response must fit the gateway's per-host max_response_body_bytes and one
 // gRPC message, and the transport cannot know before sending a request how
 // large its response will be. Streaming everything keeps one code path with
-// no such cap. It costs about 35–50 µs of extra latency per small request
-// compared with a unary Forward, measured at concurrency 1 on loopback with
-// BenchmarkSmallRequestLatency in the server package (p50 of a GET with an
-// 18-byte answer on a busy 2-core machine: 190–220 µs through this package,
-// 150–185 µs as a unary Forward, 36–40 µs directly), which a mobile
-// network's round trip dwarfs.
+// no such cap. With the one-message forms it costs about 25–35 µs of extra
+// latency per small request compared with a unary Forward, measured at
+// concurrency 1 on loopback with BenchmarkSmallRequestLatency in the server
+// package (p50 of a GET with an 18-byte answer on a quiet 2-core machine:
+// 150–160 µs through this package, 120–135 µs as a unary Forward, 36 µs
+// directly; before them it was 215–220 µs through this package), which a
+// mobile network's round trip dwarfs. `make bench` measures the whole path
+// against direct access and an nginx mTLS proxy.
 //
 // The scheme of a request URL (http or https) is not sent: the gateway's host
 // table decides how it reaches each internal host, so the hop between the

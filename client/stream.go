@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -23,10 +24,24 @@ const chunkSize = 32<<10 - 16
 
 type forwardStream = grpc.BidiStreamingClient[gatewayv1.ForwardStreamRequest, gatewayv1.ForwardStreamResponse]
 
+// inlineBodyMax is the largest request body (of known length) that goes
+// inside the request head, so that the whole request is one message, when the
+// gateway accepts that (see [inlineState]). Larger bodies stream in chunks.
+const inlineBodyMax = 16 << 10
+
 // roundTripStream sends req as one ForwardStream call: the head, then the body
 // in chunks from a goroutine as fast as the gateway takes them, then the end
 // marker. It returns once the response head has arrived; the response body
 // streams from the call.
+//
+// When the gateway has announced on this connection that it accepts it, a
+// request without a body or with a small one of known length is sent as one
+// message instead: the head carries the body and the end marker, which saves
+// the gateway a goroutine per direction and the messages' round through the
+// interceptors. A gateway that predates this refuses such a call with
+// UNKNOWN before anything reaches the internal host (it never announces it,
+// but a connection may have moved to one since the announcement); the
+// request is then sent again the usual way.
 func (t *Transport) roundTripStream(req *http.Request) (*http.Response, error) {
 	body := req.Body
 	if body == http.NoBody {
@@ -42,6 +57,7 @@ func (t *Transport) roundTripStream(req *http.Request) (*http.Response, error) {
 		closeBody()
 		return nil, err
 	}
+	head.AcceptInlineResponse = true
 	declared := int64(-1)
 	if body != nil && req.ContentLength > 0 {
 		declared = req.ContentLength
@@ -51,7 +67,56 @@ func (t *Transport) roundTripStream(req *http.Request) (*http.Response, error) {
 		}
 		head.Headers = append(head.Headers, &gatewayv1.Header{Name: "Content-Length", Value: strconv.FormatInt(declared, 10)})
 	}
+	gen, inline := t.inline.allowed()
+	if !inline || (body != nil && (declared < 0 || declared > inlineBodyMax)) {
+		return t.call(req, head, body, declared)
+	}
+	if body != nil {
+		if head.Body, err = readInline(body, declared); err != nil {
+			return nil, err
+		}
+	}
+	head.End = true
+	resp, err := t.call(req, head, nil, declared)
+	if e, ok := errors.AsType[*Error](err); ok && e.Code == codes.Unknown && e.Message == "EOF" {
+		t.inline.forget(gen)
+		var retry io.ReadCloser
+		if len(head.Body) > 0 {
+			retry = io.NopCloser(bytes.NewReader(head.Body))
+		}
+		head.Body, head.End = nil, false
+		return t.call(req, head, retry, declared)
+	}
+	return resp, err
+}
 
+// readInline reads a body of declared length into memory and closes it,
+// with the errors upload reports for a body that does not match its length.
+func readInline(body io.ReadCloser, declared int64) ([]byte, error) {
+	defer body.Close()
+	buf := make([]byte, declared+1)
+	n, err := io.ReadFull(body, buf)
+	switch {
+	case n > int(declared):
+		return nil, localError(codes.InvalidArgument, fmt.Sprintf("client: request body longer than its ContentLength %d", declared))
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		if int64(n) < declared {
+			return nil, localError(codes.InvalidArgument, fmt.Sprintf("client: request body shorter than its ContentLength %d", declared))
+		}
+		return buf[:n], nil
+	default:
+		return nil, &Error{Code: codes.Unknown, Message: "client: read request body: " + err.Error(), cause: err}
+	}
+}
+
+// call makes one ForwardStream call for head and body (nil when the head
+// ends the request or there is no body).
+func (t *Transport) call(req *http.Request, head *gatewayv1.RequestHead, body io.ReadCloser, declared int64) (*http.Response, error) {
+	closeBody := func() {
+		if body != nil {
+			body.Close()
+		}
+	}
 	reqCtx := req.Context()
 	ctx, cancel := context.WithCancelCause(reqCtx)
 	stream, err := t.gateway.ForwardStream(ctx)
@@ -62,11 +127,14 @@ func (t *Transport) roundTripStream(req *http.Request) (*http.Response, error) {
 	}
 	// A failed Send means the call is over; Recv below reports why.
 	if err := stream.Send(&gatewayv1.ForwardStreamRequest{Kind: &gatewayv1.ForwardStreamRequest_Head{Head: head}}); err == nil {
-		if body == nil {
+		switch {
+		case head.GetEnd():
+			_ = stream.CloseSend()
+		case body == nil:
 			if err := stream.Send(endMessage); err == nil {
 				_ = stream.CloseSend()
 			}
-		} else {
+		default:
 			go t.upload(stream, body, declared, cancel)
 		}
 	} else {
@@ -89,6 +157,9 @@ func (t *Transport) roundTripStream(req *http.Request) (*http.Response, error) {
 		cancel(err)
 		return nil, err
 	}
+	if rh.GetAcceptsInlineRequests() {
+		t.inline.learn()
+	}
 	resp, err := httpResponseHead(req, rh.GetStatusCode(), rh.GetHeaders())
 	if err != nil {
 		cancel(err)
@@ -101,6 +172,23 @@ func (t *Transport) roundTripStream(req *http.Request) (*http.Response, error) {
 	}
 	resp.Body = b
 	resp.Trailer = http.Header{}
+	switch {
+	case rh.GetEnd():
+		// The whole response came in the head.
+		b.rest, b.read, b.ended = rh.GetBody(), int64(len(rh.GetBody())), true
+		if b.want >= 0 && b.read != b.want {
+			err := protocolError("the response body does not match its Content-Length")
+			cancel(err)
+			return nil, err
+		}
+		for _, h := range rh.GetTrailers() {
+			resp.Trailer.Add(h.GetName(), h.GetValue())
+		}
+	case len(rh.GetBody()) > 0 || len(rh.GetTrailers()) > 0:
+		err := protocolError("a body in the response head without its end")
+		cancel(err)
+		return nil, err
+	}
 	return resp, nil
 }
 
@@ -178,6 +266,7 @@ type streamBody struct {
 
 	rest   []byte // unread part of the last chunk
 	read   int64
+	ended  bool  // the end marker has arrived; only the call's status is left
 	err    error // sticky: io.EOF after a complete body
 	closed atomic.Bool
 }
@@ -205,6 +294,9 @@ func (b *streamBody) Read(p []byte) (int, error) {
 // next receives one message. It returns nil after a body chunk, io.EOF after
 // the end marker and the call's OK status, and an error otherwise.
 func (b *streamBody) next() error {
+	if b.ended {
+		return b.finish()
+	}
 	msg, err := b.stream.Recv()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
@@ -227,18 +319,23 @@ func (b *streamBody) next() error {
 		for _, h := range k.End.GetTrailers() {
 			b.resp.Trailer.Add(h.GetName(), h.GetValue())
 		}
-		// Only the call's OK status confirms the exchange.
-		if _, err := b.stream.Recv(); !errors.Is(err, io.EOF) {
-			if err == nil {
-				return b.fail(protocolError("a message followed the response's end marker"))
-			}
-			return b.fail(streamError(b.ctx, b.reqCtx, err))
-		}
-		b.cancel(nil)
-		return io.EOF
+		return b.finish()
 	default:
 		return b.fail(protocolError("unexpected message in the response body"))
 	}
+}
+
+// finish waits for the call's status after the end marker: only OK
+// confirms the exchange.
+func (b *streamBody) finish() error {
+	if _, err := b.stream.Recv(); !errors.Is(err, io.EOF) {
+		if err == nil {
+			return b.fail(protocolError("a message followed the response's end marker"))
+		}
+		return b.fail(streamError(b.ctx, b.reqCtx, err))
+	}
+	b.cancel(nil)
+	return io.EOF
 }
 
 func (b *streamBody) fail(err error) error {

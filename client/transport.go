@@ -24,6 +24,7 @@ type Transport struct {
 	conn                *grpc.ClientConn
 	gateway             gatewayv1.GatewayServiceClient
 	maxRequestBodyBytes int64
+	inline              *inlineState
 }
 
 // New returns a [Transport] for the gateway at addr, a gRPC target such as
@@ -70,8 +71,9 @@ func New(addr string, opts ...Option) (*Transport, error) {
 			return nil, fmt.Errorf("client: %w", err)
 		}
 	}
+	inline := new(inlineState)
 	dialOptions := append([]grpc.DialOption{
-		grpc.WithTransportCredentials(credentials.NewTLS(tlsConfig)),
+		grpc.WithTransportCredentials(inline.credentials(credentials.NewTLS(tlsConfig))),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(cfg.maxResponseBytes)),
 	}, cfg.dialOptions...)
 	conn, err := grpc.NewClient(addr, dialOptions...)
@@ -82,6 +84,7 @@ func New(addr string, opts ...Option) (*Transport, error) {
 		conn:                conn,
 		gateway:             gatewayv1.NewGatewayServiceClient(conn),
 		maxRequestBodyBytes: cfg.maxRequestBodyBytes,
+		inline:              inline,
 	}, nil
 }
 

@@ -89,11 +89,12 @@ func (c *countingStream) Context() context.Context { return c.ctx }
 func (c *countingStream) RecvMsg(m any) error {
 	err := c.ServerStream.RecvMsg(m)
 	if r, ok := m.(*gatewayv1.ForwardStreamRequest); ok && err == nil {
-		if h := r.GetHead(); h != nil && c.host == "" {
+		h := r.GetHead()
+		if h != nil && c.host == "" {
 			c.host, c.method = h.GetHost(), h.GetMethod()
 		}
 		c.call.mu.Lock()
-		c.call.bytesIn += int64(len(r.GetBodyChunk()))
+		c.call.bytesIn += int64(len(r.GetBodyChunk()) + len(h.GetBody()))
 		c.call.mu.Unlock()
 	}
 	return err
@@ -102,10 +103,11 @@ func (c *countingStream) RecvMsg(m any) error {
 func (c *countingStream) SendMsg(m any) error {
 	if r, ok := m.(*gatewayv1.ForwardStreamResponse); ok {
 		c.call.mu.Lock()
-		if h := r.GetHead(); h != nil {
+		h := r.GetHead()
+		if h != nil {
 			c.call.status = h.GetStatusCode()
 		}
-		c.call.bytesOut += int64(len(r.GetBodyChunk()))
+		c.call.bytesOut += int64(len(r.GetBodyChunk()) + len(h.GetBody()))
 		c.call.mu.Unlock()
 	}
 	return c.ServerStream.SendMsg(m)

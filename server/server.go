@@ -71,7 +71,7 @@ type Server struct {
 	// swapped as a whole on every committed change.
 	state     atomic.Pointer[state]
 	tableOpts []relay.TableOption
-	store     *store.Bolt
+	store     store.Store
 	auditSink *os.File
 	watch     <-chan *store.Snapshot
 	stopWatch context.CancelFunc
@@ -156,18 +156,19 @@ func New(cfg *configv1.Config, opts Options) (*Server, error) {
 			noteDecision(ctx, d)
 		},
 	}
+	logFields := func(ctx context.Context) logging.Fields {
+		f := logging.Fields{"request_id", requestid.FromContext(ctx)}
+		if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+			f = append(f, "trace_id", sc.TraceID().String())
+		}
+		if p, ok := authz.PrincipalFromContext(ctx); ok {
+			f = append(f, "principal", p.ID)
+		}
+		return f
+	}
 	logOpts := []logging.Option{
 		logging.WithLogOnEvents(logging.FinishCall),
-		logging.WithFieldsFromContext(func(ctx context.Context) logging.Fields {
-			f := logging.Fields{"request_id", requestid.FromContext(ctx)}
-			if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
-				f = append(f, "trace_id", sc.TraceID().String())
-			}
-			if p, ok := authz.PrincipalFromContext(ctx); ok {
-				f = append(f, "principal", p.ID)
-			}
-			return f
-		}),
+		logging.WithFieldsFromContext(logFields),
 	}
 	rec := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
 		s.log.ErrorContext(ctx, "panic in RPC handler", "request_id", requestid.FromContext(ctx),
@@ -345,7 +346,7 @@ func (s *Server) adminRoutes() map[string]http.Handler {
 			_, _ = w.Write([]byte("not ready\n"))
 			return
 		}
-		_, _ = w.Write([]byte("ready\n"))
+		_, _ = w.Write([]byte("ready\n" + s.storeStatus()))
 	})
 	mux["GET /metrics"] = promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{
 		ErrorLog:            slog.NewLogLogger(s.log.Handler(), slog.LevelError),

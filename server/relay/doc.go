@@ -11,6 +11,13 @@
 // ([StreamLimits]); these are separate from the Forward limits, which bound
 // bodies held in memory.
 //
+// Small exchanges take a shorter path. A head that carries the whole request
+// (RequestHead.end, which clients send once a response head said
+// accepts_inline_requests) is relayed on the handler's goroutine, without the
+// pipe and the receiving goroutine; and a response whose Content-Length fits
+// in one chunk goes back as one message (ResponseHead.end) to a client that
+// accepts that, instead of a head, a chunk and an end.
+//
 // The only way out is the host's [Dialer]: it resolves the upstream name once
 // per connection, checks every address against the host's allowed_cidrs
 // ([AddrPolicy]; loopback, link-local, metadata and similar ranges need an

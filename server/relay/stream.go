@@ -1,11 +1,13 @@
 package relay
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -131,7 +133,8 @@ func (r *Relay) ForwardStream(stream grpc.BidiStreamingServer[gatewayv1.ForwardS
 	if err != nil {
 		return status.Convert(err).Err()
 	}
-	if first.GetHead() == nil {
+	head := first.GetHead()
+	if head == nil {
 		return authz.InvalidArgumentError("head", "the first message must be the request head")
 	}
 	up, ok := r.table().Lookup(creq.Host)
@@ -149,7 +152,14 @@ func (r *Relay) ForwardStream(stream grpc.BidiStreamingServer[gatewayv1.ForwardS
 			"host", up.Name, "content_length", declared, "limit", up.Stream.MaxRequestBodyBytes)
 		return status.Error(codes.ResourceExhausted, "request body too large")
 	}
-	c := &streamCall{r: r, up: up, creq: creq, principal: principal, stream: stream, declared: declared}
+	c := &streamCall{r: r, up: up, creq: creq, principal: principal, stream: stream, declared: declared,
+		inlineResponse: head.GetAcceptInlineResponse()}
+	if head.GetEnd() {
+		return c.runInline(head.GetBody())
+	}
+	if len(head.GetBody()) > 0 {
+		return authz.InvalidArgumentError("head.body", "a body in the head needs end")
+	}
 	return c.run()
 }
 
@@ -223,6 +233,8 @@ type streamCall struct {
 	principal *authz.Principal
 	stream    grpc.BidiStreamingServer[gatewayv1.ForwardStreamRequest, gatewayv1.ForwardStreamResponse]
 	declared  int64 // the request's Content-Length, or -1
+	// inlineResponse: the app accepts a small response as one message.
+	inlineResponse bool
 
 	// ctx is the exchange context: it ends with a cause when the call must
 	// stop (idle, duration, a status from the receiving side, the app gone).
@@ -249,7 +261,28 @@ func (c *streamCall) run() error {
 	body := make(chan *io.PipeReader, 1)
 	done := make(chan error, 1)
 	go c.receive(body)
-	go func() { done <- c.respond(body) }()
+	go func() {
+		var pr *io.PipeReader
+		select {
+		case pr = <-body:
+		case <-c.ctx.Done():
+			done <- c.status("waiting for the request body", c.ctx.Err())
+			return
+		}
+		var rd io.Reader
+		contentLength := int64(0)
+		if pr != nil {
+			// Unblocks a pump whose upstream stopped reading, once the
+			// response is over.
+			defer pr.CloseWithError(errResponseDone)
+			rd, contentLength = pr, c.declared // -1: chunked
+		}
+		resp, err := c.roundTrip(rd, contentLength)
+		if err == nil {
+			err = c.relayResponse(resp)
+		}
+		done <- err
+	}()
 	var err error
 	select {
 	case err = <-done:
@@ -258,6 +291,75 @@ func (c *streamCall) run() error {
 	}
 	c.observe(start, err)
 	return err
+}
+
+// runInline relays a request whose head carried the whole request
+// (RequestHead.end): nothing more is read from the app. The upstream
+// exchange runs on the handler's goroutine; only a response too large to
+// send without blocking on the app's flow-control window is relayed from a
+// goroutine of its own, so that the idle and duration limits can still end
+// the call while a Send waits.
+func (c *streamCall) runInline(body []byte) error {
+	start := time.Now()
+	ctx, cancel := context.WithCancelCause(c.stream.Context())
+	defer cancel(errCallDone)
+	ctx, stop := context.WithTimeoutCause(ctx, c.up.Stream.MaxDuration, errStreamDuration)
+	defer stop()
+	c.ctx, c.cancel = ctx, cancel
+	c.idle = time.AfterFunc(c.up.Stream.IdleTimeout, func() { cancel(errStreamIdle) })
+	defer c.idle.Stop()
+
+	err := c.inline(body)
+	c.observe(start, err)
+	return err
+}
+
+func (c *streamCall) inline(body []byte) error {
+	n := int64(len(body))
+	switch {
+	case c.declared >= 0 && n > c.declared:
+		return authz.InvalidArgumentError("head.body", "the body is longer than its Content-Length")
+	case c.declared >= 0 && n < c.declared:
+		return authz.InvalidArgumentError("head.body", "the body is shorter than its Content-Length")
+	case n > c.up.Stream.MaxRequestBodyBytes:
+		c.r.opts.Logger.InfoContext(c.ctx, "relay: stream request body over limit", "request_id", requestid.FromContext(c.ctx),
+			"host", c.up.Name, "limit", c.up.Stream.MaxRequestBodyBytes)
+		return status.Error(codes.ResourceExhausted, "request body too large")
+	}
+	c.requestBytes.Store(n)
+	var rd io.Reader
+	if n > 0 {
+		rd = bytes.NewReader(body)
+	}
+	resp, err := c.roundTrip(rd, n)
+	if err != nil {
+		return err
+	}
+	if c.smallResponse(resp) {
+		// At most a head, a chunk and an end: they fit in gRPC's 64 KiB
+		// per-stream write quota, so no Send waits for the app to read.
+		return c.relayResponse(resp)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.relayResponse(resp) }()
+	select {
+	case err = <-done:
+	case <-c.ctx.Done():
+		err = c.status("stream", c.ctx.Err())
+	}
+	return err
+}
+
+// bodyAllowed reports whether a response to method with code can carry a
+// body (RFC 9110 section 6.4.1).
+func bodyAllowed(method string, code int) bool {
+	return method != http.MethodHead && (code < 100 || code >= 200) && code != http.StatusNoContent && code != http.StatusNotModified
+}
+
+// smallResponse reports whether resp announces a body that fits in one
+// message, so that relaying it sends at most a head, a chunk and an end.
+func (c *streamCall) smallResponse(resp *http.Response) bool {
+	return resp.ContentLength >= 0 && resp.ContentLength <= ChunkSize
 }
 
 // progress records that a body chunk moved, restarting the idle timer.
@@ -384,31 +486,27 @@ func (c *streamCall) recvError(err error) error {
 	return status.Convert(err).Err()
 }
 
-// respond waits for the request body to start, makes the upstream request and
-// relays the response. Its result is the call's status.
-func (c *streamCall) respond(bodies <-chan *io.PipeReader) error {
-	var pr *io.PipeReader
-	select {
-	case pr = <-bodies:
-	case <-c.ctx.Done():
-		return c.status("waiting for the request body", c.ctx.Err())
-	}
-	var body io.Reader
-	contentLength := int64(0)
-	if pr != nil {
-		// Unblocks a pump whose upstream stopped reading, once the response
-		// is over.
-		defer pr.CloseWithError(errResponseDone)
-		body, contentLength = pr, c.declared // -1: chunked
-	}
+// roundTrip makes the upstream request with body (nil for none) of
+// contentLength (-1: chunked). On error the status is the call's.
+func (c *streamCall) roundTrip(body io.Reader, contentLength int64) (*http.Response, error) {
 	req, err := c.r.newUpstreamRequest(c.ctx, c.up, c.creq, c.principal, body, contentLength)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	resp, err := c.up.roundTripper.RoundTrip(req)
 	if err != nil {
-		return c.upstreamStatus("round trip", err)
+		return nil, c.upstreamStatus("round trip", err)
 	}
+	return resp, nil
+}
+
+// chunkBuffers holds the buffers response bodies are read into, so that a
+// call does not allocate (and zero) ChunkSize bytes.
+var chunkBuffers = sync.Pool{New: func() any { return new([ChunkSize]byte) }}
+
+// relayResponse relays the upstream response to the app and closes its
+// body. Its result is the call's status.
+func (c *streamCall) relayResponse(resp *http.Response) error {
 	defer resp.Body.Close()
 	c.statusCode.Store(int32(resp.StatusCode))
 	limit := c.up.Stream.MaxResponseBodyBytes
@@ -418,10 +516,43 @@ func (c *streamCall) respond(bodies <-chan *io.PipeReader) error {
 			"host", c.up.Name, "content_length", resp.ContentLength, "limit", limit)
 		return status.Error(codes.ResourceExhausted, "response body too large")
 	}
-	err = c.stream.Send(&gatewayv1.ForwardStreamResponse{Kind: &gatewayv1.ForwardStreamResponse_Head{Head: &gatewayv1.ResponseHead{
-		StatusCode: int32(resp.StatusCode),
-		Headers:    responseHeaders(resp.Header),
-	}}})
+	bufp := chunkBuffers.Get().(*[ChunkSize]byte)
+	defer chunkBuffers.Put(bufp)
+	buf := bufp[:]
+	rh := &gatewayv1.ResponseHead{
+		StatusCode:            int32(resp.StatusCode),
+		Headers:               responseHeaders(resp.Header),
+		AcceptsInlineRequests: true, // see runInline
+	}
+	if c.inlineResponse && c.smallResponse(resp) {
+		// The whole response in one message: read the announced body (and
+		// the EOF after it, which brings the trailers) first.
+		size := resp.ContentLength
+		if !bodyAllowed(c.creq.Method, resp.StatusCode) {
+			size = 0
+		}
+		n, err := io.ReadFull(resp.Body, buf[:size])
+		if err == nil {
+			var one [1]byte
+			var m int
+			m, err = resp.Body.Read(one[:])
+			if m > 0 || err == nil {
+				err = errors.New("response body longer than its Content-Length")
+			} else if errors.Is(err, io.EOF) {
+				err = nil
+			}
+		}
+		c.responseBytes.Store(int64(n))
+		if err != nil {
+			return c.upstreamStatus("reading response body", err)
+		}
+		rh.Body, rh.End, rh.Trailers = buf[:n], true, responseHeaders(resp.Trailer)
+		if err := c.stream.Send(&gatewayv1.ForwardStreamResponse{Kind: &gatewayv1.ForwardStreamResponse_Head{Head: rh}}); err != nil {
+			return c.status("sending the response", err)
+		}
+		return nil
+	}
+	err := c.stream.Send(&gatewayv1.ForwardStreamResponse{Kind: &gatewayv1.ForwardStreamResponse_Head{Head: rh}})
 	if err != nil {
 		return c.status("sending the response head", err)
 	}
@@ -429,7 +560,6 @@ func (c *streamCall) respond(bodies <-chan *io.PipeReader) error {
 
 	// One buffer and one message for the whole body: Send has marshalled
 	// the message when it returns.
-	buf := make([]byte, ChunkSize)
 	chunk := &gatewayv1.ForwardStreamResponse_BodyChunk{}
 	msg := &gatewayv1.ForwardStreamResponse{Kind: chunk}
 	var total int64
@@ -536,7 +666,10 @@ func (r *Relay) newUpstreamRequest(ctx context.Context, up *Upstream, creq *auth
 	u.Opaque = upstreamTarget(up.Base, creq.Path) // sent as-is: the canonical form
 	u.RawPath, u.Path = "", ""
 	u.RawQuery = creq.RawQuery
-	req, err := http.NewRequestWithContext(ctx, creq.Method, u.String(), body)
+	// The URL is set below as built: formatting it only for
+	// NewRequestWithContext to parse it again cost an allocation-heavy
+	// round trip per request.
+	req, err := http.NewRequestWithContext(ctx, creq.Method, "", body)
 	if err != nil {
 		r.opts.Logger.ErrorContext(ctx, "relay: building upstream request", "request_id", requestid.FromContext(ctx), "error", err)
 		return nil, status.Error(codes.Internal, "internal error")

@@ -351,7 +351,22 @@ type RequestHead struct {
 	// The request headers in the app's order. See ForwardRequest.headers. A
 	// "Content-Length" header, when present, must be a single decimal value and
 	// declares the exact length of the body that follows.
-	Headers       []*Header `protobuf:"bytes,4,rep,name=headers,proto3" json:"headers,omitempty"`
+	Headers []*Header `protobuf:"bytes,4,rep,name=headers,proto3" json:"headers,omitempty"`
+	// Set by a client that accepts a ResponseHead with end set (the whole
+	// response in one message). A gateway sends one only for a response whose
+	// Content-Length fits in one message; gateways that predate this field
+	// ignore it and always send body chunks and a ResponseEnd.
+	AcceptInlineResponse bool `protobuf:"varint,5,opt,name=accept_inline_response,json=acceptInlineResponse,proto3" json:"accept_inline_response,omitempty"`
+	// With end: the whole request body, as if one body_chunk message followed
+	// the head. Without end it must be empty.
+	Body []byte `protobuf:"bytes,6,opt,name=body,proto3" json:"body,omitempty"`
+	// The request is complete with this message, as if a RequestEnd followed
+	// (after body, if any): nothing may follow the head and the gateway reads
+	// no further message. A client sends it only to a gateway that announced
+	// support (ResponseHead.accepts_inline_requests) on an earlier call over
+	// the same connection; a gateway that predates it fails the call with
+	// UNKNOWN before anything reaches the internal host.
+	End           bool `protobuf:"varint,7,opt,name=end,proto3" json:"end,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -412,6 +427,27 @@ func (x *RequestHead) GetHeaders() []*Header {
 		return x.Headers
 	}
 	return nil
+}
+
+func (x *RequestHead) GetAcceptInlineResponse() bool {
+	if x != nil {
+		return x.AcceptInlineResponse
+	}
+	return false
+}
+
+func (x *RequestHead) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+func (x *RequestHead) GetEnd() bool {
+	if x != nil {
+		return x.End
+	}
+	return false
 }
 
 // RequestEnd marks the end of the request body. A call whose messages end
@@ -568,9 +604,23 @@ type ResponseHead struct {
 	StatusCode int32 `protobuf:"varint,1,opt,name=status_code,json=statusCode,proto3" json:"status_code,omitempty"`
 	// The response headers in a deterministic order, hop-by-hop headers
 	// removed. A "Content-Length" header announces the body's length.
-	Headers       []*Header `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Headers []*Header `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty"`
+	// With end: the whole response body, as if one body_chunk message
+	// followed the head. Only sent to a client that set
+	// RequestHead.accept_inline_response.
+	Body []byte `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	// The response is complete with this message, as if a ResponseEnd with
+	// trailers followed (after body, if any): no other message follows and the
+	// call then ends with OK. Only sent to a client that set
+	// RequestHead.accept_inline_response.
+	End bool `protobuf:"varint,4,opt,name=end,proto3" json:"end,omitempty"`
+	// With end: the HTTP trailers, as in ResponseEnd.trailers.
+	Trailers []*Header `protobuf:"bytes,5,rep,name=trailers,proto3" json:"trailers,omitempty"`
+	// Set by a gateway that accepts a RequestHead with end set: a client may
+	// send one on later calls over the same connection.
+	AcceptsInlineRequests bool `protobuf:"varint,6,opt,name=accepts_inline_requests,json=acceptsInlineRequests,proto3" json:"accepts_inline_requests,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *ResponseHead) Reset() {
@@ -615,6 +665,34 @@ func (x *ResponseHead) GetHeaders() []*Header {
 		return x.Headers
 	}
 	return nil
+}
+
+func (x *ResponseHead) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+func (x *ResponseHead) GetEnd() bool {
+	if x != nil {
+		return x.End
+	}
+	return false
+}
+
+func (x *ResponseHead) GetTrailers() []*Header {
+	if x != nil {
+		return x.Trailers
+	}
+	return nil
+}
+
+func (x *ResponseHead) GetAcceptsInlineRequests() bool {
+	if x != nil {
+		return x.AcceptsInlineRequests
+	}
+	return false
 }
 
 // ResponseEnd marks the end of the response body.
@@ -688,12 +766,15 @@ const file_msg_gateway_v1_gateway_proto_rawDesc = "" +
 	"\n" +
 	"body_chunk\x18\x02 \x01(\fH\x00R\tbodyChunk\x12.\n" +
 	"\x03end\x18\x03 \x01(\v2\x1a.msg.gateway.v1.RequestEndH\x00R\x03endB\x06\n" +
-	"\x04kind\"\x7f\n" +
+	"\x04kind\"\xdb\x01\n" +
 	"\vRequestHead\x12\x12\n" +
 	"\x04host\x18\x01 \x01(\tR\x04host\x12\x16\n" +
 	"\x06method\x18\x02 \x01(\tR\x06method\x12\x12\n" +
 	"\x04path\x18\x03 \x01(\tR\x04path\x120\n" +
-	"\aheaders\x18\x04 \x03(\v2\x16.msg.gateway.v1.HeaderR\aheaders\"\f\n" +
+	"\aheaders\x18\x04 \x03(\v2\x16.msg.gateway.v1.HeaderR\aheaders\x124\n" +
+	"\x16accept_inline_response\x18\x05 \x01(\bR\x14acceptInlineResponse\x12\x12\n" +
+	"\x04body\x18\x06 \x01(\fR\x04body\x12\x10\n" +
+	"\x03end\x18\a \x01(\bR\x03end\"\f\n" +
 	"\n" +
 	"RequestEnd\"\xa5\x01\n" +
 	"\x15ForwardStreamResponse\x122\n" +
@@ -701,11 +782,15 @@ const file_msg_gateway_v1_gateway_proto_rawDesc = "" +
 	"\n" +
 	"body_chunk\x18\x02 \x01(\fH\x00R\tbodyChunk\x12/\n" +
 	"\x03end\x18\x03 \x01(\v2\x1b.msg.gateway.v1.ResponseEndH\x00R\x03endB\x06\n" +
-	"\x04kind\"a\n" +
+	"\x04kind\"\xf3\x01\n" +
 	"\fResponseHead\x12\x1f\n" +
 	"\vstatus_code\x18\x01 \x01(\x05R\n" +
 	"statusCode\x120\n" +
-	"\aheaders\x18\x02 \x03(\v2\x16.msg.gateway.v1.HeaderR\aheaders\"A\n" +
+	"\aheaders\x18\x02 \x03(\v2\x16.msg.gateway.v1.HeaderR\aheaders\x12\x12\n" +
+	"\x04body\x18\x03 \x01(\fR\x04body\x12\x10\n" +
+	"\x03end\x18\x04 \x01(\bR\x03end\x122\n" +
+	"\btrailers\x18\x05 \x03(\v2\x16.msg.gateway.v1.HeaderR\btrailers\x126\n" +
+	"\x17accepts_inline_requests\x18\x06 \x01(\bR\x15acceptsInlineRequests\"A\n" +
 	"\vResponseEnd\x122\n" +
 	"\btrailers\x18\x01 \x03(\v2\x16.msg.gateway.v1.HeaderR\btrailers2\xbe\x01\n" +
 	"\x0eGatewayService\x12J\n" +
@@ -745,16 +830,17 @@ var file_msg_gateway_v1_gateway_proto_depIdxs = []int32{
 	7,  // 5: msg.gateway.v1.ForwardStreamResponse.head:type_name -> msg.gateway.v1.ResponseHead
 	8,  // 6: msg.gateway.v1.ForwardStreamResponse.end:type_name -> msg.gateway.v1.ResponseEnd
 	0,  // 7: msg.gateway.v1.ResponseHead.headers:type_name -> msg.gateway.v1.Header
-	0,  // 8: msg.gateway.v1.ResponseEnd.trailers:type_name -> msg.gateway.v1.Header
-	1,  // 9: msg.gateway.v1.GatewayService.Forward:input_type -> msg.gateway.v1.ForwardRequest
-	3,  // 10: msg.gateway.v1.GatewayService.ForwardStream:input_type -> msg.gateway.v1.ForwardStreamRequest
-	2,  // 11: msg.gateway.v1.GatewayService.Forward:output_type -> msg.gateway.v1.ForwardResponse
-	6,  // 12: msg.gateway.v1.GatewayService.ForwardStream:output_type -> msg.gateway.v1.ForwardStreamResponse
-	11, // [11:13] is the sub-list for method output_type
-	9,  // [9:11] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	0,  // 8: msg.gateway.v1.ResponseHead.trailers:type_name -> msg.gateway.v1.Header
+	0,  // 9: msg.gateway.v1.ResponseEnd.trailers:type_name -> msg.gateway.v1.Header
+	1,  // 10: msg.gateway.v1.GatewayService.Forward:input_type -> msg.gateway.v1.ForwardRequest
+	3,  // 11: msg.gateway.v1.GatewayService.ForwardStream:input_type -> msg.gateway.v1.ForwardStreamRequest
+	2,  // 12: msg.gateway.v1.GatewayService.Forward:output_type -> msg.gateway.v1.ForwardResponse
+	6,  // 13: msg.gateway.v1.GatewayService.ForwardStream:output_type -> msg.gateway.v1.ForwardStreamResponse
+	12, // [12:14] is the sub-list for method output_type
+	10, // [10:12] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_msg_gateway_v1_gateway_proto_init() }
