@@ -63,11 +63,18 @@ log "dev gateway (pid $pid) listening on $addr"
 
 # The dev client certificate (alice), for the checks that complete a
 # handshake. testssl.sh's own socket checks read the ServerHello only.
+# Connections also offer ALPN h2 unless testssl.sh asks for a protocol
+# itself, as every real client of the gateway does: grpc-go closes a
+# connection without h2 right after the handshake, and testssl.sh 3.0.8
+# takes that quick close_notify (s_client exiting 0 before its "R" is
+# processed) for a successful client-initiated renegotiation. With h2 the
+# renegotiation attempt is answered with a fatal alert.
 cat "$work/dev/alice.pem" "$work/dev/alice-key.pem" >"$work/alice-mtls.pem"
 cat >"$work/openssl" <<EOF
 #!/bin/sh
 case " \$* " in
-*" -connect "*) exec openssl "\$@" -cert "$work/alice-mtls.pem" -key "$work/alice-mtls.pem" ;;
+*" -connect "*" -alpn "*|*" -alpn "*" -connect "*) exec openssl "\$@" -cert "$work/alice-mtls.pem" -key "$work/alice-mtls.pem" ;;
+*" -connect "*) exec openssl "\$@" -cert "$work/alice-mtls.pem" -key "$work/alice-mtls.pem" -alpn h2 ;;
 esac
 exec openssl "\$@"
 EOF
