@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -79,8 +78,7 @@ type Bolt struct {
 	writer chan struct{}
 	closed atomic.Bool
 
-	watchMu  sync.Mutex
-	watchers map[*watcher]struct{}
+	hub watchHub
 
 	audit *auditWriter
 }
@@ -157,10 +155,10 @@ func Open(dir string, opts Options) (*Bolt, error) {
 		}
 	}
 	b := &Bolt{
-		db:       db,
-		log:      opts.Logger,
-		writer:   make(chan struct{}, 1),
-		watchers: make(map[*watcher]struct{}),
+		db:     db,
+		log:    opts.Logger,
+		writer: make(chan struct{}, 1),
+		hub:    watchHub{watchers: make(map[*watcher]struct{})},
 	}
 	snap, err := b.init()
 	if err != nil {
@@ -358,61 +356,12 @@ func (b *Bolt) apply(muts []Mutation, validate func(*Snapshot) error) (*Snapshot
 	return next, nil
 }
 
-// watcher is one Watch channel.
-type watcher struct {
-	ch   chan *Snapshot
-	stop func() bool
-}
-
 // Watch implements [Store].
-func (b *Bolt) Watch(ctx context.Context) <-chan *Snapshot {
-	w := &watcher{ch: make(chan *Snapshot, 1)}
-	b.watchMu.Lock()
-	defer b.watchMu.Unlock()
-	if b.closed.Load() {
-		close(w.ch)
-		return w.ch
-	}
-	b.watchers[w] = struct{}{}
-	w.stop = context.AfterFunc(ctx, func() {
-		b.watchMu.Lock()
-		defer b.watchMu.Unlock()
-		b.dropWatcher(w)
-	})
-	return w.ch
-}
+func (b *Bolt) Watch(ctx context.Context) <-chan *Snapshot { return b.hub.add(ctx) }
 
-// dropWatcher closes w once; b.watchMu is held.
-func (b *Bolt) dropWatcher(w *watcher) {
-	if _, ok := b.watchers[w]; !ok {
-		return
-	}
-	delete(b.watchers, w)
-	close(w.ch)
-}
-
-// notify hands s to every watcher, replacing a snapshot still unread. Sends
-// never block; notify runs under the writer lock, so snapshots arrive in
-// revision order.
-func (b *Bolt) notify(s *Snapshot) {
-	b.watchMu.Lock()
-	defer b.watchMu.Unlock()
-	for w := range b.watchers {
-		select {
-		case w.ch <- s:
-			continue
-		default:
-		}
-		select {
-		case <-w.ch:
-		default:
-		}
-		select {
-		case w.ch <- s:
-		default:
-		}
-	}
-}
+// notify hands s to every watcher. notify runs under the writer lock, so
+// snapshots arrive in revision order.
+func (b *Bolt) notify(s *Snapshot) { b.hub.notify(s) }
 
 // Close implements [Store]. It waits for a running Apply, flushes the audit
 // queue and closes every Watch channel. Records appended after Close are
@@ -424,12 +373,7 @@ func (b *Bolt) Close() error {
 		return nil
 	}
 	flushErr := b.audit.close()
-	b.watchMu.Lock()
-	for w := range b.watchers {
-		w.stop()
-		b.dropWatcher(w)
-	}
-	b.watchMu.Unlock()
+	b.hub.close()
 	return errors.Join(flushErr, b.db.Close())
 }
 
