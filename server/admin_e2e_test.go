@@ -99,6 +99,12 @@ func TestAdminLiveUpdates(t *testing.T) {
 		t.Errorf("new connection with a revoked cert: %v, want a handshake failure (Unavailable)", err)
 	}
 
+	// The data plane reports the store revision it serves: seed (1), the
+	// rule (2), the revocation (3).
+	if got, ok := metricValue(g.scrape(t), "msg_config_revision"); !ok || got != 3 {
+		t.Errorf("msg_config_revision = %v, want 3", got)
+	}
+
 	// The audit trail has the decisions and the admin writes.
 	if err := g.srv.FlushAudit(context.Background()); err != nil {
 		t.Fatal(err)

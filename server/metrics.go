@@ -123,7 +123,7 @@ func newMetrics(cfg *configv1.Config, version string) *metrics {
 		}, []string{"reason"}),
 		configRevision: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "msg_config_revision",
-			Help: "1 at start, plus one for every reload whose config differed from the previous one.",
+			Help: "The store revision (hosts, rules, revocations) the data plane is serving, as GET /v1/status reports it.",
 		}),
 		configReloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "msg_config_reloads_total",
@@ -182,7 +182,6 @@ func newMetrics(cfg *configv1.Config, version string) *metrics {
 	for _, r := range []string{ErrorReasonRateLimited, ErrorReasonTooManyInFlight} {
 		m.rateLimitRejection.WithLabelValues(strings.ToLower(r))
 	}
-	m.configRevision.Set(1)
 	m.storeConnected.Set(1)
 	m.configLastSuccess.SetToCurrentTime()
 	return m
@@ -295,14 +294,11 @@ func (c connCounter) HandleConn(_ context.Context, s stats.ConnStats) {
 }
 
 // reloadResult records a reload in the metrics.
-func (m *metrics) reloadResult(ok, changed bool) {
+func (m *metrics) reloadResult(ok bool) {
 	if !ok {
 		m.configReloads.WithLabelValues("failure").Inc()
 		return
 	}
 	m.configReloads.WithLabelValues("success").Inc()
 	m.configLastSuccess.Set(float64(time.Now().Unix()))
-	if changed {
-		m.configRevision.Inc()
-	}
 }

@@ -25,14 +25,14 @@ func (s *Server) Reload(load func() (*configv1.Config, error)) error {
 		err = Check(cfg)
 	}
 	if err != nil {
-		s.metrics.reloadResult(false, false)
+		s.metrics.reloadResult(false)
 		s.log.Error("config reload failed; keeping the running config", "error", err.Error())
 		return err
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.GetLog().GetLevel())); err != nil {
 		// Unreachable: Check validated log.level.
-		s.metrics.reloadResult(false, false)
+		s.metrics.reloadResult(false)
 		return err
 	}
 	if s.opts.LogLevel != nil {
@@ -40,7 +40,7 @@ func (s *Server) Reload(load func() (*configv1.Config, error)) error {
 	}
 	changed := !proto.Equal(cfg, s.lastLoaded)
 	s.lastLoaded = cfg
-	s.metrics.reloadResult(true, changed)
+	s.metrics.reloadResult(true)
 	if keys := restartKeys(s.cfg, cfg); len(keys) > 0 {
 		s.log.Warn("config reloaded; these settings changed and need a restart to apply", "keys", keys)
 	}

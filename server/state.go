@@ -79,6 +79,7 @@ func (s *Server) followStore(ctx context.Context, ch <-chan *store.Snapshot) {
 			continue
 		}
 		old := s.state.Swap(next)
+		s.metrics.configRevision.Set(float64(next.revision))
 		s.log.Info("applied store change", "revision", next.revision,
 			"hosts", len(snap.Hosts), "rules", len(snap.Rules), "revocations", len(snap.Revocations))
 		if old != nil {

@@ -74,6 +74,7 @@ func (s *Server) openStore() error {
 		return &config.Error{Path: "data_dir", Msg: "the store's hosts and rules do not compile: " + err.Error()}
 	}
 	s.state.Store(first)
+	s.metrics.configRevision.Set(float64(first.revision))
 	watchCtx, stop := context.WithCancel(context.Background())
 	s.watch, s.stopWatch = st.Watch(watchCtx), stop
 	return nil
