@@ -5,6 +5,9 @@ TOOL := $(GO) tool -modfile=tools/go.mod
 BUF := $(TOOL) buf
 # The googleapis protos come from a Go module (no network proto registry):
 GOOGLEAPIS_MOD := github.com/grpc-ecosystem/grpc-gateway@v1.16.0
+# protoc-gen-openapiv2's options protos ship in the grpc-gateway v2 module;
+# the version is go.mod's, so the protos match the Go types the binary links.
+OPENAPIV2_MOD := github.com/grpc-ecosystem/grpc-gateway/v2
 DEV_DIR ?= .dev
 # Fuzz budget per target. make test uses an execution count, not a duration:
 # a time budget races with the fuzzer's minimizer on a loaded 2-core box.
@@ -39,8 +42,27 @@ tools: ## download and build the pinned code generators and test tools
 .PHONY: googleapis
 googleapis: .build/googleapis/google/api/annotations.proto
 
+.build/openapiv2/protoc-gen-openapiv2/options/annotations.proto: go.mod
+	@dir=$$($(GO) mod download -json $(OPENAPIV2_MOD) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+	  test -n "$$dir" || { echo "cannot locate $(OPENAPIV2_MOD)"; exit 1; }; \
+	  rm -rf .build/openapiv2 && mkdir -p .build/openapiv2/protoc-gen-openapiv2/options && \
+	  cp "$$dir"/protoc-gen-openapiv2/options/*.proto .build/openapiv2/protoc-gen-openapiv2/options/ && \
+	  chmod -R u+w .build/openapiv2
+
+.PHONY: openapiv2-options
+openapiv2-options: .build/openapiv2/protoc-gen-openapiv2/options/annotations.proto
+
+# protoc-gen-es (TypeScript, protobuf-es) is an npm package pinned in
+# tools/npm; buf runs it as a local plugin.
+tools/npm/node_modules/.bin/protoc-gen-es: tools/npm/package.json tools/npm/package-lock.json
+	cd tools/npm && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.PHONY: ts-plugins
+ts-plugins: tools/npm/node_modules/.bin/protoc-gen-es
+
 .PHONY: generate
-generate: googleapis ## regenerate gen/ from proto/ with buf
+generate: googleapis openapiv2-options ts-plugins ## regenerate gen/ from proto/ with buf
 	rm -rf gen
 	$(BUF) generate proto
 	@# The admin OpenAPI document, embedded so the admin listener can serve it.
@@ -52,7 +74,7 @@ generate: googleapis ## regenerate gen/ from proto/ with buf
 	  'var AdminJSON []byte' > gen/openapi/openapi.go
 
 .PHONY: buf-lint
-buf-lint: googleapis ## lint the protos (buf STANDARD) and check their formatting
+buf-lint: googleapis openapiv2-options ## lint the protos (buf STANDARD) and check their formatting
 	$(BUF) lint proto
 	$(BUF) format -d --exit-code proto
 

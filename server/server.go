@@ -140,10 +140,7 @@ func New(cfg *configv1.Config, opts Options) (*Server, error) {
 	lim := cfg.GetLimits()
 	ic := &authz.Interceptors{
 		Policy: func() *authz.Policy { return s.state.Load().policy },
-		Limits: authz.Limits{
-			MaxHeaderCount: int(lim.GetMaxHeaderCount()),
-			MaxHeaderBytes: int(lim.GetMaxHeaderBytes()),
-		},
+		Limits: s.innerLimits(),
 		Exempt: map[string]bool{
 			healthpb.Health_Check_FullMethodName: true,
 			healthpb.Health_Watch_FullMethodName: true,

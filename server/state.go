@@ -47,6 +47,28 @@ func (s *Server) validateSnapshot(snap *store.Snapshot) error {
 	return nil
 }
 
+// liveState is the policy tester's view of the state the data plane serves:
+// the same compiled policy, host table and inner-request limits.
+func (s *Server) liveState() admin.LiveState {
+	st := s.state.Load()
+	return admin.LiveState{
+		Revision: st.revision,
+		Policy:   st.policy,
+		HasHost: func(host string) bool {
+			_, ok := st.table.Lookup(host)
+			return ok
+		},
+		Limits: s.innerLimits(),
+	}
+}
+
+// innerLimits bound an inner request's head, for the data plane and the
+// policy tester alike.
+func (s *Server) innerLimits() authz.Limits {
+	lim := s.cfg.GetLimits()
+	return authz.Limits{MaxHeaderCount: int(lim.GetMaxHeaderCount()), MaxHeaderBytes: int(lim.GetMaxHeaderBytes())}
+}
+
 // storeRevocations checks a certificate against the current state's
 // revocations, by fingerprint and by issuer and serial.
 func (s *Server) storeRevoked(cert *x509.Certificate) (bool, string) {

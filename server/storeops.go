@@ -264,8 +264,9 @@ func (s *Server) newAdmin(rec recovery.Option, logOpts []logging.Option) error {
 				return err
 			},
 		},
-		Version: s.opts.Version,
-		Logger:  s.log,
+		DataPlane: admin.DataPlaneFunc(s.liveState),
+		Version:   s.opts.Version,
+		Logger:    s.log,
 	})
 	h, err := admin.NewHandler(context.Background(), admin.HandlerOptions{
 		Service: svc,

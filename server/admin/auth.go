@@ -240,6 +240,8 @@ var readOnly = map[string]bool{
 	adminv1.AdminService_ListRevocations_FullMethodName:  true,
 	adminv1.AdminService_ListAuditRecords_FullMethodName: true,
 	adminv1.AdminService_GetStatus_FullMethodName:        true,
+	// The policy tester writes nothing.
+	adminv1.AdminService_EvaluatePolicy_FullMethodName: true,
 }
 
 // UnaryInterceptor authenticates the caller and checks its role: viewer for

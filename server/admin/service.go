@@ -42,6 +42,9 @@ type ServiceOptions struct {
 	Store     store.Store
 	Validate  Validator
 	Resources ResourceValidator
+	// DataPlane is the live state the policy tester decides with and the
+	// status reports as serving; nil: the tester is unavailable.
+	DataPlane DataPlane
 	Version   string
 	StartTime time.Time
 	Logger    *slog.Logger
@@ -367,10 +370,10 @@ func (s *Service) ListAuditRecords(ctx context.Context, req *adminv1.ListAuditRe
 }
 
 // GetStatus implements AdminService.
-func (s *Service) GetStatus(context.Context, *adminv1.GetStatusRequest) (*adminv1.GetStatusResponse, error) {
+func (s *Service) GetStatus(ctx context.Context, _ *adminv1.GetStatusRequest) (*adminv1.GetStatusResponse, error) {
 	snap := s.o.Store.Snapshot()
 	now := s.o.Now()
-	return &adminv1.GetStatusResponse{
+	resp := &adminv1.GetStatusResponse{
 		Version:         s.o.Version,
 		StartTime:       timestamppb.New(s.o.StartTime),
 		UptimeSeconds:   int64(now.Sub(s.o.StartTime) / time.Second),
@@ -378,7 +381,9 @@ func (s *Service) GetStatus(context.Context, *adminv1.GetStatusRequest) (*adminv
 		HostCount:       int32(len(snap.Hosts)),
 		RuleCount:       int32(len(snap.Rules)),
 		RevocationCount: int32(len(snap.Revocations)),
-	}, nil
+	}
+	s.describeStore(ctx, resp)
+	return resp, nil
 }
 
 // ---- helpers

@@ -7,6 +7,7 @@
 package adminv1
 
 import (
+	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -1565,8 +1566,24 @@ type GetStatusResponse struct {
 	RuleCount int32 `protobuf:"varint,6,opt,name=rule_count,json=ruleCount,proto3" json:"rule_count,omitempty"`
 	// The number of revocations.
 	RevocationCount int32 `protobuf:"varint,7,opt,name=revocation_count,json=revocationCount,proto3" json:"revocation_count,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The configuration store: "embedded" (bbolt in data_dir) or "etcd"
+	// (fleet mode).
+	Store string `protobuf:"bytes,8,opt,name=store,proto3" json:"store,omitempty"`
+	// Whether the store answers. The embedded store always does; while etcd is
+	// unreachable the data plane serves its last snapshot and writes fail.
+	StoreConnected bool `protobuf:"varint,9,opt,name=store_connected,json=storeConnected,proto3" json:"store_connected,omitempty"`
+	// When store_connected last changed (fleet mode only).
+	StoreConnectedChangeTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=store_connected_change_time,json=storeConnectedChangeTime,proto3" json:"store_connected_change_time,omitempty"`
+	// The store revision the data plane has compiled and is serving; it
+	// trails revision for the moment a change takes to apply.
+	ServingRevision int64 `protobuf:"varint,11,opt,name=serving_revision,json=servingRevision,proto3" json:"serving_revision,omitempty"`
+	// The admin who asked: the token's or the client certificate's name.
+	Caller string `protobuf:"bytes,12,opt,name=caller,proto3" json:"caller,omitempty"`
+	// The caller's role, "viewer" or "editor": what the web console lets them
+	// do (the API checks every call regardless).
+	CallerRole    string `protobuf:"bytes,13,opt,name=caller_role,json=callerRole,proto3" json:"caller_role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetStatusResponse) Reset() {
@@ -1648,11 +1665,408 @@ func (x *GetStatusResponse) GetRevocationCount() int32 {
 	return 0
 }
 
+func (x *GetStatusResponse) GetStore() string {
+	if x != nil {
+		return x.Store
+	}
+	return ""
+}
+
+func (x *GetStatusResponse) GetStoreConnected() bool {
+	if x != nil {
+		return x.StoreConnected
+	}
+	return false
+}
+
+func (x *GetStatusResponse) GetStoreConnectedChangeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StoreConnectedChangeTime
+	}
+	return nil
+}
+
+func (x *GetStatusResponse) GetServingRevision() int64 {
+	if x != nil {
+		return x.ServingRevision
+	}
+	return 0
+}
+
+func (x *GetStatusResponse) GetCaller() string {
+	if x != nil {
+		return x.Caller
+	}
+	return ""
+}
+
+func (x *GetStatusResponse) GetCallerRole() string {
+	if x != nil {
+		return x.CallerRole
+	}
+	return ""
+}
+
+// EvaluatePolicyRequest is a would-be caller and the request it would send.
+type EvaluatePolicyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Who calls, as its client certificate would say.
+	Identity *PolicyIdentity `protobuf:"bytes,1,opt,name=identity,proto3" json:"identity,omitempty"`
+	// The inner request, as the app would put it into a ForwardRequest.
+	Request       *PolicyRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EvaluatePolicyRequest) Reset() {
+	*x = EvaluatePolicyRequest{}
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EvaluatePolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EvaluatePolicyRequest) ProtoMessage() {}
+
+func (x *EvaluatePolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EvaluatePolicyRequest.ProtoReflect.Descriptor instead.
+func (*EvaluatePolicyRequest) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *EvaluatePolicyRequest) GetIdentity() *PolicyIdentity {
+	if x != nil {
+		return x.Identity
+	}
+	return nil
+}
+
+func (x *EvaluatePolicyRequest) GetRequest() *PolicyRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+// PolicyIdentity is what the gateway reads from a client certificate.
+type PolicyIdentity struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The principal id rules' "id" matchers compare: the SPIFFE ID when there
+	// is one, else the common name. May be left empty (it is derived); set
+	// alone, it is taken as the SPIFFE ID when it starts with "spiffe://" and
+	// as the common name otherwise.
+	PrincipalId string `protobuf:"bytes,1,opt,name=principal_id,json=principalId,proto3" json:"principal_id,omitempty"`
+	// The subject common name (CN).
+	CommonName string `protobuf:"bytes,2,opt,name=common_name,json=commonName,proto3" json:"common_name,omitempty"`
+	// The subject organizations (O).
+	Organizations []string `protobuf:"bytes,3,rep,name=organizations,proto3" json:"organizations,omitempty"`
+	// The subject organizational units (OU).
+	OrganizationalUnits []string `protobuf:"bytes,4,rep,name=organizational_units,json=organizationalUnits,proto3" json:"organizational_units,omitempty"`
+	// The certificate's SPIFFE ID (a spiffe:// URI SAN).
+	SpiffeId string `protobuf:"bytes,5,opt,name=spiffe_id,json=spiffeId,proto3" json:"spiffe_id,omitempty"`
+	// The certificate's SHA-256 fingerprint, 64 hex digits, for rules that
+	// match one certificate.
+	FingerprintSha256 string `protobuf:"bytes,6,opt,name=fingerprint_sha256,json=fingerprintSha256,proto3" json:"fingerprint_sha256,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *PolicyIdentity) Reset() {
+	*x = PolicyIdentity{}
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PolicyIdentity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PolicyIdentity) ProtoMessage() {}
+
+func (x *PolicyIdentity) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PolicyIdentity.ProtoReflect.Descriptor instead.
+func (*PolicyIdentity) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *PolicyIdentity) GetPrincipalId() string {
+	if x != nil {
+		return x.PrincipalId
+	}
+	return ""
+}
+
+func (x *PolicyIdentity) GetCommonName() string {
+	if x != nil {
+		return x.CommonName
+	}
+	return ""
+}
+
+func (x *PolicyIdentity) GetOrganizations() []string {
+	if x != nil {
+		return x.Organizations
+	}
+	return nil
+}
+
+func (x *PolicyIdentity) GetOrganizationalUnits() []string {
+	if x != nil {
+		return x.OrganizationalUnits
+	}
+	return nil
+}
+
+func (x *PolicyIdentity) GetSpiffeId() string {
+	if x != nil {
+		return x.SpiffeId
+	}
+	return ""
+}
+
+func (x *PolicyIdentity) GetFingerprintSha256() string {
+	if x != nil {
+		return x.FingerprintSha256
+	}
+	return ""
+}
+
+// PolicyRequest is the part of an inner request that policy decides on.
+type PolicyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The internal host, "name" or "name:port", as in ForwardRequest.host.
+	Host string `protobuf:"bytes,1,opt,name=host,proto3" json:"host,omitempty"`
+	// The HTTP method, e.g. "GET".
+	Method string `protobuf:"bytes,2,opt,name=method,proto3" json:"method,omitempty"`
+	// The origin-form target, path and optional "?query", as in
+	// ForwardRequest.path.
+	Path          string `protobuf:"bytes,3,opt,name=path,proto3" json:"path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PolicyRequest) Reset() {
+	*x = PolicyRequest{}
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PolicyRequest) ProtoMessage() {}
+
+func (x *PolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PolicyRequest.ProtoReflect.Descriptor instead.
+func (*PolicyRequest) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *PolicyRequest) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
+func (x *PolicyRequest) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *PolicyRequest) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+// EvaluatePolicyResponse is the gateway's answer and why.
+type EvaluatePolicyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Allowed (the request would be relayed) or refused.
+	Decision Decision `protobuf:"varint,1,opt,name=decision,proto3,enum=msg.admin.v1.Decision" json:"decision,omitempty"`
+	// The deciding rule: the matching deny rule, or the first matching allow
+	// rule; empty when none matched.
+	RuleId string `protobuf:"bytes,2,opt,name=rule_id,json=ruleId,proto3" json:"rule_id,omitempty"`
+	// Why, in the audit trail's words: "allowed", "denied_by_rule",
+	// "no_matching_rule", "host_not_allowlisted" or "invalid_request".
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The gRPC code the app would get: "OK", "PermissionDenied" or
+	// "InvalidArgument".
+	Code string `protobuf:"bytes,4,opt,name=code,proto3" json:"code,omitempty"`
+	// For an invalid request: the field at fault and the problem, as the app
+	// would be told.
+	Message string `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
+	// The canonical host the rules and the host table saw.
+	CanonicalHost string `protobuf:"bytes,6,opt,name=canonical_host,json=canonicalHost,proto3" json:"canonical_host,omitempty"`
+	// The canonical (upper-case) method.
+	CanonicalMethod string `protobuf:"bytes,7,opt,name=canonical_method,json=canonicalMethod,proto3" json:"canonical_method,omitempty"`
+	// The canonical path the rules saw and the relay would send.
+	CanonicalPath string `protobuf:"bytes,8,opt,name=canonical_path,json=canonicalPath,proto3" json:"canonical_path,omitempty"`
+	// The validated query, without "?"; rules do not look at it.
+	CanonicalQuery string `protobuf:"bytes,9,opt,name=canonical_query,json=canonicalQuery,proto3" json:"canonical_query,omitempty"`
+	// The principal id the rules saw.
+	PrincipalId string `protobuf:"bytes,10,opt,name=principal_id,json=principalId,proto3" json:"principal_id,omitempty"`
+	// The store revision of the configuration that decided.
+	Revision      int64 `protobuf:"varint,11,opt,name=revision,proto3" json:"revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EvaluatePolicyResponse) Reset() {
+	*x = EvaluatePolicyResponse{}
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EvaluatePolicyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EvaluatePolicyResponse) ProtoMessage() {}
+
+func (x *EvaluatePolicyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EvaluatePolicyResponse.ProtoReflect.Descriptor instead.
+func (*EvaluatePolicyResponse) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *EvaluatePolicyResponse) GetDecision() Decision {
+	if x != nil {
+		return x.Decision
+	}
+	return Decision_DECISION_UNSPECIFIED
+}
+
+func (x *EvaluatePolicyResponse) GetRuleId() string {
+	if x != nil {
+		return x.RuleId
+	}
+	return ""
+}
+
+func (x *EvaluatePolicyResponse) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *EvaluatePolicyResponse) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *EvaluatePolicyResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *EvaluatePolicyResponse) GetCanonicalHost() string {
+	if x != nil {
+		return x.CanonicalHost
+	}
+	return ""
+}
+
+func (x *EvaluatePolicyResponse) GetCanonicalMethod() string {
+	if x != nil {
+		return x.CanonicalMethod
+	}
+	return ""
+}
+
+func (x *EvaluatePolicyResponse) GetCanonicalPath() string {
+	if x != nil {
+		return x.CanonicalPath
+	}
+	return ""
+}
+
+func (x *EvaluatePolicyResponse) GetCanonicalQuery() string {
+	if x != nil {
+		return x.CanonicalQuery
+	}
+	return ""
+}
+
+func (x *EvaluatePolicyResponse) GetPrincipalId() string {
+	if x != nil {
+		return x.PrincipalId
+	}
+	return ""
+}
+
+func (x *EvaluatePolicyResponse) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
 var File_msg_admin_v1_admin_proto protoreflect.FileDescriptor
 
 const file_msg_admin_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x18msg/admin/v1/admin.proto\x12\fmsg.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1cmsg/admin/v1/resources.proto\"N\n" +
+	"\x18msg/admin/v1/admin.proto\x12\fmsg.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1cmsg/admin/v1/resources.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"N\n" +
 	"\x10ListHostsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -1742,7 +2156,7 @@ const file_msg_admin_v1_admin_proto_rawDesc = "" +
 	"\x18ListAuditRecordsResponse\x123\n" +
 	"\arecords\x18\x01 \x03(\v2\x19.msg.admin.v1.AuditRecordR\arecords\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x12\n" +
-	"\x10GetStatusRequest\"\x94\x02\n" +
+	"\x10GetStatusRequest\"\x92\x04\n" +
 	"\x11GetStatusResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x129\n" +
 	"\n" +
@@ -1753,7 +2167,43 @@ const file_msg_admin_v1_admin_proto_rawDesc = "" +
 	"host_count\x18\x05 \x01(\x05R\thostCount\x12\x1d\n" +
 	"\n" +
 	"rule_count\x18\x06 \x01(\x05R\truleCount\x12)\n" +
-	"\x10revocation_count\x18\a \x01(\x05R\x0frevocationCount2\xff\f\n" +
+	"\x10revocation_count\x18\a \x01(\x05R\x0frevocationCount\x12\x14\n" +
+	"\x05store\x18\b \x01(\tR\x05store\x12'\n" +
+	"\x0fstore_connected\x18\t \x01(\bR\x0estoreConnected\x12Y\n" +
+	"\x1bstore_connected_change_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\x18storeConnectedChangeTime\x12)\n" +
+	"\x10serving_revision\x18\v \x01(\x03R\x0fservingRevision\x12\x16\n" +
+	"\x06caller\x18\f \x01(\tR\x06caller\x12\x1f\n" +
+	"\vcaller_role\x18\r \x01(\tR\n" +
+	"callerRole\"\x88\x01\n" +
+	"\x15EvaluatePolicyRequest\x128\n" +
+	"\bidentity\x18\x01 \x01(\v2\x1c.msg.admin.v1.PolicyIdentityR\bidentity\x125\n" +
+	"\arequest\x18\x02 \x01(\v2\x1b.msg.admin.v1.PolicyRequestR\arequest\"\xf9\x01\n" +
+	"\x0ePolicyIdentity\x12!\n" +
+	"\fprincipal_id\x18\x01 \x01(\tR\vprincipalId\x12\x1f\n" +
+	"\vcommon_name\x18\x02 \x01(\tR\n" +
+	"commonName\x12$\n" +
+	"\rorganizations\x18\x03 \x03(\tR\rorganizations\x121\n" +
+	"\x14organizational_units\x18\x04 \x03(\tR\x13organizationalUnits\x12\x1b\n" +
+	"\tspiffe_id\x18\x05 \x01(\tR\bspiffeId\x12-\n" +
+	"\x12fingerprint_sha256\x18\x06 \x01(\tR\x11fingerprintSha256\"O\n" +
+	"\rPolicyRequest\x12\x12\n" +
+	"\x04host\x18\x01 \x01(\tR\x04host\x12\x16\n" +
+	"\x06method\x18\x02 \x01(\tR\x06method\x12\x12\n" +
+	"\x04path\x18\x03 \x01(\tR\x04path\"\x8c\x03\n" +
+	"\x16EvaluatePolicyResponse\x122\n" +
+	"\bdecision\x18\x01 \x01(\x0e2\x16.msg.admin.v1.DecisionR\bdecision\x12\x17\n" +
+	"\arule_id\x18\x02 \x01(\tR\x06ruleId\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x12\n" +
+	"\x04code\x18\x04 \x01(\tR\x04code\x12\x18\n" +
+	"\amessage\x18\x05 \x01(\tR\amessage\x12%\n" +
+	"\x0ecanonical_host\x18\x06 \x01(\tR\rcanonicalHost\x12)\n" +
+	"\x10canonical_method\x18\a \x01(\tR\x0fcanonicalMethod\x12%\n" +
+	"\x0ecanonical_path\x18\b \x01(\tR\rcanonicalPath\x12'\n" +
+	"\x0fcanonical_query\x18\t \x01(\tR\x0ecanonicalQuery\x12!\n" +
+	"\fprincipal_id\x18\n" +
+	" \x01(\tR\vprincipalId\x12\x1a\n" +
+	"\brevision\x18\v \x01(\x03R\brevision2\xfc\r\n" +
 	"\fAdminService\x12_\n" +
 	"\tListHosts\x12\x1e.msg.admin.v1.ListHostsRequest\x1a\x1f.msg.admin.v1.ListHostsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/hosts\x12`\n" +
 	"\aGetHost\x12\x1c.msg.admin.v1.GetHostRequest\x1a\x1d.msg.admin.v1.GetHostResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/hosts/{name}\x12h\n" +
@@ -1777,7 +2227,14 @@ const file_msg_admin_v1_admin_proto_rawDesc = "" +
 	"\x10DeleteRevocation\x12%.msg.admin.v1.DeleteRevocationRequest\x1a&.msg.admin.v1.DeleteRevocationResponse\"\x1c\x82\xd3\xe4\x93\x02\x16*\x14/v1/revocations/{id}\x12t\n" +
 	"\x10ListAuditRecords\x12%.msg.admin.v1.ListAuditRecordsRequest\x1a&.msg.admin.v1.ListAuditRecordsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/audit\x12`\n" +
 	"\tGetStatus\x12\x1e.msg.admin.v1.GetStatusRequest\x1a\x1f.msg.admin.v1.GetStatusResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
-	"/v1/statusB5Z3github.com/msg-gateway/msg/gen/msg/admin/v1;adminv1b\x06proto3"
+	"/v1/status\x12{\n" +
+	"\x0eEvaluatePolicy\x12#.msg.admin.v1.EvaluatePolicyRequest\x1a$.msg.admin.v1.EvaluatePolicyResponse\"\x1e\x82\xd3\xe4\x93\x02\x18:\x01*\"\x13/v1/policy:evaluateB\xa5\x04\x92A\xec\x03\x12\xc2\x02\n" +
+	"\rmsg admin API\x12\xac\x02Manages a mobile secure gateway's allow-listed hosts, authorization rules and certificate revocations while it runs, reads its audit trail and explains its policy decisions. Reads need the viewer role, writes the editor role. Updates and deletes send the etag they were based on; a stale etag is 409.2\x02v1*\x02\x01\x02Z\x92\x01\n" +
+	"\x8f\x01\n" +
+	"\x06bearer\x12\x84\x01\b\x02\x12oAn admin token as \"Bearer TOKEN\". On an HTTPS admin listener an admin client certificate authenticates instead.\x1a\rAuthorization \x02b\f\n" +
+	"\n" +
+	"\n" +
+	"\x06bearer\x12\x00Z3github.com/msg-gateway/msg/gen/msg/admin/v1;adminv1b\x06proto3"
 
 var (
 	file_msg_admin_v1_admin_proto_rawDescOnce sync.Once
@@ -1791,7 +2248,7 @@ func file_msg_admin_v1_admin_proto_rawDescGZIP() []byte {
 	return file_msg_admin_v1_admin_proto_rawDescData
 }
 
-var file_msg_admin_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_msg_admin_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_msg_admin_v1_admin_proto_goTypes = []any{
 	(*ListHostsRequest)(nil),         // 0: msg.admin.v1.ListHostsRequest
 	(*ListHostsResponse)(nil),        // 1: msg.admin.v1.ListHostsResponse
@@ -1823,74 +2280,84 @@ var file_msg_admin_v1_admin_proto_goTypes = []any{
 	(*ListAuditRecordsResponse)(nil), // 27: msg.admin.v1.ListAuditRecordsResponse
 	(*GetStatusRequest)(nil),         // 28: msg.admin.v1.GetStatusRequest
 	(*GetStatusResponse)(nil),        // 29: msg.admin.v1.GetStatusResponse
-	(*Host)(nil),                     // 30: msg.admin.v1.Host
-	(*fieldmaskpb.FieldMask)(nil),    // 31: google.protobuf.FieldMask
-	(*Rule)(nil),                     // 32: msg.admin.v1.Rule
-	(*Revocation)(nil),               // 33: msg.admin.v1.Revocation
-	(Decision)(0),                    // 34: msg.admin.v1.Decision
-	(*timestamppb.Timestamp)(nil),    // 35: google.protobuf.Timestamp
-	(RecordKind)(0),                  // 36: msg.admin.v1.RecordKind
-	(*AuditRecord)(nil),              // 37: msg.admin.v1.AuditRecord
+	(*EvaluatePolicyRequest)(nil),    // 30: msg.admin.v1.EvaluatePolicyRequest
+	(*PolicyIdentity)(nil),           // 31: msg.admin.v1.PolicyIdentity
+	(*PolicyRequest)(nil),            // 32: msg.admin.v1.PolicyRequest
+	(*EvaluatePolicyResponse)(nil),   // 33: msg.admin.v1.EvaluatePolicyResponse
+	(*Host)(nil),                     // 34: msg.admin.v1.Host
+	(*fieldmaskpb.FieldMask)(nil),    // 35: google.protobuf.FieldMask
+	(*Rule)(nil),                     // 36: msg.admin.v1.Rule
+	(*Revocation)(nil),               // 37: msg.admin.v1.Revocation
+	(Decision)(0),                    // 38: msg.admin.v1.Decision
+	(*timestamppb.Timestamp)(nil),    // 39: google.protobuf.Timestamp
+	(RecordKind)(0),                  // 40: msg.admin.v1.RecordKind
+	(*AuditRecord)(nil),              // 41: msg.admin.v1.AuditRecord
 }
 var file_msg_admin_v1_admin_proto_depIdxs = []int32{
-	30, // 0: msg.admin.v1.ListHostsResponse.hosts:type_name -> msg.admin.v1.Host
-	30, // 1: msg.admin.v1.GetHostResponse.host:type_name -> msg.admin.v1.Host
-	30, // 2: msg.admin.v1.CreateHostRequest.host:type_name -> msg.admin.v1.Host
-	30, // 3: msg.admin.v1.CreateHostResponse.host:type_name -> msg.admin.v1.Host
-	30, // 4: msg.admin.v1.UpdateHostRequest.host:type_name -> msg.admin.v1.Host
-	31, // 5: msg.admin.v1.UpdateHostRequest.update_mask:type_name -> google.protobuf.FieldMask
-	30, // 6: msg.admin.v1.UpdateHostResponse.host:type_name -> msg.admin.v1.Host
-	32, // 7: msg.admin.v1.ListRulesResponse.rules:type_name -> msg.admin.v1.Rule
-	32, // 8: msg.admin.v1.GetRuleResponse.rule:type_name -> msg.admin.v1.Rule
-	32, // 9: msg.admin.v1.CreateRuleRequest.rule:type_name -> msg.admin.v1.Rule
-	32, // 10: msg.admin.v1.CreateRuleResponse.rule:type_name -> msg.admin.v1.Rule
-	32, // 11: msg.admin.v1.UpdateRuleRequest.rule:type_name -> msg.admin.v1.Rule
-	31, // 12: msg.admin.v1.UpdateRuleRequest.update_mask:type_name -> google.protobuf.FieldMask
-	32, // 13: msg.admin.v1.UpdateRuleResponse.rule:type_name -> msg.admin.v1.Rule
-	33, // 14: msg.admin.v1.ListRevocationsResponse.revocations:type_name -> msg.admin.v1.Revocation
-	33, // 15: msg.admin.v1.CreateRevocationRequest.revocation:type_name -> msg.admin.v1.Revocation
-	33, // 16: msg.admin.v1.CreateRevocationResponse.revocation:type_name -> msg.admin.v1.Revocation
-	34, // 17: msg.admin.v1.ListAuditRecordsRequest.decision:type_name -> msg.admin.v1.Decision
-	35, // 18: msg.admin.v1.ListAuditRecordsRequest.start_time:type_name -> google.protobuf.Timestamp
-	35, // 19: msg.admin.v1.ListAuditRecordsRequest.end_time:type_name -> google.protobuf.Timestamp
-	36, // 20: msg.admin.v1.ListAuditRecordsRequest.kind:type_name -> msg.admin.v1.RecordKind
-	37, // 21: msg.admin.v1.ListAuditRecordsResponse.records:type_name -> msg.admin.v1.AuditRecord
-	35, // 22: msg.admin.v1.GetStatusResponse.start_time:type_name -> google.protobuf.Timestamp
-	0,  // 23: msg.admin.v1.AdminService.ListHosts:input_type -> msg.admin.v1.ListHostsRequest
-	2,  // 24: msg.admin.v1.AdminService.GetHost:input_type -> msg.admin.v1.GetHostRequest
-	4,  // 25: msg.admin.v1.AdminService.CreateHost:input_type -> msg.admin.v1.CreateHostRequest
-	6,  // 26: msg.admin.v1.AdminService.UpdateHost:input_type -> msg.admin.v1.UpdateHostRequest
-	8,  // 27: msg.admin.v1.AdminService.DeleteHost:input_type -> msg.admin.v1.DeleteHostRequest
-	10, // 28: msg.admin.v1.AdminService.ListRules:input_type -> msg.admin.v1.ListRulesRequest
-	12, // 29: msg.admin.v1.AdminService.GetRule:input_type -> msg.admin.v1.GetRuleRequest
-	14, // 30: msg.admin.v1.AdminService.CreateRule:input_type -> msg.admin.v1.CreateRuleRequest
-	16, // 31: msg.admin.v1.AdminService.UpdateRule:input_type -> msg.admin.v1.UpdateRuleRequest
-	18, // 32: msg.admin.v1.AdminService.DeleteRule:input_type -> msg.admin.v1.DeleteRuleRequest
-	20, // 33: msg.admin.v1.AdminService.ListRevocations:input_type -> msg.admin.v1.ListRevocationsRequest
-	22, // 34: msg.admin.v1.AdminService.CreateRevocation:input_type -> msg.admin.v1.CreateRevocationRequest
-	24, // 35: msg.admin.v1.AdminService.DeleteRevocation:input_type -> msg.admin.v1.DeleteRevocationRequest
-	26, // 36: msg.admin.v1.AdminService.ListAuditRecords:input_type -> msg.admin.v1.ListAuditRecordsRequest
-	28, // 37: msg.admin.v1.AdminService.GetStatus:input_type -> msg.admin.v1.GetStatusRequest
-	1,  // 38: msg.admin.v1.AdminService.ListHosts:output_type -> msg.admin.v1.ListHostsResponse
-	3,  // 39: msg.admin.v1.AdminService.GetHost:output_type -> msg.admin.v1.GetHostResponse
-	5,  // 40: msg.admin.v1.AdminService.CreateHost:output_type -> msg.admin.v1.CreateHostResponse
-	7,  // 41: msg.admin.v1.AdminService.UpdateHost:output_type -> msg.admin.v1.UpdateHostResponse
-	9,  // 42: msg.admin.v1.AdminService.DeleteHost:output_type -> msg.admin.v1.DeleteHostResponse
-	11, // 43: msg.admin.v1.AdminService.ListRules:output_type -> msg.admin.v1.ListRulesResponse
-	13, // 44: msg.admin.v1.AdminService.GetRule:output_type -> msg.admin.v1.GetRuleResponse
-	15, // 45: msg.admin.v1.AdminService.CreateRule:output_type -> msg.admin.v1.CreateRuleResponse
-	17, // 46: msg.admin.v1.AdminService.UpdateRule:output_type -> msg.admin.v1.UpdateRuleResponse
-	19, // 47: msg.admin.v1.AdminService.DeleteRule:output_type -> msg.admin.v1.DeleteRuleResponse
-	21, // 48: msg.admin.v1.AdminService.ListRevocations:output_type -> msg.admin.v1.ListRevocationsResponse
-	23, // 49: msg.admin.v1.AdminService.CreateRevocation:output_type -> msg.admin.v1.CreateRevocationResponse
-	25, // 50: msg.admin.v1.AdminService.DeleteRevocation:output_type -> msg.admin.v1.DeleteRevocationResponse
-	27, // 51: msg.admin.v1.AdminService.ListAuditRecords:output_type -> msg.admin.v1.ListAuditRecordsResponse
-	29, // 52: msg.admin.v1.AdminService.GetStatus:output_type -> msg.admin.v1.GetStatusResponse
-	38, // [38:53] is the sub-list for method output_type
-	23, // [23:38] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	34, // 0: msg.admin.v1.ListHostsResponse.hosts:type_name -> msg.admin.v1.Host
+	34, // 1: msg.admin.v1.GetHostResponse.host:type_name -> msg.admin.v1.Host
+	34, // 2: msg.admin.v1.CreateHostRequest.host:type_name -> msg.admin.v1.Host
+	34, // 3: msg.admin.v1.CreateHostResponse.host:type_name -> msg.admin.v1.Host
+	34, // 4: msg.admin.v1.UpdateHostRequest.host:type_name -> msg.admin.v1.Host
+	35, // 5: msg.admin.v1.UpdateHostRequest.update_mask:type_name -> google.protobuf.FieldMask
+	34, // 6: msg.admin.v1.UpdateHostResponse.host:type_name -> msg.admin.v1.Host
+	36, // 7: msg.admin.v1.ListRulesResponse.rules:type_name -> msg.admin.v1.Rule
+	36, // 8: msg.admin.v1.GetRuleResponse.rule:type_name -> msg.admin.v1.Rule
+	36, // 9: msg.admin.v1.CreateRuleRequest.rule:type_name -> msg.admin.v1.Rule
+	36, // 10: msg.admin.v1.CreateRuleResponse.rule:type_name -> msg.admin.v1.Rule
+	36, // 11: msg.admin.v1.UpdateRuleRequest.rule:type_name -> msg.admin.v1.Rule
+	35, // 12: msg.admin.v1.UpdateRuleRequest.update_mask:type_name -> google.protobuf.FieldMask
+	36, // 13: msg.admin.v1.UpdateRuleResponse.rule:type_name -> msg.admin.v1.Rule
+	37, // 14: msg.admin.v1.ListRevocationsResponse.revocations:type_name -> msg.admin.v1.Revocation
+	37, // 15: msg.admin.v1.CreateRevocationRequest.revocation:type_name -> msg.admin.v1.Revocation
+	37, // 16: msg.admin.v1.CreateRevocationResponse.revocation:type_name -> msg.admin.v1.Revocation
+	38, // 17: msg.admin.v1.ListAuditRecordsRequest.decision:type_name -> msg.admin.v1.Decision
+	39, // 18: msg.admin.v1.ListAuditRecordsRequest.start_time:type_name -> google.protobuf.Timestamp
+	39, // 19: msg.admin.v1.ListAuditRecordsRequest.end_time:type_name -> google.protobuf.Timestamp
+	40, // 20: msg.admin.v1.ListAuditRecordsRequest.kind:type_name -> msg.admin.v1.RecordKind
+	41, // 21: msg.admin.v1.ListAuditRecordsResponse.records:type_name -> msg.admin.v1.AuditRecord
+	39, // 22: msg.admin.v1.GetStatusResponse.start_time:type_name -> google.protobuf.Timestamp
+	39, // 23: msg.admin.v1.GetStatusResponse.store_connected_change_time:type_name -> google.protobuf.Timestamp
+	31, // 24: msg.admin.v1.EvaluatePolicyRequest.identity:type_name -> msg.admin.v1.PolicyIdentity
+	32, // 25: msg.admin.v1.EvaluatePolicyRequest.request:type_name -> msg.admin.v1.PolicyRequest
+	38, // 26: msg.admin.v1.EvaluatePolicyResponse.decision:type_name -> msg.admin.v1.Decision
+	0,  // 27: msg.admin.v1.AdminService.ListHosts:input_type -> msg.admin.v1.ListHostsRequest
+	2,  // 28: msg.admin.v1.AdminService.GetHost:input_type -> msg.admin.v1.GetHostRequest
+	4,  // 29: msg.admin.v1.AdminService.CreateHost:input_type -> msg.admin.v1.CreateHostRequest
+	6,  // 30: msg.admin.v1.AdminService.UpdateHost:input_type -> msg.admin.v1.UpdateHostRequest
+	8,  // 31: msg.admin.v1.AdminService.DeleteHost:input_type -> msg.admin.v1.DeleteHostRequest
+	10, // 32: msg.admin.v1.AdminService.ListRules:input_type -> msg.admin.v1.ListRulesRequest
+	12, // 33: msg.admin.v1.AdminService.GetRule:input_type -> msg.admin.v1.GetRuleRequest
+	14, // 34: msg.admin.v1.AdminService.CreateRule:input_type -> msg.admin.v1.CreateRuleRequest
+	16, // 35: msg.admin.v1.AdminService.UpdateRule:input_type -> msg.admin.v1.UpdateRuleRequest
+	18, // 36: msg.admin.v1.AdminService.DeleteRule:input_type -> msg.admin.v1.DeleteRuleRequest
+	20, // 37: msg.admin.v1.AdminService.ListRevocations:input_type -> msg.admin.v1.ListRevocationsRequest
+	22, // 38: msg.admin.v1.AdminService.CreateRevocation:input_type -> msg.admin.v1.CreateRevocationRequest
+	24, // 39: msg.admin.v1.AdminService.DeleteRevocation:input_type -> msg.admin.v1.DeleteRevocationRequest
+	26, // 40: msg.admin.v1.AdminService.ListAuditRecords:input_type -> msg.admin.v1.ListAuditRecordsRequest
+	28, // 41: msg.admin.v1.AdminService.GetStatus:input_type -> msg.admin.v1.GetStatusRequest
+	30, // 42: msg.admin.v1.AdminService.EvaluatePolicy:input_type -> msg.admin.v1.EvaluatePolicyRequest
+	1,  // 43: msg.admin.v1.AdminService.ListHosts:output_type -> msg.admin.v1.ListHostsResponse
+	3,  // 44: msg.admin.v1.AdminService.GetHost:output_type -> msg.admin.v1.GetHostResponse
+	5,  // 45: msg.admin.v1.AdminService.CreateHost:output_type -> msg.admin.v1.CreateHostResponse
+	7,  // 46: msg.admin.v1.AdminService.UpdateHost:output_type -> msg.admin.v1.UpdateHostResponse
+	9,  // 47: msg.admin.v1.AdminService.DeleteHost:output_type -> msg.admin.v1.DeleteHostResponse
+	11, // 48: msg.admin.v1.AdminService.ListRules:output_type -> msg.admin.v1.ListRulesResponse
+	13, // 49: msg.admin.v1.AdminService.GetRule:output_type -> msg.admin.v1.GetRuleResponse
+	15, // 50: msg.admin.v1.AdminService.CreateRule:output_type -> msg.admin.v1.CreateRuleResponse
+	17, // 51: msg.admin.v1.AdminService.UpdateRule:output_type -> msg.admin.v1.UpdateRuleResponse
+	19, // 52: msg.admin.v1.AdminService.DeleteRule:output_type -> msg.admin.v1.DeleteRuleResponse
+	21, // 53: msg.admin.v1.AdminService.ListRevocations:output_type -> msg.admin.v1.ListRevocationsResponse
+	23, // 54: msg.admin.v1.AdminService.CreateRevocation:output_type -> msg.admin.v1.CreateRevocationResponse
+	25, // 55: msg.admin.v1.AdminService.DeleteRevocation:output_type -> msg.admin.v1.DeleteRevocationResponse
+	27, // 56: msg.admin.v1.AdminService.ListAuditRecords:output_type -> msg.admin.v1.ListAuditRecordsResponse
+	29, // 57: msg.admin.v1.AdminService.GetStatus:output_type -> msg.admin.v1.GetStatusResponse
+	33, // 58: msg.admin.v1.AdminService.EvaluatePolicy:output_type -> msg.admin.v1.EvaluatePolicyResponse
+	43, // [43:59] is the sub-list for method output_type
+	27, // [27:43] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_msg_admin_v1_admin_proto_init() }
@@ -1905,7 +2372,7 @@ func file_msg_admin_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_msg_admin_v1_admin_proto_rawDesc), len(file_msg_admin_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   30,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -34,6 +34,7 @@ const (
 	AdminService_DeleteRevocation_FullMethodName = "/msg.admin.v1.AdminService/DeleteRevocation"
 	AdminService_ListAuditRecords_FullMethodName = "/msg.admin.v1.AdminService/ListAuditRecords"
 	AdminService_GetStatus_FullMethodName        = "/msg.admin.v1.AdminService/GetStatus"
+	AdminService_EvaluatePolicy_FullMethodName   = "/msg.admin.v1.AdminService/EvaluatePolicy"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -76,8 +77,14 @@ type AdminServiceClient interface {
 	DeleteRevocation(ctx context.Context, in *DeleteRevocationRequest, opts ...grpc.CallOption) (*DeleteRevocationResponse, error)
 	// Queries the audit trail, newest first.
 	ListAuditRecords(ctx context.Context, in *ListAuditRecordsRequest, opts ...grpc.CallOption) (*ListAuditRecordsResponse, error)
-	// Reports the gateway's version, uptime, config revision and counts.
+	// Reports the gateway's version, uptime, config revision, counts and
+	// whether the configuration store is reachable.
 	GetStatus(ctx context.Context, in *GetStatusRequest, opts ...grpc.CallOption) (*GetStatusResponse, error)
+	// Explains how the gateway decides a request right now, without sending
+	// it: the identity and the inner request go through the same
+	// canonicalization, policy decision and host table check as a Forward call,
+	// on the configuration the data plane serves. Needs the viewer role.
+	EvaluatePolicy(ctx context.Context, in *EvaluatePolicyRequest, opts ...grpc.CallOption) (*EvaluatePolicyResponse, error)
 }
 
 type adminServiceClient struct {
@@ -238,6 +245,16 @@ func (c *adminServiceClient) GetStatus(ctx context.Context, in *GetStatusRequest
 	return out, nil
 }
 
+func (c *adminServiceClient) EvaluatePolicy(ctx context.Context, in *EvaluatePolicyRequest, opts ...grpc.CallOption) (*EvaluatePolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EvaluatePolicyResponse)
+	err := c.cc.Invoke(ctx, AdminService_EvaluatePolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -278,8 +295,14 @@ type AdminServiceServer interface {
 	DeleteRevocation(context.Context, *DeleteRevocationRequest) (*DeleteRevocationResponse, error)
 	// Queries the audit trail, newest first.
 	ListAuditRecords(context.Context, *ListAuditRecordsRequest) (*ListAuditRecordsResponse, error)
-	// Reports the gateway's version, uptime, config revision and counts.
+	// Reports the gateway's version, uptime, config revision, counts and
+	// whether the configuration store is reachable.
 	GetStatus(context.Context, *GetStatusRequest) (*GetStatusResponse, error)
+	// Explains how the gateway decides a request right now, without sending
+	// it: the identity and the inner request go through the same
+	// canonicalization, policy decision and host table check as a Forward call,
+	// on the configuration the data plane serves. Needs the viewer role.
+	EvaluatePolicy(context.Context, *EvaluatePolicyRequest) (*EvaluatePolicyResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -334,6 +357,9 @@ func (UnimplementedAdminServiceServer) ListAuditRecords(context.Context, *ListAu
 }
 func (UnimplementedAdminServiceServer) GetStatus(context.Context, *GetStatusRequest) (*GetStatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetStatus not implemented")
+}
+func (UnimplementedAdminServiceServer) EvaluatePolicy(context.Context, *EvaluatePolicyRequest) (*EvaluatePolicyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EvaluatePolicy not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -626,6 +652,24 @@ func _AdminService_GetStatus_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_EvaluatePolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EvaluatePolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).EvaluatePolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_EvaluatePolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).EvaluatePolicy(ctx, req.(*EvaluatePolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -692,6 +736,10 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetStatus",
 			Handler:    _AdminService_GetStatus_Handler,
+		},
+		{
+			MethodName: "EvaluatePolicy",
+			Handler:    _AdminService_EvaluatePolicy_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
