@@ -88,10 +88,42 @@ lint: buf-lint ## buf lint, gofmt and go vet
 	$(GO) vet ./...
 
 .PHONY: test
-test: tools lint check-generate ## lint, check generated code, vet, race tests, short fuzz runs, TLS scan
+test: tools lint check-generate ## lint, check generated code, vet, race tests, short fuzz runs, console in Chromium, TLS scan
 	$(GO) test -race -count=1 ./...
 	$(MAKE) fuzz FUZZTIME=$(TEST_FUZZTIME)
+	$(MAKE) test-console
 	$(MAKE) security
+
+# The admin web console: TypeScript sources in $(CONSOLE_WEB), built with
+# Vite into server/admin/console/dist, which is committed and embedded, so
+# `make run` needs only Go.
+CONSOLE_WEB := server/admin/console/web
+CONSOLE_E2E := .build/console-e2e
+
+$(CONSOLE_WEB)/node_modules/.package-lock.json: $(CONSOLE_WEB)/package.json $(CONSOLE_WEB)/package-lock.json
+	cd $(CONSOLE_WEB) && npm ci --no-audit --no-fund --loglevel=error
+
+.PHONY: console
+console: $(CONSOLE_WEB)/node_modules/.package-lock.json ## type-check and build the web console into server/admin/console/dist
+	cd $(CONSOLE_WEB) && npm run --silent build
+
+.PHONY: check-console
+check-console: console ## fail when the committed console build differs from its sources
+	@git add -N server/admin/console/dist && git diff --exit-code --stat -- server/admin/console/dist || { echo "server/admin/console/dist is stale: run 'make console' and commit"; exit 1; }
+
+.PHONY: test-console
+test-console: check-console ## the console in headless Chromium (Debian's, installed when missing) against a dev gateway
+	bash scripts/chromium.sh
+	mkdir -p $(CONSOLE_E2E)/bin
+	$(GO) build -o $(CONSOLE_E2E)/bin/ ./cmd/msg-gateway ./server/admin/console/e2e/forward
+	rm -rf $(CONSOLE_E2E)/screenshots
+	cd $(CONSOLE_WEB) && MSG_GATEWAY=$(CURDIR)/$(CONSOLE_E2E)/bin/msg-gateway MSG_FORWARD=$(CURDIR)/$(CONSOLE_E2E)/bin/forward \
+	  MSG_SCREENSHOTS=$(CURDIR)/$(CONSOLE_E2E)/screenshots npm run --silent e2e
+
+.PHONY: console-screenshots
+console-screenshots: ## copy the README's two console screenshots from the last test-console run into docs/console
+	mkdir -p docs/console
+	cp $(CONSOLE_E2E)/screenshots/05-rules.png $(CONSOLE_E2E)/screenshots/07-policy-tester-denied.png docs/console/
 
 .PHONY: security
 security: ## scan the dev gateway's TLS with testssl.sh (installed from Debian when missing); ~2.5 min

@@ -37,8 +37,10 @@ admin_listen: %q
 data_dir: %q
 admin:
   tokens:
-    # The token itself is in admin-token next to this file; only its hash is here.
+    # The tokens themselves are in admin-token and viewer-token next to this
+    # file; only their hashes are here.
     - {name: dev-admin, sha256: %q, role: editor}
+    - {name: dev-viewer, sha256: %q, role: viewer}
 tls:
   cert_file: %q
   key_file: %q
@@ -91,9 +93,13 @@ func cmdDev(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("dev: writing PKI: %w", err)
 	}
-	token, err := devAdminToken(absDir)
+	token, err := devToken(absDir, "admin-token")
 	if err != nil {
 		return fmt.Errorf("dev: admin token: %w", err)
+	}
+	viewerToken, err := devToken(absDir, "viewer-token")
+	if err != nil {
+		return fmt.Errorf("dev: viewer token: %w", err)
 	}
 
 	// The demo internal host, on loopback.
@@ -108,7 +114,7 @@ func cmdDev(args []string, stdout, stderr io.Writer) error {
 	cfgPath := filepath.Join(absDir, "gateway.yaml")
 	dataDir := filepath.Join(absDir, "data")
 	demoURL := "http://" + demoLis.Addr().String()
-	cfgText := fmt.Sprintf(devConfig, *listen, *adminListen, dataDir, admin.HashToken(token),
+	cfgText := fmt.Sprintf(devConfig, *listen, *adminListen, dataDir, admin.HashToken(token), admin.HashToken(viewerToken),
 		files.serverCert, files.serverKey, files.ca, demoURL)
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		return fmt.Errorf("dev: %w", err)
@@ -159,10 +165,10 @@ func devPKI(dir string) (devFiles, error) {
 	return writeDevPKI(dir)
 }
 
-// devAdminToken returns the admin token in dir/admin-token, creating a random
-// one (mode 0600) when there is none.
-func devAdminToken(dir string) (string, error) {
-	path := filepath.Join(dir, "admin-token")
+// devToken returns the admin token in dir/name, creating a random one (mode
+// 0600) when there is none: admin-token (editor) and viewer-token (viewer).
+func devToken(dir, name string) (string, error) {
+	path := filepath.Join(dir, name)
 	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
 		return strings.TrimSpace(string(b)), nil
 	}
@@ -280,7 +286,8 @@ func printDevBanner(w io.Writer, dir, grpcAddr, adminAddr string) {
 msg-gateway dev mode
   gRPC (mTLS)  %s
   admin HTTP   http://%s  (/v1/..., /openapi.json, /healthz, /readyz, /metrics)
-  files        %s  (ca.pem, alice*.pem allowed, mallory*.pem denied, admin-token, gateway.yaml, data/)
+  console      http://%s/console/  (sign in with admin-token, or viewer-token to look only)
+  files        %s  (ca.pem, alice*.pem allowed, mallory*.pem denied, admin-token, viewer-token, gateway.yaml, data/)
 
 Forward as alice (allowed; the body field is base64):
 
@@ -302,7 +309,7 @@ From Go:
 		client.WithRootCAFile(%q))
 	resp, _ := (&http.Client{Transport: t}).Get("https://demo.internal/hello")
 
-`, grpcAddr, adminAddr, dir, call("alice", "/hello"), call("mallory", "/hello"),
+`, grpcAddr, adminAddr, adminAddr, dir, call("alice", "/hello"), call("mallory", "/hello"),
 		dir, adminAddr, msgctl, adminAddr, dir,
 		grpcAddr, dir+"/alice.pem", dir+"/alice-key.pem", dir+"/ca.pem")
 }

@@ -39,7 +39,8 @@ type HandlerOptions struct {
 
 // Handler serves the admin listener: REST under /v1/ through grpc-gateway,
 // gRPC AdminService (HTTP/2 with content-type application/grpc), the OpenAPI
-// document at /openapi.json, and the extra routes.
+// document at /openapi.json, the web console under /console/, and the extra
+// routes.
 type Handler struct {
 	http.Handler
 	grpc *grpc.Server
@@ -101,7 +102,8 @@ func NewHandler(ctx context.Context, o HandlerOptions) (*Handler, error) {
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("/v1/", http.MaxBytesHandler(gw, maxBodyBytes))
+	mux.Handle("/v1/", apiHeaders(http.MaxBytesHandler(gw, maxBodyBytes)))
+	mountConsole(mux)
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openapi.AdminJSON)
@@ -109,12 +111,13 @@ func NewHandler(ctx context.Context, o HandlerOptions) (*Handler, error) {
 	for pattern, handler := range o.Routes {
 		mux.Handle(pattern, handler)
 	}
+	web := sameOriginWrites(mux)
 	h.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
 			h.grpc.ServeHTTP(w, r)
 			return
 		}
-		mux.ServeHTTP(w, r)
+		web.ServeHTTP(w, r)
 	})
 	return h, nil
 }
