@@ -105,8 +105,11 @@ after(async () => {
 /** Records page errors and CSP violations; after() fails on any. */
 function watch(page) {
   page.on("pageerror", (e) => browserProblems.push(`page error: ${e.message}`));
+  page.on("response", (r) => {
+    if (r.status() === 404) browserProblems.push(`404: ${r.url()}`);
+  });
   page.on("console", (m) => {
-    if (m.type() === "error" && !/Failed to load resource: the server responded with a status of (401|403|409|400)/.test(m.text())) {
+    if (m.type() === "error" && !/Failed to load resource: the server responded with a status of (40[01349])/.test(m.text())) {
       browserProblems.push(`console error: ${m.text()}`);
     }
   });
@@ -171,18 +174,18 @@ test("create a host and a rule, then a real Forward call is allowed", async () =
   const page = await signIn(editorToken, "#/hosts");
   await page.getByRole("heading", { name: "Hosts" }).waitFor();
   await page.getByRole("button", { name: "New host" }).click();
-  await page.getByLabel("Name").fill("e2e.internal");
+  await page.getByLabel("Name", { exact: true }).fill("e2e.internal");
   // A wrong scheme first: the API's 400 names host.upstream and the console
   // shows it on that field.
-  await page.getByLabel("Upstream URL").fill("ftp://127.0.0.1/");
-  await page.getByLabel("Allowed networks").fill("127.0.0.0/8");
+  await page.getByLabel("Upstream URL", { exact: true }).fill("ftp://127.0.0.1/");
+  await page.getByLabel("Allowed networks", { exact: true }).fill("127.0.0.0/8");
   await page.getByRole("button", { name: "Create host" }).click();
   const fieldError = page.locator('[data-field="upstream"] .field-error');
   await fieldError.waitFor();
   assert.match(await fieldError.innerText(), /^host\.upstream: .*http or https/);
-  assert.equal(await page.getByLabel("Upstream URL").getAttribute("aria-invalid"), "true");
+  assert.equal(await page.getByLabel("Upstream URL", { exact: true }).getAttribute("aria-invalid"), "true");
   await shot(page, "02-host-validation-error");
-  await page.getByLabel("Upstream URL").fill(upstreamURL);
+  await page.getByLabel("Upstream URL", { exact: true }).fill(upstreamURL);
   await page.getByRole("button", { name: "Create host" }).click();
   await page.getByRole("status").filter({ hasText: "Saved host e2e.internal." }).waitFor();
   await page.locator('tr[data-key="e2e.internal"]').waitFor();
@@ -191,16 +194,16 @@ test("create a host and a rule, then a real Forward call is allowed", async () =
   await page.getByRole("link", { name: "Rules" }).click();
   await page.getByRole("button", { name: "New rule" }).click();
   await page.getByLabel("Id", { exact: true }).fill("alice-e2e-api");
-  await page.getByLabel("Effect").selectOption("EFFECT_ALLOW");
+  await page.getByLabel("Effect", { exact: true }).selectOption("EFFECT_ALLOW");
   await page.getByRole("button", { name: "Add principal" }).click();
   await page.getByLabel("principals 1 kind").selectOption("id");
   await page.getByLabel("principals 1 value").fill("alice");
-  await page.getByLabel("Hosts").fill("e2e.internal");
-  await page.getByLabel("Methods").fill("GET\nPOST");
+  await page.getByLabel("Hosts", { exact: true }).fill("e2e.internal");
+  await page.getByLabel("Methods", { exact: true }).fill("GET\nPOST");
   await page.getByRole("button", { name: "Add path" }).click();
   await page.getByLabel("paths 1 kind").selectOption("prefix");
   await page.getByLabel("paths 1 value").fill("/api");
-  await page.getByLabel("Description").fill("created by the console e2e test");
+  await page.getByLabel("Description", { exact: true }).fill("created by the console e2e test");
   await shot(page, "04-rule-editor");
   await page.getByRole("button", { name: "Create rule" }).click();
   await page.getByRole("status").filter({ hasText: "Saved rule alice-e2e-api." }).waitFor();
@@ -240,10 +243,10 @@ test("the policy tester's answers are what the gateway then does", async () => {
     { as: "mallory", method: "GET", host: "e2e.internal", path: "/api/items", allowed: false, reason: "no_matching_rule" },
   ];
   for (const c of cases) {
-    await page.getByLabel("Principal id").fill(c.as);
+    await page.getByLabel("Principal id", { exact: true }).fill(c.as);
     await page.getByLabel("Host", { exact: true }).fill(c.host);
-    await page.getByLabel("Method").selectOption(c.method);
-    await page.getByLabel("Path").fill(c.path);
+    await page.getByLabel("Method", { exact: true }).selectOption(c.method);
+    await page.getByLabel("Path", { exact: true }).fill(c.path);
     await page.getByRole("button", { name: "Evaluate" }).click();
     const verdict = page.getByRole("status", { name: "Decision" });
     await eventually(`the verdict for ${c.as} ${c.method} ${c.host}${c.path}`, async () => {
@@ -269,14 +272,14 @@ test("the policy tester's answers are what the gateway then does", async () => {
 test("a concurrent edit is a 409 that shows the current version", async () => {
   const page = await signIn(editorToken, "#/hosts/edit/e2e.internal");
   await page.getByRole("heading", { name: "Edit host e2e.internal" }).waitFor();
-  await eventually("the form to load", async () => (await page.getByLabel("Upstream URL").inputValue()) === upstreamURL);
+  await eventually("the form to load", async () => (await page.getByLabel("Upstream URL", { exact: true }).inputValue()) === upstreamURL);
   // Someone else changes the host meanwhile.
   const cur = await api("GET", "/v1/hosts/e2e.internal", editorToken);
   const other = await api("PATCH", "/v1/hosts/e2e.internal?updateMask=timeout", editorToken, { etag: cur.json.host.etag, timeout: "7s" });
   assert.equal(other.status, 200);
   await page.getByLabel("Timeout", { exact: true }).fill("9s");
   await page.getByRole("button", { name: "Save changes" }).click();
-  const conflict = page.getByRole("alert").filter({ hasText: "Changed by someone else" });
+  const conflict = page.getByRole("alert", { name: "Changed by someone else" });
   await conflict.waitFor();
   assert.match(await page.locator(".error").innerText(), /Conflict \(409\)/);
   assert.match(await conflict.locator("pre.current").innerText(), /"timeout": "7s"/);
@@ -299,7 +302,7 @@ test("revoke alice by her certificate: her next call fails; lift it", async () =
   await page.getByLabel("Certificate (PEM)").setInputFiles(join(dir, "alice.pem"));
   const fp = await eventually("the fingerprint", async () => page.getByLabel("SHA-256 fingerprint").inputValue());
   assert.match(fp, /^[0-9a-f]{64}$/);
-  await page.getByLabel("Reason").fill("phone lost (e2e)");
+  await page.getByLabel("Reason", { exact: true }).fill("phone lost (e2e)");
   await page.getByRole("button", { name: "Revoke" }).click();
   await page.getByRole("status").filter({ hasText: `Revoked: fp-${fp}` }).waitFor();
   await page.locator(`tr[data-key="fp-${fp}"]`).waitFor();
@@ -366,12 +369,12 @@ test("a viewer sees everything and can change nothing", async () => {
   await page.locator('tr[data-key="e2e.internal"]').getByRole("link", { name: "View" }).click();
   await page.getByRole("heading", { name: "View host e2e.internal" }).waitFor();
   assert.equal(await page.getByRole("button", { name: "Save changes" }).isDisabled(), true);
-  assert.equal(await page.getByLabel("Upstream URL").isDisabled(), true);
+  assert.equal(await page.getByLabel("Upstream URL", { exact: true }).isDisabled(), true);
   await page.getByRole("link", { name: "Revocations" }).click();
   assert.equal(await page.getByRole("button", { name: "Revoke" }).isDisabled(), true);
   // The policy tester is a read: a viewer may use it.
   await page.getByRole("link", { name: "Policy tester" }).click();
-  await page.getByLabel("Principal id").fill("alice");
+  await page.getByLabel("Principal id", { exact: true }).fill("alice");
   await page.getByLabel("Host", { exact: true }).fill("demo.internal");
   await page.getByRole("button", { name: "Evaluate" }).click();
   await page.getByRole("status", { name: "Decision" }).waitFor();

@@ -95,7 +95,7 @@ function Route({ hash }: { hash: string }) {
   if (kind) {
     if (parts[1] === "new") return <ResourceEditor key={`${kind.id}-new`} kind={kind} />;
     if (parts[1] === "edit" && parts[2]) return <ResourceEditor key={`${kind.id}-${parts[2]}`} kind={kind} itemKey={parts[2]} />;
-    return <ResourceList kind={kind} flash={saved ? `Saved ${kind.singular} ${saved}.` : undefined} />;
+    return <ResourceList key={kind.id} kind={kind} flash={saved ? `Saved ${kind.singular} ${saved}.` : undefined} />;
   }
   switch (parts[0]) {
     case "policy":
