@@ -332,7 +332,7 @@ test("audit search: filters, newest first, paging and a record's details", async
   const rows = page.locator("table.audit tbody tr");
   await eventually("alice's denials in the audit trail", async () => {
     await filters.getByRole("button", { name: "Search" }).click();
-    return (await rows.count()) >= 3;
+    return (await rows.count()) >= 2; // the tester cases above: DELETE and /private/
   });
   const texts = await rows.allInnerTexts();
   for (const t of texts) assert.match(t, /alice[\s\S]*deny/);
@@ -347,6 +347,7 @@ test("audit search: filters, newest first, paging and a record's details", async
   // Paging: every forward record, ten at a time.
   await filters.getByLabel("Principal").fill("");
   await filters.getByLabel("Decision").selectOption({ label: "any" });
+  await filters.getByLabel("Kind").selectOption({ label: "any" });
   await filters.getByRole("button", { name: "Search" }).click();
   await eventually("a second page", async () => page.getByRole("button", { name: "Older" }).isEnabled());
   const first = await rows.allInnerTexts();
