@@ -45,6 +45,7 @@ type fakeAdmin struct {
 	audit        []*adminv1.AuditRecord // newest first
 	auditReqs    []*adminv1.ListAuditRecordsRequest
 	updateMasks  [][]string
+	evaluations  []*adminv1.EvaluatePolicyRequest
 	afterGetHost func() // runs after a successful GetHost, outside mu
 }
 
@@ -555,3 +556,27 @@ func (s *adminServer) touchHost(name string) {
 }
 
 func (s *adminServer) String() string { return fmt.Sprintf("admin server at %s", s.url) }
+
+// EvaluatePolicy answers like the policy tester of a gateway whose only
+// rule allows alice everywhere; it records what it was asked.
+func (f *fakeAdmin) EvaluatePolicy(ctx context.Context, req *adminv1.EvaluatePolicyRequest) (*adminv1.EvaluatePolicyResponse, error) {
+	if err := authorize(ctx); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	f.evaluations = append(f.evaluations, proto.Clone(req).(*adminv1.EvaluatePolicyRequest))
+	f.mu.Unlock()
+	id := req.GetIdentity().GetPrincipalId()
+	if id == "" {
+		id = req.GetIdentity().GetCommonName()
+	}
+	resp := &adminv1.EvaluatePolicyResponse{
+		PrincipalId: id, Revision: 4, CanonicalHost: req.GetRequest().GetHost(),
+		CanonicalMethod: strings.ToUpper(req.GetRequest().GetMethod()), CanonicalPath: req.GetRequest().GetPath(),
+		Decision: adminv1.Decision_DECISION_DENY, Reason: "no_matching_rule", Code: "PermissionDenied",
+	}
+	if id == "alice" {
+		resp.Decision, resp.RuleId, resp.Reason, resp.Code = adminv1.Decision_DECISION_ALLOW, "alice-all", "allowed", "OK"
+	}
+	return resp, nil
+}

@@ -56,6 +56,11 @@ commands:
                                   --since e.g. 1h; follows pages up to --limit (default 100)
 
   status                          show the gateway's version, uptime, revision and counts
+
+  policy test [--principal ID] [--cn CN] [--org O,...] [--ou OU,...] [--spiffe-id URI]
+              [--fingerprint HEX] METHOD HOST PATH
+                                  ask the running gateway how it decides this request
+                                  now (rule, reason, canonical path); nothing is sent
   version                         print msgctl's version
   help                            print this text
 
@@ -219,7 +224,7 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 	}
 	rest := fs.Args()
 	if len(rest) == 0 {
-		return usagef("missing command (hosts, rules, revocations, audit, status)")
+		return usagef("missing command (hosts, rules, revocations, audit, status, policy)")
 	}
 	cmd, rest := rest[0], rest[1:]
 	switch cmd {
@@ -238,8 +243,10 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		return c.auditCommand(ctx, o, rest)
 	case "status":
 		return c.statusCommand(ctx, o, rest)
+	case "policy":
+		return c.policyCommand(ctx, o, rest)
 	}
-	return usagef("unknown command %q (hosts, rules, revocations, audit, status)", cmd)
+	return usagef("unknown command %q (hosts, rules, revocations, audit, status, policy)", cmd)
 }
 
 // verb splits "list ..." off a command's arguments.
