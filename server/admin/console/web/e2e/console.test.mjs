@@ -24,7 +24,7 @@ function need(name) {
   return v;
 }
 
-let dir, gw, grpcAddr, adminURL, editorToken, viewerToken, upstream, upstreamURL, context;
+let dir, userDataDir, gw, grpcAddr, adminURL, editorToken, viewerToken, upstream, upstreamURL, context;
 const upstreamSeen = [];
 const browserProblems = [];
 
@@ -71,7 +71,7 @@ before(async () => {
   editorToken = (await readFile(join(dir, "admin-token"), "utf8")).trim();
   viewerToken = (await readFile(join(dir, "viewer-token"), "utf8")).trim();
 
-  const userDataDir = await mkdtemp(join(tmpdir(), "msg-console-chromium-"));
+  userDataDir = await mkdtemp(join(tmpdir(), "msg-console-chromium-"));
   context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: chromiumPath,
     headless: true,
@@ -88,11 +88,13 @@ before(async () => {
     ],
   });
   context.on("page", watch);
-  context.on("close", () => rm(userDataDir, { recursive: true, force: true }));
 });
 
 after(async () => {
+  // close() returns once the browser process has exited; its profile may
+  // still be settling on disk, hence the retries.
   await context?.close();
+  if (userDataDir) await rm(userDataDir, { recursive: true, force: true, maxRetries: 10 });
   if (gw && gw.exitCode === null) {
     gw.kill("SIGTERM");
     await new Promise((r) => gw.once("exit", r));
