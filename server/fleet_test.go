@@ -219,6 +219,10 @@ func TestFleetSurvivesEtcdOutage(t *testing.T) {
 		if _, text := adminText(t, g.adminAddr, "/metrics"); !strings.Contains(text, "\nmsg_store_connected 0\n") {
 			t.Errorf("/metrics lacks msg_store_connected 0")
 		}
+		// The console's status view reads this.
+		if code, st := adminCall(t, g.adminAddr, testViewerToken, "GET", "/v1/status", ""); code != 200 || st["store"] != "etcd" || st["storeConnected"] != false || st["storeConnectedChangeTime"] == nil {
+			t.Errorf("/v1/status during the outage: %d %v, want store etcd, storeConnected false and the time it changed", code, st)
+		}
 	}
 	// The data plane serves on, new connections included.
 	for name, c := range map[string]gatewayv1.GatewayServiceClient{
@@ -251,6 +255,9 @@ func TestFleetSurvivesEtcdOutage(t *testing.T) {
 			_, text := adminText(t, g.adminAddr, "/readyz")
 			return strings.Contains(text, "store: etcd connected")
 		})
+		if _, st := adminCall(t, g.adminAddr, testViewerToken, "GET", "/v1/status", ""); st["storeConnected"] != true {
+			t.Errorf("/v1/status after the outage: %v, want storeConnected true", st)
+		}
 	}
 }
 
