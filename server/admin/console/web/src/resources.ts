@@ -102,7 +102,7 @@ const hosts: ResourceKind<Host> = {
     { name: "max_request_body_bytes", label: "Max request body (bytes)", kind: "int64", placeholder: "10485760" },
     { name: "max_response_body_bytes", label: "Max response body (bytes)", kind: "int64", placeholder: "10485760" },
     { name: "stream_idle_timeout", label: "Stream idle timeout", kind: "duration", placeholder: "60s" },
-    { name: "max_stream_duration", label: "Max stream duration", kind: "duration", placeholder: "1h = 3600s" },
+    { name: "max_stream_duration", label: "Max stream duration", kind: "duration", placeholder: "3600s" },
     { name: "max_stream_request_body_bytes", label: "Max stream request body (bytes)", kind: "int64" },
     { name: "max_stream_response_body_bytes", label: "Max stream response body (bytes)", kind: "int64" },
     { name: "tls", label: "Backend TLS", kind: "message", help: "Files on the gateway host, for https upstreams." },
