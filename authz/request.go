@@ -31,7 +31,7 @@ func Canonicalize(in *gatewayv1.ForwardRequest, lim Limits) (*Request, error) {
 	if err != nil {
 		return nil, InvalidArgumentError("method", err.Error())
 	}
-	path, query, err := canon.Target(in.GetPath())
+	path, query, err := canon.Target(in.GetPath(), canon.PathOptions{})
 	if err != nil {
 		return nil, InvalidArgumentError("path", err.Error())
 	}

@@ -37,6 +37,18 @@ func (e *Error) Error() string { return e.Reason }
 
 func fail(reason string) error { return &Error{Reason: reason} }
 
+// PathOptions are the per-host choices that change which paths [Target]
+// accepts. The zero value is the strict default.
+type PathOptions struct {
+	// AllowParameters accepts ';' (and "%3B") inside path segments. By default
+	// a segment with one is rejected: Java servlet containers and Spring strip
+	// ";parameters" from every segment before routing, so "/private;x/secret"
+	// is "/private/secret" to them while a rule would see another path. With
+	// it, a segment's parameters are part of the segment, as they are to an
+	// upstream that does not strip them; "..;x" is rejected either way.
+	AllowParameters bool
+}
+
 // Target canonicalizes an origin-form request target such as "/a/b?x=1" and
 // returns the canonical path (without the query) and the validated raw query
 // (without the '?'; "" when there is none or it is empty).
@@ -44,19 +56,26 @@ func fail(reason string) error { return &Error{Reason: reason} }
 // The target must start with a single '/', be at most [MaxTargetLen] bytes
 // and consist of printable ASCII only (anything else must be
 // percent-encoded); a fragment ('#') is rejected. In the path, a literal or
-// encoded '\', an encoded '/' or NUL, an empty segment ("//"), a malformed
-// or non-UTF-8 percent-encoding, a dot segment carrying parameters ("..;x")
-// and a ".." that climbs above the root are rejected. Otherwise the path is
-// normalized: percent-encoded unreserved characters are decoded, every other
+// encoded '\', an encoded '/', NUL or other control character, an empty
+// segment ("//"), a malformed or non-UTF-8 percent-encoding, a dot segment
+// carrying parameters ("..;x") and a ".." that climbs above the root are
+// rejected. So are spellings that some upstream family reads as another
+// path: a ';' in a segment unless opts allow parameters (servlet
+// containers strip ";params"), a segment ending in '.' or a space (Windows
+// and IIS drop them), an NTFS stream suffix (":$", e.g. "::$DATA"), and an
+// encoded '%' that starts another escape ("%252e", which a second decoding
+// turns into "."). Each check applies to the segment as decoded, so "%3B"
+// counts as ';' and "%3A%24" as ":$". Otherwise the path is normalized:
+// percent-encoded unreserved characters are decoded, every other
 // percent-encoding is written with upper-case hex, the printable characters
 // RFC 3986 does not allow in a path (`"<>[]^{|}` and the backquote) are
 // percent-encoded, and dot segments are removed as in RFC 3986 section 5.2.4.
 // The query is only checked for well-formed percent-encodings and is
 // returned byte for byte.
 //
-// For every target it accepts, Target(path + "?" + rawQuery) returns path and
-// rawQuery again.
-func Target(target string) (path, rawQuery string, err error) {
+// For every target it accepts, Target(path + "?" + rawQuery, opts) returns
+// path and rawQuery again.
+func Target(target string, opts PathOptions) (path, rawQuery string, err error) {
 	switch {
 	case target == "":
 		return "", "", fail("empty request target")
@@ -84,7 +103,7 @@ func Target(target string) (path, rawQuery string, err error) {
 	if !validPercentEncoding(rawQuery) {
 		return "", "", fail("malformed percent-encoding in query")
 	}
-	path, err = canonicalPath(rawPath)
+	path, err = canonicalPath(rawPath, opts)
 	if err != nil {
 		return "", "", err
 	}
@@ -117,9 +136,9 @@ func hasSchemeOrHostPrefix(s string) bool {
 }
 
 // canonicalPath normalizes p, which starts with '/' and holds printable
-// ASCII only, in two steps: decode and re-encode its bytes, then remove dot
-// segments.
-func canonicalPath(p string) (string, error) {
+// ASCII only, in two steps: decode and re-encode its bytes, then check each
+// segment and remove dot segments.
+func canonicalPath(p string, opts PathOptions) (string, error) {
 	if strings.IndexByte(p, '\\') >= 0 {
 		return "", fail("backslash in path is not allowed")
 	}
@@ -136,11 +155,8 @@ func canonicalPath(p string) (string, error) {
 	segs := strings.Split(enc[1:], "/")
 	out := segs[:0]
 	for i, s := range segs {
-		if base, _, found := strings.Cut(s, ";"); found && (base == "." || base == "..") {
-			// Servlet containers strip ";params" before removing dot
-			// segments, so "..;x" would climb there while it is an
-			// ordinary name here.
-			return "", fail("dot segment with parameters (;) is not allowed")
+		if err := checkSegment(s, opts); err != nil {
+			return "", err
 		}
 		switch s {
 		case ".":
@@ -160,10 +176,59 @@ func canonicalPath(p string) (string, error) {
 	return "/" + strings.Join(out, "/"), nil
 }
 
+// checkSegment rejects a normalized path segment that some upstream family
+// reads as a different segment, so that a rule and the upstream can never
+// disagree about it. It looks at the segment decoded: an upstream decodes
+// before it strips or folds.
+func checkSegment(s string, opts PathOptions) error {
+	d := s
+	if strings.IndexByte(s, '%') >= 0 {
+		d = decode([]byte(s))
+	}
+	base, _, params := strings.Cut(d, ";")
+	switch {
+	case params && (base == "." || base == ".."):
+		// Servlet containers strip ";params" before removing dot
+		// segments, so "..;x" would climb there while it is an ordinary
+		// name here.
+		return fail("dot segment with parameters (;) is not allowed")
+	case params && !opts.AllowParameters:
+		return fail("path parameter (;) is not allowed")
+	case d == "." || d == ".." || d == "":
+		return nil
+	case strings.HasSuffix(d, "."):
+		// Windows and IIS drop trailing dots and spaces from a name, so
+		// "/private./x" is "/private/x" there.
+		return fail("path segment ending in a dot is not allowed")
+	case strings.HasSuffix(d, " "):
+		return fail("path segment ending in a space is not allowed")
+	case strings.Contains(d, ":$"):
+		// NTFS stream names: IIS serves "/private::$INDEX_ALLOCATION/x"
+		// from the directory "/private".
+		return fail("NTFS stream name (:$) in path is not allowed")
+	case strings.Contains(s, "%25") && hasEncodedEscape(s):
+		return fail("double percent-encoding (%25 before an escape) is not allowed")
+	}
+	return nil
+}
+
+// hasEncodedEscape reports whether the normalized segment s holds "%25"
+// followed by two hex digits: one more decoding, which some proxies and
+// frameworks apply, turns it into an escape ("%252e" into "%2e", then ".").
+func hasEncodedEscape(s string) bool {
+	for i := 0; i+4 < len(s); i++ {
+		if s[i] == '%' && s[i+1] == '2' && s[i+2] == '5' && isHex(s[i+3]) && isHex(s[i+4]) {
+			return true
+		}
+	}
+	return false
+}
+
 // normalizeEncoding decodes the percent-encoded unreserved characters of p,
 // writes every other percent-encoding with upper-case hex and percent-encodes
 // the printable characters a path may not hold. It rejects encoded '/', '\'
-// and NUL, malformed triplets, and decoded bytes that are not UTF-8.
+// and control characters (NUL among them), malformed triplets, and decoded
+// bytes that are not UTF-8.
 func normalizeEncoding(p string) (string, error) {
 	b := make([]byte, 0, len(p))
 	highBytes := false
@@ -183,6 +248,11 @@ func normalizeEncoding(p string) (string, error) {
 				return "", fail("encoded backslash (%5C) is not allowed")
 			case c == 0:
 				return "", fail("encoded NUL (%00) is not allowed")
+			case c < 0x20 || c == 0x7f:
+				// Nothing legitimate needs them, and stacks that trim
+				// (Java's String.trim, Python's strip) drop them at the
+				// end of a name.
+				return "", fail("encoded control character in path is not allowed")
 			case isUnreserved(c):
 				b = append(b, c)
 			default:

@@ -42,6 +42,12 @@ const (
 	errEncNUL     = "encoded NUL (%00) is not allowed"
 	errUTF8       = "percent-encoded bytes in path are not valid UTF-8"
 	errDotParams  = "dot segment with parameters (;) is not allowed"
+	errParams     = "path parameter (;) is not allowed"
+	errTrailDot   = "path segment ending in a dot is not allowed"
+	errTrailSpace = "path segment ending in a space is not allowed"
+	errStream     = "NTFS stream name (:$) in path is not allowed"
+	errDoubleEnc  = "double percent-encoding (%25 before an escape) is not allowed"
+	errEncCtl     = "encoded control character in path is not allowed"
 	errAboveRoot  = "path climbs above the root"
 	errHostIPv4   = "invalid IPv4 literal in host"
 	errHostIPv6   = "invalid IPv6 literal in host"
@@ -60,6 +66,7 @@ func TestTarget(t *testing.T) {
 		wantPath  string
 		wantQuery string
 		wantErr   string // the expected reason; "" when the target is valid
+		params    bool   // PathOptions.AllowParameters
 	}{
 		// Accepted as given.
 		{name: "root", target: "/", wantPath: "/"},
@@ -70,19 +77,21 @@ func TestTarget(t *testing.T) {
 		{name: "query not decoded", target: "/a?%41=%7e", wantPath: "/a", wantQuery: "%41=%7e"},
 		{name: "empty query dropped", target: "/a?", wantPath: "/a"},
 		{name: "question mark inside query", target: "/a?b?c", wantPath: "/a", wantQuery: "b?c"},
-		{name: "sub-delims colon and at kept", target: "/a:b@c!$&'()*+,;=", wantPath: "/a:b@c!$&'()*+,;="},
-		{name: "three dots is a name", target: "/a/...", wantPath: "/a/..."},
+		{name: "sub-delims colon and at kept", target: "/a:b@c!$&'()*+,=", wantPath: "/a:b@c!$&'()*+,="},
+		{name: "colon then dollar apart kept", target: "/v1/a:b$c", wantPath: "/v1/a:b$c"},
+		{name: "dot inside name kept", target: "/a/b.json", wantPath: "/a/b.json"},
+		{name: "encoded percent kept", target: "/100%25", wantPath: "/100%25"},
+		{name: "encoded percent before non-hex kept", target: "/a%25zz", wantPath: "/a%25zz"},
 		{name: "max length", target: "/" + strings.Repeat("a", canon.MaxTargetLen-1), wantPath: "/" + strings.Repeat("a", canon.MaxTargetLen-1)},
 
 		// Percent-decoding of unreserved characters, upper-case hex for the rest.
 		{name: "unreserved decoded", target: "/%41%62c", wantPath: "/Abc"},
 		{name: "tilde decoded", target: "/a%7E%7e", wantPath: "/a~~"},
-		{name: "dot decoded inside name", target: "/a/b%2e%2e", wantPath: "/a/b.."},
+		{name: "dot decoded inside name", target: "/a/b%2e%2ex", wantPath: "/a/b..x"},
 		{name: "space stays encoded", target: "/a%20b", wantPath: "/a%20b"},
 		{name: "utf-8 upper-cased", target: "/caf%c3%a9", wantPath: "/caf%C3%A9"},
 		{name: "euro sign upper-cased", target: "/%e2%82%ac", wantPath: "/%E2%82%AC"},
 		{name: "colon upper-cased", target: "/a%3a", wantPath: "/a%3A"},
-		{name: "encoded percent not decoded twice", target: "/%252e%252e/x", wantPath: "/%252e%252e/x"},
 		{name: "encoded question mark stays", target: "/a%3fb?c", wantPath: "/a%3Fb", wantQuery: "c"},
 		{name: "quote encoded", target: `/a"b`, wantPath: "/a%22b"},
 		{name: "brackets and braces encoded", target: "/a[b]{c}|^`<>", wantPath: "/a%5Bb%5D%7Bc%7D%7C%5E%60%3C%3E"},
@@ -122,6 +131,40 @@ func TestTarget(t *testing.T) {
 		{name: "lone continuation byte", target: "/a%80", wantErr: errUTF8},
 		{name: "dot-dot with parameters", target: "/public/..;/private", wantErr: errDotParams},
 		{name: "encoded dot-dot with parameters", target: "/public/%2e%2e;x=1/private", wantErr: errDotParams},
+		{name: "dot-dot with parameters even when allowed", target: "/public/..;/private", wantErr: errDotParams, params: true},
+		{name: "dot-dot with encoded parameters", target: "/public/..%3bx/private", wantErr: errDotParams, params: true},
+		{name: "encoded control", target: "/private%09", wantErr: errEncCtl},
+		{name: "encoded LF", target: "/a%0Ab", wantErr: errEncCtl},
+		{name: "encoded DEL", target: "/a%7f", wantErr: errEncCtl},
+
+		// Path parameters: servlet containers strip ";params" from every
+		// segment before routing (finding 6 of issue 11).
+		{name: "jsessionid", target: "/private;jsessionid=1/secret", wantErr: errParams},
+		{name: "empty parameters", target: "/private;/secret", wantErr: errParams},
+		{name: "encoded name with parameters", target: "/%70rivate;a=b/secret", wantErr: errParams},
+		{name: "parameters on last segment", target: "/private;x", wantErr: errParams},
+		{name: "encoded semicolon", target: "/private%3bx/secret", wantErr: errParams},
+		{name: "encoded semicolon upper-case", target: "/private%3B/secret", wantErr: errParams},
+		{name: "semicolon in query kept", target: "/a?x=1;y=2", wantPath: "/a", wantQuery: "x=1;y=2"},
+		{name: "parameters allowed", target: "/private;jsessionid=1/secret", wantPath: "/private;jsessionid=1/secret", params: true},
+		{name: "encoded semicolon allowed", target: "/a%3bx", wantPath: "/a%3Bx", params: true},
+		{name: "parameters allowed with dot-dot after", target: "/a;x/../b", wantPath: "/b", params: true},
+
+		// Windows and IIS: trailing dots and spaces, NTFS streams; and
+		// escapes that a second decoding would turn into something else.
+		{name: "trailing dot", target: "/private./secret", wantErr: errTrailDot},
+		{name: "encoded trailing dot", target: "/private%2e/secret", wantErr: errTrailDot},
+		{name: "three dots", target: "/a/...", wantErr: errTrailDot},
+		{name: "dots before trailing slash", target: "/private../", wantErr: errTrailDot},
+		{name: "trailing space", target: "/private%20/secret", wantErr: errTrailSpace},
+		{name: "trailing space on last segment", target: "/private%20", wantErr: errTrailSpace},
+		{name: "dot then space", target: "/private.%20", wantErr: errTrailSpace},
+		{name: "ntfs index allocation", target: "/private::$INDEX_ALLOCATION/secret", wantErr: errStream},
+		{name: "ntfs data stream", target: "/private/x.aspx::$DATA", wantErr: errStream},
+		{name: "ntfs stream encoded", target: "/private%3a%3a%24DATA", wantErr: errStream},
+		{name: "double-encoded dot-dot", target: "/%252e%252e/x", wantErr: errDoubleEnc},
+		{name: "double-encoded slash", target: "/a%252Fb", wantErr: errDoubleEnc},
+		{name: "double encoding built from escapes", target: "/a%25%32%65", wantErr: errDoubleEnc},
 
 		// Malformed percent-encoding.
 		{name: "not hex", target: "/a%zz", wantErr: errPathPct},
@@ -165,7 +208,8 @@ func TestTarget(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			path, query, err := canon.Target(tt.target)
+			opts := canon.PathOptions{AllowParameters: tt.params}
+			path, query, err := canon.Target(tt.target, opts)
 			if got := reason(t, err); got != tt.wantErr {
 				t.Fatalf("Target(%q) error = %q, want %q", tt.target, got, tt.wantErr)
 			}
@@ -173,7 +217,7 @@ func TestTarget(t *testing.T) {
 				t.Fatalf("Target(%q) = (%q, %q), want (%q, %q)", tt.target, path, query, tt.wantPath, tt.wantQuery)
 			}
 			if err == nil {
-				checkTarget(t, path, query)
+				checkTarget(t, path, query, opts)
 			}
 		})
 	}
@@ -185,7 +229,7 @@ func TestTarget(t *testing.T) {
 // encoded unreserved character, no lower-case hex digit in a triplet and
 // printable ASCII only. It also asserts that net/url reads the target back
 // as the same escaped path and query, so the relay can send it verbatim.
-func checkTarget(t *testing.T, path, query string) {
+func checkTarget(t *testing.T, path, query string, opts canon.PathOptions) {
 	t.Helper()
 	target := path
 	if query != "" {
@@ -194,7 +238,7 @@ func checkTarget(t *testing.T, path, query string) {
 	if len(target) > canon.MaxTargetLen {
 		t.Fatalf("canonical target is %d bytes, longer than %d", len(target), canon.MaxTargetLen)
 	}
-	p2, q2, err := canon.Target(target)
+	p2, q2, err := canon.Target(target, opts)
 	if err != nil || p2 != path || q2 != query {
 		t.Fatalf("Target(%q) = (%q, %q, %v), want the fixed point (%q, %q, nil)", target, p2, q2, err, path, query)
 	}
@@ -210,6 +254,24 @@ func checkTarget(t *testing.T, path, query string) {
 	for _, seg := range strings.Split(path[1:], "/") {
 		if seg == "." || seg == ".." {
 			t.Fatalf("path %q has a dot segment", path)
+		}
+		d, err := url.PathUnescape(seg)
+		if err != nil {
+			t.Fatalf("segment %q of %q does not decode: %v", seg, path, err)
+		}
+		if !opts.AllowParameters && strings.Contains(d, ";") {
+			t.Fatalf("path %q has a segment with parameters, which a servlet container strips", path)
+		}
+		if strings.HasSuffix(d, ".") || strings.HasSuffix(d, " ") || strings.Contains(d, ":$") {
+			t.Fatalf("path %q has segment %q, which Windows reads as another name", path, d)
+		}
+		if dd, err := url.PathUnescape(d); err == nil && dd != d && strings.Contains(d, "%") {
+			t.Fatalf("path %q has segment %q, which decodes a second time to %q", path, d, dd)
+		}
+		for i := 0; i < len(d); i++ {
+			if c := d[i]; c < 0x20 || c == 0x7f {
+				t.Fatalf("path %q encodes control byte %#x", path, c)
+			}
 		}
 	}
 	for i := 0; i < len(target); i++ {

@@ -21,14 +21,23 @@ var targetSeeds = []string{
 	"/a//b", "/a//", "", "//evil.com/x", "//user@host/", "//", "http://x/y", "mailto:a@b",
 	"host:443", "x/y", "*", "/a#frag", "/a?x=1#f", "/a b", "/a?x y", "/a\xff", "/café", "/a\x7f",
 	"/a\tb", "/a\r\nX-Evil: 1", "/a\x00", "/.;/x", "/x/..;", "/%2e;", "/a/%2e%2e%3b/b",
+	"/private;jsessionid=1/secret", "/private;/secret", "/%70rivate;a=b/secret", "/private;x", "/private%3Bx/secret",
+	"/private./secret", "/private%20/secret", "/private::$INDEX_ALLOCATION/x", "/%252e%252e/x", "/a%25%32%65",
+	"/private%09", "/a/b.json", "/100%25",
 }
 
+// FuzzTarget checks every accepted target's properties (see checkTarget),
+// with and without path parameters allowed. More seeds, one file per bypass
+// spelling, are in testdata/fuzz/FuzzTarget.
 func FuzzTarget(f *testing.F) {
 	for _, s := range targetSeeds {
-		f.Add(s)
+		f.Add(s, false)
 	}
-	f.Fuzz(func(t *testing.T, target string) {
-		path, query, err := canon.Target(target)
+	f.Add("/private;jsessionid=1/secret", true)
+	f.Add("/a;x/../b", true)
+	f.Fuzz(func(t *testing.T, target string, allowParameters bool) {
+		opts := canon.PathOptions{AllowParameters: allowParameters}
+		path, query, err := canon.Target(target, opts)
 		if err != nil {
 			if path != "" || query != "" {
 				t.Fatalf("Target(%q) = (%q, %q, %v), want empty results with the error", target, path, query, err)
@@ -38,7 +47,7 @@ func FuzzTarget(f *testing.F) {
 			}
 			return
 		}
-		checkTarget(t, path, query)
+		checkTarget(t, path, query, opts)
 		if _, q, ok := strings.Cut(target, "?"); ok && q != query || !ok && query != "" {
 			t.Fatalf("Target(%q) query = %q, want the input's query byte for byte", target, query)
 		}

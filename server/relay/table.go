@@ -137,7 +137,7 @@ func compileHost(path string, h *adminv1.Host, o *tableOptions) (*Upstream, erro
 		return nil, &TableError{Path: path + ".upstream", Msg: "must be an absolute URL with //host"}
 	}
 	if base.Path != "" {
-		p, q, err := canon.Target(base.EscapedPath())
+		p, q, err := canon.Target(base.EscapedPath(), canon.PathOptions{})
 		if err != nil || q != "" || p != base.EscapedPath() {
 			return nil, &TableError{Path: path + ".upstream", Msg: "path must be canonical (no dot segments, //, or encoded / \\)"}
 		}
