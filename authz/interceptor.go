@@ -34,6 +34,11 @@ type Interceptors struct {
 	Policy func() *Policy
 	// Limits bound the inner request's head.
 	Limits Limits
+	// HostOptions returns a host's choices that change which inner requests
+	// it accepts (path parameters, extra methods, method overrides); it is
+	// called once per request so a changed host applies to the next one.
+	// nil: every host has the strict defaults.
+	HostOptions HostOptionsFunc
 	// Exempt lists full method names that carry no inner request and need no
 	// policy decision (for example the gRPC health check). Every other method
 	// that is not Forward or ForwardStream is denied.
@@ -59,7 +64,7 @@ func (ic *Interceptors) CanonicalizeUnary() grpc.UnaryServerInterceptor {
 		if !ok {
 			return handler(ctx, req)
 		}
-		creq, err := Canonicalize(fr, ic.Limits)
+		creq, err := Canonicalize(fr, ic.Limits, ic.HostOptions)
 		if err != nil {
 			ic.logger().InfoContext(ctx, "authz: malformed inner request",
 				"request_id", requestid.FromContext(ctx), "method", info.FullMethod, "error", err.Error())
@@ -130,7 +135,7 @@ func (ic *Interceptors) AuthorizeStream() grpc.StreamServerInterceptor {
 		if head == nil {
 			return InvalidArgumentError("head", "the first message must be the request head")
 		}
-		creq, err := Canonicalize(HeadRequest(head), ic.Limits)
+		creq, err := Canonicalize(HeadRequest(head), ic.Limits, ic.HostOptions)
 		if err != nil {
 			ic.logger().InfoContext(ctx, "authz: malformed inner request",
 				"request_id", requestid.FromContext(ctx), "method", info.FullMethod, "error", err.Error())

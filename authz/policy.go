@@ -137,29 +137,39 @@ func (p *Policy) Len() int {
 // denied with [ReasonNoMatchingRule].
 //
 // Decide matches r.Host, r.Method and r.Path as given; they are expected to be
-// canonical already.
+// canonical already. When r.MethodOverride is set, r is decided for that
+// method too and the first denial wins.
 func (p *Policy) Decide(pr *Principal, r *Request) Decision {
 	if p == nil || pr == nil || r == nil {
 		return Decision{Reason: ReasonNoPolicy}
 	}
+	d := p.decide(pr, r, r.Method)
+	if !d.Allowed || r.MethodOverride == "" || r.MethodOverride == r.Method {
+		return d
+	}
+	// The upstream may act on either method: both must be allowed.
+	return p.decide(pr, r, r.MethodOverride)
+}
+
+func (p *Policy) decide(pr *Principal, r *Request, method string) Decision {
 	for i := range p.deny {
-		if p.deny[i].matches(pr, r) {
+		if p.deny[i].matches(pr, r, method) {
 			return Decision{RuleID: p.deny[i].id, Reason: ReasonDeniedByRule}
 		}
 	}
 	for i := range p.allow {
-		if p.allow[i].matches(pr, r) {
+		if p.allow[i].matches(pr, r, method) {
 			return Decision{Allowed: true, RuleID: p.allow[i].id, Reason: ReasonAllowed}
 		}
 	}
 	return Decision{Reason: ReasonNoMatchingRule}
 }
 
-func (ru *compiledRule) matches(pr *Principal, r *Request) bool {
+func (ru *compiledRule) matches(pr *Principal, r *Request, method string) bool {
 	if len(ru.methods) > 0 {
 		ok := false
 		for _, m := range ru.methods {
-			if methodEqualFold(m, r.Method) {
+			if methodEqualFold(m, method) {
 				ok = true
 				break
 			}

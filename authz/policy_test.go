@@ -87,6 +87,12 @@ func req(method, host, path string) *authz.Request {
 	return &authz.Request{Method: method, Host: host, Path: path}
 }
 
+// override is a POST-like request whose method-override header names
+// another method.
+func override(method, to string) *authz.Request {
+	return &authz.Request{Method: method, MethodOverride: to, Host: "demo.internal", Path: "/"}
+}
+
 func allowed(ruleID string) authz.Decision {
 	return authz.Decision{Allowed: true, RuleID: ruleID, Reason: authz.ReasonAllowed}
 }
@@ -176,6 +182,10 @@ func TestDecide(t *testing.T) {
 		{name: "method lower-case in rule", rules: []*adminv1.Rule{allow("r", who(anyone()), demo, methods("get"))}, who: alice, req: get("/"), want: allowed("r")},
 		{name: "method deny catches lower-case request", rules: []*adminv1.Rule{allow("a", who(anyone()), demo, nil), deny("d", who(anyone()), demo, methods("DELETE"))}, who: alice, req: req("delete", "demo.internal", "/"), want: denied("d")},
 		{name: "method extension token", rules: []*adminv1.Rule{allow("r", who(anyone()), demo, methods("PROPFIND"))}, who: alice, req: req("PROPFIND", "demo.internal", "/"), want: allowed("r")},
+		{name: "method override denied", rules: []*adminv1.Rule{allow("a", who(anyone()), demo, nil), deny("d", who(anyone()), demo, methods("DELETE"))}, who: alice, req: override("POST", "DELETE"), want: denied("d")},
+		{name: "method override not allowed", rules: []*adminv1.Rule{allow("a", who(anyone()), demo, methods("POST"))}, who: alice, req: override("POST", "DELETE"), want: noMatch},
+		{name: "method override allowed for both", rules: []*adminv1.Rule{allow("a", who(anyone()), demo, methods("POST", "PUT"))}, who: alice, req: override("POST", "PUT"), want: allowed("a")},
+		{name: "method override own method still decided", rules: []*adminv1.Rule{allow("a", who(anyone()), demo, methods("PUT"))}, who: alice, req: override("POST", "PUT"), want: noMatch},
 
 		// Paths.
 		{name: "path exact", rules: []*adminv1.Rule{allow("r", who(anyone()), demo, nil, exact("/health"))}, who: alice, req: get("/health"), want: allowed("r")},

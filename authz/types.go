@@ -42,6 +42,12 @@ type Request struct {
 	Host string
 	// Method is the upper-case method token.
 	Method string
+	// MethodOverride is the upper-case method that the request's
+	// method-override headers name, when its host allows them (see
+	// [HostOptions]), else "". The policy then decides the request for
+	// Method and for MethodOverride, and both must be allowed: the upstream
+	// may act on either.
+	MethodOverride string
 	// Path is the canonical path, without the query.
 	Path string
 	// RawQuery is the validated query without the leading '?', or "".

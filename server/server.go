@@ -140,6 +140,9 @@ func New(cfg *configv1.Config, opts Options) (*Server, error) {
 	lim := cfg.GetLimits()
 	ic := &authz.Interceptors{
 		Policy: func() *authz.Policy { return s.state.Load().policy },
+		// A host's options decide which spellings reach the rules; the
+		// relay checks them again against the entry it uses.
+		HostOptions: func(host string) authz.HostOptions { return s.state.Load().table.HostOptions(host) },
 		Limits: s.innerLimits(),
 		Exempt: map[string]bool{
 			healthpb.Health_Check_FullMethodName: true,

@@ -58,7 +58,8 @@ func (s *Server) liveState() admin.LiveState {
 			_, ok := st.table.Lookup(host)
 			return ok
 		},
-		Limits: s.innerLimits(),
+		HostOptions: st.table.HostOptions,
+		Limits:      s.innerLimits(),
 	}
 }
 

@@ -20,6 +20,9 @@ type LiveState struct {
 	// HasHost reports whether a canonical host is in the host table; nil
 	// means an empty table.
 	HasHost func(host string) bool
+	// HostOptions are the hosts' choices about the inner requests they
+	// accept (path parameters, extra methods), as in the data plane.
+	HostOptions authz.HostOptionsFunc
 	// Limits bound the inner request's head, as in the data plane.
 	Limits authz.Limits
 }

@@ -46,7 +46,7 @@ func (s *Service) EvaluatePolicy(_ context.Context, req *adminv1.EvaluatePolicyR
 		Revision:    live.Revision,
 	}
 	r := req.GetRequest()
-	creq, err := authz.Canonicalize(&gatewayv1.ForwardRequest{Host: r.GetHost(), Method: r.GetMethod(), Path: r.GetPath()}, live.Limits)
+	creq, err := authz.Canonicalize(&gatewayv1.ForwardRequest{Host: r.GetHost(), Method: r.GetMethod(), Path: r.GetPath()}, live.Limits, live.HostOptions)
 	if err != nil {
 		// The app would get this InvalidArgument, field named, and nothing
 		// would be decided.

@@ -75,6 +75,9 @@ func (r *Relay) Forward(ctx context.Context, _ *gatewayv1.ForwardRequest) (*gate
 			"request_id", requestid.FromContext(ctx), "host", creq.Host)
 		return nil, authz.DeniedError()
 	}
+	if err := up.Options.Admits(creq); err != nil {
+		return nil, err
+	}
 	resp, err := r.do(ctx, up, creq, principal)
 	if err != nil {
 		return nil, err

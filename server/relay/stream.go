@@ -143,6 +143,9 @@ func (r *Relay) ForwardStream(stream grpc.BidiStreamingServer[gatewayv1.ForwardS
 			"request_id", requestid.FromContext(ctx), "host", creq.Host)
 		return authz.DeniedError()
 	}
+	if err := up.Options.Admits(creq); err != nil {
+		return err
+	}
 	declared, err := declaredLength(creq.Headers)
 	if err != nil {
 		return authz.InvalidArgumentError("headers", err.Error())
@@ -676,7 +679,7 @@ func (r *Relay) newUpstreamRequest(ctx context.Context, up *Upstream, creq *auth
 	}
 	req.URL = &u
 	req.Host = up.Base.Host
-	req.Header = FilterRequestHeaders(creq.Headers, r.opts.IdentityHeader, r.opts.FingerprintHeader)
+	req.Header = FilterRequestHeaders(creq.Headers, up.Options, r.opts.IdentityHeader, r.opts.FingerprintHeader)
 	if ip := peerIP(ctx); ip != "" {
 		req.Header.Set("X-Forwarded-For", ip)
 	}

@@ -115,7 +115,7 @@ func FuzzStreamHead(f *testing.F) {
 		head := &gatewayv1.RequestHead{Host: host, Method: method, Path: path, Headers: []*gatewayv1.Header{
 			{Name: n1, Value: v1}, {Name: n2, Value: v2},
 		}}
-		creq, err := authz.Canonicalize(authz.HeadRequest(head), authz.Limits{MaxHeaderCount: 100, MaxHeaderBytes: 65536})
+		creq, err := authz.Canonicalize(authz.HeadRequest(head), authz.Limits{MaxHeaderCount: 100, MaxHeaderBytes: 65536}, nil)
 		if err != nil {
 			return
 		}
@@ -146,7 +146,7 @@ func FuzzStreamHead(f *testing.F) {
 				t.Fatalf("declaredLength(%q) = %d", values[0], n)
 			}
 		}
-		out := FilterRequestHeaders(creq.Headers, "X-Msg-Principal")
+		out := FilterRequestHeaders(creq.Headers, authz.HostOptions{}, "X-Msg-Principal")
 		for _, name := range []string{"Content-Length", "Transfer-Encoding", "Host", "Connection"} {
 			if _, ok := out[name]; ok {
 				t.Fatalf("the relayed headers carry the app's %s", name)

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/msg-gateway/msg/authz"
 	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
 	"github.com/msg-gateway/msg/internal/canon"
 )
@@ -38,6 +39,10 @@ type Upstream struct {
 	MaxResponseBodyBytes int64
 	// Stream bounds ForwardStream calls to this host.
 	Stream StreamLimits
+	// Options are the host's choices about which requests it accepts
+	// beyond the strict defaults (path parameters, extra methods, method
+	// overrides, header names with '_').
+	Options authz.HostOptions
 
 	transport    *http.Transport   // owns the connection pool
 	roundTripper http.RoundTripper // transport, possibly wrapped (tracing)
@@ -136,8 +141,12 @@ func compileHost(path string, h *adminv1.Host, o *tableOptions) (*Upstream, erro
 	case base.Opaque != "":
 		return nil, &TableError{Path: path + ".upstream", Msg: "must be an absolute URL with //host"}
 	}
+	opts, err := compileOptions(path, h)
+	if err != nil {
+		return nil, err
+	}
 	if base.Path != "" {
-		p, q, err := canon.Target(base.EscapedPath(), canon.PathOptions{})
+		p, q, err := canon.Target(base.EscapedPath(), canon.PathOptions{AllowParameters: opts.AllowPathParameters})
 		if err != nil || q != "" || p != base.EscapedPath() {
 			return nil, &TableError{Path: path + ".upstream", Msg: "path must be canonical (no dot segments, //, or encoded / \\)"}
 		}
@@ -148,6 +157,7 @@ func compileHost(path string, h *adminv1.Host, o *tableOptions) (*Upstream, erro
 		Timeout:              DefaultTimeout,
 		MaxRequestBodyBytes:  DefaultMaxBodyBytes,
 		MaxResponseBodyBytes: DefaultMaxBodyBytes,
+		Options:              opts,
 	}
 	if d := h.GetTimeout(); d != nil {
 		if err := d.CheckValid(); err != nil || d.AsDuration() <= 0 || d.AsDuration() > maxConfiguredHostTimout {
@@ -184,6 +194,31 @@ func compileHost(path string, h *adminv1.Host, o *tableOptions) (*Upstream, erro
 	up.transport = newTransport(tlsConf, dialer.DialContext)
 	up.roundTripper = up.transport
 	return up, nil
+}
+
+// compileOptions validates the host's choices that widen what it accepts.
+func compileOptions(path string, h *adminv1.Host) (authz.HostOptions, error) {
+	opts := authz.HostOptions{
+		AllowPathParameters:    h.GetAllowPathParameters(),
+		AllowMethodOverride:    h.GetAllowMethodOverride(),
+		AllowUnderscoreHeaders: h.GetAllowUnderscoreHeaders(),
+	}
+	for i, m := range h.GetExtraMethods() {
+		key := fmt.Sprintf("%s.extra_methods[%d]", path, i)
+		c, err := canon.Method(m)
+		switch {
+		case err != nil:
+			return authz.HostOptions{}, &TableError{Path: key, Msg: err.Error()}
+		case c != m:
+			return authz.HostOptions{}, &TableError{Path: key, Msg: fmt.Sprintf("must be written in upper case %q", c)}
+		case authz.NeverRelayed(c):
+			return authz.HostOptions{}, &TableError{Path: key, Msg: "CONNECT and TRACE are never relayed"}
+		case authz.StandardMethod(c):
+			return authz.HostOptions{}, &TableError{Path: key, Msg: "every host accepts " + c + " already"}
+		}
+		opts.ExtraMethods = append(opts.ExtraMethods, c)
+	}
+	return opts, nil
 }
 
 func backendTLS(path string, base *url.URL, bt *adminv1.BackendTLS) (*tls.Config, error) {
@@ -267,6 +302,16 @@ func newTransport(tlsConf *tls.Config, dial DialFunc) *http.Transport {
 		DisableCompression:     true,
 		MaxResponseHeaderBytes: 1 << 20,
 	}
+}
+
+// HostOptions returns the options of a canonical host name, or the strict
+// defaults for a name that is not in the table. It is an
+// [authz.HostOptionsFunc].
+func (t *Table) HostOptions(name string) authz.HostOptions {
+	if up, ok := t.Lookup(name); ok {
+		return up.Options
+	}
+	return authz.HostOptions{}
 }
 
 // Lookup returns the upstream for a canonical host name.

@@ -241,9 +241,42 @@ type Host struct {
 	// cloud metadata address 169.254.169.254), unspecified, multicast and
 	// broadcast. Those special ranges are reachable only through an entry that
 	// lies inside them, e.g. "127.0.0.0/8": "0.0.0.0/0" does not unlock them.
-	AllowedCidrs  []string `protobuf:"bytes,11,rep,name=allowed_cidrs,json=allowedCidrs,proto3" json:"allowed_cidrs,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	AllowedCidrs []string `protobuf:"bytes,11,rep,name=allowed_cidrs,json=allowedCidrs,proto3" json:"allowed_cidrs,omitempty"`
+	// Accept ";" (also written "%3B") in path segments of requests to this
+	// host. Default false: such a path is INVALID_ARGUMENT naming "path",
+	// because Java servlet containers (Tomcat, Jetty, Undertow) and Spring
+	// strip ";parameters" from every segment before routing, so that
+	// "/private;x/secret" reaches "/private/secret" while a rule saw another
+	// path. Set it only for an upstream that keeps ";" as part of the segment
+	// (Go's net/http, most Node.js and Python frameworks): rules then match the
+	// path with its parameters, which is the path that upstream routes on. Never
+	// set it for a servlet container. A dot segment with parameters ("..;x") is
+	// refused either way.
+	AllowPathParameters bool `protobuf:"varint,12,opt,name=allow_path_parameters,json=allowPathParameters,proto3" json:"allow_path_parameters,omitempty"`
+	// Methods this host accepts besides GET, HEAD, POST, PUT, PATCH, DELETE and
+	// OPTIONS, in upper case, e.g. the WebDAV methods "PROPFIND" and "MKCOL".
+	// A request with any other method is INVALID_ARGUMENT naming "method", so
+	// that a made-up method an upstream treats as GET cannot slip past rules
+	// that list methods. CONNECT and TRACE are never relayed and may not be
+	// listed.
+	ExtraMethods []string `protobuf:"bytes,13,rep,name=extra_methods,json=extraMethods,proto3" json:"extra_methods,omitempty"`
+	// Relay app request headers whose names contain "_". Default false: they
+	// are dropped (as nginx does), because CGI, WSGI and similar stacks read
+	// "_" as "-", and "X_Msg_Principal" would join the gateway's own identity
+	// header there. Even with this set, a header whose name, ignoring case and
+	// reading "_" as "-", is one the gateway sets or strips is dropped.
+	AllowUnderscoreHeaders bool `protobuf:"varint,14,opt,name=allow_underscore_headers,json=allowUnderscoreHeaders,proto3" json:"allow_underscore_headers,omitempty"`
+	// Relay the method-override headers X-HTTP-Method-Override, X-HTTP-Method
+	// and X-Method-Override from apps to this host. Default false: they are
+	// dropped, so a POST cannot act as a DELETE that the rules deny. When set,
+	// every such header must name the same method, one this host accepts (never
+	// CONNECT or TRACE), else the request is INVALID_ARGUMENT naming the header;
+	// and the request is allowed only when the rules allow both its own method
+	// and the overriding one. URL-override headers (X-Original-URL,
+	// X-Rewrite-URL, X-Envoy-Original-Path) are always dropped.
+	AllowMethodOverride bool `protobuf:"varint,16,opt,name=allow_method_override,json=allowMethodOverride,proto3" json:"allow_method_override,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *Host) Reset() {
@@ -358,6 +391,34 @@ func (x *Host) GetAllowedCidrs() []string {
 		return x.AllowedCidrs
 	}
 	return nil
+}
+
+func (x *Host) GetAllowPathParameters() bool {
+	if x != nil {
+		return x.AllowPathParameters
+	}
+	return false
+}
+
+func (x *Host) GetExtraMethods() []string {
+	if x != nil {
+		return x.ExtraMethods
+	}
+	return nil
+}
+
+func (x *Host) GetAllowUnderscoreHeaders() bool {
+	if x != nil {
+		return x.AllowUnderscoreHeaders
+	}
+	return false
+}
+
+func (x *Host) GetAllowMethodOverride() bool {
+	if x != nil {
+		return x.AllowMethodOverride
+	}
+	return false
 }
 
 // BackendTLS configures the gateway's TLS client towards one upstream.
@@ -1186,7 +1247,7 @@ var File_msg_admin_v1_resources_proto protoreflect.FileDescriptor
 
 const file_msg_admin_v1_resources_proto_rawDesc = "" +
 	"\n" +
-	"\x1cmsg/admin/v1/resources.proto\x12\fmsg.admin.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd8\x04\n" +
+	"\x1cmsg/admin/v1/resources.proto\x12\fmsg.admin.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9f\x06\n" +
 	"\x04Host\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\bupstream\x18\x02 \x01(\tR\bupstream\x123\n" +
@@ -1200,7 +1261,11 @@ const file_msg_admin_v1_resources_proto_rawDesc = "" +
 	"\x1dmax_stream_request_body_bytes\x18\t \x01(\x03R\x19maxStreamRequestBodyBytes\x12B\n" +
 	"\x1emax_stream_response_body_bytes\x18\n" +
 	" \x01(\x03R\x1amaxStreamResponseBodyBytes\x12#\n" +
-	"\rallowed_cidrs\x18\v \x03(\tR\fallowedCidrs\"~\n" +
+	"\rallowed_cidrs\x18\v \x03(\tR\fallowedCidrs\x122\n" +
+	"\x15allow_path_parameters\x18\f \x01(\bR\x13allowPathParameters\x12#\n" +
+	"\rextra_methods\x18\r \x03(\tR\fextraMethods\x128\n" +
+	"\x18allow_underscore_headers\x18\x0e \x01(\bR\x16allowUnderscoreHeaders\x122\n" +
+	"\x15allow_method_override\x18\x10 \x01(\bR\x13allowMethodOverride\"~\n" +
 	"\n" +
 	"BackendTLS\x12\x17\n" +
 	"\aca_file\x18\x01 \x01(\tR\x06caFile\x12\x1b\n" +
