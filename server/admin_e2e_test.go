@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -275,5 +276,75 @@ func TestAdminClientCertificates(t *testing.T) {
 	code, body := do(httpsClient(ops), "GET", "/v1/audit?kind=RECORD_KIND_ADMIN", "")
 	if code != 200 || !strings.Contains(body, `"principal":"ops-cert"`) {
 		t.Errorf("audit of the certificate's write: %d %s", code, body)
+	}
+}
+
+// TestRevocationByIssuerSpellings is finding 5 of issue 11 end to end: a
+// revocation by serial number with the issuer written as OpenSSL or people
+// write it ("CN = test CA", "cn=test CA", "/CN=test CA") revokes the real
+// certificate: its next request on an open connection fails and a new
+// handshake is refused. Every spelling is stored as one canonical issuer
+// and id, and an issuer that names no configured client CA is a 400 naming
+// the field.
+func TestRevocationByIssuerSpellings(t *testing.T) {
+	t.Parallel()
+	g := startGateway(t, nil)
+	spellings := []string{"CN = test CA", "cn=test CA", "/CN=test CA", "CN=test CA"}
+	var ids []string
+	for _, issuer := range spellings {
+		cert := g.identity(t, "alice")
+		alice := g.dial(t, cert)
+		if _, err := forward(t, alice, get("demo.internal", "/hello")); err != nil {
+			t.Fatalf("alice before the revocation: %v", err)
+		}
+		code, body := adminCall(t, g.adminAddr, testEditorToken, "POST", "/v1/revocations",
+			mustJSON(map[string]string{"serialHex": cert.Leaf.SerialNumber.Text(16), "issuer": issuer, "reason": "stolen"}))
+		if code != http.StatusOK {
+			t.Fatalf("revoke with issuer %q: %d %v", issuer, code, body)
+		}
+		rev := body["revocation"].(map[string]any)
+		if rev["issuer"] != "CN=test CA" {
+			t.Errorf("issuer %q stored as %q, want the CA's canonical subject", issuer, rev["issuer"])
+		}
+		ids = append(ids, rev["id"].(string))
+		eventually(t, "the revoked certificate's next request to fail", 10*time.Second, func() bool {
+			_, err := forward(t, alice, get("demo.internal", "/hello"))
+			c := status.Code(err)
+			return c == codes.Unauthenticated || c == codes.Unavailable
+		})
+		if _, err := forward(t, g.dial(t, cert), get("demo.internal", "/hello")); status.Code(err) != codes.Unavailable {
+			t.Errorf("issuer %q: new connection with the revoked certificate: %v, want a handshake failure", issuer, err)
+		}
+		// Another spelling of the same issuer and serial is the same
+		// revocation.
+		code, body = adminCall(t, g.adminAddr, testEditorToken, "POST", "/v1/revocations",
+			mustJSON(map[string]string{"serialHex": "0x" + strings.ToUpper(cert.Leaf.SerialNumber.Text(16)), "issuer": "  commonName = TEST ca ", "reason": "again"}))
+		if code != http.StatusConflict {
+			t.Errorf("the same revocation spelled differently: %d %v, want 409", code, body)
+		}
+	}
+	// Other identities are unaffected.
+	if _, err := forward(t, g.as(t, "alice"), get("demo.internal", "/hello")); err != nil {
+		t.Errorf("a fresh alice certificate: %v", err)
+	}
+
+	for _, issuer := range []string{"CN=msg dev CA", "CN=test", "O=test CA"} {
+		code, body := adminCall(t, g.adminAddr, testEditorToken, "POST", "/v1/revocations",
+			mustJSON(map[string]string{"serialHex": "1f", "issuer": issuer, "reason": "typo"}))
+		if msg, _ := body["message"].(string); code != http.StatusBadRequest || !strings.Contains(msg, "revocation.issuer: names no configured client CA") {
+			t.Errorf("issuer %q naming no CA: %d %v, want 400 naming revocation.issuer", issuer, code, body)
+		}
+	}
+	code, body := adminCall(t, g.adminAddr, testViewerToken, "GET", "/v1/revocations", "")
+	if code != http.StatusOK {
+		t.Fatalf("list: %d %v", code, body)
+	}
+	var listed []string
+	for _, r := range body["revocations"].([]any) {
+		listed = append(listed, r.(map[string]any)["id"].(string))
+	}
+	slices.Sort(ids)
+	if !slices.Equal(listed, ids) {
+		t.Errorf("store holds %q, want exactly one id per certificate %q", listed, ids)
 	}
 }

@@ -143,7 +143,7 @@ func New(cfg *configv1.Config, opts Options) (*Server, error) {
 		// A host's options decide which spellings reach the rules; the
 		// relay checks them again against the entry it uses.
 		HostOptions: func(host string) authz.HostOptions { return s.state.Load().table.HostOptions(host) },
-		Limits: s.innerLimits(),
+		Limits:      s.innerLimits(),
 		Exempt: map[string]bool{
 			healthpb.Health_Check_FullMethodName: true,
 			healthpb.Health_Watch_FullMethodName: true,

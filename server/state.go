@@ -2,12 +2,13 @@ package server
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
+	"math/big"
 
 	"github.com/msg-gateway/msg/authz"
-	"github.com/msg-gateway/msg/server/admin"
+	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
+	"github.com/msg-gateway/msg/internal/dn"
+	"github.com/msg-gateway/msg/internal/revocation"
 	"github.com/msg-gateway/msg/server/relay"
 	"github.com/msg-gateway/msg/store"
 )
@@ -19,7 +20,8 @@ type state struct {
 	revision int64
 	table    *relay.Table
 	policy   *authz.Policy
-	// revoked holds the ids of the store's revocations ("fp-..." and "sn-...").
+	// revoked holds the ids of the store's revocations ("fp-..." and
+	// "sn-..."), as package revocation computes them.
 	revoked map[string]bool
 }
 
@@ -31,9 +33,28 @@ func (s *Server) compileSnapshot(snap *store.Snapshot) (*state, error) {
 	}
 	st := &state{revision: snap.Revision, table: c.table, policy: c.policy, revoked: make(map[string]bool, len(snap.Revocations))}
 	for _, r := range snap.Revocations {
-		st.revoked[r.GetId()] = true
+		st.revoked[s.revocationID(r)] = true
 	}
 	return st, nil
+}
+
+// revocationID is the id a stored revocation is checked under. A revocation
+// by serial number is keyed again from its issuer and serial rather than
+// trusted by its stored id: revocations written before issuers were
+// canonicalized keep working, and so do issuers spelled in a way the old
+// key missed.
+func (s *Server) revocationID(r *adminv1.Revocation) string {
+	if r.GetSerialHex() == "" {
+		return r.GetId()
+	}
+	issuer, err := dn.Parse(r.GetIssuer())
+	serial, ok := new(big.Int).SetString(r.GetSerialHex(), 16)
+	if err != nil || !ok {
+		s.log.Warn("store revocation names no readable issuer and serial; it matches no certificate",
+			"revocation", r.GetId(), "issuer", r.GetIssuer(), "serial_hex", r.GetSerialHex())
+		return r.GetId()
+	}
+	return revocation.SerialID(issuer, serial)
 }
 
 // validateSnapshot is the admin API's whole-snapshot check: everything that
@@ -45,22 +66,6 @@ func (s *Server) validateSnapshot(snap *store.Snapshot) error {
 	}
 	c.table.Close()
 	return nil
-}
-
-// liveState is the policy tester's view of the state the data plane serves:
-// the same compiled policy, host table and inner-request limits.
-func (s *Server) liveState() admin.LiveState {
-	st := s.state.Load()
-	return admin.LiveState{
-		Revision: st.revision,
-		Policy:   st.policy,
-		HasHost: func(host string) bool {
-			_, ok := st.table.Lookup(host)
-			return ok
-		},
-		HostOptions: st.table.HostOptions,
-		Limits:      s.innerLimits(),
-	}
 }
 
 // innerLimits bound an inner request's head, for the data plane and the
@@ -77,11 +82,11 @@ func (s *Server) storeRevoked(cert *x509.Certificate) (bool, string) {
 	if st == nil || len(st.revoked) == 0 {
 		return false, ""
 	}
-	sum := sha256.Sum256(cert.Raw)
-	if st.revoked["fp-"+hex.EncodeToString(sum[:])] {
+	fp, sn := revocation.IDs(cert)
+	if st.revoked[fp] {
 		return true, "revoked by an admin (fingerprint)"
 	}
-	if st.revoked["sn-"+admin.SerialKey(cert.Issuer.String(), cert.SerialNumber.Text(16))] {
+	if sn != "" && st.revoked[sn] {
 		return true, "revoked by an admin (issuer and serial)"
 	}
 	return false, ""

@@ -267,6 +267,8 @@ func (s *Server) newAdmin(rec recovery.Option, logOpts []logging.Option) error {
 		DataPlane: admin.DataPlaneFunc(s.liveState),
 		Version:   s.opts.Version,
 		Logger:    s.log,
+		// Read at each call, so a reloaded client CA bundle applies.
+		ClientCAs: s.tls.clientCAs,
 	})
 	h, err := admin.NewHandler(context.Background(), admin.HandlerOptions{
 		Service: svc,
@@ -318,4 +320,20 @@ func adminTLSConfig(t *configv1.AdminTLS) (*tls.Config, error) {
 		conf.ClientCAs, conf.ClientAuth = pool, tls.VerifyClientCertIfGiven
 	}
 	return conf, nil
+}
+
+// liveState is the policy tester's view of the state the data plane serves:
+// the same compiled policy, host table and inner-request limits.
+func (s *Server) liveState() admin.LiveState {
+	st := s.state.Load()
+	return admin.LiveState{
+		Revision: st.revision,
+		Policy:   st.policy,
+		HasHost: func(host string) bool {
+			_, ok := st.table.Lookup(host)
+			return ok
+		},
+		HostOptions: st.table.HostOptions,
+		Limits:      s.innerLimits(),
+	}
 }

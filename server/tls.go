@@ -50,7 +50,10 @@ const (
 type tlsMaterial struct {
 	cert      tls.Certificate
 	clientCAs *x509.CertPool
-	crls      *crlSet
+	// caCerts are the certificates of clientCAs, for the admin API, which
+	// checks that a revocation's issuer is one of them.
+	caCerts []*x509.Certificate
+	crls    *crlSet
 }
 
 // tlsSnapshot is the material in force and the tls.Config built from it,
@@ -231,6 +234,11 @@ func (m *tlsManager) Revoked(c *x509.Certificate) (bool, string) {
 	return m.cur.Load().material.crls.Revoked(c)
 }
 
+// clientCAs returns the client CA certificates in force.
+func (m *tlsManager) clientCAs() []*x509.Certificate {
+	return m.cur.Load().material.caCerts
+}
+
 // rotateTicketKeys puts a fresh session ticket key first and keeps the
 // previous ones for decryption only.
 func (m *tlsManager) rotateTicketKeys() error {
@@ -344,7 +352,7 @@ func loadTLSMaterial(t *configv1.ServerTLS, now time.Time, log *slog.Logger) (*t
 	if err != nil {
 		return nil, err
 	}
-	return &tlsMaterial{cert: cert, clientCAs: pool, crls: crls}, nil
+	return &tlsMaterial{cert: cert, clientCAs: pool, caCerts: cas, crls: crls}, nil
 }
 
 // parseCertificatesPEM returns every CERTIFICATE block of a PEM bundle; a

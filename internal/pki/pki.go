@@ -51,6 +51,11 @@ type Options struct {
 
 // NewCA creates a self-signed root CA with the given common name.
 func NewCA(commonName string) (*CA, error) {
+	return NewCAWithSubject(pkix.Name{CommonName: commonName})
+}
+
+// NewCAWithSubject creates a self-signed root CA with the given subject.
+func NewCAWithSubject(subject pkix.Name) (*CA, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
@@ -61,7 +66,7 @@ func NewCA(commonName string) (*CA, error) {
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: commonName},
+		Subject:               subject,
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(10 * 365 * 24 * time.Hour),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,

@@ -3,6 +3,8 @@ package admin_test
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +16,7 @@ import (
 	"github.com/msg-gateway/msg/authz"
 	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
 	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
+	"github.com/msg-gateway/msg/internal/pki"
 	"github.com/msg-gateway/msg/server/admin"
 	"github.com/msg-gateway/msg/server/relay"
 	"github.com/msg-gateway/msg/store"
@@ -67,6 +70,27 @@ var resourceValidator = admin.ResourceValidator{
 	Rule: func(r *adminv1.Rule) error { _, err := authz.NewPolicy([]*adminv1.Rule{r}); return err },
 }
 
+// clientCAs returns the client CA certificates a test service checks
+// revocation issuers against, one CA per common name; the last one also
+// carries O=Example and C=DE.
+func clientCAs(t testing.TB, names ...string) func() []*x509.Certificate {
+	t.Helper()
+	var cas []*x509.Certificate
+	for i, cn := range names {
+		var subject pkix.Name
+		subject.CommonName = cn
+		if i == len(names)-1 {
+			subject.Organization, subject.Country = []string{"Example"}, []string{"DE"}
+		}
+		ca, err := pki.NewCAWithSubject(subject)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cas = append(cas, ca.Cert)
+	}
+	return func() []*x509.Certificate { return cas }
+}
+
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	st, err := store.Open(t.TempDir(), store.Options{})
@@ -86,6 +110,7 @@ func newEnv(t *testing.T) *env {
 		Validate:  validate,
 		Resources: resourceValidator,
 		Version:   "test",
+		ClientCAs: clientCAs(t, "msg dev CA", "other CA"),
 	})
 	h, err := admin.NewHandler(context.Background(), admin.HandlerOptions{
 		Service: svc, Auth: auth, Audit: func(r *adminv1.AuditRecord) { st.AppendAudit(r) },
@@ -286,6 +311,9 @@ func TestRevocationsAndPagination(t *testing.T) {
 	if code != 200 || str(body, "revocation", "serialHex") != "a1b" || str(body, "revocation", "creator") != "ed" {
 		t.Fatalf("revoke by serial: %d %v", code, body)
 	}
+	if code, body := e.do(t, editorToken, "POST", "/v1/revocations", `{"serialHex":"0A:1b","issuer":"cn = MSG DEV CA","reason":"again"}`); code != http.StatusConflict {
+		t.Fatalf("revoke the same serial with another spelling of the issuer: %d %v, want 409 (one canonical id)", code, body)
+	}
 	var ids []string
 	token := ""
 	for page := 0; page < 10; page++ {
@@ -304,6 +332,52 @@ func TestRevocationsAndPagination(t *testing.T) {
 	_, status := e.do(t, viewerToken, "GET", "/v1/status", "")
 	if str(status, "version") != "test" || status["revocationCount"].(float64) != 6 {
 		t.Errorf("status = %v", status)
+	}
+}
+
+// TestRevocationIssuer is finding 5 of issue 11: the issuer of a revocation
+// by serial number is read as a distinguished name in the usual spellings,
+// must name a configured client CA, and is stored in one canonical form.
+func TestRevocationIssuer(t *testing.T) {
+	t.Parallel()
+	cas := clientCAs(t, "msg dev CA", "ops CA")()
+	rev := func(issuer string) *adminv1.Revocation {
+		return &adminv1.Revocation{SerialHex: "0a1b", Issuer: issuer, Reason: "stolen"}
+	}
+	want, err := admin.NormalizeRevocation(rev("CN=msg dev CA"), cas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want.GetIssuer() != "CN=msg dev CA" || !strings.HasPrefix(want.GetId(), "sn-") {
+		t.Fatalf("NormalizeRevocation = %v", want)
+	}
+	for _, spelling := range []string{"CN = msg dev CA", "cn=msg dev CA", "/CN=msg dev CA", "commonName=MSG  Dev  CA"} {
+		got, err := admin.NormalizeRevocation(rev(spelling), cas)
+		if err != nil || got.GetId() != want.GetId() || got.GetIssuer() != want.GetIssuer() {
+			t.Errorf("issuer %q: %v, %v; want id %s, issuer %q", spelling, got, err, want.GetId(), want.GetIssuer())
+		}
+	}
+	orgCA, err := admin.NormalizeRevocation(rev("CN = ops CA, O = Example, C = DE"), cas)
+	if err != nil || orgCA.GetIssuer() != "CN=ops CA,O=Example,C=DE" {
+		t.Errorf("multi-RDN issuer: %v, %v", orgCA, err)
+	}
+	for _, tt := range []struct {
+		issuer, want string
+	}{
+		{"CN=nobody", "revocation.issuer: names no configured client CA"},
+		{"CN=msg dev", "revocation.issuer: names no configured client CA"},
+		{"CN=ops CA,O=Example", "revocation.issuer: names no configured client CA"},
+		{"C = DE, O = Example, CN = ops CA", `reverse order: RFC 4514 writes the most specific first, "CN=ops CA,O=Example,C=DE"`},
+		{"msg dev CA", "revocation.issuer: not a distinguished name"},
+		{"CN=a;O=b", "revocation.issuer: not a distinguished name"},
+	} {
+		_, err := admin.NormalizeRevocation(rev(tt.issuer), cas)
+		if status.Code(err) != codes.InvalidArgument || !strings.Contains(status.Convert(err).Message(), tt.want) {
+			t.Errorf("issuer %q: %v, want InvalidArgument containing %q", tt.issuer, err, tt.want)
+		}
+	}
+	if _, err := admin.NormalizeRevocation(rev("CN=msg dev CA"), nil); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("without client CAs: %v, want InvalidArgument", err)
 	}
 }
 

@@ -24,6 +24,8 @@ func FuzzWriteValidation(f *testing.F) {
 		`{"id":"r2","effect":"EFFECT_DENY","principals":[{"commonName":"*"}],"hosts":["a**b"]}`,
 		`{"fingerprintSha256":"` + "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" + `","reason":"lost"}`,
 		`{"serialHex":"0A:1b","issuer":"CN=x","reason":"r"}`,
+		`{"serialHex":"1","issuer":"/O=Example/CN=msg dev CA","reason":"r"}`,
+		`{"serialHex":"1","issuer":"C = DE, O = Example, CN = msg dev CA","reason":"r"}`,
 		`{"name":"x.internal","upstream":"http://[::1]:80","allowedCidrs":["0.0.0.0/0"]}`,
 		`{}`, `null`, `{"etag":"1"}`,
 	} {
@@ -37,7 +39,8 @@ func FuzzWriteValidation(f *testing.F) {
 	}
 	f.Cleanup(func() { bolt.Close() })
 	st := bolt
-	svc := admin.NewService(admin.ServiceOptions{Store: st, Validate: validate, Resources: resourceValidator})
+	svc := admin.NewService(admin.ServiceOptions{Store: st, Validate: validate, Resources: resourceValidator,
+		ClientCAs: clientCAs(f, "x", "msg dev CA")})
 	// A host for rules and updates to refer to.
 	if _, err := svc.CreateHost(context.Background(), &adminv1.CreateHostRequest{Host: &adminv1.Host{Name: "demo.internal", Upstream: "http://demo.corp:9"}}); err != nil {
 		f.Fatal(err)

@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -15,7 +16,9 @@ import (
 	"time"
 
 	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
+	"github.com/msg-gateway/msg/internal/dn"
 	"github.com/msg-gateway/msg/internal/requestid"
+	"github.com/msg-gateway/msg/internal/revocation"
 	"github.com/msg-gateway/msg/store"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -50,6 +53,11 @@ type ServiceOptions struct {
 	Logger    *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// ClientCAs returns the CAs that sign the data plane's client
+	// certificates, as in force now. A revocation by serial number must name
+	// one of them as its issuer. nil: none, so only revocations by
+	// fingerprint are accepted.
+	ClientCAs func() []*x509.Certificate
 }
 
 // Service implements msg.admin.v1.AdminService.
@@ -263,7 +271,11 @@ func (s *Service) CreateRevocation(ctx context.Context, req *adminv1.CreateRevoc
 	if in == nil {
 		return nil, invalid("revocation", "required")
 	}
-	rev, err := NormalizeRevocation(in)
+	var cas []*x509.Certificate
+	if s.o.ClientCAs != nil {
+		cas = s.o.ClientCAs()
+	}
+	rev, err := NormalizeRevocation(in, cas)
 	if err != nil {
 		return nil, err
 	}
@@ -292,9 +304,15 @@ func (s *Service) DeleteRevocation(ctx context.Context, req *adminv1.DeleteRevoc
 }
 
 // NormalizeRevocation validates a revocation request and returns the stored
-// form with its derived id: "fp-<fingerprint>" or "sn-<hash>" of issuer and
-// serial. Errors are InvalidArgument naming the field.
-func NormalizeRevocation(in *adminv1.Revocation) (*adminv1.Revocation, error) {
+// form with its derived id (see package internal/revocation): by
+// fingerprint, or by serial number and issuer. The issuer is read as a
+// distinguished name (RFC 4514, "CN=msg dev CA,O=Example", or OpenSSL's
+// "/O=Example/CN=msg dev CA"; see [dn.Parse]) and must name one of cas, the
+// configured client CAs: a revocation that could never match a certificate
+// the gateway accepts is refused rather than stored. The stored issuer is
+// that CA's subject as RFC 4514 writes it, so every spelling of one issuer
+// gives one revocation. Errors are InvalidArgument naming the field.
+func NormalizeRevocation(in *adminv1.Revocation, cas []*x509.Certificate) (*adminv1.Revocation, error) {
 	if in.GetId() != "" || in.GetEtag() != "" || in.GetCreator() != "" || in.GetCreateTime() != nil {
 		return nil, invalid("revocation", "id, etag, creator and create_time are output only")
 	}
@@ -311,7 +329,7 @@ func NormalizeRevocation(in *adminv1.Revocation) (*adminv1.Revocation, error) {
 			return nil, invalid("revocation.fingerprint_sha256", "must be 64 hex digits")
 		}
 		out.FingerprintSha256 = fp
-		out.Id = "fp-" + fp
+		out.Id = revocation.FingerprintID(fp)
 	case in.GetSerialHex() == "":
 		return nil, invalid("revocation.serial_hex", "required unless fingerprint_sha256 is set")
 	case strings.TrimSpace(in.GetIssuer()) == "":
@@ -321,18 +339,44 @@ func NormalizeRevocation(in *adminv1.Revocation) (*adminv1.Revocation, error) {
 		if !ok || serial.Sign() < 0 || len(in.GetSerialHex()) > 128 {
 			return nil, invalid("revocation.serial_hex", "must be a hex number")
 		}
+		issuer, err := issuerCA(in.GetIssuer(), cas)
+		if err != nil {
+			return nil, err
+		}
 		out.SerialHex = serial.Text(16)
-		out.Issuer = strings.TrimSpace(in.GetIssuer())
-		out.Id = "sn-" + SerialKey(out.Issuer, out.SerialHex)
+		out.Issuer = issuer.String()
+		out.Id = revocation.SerialID(issuer, serial)
 	}
 	return out, nil
 }
 
-// SerialKey is the revocation key of an issuer DN and a lower-case hex
-// serial: the first 32 hex digits of their SHA-256.
-func SerialKey(issuer, serialHex string) string {
-	sum := sha256.Sum256([]byte(issuer + "\x00" + serialHex))
-	return hex.EncodeToString(sum[:16])
+// issuerCA parses a revocation's issuer and returns the subject of the
+// client CA it names.
+func issuerCA(issuer string, cas []*x509.Certificate) (dn.Name, error) {
+	name, err := dn.Parse(issuer)
+	if err != nil {
+		return dn.Name{}, invalid("revocation.issuer", "not a distinguished name: "+err.Error())
+	}
+	var reversed *dn.Name
+	for _, ca := range cas {
+		subject, err := dn.FromDER(ca.RawSubject)
+		if err != nil {
+			continue
+		}
+		if subject.Equal(name) {
+			return subject, nil
+		}
+		if subject.Equal(name.Reversed()) && reversed == nil {
+			reversed = &subject
+		}
+	}
+	if reversed != nil {
+		// OpenSSL prints names most general first with commas; RFC 4514
+		// (and this API) reads them most specific first.
+		return dn.Name{}, invalid("revocation.issuer", fmt.Sprintf(
+			"names no configured client CA; its RDNs are in reverse order: RFC 4514 writes the most specific first, %q", reversed.String()))
+	}
+	return dn.Name{}, invalid("revocation.issuer", "names no configured client CA")
 }
 
 // ---- audit and status
