@@ -177,7 +177,12 @@ func scrapeMetrics(adminAddr string) map[string]float64 {
 		return out
 	}
 	hc := &http.Client{Timeout: 5 * time.Second}
-	resp, err := hc.Get("http://" + adminAddr + "/metrics")
+	req, err := http.NewRequest(http.MethodGet, "http://"+adminAddr+"/metrics", nil)
+	if err != nil {
+		return out
+	}
+	req.Header.Set("Authorization", "Bearer "+metricsToken)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return out
 	}

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -51,6 +53,10 @@ func writePKI(dir string) (*pkiFiles, error) {
 	return f, nil
 }
 
+// metricsToken is the admin viewer token the harness reads the gateway's
+// /metrics with. It only ever travels on loopback.
+const metricsToken = "msgbench-metrics-viewer"
+
 // gatewayConfig is the gateway's config for the run: the production
 // defaults (JSON log at info, one line per call; the audit trail in the
 // embedded store) except for the per-principal rate and in-flight limits,
@@ -59,6 +65,8 @@ func writePKI(dir string) (*pkiFiles, error) {
 const gatewayConfig = `# Written by msgbench.
 listen: 127.0.0.1:0
 admin_listen: 127.0.0.1:0
+admin:
+  tokens: [{name: msgbench, sha256: %q, role: ADMIN_ROLE_VIEWER}]   # /metrics needs a token
 data_dir: %q
 tls: {cert_file: %q, key_file: %q, client_ca_file: %q}
 log: {level: info, format: json}
@@ -85,6 +93,7 @@ func writeGatewayConfig(dir, name, backend string, f *pkiFiles) (string, error) 
 		return "", err
 	}
 	file := filepath.Join(dir, name+".yaml")
-	text := fmt.Sprintf(gatewayConfig, data, f.serverCert, f.serverKey, f.ca, benchHost, backend, benchHost)
+	sum := sha256.Sum256([]byte(metricsToken))
+	text := fmt.Sprintf(gatewayConfig, hex.EncodeToString(sum[:]), data, f.serverCert, f.serverKey, f.ca, benchHost, backend, benchHost)
 	return file, os.WriteFile(file, []byte(text), 0o600)
 }

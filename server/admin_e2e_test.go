@@ -247,6 +247,13 @@ func TestAdminClientCertificates(t *testing.T) {
 	if code, _ := do(httpsClient(g.identity(t, "nobody")), "GET", "/v1/status", ""); code != http.StatusUnauthorized {
 		t.Errorf("unknown certificate: %d, want 401", code)
 	}
+	// /metrics takes the same credentials as the API.
+	if code, body := do(httpsClient(ops), "GET", "/metrics", ""); code != 200 || !strings.Contains(body, "msg_build_info") {
+		t.Errorf("/metrics with the ops certificate: %d", code)
+	}
+	if code, _ := do(httpsClient(g.identity(t, "nobody")), "GET", "/metrics", ""); code != http.StatusUnauthorized {
+		t.Errorf("/metrics with an unknown certificate: %d, want 401", code)
+	}
 	if code, _ := do(httpsClient(), "GET", "/v1/status", "", "Authorization", "Bearer "+testViewerToken); code != 200 {
 		t.Errorf("token over HTTPS without a certificate: %d, want 200", code)
 	}

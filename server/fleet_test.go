@@ -95,7 +95,12 @@ func (f *fleetEtcd) member(clientCAFile string) func(*configv1.Config) {
 // adminText fetches a plain-text admin endpoint.
 func adminText(t *testing.T, adminAddr, path string) (int, string) {
 	t.Helper()
-	resp, err := http.Get("http://" + adminAddr + path)
+	req, err := http.NewRequest("GET", "http://"+adminAddr+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testViewerToken) // /metrics needs it
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

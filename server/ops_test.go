@@ -34,10 +34,15 @@ import (
 	"google.golang.org/grpc/metadata"
 )
 
-// scrape fetches and parses the gateway's /metrics.
+// scrape fetches and parses the gateway's /metrics, with a viewer token.
 func (g *gateway) scrape(t *testing.T) map[string]*dto.MetricFamily {
 	t.Helper()
-	resp, err := http.Get("http://" + g.adminAddr + "/metrics")
+	req, err := http.NewRequest("GET", "http://"+g.adminAddr+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testViewerToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +101,90 @@ func (g *gateway) waitMetric(t *testing.T, want float64, name string, labels ...
 		}
 	}
 	t.Errorf("%s%v = %v (present %v), want %v", name, labels, got, ok, want)
+}
+
+// TestAdminExposure: /metrics needs admin credentials (any role) unless
+// admin.metrics_unauthenticated is set; /healthz, /readyz and /openapi.json
+// stay open. A non-loopback admin_listen without admin.tls is logged as
+// unsafe at start.
+func TestAdminExposure(t *testing.T) {
+	t.Parallel()
+	fetch := func(addr, path, token string) (int, http.Header) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode, resp.Header
+	}
+	var logs syncBuffer
+	g := startGatewayWith(t, nil, server.Options{DrainTimeout: time.Second, Logger: slog.New(slog.NewJSONHandler(&logs, nil))},
+		func(c *configv1.Config) { c.AdminListen = "0.0.0.0:8080" }) // only logged: the test serves on 127.0.0.1
+	if code, h := fetch(g.adminAddr, "/metrics", ""); code != http.StatusUnauthorized || !strings.HasPrefix(h.Get("WWW-Authenticate"), "Bearer") {
+		t.Errorf("/metrics without credentials: %d %v, want 401 with WWW-Authenticate", code, h)
+	}
+	if code, _ := fetch(g.adminAddr, "/metrics", "wrong-token"); code != http.StatusUnauthorized {
+		t.Errorf("/metrics with an unknown token: %d, want 401", code)
+	}
+	for _, tok := range []string{testViewerToken, testEditorToken} {
+		if code, _ := fetch(g.adminAddr, "/metrics", tok); code != http.StatusOK {
+			t.Errorf("/metrics with a token: %d, want 200", code)
+		}
+	}
+	for _, path := range []string{"/healthz", "/readyz", "/openapi.json"} {
+		if code, _ := fetch(g.adminAddr, path, ""); code != http.StatusOK {
+			t.Errorf("%s without credentials: %d, want 200", path, code)
+		}
+	}
+	warned := false
+	for _, l := range logs.lines(t) {
+		msg, _ := l["msg"].(string)
+		warned = warned || l["level"] == "WARN" && strings.HasPrefix(msg, "UNSAFE CONFIG: admin_listen 0.0.0.0:8080 is not a loopback address and admin.tls is not set")
+	}
+	if !warned {
+		t.Error("no warning about the plain-HTTP admin listener in the log")
+	}
+
+	open := startGatewayWith(t, nil, server.Options{DrainTimeout: time.Second},
+		func(c *configv1.Config) { c.Admin.MetricsUnauthenticated = true })
+	if code, _ := fetch(open.adminAddr, "/metrics", ""); code != http.StatusOK {
+		t.Errorf("/metrics with metrics_unauthenticated: %d, want 200", code)
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name    string
+		listen  string
+		tls     bool
+		metrics bool
+		want    int
+	}{
+		{"loopback v4", "127.0.0.1:8080", false, true, 0},
+		{"loopback v6", "[::1]:8080", false, true, 0},
+		{"localhost", "localhost:8080", false, false, 0},
+		{"default", "", false, false, 0},
+		{"all interfaces", "0.0.0.0:8080", false, false, 1},
+		{"all interfaces, empty host", ":8080", false, false, 1},
+		{"management address with tls", "10.0.0.5:8080", true, false, 0},
+		{"management address, metrics open", "10.0.0.5:8080", true, true, 1},
+		{"plain and open", "[::]:8080", false, true, 2},
+	} {
+		cfg := &configv1.Config{AdminListen: tt.listen, Admin: &configv1.Admin{MetricsUnauthenticated: tt.metrics}}
+		if tt.tls {
+			cfg.Admin.Tls = &configv1.AdminTLS{CertFile: "a", KeyFile: "b"}
+		}
+		if got := server.Warnings(cfg); len(got) != tt.want {
+			t.Errorf("%s: Warnings = %q, want %d", tt.name, got, tt.want)
+		}
+	}
 }
 
 func TestMetrics(t *testing.T) {

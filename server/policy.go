@@ -2,6 +2,8 @@ package server
 
 import (
 	"fmt"
+	"net"
+	"net/netip"
 	"strings"
 
 	"github.com/msg-gateway/msg/authz"
@@ -78,4 +80,40 @@ func Check(cfg *configv1.Config) error {
 	}
 	c.table.Close()
 	return nil
+}
+
+// Warnings returns what is valid but unsafe in cfg, one sentence each.
+// `msg-gateway check` prints them and the server logs them at start.
+func Warnings(cfg *configv1.Config) []string {
+	var out []string
+	addr := cfg.GetAdminListen()
+	if addr == "" {
+		addr = config.DefaultAdminListen
+	}
+	if loopbackListen(addr) {
+		return nil
+	}
+	if cfg.GetAdmin().GetTls() == nil {
+		out = append(out, fmt.Sprintf("admin_listen %s is not a loopback address and admin.tls is not set: "+
+			"admin bearer tokens, the admin API and /metrics travel as plain HTTP to anyone who can reach it; "+
+			"set admin.tls, or keep admin_listen on 127.0.0.1", addr))
+	}
+	if cfg.GetAdmin().GetMetricsUnauthenticated() {
+		out = append(out, fmt.Sprintf("admin.metrics_unauthenticated is set and admin_listen %s is not a loopback address: "+
+			"anyone who can reach it reads /metrics (host names, rule ids, traffic per host) without credentials", addr))
+	}
+	return out
+}
+
+// loopbackListen reports whether a listen address binds loopback only.
+func loopbackListen(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }

@@ -101,6 +101,9 @@ func New(cfg *configv1.Config, opts Options) (*Server, error) {
 	if opts.DrainTimeout <= 0 {
 		opts.DrainTimeout = config.DefaultDrainTimeout
 	}
+	for _, w := range Warnings(cfg) {
+		opts.Logger.Warn("UNSAFE CONFIG: " + w)
+	}
 	tlsm, err := newTLSManager(cfg.GetTls(), nil, opts.Logger)
 	if err != nil {
 		return nil, err
@@ -333,7 +336,11 @@ func (s *Server) Serve(ctx context.Context, lis, adminLis net.Listener) error {
 }
 
 // adminRoutes are the admin listener's plain HTTP routes besides the API.
-func (s *Server) adminRoutes() map[string]http.Handler {
+// /healthz and /readyz stay open for load balancers and hold nothing
+// secret; /metrics needs admin credentials (any role) unless
+// admin.metrics_unauthenticated is set, because its series name the host
+// table, the rule ids and the traffic per host.
+func (s *Server) adminRoutes(auth *admin.Authenticator) map[string]http.Handler {
 	mux := map[string]http.Handler{}
 	mux["GET /healthz"] = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -348,10 +355,14 @@ func (s *Server) adminRoutes() map[string]http.Handler {
 		}
 		_, _ = w.Write([]byte("ready\n" + s.storeStatus()))
 	})
-	mux["GET /metrics"] = promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{
+	var metrics http.Handler = promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{
 		ErrorLog:            slog.NewLogLogger(s.log.Handler(), slog.LevelError),
 		MaxRequestsInFlight: 4,
 	})
+	if !s.cfg.GetAdmin().GetMetricsUnauthenticated() {
+		metrics = auth.RequireRole(admin.RoleViewer, metrics, s.log)
+	}
+	mux["GET /metrics"] = metrics
 	return mux
 }
 

@@ -279,7 +279,7 @@ func (s *Server) newAdmin(rec recovery.Option, logOpts []logging.Option) error {
 			recovery.UnaryServerInterceptor(rec),
 			logging.UnaryServerInterceptor(slogAdapter(s.log), logOpts...),
 		},
-		Routes: s.adminRoutes(),
+		Routes: s.adminRoutes(auth),
 		Logger: s.log,
 	})
 	if err != nil {

@@ -285,7 +285,7 @@ func printDevBanner(w io.Writer, dir, grpcAddr, adminAddr string) {
 	fmt.Fprintf(w, `
 msg-gateway dev mode
   gRPC (mTLS)  %s
-  admin HTTP   http://%s  (/v1/..., /openapi.json, /healthz, /readyz, /metrics)
+  admin HTTP   http://%s  (/v1/... and /metrics with the admin token; /openapi.json, /healthz, /readyz)
   console      http://%s/console/  (sign in with admin-token, or viewer-token to look only)
   files        %s  (ca.pem, alice*.pem allowed, mallory*.pem denied, admin-token, viewer-token, gateway.yaml, data/)
 

@@ -151,6 +151,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	if err := server.Check(cfg); err != nil {
 		return err
 	}
+	for _, w := range server.Warnings(cfg) {
+		fmt.Fprintf(stderr, "msg-gateway: WARNING: %s\n", w)
+	}
 	fmt.Fprintf(stdout, "%s: ok (%d hosts, %d rules)\n", *path, len(cfg.GetHosts()), len(cfg.GetRules()))
 	return nil
 }

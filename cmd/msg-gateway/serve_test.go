@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -381,5 +382,28 @@ func TestServeSIGHUPReloadsLogLevel(t *testing.T) {
 	}
 	if code := waitExit(t, child, 20*time.Second); code != 0 {
 		t.Errorf("exit code = %d, want 0 (a failed reload must not stop the gateway)", code)
+	}
+}
+
+// TestCheckWarnsAboutPlainHTTPAdmin: check accepts an admin listener on a
+// non-loopback address without admin.tls, but says loudly that tokens
+// would travel in plain HTTP; a loopback listener gets no warning.
+func TestCheckWarnsAboutPlainHTTPAdmin(t *testing.T) {
+	t.Parallel()
+	f := newServeFixture(t, func(http.ResponseWriter, *http.Request) {})
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"check", "--config", f.cfgPath}, &stdout, &stderr); code != 0 || stderr.Len() != 0 {
+		t.Fatalf("check of a loopback admin listener: exit %d, stderr %q", code, stderr.String())
+	}
+	f.write(t, strings.Replace(f.config("info"), "admin_listen: 127.0.0.1:0", "admin_listen: 0.0.0.0:8080", 1))
+	stdout.Reset()
+	if code := run([]string{"check", "--config", f.cfgPath}, &stdout, &stderr); code != 0 {
+		t.Fatalf("check: exit %d: %s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "WARNING: admin_listen 0.0.0.0:8080 is not a loopback address and admin.tls is not set") {
+		t.Errorf("check printed no warning: stderr %q", stderr.String())
+	}
+	if !strings.Contains(stdout.String(), ": ok (") {
+		t.Errorf("check stdout = %q", stdout.String())
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -201,12 +202,54 @@ func (a *Authenticator) authenticateCert(ctx context.Context, md metadata.MD) (I
 		sum := sha256.Sum256(leaf.Raw)
 		fp, cn = hex.EncodeToString(sum[:]), leaf.Subject.CommonName
 	}
+	return a.matchClient(fp, cn)
+}
+
+// matchClient finds the configured admin client of a verified certificate,
+// by its fingerprint or its subject common name.
+func (a *Authenticator) matchClient(fp, cn string) (Identity, bool) {
 	for _, c := range a.clients {
 		if (c.fingerprint != "" && c.fingerprint == fp) || (c.commonName != "" && c.commonName == cn) {
 			return Identity{Name: c.name, Role: c.role}, true
 		}
 	}
 	return Identity{}, false
+}
+
+// RequireRole returns h behind the admin API's authentication, for the
+// admin listener's plain HTTP routes (such as /metrics): the caller must
+// bring a bearer token or a verified admin client certificate of at least
+// role need. Missing or unknown credentials get 401, a too-weak role 403;
+// the refusal is logged, and h never runs.
+func (a *Authenticator) RequireRole(need Role, h http.Handler, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok := a.authenticateHTTP(r)
+		switch {
+		case !ok:
+			log.InfoContext(r.Context(), "admin: refused", "path", r.URL.Path, "code", codes.Unauthenticated.String())
+			w.Header().Set("WWW-Authenticate", `Bearer realm="msg-gateway admin"`)
+			http.Error(w, "admin credentials required", http.StatusUnauthorized)
+		case id.Role < need:
+			log.InfoContext(r.Context(), "admin: refused", "path", r.URL.Path, "admin", id.Name, "code", codes.PermissionDenied.String())
+			http.Error(w, "role "+id.Role.String()+" may not read this", http.StatusForbidden)
+		default:
+			h.ServeHTTP(w, r)
+		}
+	})
+}
+
+// authenticateHTTP is authenticate for a plain HTTP request: its bearer
+// token, else its verified client certificate.
+func (a *Authenticator) authenticateHTTP(r *http.Request) (Identity, bool) {
+	if vals := r.Header.Values("Authorization"); len(vals) > 0 {
+		return a.authenticateToken(vals)
+	}
+	if len(a.clients) == 0 || r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
+		return Identity{}, false
+	}
+	leaf := r.TLS.VerifiedChains[0][0]
+	sum := sha256.Sum256(leaf.Raw)
+	return a.matchClient(hex.EncodeToString(sum[:]), leaf.Subject.CommonName)
 }
 
 // authenticateToken checks a bearer token. Every configured hash is compared

@@ -656,9 +656,16 @@ type Admin struct {
 	// certificates. Empty: plain HTTP (keep admin_listen on loopback).
 	Tls *AdminTLS `protobuf:"bytes,2,opt,name=tls,proto3" json:"tls,omitempty"`
 	// Admin client certificates and their roles. Requires tls.client_ca_file.
-	Clients       []*AdminClient `protobuf:"bytes,3,rep,name=clients,proto3" json:"clients,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Clients []*AdminClient `protobuf:"bytes,3,rep,name=clients,proto3" json:"clients,omitempty"`
+	// Serve /metrics on the admin listener without credentials. Default false:
+	// /metrics needs a bearer token or an admin client certificate of any role
+	// (viewer suffices), like the admin API. Set it for a Prometheus that
+	// cannot send credentials, and keep admin_listen private then. /healthz and
+	// /readyz are always open (load balancers probe them); /openapi.json is
+	// always open (it describes the API, it holds no data).
+	MetricsUnauthenticated bool `protobuf:"varint,4,opt,name=metrics_unauthenticated,json=metricsUnauthenticated,proto3" json:"metrics_unauthenticated,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *Admin) Reset() {
@@ -710,6 +717,13 @@ func (x *Admin) GetClients() []*AdminClient {
 		return x.Clients
 	}
 	return nil
+}
+
+func (x *Admin) GetMetricsUnauthenticated() bool {
+	if x != nil {
+		return x.MetricsUnauthenticated
+	}
+	return false
 }
 
 // AdminTLS names the files of an HTTPS admin listener.
@@ -1241,11 +1255,12 @@ const file_msg_config_v1_config_proto_rawDesc = "" +
 	"\bendpoint\x18\x01 \x01(\tR\bendpoint\x12\x1a\n" +
 	"\binsecure\x18\x02 \x01(\bR\binsecure\x12&\n" +
 	"\fsample_ratio\x18\x03 \x01(\x01H\x00R\vsampleRatio\x88\x01\x01B\x0f\n" +
-	"\r_sample_ratio\"\x9b\x01\n" +
+	"\r_sample_ratio\"\xd4\x01\n" +
 	"\x05Admin\x121\n" +
 	"\x06tokens\x18\x01 \x03(\v2\x19.msg.config.v1.AdminTokenR\x06tokens\x12)\n" +
 	"\x03tls\x18\x02 \x01(\v2\x17.msg.config.v1.AdminTLSR\x03tls\x124\n" +
-	"\aclients\x18\x03 \x03(\v2\x1a.msg.config.v1.AdminClientR\aclients\"h\n" +
+	"\aclients\x18\x03 \x03(\v2\x1a.msg.config.v1.AdminClientR\aclients\x127\n" +
+	"\x17metrics_unauthenticated\x18\x04 \x01(\bR\x16metricsUnauthenticated\"h\n" +
 	"\bAdminTLS\x12\x1b\n" +
 	"\tcert_file\x18\x01 \x01(\tR\bcertFile\x12\x19\n" +
 	"\bkey_file\x18\x02 \x01(\tR\akeyFile\x12$\n" +
