@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
 	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
 	gatewayv1 "github.com/msg-gateway/msg/gen/msg/gateway/v1"
 	"github.com/msg-gateway/msg/internal/etcdtest"
@@ -321,5 +322,42 @@ store: {etcd: {endpoints: ["https://127.0.0.1:2379"], tls: %s}}
 				t.Errorf("Check: %v, want an error naming %s", err, tt.wantKey)
 			}
 		})
+	}
+}
+
+// TestFleetSeedsLargeConfig: a gateway whose config file has 1000 rules
+// seeds an empty etcd prefix (more than one etcd transaction may hold) and
+// serves by them; a second instance started on the prefix serves the same
+// rules without seeding again.
+func TestFleetSeedsLargeConfig(t *testing.T) {
+	t.Parallel()
+	f := startFleetEtcd(t, false)
+	thousandRules := func(c *configv1.Config) {
+		for i := range 1000 {
+			c.Rules = append(c.Rules, &adminv1.Rule{
+				Id: fmt.Sprintf("user-%04d", i), Effect: adminv1.Effect_EFFECT_ALLOW,
+				Principals: []*adminv1.PrincipalMatcher{{Kind: &adminv1.PrincipalMatcher_Id{Id: fmt.Sprintf("user-%04d", i)}}},
+				Hosts:      []string{"demo.internal"},
+			})
+		}
+	}
+	opts := server.Options{DrainTimeout: time.Second}
+	a := startGatewayWith(t, nil, opts, f.member(""), thousandRules)
+	b := startGatewayWith(t, nil, opts, f.member(a.caFile), thousandRules)
+	for name, g := range map[string]*gateway{"a": a, "b": b} {
+		code, st := adminCall(t, g.adminAddr, testViewerToken, "GET", "/v1/status", "")
+		if code != 200 || st["ruleCount"] != float64(1003) {
+			t.Errorf("%s status: %d %v, want 1003 rules", name, code, st)
+		}
+	}
+	if _, err := forward(t, a.as(t, "user-0999"), get("demo.internal", "/x")); err != nil {
+		t.Errorf("the last rule's user on a: %v", err)
+	}
+	client := b.dial(t, a.identity(t, "user-0999"))
+	if _, err := forward(t, client, get("demo.internal", "/x")); err != nil {
+		t.Errorf("the last rule's user on b: %v", err)
+	}
+	if _, err := forward(t, a.as(t, "user-1000"), get("demo.internal", "/x")); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("a user no rule names: %v, want PermissionDenied", err)
 	}
 }

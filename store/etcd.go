@@ -49,7 +49,25 @@ const (
 // writtenKey is the marker under the prefix that every write (Seed or Apply)
 // puts. Its presence means the store was written; comparing its mod revision
 // in each transaction serializes configuration writes across the fleet.
+// Items under a prefix without it are not a configuration (the leftovers of
+// a seed in progress or interrupted): no snapshot shows them.
 const writtenKey = "/written"
+
+// seedingKey is the guard an instance holds, under a lease, while it seeds
+// the prefix in several transactions; see [Etcd.Seed].
+const seedingKey = "/seeding"
+
+// Seeding in several transactions: etcd refuses a transaction with more than
+// --max-txn-ops operations (default 128) or a request over
+// --max-request-bytes (default 1.5 MiB), so a config with more hosts and
+// rules is written in chunks well below both.
+const (
+	maxSeedChunkOps   = 64
+	maxSeedChunkBytes = 512 << 10
+	// seedLeaseTTL bounds how long a seeder that died holds the guard
+	// before another instance may seed instead.
+	seedLeaseTTL = 10 // seconds
+)
 
 // EtcdOptions configures [OpenEtcd].
 type EtcdOptions struct {
@@ -124,6 +142,7 @@ type Etcd struct {
 	cli     *clientv3.Client
 	prefix  string
 	marker  string
+	seeding string // the seed guard's key
 	timeout time.Duration
 	probe   time.Duration
 	log     *slog.Logger
@@ -158,11 +177,36 @@ type Etcd struct {
 var _ Store = (*Etcd)(nil)
 
 // etcdState is a snapshot, the marker's mod revision at that snapshot and
-// the id of the cluster it was read from.
+// the id of the cluster it was read from. raw holds every item under the
+// prefix; snap is what the store shows: raw, or nothing at raw's revision
+// while the prefix has no marker (a seed in progress, or what an
+// interrupted one left). seeding says whether an instance holds the seed
+// guard.
 type etcdState struct {
+	raw     *Snapshot
 	snap    *Snapshot
 	marker  int64
 	cluster uint64
+	seeding bool
+}
+
+// newEtcdState derives what the store shows from raw.
+func newEtcdState(raw *Snapshot, marker int64, cluster uint64, seeding bool) *etcdState {
+	st := &etcdState{raw: raw, snap: raw, marker: marker, cluster: cluster, seeding: seeding}
+	if marker == 0 {
+		// Not a configuration (yet): showing part of a rule set could
+		// allow what the rest of it denies.
+		st.snap = &Snapshot{Revision: raw.Revision}
+	}
+	return st
+}
+
+// pending is how many items the state hides for want of a marker.
+func (st *etcdState) pending() int {
+	if st.marker != 0 {
+		return 0
+	}
+	return len(st.raw.Hosts) + len(st.raw.Rules) + len(st.raw.Revocations)
 }
 
 // OpenEtcd connects to the cluster, loads the prefix and starts following
@@ -225,6 +269,7 @@ func OpenEtcd(ctx context.Context, o EtcdOptions) (*Etcd, error) {
 		cli:     cli,
 		prefix:  o.Prefix,
 		marker:  o.Prefix + writtenKey,
+		seeding: o.Prefix + seedingKey,
 		timeout: o.DialTimeout,
 		probe:   o.ProbeInterval,
 		log:     o.Logger,
@@ -294,6 +339,24 @@ func (e *Etcd) Apply(ctx context.Context, muts []Mutation, validate func(*Snapsh
 	}
 	base := e.state.Load()
 	for attempt := 1; ; attempt++ {
+		if base.marker == 0 && base.seeding {
+			return nil, fmt.Errorf("store: etcd: %w: an instance is seeding the prefix", ErrUnavailable)
+		}
+		if base.pending() > 0 && attempt < maxApplyAttempts {
+			// What an interrupted seed left is no configuration: clear it
+			// (unless a seed started meanwhile) and write on an empty prefix.
+			if _, _, err := e.txn(ctx, []clientv3.Cmp{
+				clientv3.Compare(clientv3.CreateRevision(e.marker), "=", 0),
+				clientv3.Compare(clientv3.CreateRevision(e.seeding), "=", 0),
+			}, e.clearItems()); err != nil {
+				return nil, err
+			}
+			var err error
+			if base, err = e.reload(ctx, false); err != nil {
+				return nil, fmt.Errorf("store: etcd read: %w", e.unavailable(ctx, err))
+			}
+			continue
+		}
 		next, writes, err := plan(base.snap, muts, base.snap.Revision+1)
 		if err != nil {
 			return nil, err
@@ -303,7 +366,10 @@ func (e *Etcd) Apply(ctx context.Context, muts []Mutation, validate func(*Snapsh
 				return nil, err
 			}
 		}
-		cmps := []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(e.marker), "=", base.marker)}
+		cmps := []clientv3.Cmp{
+			clientv3.Compare(clientv3.ModRevision(e.marker), "=", base.marker),
+			clientv3.Compare(clientv3.CreateRevision(e.seeding), "=", 0),
+		}
 		ops := make([]clientv3.Op, 0, len(muts)+1)
 		for i, m := range muts {
 			key := e.key(m.Kind, m.Key)
@@ -381,20 +447,23 @@ func (e *Etcd) committed(ctx context.Context, rev int64, next *Snapshot, muts []
 	}
 }
 
-// Seed implements [Store]: it writes only into an empty prefix (no key at
-// all, not even the marker of an earlier write), in one transaction that
-// checks exactly that, so that of several instances starting at once only
-// one seeds.
+// Seed implements [Store]: it writes only into a prefix that was never
+// written (no marker), and of several instances starting at once exactly one
+// seeds while the others wait for it and then read what it wrote.
+//
+// A config too large for one etcd transaction is written in chunks, as one
+// unit: the seeder first claims a guard key under a lease (in a transaction
+// that also clears what an interrupted seed left), then writes the chunks,
+// each on the condition that it still holds the guard and the prefix is
+// still unwritten; the last chunk also puts the marker and drops the guard.
+// Until the marker is there no instance shows any of it, so nobody ever
+// serves half a rule set. A seeder that dies loses the guard when its lease
+// expires (seedLeaseTTL); an instance waiting then seeds instead.
 func (e *Etcd) Seed(ctx context.Context, hosts []*adminv1.Host, rules []*adminv1.Rule, validate func(*Snapshot) error) (bool, error) {
 	if err := e.lock(ctx); err != nil {
 		return false, err
 	}
 	defer e.unlock()
-	cur := e.state.Load()
-	s := cur.snap
-	if cur.marker != 0 || len(s.Hosts)+len(s.Rules)+len(s.Revocations) > 0 {
-		return false, nil
-	}
 	muts := make([]Mutation, 0, len(hosts)+len(rules))
 	for _, h := range hosts {
 		muts = append(muts, Mutation{Kind: KindHost, Key: h.GetName(), Value: h})
@@ -402,9 +471,35 @@ func (e *Etcd) Seed(ctx context.Context, hosts []*adminv1.Host, rules []*adminv1
 	for _, r := range rules {
 		muts = append(muts, Mutation{Kind: KindRule, Key: r.GetId(), Value: r})
 	}
-	if len(muts) == 0 {
-		return false, nil
+	for {
+		cur := e.state.Load()
+		s := cur.snap
+		if cur.marker != 0 || len(s.Hosts)+len(s.Rules)+len(s.Revocations) > 0 || len(muts) == 0 {
+			return false, nil
+		}
+		if cur.seeding {
+			// Another instance is seeding: wait for its marker (or for
+			// its guard to expire), then look again.
+			if err := e.awaitChange(ctx, cur); err != nil {
+				return false, err
+			}
+			continue
+		}
+		seeded, err := e.seed(ctx, s, muts, validate)
+		if err != nil || seeded {
+			return seeded, err
+		}
+		// Another instance claimed the prefix first.
+		if _, err := e.reload(ctx, false); err != nil {
+			return false, fmt.Errorf("store: etcd read: %w", e.unavailable(ctx, err))
+		}
 	}
+}
+
+// seed writes muts into the empty snapshot s in chunks under the seed guard.
+// It returns false without error when another instance claimed the prefix
+// first.
+func (e *Etcd) seed(ctx context.Context, s *Snapshot, muts []Mutation, validate func(*Snapshot) error) (bool, error) {
 	next, writes, err := plan(s, muts, s.Revision+1)
 	if err != nil {
 		return false, err
@@ -414,7 +509,7 @@ func (e *Etcd) Seed(ctx context.Context, hosts []*adminv1.Host, rules []*adminv1
 			return false, err
 		}
 	}
-	ops := make([]clientv3.Op, 0, len(muts)+1)
+	ops := make([]clientv3.Op, 0, len(muts))
 	for i, m := range muts {
 		data, err := marshalWithoutEtag(m.Kind, writes[i])
 		if err != nil {
@@ -422,24 +517,144 @@ func (e *Etcd) Seed(ctx context.Context, hosts []*adminv1.Host, rules []*adminv1
 		}
 		ops = append(ops, clientv3.OpPut(e.key(m.Kind, m.Key), string(data)))
 	}
-	ops = append(ops, clientv3.OpPut(e.marker, ""))
+
 	rctx, cancel := context.WithTimeout(ctx, e.timeout)
-	defer cancel()
-	empty := clientv3.Compare(clientv3.CreateRevision(e.prefix+"/"), "=", 0).WithPrefix()
-	resp, err := e.cli.Txn(rctx).If(empty).Then(ops...).Commit()
+	lease, err := e.cli.Grant(rctx, seedLeaseTTL)
+	cancel()
 	if err != nil {
 		return false, fmt.Errorf("store: etcd seed: %w", e.unavailable(ctx, err))
 	}
-	if !resp.Succeeded {
-		// Another instance seeded (or wrote) first: make its state ours
-		// before the caller reads the snapshot.
-		if _, err := e.reload(ctx, false); err != nil {
-			return false, fmt.Errorf("store: etcd read: %w", e.unavailable(ctx, err))
-		}
-		return false, nil
+	defer func() {
+		// The guard is gone after a commit; after a failure this frees it
+		// for another instance at once rather than at expiry.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.timeout)
+		_, _ = e.cli.Revoke(rctx, lease.ID)
+		cancel()
+	}()
+	token := strconv.FormatInt(int64(lease.ID), 16)
+	unwritten := clientv3.Compare(clientv3.CreateRevision(e.marker), "=", 0)
+	held := clientv3.Compare(clientv3.Value(e.seeding), "=", token)
+
+	// Claim, clearing what an interrupted seed left behind.
+	claim := append(e.clearItems(), clientv3.OpPut(e.seeding, token, clientv3.WithLease(lease.ID)))
+	ok, _, err := e.txn(ctx, []clientv3.Cmp{unwritten, clientv3.Compare(clientv3.CreateRevision(e.seeding), "=", 0)}, claim)
+	if err != nil || !ok {
+		return false, err
 	}
-	e.committed(ctx, resp.Header.Revision, next, muts, writes)
+	var rev int64
+	for start := 0; start < len(ops); {
+		end, size := start, 0
+		for end < len(ops) && end-start < maxSeedChunkOps && (end == start || size+len(ops[end].ValueBytes())+len(ops[end].KeyBytes()) <= maxSeedChunkBytes) {
+			size += len(ops[end].ValueBytes()) + len(ops[end].KeyBytes())
+			end++
+		}
+		chunk := ops[start:end:end]
+		if end == len(ops) {
+			// The last chunk puts the marker and drops the guard: from
+			// this revision on the whole seed is in force.
+			chunk = append(chunk, clientv3.OpPut(e.marker, ""), clientv3.OpDelete(e.seeding))
+		}
+		var ok bool
+		ok, rev, err = e.txn(ctx, []clientv3.Cmp{unwritten, held}, chunk)
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			return false, errLostSeedGuard
+		}
+		start = end
+		if start < len(ops) {
+			kctx, cancel := context.WithTimeout(ctx, e.timeout)
+			_, _ = e.cli.KeepAliveOnce(kctx, lease.ID) // a failure shows in the next chunk's condition
+			cancel()
+		}
+	}
+	// Wait for the watch to show the seed, so that the caller's snapshot is
+	// this one (the items' etags are their chunks' revisions, which only
+	// etcd knows); should the watch lag past the timeout, read it back.
+	if e.awaitRevision(ctx, rev) {
+		return true, nil
+	}
+	if _, err := e.reload(ctx, false); err != nil {
+		return true, fmt.Errorf("store: etcd seeded but cannot read it back: %w", e.unavailable(ctx, err))
+	}
 	return true, nil
+}
+
+// awaitRevision waits until the published snapshot is at rev or later and
+// reports whether it got there within the request timeout.
+func (e *Etcd) awaitRevision(ctx context.Context, rev int64) bool {
+	timer := time.NewTimer(e.timeout)
+	defer timer.Stop()
+	for {
+		e.pubMu.Lock()
+		cur, changed := e.state.Load(), e.changed
+		e.pubMu.Unlock()
+		if cur.snap.Revision >= rev {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return false
+		case <-ctx.Done():
+			return false
+		case <-e.ctx.Done():
+			return false
+		}
+	}
+}
+
+var errLostSeedGuard = errors.New("store: etcd seed: lost the seed guard (its lease expired?) before finishing; nothing is in force, start again")
+
+// clearItems are the operations that delete every host, rule and
+// revocation under the prefix (not the marker or the guard).
+func (e *Etcd) clearItems() []clientv3.Op {
+	ops := make([]clientv3.Op, 0, 3)
+	for _, k := range []Kind{KindHost, KindRule, KindRevocation} {
+		ops = append(ops, clientv3.OpDelete(e.prefix+"/"+k.String()+"/", clientv3.WithPrefix()))
+	}
+	return ops
+}
+
+// txn commits ops if cmps hold, within the request timeout, and returns
+// whether they held and the revision of the commit (or of the read).
+func (e *Etcd) txn(ctx context.Context, cmps []clientv3.Cmp, ops []clientv3.Op) (bool, int64, error) {
+	rctx, cancel := context.WithTimeout(ctx, e.timeout)
+	defer cancel()
+	resp, err := e.cli.Txn(rctx).If(cmps...).Then(ops...).Commit()
+	if err != nil {
+		return false, 0, fmt.Errorf("store: etcd commit: %w", e.unavailable(ctx, err))
+	}
+	return resp.Succeeded, resp.Header.Revision, nil
+}
+
+// awaitChange waits until a snapshot newer than cur is published, or the
+// request timeout passes (then it reads the prefix itself, in case the
+// watch lags), or ctx ends.
+func (e *Etcd) awaitChange(ctx context.Context, cur *etcdState) error {
+	e.pubMu.Lock()
+	changed := e.changed
+	newer := e.state.Load() != cur
+	e.pubMu.Unlock()
+	if newer {
+		return nil
+	}
+	timer := time.NewTimer(e.timeout)
+	defer timer.Stop()
+	select {
+	case <-changed:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-e.ctx.Done():
+		return ErrClosed
+	case <-timer.C:
+		if _, err := e.reload(ctx, false); err != nil {
+			return fmt.Errorf("store: etcd read: %w", e.unavailable(ctx, err))
+		}
+		return nil
+	}
 }
 
 func (e *Etcd) lock(ctx context.Context) error {
@@ -509,11 +724,17 @@ func (e *Etcd) load(ctx context.Context) (*etcdState, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &etcdState{snap: &Snapshot{Revision: resp.Header.Revision}, cluster: resp.Header.ClusterId}
+	raw := &Snapshot{Revision: resp.Header.Revision}
+	var marker int64
+	seeding := false
 	items := map[Kind]map[string]proto.Message{KindHost: {}, KindRule: {}, KindRevocation: {}}
 	for _, kv := range resp.Kvs {
-		if string(kv.Key) == e.marker {
-			st.marker = kv.ModRevision
+		switch string(kv.Key) {
+		case e.marker:
+			marker = kv.ModRevision
+			continue
+		case e.seeding:
+			seeding = true
 			continue
 		}
 		k, name, ok := e.parseKey(kv.Key)
@@ -526,10 +747,10 @@ func (e *Etcd) load(ctx context.Context) (*etcdState, error) {
 		}
 		items[k][name] = m
 	}
-	st.snap.Hosts = sorted[*adminv1.Host](items[KindHost])
-	st.snap.Rules = sorted[*adminv1.Rule](items[KindRule])
-	st.snap.Revocations = sorted[*adminv1.Revocation](items[KindRevocation])
-	return st, nil
+	raw.Hosts = sorted[*adminv1.Host](items[KindHost])
+	raw.Rules = sorted[*adminv1.Rule](items[KindRule])
+	raw.Revocations = sorted[*adminv1.Revocation](items[KindRevocation])
+	return newEtcdState(raw, marker, resp.Header.ClusterId, seeding), nil
 }
 
 // reload loads the prefix and publishes it; it returns the current state,
@@ -578,19 +799,24 @@ func (e *Etcd) applyEvents(evs []*clientv3.Event) error {
 	e.pubMu.Lock()
 	defer e.pubMu.Unlock()
 	cur := e.state.Load()
-	next := &etcdState{snap: &Snapshot{Revision: cur.snap.Revision, Hosts: cur.snap.Hosts, Rules: cur.snap.Rules, Revocations: cur.snap.Revocations}, marker: cur.marker, cluster: cur.cluster}
+	raw := &Snapshot{Revision: cur.raw.Revision, Hosts: cur.raw.Hosts, Rules: cur.raw.Rules, Revocations: cur.raw.Revocations}
+	marker, seeding := cur.marker, cur.seeding
 	touched := map[Kind]map[string]proto.Message{}
 	for _, ev := range evs {
 		kv := ev.Kv
-		if kv.ModRevision <= cur.snap.Revision {
+		if kv.ModRevision <= cur.raw.Revision {
 			continue
 		}
-		next.snap.Revision = max(next.snap.Revision, kv.ModRevision)
-		if string(kv.Key) == e.marker {
-			next.marker = kv.ModRevision
+		raw.Revision = max(raw.Revision, kv.ModRevision)
+		switch string(kv.Key) {
+		case e.marker:
+			marker = kv.ModRevision
 			if ev.Type == clientv3.EventTypeDelete {
-				next.marker = 0
+				marker = 0
 			}
+			continue
+		case e.seeding:
+			seeding = ev.Type != clientv3.EventTypeDelete
 			continue
 		}
 		k, name, ok := e.parseKey(kv.Key)
@@ -599,7 +825,7 @@ func (e *Etcd) applyEvents(evs []*clientv3.Event) error {
 		}
 		items := touched[k]
 		if items == nil {
-			items = index(cur.snap, k)
+			items = index(cur.raw, k)
 			touched[k] = items
 		}
 		if ev.Type == clientv3.EventTypeDelete {
@@ -613,15 +839,15 @@ func (e *Etcd) applyEvents(evs []*clientv3.Event) error {
 		items[name] = m
 	}
 	if items, ok := touched[KindHost]; ok {
-		next.snap.Hosts = sorted[*adminv1.Host](items)
+		raw.Hosts = sorted[*adminv1.Host](items)
 	}
 	if items, ok := touched[KindRule]; ok {
-		next.snap.Rules = sorted[*adminv1.Rule](items)
+		raw.Rules = sorted[*adminv1.Rule](items)
 	}
 	if items, ok := touched[KindRevocation]; ok {
-		next.snap.Revocations = sorted[*adminv1.Revocation](items)
+		raw.Revocations = sorted[*adminv1.Revocation](items)
 	}
-	e.publishLocked(next, false)
+	e.publishLocked(newEtcdState(raw, marker, cur.cluster, seeding), false)
 	return nil
 }
 

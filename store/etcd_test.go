@@ -424,3 +424,180 @@ func TestEtcdClusterReplaced(t *testing.T) {
 		t.Errorf("b serves %v, want the new cluster's single rule", got.Rules)
 	}
 }
+
+// largeConfig is more hosts and rules than one etcd transaction may hold
+// (--max-txn-ops, 128 by default, as in the embedded test member): 150 hosts
+// and 1000 rules, each rule's description saying who seeded it.
+func largeConfig(who string) ([]*adminv1.Host, []*adminv1.Rule) {
+	var hosts []*adminv1.Host
+	for i := range 150 {
+		hosts = append(hosts, host(fmt.Sprintf("h%03d.internal", i), "http://10.0.0.1"))
+	}
+	var rules []*adminv1.Rule
+	for i := range 1000 {
+		r := rule(fmt.Sprintf("r%04d", i), who)
+		r.Hosts = []string{fmt.Sprintf("h%03d.internal", i%150)}
+		rules = append(rules, r)
+	}
+	return hosts, rules
+}
+
+// TestEtcdSeedsLargeConfig: a config of 150 hosts and 1000 rules seeds an
+// etcd prefix although etcd refuses transactions of more than 128
+// operations; of two instances seeding at once exactly one writes, both
+// end with all of its config, and a third instance watching meanwhile
+// never sees part of it.
+func TestEtcdSeedsLargeConfig(t *testing.T) {
+	t.Parallel()
+	srv := etcdtest.Start(t, nil)
+	prefix := newPrefix()
+	a, b, watcher := openEtcd(t, srv, prefix), openEtcd(t, srv, prefix), openEtcd(t, srv, prefix)
+	ctx := context.Background()
+
+	wctx, stopWatch := context.WithCancel(ctx)
+	ch := watcher.Watch(wctx)
+	var partial []string
+	var seen sync.WaitGroup
+	seen.Go(func() {
+		for snap := range ch {
+			if n, m := len(snap.Hosts), len(snap.Rules); !(n == 0 && m == 0 || n == 150 && m == 1000) {
+				partial = append(partial, fmt.Sprintf("revision %d: %d hosts, %d rules", snap.Revision, n, m))
+			}
+		}
+	})
+
+	var seeders []string
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for who, s := range map[string]*store.Etcd{"a": a, "b": b} {
+		wg.Go(func() {
+			hosts, rules := largeConfig(who)
+			ok, err := s.Seed(ctx, hosts, rules, nil)
+			if err != nil {
+				t.Errorf("Seed %s: %v", who, err)
+			}
+			if ok {
+				mu.Lock()
+				seeders = append(seeders, who)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(seeders) != 1 {
+		t.Fatalf("instances that seeded: %q, want exactly one", seeders)
+	}
+	for name, s := range map[string]*store.Etcd{"a": a, "b": b} {
+		snap := s.Snapshot()
+		if len(snap.Hosts) != 150 || len(snap.Rules) != 1000 {
+			t.Errorf("%s after seeding: %d hosts, %d rules, want 150 and 1000", name, len(snap.Hosts), len(snap.Rules))
+			continue
+		}
+		for _, r := range snap.Rules {
+			if r.GetDescription() != seeders[0] || r.GetEtag() == "" {
+				t.Errorf("%s: rule %v is not %s's", name, r, seeders[0])
+				break
+			}
+		}
+	}
+	waitFor(t, "the watching instance to see the seed", 10*time.Second, func() bool {
+		return len(watcher.Snapshot().Rules) == 1000
+	})
+	stopWatch()
+	seen.Wait()
+	if len(partial) > 0 {
+		t.Errorf("the watching instance saw part of the seed: %q", partial)
+	}
+	// An admin write on top works as usual.
+	r := proto.Clone(a.Snapshot().Rule("r0999")).(*adminv1.Rule)
+	r.Description = "edited"
+	if _, err := b.Apply(ctx, []store.Mutation{{Kind: store.KindRule, Key: "r0999", Value: r, IfEtag: r.GetEtag()}}, nil); err != nil {
+		t.Errorf("Apply after the seed: %v", err)
+	}
+}
+
+// TestEtcdInterruptedSeed: what a seeder that died left under the prefix
+// (items without the marker) is never shown, and the next seed, or the
+// first admin write, clears it. While another instance holds the seed
+// guard, writes are refused and a seed waits until the guard is gone.
+func TestEtcdInterruptedSeed(t *testing.T) {
+	t.Parallel()
+	srv := etcdtest.Start(t, nil)
+	c := srv.Client(t)
+	ctx := context.Background()
+	leftover := func(prefix string) {
+		t.Helper()
+		data, err := proto.Marshal(rule("stale", "half a seed"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Put(ctx, prefix+"/rules/stale", string(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// A seed clears the leftovers.
+	prefix := newPrefix()
+	leftover(prefix)
+	s := openEtcd(t, srv, prefix)
+	if snap := s.Snapshot(); len(snap.Rules) != 0 {
+		t.Fatalf("leftovers of an interrupted seed are shown: %v", snap.Rules)
+	}
+	hosts, rules := largeConfig("s")
+	if ok, err := s.Seed(ctx, hosts, rules, nil); !ok || err != nil {
+		t.Fatalf("Seed over leftovers = %v, %v", ok, err)
+	}
+	if snap := s.Snapshot(); snap.Rule("stale") != nil || len(snap.Rules) != 1000 {
+		t.Errorf("after the seed: stale %v, %d rules", snap.Rule("stale"), len(snap.Rules))
+	}
+
+	// So does the first admin write.
+	prefix = newPrefix()
+	leftover(prefix)
+	s = openEtcd(t, srv, prefix)
+	snap, err := s.Apply(ctx, []store.Mutation{put(store.KindRule, "x", rule("x", ""))}, nil)
+	if err != nil {
+		t.Fatalf("Apply over leftovers: %v", err)
+	}
+	if snap.Rule("stale") != nil || snap.Rule("x") == nil {
+		t.Errorf("after Apply: %v", snap.Rules)
+	}
+
+	// Another instance holds the guard (under a lease, as a seeder does).
+	prefix = newPrefix()
+	leftover(prefix)
+	lease, err := c.Grant(ctx, 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Put(ctx, prefix+"/seeding", "other", clientv3.WithLease(lease.ID)); err != nil {
+		t.Fatal(err)
+	}
+	s = openEtcd(t, srv, prefix)
+	if _, err := s.Apply(ctx, []store.Mutation{put(store.KindRule, "x", rule("x", ""))}, nil); !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("Apply during another instance's seed: %v, want ErrUnavailable", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		ok, err := s.Seed(ctx, hosts, rules, nil)
+		if err == nil && !ok {
+			err = errors.New("did not seed")
+		}
+		done <- err
+	}()
+	// The other seeder dies: its lease goes, and with it the guard.
+	if _, err := c.Revoke(ctx, lease.ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Seed after the guard expired: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Seed did not take over within 30s of the guard going")
+	}
+	if snap := s.Snapshot(); snap.Rule("stale") != nil || len(snap.Rules) != 1000 {
+		t.Errorf("after taking over: stale %v, %d rules", snap.Rule("stale"), len(snap.Rules))
+	}
+}

@@ -167,8 +167,12 @@ type Store interface {
 	// intermediate snapshots, never the newest), never blocks writers, and
 	// is closed when ctx is done or the store closes.
 	Watch(ctx context.Context) <-chan *Snapshot
-	// Seed writes hosts and rules as one batch if the store was never
+	// Seed writes hosts and rules as one unit if the store was never
 	// written (revision 0) and reports whether it did; validate as in Apply.
+	// No snapshot ever shows part of a seed. Items get the revision that
+	// wrote them as etag: a store that writes a large seed in several
+	// transactions (etcd) gives the first items a lower one than the
+	// snapshot's.
 	Seed(ctx context.Context, hosts []*adminv1.Host, rules []*adminv1.Rule, validate func(*Snapshot) error) (bool, error)
 	// AppendAudit queues records for the audit trail and never blocks: when
 	// the queue is full a record is dropped and counted. The store takes
