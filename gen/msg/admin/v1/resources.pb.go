@@ -922,8 +922,14 @@ type Revocation struct {
 	// The certificate serial number in hex (case and leading zeros ignored).
 	// Requires issuer.
 	SerialHex string `protobuf:"bytes,2,opt,name=serial_hex,json=serialHex,proto3" json:"serial_hex,omitempty"`
-	// The issuer's distinguished name as Go prints it (RFC 2253 order), e.g.
-	// "CN=msg dev CA,O=Example". Requires serial_hex.
+	// The issuing CA's distinguished name, in RFC 4514 form (most specific RDN
+	// first, e.g. "CN=msg dev CA,O=Example", as Go and `openssl x509 -issuer
+	// -nameopt RFC2253` print it) or OpenSSL's slash form
+	// ("/O=Example/CN=msg dev CA"). Attribute names are case-insensitive,
+	// spaces around "=" and "," are ignored, values compare ignoring case and
+	// runs of spaces. It must name a CA in the gateway's tls.client_ca_file,
+	// else INVALID_ARGUMENT. Stored (and returned) as that CA's subject in
+	// RFC 4514 form. Requires serial_hex.
 	Issuer string `protobuf:"bytes,3,opt,name=issuer,proto3" json:"issuer,omitempty"`
 	// The SHA-256 fingerprint of the DER certificate, 64 hex digits. Use either
 	// this or serial_hex with issuer.
