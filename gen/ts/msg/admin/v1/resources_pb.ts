@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file msg/admin/v1/resources.proto.
  */
 export const file_msg_admin_v1_resources: GenFile = /*@__PURE__*/
-  fileDesc("Chxtc2cvYWRtaW4vdjEvcmVzb3VyY2VzLnByb3RvEgxtc2cuYWRtaW4udjEingMKBEhvc3QSDAoEbmFtZRgBIAEoCRIQCgh1cHN0cmVhbRgCIAEoCRIqCgd0aW1lb3V0GAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEh4KFm1heF9yZXF1ZXN0X2JvZHlfYnl0ZXMYBCABKAMSHwoXbWF4X3Jlc3BvbnNlX2JvZHlfYnl0ZXMYBSABKAMSJQoDdGxzGAYgASgLMhgubXNnLmFkbWluLnYxLkJhY2tlbmRUTFMSDAoEZXRhZxgPIAEoCRI2ChNzdHJlYW1faWRsZV90aW1lb3V0GAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjYKE21heF9zdHJlYW1fZHVyYXRpb24YCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJQodbWF4X3N0cmVhbV9yZXF1ZXN0X2JvZHlfYnl0ZXMYCSABKAMSJgoebWF4X3N0cmVhbV9yZXNwb25zZV9ib2R5X2J5dGVzGAogASgDEhUKDWFsbG93ZWRfY2lkcnMYCyADKAkiVwoKQmFja2VuZFRMUxIPCgdjYV9maWxlGAEgASgJEhEKCWNlcnRfZmlsZRgCIAEoCRIQCghrZXlfZmlsZRgDIAEoCRITCgtzZXJ2ZXJfbmFtZRgEIAEoCSLZAQoEUnVsZRIKCgJpZBgBIAEoCRIkCgZlZmZlY3QYAiABKA4yFC5tc2cuYWRtaW4udjEuRWZmZWN0EjIKCnByaW5jaXBhbHMYAyADKAsyHi5tc2cuYWRtaW4udjEuUHJpbmNpcGFsTWF0Y2hlchINCgVob3N0cxgEIAMoCRIPCgdtZXRob2RzGAUgAygJEigKBXBhdGhzGAYgAygLMhkubXNnLmFkbWluLnYxLlBhdGhNYXRjaGVyEhMKC2Rlc2NyaXB0aW9uGAcgASgJEgwKBGV0YWcYDyABKAki0AEKEFByaW5jaXBhbE1hdGNoZXISDQoDYW55GAEgASgISAASDAoCaWQYAiABKAlIABIVCgtjb21tb25fbmFtZRgDIAEoCUgAEhMKCXNwaWZmZV9pZBgEIAEoCUgAEhYKDHRydXN0X2RvbWFpbhgFIAEoCUgAEhYKDG9yZ2FuaXphdGlvbhgGIAEoCUgAEh0KE29yZ2FuaXphdGlvbmFsX3VuaXQYByABKAlIABIcChJmaW5nZXJwcmludF9zaGEyNTYYCCABKAlIAEIGCgRraW5kIkgKC1BhdGhNYXRjaGVyEg8KBWV4YWN0GAEgASgJSAASEAoGcHJlZml4GAIgASgJSAASDgoEZ2xvYhgDIAEoCUgAQgYKBGtpbmQiuAEKClJldm9jYXRpb24SCgoCaWQYASABKAkSEgoKc2VyaWFsX2hleBgCIAEoCRIOCgZpc3N1ZXIYAyABKAkSGgoSZmluZ2VycHJpbnRfc2hhMjU2GAQgASgJEg4KBnJlYXNvbhgFIAEoCRIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHY3JlYXRvchgHIAEoCRIMCgRldGFnGAggASgJIu4DCgtBdWRpdFJlY29yZBIoCgR0aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpyZXF1ZXN0X2lkGAIgASgJEiYKBGtpbmQYAyABKA4yGC5tc2cuYWRtaW4udjEuUmVjb3JkS2luZBIRCglwcmluY2lwYWwYBCABKAkSFwoPY2VydF9zZXJpYWxfaGV4GAUgASgJEh8KF2NlcnRfZmluZ2VycHJpbnRfc2hhMjU2GAYgASgJEgwKBGhvc3QYByABKAkSDgoGbWV0aG9kGAggASgJEgwKBHBhdGgYCSABKAkSKAoIZGVjaXNpb24YCiABKA4yFi5tc2cuYWRtaW4udjEuRGVjaXNpb24SDwoHcnVsZV9pZBgLIAEoCRIOCgZyZWFzb24YDCABKAkSFwoPdXBzdHJlYW1fc3RhdHVzGA0gASgFEhAKCGJ5dGVzX2luGA4gASgDEhEKCWJ5dGVzX291dBgPIAEoAxIrCghkdXJhdGlvbhgQIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIMCgRjb2RlGBEgASgJEhQKDGFkbWluX2FjdGlvbhgSIAEoCRIUCgxhZG1pbl90YXJnZXQYEyABKAkSEAoIcmV2aXNpb24YFCABKAMqQwoGRWZmZWN0EhYKEkVGRkVDVF9VTlNQRUNJRklFRBAAEhAKDEVGRkVDVF9BTExPVxABEg8KC0VGRkVDVF9ERU5ZEAIqWQoKUmVjb3JkS2luZBIbChdSRUNPUkRfS0lORF9VTlNQRUNJRklFRBAAEhcKE1JFQ09SRF9LSU5EX0ZPUldBUkQQARIVChFSRUNPUkRfS0lORF9BRE1JThACKksKCERlY2lzaW9uEhgKFERFQ0lTSU9OX1VOU1BFQ0lGSUVEEAASEgoOREVDSVNJT05fQUxMT1cQARIRCg1ERUNJU0lPTl9ERU5ZEAJCNVozZ2l0aHViLmNvbS9tc2ctZ2F0ZXdheS9tc2cvZ2VuL21zZy9hZG1pbi92MTthZG1pbnYxYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("Chxtc2cvYWRtaW4vdjEvcmVzb3VyY2VzLnByb3RvEgxtc2cuYWRtaW4udjEilQQKBEhvc3QSDAoEbmFtZRgBIAEoCRIQCgh1cHN0cmVhbRgCIAEoCRIqCgd0aW1lb3V0GAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEh4KFm1heF9yZXF1ZXN0X2JvZHlfYnl0ZXMYBCABKAMSHwoXbWF4X3Jlc3BvbnNlX2JvZHlfYnl0ZXMYBSABKAMSJQoDdGxzGAYgASgLMhgubXNnLmFkbWluLnYxLkJhY2tlbmRUTFMSDAoEZXRhZxgPIAEoCRI2ChNzdHJlYW1faWRsZV90aW1lb3V0GAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjYKE21heF9zdHJlYW1fZHVyYXRpb24YCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJQodbWF4X3N0cmVhbV9yZXF1ZXN0X2JvZHlfYnl0ZXMYCSABKAMSJgoebWF4X3N0cmVhbV9yZXNwb25zZV9ib2R5X2J5dGVzGAogASgDEhUKDWFsbG93ZWRfY2lkcnMYCyADKAkSHQoVYWxsb3dfcGF0aF9wYXJhbWV0ZXJzGAwgASgIEhUKDWV4dHJhX21ldGhvZHMYDSADKAkSIAoYYWxsb3dfdW5kZXJzY29yZV9oZWFkZXJzGA4gASgIEh0KFWFsbG93X21ldGhvZF9vdmVycmlkZRgQIAEoCCJXCgpCYWNrZW5kVExTEg8KB2NhX2ZpbGUYASABKAkSEQoJY2VydF9maWxlGAIgASgJEhAKCGtleV9maWxlGAMgASgJEhMKC3NlcnZlcl9uYW1lGAQgASgJItkBCgRSdWxlEgoKAmlkGAEgASgJEiQKBmVmZmVjdBgCIAEoDjIULm1zZy5hZG1pbi52MS5FZmZlY3QSMgoKcHJpbmNpcGFscxgDIAMoCzIeLm1zZy5hZG1pbi52MS5QcmluY2lwYWxNYXRjaGVyEg0KBWhvc3RzGAQgAygJEg8KB21ldGhvZHMYBSADKAkSKAoFcGF0aHMYBiADKAsyGS5tc2cuYWRtaW4udjEuUGF0aE1hdGNoZXISEwoLZGVzY3JpcHRpb24YByABKAkSDAoEZXRhZxgPIAEoCSLQAQoQUHJpbmNpcGFsTWF0Y2hlchINCgNhbnkYASABKAhIABIMCgJpZBgCIAEoCUgAEhUKC2NvbW1vbl9uYW1lGAMgASgJSAASEwoJc3BpZmZlX2lkGAQgASgJSAASFgoMdHJ1c3RfZG9tYWluGAUgASgJSAASFgoMb3JnYW5pemF0aW9uGAYgASgJSAASHQoTb3JnYW5pemF0aW9uYWxfdW5pdBgHIAEoCUgAEhwKEmZpbmdlcnByaW50X3NoYTI1NhgIIAEoCUgAQgYKBGtpbmQiSAoLUGF0aE1hdGNoZXISDwoFZXhhY3QYASABKAlIABIQCgZwcmVmaXgYAiABKAlIABIOCgRnbG9iGAMgASgJSABCBgoEa2luZCK4AQoKUmV2b2NhdGlvbhIKCgJpZBgBIAEoCRISCgpzZXJpYWxfaGV4GAIgASgJEg4KBmlzc3VlchgDIAEoCRIaChJmaW5nZXJwcmludF9zaGEyNTYYBCABKAkSDgoGcmVhc29uGAUgASgJEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdjcmVhdG9yGAcgASgJEgwKBGV0YWcYCCABKAki7gMKC0F1ZGl0UmVjb3JkEigKBHRpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnJlcXVlc3RfaWQYAiABKAkSJgoEa2luZBgDIAEoDjIYLm1zZy5hZG1pbi52MS5SZWNvcmRLaW5kEhEKCXByaW5jaXBhbBgEIAEoCRIXCg9jZXJ0X3NlcmlhbF9oZXgYBSABKAkSHwoXY2VydF9maW5nZXJwcmludF9zaGEyNTYYBiABKAkSDAoEaG9zdBgHIAEoCRIOCgZtZXRob2QYCCABKAkSDAoEcGF0aBgJIAEoCRIoCghkZWNpc2lvbhgKIAEoDjIWLm1zZy5hZG1pbi52MS5EZWNpc2lvbhIPCgdydWxlX2lkGAsgASgJEg4KBnJlYXNvbhgMIAEoCRIXCg91cHN0cmVhbV9zdGF0dXMYDSABKAUSEAoIYnl0ZXNfaW4YDiABKAMSEQoJYnl0ZXNfb3V0GA8gASgDEisKCGR1cmF0aW9uGBAgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEgwKBGNvZGUYESABKAkSFAoMYWRtaW5fYWN0aW9uGBIgASgJEhQKDGFkbWluX3RhcmdldBgTIAEoCRIQCghyZXZpc2lvbhgUIAEoAypDCgZFZmZlY3QSFgoSRUZGRUNUX1VOU1BFQ0lGSUVEEAASEAoMRUZGRUNUX0FMTE9XEAESDwoLRUZGRUNUX0RFTlkQAipZCgpSZWNvcmRLaW5kEhsKF1JFQ09SRF9LSU5EX1VOU1BFQ0lGSUVEEAASFwoTUkVDT1JEX0tJTkRfRk9SV0FSRBABEhUKEVJFQ09SRF9LSU5EX0FETUlOEAIqSwoIRGVjaXNpb24SGAoUREVDSVNJT05fVU5TUEVDSUZJRUQQABISCg5ERUNJU0lPTl9BTExPVxABEhEKDURFQ0lTSU9OX0RFTlkQAkI1WjNnaXRodWIuY29tL21zZy1nYXRld2F5L21zZy9nZW4vbXNnL2FkbWluL3YxO2FkbWludjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * Host is one entry of the gateway's allow-list: the name apps use and the
@@ -136,6 +136,59 @@ export type Host = Message<"msg.admin.v1.Host"> & {
    * @generated from field: repeated string allowed_cidrs = 11;
    */
   allowedCidrs: string[];
+
+  /**
+   * Accept ";" (also written "%3B") in path segments of requests to this
+   * host. Default false: such a path is INVALID_ARGUMENT naming "path",
+   * because Java servlet containers (Tomcat, Jetty, Undertow) and Spring
+   * strip ";parameters" from every segment before routing, so that
+   * "/private;x/secret" reaches "/private/secret" while a rule saw another
+   * path. Set it only for an upstream that keeps ";" as part of the segment
+   * (Go's net/http, most Node.js and Python frameworks): rules then match the
+   * path with its parameters, which is the path that upstream routes on. Never
+   * set it for a servlet container. A dot segment with parameters ("..;x") is
+   * refused either way.
+   *
+   * @generated from field: bool allow_path_parameters = 12;
+   */
+  allowPathParameters: boolean;
+
+  /**
+   * Methods this host accepts besides GET, HEAD, POST, PUT, PATCH, DELETE and
+   * OPTIONS, in upper case, e.g. the WebDAV methods "PROPFIND" and "MKCOL".
+   * A request with any other method is INVALID_ARGUMENT naming "method", so
+   * that a made-up method an upstream treats as GET cannot slip past rules
+   * that list methods. CONNECT and TRACE are never relayed and may not be
+   * listed.
+   *
+   * @generated from field: repeated string extra_methods = 13;
+   */
+  extraMethods: string[];
+
+  /**
+   * Relay app request headers whose names contain "_". Default false: they
+   * are dropped (as nginx does), because CGI, WSGI and similar stacks read
+   * "_" as "-", and "X_Msg_Principal" would join the gateway's own identity
+   * header there. Even with this set, a header whose name, ignoring case and
+   * reading "_" as "-", is one the gateway sets or strips is dropped.
+   *
+   * @generated from field: bool allow_underscore_headers = 14;
+   */
+  allowUnderscoreHeaders: boolean;
+
+  /**
+   * Relay the method-override headers X-HTTP-Method-Override, X-HTTP-Method
+   * and X-Method-Override from apps to this host. Default false: they are
+   * dropped, so a POST cannot act as a DELETE that the rules deny. When set,
+   * every such header must name the same method, one this host accepts (never
+   * CONNECT or TRACE), else the request is INVALID_ARGUMENT naming the header;
+   * and the request is allowed only when the rules allow both its own method
+   * and the overriding one. URL-override headers (X-Original-URL,
+   * X-Rewrite-URL, X-Envoy-Original-Path) are always dropped.
+   *
+   * @generated from field: bool allow_method_override = 16;
+   */
+  allowMethodOverride: boolean;
 };
 
 /**
@@ -427,8 +480,14 @@ export type Revocation = Message<"msg.admin.v1.Revocation"> & {
   serialHex: string;
 
   /**
-   * The issuer's distinguished name as Go prints it (RFC 2253 order), e.g.
-   * "CN=msg dev CA,O=Example". Requires serial_hex.
+   * The issuing CA's distinguished name, in RFC 4514 form (most specific RDN
+   * first, e.g. "CN=msg dev CA,O=Example", as Go and `openssl x509 -issuer
+   * -nameopt RFC2253` print it) or OpenSSL's slash form
+   * ("/O=Example/CN=msg dev CA"). Attribute names are case-insensitive,
+   * spaces around "=" and "," are ignored, values compare ignoring case and
+   * runs of spaces. It must name a CA in the gateway's tls.client_ca_file,
+   * else INVALID_ARGUMENT. Stored (and returned) as that CA's subject in
+   * RFC 4514 form. Requires serial_hex.
    *
    * @generated from field: string issuer = 3;
    */
