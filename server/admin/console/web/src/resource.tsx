@@ -38,6 +38,9 @@ function toForm(kind: ResourceKind, json: JsonObject): Form {
       case "enum":
         form[spec.name] = typeof v === "string" ? v : (f.enum?.values[1]?.name ?? "");
         break;
+      case "bool":
+        form[spec.name] = v === true;
+        break;
       default:
         form[spec.name] = v === undefined || v === null ? "" : String(v);
     }
@@ -76,6 +79,9 @@ function fromForm(kind: ResourceKind, form: Form): JsonObject {
         if (Object.keys(m).length) out[f.jsonName] = m;
         break;
       }
+      case "bool":
+        if (v === true) out[f.jsonName] = true;
+        break;
       default:
         if (typeof v === "string" && v.trim() !== "") out[f.jsonName] = v.trim();
     }
@@ -245,12 +251,13 @@ export function ResourceEditor({ kind, itemKey }: { kind: ResourceKind; itemKey?
         go(`#/${kind.id}?saved=${seg(String(json[fieldDesc(kind.schema, keySpec.name).jsonName] ?? ""))}`);
       } else {
         payload.etag = etag;
-        // Every field is replaced by the form's, cleared ones too: the mask
-        // names them all (grpc-gateway would otherwise derive it from the
-        // keys present).
-        const mask = kind.schema.fields
-          .filter((f) => f.name !== keySpec.name && f.name !== "etag")
-          .map((f) => f.jsonName)
+        // Every field the form shows is replaced by the form's, cleared ones
+        // too: the mask names them all (grpc-gateway would otherwise derive
+        // it from the keys present). Fields the form does not show are left
+        // alone, so a field added to the API is never cleared by an edit here.
+        const mask = kind.fields
+          .filter((spec) => spec.name !== keySpec.name)
+          .map((spec) => fieldDesc(kind.schema, spec.name).jsonName)
           .join(",");
         await rpc(kind.updated, "PATCH", `${kind.path}/${seg(itemKey ?? "")}`, { body: payload as JsonValue, query: { updateMask: mask } });
         go(`#/${kind.id}?saved=${seg(itemKey ?? "")}`);

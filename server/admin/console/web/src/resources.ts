@@ -26,6 +26,7 @@ export type FieldKind =
   | "int64" // a 64-bit number (a JSON string)
   | "strings" // repeated string, one per line
   | "enum" // an enum, by value name
+  | "bool" // a checkbox
   | "oneofs" // repeated message with one oneof: one row per entry
   | "message"; // a message of string fields
 
@@ -106,6 +107,10 @@ const hosts: ResourceKind<Host> = {
     { name: "max_stream_request_body_bytes", label: "Max stream request body (bytes)", kind: "int64" },
     { name: "max_stream_response_body_bytes", label: "Max stream response body (bytes)", kind: "int64" },
     { name: "tls", label: "Backend TLS", kind: "message", help: "Files on the gateway host, for https upstreams." },
+    { name: "allow_path_parameters", label: "Allow path parameters (;)", kind: "bool", help: "Only for upstreams that keep ';params' in the segment they route on (not servlet containers)." },
+    { name: "extra_methods", label: "Extra methods", kind: "strings", placeholder: "PROPFIND", help: "Methods beyond GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, one per line. Never CONNECT or TRACE." },
+    { name: "allow_underscore_headers", label: "Relay header names with '_'", kind: "bool", help: "Names that collide with the gateway's own headers are dropped anyway." },
+    { name: "allow_method_override", label: "Relay method-override headers", kind: "bool", help: "X-HTTP-Method-Override and friends; the rules must then allow both methods." },
   ],
   template: {},
 };

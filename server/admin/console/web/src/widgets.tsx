@@ -4,7 +4,7 @@ import { ApiError } from "./api";
 import type { FieldSpec } from "./resources";
 
 export type Row = { case: string; value: string };
-export type FormValue = string | Row[] | Record<string, string>;
+export type FormValue = string | boolean | Row[] | Record<string, string>;
 
 /** The oneof cases of a repeated message field, e.g. principals: any, id, commonName, ... */
 export function oneofCases(f: DescField): DescField[] {
@@ -56,6 +56,9 @@ export function Fields({ schema, specs, form, creating, onChange, errorField, er
         const v = form[spec.name];
         let input;
         switch (spec.kind) {
+          case "bool":
+            input = <input {...common} type="checkbox" checked={v === true} onChange={(e) => onChange(spec.name, e.currentTarget.checked)} />;
+            break;
           case "textarea":
             input = <textarea {...common} rows={2} value={v as string} onInput={(e) => onChange(spec.name, e.currentTarget.value)} />;
             break;
