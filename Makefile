@@ -9,6 +9,11 @@ GOOGLEAPIS_MOD := github.com/grpc-ecosystem/grpc-gateway@v1.16.0
 # the version is go.mod's, so the protos match the Go types the binary links.
 OPENAPIV2_MOD := github.com/grpc-ecosystem/grpc-gateway/v2
 DEV_DIR ?= .dev
+NPM ?= npm
+# The release that apps in the field were built from: `buf breaking` and the
+# wire-compatibility test (compat/) compare the current tree with it. Cut a
+# release with `git tag -a vX.Y.Z` and move this along.
+LAST_RELEASE ?= v0.1.0
 # Fuzz budget per target. make test uses an execution count, not a duration:
 # a time budget races with the fuzzer's minimizer on a loaded 2-core box.
 FUZZTIME ?= 3s
@@ -53,7 +58,11 @@ googleapis: .build/googleapis/google/api/annotations.proto
 openapiv2-options: .build/openapiv2/protoc-gen-openapiv2/options/annotations.proto
 
 # protoc-gen-es (TypeScript, protobuf-es) is an npm package pinned in
-# tools/npm; buf runs it as a local plugin.
+# tools/npm; buf runs it as a local plugin. tools/npm also pins
+# google-proto-files, whose google/rpc/error_details.proto (with ErrorInfo,
+# which the googleapis copy from the grpc-gateway v1 module predates) gives
+# the TypeScript SDK the error details it reads (buf.gen.rpc.yaml).
+RPC_PROTOS := tools/npm/node_modules/google-proto-files
 tools/npm/node_modules/.bin/protoc-gen-es: tools/npm/package.json tools/npm/package-lock.json
 	cd tools/npm && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
@@ -65,6 +74,7 @@ ts-plugins: tools/npm/node_modules/.bin/protoc-gen-es
 generate: googleapis openapiv2-options ts-plugins ## regenerate gen/ from proto/ with buf
 	rm -rf gen
 	$(BUF) generate proto
+	$(BUF) generate $(RPC_PROTOS) --template buf.gen.rpc.yaml --path $(RPC_PROTOS)/google/rpc/error_details.proto
 	@# The admin OpenAPI document, embedded so the admin listener can serve it.
 	mkdir -p gen/openapi
 	cp gen/msg/admin/v1/admin.swagger.json gen/openapi/admin.swagger.json
