@@ -154,6 +154,18 @@ build: ## build msg-gateway and msgctl into bin/, stamped with VERSION (git desc
 bench: ## gateway vs direct vs nginx mTLS: tables and chart in docs/benchmarks/ (~7 min; BENCH_QUICK=1: ~1 min)
 	GO=$(GO) bash scripts/bench.sh
 
+.PHONY: test-ts
+test-ts: ## TypeScript SDK: npm ci, build, tests against a real dev gateway (sdk/typescript)
+	$(GO) build -o .build/bin/msg-gateway ./cmd/msg-gateway
+	cd sdk/typescript && $(NPM) ci --no-audit --no-fund && $(NPM) run build
+	cd sdk/typescript && MSG_GATEWAY_BIN=$(CURDIR)/.build/bin/msg-gateway $(NPM) test
+
+.PHONY: bench-ts
+bench-ts: ## TypeScript SDK vs Node's https and fetch straight to HTTPS: CPU and p50 per small GET, memory of 64 MiB transfers
+	$(GO) build -o .build/bin/msg-gateway ./cmd/msg-gateway
+	cd sdk/typescript && $(NPM) ci --no-audit --no-fund && $(NPM) run build
+	cd sdk/typescript && MSG_GATEWAY_BIN=$(CURDIR)/.build/bin/msg-gateway $(NPM) run bench
+
 .PHONY: bench-go
 bench-go: ## run the Go benchmarks (go test -bench)
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -1,0 +1,11 @@
+/**
+ * The mobile secure gateway's SDK for Node: a `fetch` whose requests to
+ * internal URLs travel as ForwardStream gRPC calls over mutual TLS to the
+ * gateway, which authenticates the app by its client certificate, applies
+ * policy and relays them. See README.md.
+ *
+ * @packageDocumentation
+ */
+export { createGatewayFetch, GatewayResponse, type GatewayFetch } from "./fetch.js";
+export { type GatewayFetchOptions } from "./connection.js";
+export { Code, GatewayError } from "./error.js";

@@ -1,0 +1,246 @@
+// The real gateway for the tests: `msg-gateway dev` as a child process on
+// free loopback ports in a temporary directory, and upstreams that the tests
+// register through the admin REST API.
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as v8 from "node:v8";
+import * as vm from "node:vm";
+
+/** The repository's root (this file runs from sdk/typescript/dist/test). */
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
+
+export interface Gateway {
+  /** the gRPC (mTLS) address, host:port */
+  addr: string;
+  /** the admin HTTP address, host:port */
+  adminAddr: string;
+  /** the dev directory: ca.pem, alice*.pem, mallory*.pem, admin-token */
+  dir: string;
+  token: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * gatewayBinary returns $MSG_GATEWAY_BIN (make test-ts builds it) or builds
+ * msg-gateway into a temporary directory.
+ */
+function gatewayBinary(): string {
+  const fromEnv = process.env["MSG_GATEWAY_BIN"];
+  if (fromEnv) return fromEnv;
+  const out = join(mkdtempSync(join(tmpdir(), "msg-ts-bin-")), "msg-gateway");
+  execFileSync("go", ["build", "-o", out, "./cmd/msg-gateway"], { cwd: repoRoot, stdio: "inherit" });
+  return out;
+}
+
+/** startGateway runs dev mode and resolves once it printed its listeners. */
+export async function startGateway(): Promise<Gateway> {
+  const bin = gatewayBinary();
+  const dir = mkdtempSync(join(tmpdir(), "msg-ts-dev-"));
+  const child = spawn(bin, ["dev", "--dir", dir, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr!.setEncoding("utf8").on("data", (s: string) => {
+    stderr = (stderr + s).slice(-20000);
+  });
+  const addrs = await new Promise<{ addr: string; adminAddr: string }>((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`dev mode printed no banner in 120 s; stderr:\n${stderr}`)), 120_000);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`dev mode exited (${code}); stderr:\n${stderr}`));
+    });
+    child.stdout!.setEncoding("utf8").on("data", (s: string) => {
+      out += s;
+      const grpc = /gRPC \(mTLS\)\s+(\S+)/.exec(out);
+      const admin = /admin HTTP\s+http:\/\/(\S+)/.exec(out);
+      if (grpc?.[1] && admin?.[1]) {
+        clearTimeout(timer);
+        resolve({ addr: grpc[1], adminAddr: admin[1] });
+      }
+    });
+  });
+  return {
+    ...addrs,
+    dir,
+    token: readFileSync(join(dir, "admin-token"), "utf8").trim(),
+    stop: () => stopChild(child, dir),
+  };
+}
+
+async function stopChild(child: ChildProcess, dir: string): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    process.kill(child.pid!, "SIGTERM");
+    const timer = setTimeout(() => process.kill(child.pid!, "SIGKILL"), 30_000);
+    await exited;
+    clearTimeout(timer);
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** identity returns the PEM material of a dev identity ("alice", "mallory"). */
+export function identity(g: Gateway, who: string): { address: string; cert: Buffer; key: Buffer; ca: Buffer } {
+  return {
+    address: g.addr,
+    cert: readFileSync(join(g.dir, `${who}.pem`)),
+    key: readFileSync(join(g.dir, `${who}-key.pem`)),
+    ca: readFileSync(join(g.dir, "ca.pem")),
+  };
+}
+
+/** adminCall makes one admin REST call with the dev editor token. */
+export async function adminCall(g: Gateway, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+  const init: RequestInit = { method, headers: { authorization: `Bearer ${g.token}`, "content-type": "application/json" } };
+  if (body !== undefined) init.body = JSON.stringify(body);
+  const resp = await fetch(`http://${g.adminAddr}${path}`, init);
+  return { status: resp.status, text: await resp.text() };
+}
+
+/**
+ * allowUpstream registers an upstream on loopback as internal host `name`
+ * and lets alice use it.
+ */
+export async function allowUpstream(g: Gateway, name: string, port: number): Promise<void> {
+  const host = await adminCall(g, "POST", "/v1/hosts", {
+    name,
+    upstream: `http://127.0.0.1:${port}`,
+    allowedCidrs: ["127.0.0.0/8"],
+  });
+  if (host.status !== 200) throw new Error(`POST /v1/hosts: ${host.status} ${host.text}`);
+  const rule = await adminCall(g, "POST", "/v1/rules", {
+    id: `alice-${name.replace(/[^a-z0-9]/g, "-")}`,
+    effect: "EFFECT_ALLOW",
+    principals: [{ id: "alice" }],
+    hosts: [name],
+  });
+  if (rule.status !== 200) throw new Error(`POST /v1/rules: ${rule.status} ${rule.text}`);
+}
+
+export interface Upstream {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** startUpstream serves handler on 127.0.0.1 on a free port. */
+export async function startUpstream(handler: http.RequestListener): Promise<Upstream> {
+  const server = http.createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** metric returns the sum of a Prometheus counter's samples whose labels contain every `want` pair. */
+export async function metric(g: Gateway, name: string, want: Record<string, string>): Promise<number> {
+  const text = await (await fetch(`http://${g.adminAddr}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(name + "{")) continue;
+    if (Object.entries(want).every(([k, v]) => line.includes(`${k}="${v}"`))) {
+      sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+    }
+  }
+  return sum;
+}
+
+/**
+ * collectGarbage runs full GCs: the memory measurements compare what is
+ * still reachable, not garbage that V8 has not collected yet. Twice, because
+ * V8 frees the backing stores of dead ArrayBuffers after the GC that found
+ * them (process.memoryUsage().arrayBuffers still counts them until the next).
+ */
+export function collectGarbage(): void {
+  let gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) {
+    v8.setFlagsFromString("--expose-gc");
+    gc = vm.runInNewContext("gc") as () => void;
+  }
+  gc();
+  gc();
+}
+
+/** A Deferred is a promise with its resolve function, to wait for an event. */
+export function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+export const MiB = 1 << 20;
+/** The size of the big transfers. */
+export const transferBytes = 64 * MiB;
+
+/** transferBlock is the 1 MiB block the transfers repeat, derived from seed. */
+export function transferBlock(seed: string): Buffer {
+  const block = Buffer.alloc(MiB);
+  for (let off = 0, i = 0; off < MiB; off += 32, i++) {
+    createHash("sha256").update(`${seed}:${i}`).digest().copy(block, off);
+  }
+  return block;
+}
+
+/** An UpstreamProcess is test/upstream.ts running as a child process. */
+export interface UpstreamProcess {
+  port: number;
+  /** the HTTPS port, when started with a certificate */
+  tlsPort?: number;
+  /** waitFor resolves when the upstream prints line (from now on). */
+  waitFor(line: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** startUpstreamProcess runs the streaming upstream in its own process. */
+export async function startUpstreamProcess(seed: string, tls?: { cert: string; key: string }): Promise<UpstreamProcess> {
+  const args = [join(dirname(fileURLToPath(import.meta.url)), "upstream.js"), seed];
+  if (tls) args.push(tls.cert, tls.key);
+  const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "inherit"] });
+  const waiters = new Map<string, Array<() => void>>();
+  let buf = "";
+  const ports = new Map<string, number>();
+  await new Promise<void>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`upstream exited (${code})`)));
+    child.stdout!.setEncoding("utf8").on("data", (s: string) => {
+      buf += s;
+      let i;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        const m = /^(port|tlsport) (\d+)$/.exec(line);
+        if (m?.[1] && m[2]) {
+          ports.set(m[1], Number(m[2]));
+          if (ports.has("port") && (tls === undefined || ports.has("tlsport"))) resolve();
+        }
+        for (const w of waiters.get(line) ?? []) w();
+        waiters.delete(line);
+      }
+    });
+  });
+  return {
+    port: ports.get("port")!,
+    tlsPort: ports.get("tlsport"),
+    waitFor: (line) =>
+      new Promise<void>((resolve) => {
+        waiters.set(line, [...(waiters.get(line) ?? []), resolve]);
+      }),
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      process.kill(child.pid!, "SIGTERM");
+      await exited;
+    },
+  };
+}
