@@ -92,14 +92,26 @@ buf-lint: googleapis openapiv2-options ## lint the protos (buf STANDARD) and che
 check-generate: generate ## fail when regenerating changes gen/
 	@git add -N gen && git diff --exit-code --stat -- gen || { echo "gen/ is stale: run 'make generate' and commit"; exit 1; }
 
+.PHONY: buf-breaking
+buf-breaking: googleapis ## fail on proto changes that break apps built from LAST_RELEASE (buf breaking, FILE rules)
+	@git rev-parse -q --verify 'refs/tags/$(LAST_RELEASE)' >/dev/null || { \
+	  echo "buf-breaking: release tag $(LAST_RELEASE) is not in this clone; fetch it (git fetch origin tag $(LAST_RELEASE)) or set LAST_RELEASE"; exit 1; }
+	@# The tag's own workspace (buf.yaml + proto/) with today's googleapis copy:
+	@# a '.git#tag=...,subdir=proto' input cannot resolve google/api imports.
+	rm -rf .build/last-release && mkdir -p .build/last-release/.build
+	git archive $(LAST_RELEASE) buf.yaml proto | tar -x -C .build/last-release
+	cp -r .build/googleapis .build/last-release/.build/
+	$(BUF) breaking proto --against .build/last-release/proto
+
 .PHONY: lint
 lint: buf-lint ## buf lint, gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); test -z "$$out" || { echo "gofmt needed:"; echo "$$out"; exit 1; }
 	$(GO) vet ./...
 
 .PHONY: test
-test: tools lint check-generate ## lint, check generated code, vet, race tests, short fuzz runs, console in Chromium, TLS scan
-	$(GO) test -race -count=1 ./...
+test: tools lint check-generate buf-breaking ## lint, generated code, buf breaking, vet, race tests, SDK tests, short fuzz runs, console in Chromium, TLS scan
+	LAST_RELEASE=$(LAST_RELEASE) $(GO) test -race -count=1 ./...
+	$(MAKE) test-ts
 	$(MAKE) fuzz FUZZTIME=$(TEST_FUZZTIME)
 	$(MAKE) test-console
 	$(MAKE) security
