@@ -8,15 +8,16 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as https from "node:https";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createGatewayFetch, type GatewayFetch } from "../src/index.js";
 import {
-  allowUpstream,
   collectGarbage,
   identity,
   MiB,
   startGateway,
+  startServe,
   startUpstreamProcess,
   transferBlock,
   transferBytes,
@@ -34,27 +35,50 @@ interface Setup {
 }
 
 async function orchestrate(): Promise<void> {
-  const g = await startGateway();
-  const up = await startUpstreamProcess(seed, { cert: join(g.dir, "server.pem"), key: join(g.dir, "server-key.pem") });
+  // Dev mode mints the PKI (CA, server and alice certificates); the run then
+  // uses `serve` with production defaults except the per-principal rate and
+  // in-flight limits, which one identity in a closed loop would hit (as
+  // `make bench` does).
+  const dev = await startGateway();
+  const dir = dev.dir;
+  await dev.stop(true);
+  const up = await startUpstreamProcess(seed, { cert: join(dir, "server.pem"), key: join(dir, "server-key.pem") });
+  let gw: Awaited<ReturnType<typeof startServe>> | undefined;
   try {
-    await allowUpstream(g, "bench.internal", up.port);
-    const setup: Setup = { gatewayAddr: g.addr, dir: g.dir, upstreamPort: up.port, tlsPort: up.tlsPort! };
+    gw = await startServe(dir, gatewayConfig(dir, up.port));
+    const setup: Setup = { gatewayAddr: gw.addr, dir, upstreamPort: up.port, tlsPort: up.tlsPort! };
     const child = spawn(process.execPath, ["--expose-gc", fileURLToPath(import.meta.url), "measure", JSON.stringify(setup)], {
       stdio: "inherit",
-      env: { ...process.env, NODE_EXTRA_CA_CERTS: join(g.dir, "ca.pem") },
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, "ca.pem") },
     });
     const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
     if (code !== 0) throw new Error(`measuring child exited ${code}`);
   } finally {
+    await gw?.stop();
     await up.stop();
-    await g.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function gatewayConfig(dir: string, upstreamPort: number): string {
+  return `# Written by make bench-ts.
+listen: 127.0.0.1:0
+admin_listen: 127.0.0.1:0
+data_dir: ${JSON.stringify(join(dir, "bench-data"))}
+tls: {cert_file: ${JSON.stringify(join(dir, "server.pem"))}, key_file: ${JSON.stringify(join(dir, "server-key.pem"))}, client_ca_file: ${JSON.stringify(join(dir, "ca.pem"))}}
+log: {level: info, format: text}
+limits: {rate_per_second: 1000000, burst: 1000000, max_in_flight_per_identity: 10000}
+hosts:
+  - {name: bench.internal, upstream: "http://127.0.0.1:${upstreamPort}", timeout: 60s, allowed_cidrs: [127.0.0.0/8]}
+rules:
+  - {id: bench, effect: allow, principals: [{id: alice}], hosts: [bench.internal]}
+`;
 }
 
 type Client = () => Promise<number>;
 
 async function measure(setup: Setup): Promise<void> {
-  const id = identity({ addr: setup.gatewayAddr, dir: setup.dir } as never, "alice");
+  const id = identity({ addr: setup.gatewayAddr, dir: setup.dir }, "alice");
   const sdk = createGatewayFetch(id);
   const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca: id.ca });
   const direct = `https://127.0.0.1:${setup.tlsPort}/small`;

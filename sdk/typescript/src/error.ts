@@ -75,7 +75,8 @@ export function gatewayErrorFrom(err: unknown): GatewayError {
     for (const r of ce.findDetails(RetryInfoSchema)) {
       const d = r.retryDelay;
       if (d !== undefined && d.seconds >= 0n && d.nanos >= 0 && d.nanos < 1e9) {
-        retryAfterMs = Number(d.seconds) * 1000 + Math.floor(d.nanos / 1e6);
+        // Rounded up: never suggest retrying sooner than the gateway said.
+        retryAfterMs = Number(d.seconds) * 1000 + Math.ceil(d.nanos / 1e6);
         break;
       }
     }

@@ -3,7 +3,7 @@
 // register through the admin REST API.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -23,7 +23,8 @@ export interface Gateway {
   /** the dev directory: ca.pem, alice*.pem, mallory*.pem, admin-token */
   dir: string;
   token: string;
-  stop(): Promise<void>;
+  /** stop kills dev mode by PID and removes dir unless keepDir. */
+  stop(keepDir?: boolean): Promise<void>;
 }
 
 /**
@@ -70,11 +71,32 @@ export async function startGateway(): Promise<Gateway> {
     ...addrs,
     dir,
     token: readFileSync(join(dir, "admin-token"), "utf8").trim(),
-    stop: () => stopChild(child, dir),
+    stop: (keepDir = false) => stopChild(child, keepDir ? undefined : dir),
   };
 }
 
-async function stopChild(child: ChildProcess, dir: string): Promise<void> {
+/**
+ * startServe runs `msg-gateway serve` with config (YAML) written into dir,
+ * and resolves with its gRPC address once it logged "gateway listening"
+ * (text log format).
+ */
+export async function startServe(dir: string, config: string): Promise<{ addr: string; stop(): Promise<void> }> {
+  const file = join(dir, "serve.yaml");
+  writeFileSync(file, config);
+  const child = spawn(gatewayBinary(), ["serve", "--config", file], { stdio: ["ignore", "ignore", "pipe"] });
+  let log = "";
+  const addr = await new Promise<string>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`serve exited (${code}):\n${log}`)));
+    child.stderr!.setEncoding("utf8").on("data", (s: string) => {
+      log = (log + s).slice(-20000);
+      const m = /msg="gateway listening" grpc=(\S+)/.exec(log);
+      if (m?.[1]) resolve(m[1]);
+    });
+  });
+  return { addr, stop: () => stopChild(child) };
+}
+
+async function stopChild(child: ChildProcess, dir?: string): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) {
     const exited = new Promise((resolve) => child.once("exit", resolve));
     process.kill(child.pid!, "SIGTERM");
@@ -82,11 +104,11 @@ async function stopChild(child: ChildProcess, dir: string): Promise<void> {
     await exited;
     clearTimeout(timer);
   }
-  rmSync(dir, { recursive: true, force: true });
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 }
 
 /** identity returns the PEM material of a dev identity ("alice", "mallory"). */
-export function identity(g: Gateway, who: string): { address: string; cert: Buffer; key: Buffer; ca: Buffer } {
+export function identity(g: Pick<Gateway, "addr" | "dir">, who: string): { address: string; cert: Buffer; key: Buffer; ca: Buffer } {
   return {
     address: g.addr,
     cert: readFileSync(join(g.dir, `${who}.pem`)),
