@@ -3,11 +3,15 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Code, createGatewayFetch, GatewayError, GatewayResponse, type GatewayFetch } from "../src/index.js";
-import { adminCall, allowUpstream, identity, metric, startGateway, startUpstream, type Gateway, type Upstream } from "./harness.js";
+import { adminCall, allowUpstream, deferred, identity, metric, startGateway, startUpstream, type Gateway, type Upstream } from "./harness.js";
 
 let g: Gateway;
 let alice: GatewayFetch;
 let up: Upstream;
+/** /hold answers once this resolves; held counts the requests it holds */
+let releaseHeld = deferred();
+let held = 0;
+let heldReached = { count: 0, ...deferred() };
 
 before(async () => {
   g = await startGateway();
@@ -24,6 +28,11 @@ before(async () => {
       case "/status":
         res.writeHead(Number(url.searchParams.get("code")), { location: "/elsewhere" });
         res.end();
+        return;
+      case "/hold":
+        held++;
+        if (held === heldReached.count) heldReached.resolve();
+        void releaseHeld.promise.then(() => res.end("released"));
         return;
       case "/echo": {
         let n = 0;
@@ -221,6 +230,31 @@ test("a closed fetch refuses with Canceled", async () => {
 test("an aborted signal rejects with its reason before anything is sent", async () => {
   const reason = new Error("user left");
   await assert.rejects(alice("https://demo.internal/hello", { signal: AbortSignal.abort(reason) }), (e) => e === reason);
+});
+
+test("over the in-flight limit: ResourceExhausted with the reason and a retry delay", { timeout: 120_000 }, async () => {
+  // Dev mode allows 100 requests in flight per identity. They are held by the
+  // upstream, spread over two connections (each allows 100 streams).
+  const f1 = createGatewayFetch(identity(g, "alice"));
+  const f2 = createGatewayFetch(identity(g, "alice"));
+  try {
+    held = 0;
+    releaseHeld = deferred();
+    heldReached = { count: 100, ...deferred() };
+    const pending = [];
+    for (let i = 0; i < 100; i++) pending.push((i % 2 === 0 ? f1 : f2)("https://test.internal/hold"));
+    await heldReached.promise;
+    const err = await refusal(() => f2("https://test.internal/hold"));
+    assert.equal(err.code, Code.ResourceExhausted);
+    assert.equal(err.reason, "TOO_MANY_IN_FLIGHT");
+    assert.ok(err.retryAfterMs !== undefined && err.retryAfterMs > 0, `retryAfterMs ${err.retryAfterMs}`);
+    releaseHeld.resolve();
+    for (const resp of await Promise.all(pending)) assert.equal(await resp.text(), "released");
+  } finally {
+    releaseHeld.resolve();
+    f1.close();
+    f2.close();
+  }
 });
 
 test("admin writes for the tests went through the real admin API", async () => {
