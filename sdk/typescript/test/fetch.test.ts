@@ -2,6 +2,7 @@
 // the one-message form of small requests, trailers and the edges of fetch.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { parseAddress } from "../src/connection.js";
 import { Code, createGatewayFetch, GatewayError, GatewayResponse, type GatewayFetch } from "../src/index.js";
 import { adminCall, allowUpstream, deferred, identity, metric, startGateway, startUpstream, type Gateway, type Upstream } from "./harness.js";
 
@@ -185,6 +186,24 @@ test("bad options fail at once", () => {
   assert.throws(() => createGatewayFetch({ ...id, cert: "not PEM" }));
   assert.throws(() => createGatewayFetch({ ...id, address: "https://x:1/path" }), /host:port/);
   assert.throws(() => createGatewayFetch({ ...id, maxResponseMessageBytes: 0 }), /positive/);
+});
+
+test("gateway addresses", () => {
+  const cases: Array<[string, { host: string; port: number } | RegExp]> = [
+    ["127.0.0.1:8443", { host: "127.0.0.1", port: 8443 }],
+    ["gateway.example.com:9443", { host: "gateway.example.com", port: 9443 }],
+    ["Gateway.Example.com", { host: "gateway.example.com", port: 443 }],
+    ["[::1]:8443", { host: "::1", port: 8443 }],
+    ["", /host:port/],
+    ["https://gateway.example.com:8443", /host:port/],
+    ["gateway.example.com:8443/path", /host:port/],
+    ["user@gateway.example.com:8443", /host:port/],
+    ["gateway.example.com:99999", /host:port/],
+  ];
+  for (const [address, want] of cases) {
+    if (want instanceof RegExp) assert.throws(() => parseAddress(address), want, address);
+    else assert.deepEqual(parseAddress(address), want, address);
+  }
 });
 
 test("request body limits and lengths", async () => {
