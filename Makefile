@@ -93,7 +93,7 @@ check-generate: generate ## fail when regenerating changes gen/
 	@git add -N gen && git diff --exit-code --stat -- gen || { echo "gen/ is stale: run 'make generate' and commit"; exit 1; }
 
 .PHONY: buf-breaking
-buf-breaking: googleapis ## fail on proto changes that break apps built from LAST_RELEASE (buf breaking, FILE rules)
+buf-breaking: googleapis openapiv2-options ## fail on proto changes that break apps built from LAST_RELEASE (buf breaking, FILE rules)
 	@git rev-parse -q --verify 'refs/tags/$(LAST_RELEASE)' >/dev/null || { \
 	  echo "buf-breaking: release tag $(LAST_RELEASE) is not in this clone; fetch it (git fetch origin tag $(LAST_RELEASE)) or set LAST_RELEASE"; exit 1; }
 	@# The tag's own workspace (buf.yaml + proto/) with today's googleapis copy:
