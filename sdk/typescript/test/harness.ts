@@ -166,7 +166,9 @@ export async function startUpstream(handler: http.RequestListener): Promise<Upst
 
 /** metric returns the sum of a Prometheus counter's samples whose labels contain every `want` pair. */
 export async function metric(g: Gateway, name: string, want: Record<string, string>): Promise<number> {
-  const text = await (await fetch(`http://${g.adminAddr}/metrics`)).text();
+  const resp = await fetch(`http://${g.adminAddr}/metrics`, { headers: { authorization: `Bearer ${g.token}` } });
+  if (resp.status !== 200) throw new Error(`GET /metrics: ${resp.status}`);
+  const text = await resp.text();
   let sum = 0;
   for (const line of text.split("\n")) {
     if (!line.startsWith(name + "{")) continue;
