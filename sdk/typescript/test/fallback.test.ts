@@ -6,7 +6,7 @@
 // and then refuses it, as when a connection moved to an older gateway after
 // the announcement. The SDK must send the request again the classic way.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -79,6 +79,7 @@ before(async () => {
 after(async () => {
   f?.close();
   await new Promise<void>((resolve) => server?.close(() => resolve()));
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test("a refused one-message request is sent again the classic way", async () => {

@@ -46,6 +46,7 @@ export async function startGateway(): Promise<Gateway> {
   const child = spawn(bin, ["dev", "--dir", dir, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"], {
     stdio: ["ignore", "pipe", "pipe"],
   });
+  const unreap = reapOnExit(child);
   let stderr = "";
   child.stderr!.setEncoding("utf8").on("data", (s: string) => {
     stderr = (stderr + s).slice(-20000);
@@ -71,7 +72,10 @@ export async function startGateway(): Promise<Gateway> {
     ...addrs,
     dir,
     token: readFileSync(join(dir, "admin-token"), "utf8").trim(),
-    stop: (keepDir = false) => stopChild(child, keepDir ? undefined : dir),
+    stop: (keepDir = false) => {
+      unreap();
+      return stopChild(child, keepDir ? undefined : dir);
+    },
   };
 }
 
@@ -84,6 +88,7 @@ export async function startServe(dir: string, config: string): Promise<{ addr: s
   const file = join(dir, "serve.yaml");
   writeFileSync(file, config);
   const child = spawn(gatewayBinary(), ["serve", "--config", file], { stdio: ["ignore", "ignore", "pipe"] });
+  const unreap = reapOnExit(child);
   let log = "";
   const addr = await new Promise<string>((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`serve exited (${code}):\n${log}`)));
@@ -93,7 +98,36 @@ export async function startServe(dir: string, config: string): Promise<{ addr: s
       if (m?.[1]) resolve(m[1]);
     });
   });
-  return { addr, stop: () => stopChild(child) };
+  return {
+    addr,
+    stop: () => {
+      unreap();
+      return stopChild(child);
+    },
+  };
+}
+
+/**
+ * reapOnExit kills child (by its PID) when this process exits or is told to
+ * stop (the test runner ends a file that timed out with a signal), so that no
+ * gateway outlives its test. The returned function undoes it.
+ */
+function reapOnExit(child: ChildProcess): () => void {
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, "SIGKILL");
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    kill();
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  };
+  process.once("exit", kill);
+  process.once("SIGTERM", onSignal);
+  process.once("SIGINT", onSignal);
+  return () => {
+    process.off("exit", kill);
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
+  };
 }
 
 async function stopChild(child: ChildProcess, dir?: string): Promise<void> {
@@ -232,6 +266,7 @@ export async function startUpstreamProcess(seed: string, tls?: { cert: string; k
   const args = [join(dirname(fileURLToPath(import.meta.url)), "upstream.js"), seed];
   if (tls) args.push(tls.cert, tls.key);
   const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "inherit"] });
+  const unreap = reapOnExit(child);
   const waiters = new Map<string, Array<() => void>>();
   let buf = "";
   const ports = new Map<string, number>();
@@ -261,6 +296,7 @@ export async function startUpstreamProcess(seed: string, tls?: { cert: string; k
         waiters.set(line, [...(waiters.get(line) ?? []), resolve]);
       }),
     stop: async () => {
+      unreap();
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once("exit", r));
       process.kill(child.pid!, "SIGTERM");
