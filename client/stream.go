@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	gatewayv1 "github.com/msg-gateway/msg/gen/msg/gateway/v1"
+	"github.com/msg-gateway/msg/internal/httpmsg"
 )
 
 // chunkSize is the most request body bytes sent in one message. Like the
@@ -167,7 +168,7 @@ func (t *Transport) call(req *http.Request, head *gatewayv1.RequestHead, body io
 	}
 	resp.ContentLength = responseLength(req, resp)
 	b := &streamBody{stream: stream, ctx: ctx, reqCtx: reqCtx, cancel: cancel, resp: resp, want: resp.ContentLength}
-	if !bodyAllowed(req, resp) {
+	if !httpmsg.BodyAllowed(req.Method, resp.StatusCode) {
 		b.want = -1 // a HEAD, 1xx, 204 or 304 response announces a length it does not carry
 	}
 	resp.Body = b
@@ -383,39 +384,12 @@ func responseLength(req *http.Request, resp *http.Response) int64 {
 	if len(vs) != 1 {
 		return -1
 	}
-	n, ok := parseLength(vs[0])
+	n, ok := httpmsg.ParseLength(vs[0])
 	if !ok {
 		return -1
 	}
-	if !bodyAllowed(req, resp) && req.Method != http.MethodHead {
+	if !httpmsg.BodyAllowed(req.Method, resp.StatusCode) && req.Method != http.MethodHead {
 		return 0
 	}
 	return n
-}
-
-// parseLength parses a Content-Length value: decimal digits only.
-func parseLength(v string) (int64, bool) {
-	if v == "" || len(v) > 18 {
-		return 0, false
-	}
-	for i := 0; i < len(v); i++ {
-		if v[i] < '0' || v[i] > '9' {
-			return 0, false
-		}
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	return n, err == nil
-}
-
-// bodyAllowed reports whether the response can carry a body (RFC 9110 §6.4.1).
-func bodyAllowed(req *http.Request, resp *http.Response) bool {
-	switch {
-	case req.Method == http.MethodHead:
-		return false
-	case resp.StatusCode >= 100 && resp.StatusCode < 200,
-		resp.StatusCode == http.StatusNoContent,
-		resp.StatusCode == http.StatusNotModified:
-		return false
-	}
-	return true
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/msg-gateway/msg/authz"
 	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
 	gatewayv1 "github.com/msg-gateway/msg/gen/msg/gateway/v1"
+	"github.com/msg-gateway/msg/internal/httpmsg"
 	"github.com/msg-gateway/msg/internal/requestid"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -189,9 +189,8 @@ func (r *Relay) admitted(ctx context.Context) (*authz.Request, *authz.Principal,
 
 // declaredLength returns the body length a request head declares with its
 // Content-Length header, or -1 when it declares none. The header must appear
-// at most once and hold only decimal digits: anything a peer could read as a
-// different length (a list, a sign, spaces, an overflow) is refused rather
-// than guessed at.
+// at most once, with a value that [httpmsg.ParseLength] accepts: the app
+// library reads the gateway's responses by the same rule.
 func declaredLength(hs []authz.Header) (int64, error) {
 	n := int64(-1)
 	for _, h := range hs {
@@ -201,19 +200,11 @@ func declaredLength(hs []authz.Header) (int64, error) {
 		if n >= 0 {
 			return 0, errors.New("more than one Content-Length")
 		}
-		v := h.Value
-		if v == "" || len(v) > 18 {
+		v, ok := httpmsg.ParseLength(h.Value)
+		if !ok {
 			return 0, errors.New("invalid Content-Length")
 		}
-		for i := 0; i < len(v); i++ {
-			if v[i] < '0' || v[i] > '9' {
-				return 0, errors.New("invalid Content-Length")
-			}
-		}
-		var err error
-		if n, err = strconv.ParseInt(v, 10, 64); err != nil {
-			return 0, errors.New("invalid Content-Length")
-		}
+		n = v
 	}
 	return n, nil
 }
@@ -351,12 +342,6 @@ func (c *streamCall) inline(body []byte) error {
 		err = c.status("stream", c.ctx.Err())
 	}
 	return err
-}
-
-// bodyAllowed reports whether a response to method with code can carry a
-// body (RFC 9110 section 6.4.1).
-func bodyAllowed(method string, code int) bool {
-	return method != http.MethodHead && (code < 100 || code >= 200) && code != http.StatusNoContent && code != http.StatusNotModified
 }
 
 // smallResponse reports whether resp announces a body that fits in one
@@ -531,7 +516,7 @@ func (c *streamCall) relayResponse(resp *http.Response) error {
 		// The whole response in one message: read the announced body (and
 		// the EOF after it, which brings the trailers) first.
 		size := resp.ContentLength
-		if !bodyAllowed(c.creq.Method, resp.StatusCode) {
+		if !httpmsg.BodyAllowed(c.creq.Method, resp.StatusCode) {
 			size = 0
 		}
 		n, err := io.ReadFull(resp.Body, buf[:size])
