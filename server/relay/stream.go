@@ -11,29 +11,12 @@ import (
 	"time"
 
 	"github.com/msg-gateway/msg/authz"
-	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
 	gatewayv1 "github.com/msg-gateway/msg/gen/msg/gateway/v1"
 	"github.com/msg-gateway/msg/internal/httpmsg"
 	"github.com/msg-gateway/msg/internal/requestid"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/durationpb"
-)
-
-// Defaults and bounds for a host's ForwardStream settings.
-const (
-	// DefaultStreamIdleTimeout is a host's stream_idle_timeout when unset.
-	DefaultStreamIdleTimeout = 60 * time.Second
-	// DefaultMaxStreamDuration is a host's max_stream_duration when unset.
-	DefaultMaxStreamDuration = time.Hour
-	// DefaultMaxStreamBodyBytes is a host's max_stream_request_body_bytes and
-	// max_stream_response_body_bytes when unset.
-	DefaultMaxStreamBodyBytes = 1 << 30
-
-	maxConfiguredStreamIdle     = time.Hour
-	maxConfiguredStreamDuration = 24 * time.Hour
-	maxConfiguredStreamBody     = 1 << 40
 )
 
 // ChunkSize is the most response body bytes the relay reads from an upstream
@@ -49,64 +32,6 @@ const (
 // 3.5–4.2 (more messages), 64 KiB-16 3.4–4.4 with twice the heap (1 MiB
 // tier), 32 KiB exactly 4.2–4.7.
 const ChunkSize = 32<<10 - 16
-
-// StreamLimits bound a ForwardStream call to one host.
-type StreamLimits struct {
-	// IdleTimeout is the longest the call may go without a body chunk moving
-	// in either direction (and, before the first chunk, without the response
-	// head arriving).
-	IdleTimeout time.Duration
-	// MaxDuration bounds the whole call.
-	MaxDuration time.Duration
-	// MaxRequestBodyBytes and MaxResponseBodyBytes bound the bodies.
-	MaxRequestBodyBytes  int64
-	MaxResponseBodyBytes int64
-}
-
-// compileStreamLimits validates and defaults a host's stream settings. path
-// names the host entry, e.g. "hosts[0]".
-func compileStreamLimits(path string, h *adminv1.Host) (StreamLimits, error) {
-	lim := StreamLimits{
-		IdleTimeout:          DefaultStreamIdleTimeout,
-		MaxDuration:          DefaultMaxStreamDuration,
-		MaxRequestBodyBytes:  DefaultMaxStreamBodyBytes,
-		MaxResponseBodyBytes: DefaultMaxStreamBodyBytes,
-	}
-	for _, d := range []struct {
-		key string
-		v   *durationpb.Duration
-		max time.Duration
-		msg string
-		dst *time.Duration
-	}{
-		{".stream_idle_timeout", h.GetStreamIdleTimeout(), maxConfiguredStreamIdle, "must be between 1ms and 1h", &lim.IdleTimeout},
-		{".max_stream_duration", h.GetMaxStreamDuration(), maxConfiguredStreamDuration, "must be between 1ms and 24h", &lim.MaxDuration},
-	} {
-		if d.v == nil {
-			continue
-		}
-		if err := d.v.CheckValid(); err != nil || d.v.AsDuration() < time.Millisecond || d.v.AsDuration() > d.max {
-			return StreamLimits{}, &TableError{Path: path + d.key, Msg: d.msg}
-		}
-		*d.dst = d.v.AsDuration()
-	}
-	for _, b := range []struct {
-		key string
-		v   int64
-		dst *int64
-	}{
-		{".max_stream_request_body_bytes", h.GetMaxStreamRequestBodyBytes(), &lim.MaxRequestBodyBytes},
-		{".max_stream_response_body_bytes", h.GetMaxStreamResponseBodyBytes(), &lim.MaxResponseBodyBytes},
-	} {
-		if b.v < 0 || b.v > maxConfiguredStreamBody {
-			return StreamLimits{}, &TableError{Path: path + b.key, Msg: "must be between 0 (default: 1073741824) and 1099511627776"}
-		}
-		if b.v > 0 {
-			*b.dst = b.v
-		}
-	}
-	return lim, nil
-}
 
 // The causes that end a stream's exchange context early. Statuses set by the
 // receiving side (a body over the limit, a protocol violation) are causes

@@ -16,6 +16,7 @@ import (
 	"github.com/msg-gateway/msg/authz"
 	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
 	"github.com/msg-gateway/msg/internal/canon"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // Defaults for unset host settings.
@@ -24,6 +25,21 @@ const (
 	DefaultMaxBodyBytes     = 10 << 20
 	maxConfiguredBodyBytes  = 1 << 30
 	maxConfiguredHostTimout = 10 * time.Minute
+)
+
+// Defaults and bounds for a host's ForwardStream settings.
+const (
+	// DefaultStreamIdleTimeout is a host's stream_idle_timeout when unset.
+	DefaultStreamIdleTimeout = 60 * time.Second
+	// DefaultMaxStreamDuration is a host's max_stream_duration when unset.
+	DefaultMaxStreamDuration = time.Hour
+	// DefaultMaxStreamBodyBytes is a host's max_stream_request_body_bytes and
+	// max_stream_response_body_bytes when unset.
+	DefaultMaxStreamBodyBytes = 1 << 30
+
+	maxConfiguredStreamIdle     = time.Hour
+	maxConfiguredStreamDuration = 24 * time.Hour
+	maxConfiguredStreamBody     = 1 << 40
 )
 
 // Upstream is one compiled host table entry.
@@ -46,6 +62,19 @@ type Upstream struct {
 
 	transport    *http.Transport   // owns the connection pool
 	roundTripper http.RoundTripper // transport, possibly wrapped (tracing)
+}
+
+// StreamLimits bound a ForwardStream call to one host.
+type StreamLimits struct {
+	// IdleTimeout is the longest the call may go without a body chunk moving
+	// in either direction (and, before the first chunk, without the response
+	// head arriving).
+	IdleTimeout time.Duration
+	// MaxDuration bounds the whole call.
+	MaxDuration time.Duration
+	// MaxRequestBodyBytes and MaxResponseBodyBytes bound the bodies.
+	MaxRequestBodyBytes  int64
+	MaxResponseBodyBytes int64
 }
 
 // Table is the compiled, immutable host allow-list. It is safe for concurrent
@@ -159,26 +188,8 @@ func compileHost(path string, h *adminv1.Host, o *tableOptions) (*Upstream, erro
 		MaxResponseBodyBytes: DefaultMaxBodyBytes,
 		Options:              opts,
 	}
-	if d := h.GetTimeout(); d != nil {
-		if err := d.CheckValid(); err != nil || d.AsDuration() <= 0 || d.AsDuration() > maxConfiguredHostTimout {
-			return nil, &TableError{Path: path + ".timeout", Msg: "must be between 1ns and 10m"}
-		}
-		up.Timeout = d.AsDuration()
-	}
-	for _, lim := range []struct {
-		key string
-		v   int64
-		dst *int64
-	}{
-		{".max_request_body_bytes", h.GetMaxRequestBodyBytes(), &up.MaxRequestBodyBytes},
-		{".max_response_body_bytes", h.GetMaxResponseBodyBytes(), &up.MaxResponseBodyBytes},
-	} {
-		if lim.v < 0 || lim.v > maxConfiguredBodyBytes {
-			return nil, &TableError{Path: path + lim.key, Msg: "must be between 0 (default) and 1073741824"}
-		}
-		if lim.v > 0 {
-			*lim.dst = lim.v
-		}
+	if err := compileLimits(path, h, up); err != nil {
+		return nil, err
 	}
 	if up.Stream, err = compileStreamLimits(path, h); err != nil {
 		return nil, err
@@ -194,6 +205,78 @@ func compileHost(path string, h *adminv1.Host, o *tableOptions) (*Upstream, erro
 	up.transport = newTransport(tlsConf, dialer.DialContext)
 	up.roundTripper = up.transport
 	return up, nil
+}
+
+// compileLimits validates the host's Forward limits into up, which holds the
+// defaults.
+func compileLimits(path string, h *adminv1.Host, up *Upstream) error {
+	if d := h.GetTimeout(); d != nil {
+		if err := d.CheckValid(); err != nil || d.AsDuration() <= 0 || d.AsDuration() > maxConfiguredHostTimout {
+			return &TableError{Path: path + ".timeout", Msg: "must be between 1ns and 10m"}
+		}
+		up.Timeout = d.AsDuration()
+	}
+	for _, lim := range []struct {
+		key string
+		v   int64
+		dst *int64
+	}{
+		{".max_request_body_bytes", h.GetMaxRequestBodyBytes(), &up.MaxRequestBodyBytes},
+		{".max_response_body_bytes", h.GetMaxResponseBodyBytes(), &up.MaxResponseBodyBytes},
+	} {
+		if lim.v < 0 || lim.v > maxConfiguredBodyBytes {
+			return &TableError{Path: path + lim.key, Msg: "must be between 0 (default) and 1073741824"}
+		}
+		if lim.v > 0 {
+			*lim.dst = lim.v
+		}
+	}
+	return nil
+}
+
+// compileStreamLimits validates and defaults a host's stream settings. path
+// names the host entry, e.g. "hosts[0]".
+func compileStreamLimits(path string, h *adminv1.Host) (StreamLimits, error) {
+	lim := StreamLimits{
+		IdleTimeout:          DefaultStreamIdleTimeout,
+		MaxDuration:          DefaultMaxStreamDuration,
+		MaxRequestBodyBytes:  DefaultMaxStreamBodyBytes,
+		MaxResponseBodyBytes: DefaultMaxStreamBodyBytes,
+	}
+	for _, d := range []struct {
+		key string
+		v   *durationpb.Duration
+		max time.Duration
+		msg string
+		dst *time.Duration
+	}{
+		{".stream_idle_timeout", h.GetStreamIdleTimeout(), maxConfiguredStreamIdle, "must be between 1ms and 1h", &lim.IdleTimeout},
+		{".max_stream_duration", h.GetMaxStreamDuration(), maxConfiguredStreamDuration, "must be between 1ms and 24h", &lim.MaxDuration},
+	} {
+		if d.v == nil {
+			continue
+		}
+		if err := d.v.CheckValid(); err != nil || d.v.AsDuration() < time.Millisecond || d.v.AsDuration() > d.max {
+			return StreamLimits{}, &TableError{Path: path + d.key, Msg: d.msg}
+		}
+		*d.dst = d.v.AsDuration()
+	}
+	for _, b := range []struct {
+		key string
+		v   int64
+		dst *int64
+	}{
+		{".max_stream_request_body_bytes", h.GetMaxStreamRequestBodyBytes(), &lim.MaxRequestBodyBytes},
+		{".max_stream_response_body_bytes", h.GetMaxStreamResponseBodyBytes(), &lim.MaxResponseBodyBytes},
+	} {
+		if b.v < 0 || b.v > maxConfiguredStreamBody {
+			return StreamLimits{}, &TableError{Path: path + b.key, Msg: "must be between 0 (default: 1073741824) and 1099511627776"}
+		}
+		if b.v > 0 {
+			*b.dst = b.v
+		}
+	}
+	return lim, nil
 }
 
 // compileOptions validates the host's choices that widen what it accepts.
