@@ -50,7 +50,7 @@ var (
 // order and the errors.
 func (r *Relay) ForwardStream(stream grpc.BidiStreamingServer[gatewayv1.ForwardStreamRequest, gatewayv1.ForwardStreamResponse]) error {
 	ctx := stream.Context()
-	creq, principal, err := r.admitted(ctx)
+	creq, principal, err := r.admit(ctx)
 	if err != nil {
 		return err
 	}
@@ -62,13 +62,8 @@ func (r *Relay) ForwardStream(stream grpc.BidiStreamingServer[gatewayv1.ForwardS
 	if head == nil {
 		return authz.InvalidArgumentError("head", "the first message must be the request head")
 	}
-	up, ok := r.table().Lookup(creq.Host)
-	if !ok {
-		r.opts.Logger.InfoContext(ctx, "relay: host not allow-listed",
-			"request_id", requestid.FromContext(ctx), "host", creq.Host)
-		return authz.DeniedError()
-	}
-	if err := up.Options.Admits(creq); err != nil {
+	up, err := r.upstream(ctx, creq)
+	if err != nil {
 		return err
 	}
 	declared, err := declaredLength(creq.Headers)
@@ -89,27 +84,6 @@ func (r *Relay) ForwardStream(stream grpc.BidiStreamingServer[gatewayv1.ForwardS
 		return authz.InvalidArgumentError("head.body", "a body in the head needs end")
 	}
 	return c.run()
-}
-
-// admitted returns the canonical request and the principal of a call the
-// interceptor chain has allowed, and fails closed otherwise.
-func (r *Relay) admitted(ctx context.Context) (*authz.Request, *authz.Principal, error) {
-	creq, ok := authz.RequestFromContext(ctx)
-	if !ok {
-		r.opts.Logger.ErrorContext(ctx, "relay: no canonical request in context; interceptor chain misconfigured",
-			"request_id", requestid.FromContext(ctx))
-		return nil, nil, status.Error(codes.Internal, "internal error")
-	}
-	if d, ok := authz.DecisionFromContext(ctx); !ok || !d.Allowed {
-		r.opts.Logger.ErrorContext(ctx, "relay: request reached the relay without an allow decision",
-			"request_id", requestid.FromContext(ctx))
-		return nil, nil, authz.DeniedError()
-	}
-	principal, ok := authz.PrincipalFromContext(ctx)
-	if !ok {
-		return nil, nil, authz.UnauthenticatedError()
-	}
-	return creq, principal, nil
 }
 
 // declaredLength returns the body length a request head declares with its
@@ -568,40 +542,4 @@ func (c *streamCall) observe(start time.Time, err error) {
 		}
 	}
 	c.r.opts.Observer.ObserveExchange(c.up.Name, ex)
-}
-
-// newUpstreamRequest builds the request the relay sends for creq: the
-// canonical target under the upstream's base path, the app's headers minus
-// hop-by-hop and gateway-owned ones, and the gateway's own forwarding and
-// identity headers. contentLength is the body's length, or -1 when unknown.
-func (r *Relay) newUpstreamRequest(ctx context.Context, up *Upstream, creq *authz.Request, p *authz.Principal, body io.Reader, contentLength int64) (*http.Request, error) {
-	u := *up.Base
-	u.Opaque = upstreamTarget(up.Base, creq.Path) // sent as-is: the canonical form
-	u.RawPath, u.Path = "", ""
-	u.RawQuery = creq.RawQuery
-	// The URL is set below as built: formatting it only for
-	// NewRequestWithContext to parse it again cost an allocation-heavy
-	// round trip per request.
-	req, err := http.NewRequestWithContext(ctx, creq.Method, "", body)
-	if err != nil {
-		r.opts.Logger.ErrorContext(ctx, "relay: building upstream request", "request_id", requestid.FromContext(ctx), "error", err)
-		return nil, status.Error(codes.Internal, "internal error")
-	}
-	req.URL = &u
-	req.Host = up.Base.Host
-	req.Header = FilterRequestHeaders(creq.Headers, up.Options, r.opts.IdentityHeader, r.opts.FingerprintHeader)
-	if ip := peerIP(ctx); ip != "" {
-		req.Header.Set("X-Forwarded-For", ip)
-	}
-	if r.opts.IdentityHeader != "" {
-		req.Header.Set(r.opts.IdentityHeader, p.ID)
-	}
-	if r.opts.FingerprintHeader != "" {
-		req.Header.Set(r.opts.FingerprintHeader, p.FingerprintSHA256)
-	}
-	if id := requestid.FromContext(ctx); id != "" {
-		req.Header.Set("X-Request-Id", id)
-	}
-	req.ContentLength = contentLength
-	return req, nil
 }

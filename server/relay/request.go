@@ -1,0 +1,101 @@
+package relay
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+
+	"github.com/msg-gateway/msg/authz"
+	"github.com/msg-gateway/msg/internal/requestid"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+)
+
+// admit returns the canonical request and the principal of a call the
+// interceptor chain has allowed, and fails closed otherwise.
+func (r *Relay) admit(ctx context.Context) (*authz.Request, *authz.Principal, error) {
+	creq, ok := authz.RequestFromContext(ctx)
+	if !ok {
+		r.opts.Logger.ErrorContext(ctx, "relay: no canonical request in context; interceptor chain misconfigured",
+			"request_id", requestid.FromContext(ctx))
+		return nil, nil, status.Error(codes.Internal, "internal error")
+	}
+	if d, ok := authz.DecisionFromContext(ctx); !ok || !d.Allowed {
+		r.opts.Logger.ErrorContext(ctx, "relay: request reached the relay without an allow decision",
+			"request_id", requestid.FromContext(ctx))
+		return nil, nil, authz.DeniedError()
+	}
+	principal, ok := authz.PrincipalFromContext(ctx)
+	if !ok {
+		return nil, nil, authz.UnauthenticatedError()
+	}
+	return creq, principal, nil
+}
+
+// upstream returns the allow-listed upstream for creq's host, once the host
+// has said it accepts creq (its path parameters, extra methods and so on).
+func (r *Relay) upstream(ctx context.Context, creq *authz.Request) (*Upstream, error) {
+	up, ok := r.table().Lookup(creq.Host)
+	if !ok {
+		r.opts.Logger.InfoContext(ctx, "relay: host not allow-listed",
+			"request_id", requestid.FromContext(ctx), "host", creq.Host)
+		return nil, authz.DeniedError()
+	}
+	if err := up.Options.Admits(creq); err != nil {
+		return nil, err
+	}
+	return up, nil
+}
+
+// newUpstreamRequest builds the request the relay sends for creq: the
+// canonical target under the upstream's base path, the app's headers minus
+// hop-by-hop and gateway-owned ones, and the gateway's own forwarding and
+// identity headers. contentLength is the body's length, or -1 when unknown.
+func (r *Relay) newUpstreamRequest(ctx context.Context, up *Upstream, creq *authz.Request, p *authz.Principal, body io.Reader, contentLength int64) (*http.Request, error) {
+	u := *up.Base
+	u.Opaque = upstreamTarget(up.Base, creq.Path) // sent as-is: the canonical form
+	u.RawPath, u.Path = "", ""
+	u.RawQuery = creq.RawQuery
+	// The URL is set below as built: formatting it only for
+	// NewRequestWithContext to parse it again cost an allocation-heavy
+	// round trip per request.
+	req, err := http.NewRequestWithContext(ctx, creq.Method, "", body)
+	if err != nil {
+		r.opts.Logger.ErrorContext(ctx, "relay: building upstream request", "request_id", requestid.FromContext(ctx), "error", err)
+		return nil, status.Error(codes.Internal, "internal error")
+	}
+	req.URL = &u
+	req.Host = up.Base.Host
+	req.Header = FilterRequestHeaders(creq.Headers, up.Options, r.opts.IdentityHeader, r.opts.FingerprintHeader)
+	if ip := peerIP(ctx); ip != "" {
+		req.Header.Set("X-Forwarded-For", ip)
+	}
+	if r.opts.IdentityHeader != "" {
+		req.Header.Set(r.opts.IdentityHeader, p.ID)
+	}
+	if r.opts.FingerprintHeader != "" {
+		req.Header.Set(r.opts.FingerprintHeader, p.FingerprintSHA256)
+	}
+	if id := requestid.FromContext(ctx); id != "" {
+		req.Header.Set("X-Request-Id", id)
+	}
+	req.ContentLength = contentLength
+	return req, nil
+}
+
+func peerIP(ctx context.Context) string {
+	p, ok := peer.FromContext(ctx)
+	if !ok || p.Addr == nil {
+		return ""
+	}
+	if ta, ok := p.Addr.(*net.TCPAddr); ok {
+		return ta.IP.String()
+	}
+	host, _, err := net.SplitHostPort(p.Addr.String())
+	if err != nil {
+		return ""
+	}
+	return host
+}
