@@ -1,8 +1,20 @@
 // Package relay implements GatewayService.Forward and ForwardStream: it looks
 // the canonical inner request's host up in the allow-list, sends exactly that
 // request to the host's upstream over a pooled transport, and returns the
-// response. Errors are mapped to gRPC statuses in one place and never carry
-// internal host names or upstream error text to the app.
+// response.
+//
+// A failure is one value of one kind (failure.go), made where it happens and
+// carrying its cause for the log. Forward and ForwardStream turn it into a
+// gRPC status once, as they return, from the table that also gives its metric
+// label ([Exchange].Err), so the app's answer and the metrics cannot
+// disagree. Messages to the app are fixed per kind and never carry internal
+// host names or upstream error text.
+//
+// Every call goes through the same request path (request.go): admit (the
+// interceptor chain's canonical request, decision and principal), upstream
+// (the host table entry, which must accept the request) and
+// newUpstreamRequest. Forward then reads the whole response (forward.go);
+// ForwardStream relays it as it comes (stream.go).
 //
 // ForwardStream relays bodies of any size in constant memory: request chunks
 // flow through a pipe into the upstream request as the transport reads them,

@@ -9,13 +9,19 @@ import (
 
 	"github.com/msg-gateway/msg/authz"
 	gatewayv1 "github.com/msg-gateway/msg/gen/msg/gateway/v1"
-	"github.com/msg-gateway/msg/internal/requestid"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // Forward relays one canonical inner request. See the package doc.
 func (r *Relay) Forward(ctx context.Context, _ *gatewayv1.ForwardRequest) (*gatewayv1.ForwardResponse, error) {
+	resp, err := r.forward(ctx)
+	if err != nil {
+		return nil, r.callError(ctx, err)
+	}
+	return resp, nil
+}
+
+// forward is Forward until its error becomes a status.
+func (r *Relay) forward(ctx context.Context) (*gatewayv1.ForwardResponse, error) {
 	// The wire request is deliberately ignored: only the canonical form that
 	// authz decided on may be sent.
 	creq, principal, err := r.admit(ctx)
@@ -26,14 +32,14 @@ func (r *Relay) Forward(ctx context.Context, _ *gatewayv1.ForwardRequest) (*gate
 	if err != nil {
 		return nil, err
 	}
+	if n := int64(len(creq.Body)); n > up.MaxRequestBodyBytes {
+		return nil, &failure{kind: failRequestTooLarge, host: up.Name, op: "request", err: overLimit(n, up.MaxRequestBodyBytes)}
+	}
 	return r.exchange(ctx, up, creq, principal)
 }
 
 // exchange makes the upstream request for creq and reads the whole response.
-func (r *Relay) exchange(ctx context.Context, up *Upstream, creq *authz.Request, p *authz.Principal) (*gatewayv1.ForwardResponse, error) {
-	if int64(len(creq.Body)) > up.MaxRequestBodyBytes {
-		return nil, status.Error(codes.ResourceExhausted, "request body too large")
-	}
+func (r *Relay) exchange(ctx context.Context, up *Upstream, creq *authz.Request, p *authz.Principal) (_ *gatewayv1.ForwardResponse, err error) {
 	ctx, cancel := context.WithTimeout(ctx, up.Timeout)
 	defer cancel()
 
@@ -51,31 +57,26 @@ func (r *Relay) exchange(ctx context.Context, up *Upstream, creq *authz.Request,
 	start := time.Now()
 	defer func() {
 		ex.Duration = time.Since(start)
+		ex.Err = failureLabel(err)
 		r.opts.Observer.ObserveExchange(up.Name, ex)
 	}()
 	resp, err := up.roundTripper.RoundTrip(req)
 	if err != nil {
-		ex.Err = classify(ctx, err)
-		return nil, r.upstreamError(ctx, up, "round trip", err)
+		return nil, roundTripFailure(ctx, up.Name, err)
 	}
 	defer resp.Body.Close()
 	ex.StatusCode = resp.StatusCode
 	if resp.ContentLength > up.MaxResponseBodyBytes {
-		r.opts.Logger.InfoContext(ctx, "relay: response body over limit", "request_id", requestid.FromContext(ctx),
-			"host", up.Name, "content_length", resp.ContentLength, "limit", up.MaxResponseBodyBytes)
-		return nil, status.Error(codes.ResourceExhausted, "response body too large")
+		return nil, &failure{kind: failResponseTooLarge, host: up.Name, op: "response head", err: overLimit(resp.ContentLength, up.MaxResponseBodyBytes)}
 	}
 	counted := &countingReader{r: resp.Body}
 	respBody, err := readLimited(counted, resp.ContentLength, up.MaxResponseBodyBytes)
 	ex.ResponseBytes = counted.n
 	if errors.Is(err, errTooLarge) {
-		r.opts.Logger.InfoContext(ctx, "relay: response body over limit", "request_id", requestid.FromContext(ctx),
-			"host", up.Name, "limit", up.MaxResponseBodyBytes)
-		return nil, status.Error(codes.ResourceExhausted, "response body too large")
+		return nil, &failure{kind: failResponseTooLarge, host: up.Name, op: "reading response body", err: overLimit(counted.n, up.MaxResponseBodyBytes)}
 	}
 	if err != nil {
-		ex.Err = classify(ctx, err)
-		return nil, r.upstreamError(ctx, up, "reading response body", err)
+		return nil, bodyFailure(ctx, up.Name, err)
 	}
 	return &gatewayv1.ForwardResponse{
 		StatusCode: int32(resp.StatusCode),
@@ -113,24 +114,4 @@ func readLimited(r io.Reader, contentLength, limit int64) ([]byte, error) {
 		return nil, errTooLarge
 	}
 	return buf.Bytes(), nil
-}
-
-// upstreamError maps an upstream failure to the status the app sees. This is
-// the one place where that happens: the message is fixed per code; the
-// details go to the log.
-//
-// The status code follows from the failure's [ErrorKind] (see classify), so
-// the metrics and the app's answer cannot disagree.
-func (r *Relay) upstreamError(ctx context.Context, up *Upstream, op string, err error) error {
-	kind := classify(ctx, err)
-	code, msg := codes.Unavailable, "upstream unavailable"
-	switch kind {
-	case ErrorTimeout:
-		code, msg = codes.DeadlineExceeded, "upstream timed out"
-	case ErrorCanceled:
-		code, msg = codes.Canceled, "request canceled"
-	}
-	r.opts.Logger.WarnContext(ctx, "relay: upstream error", "request_id", requestid.FromContext(ctx),
-		"host", up.Name, "op", op, "kind", string(kind), "code", code.String(), "error", err.Error())
-	return status.Error(code, msg)
 }

@@ -1,13 +1,6 @@
 package relay
 
-import (
-	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
-	"net"
-	"time"
-)
+import "time"
 
 // Observer is told about every upstream exchange the relay makes, so that the
 // server can count them without the relay depending on a metrics library.
@@ -26,6 +19,7 @@ type Exchange struct {
 	StatusCode int
 	// Err is the kind of upstream failure, or "" when the body was read
 	// completely. A response over the body limit is not an upstream failure.
+	// It comes from the same failure value as the status the app gets.
 	Err ErrorKind
 	// Duration runs from sending the request to the end of the response body.
 	Duration time.Duration
@@ -39,9 +33,12 @@ type ErrorKind string
 
 // The kinds of upstream failure.
 const (
-	// ErrorTimeout: the RPC deadline or the host's timeout passed.
+	// ErrorTimeout: the RPC deadline or the host's timeout passed during a
+	// Forward call, or a ForwardStream call reached its idle or duration
+	// limit.
 	ErrorTimeout ErrorKind = "timeout"
-	// ErrorCanceled: the app cancelled the RPC.
+	// ErrorCanceled: the app cancelled the RPC (or, for ForwardStream, its
+	// call ended in any way before the exchange did).
 	ErrorCanceled ErrorKind = "canceled"
 	// ErrorDial: no connection (refused, unreachable, name not resolved, or
 	// every address refused by the host's address policy).
@@ -55,41 +52,6 @@ const (
 
 // ErrorKinds lists every [ErrorKind], for pre-registering metric series.
 var ErrorKinds = []ErrorKind{ErrorTimeout, ErrorCanceled, ErrorDial, ErrorTLS, ErrorOther}
-
-// classify says what kind of failure err is. ctx is the exchange's context:
-// its error takes precedence, because a cancelled request surfaces as
-// whatever the transport was doing at the time.
-func classify(ctx context.Context, err error) ErrorKind {
-	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
-		return ErrorTimeout
-	case errors.Is(ctx.Err(), context.Canceled) || errors.Is(err, context.Canceled):
-		return ErrorCanceled
-	}
-	var (
-		ne       net.Error
-		opErr    *net.OpError
-		dnsErr   *net.DNSError
-		rhErr    tls.RecordHeaderError
-		verErr   *tls.CertificateVerificationError
-		alertErr tls.AlertError
-		uaErr    x509.UnknownAuthorityError
-		hostErr  x509.HostnameError
-		invErr   x509.CertificateInvalidError
-	)
-	switch {
-	case errors.As(err, &ne) && ne.Timeout():
-		return ErrorTimeout
-	case errors.As(err, &dnsErr), errors.As(err, &opErr) && opErr.Op == "dial",
-		errors.As(err, new(*RefusedAddrError)):
-		return ErrorDial
-	case errors.As(err, &rhErr), errors.As(err, &verErr), errors.As(err, &alertErr),
-		errors.As(err, &uaErr), errors.As(err, &hostErr), errors.As(err, &invErr),
-		errors.As(err, &opErr) && opErr.Op == "remote error":
-		return ErrorTLS
-	}
-	return ErrorOther
-}
 
 type nopObserver struct{}
 

@@ -2,25 +2,24 @@ package relay
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 
 	"github.com/msg-gateway/msg/authz"
 	"github.com/msg-gateway/msg/internal/requestid"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/peer"
-	"google.golang.org/grpc/status"
 )
+
+var errNoRequest = errors.New("no canonical request in context; interceptor chain misconfigured")
 
 // admit returns the canonical request and the principal of a call the
 // interceptor chain has allowed, and fails closed otherwise.
 func (r *Relay) admit(ctx context.Context) (*authz.Request, *authz.Principal, error) {
 	creq, ok := authz.RequestFromContext(ctx)
 	if !ok {
-		r.opts.Logger.ErrorContext(ctx, "relay: no canonical request in context; interceptor chain misconfigured",
-			"request_id", requestid.FromContext(ctx))
-		return nil, nil, status.Error(codes.Internal, "internal error")
+		return nil, nil, &failure{kind: failInternal, op: "admission", err: errNoRequest}
 	}
 	if d, ok := authz.DecisionFromContext(ctx); !ok || !d.Allowed {
 		r.opts.Logger.ErrorContext(ctx, "relay: request reached the relay without an allow decision",
@@ -63,8 +62,7 @@ func (r *Relay) newUpstreamRequest(ctx context.Context, up *Upstream, creq *auth
 	// round trip per request.
 	req, err := http.NewRequestWithContext(ctx, creq.Method, "", body)
 	if err != nil {
-		r.opts.Logger.ErrorContext(ctx, "relay: building upstream request", "request_id", requestid.FromContext(ctx), "error", err)
-		return nil, status.Error(codes.Internal, "internal error")
+		return nil, &failure{kind: failInternal, host: up.Name, op: "building the upstream request", err: err}
 	}
 	req.URL = &u
 	req.Host = up.Base.Host

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -13,10 +14,7 @@ import (
 	"github.com/msg-gateway/msg/authz"
 	gatewayv1 "github.com/msg-gateway/msg/gen/msg/gateway/v1"
 	"github.com/msg-gateway/msg/internal/httpmsg"
-	"github.com/msg-gateway/msg/internal/requestid"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // ChunkSize is the most response body bytes the relay reads from an upstream
@@ -33,9 +31,9 @@ import (
 // tier), 32 KiB exactly 4.2–4.7.
 const ChunkSize = 32<<10 - 16
 
-// The causes that end a stream's exchange context early. Statuses set by the
-// receiving side (a body over the limit, a protocol violation) are causes
-// too; see streamCall.status.
+// The causes that end a stream's exchange context early. A *failure or a
+// status set by the receiving side (a body over the limit, a protocol
+// violation) is a cause too; see streamCall.ended.
 var (
 	errStreamIdle     = errors.New("stream idle timeout")
 	errStreamDuration = errors.New("stream duration limit")
@@ -49,6 +47,14 @@ var (
 // canonical form is sent. See the package doc and the proto for the message
 // order and the errors.
 func (r *Relay) ForwardStream(stream grpc.BidiStreamingServer[gatewayv1.ForwardStreamRequest, gatewayv1.ForwardStreamResponse]) error {
+	if err := r.forwardStream(stream); err != nil {
+		return r.callError(stream.Context(), err)
+	}
+	return nil
+}
+
+// forwardStream is ForwardStream until its error becomes a status.
+func (r *Relay) forwardStream(stream grpc.BidiStreamingServer[gatewayv1.ForwardStreamRequest, gatewayv1.ForwardStreamResponse]) error {
 	ctx := stream.Context()
 	creq, principal, err := r.admit(ctx)
 	if err != nil {
@@ -56,7 +62,7 @@ func (r *Relay) ForwardStream(stream grpc.BidiStreamingServer[gatewayv1.ForwardS
 	}
 	first, err := stream.Recv()
 	if err != nil {
-		return status.Convert(err).Err()
+		return &failure{kind: failAppStream, op: "receiving the request head", err: err}
 	}
 	head := first.GetHead()
 	if head == nil {
@@ -71,9 +77,7 @@ func (r *Relay) ForwardStream(stream grpc.BidiStreamingServer[gatewayv1.ForwardS
 		return authz.InvalidArgumentError("headers", err.Error())
 	}
 	if declared > up.Stream.MaxRequestBodyBytes {
-		r.opts.Logger.InfoContext(ctx, "relay: stream request body over limit", "request_id", requestid.FromContext(ctx),
-			"host", up.Name, "content_length", declared, "limit", up.Stream.MaxRequestBodyBytes)
-		return status.Error(codes.ResourceExhausted, "request body too large")
+		return &failure{kind: failRequestTooLarge, host: up.Name, op: "request head", err: overLimit(declared, up.Stream.MaxRequestBodyBytes)}
 	}
 	c := &streamCall{r: r, up: up, creq: creq, principal: principal, stream: stream, declared: declared,
 		inlineResponse: head.GetAcceptInlineResponse()}
@@ -119,6 +123,9 @@ func declaredLength(hs []authz.Header) (int64, error) {
 // The handler does not wait for the other two once the exchange context has
 // ended: a Send blocked on an app that stopped reading only returns when the
 // call is over, which is exactly what returning from the handler achieves.
+//
+// Whatever goes wrong is a *failure (or an authz status) made where it
+// happens; ForwardStream turns it into the app's status when it returns.
 type streamCall struct {
 	r         *Relay
 	up        *Upstream
@@ -130,60 +137,73 @@ type streamCall struct {
 	inlineResponse bool
 
 	// ctx is the exchange context: it ends with a cause when the call must
-	// stop (idle, duration, a status from the receiving side, the app gone).
+	// stop (idle, duration, a failure from the receiving side, the app gone).
 	ctx    context.Context
 	cancel context.CancelCauseFunc
+	stop   context.CancelFunc // releases the duration limit's timer
 	idle   *time.Timer
 
 	requestBytes  atomic.Int64
 	responseBytes atomic.Int64
 	statusCode    atomic.Int32
-	upstreamKind  atomic.Value // ErrorKind of an upstream failure
+}
+
+// begin starts the exchange context with its idle and duration limits.
+func (c *streamCall) begin() {
+	ctx, cancel := context.WithCancelCause(c.stream.Context())
+	c.ctx, c.stop = context.WithTimeoutCause(ctx, c.up.Stream.MaxDuration, errStreamDuration)
+	c.cancel = cancel
+	c.idle = time.AfterFunc(c.up.Stream.IdleTimeout, func() { cancel(errStreamIdle) })
+}
+
+// end releases what begin started.
+func (c *streamCall) end() {
+	c.idle.Stop()
+	c.stop()
+	c.cancel(errCallDone)
 }
 
 func (c *streamCall) run() error {
 	start := time.Now()
-	ctx, cancel := context.WithCancelCause(c.stream.Context())
-	defer cancel(errCallDone)
-	ctx, stop := context.WithTimeoutCause(ctx, c.up.Stream.MaxDuration, errStreamDuration)
-	defer stop()
-	c.ctx, c.cancel = ctx, cancel
-	c.idle = time.AfterFunc(c.up.Stream.IdleTimeout, func() { cancel(errStreamIdle) })
-	defer c.idle.Stop()
+	c.begin()
+	defer c.end()
 
 	body := make(chan *io.PipeReader, 1)
 	done := make(chan error, 1)
 	go c.receive(body)
-	go func() {
-		var pr *io.PipeReader
-		select {
-		case pr = <-body:
-		case <-c.ctx.Done():
-			done <- c.status("waiting for the request body", c.ctx.Err())
-			return
-		}
-		var rd io.Reader
-		contentLength := int64(0)
-		if pr != nil {
-			// Unblocks a pump whose upstream stopped reading, once the
-			// response is over.
-			defer pr.CloseWithError(errResponseDone)
-			rd, contentLength = pr, c.declared // -1: chunked
-		}
-		resp, err := c.roundTrip(rd, contentLength)
-		if err == nil {
-			err = c.relayResponse(resp)
-		}
-		done <- err
-	}()
+	go func() { done <- c.respond(body) }()
 	var err error
 	select {
 	case err = <-done:
-	case <-ctx.Done():
-		err = c.status("stream", ctx.Err())
+	case <-c.ctx.Done():
+		err = c.ended("stream")
 	}
 	c.observe(start, err)
 	return err
+}
+
+// respond waits for the request body to start (or for the request to turn
+// out to have none), makes the upstream request and relays the response.
+func (c *streamCall) respond(body <-chan *io.PipeReader) error {
+	var pr *io.PipeReader
+	select {
+	case pr = <-body:
+	case <-c.ctx.Done():
+		return c.ended("waiting for the request body")
+	}
+	var rd io.Reader
+	contentLength := int64(0)
+	if pr != nil {
+		// Unblocks a pump whose upstream stopped reading, once the
+		// response is over.
+		defer pr.CloseWithError(errResponseDone)
+		rd, contentLength = pr, c.declared // -1: chunked
+	}
+	resp, err := c.roundTrip(rd, contentLength)
+	if err != nil {
+		return err
+	}
+	return c.relayResponse(resp)
 }
 
 // runInline relays a request whose head carried the whole request
@@ -194,13 +214,8 @@ func (c *streamCall) run() error {
 // the call while a Send waits.
 func (c *streamCall) runInline(body []byte) error {
 	start := time.Now()
-	ctx, cancel := context.WithCancelCause(c.stream.Context())
-	defer cancel(errCallDone)
-	ctx, stop := context.WithTimeoutCause(ctx, c.up.Stream.MaxDuration, errStreamDuration)
-	defer stop()
-	c.ctx, c.cancel = ctx, cancel
-	c.idle = time.AfterFunc(c.up.Stream.IdleTimeout, func() { cancel(errStreamIdle) })
-	defer c.idle.Stop()
+	c.begin()
+	defer c.end()
 
 	err := c.inline(body)
 	c.observe(start, err)
@@ -215,9 +230,7 @@ func (c *streamCall) inline(body []byte) error {
 	case c.declared >= 0 && n < c.declared:
 		return authz.InvalidArgumentError("head.body", "the body is shorter than its Content-Length")
 	case n > c.up.Stream.MaxRequestBodyBytes:
-		c.r.opts.Logger.InfoContext(c.ctx, "relay: stream request body over limit", "request_id", requestid.FromContext(c.ctx),
-			"host", c.up.Name, "limit", c.up.Stream.MaxRequestBodyBytes)
-		return status.Error(codes.ResourceExhausted, "request body too large")
+		return c.failure(failRequestTooLarge, "request head", overLimit(n, c.up.Stream.MaxRequestBodyBytes))
 	}
 	c.requestBytes.Store(n)
 	var rd io.Reader
@@ -238,7 +251,7 @@ func (c *streamCall) inline(body []byte) error {
 	select {
 	case err = <-done:
 	case <-c.ctx.Done():
-		err = c.status("stream", c.ctx.Err())
+		err = c.ended("stream")
 	}
 	return err
 }
@@ -256,7 +269,7 @@ func (c *streamCall) progress() {
 	}
 }
 
-// fail ends the exchange with err, a status for the app.
+// fail ends the exchange with err, a *failure or a status for the app.
 func (c *streamCall) fail(err error) {
 	c.cancel(err)
 }
@@ -268,7 +281,7 @@ func (c *streamCall) receive(body chan<- *io.PipeReader) {
 	for {
 		msg, err := c.stream.Recv()
 		if err != nil {
-			c.fail(c.recvError(err))
+			c.fail(c.failure(failAppStream, "receiving the request body", err))
 			return
 		}
 		switch k := msg.GetKind().(type) {
@@ -317,9 +330,7 @@ func (c *streamCall) pump(pw *io.PipeWriter, chunk []byte) {
 				fail(authz.InvalidArgumentError("body_chunk", "the body is longer than its Content-Length"))
 				return
 			case n > limit:
-				c.r.opts.Logger.InfoContext(c.ctx, "relay: stream request body over limit", "request_id", requestid.FromContext(c.ctx),
-					"host", c.up.Name, "limit", limit)
-				fail(status.Error(codes.ResourceExhausted, "request body too large"))
+				fail(c.failure(failRequestTooLarge, "receiving the request body", overLimit(n, limit)))
 				return
 			}
 			c.progress()
@@ -334,7 +345,7 @@ func (c *streamCall) pump(pw *io.PipeWriter, chunk []byte) {
 				fail(authz.InvalidArgumentError("end", "the stream ended without an end marker"))
 				return
 			}
-			fail(c.recvError(err))
+			fail(c.failure(failAppStream, "receiving the request body", err))
 			return
 		}
 		switch k := msg.GetKind().(type) {
@@ -361,20 +372,14 @@ func (c *streamCall) expectEOF() {
 	switch {
 	case errors.Is(err, io.EOF):
 	case err != nil:
-		c.fail(c.recvError(err))
+		c.fail(c.failure(failAppStream, "receiving the end", err))
 	default:
 		c.fail(authz.InvalidArgumentError("end", "no message may follow the end marker"))
 	}
 }
 
-// recvError is the status for a failed Recv: the app cancelled the call, its
-// deadline passed, or it sent a message over the size limit.
-func (c *streamCall) recvError(err error) error {
-	return status.Convert(err).Err()
-}
-
 // roundTrip makes the upstream request with body (nil for none) of
-// contentLength (-1: chunked). On error the status is the call's.
+// contentLength (-1: chunked).
 func (c *streamCall) roundTrip(body io.Reader, contentLength int64) (*http.Response, error) {
 	req, err := c.r.newUpstreamRequest(c.ctx, c.up, c.creq, c.principal, body, contentLength)
 	if err != nil {
@@ -382,7 +387,7 @@ func (c *streamCall) roundTrip(body io.Reader, contentLength int64) (*http.Respo
 	}
 	resp, err := c.up.roundTripper.RoundTrip(req)
 	if err != nil {
-		return nil, c.upstreamStatus("round trip", err)
+		return nil, c.failed(roundTripFailure(c.ctx, c.up.Name, err))
 	}
 	return resp, nil
 }
@@ -392,59 +397,76 @@ func (c *streamCall) roundTrip(body io.Reader, contentLength int64) (*http.Respo
 var chunkBuffers = sync.Pool{New: func() any { return new([ChunkSize]byte) }}
 
 // relayResponse relays the upstream response to the app and closes its
-// body. Its result is the call's status.
+// body. Its result is the call's.
 func (c *streamCall) relayResponse(resp *http.Response) error {
 	defer resp.Body.Close()
 	c.statusCode.Store(int32(resp.StatusCode))
 	limit := c.up.Stream.MaxResponseBodyBytes
 	// A HEAD response announces the length of a body it does not carry.
 	if resp.ContentLength > limit && c.creq.Method != http.MethodHead {
-		c.r.opts.Logger.InfoContext(c.ctx, "relay: stream response body over limit", "request_id", requestid.FromContext(c.ctx),
-			"host", c.up.Name, "content_length", resp.ContentLength, "limit", limit)
-		return status.Error(codes.ResourceExhausted, "response body too large")
+		return c.failure(failResponseTooLarge, "response head", overLimit(resp.ContentLength, limit))
 	}
 	bufp := chunkBuffers.Get().(*[ChunkSize]byte)
 	defer chunkBuffers.Put(bufp)
-	buf := bufp[:]
 	rh := &gatewayv1.ResponseHead{
 		StatusCode:            int32(resp.StatusCode),
 		Headers:               responseHeaders(resp.Header),
 		AcceptsInlineRequests: true, // see runInline
 	}
 	if c.inlineResponse && c.smallResponse(resp) {
-		// The whole response in one message: read the announced body (and
-		// the EOF after it, which brings the trailers) first.
-		size := resp.ContentLength
-		if !httpmsg.BodyAllowed(c.creq.Method, resp.StatusCode) {
-			size = 0
-		}
-		n, err := io.ReadFull(resp.Body, buf[:size])
-		if err == nil {
-			var one [1]byte
-			var m int
-			m, err = resp.Body.Read(one[:])
-			if m > 0 || err == nil {
-				err = errors.New("response body longer than its Content-Length")
-			} else if errors.Is(err, io.EOF) {
-				err = nil
-			}
-		}
-		c.responseBytes.Store(int64(n))
-		if err != nil {
-			return c.upstreamStatus("reading response body", err)
-		}
-		rh.Body, rh.End, rh.Trailers = buf[:n], true, responseHeaders(resp.Trailer)
-		if err := c.stream.Send(&gatewayv1.ForwardStreamResponse{Kind: &gatewayv1.ForwardStreamResponse_Head{Head: rh}}); err != nil {
-			return c.status("sending the response", err)
-		}
-		return nil
+		return c.relayWhole(resp, rh, bufp[:])
 	}
 	err := c.stream.Send(&gatewayv1.ForwardStreamResponse{Kind: &gatewayv1.ForwardStreamResponse_Head{Head: rh}})
 	if err != nil {
-		return c.status("sending the response head", err)
+		return c.failed(c.failure(failSend, "sending the response head", err))
 	}
 	c.progress()
+	if err := c.relayBody(resp, bufp[:]); err != nil {
+		return err
+	}
+	err = c.stream.Send(&gatewayv1.ForwardStreamResponse{Kind: &gatewayv1.ForwardStreamResponse_End{End: &gatewayv1.ResponseEnd{
+		Trailers: responseHeaders(resp.Trailer),
+	}}})
+	if err != nil {
+		return c.failed(c.failure(failSend, "sending the response end", err))
+	}
+	return nil
+}
 
+// relayWhole sends the whole response as one message, rh with the body and
+// the trailers, reading the announced body into buf first (and the EOF after
+// it, which brings the trailers).
+func (c *streamCall) relayWhole(resp *http.Response, rh *gatewayv1.ResponseHead, buf []byte) error {
+	size := resp.ContentLength
+	if !httpmsg.BodyAllowed(c.creq.Method, resp.StatusCode) {
+		size = 0
+	}
+	n, err := io.ReadFull(resp.Body, buf[:size])
+	if err == nil {
+		var one [1]byte
+		var m int
+		m, err = resp.Body.Read(one[:])
+		if m > 0 || err == nil {
+			err = errors.New("response body longer than its Content-Length")
+		} else if errors.Is(err, io.EOF) {
+			err = nil
+		}
+	}
+	c.responseBytes.Store(int64(n))
+	if err != nil {
+		return c.failed(bodyFailure(c.ctx, c.up.Name, err))
+	}
+	rh.Body, rh.End, rh.Trailers = buf[:n], true, responseHeaders(resp.Trailer)
+	if err := c.stream.Send(&gatewayv1.ForwardStreamResponse{Kind: &gatewayv1.ForwardStreamResponse_Head{Head: rh}}); err != nil {
+		return c.failed(c.failure(failSend, "sending the response", err))
+	}
+	return nil
+}
+
+// relayBody sends the response body in chunks of at most len(buf) bytes, as
+// the upstream produces it, up to the host's limit.
+func (c *streamCall) relayBody(resp *http.Response, buf []byte) error {
+	limit := c.up.Stream.MaxResponseBodyBytes
 	// One buffer and one message for the whole body: Send has marshalled
 	// the message when it returns.
 	chunk := &gatewayv1.ForwardStreamResponse_BodyChunk{}
@@ -456,90 +478,71 @@ func (c *streamCall) relayResponse(resp *http.Response) error {
 			total += int64(n)
 			c.responseBytes.Store(total)
 			if total > limit {
-				c.r.opts.Logger.InfoContext(c.ctx, "relay: stream response body over limit", "request_id", requestid.FromContext(c.ctx),
-					"host", c.up.Name, "limit", limit)
-				return status.Error(codes.ResourceExhausted, "response body too large")
+				return c.failure(failResponseTooLarge, "reading response body", overLimit(total, limit))
 			}
 			chunk.BodyChunk = buf[:n]
 			if err := c.stream.Send(msg); err != nil {
-				return c.status("sending the response body", err)
+				return c.failed(c.failure(failSend, "sending the response body", err))
 			}
 			c.progress()
 		}
 		if errors.Is(rerr, io.EOF) {
-			break
+			return nil
 		}
 		if rerr != nil {
-			return c.upstreamStatus("reading response body", rerr)
+			return c.failed(bodyFailure(c.ctx, c.up.Name, rerr))
 		}
 	}
-	err = c.stream.Send(&gatewayv1.ForwardStreamResponse{Kind: &gatewayv1.ForwardStreamResponse_End{End: &gatewayv1.ResponseEnd{
-		Trailers: responseHeaders(resp.Trailer),
-	}}})
-	if err != nil {
-		return c.status("sending the response end", err)
-	}
-	return nil
 }
 
-// upstreamStatus is status for a failure while talking to the upstream, and
-// remembers what kind of failure it was when the upstream was at fault.
-func (c *streamCall) upstreamStatus(op string, err error) error {
-	if c.ctx.Err() == nil {
-		c.upstreamKind.Store(classify(c.ctx, err))
-	}
-	return c.status(op, err)
+// failure is a failure of this call's exchange with its upstream.
+func (c *streamCall) failure(kind failureKind, op string, err error) *failure {
+	return &failure{kind: kind, host: c.up.Name, op: op, err: err}
 }
 
-// status maps the end of an exchange to the status the app sees. When the
-// exchange context has ended, its cause decides: the idle or duration limit,
-// a status the receiving side set, or the app's own cancellation or
-// deadline. Otherwise err is an upstream failure, mapped as for Forward.
-func (c *streamCall) status(op string, err error) error {
-	if c.ctx.Err() == nil {
-		return c.r.upstreamError(c.ctx, c.up, op, err)
+// failed is f, the failure of an operation on the upstream or on the app's
+// stream, unless the exchange context has ended: that is then why the
+// operation failed, and the context's cause decides (see ended).
+func (c *streamCall) failed(f *failure) error {
+	if c.ctx.Err() != nil {
+		return c.ended(f.op)
 	}
+	return f
+}
+
+// ended is the error of a call whose exchange context has ended: its cause
+// decides. That is the idle or the duration limit, a failure or status the
+// receiving side set, or else the app's own call ending (op is what the
+// relay was doing then, for the log).
+func (c *streamCall) ended(op string) error {
 	cause := context.Cause(c.ctx)
-	rid := requestid.FromContext(c.ctx)
 	switch {
 	case errors.Is(cause, errStreamIdle):
-		c.r.opts.Logger.InfoContext(c.ctx, "relay: stream idle timeout", "request_id", rid,
-			"host", c.up.Name, "op", op, "idle_timeout", c.up.Stream.IdleTimeout.String())
-		return status.Error(codes.DeadlineExceeded, "stream idle timeout")
+		return c.failure(failStreamIdle, op, fmt.Errorf("%w: nothing moved for %s", cause, c.up.Stream.IdleTimeout))
 	case errors.Is(cause, errStreamDuration):
-		c.r.opts.Logger.InfoContext(c.ctx, "relay: stream duration limit", "request_id", rid,
-			"host", c.up.Name, "op", op, "max_stream_duration", c.up.Stream.MaxDuration.String())
-		return status.Error(codes.DeadlineExceeded, "stream duration limit reached")
-	}
-	if _, ok := cause.(interface{ GRPCStatus() *status.Status }); ok {
+		return c.failure(failStreamDuration, op, fmt.Errorf("%w of %s reached", cause, c.up.Stream.MaxDuration))
+	case endsCall(cause):
 		return cause
 	}
-	if err := c.stream.Context().Err(); err != nil {
-		return status.FromContextError(err).Err()
+	err := c.stream.Context().Err()
+	if err == nil {
+		err = c.ctx.Err()
 	}
-	return status.FromContextError(c.ctx.Err()).Err()
+	kind := failAppCanceled
+	if errors.Is(err, context.DeadlineExceeded) {
+		kind = failAppDeadline
+	}
+	return c.failure(kind, op, err)
 }
 
-// observe reports the exchange to the relay's observer.
+// observe reports the exchange to the relay's observer; err is the call's
+// outcome, the same value its status comes from.
 func (c *streamCall) observe(start time.Time, err error) {
-	ex := Exchange{
+	c.r.opts.Observer.ObserveExchange(c.up.Name, Exchange{
 		StatusCode:    int(c.statusCode.Load()),
+		Err:           failureLabel(err),
 		Duration:      time.Since(start),
 		RequestBytes:  c.requestBytes.Load(),
 		ResponseBytes: c.responseBytes.Load(),
-	}
-	if err != nil {
-		cause := context.Cause(c.ctx)
-		switch {
-		case errors.Is(cause, errStreamIdle), errors.Is(cause, errStreamDuration):
-			ex.Err = ErrorTimeout
-		case c.stream.Context().Err() != nil:
-			ex.Err = ErrorCanceled
-		default:
-			if k, ok := c.upstreamKind.Load().(ErrorKind); ok {
-				ex.Err = k
-			}
-		}
-	}
-	c.r.opts.Observer.ObserveExchange(c.up.Name, ex)
+	})
 }
