@@ -216,22 +216,9 @@ func compileLimits(path string, h *adminv1.Host, up *Upstream) error {
 		}
 		up.Timeout = d.AsDuration()
 	}
-	for _, lim := range []struct {
-		key string
-		v   int64
-		dst *int64
-	}{
-		{".max_request_body_bytes", h.GetMaxRequestBodyBytes(), &up.MaxRequestBodyBytes},
-		{".max_response_body_bytes", h.GetMaxResponseBodyBytes(), &up.MaxResponseBodyBytes},
-	} {
-		if lim.v < 0 || lim.v > maxConfiguredBodyBytes {
-			return &TableError{Path: path + lim.key, Msg: "must be between 0 (default) and 1073741824"}
-		}
-		if lim.v > 0 {
-			*lim.dst = lim.v
-		}
-	}
-	return nil
+	return setBodyLimits(path, maxConfiguredBodyBytes, "must be between 0 (default) and 1073741824",
+		bodyLimit{".max_request_body_bytes", h.GetMaxRequestBodyBytes(), &up.MaxRequestBodyBytes},
+		bodyLimit{".max_response_body_bytes", h.GetMaxResponseBodyBytes(), &up.MaxResponseBodyBytes})
 }
 
 // compileStreamLimits validates and defaults a host's stream settings. path
@@ -261,22 +248,35 @@ func compileStreamLimits(path string, h *adminv1.Host) (StreamLimits, error) {
 		}
 		*d.dst = d.v.AsDuration()
 	}
-	for _, b := range []struct {
-		key string
-		v   int64
-		dst *int64
-	}{
-		{".max_stream_request_body_bytes", h.GetMaxStreamRequestBodyBytes(), &lim.MaxRequestBodyBytes},
-		{".max_stream_response_body_bytes", h.GetMaxStreamResponseBodyBytes(), &lim.MaxResponseBodyBytes},
-	} {
-		if b.v < 0 || b.v > maxConfiguredStreamBody {
-			return StreamLimits{}, &TableError{Path: path + b.key, Msg: "must be between 0 (default: 1073741824) and 1099511627776"}
+	err := setBodyLimits(path, maxConfiguredStreamBody, "must be between 0 (default: 1073741824) and 1099511627776",
+		bodyLimit{".max_stream_request_body_bytes", h.GetMaxStreamRequestBodyBytes(), &lim.MaxRequestBodyBytes},
+		bodyLimit{".max_stream_response_body_bytes", h.GetMaxStreamResponseBodyBytes(), &lim.MaxResponseBodyBytes})
+	if err != nil {
+		return StreamLimits{}, err
+	}
+	return lim, nil
+}
+
+// bodyLimit is a host setting that bounds a body: key names it, v is its
+// value (0: keep the default in *dst).
+type bodyLimit struct {
+	key string
+	v   int64
+	dst *int64
+}
+
+// setBodyLimits checks each limit against 0..maxBytes (msg says the range)
+// and stores the ones that are set.
+func setBodyLimits(path string, maxBytes int64, msg string, limits ...bodyLimit) error {
+	for _, b := range limits {
+		if b.v < 0 || b.v > maxBytes {
+			return &TableError{Path: path + b.key, Msg: msg}
 		}
 		if b.v > 0 {
 			*b.dst = b.v
 		}
 	}
-	return lim, nil
+	return nil
 }
 
 // compileOptions validates the host's choices that widen what it accepts.
