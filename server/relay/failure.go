@@ -153,6 +153,9 @@ func endsCall(err error) bool {
 // label of its failure's kind, or "" for a call that succeeded or was refused
 // before any upstream was involved.
 func failureLabel(err error) ErrorKind {
+	if err == nil {
+		return "" // before errors.As, whose target would cost every call an allocation
+	}
 	var f *failure
 	if errors.As(err, &f) {
 		return failureKinds[f.kind].label
