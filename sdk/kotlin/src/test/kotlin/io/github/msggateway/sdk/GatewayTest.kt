@@ -5,7 +5,9 @@ import java.io.IOException
 import java.lang.management.ManagementFactory
 import java.security.MessageDigest
 import java.util.concurrent.CompletableFuture
+import java.util.concurrent.CountDownLatch
 import java.util.concurrent.TimeUnit
+import java.util.concurrent.atomic.AtomicLong
 import okhttp3.MediaType.Companion.toMediaType
 import okhttp3.OkHttpClient
 import okhttp3.Request
@@ -140,9 +142,18 @@ class GatewayTest {
         }
     }
 
+    /*
+     * The two 64 MiB tests also stall one side for a moment (the app stops reading; the upstream
+     * stops reading) and take a heap sample then: a transport without flow control would take in
+     * the rest of the body meanwhile, and the upstream would finish writing (or the app's
+     * writeTo would return). The stall ends when that happens or after STALL_MILLIS; a pass never
+     * depends on its length, which only gives a transport that buffers the time to show it.
+     */
+
     @Test
     fun download64MiBInConstantMemory() {
         val n = 64L shl 20
+        upstream.bigDone = CountDownLatch(1)
         val baseline = usedHeapAfterGc()
         var peak = 0L
         val md = MessageDigest.getInstance("SHA-256")
@@ -159,6 +170,11 @@ class GatewayTest {
                 md.update(buf, 0, r)
                 total += r
                 if (total >= nextSample) {
+                    if (nextSample == 8L shl 20) {
+                        val finished = upstream.bigDone.await(STALL_MILLIS, TimeUnit.MILLISECONDS)
+                        report("download 64 MiB: after reading 8 MiB and stalling, the upstream had written " +
+                            "${upstream.bigWritten.get() shr 20} MiB (finished: $finished)")
+                    }
                     peak = maxOf(peak, usedHeapAfterGc() - baseline)
                     nextSample += 8L shl 20
                 }
@@ -173,36 +189,47 @@ class GatewayTest {
     @Test
     fun upload64MiBInConstantMemory() {
         val n = 64L shl 20
+        upstream.uploadHeld = CountDownLatch(1)
+        upstream.uploadRelease = CountDownLatch(1)
         val baseline = usedHeapAfterGc()
-        var peak = 0L
+        val peak = AtomicLong()
+        val writtenAll = CountDownLatch(1)
         val body = object : RequestBody() {
             override fun contentType() = "application/octet-stream".toMediaType()
             override fun contentLength() = n
             override fun writeTo(sink: BufferedSink) {
                 var written = 0L
-                var nextSample = 8L shl 20
+                var nextSample = 16L shl 20
                 Upstream.writePattern(n) { b, len ->
                     sink.write(b, 0, len)
                     written += len
                     if (written >= nextSample) {
-                        peak = maxOf(peak, usedHeapAfterGc() - baseline)
-                        nextSample += 8L shl 20
+                        peak.accumulateAndGet(usedHeapAfterGc() - baseline, ::maxOf)
+                        nextSample += 16L shl 20
                     }
                 }
+                writtenAll.countDown()
             }
         }
-        val req = Request.Builder().url("https://up.internal/upload").put(body).build()
-        client.newCall(req).execute().use { resp ->
-            assertEquals(200, resp.code)
-            assertEquals("$n ${Upstream.patternSha256(n)}", resp.body.string())
+        val req = Request.Builder().url("https://up.internal/upload?hold=${8L shl 20}").put(body).build()
+        val answer = CompletableFuture.supplyAsync {
+            client.newCall(req).execute().use { resp -> resp.code to resp.body.string() }
         }
-        report("upload 64 MiB: heap growth after GC, largest of 8 samples: ${peak / 1024} KiB")
-        assertTrue(peak < HEAP_BOUND, "heap grew by $peak bytes during the upload; bound $HEAP_BOUND")
+        assertTrue(upstream.uploadHeld.await(120, TimeUnit.SECONDS), "the upload never reached the upstream")
+        val finished = writtenAll.await(STALL_MILLIS, TimeUnit.MILLISECONDS)
+        report("upload 64 MiB: with the upstream stalled after 8 MiB, writeTo returned: $finished")
+        peak.accumulateAndGet(usedHeapAfterGc() - baseline, ::maxOf)
+        upstream.uploadRelease.countDown()
+        val (code, text) = answer.get(120, TimeUnit.SECONDS)
+        assertEquals(200, code)
+        assertEquals("$n ${Upstream.patternSha256(n)}", text)
+        report("upload 64 MiB: heap growth after GC, largest of 5 samples: ${peak.get() / 1024} KiB")
+        assertTrue(peak.get() < HEAP_BOUND, "heap grew by ${peak.get()} bytes during the upload; bound $HEAP_BOUND")
     }
 
     @Test
     fun cancelMidDownloadReachesTheUpstream() {
-        upstream.endlessAborted = java.util.concurrent.CountDownLatch(1)
+        upstream.endlessAborted = CountDownLatch(1)
         val call = get("https://up.internal/endless")
         val resp = call.execute()
         val source = resp.body.source()
@@ -219,7 +246,7 @@ class GatewayTest {
 
     @Test
     fun serverSentEventsArriveEventByEvent() {
-        upstream.sseRelease = java.util.concurrent.CountDownLatch(1)
+        upstream.sseRelease = CountDownLatch(1)
         get("https://up.internal/sse").execute().use { resp ->
             assertEquals("text/event-stream", resp.body.contentType()?.toString())
             val source = resp.body.source()
@@ -246,6 +273,9 @@ class GatewayTest {
     companion object {
         /** The SDK's heap growth allowed during a 64 MiB transfer: a fraction of the body. */
         const val HEAP_BOUND = 16L shl 20
+
+        /** How long a 64 MiB test stalls one side at most; see above. */
+        const val STALL_MILLIS = 5000L
 
         fun usedHeapAfterGc(): Long {
             repeat(2) { System.gc() }

@@ -32,9 +32,18 @@ class Upstream : AutoCloseable {
     @Volatile
     var endlessAborted = CountDownLatch(1)
 
-    /** What /upload received last: the byte count and the SHA-256. */
+    /** Bytes the last /big response has written so far; [bigDone] is counted down when it wrote them all. */
+    val bigWritten = java.util.concurrent.atomic.AtomicLong()
+
     @Volatile
-    var uploaded: Pair<Long, String>? = null
+    var bigDone = CountDownLatch(1)
+
+    /** /upload?hold=N counts [uploadHeld] down after reading N bytes, then waits for [uploadRelease]. */
+    @Volatile
+    var uploadHeld = CountDownLatch(1)
+
+    @Volatile
+    var uploadRelease = CountDownLatch(1)
 
     val url: String get() = "http://127.0.0.1:${server.address.port}"
     val rawUrl: String get() = "http://127.0.0.1:${raw.localPort}"
@@ -47,12 +56,20 @@ class Upstream : AutoCloseable {
                 val n = ex.requestURI.query.removePrefix("n=").toLong()
                 ex.responseHeaders.add("Content-Type", "application/octet-stream")
                 ex.sendResponseHeaders(200, n)
-                ex.responseBody.use { out -> writePattern(n) { b, len -> out.write(b, 0, len) } }
+                bigWritten.set(0)
+                ex.responseBody.use { out ->
+                    writePattern(n) { b, len ->
+                        out.write(b, 0, len)
+                        bigWritten.addAndGet(len.toLong())
+                    }
+                }
+                bigDone.countDown()
             }
         }
-        // /upload: reads the body, answers "<bytes> <sha256>".
+        // /upload[?hold=N]: reads the body, answers "<bytes> <sha256>".
         server.createContext("/upload") { ex ->
             ex.use {
+                val hold = ex.requestURI.query?.removePrefix("hold=")?.toLong() ?: -1L
                 val md = MessageDigest.getInstance("SHA-256")
                 val buf = ByteArray(64 * 1024)
                 var total = 0L
@@ -61,11 +78,14 @@ class Upstream : AutoCloseable {
                         val n = input.read(buf)
                         if (n < 0) break
                         md.update(buf, 0, n)
+                        if (total < hold && total + n >= hold) {
+                            uploadHeld.countDown()
+                            uploadRelease.await(120, TimeUnit.SECONDS)
+                        }
                         total += n
                     }
                 }
                 val sha = hex(md.digest())
-                uploaded = total to sha
                 val bytes = "$total $sha".toByteArray()
                 ex.sendResponseHeaders(200, bytes.size.toLong())
                 ex.responseBody.use { it.write(bytes) }
@@ -133,6 +153,7 @@ class Upstream : AutoCloseable {
 
     override fun close() {
         sseRelease.countDown()
+        uploadRelease.countDown()
         server.stop(0)
         raw.close()
         pool.shutdownNow()
