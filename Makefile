@@ -183,7 +183,7 @@ test-kotlin: ## the Android SDK's tests (Maven, JUnit 5) against a freshly built
 
 .PHONY: bench-kotlin
 bench-kotlin: ## the Android SDK vs OkHttp straight to HTTPS: CPU and p50 per small GET, heap during 64 MiB transfers
-	cd sdk/kotlin && $(MVN) -B -q test -Dmsg.go=$(GO) -Dmsg.bench=true -Dtest='Benchmark*' -Dsurefire.failIfNoSpecifiedTests=false
+	cd sdk/kotlin && $(MVN) -B -q test -Dmsg.go=$(GO) -Dmsg.bench=true -Dtest=KotlinSdkBenchmark
 
 .PHONY: security
 security: ## scan the dev gateway's TLS with testssl.sh (installed from Debian when missing); ~2.5 min

@@ -13,10 +13,14 @@ import okhttp3.RequestBody.Companion.toRequestBody
  * The real gateway in dev mode, as a child process on free loopback ports in a temporary
  * directory: `msg-gateway dev --dir DIR --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0`. The
  * binary is built from this checkout once per test JVM. [close] stops it by its PID.
+ *
+ * With [serveConfig], dev mode runs once to write its PKI, config and store, and the gateway then
+ * runs as `msg-gateway serve` on that config with [serveConfig] appended (dev mode's demo host is
+ * gone then: register an upstream with [addHost]).
  */
-class DevGateway : AutoCloseable {
+class DevGateway(serveConfig: String? = null) : AutoCloseable {
     val dir: File = Files.createTempDirectory("msg-dev").toFile()
-    val process: Process
+    var process: Process
     val grpcHost: String
     val grpcPort: Int
     val adminUrl: String
@@ -24,26 +28,49 @@ class DevGateway : AutoCloseable {
     private val admin = OkHttpClient()
 
     init {
-        val stderr = File(dir, "dev.stderr")
-        process = ProcessBuilder(
-            binary.path, "dev", "--dir", dir.path, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
-        ).directory(root).redirectError(stderr).start()
-        // The banner is printed once both listeners are up.
-        val grpc = CompletableFuture<String>()
-        val adminAddr = CompletableFuture<String>()
-        Thread({
-            process.inputStream.bufferedReader().forEachLine { line ->
-                Regex("""gRPC \(mTLS\)\s+(\S+)""").find(line)?.let { grpc.complete(it.groupValues[1]) }
-                Regex("""admin HTTP\s+http://(\S+)""").find(line)?.let { adminAddr.complete(it.groupValues[1]) }
-            }
-            grpc.completeExceptionally(IllegalStateException("dev mode exited: ${stderr.readText()}"))
-            adminAddr.completeExceptionally(IllegalStateException("dev mode exited"))
-        }, "dev-stdout").apply { isDaemon = true }.start()
-        val addr = grpc.get(120, TimeUnit.SECONDS)
+        var (p, addrs) = startDev()
+        if (serveConfig != null) {
+            stop(p)
+            File(dir, "gateway.yaml").appendText("\n" + serveConfig + "\n")
+            p = ProcessBuilder(binary.path, "serve", "--config", File(dir, "gateway.yaml").path)
+                .directory(root).redirectErrorStream(true).start()
+            addrs = listening(p, Regex("""gateway listening.*grpc=(\S+).*admin=(\S+)"""))
+        }
+        process = p
+        val addr = addrs.first
         grpcHost = addr.substringBeforeLast(':')
         grpcPort = addr.substringAfterLast(':').toInt()
-        adminUrl = "http://" + adminAddr.get(120, TimeUnit.SECONDS)
+        adminUrl = "http://" + addrs.second
         adminToken = File(dir, "admin-token").readText().trim()
+    }
+
+    private fun startDev(): Pair<Process, Pair<String, String>> {
+        val p = ProcessBuilder(
+            binary.path, "dev", "--dir", dir.path, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+        ).directory(root).redirectError(File(dir, "dev.stderr")).start()
+        // The banner is printed once both listeners are up.
+        return p to listening(p, Regex("""gRPC \(mTLS\)\s+(\S+)"""), Regex("""admin HTTP\s+http://(\S+)"""))
+    }
+
+    /** The gRPC and admin addresses, from the output lines that [grpc] and [admin] (or [grpc] alone, two groups) match. */
+    private fun listening(p: Process, grpc: Regex, admin: Regex? = null): Pair<String, String> {
+        val g = CompletableFuture<String>()
+        val a = CompletableFuture<String>()
+        val seen = StringBuffer()
+        Thread({
+            p.inputStream.bufferedReader().forEachLine { line ->
+                if (!g.isDone) seen.append(line).append('\n')
+                grpc.find(line)?.let {
+                    g.complete(it.groupValues[1])
+                    if (admin == null) a.complete(it.groupValues[2])
+                }
+                admin?.find(line)?.let { a.complete(it.groupValues[1]) }
+            }
+            val err = IllegalStateException("the gateway exited: $seen${File(dir, "dev.stderr").takeIf { it.exists() }?.readText() ?: ""}")
+            g.completeExceptionally(err)
+            a.completeExceptionally(err)
+        }, "gateway-output").apply { isDaemon = true }.start()
+        return g.get(120, TimeUnit.SECONDS) to a.get(120, TimeUnit.SECONDS)
     }
 
     /** A builder for alice's (or [who]'s) identity from dev mode's files, routing [routes]. */
@@ -87,12 +114,16 @@ class DevGateway : AutoCloseable {
         return ticks * 1_000_000_000L / 100 // USER_HZ is 100 on Linux
     }
 
-    override fun close() {
-        process.destroy() // SIGTERM to this PID: dev mode drains and exits
-        if (!process.waitFor(30, TimeUnit.SECONDS)) {
-            process.destroyForcibly()
-            process.waitFor(30, TimeUnit.SECONDS)
+    private fun stop(p: Process) {
+        p.destroy() // SIGTERM to this PID: the gateway drains and exits
+        if (!p.waitFor(30, TimeUnit.SECONDS)) {
+            p.destroyForcibly()
+            p.waitFor(30, TimeUnit.SECONDS)
         }
+    }
+
+    override fun close() {
+        stop(process)
         admin.dispatcher.executorService.shutdown()
         admin.connectionPool.evictAll()
         dir.deleteRecursively()
