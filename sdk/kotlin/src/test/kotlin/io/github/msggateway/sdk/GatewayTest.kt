@@ -142,6 +142,30 @@ class GatewayTest {
         }
     }
 
+    @Test
+    fun aBodyCutShortEndsInAnErrorNotAnEndOfStream() {
+        // The internal host announces 100000 bytes, sends 50000 and hangs up. (A response that
+        // fits one message fails before its head instead: the gateway reads it whole first.)
+        get("https://trailers.internal/short").execute().use { resp ->
+            assertEquals(200, resp.code)
+            assertEquals(100000, resp.body.contentLength())
+            // Read with the source: ResponseBody.bytes() would check the length itself.
+            val e = assertThrows<IOException> { resp.body.source().readByteString() }
+            assertTrue(e is GatewayException && e.code == GatewayCode.UNAVAILABLE, e.toString())
+        }
+    }
+
+    @Test
+    fun theBuilderRefusesAGatewayWithoutIdentityOrTrust() {
+        val noIdentity = Gateway.Builder().address("127.0.0.1", 1).trustedCertificates(File(dev.dir, "ca.pem")).routeHost("a.internal")
+        assertTrue("client identity" in assertThrows<IllegalStateException> { noIdentity.build() }.message!!)
+        val noTrust = Gateway.Builder().address("127.0.0.1", 1).clientPem(File(dev.dir, "alice.pem"), File(dev.dir, "alice-key.pem"))
+            .routeHost("a.internal")
+        assertTrue("trusted certificates" in assertThrows<IllegalStateException> { noTrust.build() }.message!!)
+        val badKey = dev.builder().clientPem(File(dev.dir, "alice.pem"), File(dev.dir, "alice.pem"))
+        assertTrue("PRIVATE KEY" in assertThrows<IOException> { badKey.build() }.message!!)
+    }
+
     /*
      * The two 64 MiB tests also stall one side for a moment (the app stops reading; the upstream
      * stops reading) and take a heap sample then: a transport without flow control would take in

@@ -125,7 +125,10 @@ class Upstream : AutoCloseable {
         thread(isDaemon = true, name = "upstream-raw") { serveRaw() }
     }
 
-    /** One response per connection: a chunked body "hello" and the trailer X-Checksum: abc123. */
+    /**
+     * One response per connection. /short announces 100000 bytes, sends 50000 and hangs up; anything
+     * else is a chunked body "hello" with the trailer X-Checksum: abc123.
+     */
     private fun serveRaw() {
         while (!raw.isClosed) {
             val s = try {
@@ -136,9 +139,17 @@ class Upstream : AutoCloseable {
             pool.execute {
                 s.use {
                     val input = s.getInputStream().bufferedReader(Charsets.ISO_8859_1)
+                    val requestLine = input.readLine() ?: ""
                     while (true) {
                         val line = input.readLine() ?: break
                         if (line.isEmpty()) break
+                    }
+                    if (requestLine.startsWith("GET /short ")) {
+                        s.getOutputStream().write(
+                            ("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + "x".repeat(50000)).toByteArray(Charsets.ISO_8859_1),
+                        )
+                        s.getOutputStream().flush()
+                        return@execute
                     }
                     s.getOutputStream().write(
                         ("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n" +
