@@ -119,6 +119,21 @@ internal class Exchange(channel: Channel) : ClientCall.Listener<ForwardStreamRes
         return true
     }
 
+    /**
+     * Sends [message] without waiting for flow control: for the head and the end marker, which
+     * gRPC may buffer until the stream exists (waiting for onReady would cost each call a thread
+     * wake-up). Returns false when the call is already over.
+     */
+    fun sendNow(message: ForwardStreamRequest): Boolean {
+        if (lock.withLock { status != null || failure != null }) return false
+        try {
+            call.sendMessage(message)
+        } catch (_: IllegalStateException) {
+            return false
+        }
+        return true
+    }
+
     fun halfClose() {
         try {
             call.halfClose()

@@ -50,9 +50,10 @@ internal class Forwarder(
     fun forward(chain: Interceptor.Chain): Response {
         val call = chain.call()
         val request = chain.request()
+        // An empty body is no body (as Go's http.NoBody), but its Content-Type still goes.
         val body = request.body?.takeIf { it.contentLength() != 0L }
         val declared = body?.contentLength() ?: -1L
-        val head = requestHead(request, body, declared, chain.cookieJar)
+        val head = requestHead(request, declared, chain.cookieJar)
 
         val gen = inline.allowed()
         if (gen == 0L || (body != null && (declared < 0 || declared > INLINE_BODY_MAX))) {
@@ -88,10 +89,10 @@ internal class Forwarder(
         exchange.start()
         if (call.isCanceled()) exchange.cancel(canceled())
 
-        if (exchange.send(ForwardStreamRequest.newBuilder().setHead(head).build(), chain.writeTimeoutMillis().toLong())) {
+        if (exchange.sendNow(ForwardStreamRequest.newBuilder().setHead(head).build())) {
             when {
                 head.end -> exchange.halfClose()
-                body == null -> if (exchange.send(END, 0)) exchange.halfClose()
+                body == null -> if (exchange.sendNow(END)) exchange.halfClose()
                 else -> upload(exchange, body, declared, chain.writeTimeoutMillis().toLong())
             }
         }
@@ -247,7 +248,7 @@ internal class Forwarder(
          * business); Content-Type comes from the body, and the cookie jar's cookies are added, as
          * OkHttp's own bridge would for a network request.
          */
-        fun requestHead(request: Request, body: RequestBody?, declared: Long, cookies: CookieJar): RequestHead.Builder {
+        fun requestHead(request: Request, declared: Long, cookies: CookieJar): RequestHead.Builder {
             val url = request.url
             val head = RequestHead.newBuilder()
                 .setHost(authority(url))
@@ -260,7 +261,7 @@ internal class Forwarder(
                 if (name.equals("Host", ignoreCase = true) || name.equals("Content-Length", ignoreCase = true)) continue
                 head.addHeaders(header(name, headers.value(i)))
             }
-            val type = body?.contentType()
+            val type = request.body?.contentType()
             if (type != null && headers["Content-Type"] == null) head.addHeaders(header("Content-Type", type.toString()))
             if (headers["Cookie"] == null && cookies !== CookieJar.NO_COOKIES) {
                 val jar = cookies.loadForRequest(url)
