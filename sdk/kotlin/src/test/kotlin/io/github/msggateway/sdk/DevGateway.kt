@@ -100,8 +100,11 @@ class DevGateway(serveConfig: String? = null) : AutoCloseable {
 
     /** The value of a Prometheus counter on the admin listener's /metrics, summed over the lines that contain all of [labels]. */
     fun metric(name: String, vararg labels: String): Double {
-        val req = Request.Builder().url("$adminUrl/metrics").build()
-        val text = admin.newCall(req).execute().use { it.body.string() }
+        val req = Request.Builder().url("$adminUrl/metrics").header("Authorization", "Bearer $adminToken").build()
+        val text = admin.newCall(req).execute().use {
+            check(it.isSuccessful) { "GET /metrics: ${it.code}" }
+            it.body.string()
+        }
         return text.lineSequence()
             .filter { it.startsWith("$name{") && labels.all { l -> l in it } }
             .sumOf { it.substringAfterLast(' ').toDouble() }
