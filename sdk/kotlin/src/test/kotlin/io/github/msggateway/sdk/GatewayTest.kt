@@ -76,7 +76,7 @@ class GatewayTest {
             val e = assertThrows<GatewayException> { get("https://demo.internal/hello", c).execute() }
             assertEquals(GatewayCode.PERMISSION_DENIED, e.code)
             assertEquals("POLICY_DENIED", e.reason)
-            assertTrue(e is IOException)
+            assertEquals(0L, e.retryAfterMillis)
         }
     }
 
