@@ -182,7 +182,7 @@ test-kotlin: ## the Android SDK's tests (Maven, JUnit 5) against a freshly built
 	cd sdk/kotlin && $(MVN) -B -q test -Dmsg.go=$(GO)
 
 .PHONY: bench-kotlin
-bench-kotlin: ## the Android SDK vs OkHttp straight to HTTPS: CPU and p50 per small GET, heap during 64 MiB transfers
+bench-kotlin: ## the Android SDK vs OkHttp straight to HTTPS: app CPU and p50 per small GET
 	cd sdk/kotlin && $(MVN) -B -q test -Dmsg.go=$(GO) -Dmsg.bench=true -Dtest=KotlinSdkBenchmark
 
 .PHONY: security
