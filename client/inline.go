@@ -1,16 +1,9 @@
 package client
 
-import (
-	"context"
-	"net"
-	"sync"
-	"sync/atomic"
+import "sync/atomic"
 
-	"google.golang.org/grpc/credentials"
-)
-
-// inlineState remembers whether the gateway at the other end of the current
-// connection has announced (ResponseHead.accepts_inline_requests) that it
+// inlineState remembers whether the gateway at the other end of a link's
+// current connection has announced (ResponseHead.accepts_inline_requests) that it
 // accepts inline requests, which carry the whole request in the head. The knowledge is
 // per connection: behind a load balancer a new connection may reach a
 // gateway of another version, so every connection that starts or ends
@@ -46,38 +39,6 @@ func (s *inlineState) forget(gen uint64) {
 	s.learned.CompareAndSwap(gen, 0)
 }
 
-// credentials wraps the transport credentials so that every connection's
-// start and end is counted.
-func (s *inlineState) credentials(inner credentials.TransportCredentials) credentials.TransportCredentials {
-	return &inlineCreds{TransportCredentials: inner, s: s}
-}
-
-type inlineCreds struct {
-	credentials.TransportCredentials
-	s *inlineState
-}
-
-func (c *inlineCreds) ClientHandshake(ctx context.Context, authority string, raw net.Conn) (net.Conn, credentials.AuthInfo, error) {
-	conn, info, err := c.TransportCredentials.ClientHandshake(ctx, authority, raw)
-	if err != nil {
-		return conn, info, err
-	}
-	c.s.gen.Add(1)
-	return &inlineConn{Conn: conn, s: c.s}, info, nil
-}
-
-func (c *inlineCreds) Clone() credentials.TransportCredentials {
-	return &inlineCreds{TransportCredentials: c.TransportCredentials.Clone(), s: c.s}
-}
-
-// inlineConn counts its Close as the connection's end.
-type inlineConn struct {
-	net.Conn
-	s    *inlineState
-	once sync.Once
-}
-
-func (c *inlineConn) Close() error {
-	c.once.Do(func() { c.s.gen.Add(1) })
-	return c.Conn.Close()
-}
+// started and ended count a connection's start and end (see linkConn).
+func (s *inlineState) started() { s.gen.Add(1) }
+func (s *inlineState) ended()   { s.gen.Add(1) }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"google.golang.org/grpc"
 )
@@ -13,6 +14,27 @@ import (
 // defaultMaxResponseBytes bounds one message the transport accepts from the
 // gateway; see [WithMaxResponseBytes].
 const defaultMaxResponseBytes = 64 << 20
+
+// The defaults of [WithKeepalive] and [WithIdleTimeout], chosen for phones
+// behind carrier NATs that forget a connection after as little as 30
+// seconds of silence (see the package documentation's "Mobile networks").
+const (
+	// DefaultKeepaliveInterval is how long a call may wait in silence
+	// before the transport pings the gateway. The gateway accepts pings
+	// this often (its keepalive.min_client_ping_interval default).
+	DefaultKeepaliveInterval = 15 * time.Second
+	// DefaultKeepaliveTimeout is how long the transport waits for the
+	// answer to a ping before it gives the connection up.
+	DefaultKeepaliveTimeout = 10 * time.Second
+	// DefaultIdleTimeout is how long a connection without calls stays
+	// open: shorter than the idle timeouts of carrier NATs, so that an idle
+	// app reconnects (cheaply, resuming its TLS session) instead of sending
+	// its next request into a mapping the NAT forgot, and never pings.
+	DefaultIdleTimeout = 20 * time.Second
+)
+
+// minKeepaliveInterval is gRPC's floor for client pings.
+const minKeepaliveInterval = 10 * time.Second
 
 // An Option configures a [Transport]. The set of options is closed: only the
 // constructors in this package return one.
@@ -30,12 +52,18 @@ type transportConfig struct {
 	maxResponseBytes    int
 	maxRequestBodyBytes int64 // 0: no limit of the transport's own
 	maxRequestBodySet   bool
+	keepaliveInterval   time.Duration
+	keepaliveTimeout    time.Duration
+	idleTimeout         time.Duration
 	dialOptions         []grpc.DialOption
 }
 
 func newTransportConfig(opts []Option) *transportConfig {
 	cfg := &transportConfig{
-		maxResponseBytes: defaultMaxResponseBytes,
+		maxResponseBytes:  defaultMaxResponseBytes,
+		keepaliveInterval: DefaultKeepaliveInterval,
+		keepaliveTimeout:  DefaultKeepaliveTimeout,
+		idleTimeout:       DefaultIdleTimeout,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -185,6 +213,62 @@ type maxRequestBodyBytesOption struct {
 func (o *maxRequestBodyBytesOption) applyToTransport(cfg *transportConfig) {
 	cfg.maxRequestBodyBytes = o.n
 	cfg.maxRequestBodySet = true
+}
+
+// WithKeepalive sets how the transport notices that its connection to the
+// gateway died without being closed, as when a phone leaves a network: when
+// a call has received nothing for interval (default 15s), the transport
+// sends the gateway an HTTP/2 ping, and when no answer comes within timeout
+// (default 10s) it closes the connection; the call fails, or is sent again on
+// a new connection when that is safe (see the package documentation). The
+// operating system also gives the connection up when data it sent stays
+// unacknowledged for timeout (TCP_USER_TIMEOUT).
+//
+// The transport pings only while calls are in flight: an idle app costs no
+// radio wake-ups (see [WithIdleTimeout]). A call that waits in silence for a
+// long time, such as a server-sent event stream with no events, costs one
+// wake-up of the phone's radio per interval; a longer interval saves
+// battery, but an interval longer than the carrier's NAT timeout (often 30s
+// to a few minutes) loses quiet streams, and a dead connection takes up to
+// interval+timeout to notice. Calls still waiting for their response are
+// also checked sooner, with a health check after one second of silence.
+//
+// interval must be at least 10s (gRPC's floor) and timeout positive. The
+// gateway refuses pings more often than its keepalive.min_client_ping_interval
+// (default 15s) with a GOAWAY "too_many_pings": lower that first.
+func WithKeepalive(interval, timeout time.Duration) Option {
+	return &keepaliveOption{interval: interval, timeout: timeout}
+}
+
+type keepaliveOption struct {
+	interval, timeout time.Duration
+}
+
+func (o *keepaliveOption) applyToTransport(cfg *transportConfig) {
+	cfg.keepaliveInterval, cfg.keepaliveTimeout = o.interval, o.timeout
+}
+
+// WithIdleTimeout sets how long a connection without calls stays open
+// (default 20s); 0 keeps it open until the gateway closes it. The next call
+// after that opens a new connection, which costs a TCP and a TLS round trip
+// but resumes the TLS session (no certificates are sent or verified).
+//
+// Carrier NATs forget idle connections, silently, after as little as 30s; a
+// request sent on such a connection gets no answer until the transport
+// notices (see [WithKeepalive]). Closing the connection first is cheaper
+// than pinging to keep it: a ping every few seconds wakes the radio of an
+// app that is doing nothing. Raise the timeout only on networks known to
+// keep idle connections longer.
+func WithIdleTimeout(d time.Duration) Option {
+	return &idleTimeoutOption{d: d}
+}
+
+type idleTimeoutOption struct {
+	d time.Duration
+}
+
+func (o *idleTimeoutOption) applyToTransport(cfg *transportConfig) {
+	cfg.idleTimeout = o.d
 }
 
 // WithDialOptions adds gRPC dial options, for example interceptors, a

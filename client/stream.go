@@ -1,17 +1,20 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	gatewayv1 "github.com/msg-gateway/msg/gen/msg/gateway/v1"
 	"github.com/msg-gateway/msg/internal/httpmsg"
@@ -30,65 +33,132 @@ type forwardStream = grpc.BidiStreamingClient[gatewayv1.ForwardStreamRequest, ga
 // gateway accepts that (see [inlineState]). Larger bodies stream in chunks.
 const inlineBodyMax = 16 << 10
 
-// roundTripStream sends req as one ForwardStream call: the head, then the body
-// in chunks from a goroutine as fast as the gateway takes them, then the end
-// marker. It returns once the response head has arrived; the response body
-// streams from the call.
+// roundTrip sends req as a ForwardStream call, and as a second one when
+// the first failed in a way that makes sending it again safe (see
+// retryDelay).
 //
-// When the gateway has announced on this connection that it accepts it, a
+// When the gateway has announced on the connection that it accepts it, a
 // request without a body or with a small one of known length is sent as one
-// message instead: the head carries the body and the end marker, which saves
-// the gateway a goroutine per direction and the messages' round through the
+// message: the head carries the body and the end marker, which saves the
+// gateway a goroutine per direction and the messages' round through the
 // interceptors. A gateway that predates this refuses such a call with
 // UNKNOWN before anything reaches the internal host (it never announces it,
 // but a connection may have moved to one since the announcement); the
-// request is then sent again the usual way.
-func (t *Transport) roundTripStream(req *http.Request) (*http.Response, error) {
+// request is then sent again the usual way, within the same attempt.
+func (t *Transport) roundTrip(req *http.Request) (*http.Response, error) {
 	body := req.Body
 	if body == http.NoBody {
 		body = nil
 	}
-	closeBody := func() {
+	head, err := t.requestHead(req)
+	if err != nil {
 		if body != nil {
 			body.Close()
 		}
-	}
-	head, err := t.requestHead(req)
-	if err != nil {
-		closeBody()
 		return nil, err
 	}
 	head.AcceptInlineResponse = true
-	declared := int64(-1)
-	if body != nil && req.ContentLength > 0 {
-		declared = req.ContentLength
-		if t.maxRequestBodyBytes > 0 && declared > t.maxRequestBodyBytes {
-			closeBody()
+	rb := &requestBody{declared: -1, getBody: req.GetBody}
+	switch {
+	case body == nil:
+		rb.inMem = true
+	case req.ContentLength > 0:
+		rb.declared = req.ContentLength
+		if t.maxRequestBodyBytes > 0 && rb.declared > t.maxRequestBodyBytes {
+			body.Close()
 			return nil, t.bodyTooLarge()
 		}
-		head.Headers = append(head.Headers, &gatewayv1.Header{Name: "Content-Length", Value: strconv.FormatInt(declared, 10)})
+		head.Headers = append(head.Headers, &gatewayv1.Header{Name: "Content-Length", Value: strconv.FormatInt(rb.declared, 10)})
+		if rb.declared <= inlineBodyMax {
+			// Small enough to keep: it can go inline, and be sent again.
+			if rb.mem, err = readInline(body, rb.declared); err != nil {
+				return nil, err
+			}
+			rb.inMem = true
+		} else {
+			rb.first = body
+		}
+	default:
+		rb.first = body
 	}
-	gen, inline := t.inline.allowed()
-	if !inline || (body != nil && (declared < 0 || declared > inlineBodyMax)) {
-		return t.call(req, head, body, declared)
-	}
-	if body != nil {
-		if head.Body, err = readInline(body, declared); err != nil {
+	ctx := req.Context()
+	for n := 0; ; n++ {
+		l := t.hold()
+		movable := n == 0 && rb.replayable() && idempotent(req)
+		if !movable {
+			l = t.preflight(ctx, l)
+		}
+		resp, a, moved, err := t.attempt(req, head, rb, l, movable)
+		if err == nil {
+			return resp, nil
+		}
+		delay, again := retryDelay(ctx, req, rb, l, a, err, moved)
+		if n > 0 || !again || sleep(ctx, delay) != nil {
+			rb.close()
+			return nil, err
+		}
+		// Wait, within reason, for a connection: a restarting gateway or a
+		// new network may take a moment.
+		wctx, cancel := context.WithTimeout(ctx, reconnectWait)
+		werr := t.cur.Load().waitReady(wctx)
+		cancel()
+		if werr != nil {
+			rb.close()
 			return nil, err
 		}
 	}
-	head.End = true
-	resp, err := t.call(req, head, nil, declared)
-	if e, ok := errors.AsType[*Error](err); ok && e.Code == codes.Unknown && e.Message == "EOF" {
-		t.inline.forget(gen)
-		var retry io.ReadCloser
-		if len(head.Body) > 0 {
-			retry = io.NopCloser(bytes.NewReader(head.Body))
-		}
-		head.Body, head.End = nil, false
-		return t.call(req, head, retry, declared)
+}
+
+// preflight checks a connection that has been silent for preflightAfter
+// before a request that cannot be sent twice goes out on it, and returns
+// the link to use, held: l, or a new one when l did not answer. Such a
+// request must not vanish into a connection that died unnoticed (a NAT that
+// forgot it, a network change the app did not report), since it could not
+// be sent again.
+func (t *Transport) preflight(ctx context.Context, l *link) *link {
+	last := l.lastRead.Load()
+	if last == 0 || time.Since(time.Unix(0, last)) < preflightAfter || l.conn.GetState() != connectivity.Ready {
+		return l
 	}
-	return resp, err
+	start := time.Now().UnixNano()
+	pctx, cancel := context.WithTimeout(ctx, l.probeWait)
+	_, _ = l.health.Check(pctx, &healthpb.HealthCheckRequest{})
+	cancel()
+	if l.readSince(start) || ctx.Err() != nil {
+		return l
+	}
+	t.replace(l, true)
+	l.release()
+	return t.hold()
+}
+
+// attempt makes one ForwardStream call of req on l, which it releases when
+// the call ends. With movable set, the call is cancelled and moved reports
+// true when the transport retires l before the gateway answered.
+func (t *Transport) attempt(req *http.Request, head *gatewayv1.RequestHead, rb *requestBody, l *link, movable bool) (*http.Response, *attempt, bool, error) {
+	h := &gatewayv1.RequestHead{Host: head.GetHost(), Method: head.GetMethod(), Path: head.GetPath(),
+		Headers: head.GetHeaders(), AcceptInlineResponse: head.GetAcceptInlineResponse()}
+	gen, inline := l.inline.allowed()
+	if !inline || !rb.inMem {
+		body, err := rb.stream()
+		if err != nil {
+			l.release()
+			return nil, &attempt{}, false, err
+		}
+		return t.call(req, l, h, body, rb.declared, movable)
+	}
+	h.Body, h.End = rb.mem, true
+	resp, a, moved, err := t.call(req, l, h, nil, rb.declared, movable)
+	if e, ok := errors.AsType[*Error](err); ok && e.Code == codes.Unknown && e.Message == "EOF" {
+		l.inline.forget(gen)
+		if !l.hold() {
+			return nil, a, moved, err
+		}
+		h.Body, h.End = nil, false
+		body, _ := rb.stream() // from memory: no error
+		return t.call(req, l, h, body, rb.declared, movable)
+	}
+	return resp, a, moved, err
 }
 
 // readInline reads a body of declared length into memory and closes it,
@@ -110,21 +180,63 @@ func readInline(body io.ReadCloser, declared int64) ([]byte, error) {
 	}
 }
 
-// call makes one ForwardStream call for head and body (nil when the head
-// ends the request or there is no body).
-func (t *Transport) call(req *http.Request, head *gatewayv1.RequestHead, body io.ReadCloser, declared int64) (*http.Response, error) {
+// errMoved cancels a call whose link the transport retired, so that it is
+// sent again on the new link.
+var errMoved = errors.New("client: call moved to a new connection")
+
+// call makes one ForwardStream call on l for head and body (nil when the
+// head ends the request or there is no body) and releases l when the call
+// has ended: at once when it fails, or when its response body is done.
+//
+// While the call waits for the response head, nothing arriving on l for
+// probeAfter has the link checked (see link.probe); a dead link is replaced,
+// and with movable set this call moves. A call whose deadline passes with
+// nothing read on l since it was sent also has l replaced: the next call
+// should not wait on the same silence.
+func (t *Transport) call(req *http.Request, l *link, head *gatewayv1.RequestHead, body io.ReadCloser, declared int64, movable bool) (*http.Response, *attempt, bool, error) {
 	closeBody := func() {
 		if body != nil {
 			body.Close()
 		}
 	}
 	reqCtx := req.Context()
-	ctx, cancel := context.WithCancelCause(reqCtx)
-	stream, err := t.gateway.ForwardStream(ctx)
+	a := &attempt{sentAt: time.Now().UnixNano()}
+	ctx, cancel := context.WithCancelCause(context.WithValue(reqCtx, attemptKey{}, a))
+	stopMove := func() bool { return false }
+	if movable {
+		stopMove = context.AfterFunc(l.retired, func() {
+			if !a.answered.Load() {
+				cancel(errMoved)
+			}
+		})
+	}
+	probe := time.AfterFunc(l.probeAfter, func() {
+		if !a.answered.Load() {
+			l.probe(a.sentAt, func() { t.replace(l, true) })
+		}
+	})
+	var endOnce sync.Once
+	end := func() { endOnce.Do(l.release) }
+	// fail ends a call that produced no response.
+	fail := func(cause, err error) (*http.Response, *attempt, bool, error) {
+		probe.Stop()
+		stopMove()
+		moved := errors.Is(context.Cause(ctx), errMoved) && reqCtx.Err() == nil
+		cancel(cause)
+		if a.answered.Load() {
+			l.reached.Store(true)
+		}
+		if !moved && !a.answered.Load() && errors.Is(reqCtx.Err(), context.DeadlineExceeded) && !l.readSince(a.sentAt) {
+			t.replace(l, true)
+		}
+		end()
+		return nil, a, moved, err
+	}
+
+	stream, err := l.gateway.ForwardStream(ctx)
 	if err != nil {
-		cancel(nil)
 		closeBody()
-		return nil, errorFromRPC(reqCtx, err)
+		return fail(nil, errorFromRPC(reqCtx, err))
 	}
 	// A failed Send means the call is over; Recv below reports why.
 	if err := stream.Send(&gatewayv1.ForwardStreamRequest{Kind: &gatewayv1.ForwardStreamRequest_Head{Head: head}}); err == nil {
@@ -145,29 +257,28 @@ func (t *Transport) call(req *http.Request, head *gatewayv1.RequestHead, body io
 	msg, err := stream.Recv()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
-			err = protocolError("the call ended without a response")
-			cancel(err)
-			return nil, err
+			err := protocolError("the call ended without a response")
+			return fail(err, err)
 		}
-		cancel(nil)
-		return nil, streamError(ctx, reqCtx, err)
+		return fail(nil, streamError(ctx, reqCtx, err))
 	}
+	probe.Stop()
+	stopMove()
+	l.reached.Store(true)
 	rh := msg.GetHead()
 	if rh == nil {
 		err := protocolError("the response did not start with a head")
-		cancel(err)
-		return nil, err
+		return fail(err, err)
 	}
 	if rh.GetAcceptsInlineRequests() {
-		t.inline.learn()
+		l.inline.learn()
 	}
 	resp, err := httpResponseHead(req, rh.GetStatusCode(), rh.GetHeaders())
 	if err != nil {
-		cancel(err)
-		return nil, err
+		return fail(err, err)
 	}
 	resp.ContentLength = responseLength(req, resp)
-	b := &streamBody{stream: stream, ctx: ctx, reqCtx: reqCtx, cancel: cancel, resp: resp, want: resp.ContentLength}
+	b := &streamBody{stream: stream, ctx: ctx, reqCtx: reqCtx, cancel: cancel, end: end, resp: resp, want: resp.ContentLength}
 	if !httpmsg.BodyAllowed(req.Method, resp.StatusCode) {
 		b.want = -1 // a HEAD, 1xx, 204 or 304 response announces a length it does not carry
 	}
@@ -179,18 +290,16 @@ func (t *Transport) call(req *http.Request, head *gatewayv1.RequestHead, body io
 		b.rest, b.read, b.ended = rh.GetBody(), int64(len(rh.GetBody())), true
 		if b.want >= 0 && b.read != b.want {
 			err := protocolError("the response body does not match its Content-Length")
-			cancel(err)
-			return nil, err
+			return fail(err, err)
 		}
 		for _, h := range rh.GetTrailers() {
 			resp.Trailer.Add(h.GetName(), h.GetValue())
 		}
 	case len(rh.GetBody()) > 0 || len(rh.GetTrailers()) > 0:
 		err := protocolError("a body in the response head without its end")
-		cancel(err)
-		return nil, err
+		return fail(err, err)
 	}
-	return resp, nil
+	return resp, a, false, nil
 }
 
 var endMessage = &gatewayv1.ForwardStreamRequest{Kind: &gatewayv1.ForwardStreamRequest_End{End: &gatewayv1.RequestEnd{}}}
@@ -262,6 +371,7 @@ type streamBody struct {
 	ctx    context.Context // the call's
 	reqCtx context.Context // the request's, to attribute cancellation
 	cancel context.CancelCauseFunc
+	end    func()         // the call is over: releases its link; idempotent
 	resp   *http.Response // receives the trailers
 	want   int64          // the announced length to check, or -1
 
@@ -336,11 +446,13 @@ func (b *streamBody) finish() error {
 		return b.fail(streamError(b.ctx, b.reqCtx, err))
 	}
 	b.cancel(nil)
+	b.end()
 	return io.EOF
 }
 
 func (b *streamBody) fail(err error) error {
 	b.cancel(err)
+	b.end()
 	return err
 }
 
@@ -349,6 +461,7 @@ func (b *streamBody) fail(err error) error {
 func (b *streamBody) Close() error {
 	if !b.closed.Swap(true) {
 		b.cancel(errBodyClosed)
+		b.end()
 	}
 	return nil
 }

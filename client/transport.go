@@ -8,10 +8,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
 
 	gatewayv1 "github.com/msg-gateway/msg/gen/msg/gateway/v1"
 )
@@ -19,13 +23,38 @@ import (
 // A Transport is a [net/http.RoundTripper] that sends every request through
 // the gateway as one ForwardStream call. Use it as the Transport of an
 // [net/http.Client]. A Transport is safe for concurrent use; create one per
-// gateway and identity and reuse it, since it holds a gRPC connection.
+// gateway and identity and reuse it, since it holds a gRPC connection and
+// the TLS session that makes reconnecting cheap.
 type Transport struct {
-	conn                *grpc.ClientConn
-	gateway             gatewayv1.GatewayServiceClient
 	maxRequestBodyBytes int64
-	inline              *inlineState
+	dial                func(connect bool) (*link, error)
+
+	mu     sync.Mutex // serializes link changes
+	cur    atomic.Pointer[link]
+	links  map[*link]struct{} // open links: the current one and retired ones still in use
+	closed bool
 }
+
+// probeAfter is how long a call may wait for its response with nothing
+// arriving on its connection before the transport checks the connection
+// with a health check; probeWait is how long that check may take. A slow
+// internal host costs one small health check per slow request; a dead
+// connection is noticed about four seconds after the call was sent, sooner
+// than the keepalive pings, which gRPC does not allow under ten seconds.
+const (
+	probeAfter = time.Second
+	probeWait  = 3 * time.Second
+)
+
+// preflightAfter is how long a connection may have been silent before a
+// request that cannot be sent twice (a POST without an idempotency key, a
+// body that cannot be replayed) waits for a health check of it: one round
+// trip, paid only after such a silence, and only for such requests.
+const preflightAfter = 5 * time.Second
+
+// reconnectWait bounds how long a request that is sent again waits for a
+// connection to the gateway, when its context has no earlier deadline.
+const reconnectWait = 20 * time.Second
 
 // New returns a [Transport] for the gateway at addr, a gRPC target such as
 // "gateway.example.com:8443". It does not connect: the connection is made on
@@ -51,6 +80,13 @@ func New(addr string, opts ...Option) (*Transport, error) {
 	if cfg.maxRequestBodySet && cfg.maxRequestBodyBytes <= 0 {
 		return nil, fmt.Errorf("client: WithMaxRequestBodyBytes(%d): must be positive", cfg.maxRequestBodyBytes)
 	}
+	if cfg.keepaliveInterval < minKeepaliveInterval || cfg.keepaliveTimeout <= 0 {
+		return nil, fmt.Errorf("client: WithKeepalive(%v, %v): the interval must be at least %v and the timeout positive",
+			cfg.keepaliveInterval, cfg.keepaliveTimeout, minKeepaliveInterval)
+	}
+	if cfg.idleTimeout < 0 {
+		return nil, fmt.Errorf("client: WithIdleTimeout(%v): must not be negative", cfg.idleTimeout)
+	}
 	cert, err := cfg.certificate()
 	if err != nil {
 		return nil, fmt.Errorf("client: %w", err)
@@ -65,27 +101,43 @@ func New(addr string, opts ...Option) (*Transport, error) {
 		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
 			return &cert, nil
 		},
+		// One cache for every connection this transport makes: a reconnect
+		// after a network change or an idle close resumes the session, so
+		// neither side sends or verifies certificates again.
+		ClientSessionCache: tls.NewLRUClientSessionCache(8),
 	}
 	if cfg.rootCAs != nil {
 		if tlsConfig.RootCAs, err = cfg.rootCAs(); err != nil {
 			return nil, fmt.Errorf("client: %w", err)
 		}
 	}
-	inline := new(inlineState)
+	creds := credentials.NewTLS(tlsConfig)
 	dialOptions := append([]grpc.DialOption{
-		grpc.WithTransportCredentials(inline.credentials(credentials.NewTLS(tlsConfig))),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(cfg.maxResponseBytes)),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{
+			Time:    cfg.keepaliveInterval,
+			Timeout: cfg.keepaliveTimeout,
+			// No pings without calls: an idle phone's radio stays asleep,
+			// and the idle timeout closes the connection before a NAT
+			// forgets it.
+			PermitWithoutStream: false,
+		}),
+		grpc.WithIdleTimeout(cfg.idleTimeout),
 	}, cfg.dialOptions...)
-	conn, err := grpc.NewClient(addr, dialOptions...)
+	t := &Transport{
+		maxRequestBodyBytes: cfg.maxRequestBodyBytes,
+		links:               map[*link]struct{}{},
+		dial: func(connect bool) (*link, error) {
+			return newLink(addr, creds, dialOptions, probeAfter, probeWait, connect)
+		},
+	}
+	l, err := t.dial(false)
 	if err != nil {
 		return nil, fmt.Errorf("client: gateway address %q: %w", addr, err)
 	}
-	return &Transport{
-		conn:                conn,
-		gateway:             gatewayv1.NewGatewayServiceClient(conn),
-		maxRequestBodyBytes: cfg.maxRequestBodyBytes,
-		inline:              inline,
-	}, nil
+	t.cur.Store(l)
+	t.links[l] = struct{}{}
+	return t, nil
 }
 
 // RoundTrip sends req through the gateway and returns the internal host's
@@ -105,16 +157,92 @@ func New(addr string, opts ...Option) (*Transport, error) {
 // always closed, and RoundTrip returns as soon as the response head has
 // arrived. The response body streams too; read it to the end or close it.
 //
+// A request whose connection died before any of the response arrived is sent
+// once more, on a new connection, when that is safe: it was never sent, or it
+// is idempotent and its body can be sent again (see the package
+// documentation's "Mobile networks").
+//
 // Errors from the gateway or the connection to it are [*Error] values, also
 // when they happen while the response body is being read.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	return t.roundTripStream(req)
+	return t.roundTrip(req)
 }
 
-// Close closes the connection to the gateway. Requests in flight fail and
+// NetworkChanged tells the transport that the device's network changed (it
+// moved from Wi-Fi to mobile data, or back, or its address changed). The
+// next request goes out on a new connection at once, instead of on one that
+// may be dead without knowing it; requests already waiting for a response
+// on the old connection that can safely be sent again move to the new one
+// now. Calls that cannot move, such as a POST without an idempotency key or
+// a response being read, continue on the old connection, which is closed
+// once they have ended (or the keepalive gives it up).
+//
+// Call it from the platform's network callbacks (Android's
+// ConnectivityManager.NetworkCallback, iOS's NWPathMonitor); without it the
+// transport notices a dead connection by itself, a few seconds later. It is
+// cheap: the new connection resumes the TLS session.
+func (t *Transport) NetworkChanged() {
+	if l := t.cur.Load(); l != nil {
+		t.replace(l, true)
+	}
+}
+
+// replace swaps a new link in for old, unless old is no longer current, and
+// retires old. With connect set the new link connects at once.
+func (t *Transport) replace(old *link, connect bool) {
+	t.mu.Lock()
+	if t.closed || t.cur.Load() != old {
+		t.mu.Unlock()
+		return
+	}
+	l, err := t.dial(connect)
+	if err != nil {
+		// The address was accepted by New: only a closed transport fails.
+		t.mu.Unlock()
+		return
+	}
+	// The same gateway and identity: if the gateway answered the old link,
+	// a failure to reach it on the new one is an outage worth waiting out.
+	l.reached.Store(old.reached.Load())
+	t.cur.Store(l)
+	t.links[l] = struct{}{}
+	for o := range t.links {
+		if o.isRetired.Load() && o.active.Load() == 0 {
+			delete(t.links, o) // closed already
+		}
+	}
+	t.mu.Unlock()
+	old.retireNow()
+}
+
+// hold returns the current link, counted as in use by a call.
+func (t *Transport) hold() *link {
+	for {
+		l := t.cur.Load()
+		if l.hold() {
+			return l
+		}
+	}
+}
+
+// Close closes the connections to the gateway. Requests in flight fail and
 // later requests fail with an [*Error] whose code is Canceled.
 func (t *Transport) Close() error {
-	return t.conn.Close()
+	t.mu.Lock()
+	t.closed = true
+	links := make([]*link, 0, len(t.links))
+	for l := range t.links {
+		links = append(links, l)
+	}
+	t.mu.Unlock()
+	var err error
+	for _, l := range links {
+		l.closeOnce.Do(func() {
+			l.retire()
+			err = errors.Join(err, l.conn.Close())
+		})
+	}
+	return err
 }
 
 // requestHead maps req to the inner request's head. The app's own
