@@ -33,7 +33,6 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 )
 
@@ -184,6 +183,7 @@ func New(cfg *configv1.Config, opts Options) (*Server, error) {
 		statsHandlers = append(statsHandlers, grpc.StatsHandler(tr.serverHandler()))
 	}
 	statsHandlers = append(statsHandlers, streamServerOptions()...) // ForwardStream windows and buffers: stream_options.go
+	statsHandlers = append(statsHandlers, keepaliveOptions(cfg.GetKeepalive())...)
 	s.grpc = grpc.NewServer(append(statsHandlers,
 		grpc.Creds(&countingCreds{TransportCredentials: s.conns.credentials(credentials.NewTLS(s.tls.serverConfig())), failures: s.metrics.handshakeFailures, log: s.log}),
 		grpc.ConnectionTimeout(lim.GetHandshakeTimeout().AsDuration()),
@@ -191,8 +191,6 @@ func New(cfg *configv1.Config, opts Options) (*Server, error) {
 		grpc.MaxSendMsgSize(maxMsg),
 		grpc.MaxConcurrentStreams(lim.GetMaxConcurrentStreams()),
 		grpc.MaxHeaderListSize(uint32(lim.GetMaxHeaderBytes())+16<<10),
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 20 * time.Second, PermitWithoutStream: true}),
-		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 15 * time.Minute, Time: 2 * time.Minute, Timeout: 20 * time.Second}),
 		grpc.ChainUnaryInterceptor(
 			requestIDUnary,
 			recovery.UnaryServerInterceptor(rec),

@@ -42,6 +42,18 @@ const (
 	maxInFlightPerIdentityLimit   = 1 << 20
 )
 
+// Defaults for the data plane's HTTP/2 keepalive. DefaultMinClientPingInterval
+// must not exceed the Go client's ping interval (client.DefaultKeepaliveInterval),
+// and DefaultPingInterval should exceed it and the client's idle timeout, so
+// that the gateway never pings a healthy phone: see the README's "Mobile
+// networks" and TestKeepaliveDefaultsMatchTheClient.
+const (
+	DefaultPingInterval          = 30 * time.Second
+	DefaultPingTimeout           = 20 * time.Second
+	DefaultMinClientPingInterval = 15 * time.Second
+	DefaultMaxConnectionIdle     = 60 * time.Second
+)
+
 // Load reads, decodes, defaults and validates the config file at path.
 func Load(path string) (*configv1.Config, error) {
 	data, err := os.ReadFile(path)
@@ -132,6 +144,7 @@ func ApplyDefaults(cfg *configv1.Config) {
 	if cfg.DrainTimeout == nil {
 		cfg.DrainTimeout = durationpb.New(DefaultDrainTimeout)
 	}
+	applyKeepaliveDefaults(cfg)
 	if cfg.Tracing == nil {
 		cfg.Tracing = &configv1.Tracing{}
 	}
@@ -215,10 +228,53 @@ func Validate(cfg *configv1.Config) error {
 	if err := validateTracing(cfg.GetTracing()); err != nil {
 		return err
 	}
+	if err := validateKeepalive(cfg.GetKeepalive()); err != nil {
+		return err
+	}
 	if cfg.GetDataDir() == "" {
 		return &Error{Path: "data_dir", Msg: "required: the directory of the embedded store"}
 	}
 	return validateStore(cfg.GetStore())
+}
+
+func applyKeepaliveDefaults(cfg *configv1.Config) {
+	if cfg.Keepalive == nil {
+		cfg.Keepalive = &configv1.Keepalive{}
+	}
+	k := cfg.Keepalive
+	for _, d := range []struct {
+		field **durationpb.Duration
+		def   time.Duration
+	}{
+		{&k.PingInterval, DefaultPingInterval},
+		{&k.PingTimeout, DefaultPingTimeout},
+		{&k.MinClientPingInterval, DefaultMinClientPingInterval},
+		{&k.MaxConnectionIdle, DefaultMaxConnectionIdle},
+	} {
+		if *d.field == nil {
+			*d.field = durationpb.New(d.def)
+		}
+	}
+}
+
+// validateKeepalive checks the keepalive section. gRPC would silently raise
+// a ping interval under a second; the gateway refuses it instead.
+func validateKeepalive(k *configv1.Keepalive) error {
+	for _, d := range []struct {
+		key      string
+		v        *durationpb.Duration
+		min, max time.Duration
+	}{
+		{"keepalive.ping_interval", k.GetPingInterval(), time.Second, 2 * time.Hour},
+		{"keepalive.ping_timeout", k.GetPingTimeout(), time.Second, 10 * time.Minute},
+		{"keepalive.min_client_ping_interval", k.GetMinClientPingInterval(), time.Second, 2 * time.Hour},
+		{"keepalive.max_connection_idle", k.GetMaxConnectionIdle(), time.Second, 24 * time.Hour},
+	} {
+		if v := d.v.AsDuration(); d.v == nil || v < d.min || v > d.max {
+			return &Error{Path: d.key, Msg: fmt.Sprintf("must be between %v and %v", d.min, d.max)}
+		}
+	}
+	return nil
 }
 
 // validateStore checks the store section. Plaintext to etcd needs an

@@ -109,6 +109,12 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"tracing ratio NaN", base + "tracing: {endpoint: 'collector:4317', sample_ratio: .nan}\n", "tracing.sample_ratio"},
 		{"tracing insecure without endpoint", base + "tracing: {insecure: true}\n", "tracing.insecure"},
 		{"tracing unknown key", base + "tracing: {endpiont: 'collector:4317'}\n", "tracing.endpiont"},
+		{"keepalive unknown key", base + "keepalive: {time: 10s}\n", "keepalive.time"},
+		{"keepalive ping under a second", base + "keepalive: {ping_interval: 500ms}\n", "keepalive.ping_interval"},
+		{"keepalive ping interval too long", base + "keepalive: {ping_interval: 3h}\n", "keepalive.ping_interval"},
+		{"keepalive zero timeout", base + "keepalive: {ping_timeout: 0s}\n", "keepalive.ping_timeout"},
+		{"keepalive client pings too often", base + "keepalive: {min_client_ping_interval: 100ms}\n", "keepalive.min_client_ping_interval"},
+		{"keepalive idle as number", base + "keepalive: {max_connection_idle: 60}\n", "keepalive.max_connection_idle"},
 		{"not yaml", "listen: [\n", "(file)"},
 		{"top level list", "- a\n", "(top level)"},
 	}
@@ -126,6 +132,36 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 				t.Errorf("message %q does not name %q", err.Error(), tt.wantPath)
 			}
 		})
+	}
+}
+
+func TestKeepaliveSettings(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Parse([]byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := cfg.GetKeepalive()
+	for _, d := range []struct {
+		key       string
+		got, want time.Duration
+	}{
+		{"ping_interval", k.GetPingInterval().AsDuration(), config.DefaultPingInterval},
+		{"ping_timeout", k.GetPingTimeout().AsDuration(), config.DefaultPingTimeout},
+		{"min_client_ping_interval", k.GetMinClientPingInterval().AsDuration(), config.DefaultMinClientPingInterval},
+		{"max_connection_idle", k.GetMaxConnectionIdle().AsDuration(), config.DefaultMaxConnectionIdle},
+	} {
+		if d.got != d.want {
+			t.Errorf("default keepalive.%s = %v, want %v", d.key, d.got, d.want)
+		}
+	}
+	cfg, err = config.Parse([]byte(base + "keepalive: {ping_interval: 2s, ping_timeout: 1s, min_client_ping_interval: 10s, max_connection_idle: 5m}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := cfg.GetKeepalive(); k.GetPingInterval().AsDuration() != 2*time.Second || k.GetPingTimeout().AsDuration() != time.Second ||
+		k.GetMinClientPingInterval().AsDuration() != 10*time.Second || k.GetMaxConnectionIdle().AsDuration() != 5*time.Minute {
+		t.Errorf("keepalive = %v, want the file's values", k)
 	}
 }
 

@@ -114,7 +114,10 @@ type Config struct {
 	// Where hosts, rules and revocations live. Unset: the embedded store in
 	// data_dir. With store.etcd, data_dir still holds this instance's audit
 	// trail.
-	Store         *Store `protobuf:"bytes,23,opt,name=store,proto3" json:"store,omitempty"`
+	Store *Store `protobuf:"bytes,23,opt,name=store,proto3" json:"store,omitempty"`
+	// HTTP/2 keepalive on the data plane: how the gateway notices phones that
+	// vanished, and how often apps may ping it.
+	Keepalive     *Keepalive `protobuf:"bytes,24,opt,name=keepalive,proto3" json:"keepalive,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -243,6 +246,13 @@ func (x *Config) GetAudit() *Audit {
 func (x *Config) GetStore() *Store {
 	if x != nil {
 		return x.Store
+	}
+	return nil
+}
+
+func (x *Config) GetKeepalive() *Keepalive {
+	if x != nil {
+		return x.Keepalive
 	}
 	return nil
 }
@@ -467,6 +477,93 @@ func (x *Limits) GetMaxInFlightPerIdentity() uint32 {
 	return 0
 }
 
+// Keepalive configures the HTTP/2 pings of data-plane connections. A phone
+// that leaves a network vanishes without closing its connections; these
+// settings bound how long the gateway keeps them. The defaults match the Go
+// client's (see the README's "Mobile networks").
+type Keepalive struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// After this long without a frame from a client, the gateway pings it.
+	// Default 30s, between 1s and 2h. Longer than the Go client's ping
+	// interval and idle timeout, so that a phone running it is never woken by
+	// the gateway's pings.
+	PingInterval *durationpb.Duration `protobuf:"bytes,1,opt,name=ping_interval,json=pingInterval,proto3" json:"ping_interval,omitempty"`
+	// A connection whose ping is not answered within this is closed; it also
+	// bounds how long sent data may stay unacknowledged (TCP_USER_TIMEOUT).
+	// Default 20s, between 1s and 10m.
+	PingTimeout *durationpb.Duration `protobuf:"bytes,2,opt,name=ping_timeout,json=pingTimeout,proto3" json:"ping_timeout,omitempty"`
+	// The most often a client may ping, with or without calls in flight. A
+	// client that pings more often three times in a row, while the gateway
+	// sends it nothing, gets GOAWAY ENHANCE_YOUR_CALM "too_many_pings" and its
+	// connection is closed. Default 15s, the Go client's ping interval;
+	// between 1s and 2h.
+	MinClientPingInterval *durationpb.Duration `protobuf:"bytes,3,opt,name=min_client_ping_interval,json=minClientPingInterval,proto3" json:"min_client_ping_interval,omitempty"`
+	// A connection without calls for this long is closed with a GOAWAY, which
+	// frees a phone that vanished between calls. Default 60s, between 1s and
+	// 24h.
+	MaxConnectionIdle *durationpb.Duration `protobuf:"bytes,4,opt,name=max_connection_idle,json=maxConnectionIdle,proto3" json:"max_connection_idle,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *Keepalive) Reset() {
+	*x = Keepalive{}
+	mi := &file_msg_config_v1_config_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Keepalive) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Keepalive) ProtoMessage() {}
+
+func (x *Keepalive) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_config_v1_config_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Keepalive.ProtoReflect.Descriptor instead.
+func (*Keepalive) Descriptor() ([]byte, []int) {
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Keepalive) GetPingInterval() *durationpb.Duration {
+	if x != nil {
+		return x.PingInterval
+	}
+	return nil
+}
+
+func (x *Keepalive) GetPingTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.PingTimeout
+	}
+	return nil
+}
+
+func (x *Keepalive) GetMinClientPingInterval() *durationpb.Duration {
+	if x != nil {
+		return x.MinClientPingInterval
+	}
+	return nil
+}
+
+func (x *Keepalive) GetMaxConnectionIdle() *durationpb.Duration {
+	if x != nil {
+		return x.MaxConnectionIdle
+	}
+	return nil
+}
+
 // Log configures logging.
 type Log struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -480,7 +577,7 @@ type Log struct {
 
 func (x *Log) Reset() {
 	*x = Log{}
-	mi := &file_msg_config_v1_config_proto_msgTypes[3]
+	mi := &file_msg_config_v1_config_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -492,7 +589,7 @@ func (x *Log) String() string {
 func (*Log) ProtoMessage() {}
 
 func (x *Log) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_config_v1_config_proto_msgTypes[3]
+	mi := &file_msg_config_v1_config_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -505,7 +602,7 @@ func (x *Log) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Log.ProtoReflect.Descriptor instead.
 func (*Log) Descriptor() ([]byte, []int) {
-	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{3}
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Log) GetLevel() string {
@@ -537,7 +634,7 @@ type RelayHeaders struct {
 
 func (x *RelayHeaders) Reset() {
 	*x = RelayHeaders{}
-	mi := &file_msg_config_v1_config_proto_msgTypes[4]
+	mi := &file_msg_config_v1_config_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -549,7 +646,7 @@ func (x *RelayHeaders) String() string {
 func (*RelayHeaders) ProtoMessage() {}
 
 func (x *RelayHeaders) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_config_v1_config_proto_msgTypes[4]
+	mi := &file_msg_config_v1_config_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -562,7 +659,7 @@ func (x *RelayHeaders) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RelayHeaders.ProtoReflect.Descriptor instead.
 func (*RelayHeaders) Descriptor() ([]byte, []int) {
-	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{4}
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RelayHeaders) GetIdentity() string {
@@ -598,7 +695,7 @@ type Tracing struct {
 
 func (x *Tracing) Reset() {
 	*x = Tracing{}
-	mi := &file_msg_config_v1_config_proto_msgTypes[5]
+	mi := &file_msg_config_v1_config_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -610,7 +707,7 @@ func (x *Tracing) String() string {
 func (*Tracing) ProtoMessage() {}
 
 func (x *Tracing) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_config_v1_config_proto_msgTypes[5]
+	mi := &file_msg_config_v1_config_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -623,7 +720,7 @@ func (x *Tracing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Tracing.ProtoReflect.Descriptor instead.
 func (*Tracing) Descriptor() ([]byte, []int) {
-	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{5}
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Tracing) GetEndpoint() string {
@@ -670,7 +767,7 @@ type Admin struct {
 
 func (x *Admin) Reset() {
 	*x = Admin{}
-	mi := &file_msg_config_v1_config_proto_msgTypes[6]
+	mi := &file_msg_config_v1_config_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -682,7 +779,7 @@ func (x *Admin) String() string {
 func (*Admin) ProtoMessage() {}
 
 func (x *Admin) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_config_v1_config_proto_msgTypes[6]
+	mi := &file_msg_config_v1_config_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -695,7 +792,7 @@ func (x *Admin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Admin.ProtoReflect.Descriptor instead.
 func (*Admin) Descriptor() ([]byte, []int) {
-	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{6}
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Admin) GetTokens() []*AdminToken {
@@ -742,7 +839,7 @@ type AdminTLS struct {
 
 func (x *AdminTLS) Reset() {
 	*x = AdminTLS{}
-	mi := &file_msg_config_v1_config_proto_msgTypes[7]
+	mi := &file_msg_config_v1_config_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -754,7 +851,7 @@ func (x *AdminTLS) String() string {
 func (*AdminTLS) ProtoMessage() {}
 
 func (x *AdminTLS) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_config_v1_config_proto_msgTypes[7]
+	mi := &file_msg_config_v1_config_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -767,7 +864,7 @@ func (x *AdminTLS) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminTLS.ProtoReflect.Descriptor instead.
 func (*AdminTLS) Descriptor() ([]byte, []int) {
-	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{7}
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *AdminTLS) GetCertFile() string {
@@ -809,7 +906,7 @@ type AdminClient struct {
 
 func (x *AdminClient) Reset() {
 	*x = AdminClient{}
-	mi := &file_msg_config_v1_config_proto_msgTypes[8]
+	mi := &file_msg_config_v1_config_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -821,7 +918,7 @@ func (x *AdminClient) String() string {
 func (*AdminClient) ProtoMessage() {}
 
 func (x *AdminClient) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_config_v1_config_proto_msgTypes[8]
+	mi := &file_msg_config_v1_config_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -834,7 +931,7 @@ func (x *AdminClient) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminClient.ProtoReflect.Descriptor instead.
 func (*AdminClient) Descriptor() ([]byte, []int) {
-	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{8}
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AdminClient) GetName() string {
@@ -881,7 +978,7 @@ type AdminToken struct {
 
 func (x *AdminToken) Reset() {
 	*x = AdminToken{}
-	mi := &file_msg_config_v1_config_proto_msgTypes[9]
+	mi := &file_msg_config_v1_config_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -893,7 +990,7 @@ func (x *AdminToken) String() string {
 func (*AdminToken) ProtoMessage() {}
 
 func (x *AdminToken) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_config_v1_config_proto_msgTypes[9]
+	mi := &file_msg_config_v1_config_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -906,7 +1003,7 @@ func (x *AdminToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminToken.ProtoReflect.Descriptor instead.
 func (*AdminToken) Descriptor() ([]byte, []int) {
-	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{9}
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *AdminToken) GetName() string {
@@ -946,7 +1043,7 @@ type Audit struct {
 
 func (x *Audit) Reset() {
 	*x = Audit{}
-	mi := &file_msg_config_v1_config_proto_msgTypes[10]
+	mi := &file_msg_config_v1_config_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -958,7 +1055,7 @@ func (x *Audit) String() string {
 func (*Audit) ProtoMessage() {}
 
 func (x *Audit) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_config_v1_config_proto_msgTypes[10]
+	mi := &file_msg_config_v1_config_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -971,7 +1068,7 @@ func (x *Audit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Audit.ProtoReflect.Descriptor instead.
 func (*Audit) Descriptor() ([]byte, []int) {
-	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{10}
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Audit) GetJsonlFile() string {
@@ -1008,7 +1105,7 @@ type Store struct {
 
 func (x *Store) Reset() {
 	*x = Store{}
-	mi := &file_msg_config_v1_config_proto_msgTypes[11]
+	mi := &file_msg_config_v1_config_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1020,7 +1117,7 @@ func (x *Store) String() string {
 func (*Store) ProtoMessage() {}
 
 func (x *Store) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_config_v1_config_proto_msgTypes[11]
+	mi := &file_msg_config_v1_config_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1033,7 +1130,7 @@ func (x *Store) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Store.ProtoReflect.Descriptor instead.
 func (*Store) Descriptor() ([]byte, []int) {
-	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{11}
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Store) GetEtcd() *Etcd {
@@ -1067,7 +1164,7 @@ type Etcd struct {
 
 func (x *Etcd) Reset() {
 	*x = Etcd{}
-	mi := &file_msg_config_v1_config_proto_msgTypes[12]
+	mi := &file_msg_config_v1_config_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1079,7 +1176,7 @@ func (x *Etcd) String() string {
 func (*Etcd) ProtoMessage() {}
 
 func (x *Etcd) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_config_v1_config_proto_msgTypes[12]
+	mi := &file_msg_config_v1_config_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1092,7 +1189,7 @@ func (x *Etcd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Etcd.ProtoReflect.Descriptor instead.
 func (*Etcd) Descriptor() ([]byte, []int) {
-	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{12}
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Etcd) GetEndpoints() []string {
@@ -1150,7 +1247,7 @@ type EtcdTLS struct {
 
 func (x *EtcdTLS) Reset() {
 	*x = EtcdTLS{}
-	mi := &file_msg_config_v1_config_proto_msgTypes[13]
+	mi := &file_msg_config_v1_config_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1162,7 +1259,7 @@ func (x *EtcdTLS) String() string {
 func (*EtcdTLS) ProtoMessage() {}
 
 func (x *EtcdTLS) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_config_v1_config_proto_msgTypes[13]
+	mi := &file_msg_config_v1_config_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1175,7 +1272,7 @@ func (x *EtcdTLS) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EtcdTLS.ProtoReflect.Descriptor instead.
 func (*EtcdTLS) Descriptor() ([]byte, []int) {
-	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{13}
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *EtcdTLS) GetCaFile() string {
@@ -1210,7 +1307,7 @@ var File_msg_config_v1_config_proto protoreflect.FileDescriptor
 
 const file_msg_config_v1_config_proto_rawDesc = "" +
 	"\n" +
-	"\x1amsg/config/v1/config.proto\x12\rmsg.config.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cmsg/admin/v1/resources.proto\"\xeb\x04\n" +
+	"\x1amsg/config/v1/config.proto\x12\rmsg.config.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cmsg/admin/v1/resources.proto\"\xa3\x05\n" +
 	"\x06Config\x12\x16\n" +
 	"\x06listen\x18\x01 \x01(\tR\x06listen\x12!\n" +
 	"\fadmin_listen\x18\x02 \x01(\tR\vadminListen\x12*\n" +
@@ -1226,7 +1323,8 @@ const file_msg_config_v1_config_proto_rawDesc = "" +
 	"\bdata_dir\x18\x14 \x01(\tR\adataDir\x12*\n" +
 	"\x05admin\x18\x15 \x01(\v2\x14.msg.config.v1.AdminR\x05admin\x12*\n" +
 	"\x05audit\x18\x16 \x01(\v2\x14.msg.config.v1.AuditR\x05audit\x12*\n" +
-	"\x05store\x18\x17 \x01(\v2\x14.msg.config.v1.StoreR\x05store\"\xeb\x01\n" +
+	"\x05store\x18\x17 \x01(\v2\x14.msg.config.v1.StoreR\x05store\x126\n" +
+	"\tkeepalive\x18\x18 \x01(\v2\x18.msg.config.v1.KeepaliveR\tkeepalive\"\xeb\x01\n" +
 	"\tServerTLS\x12\x1b\n" +
 	"\tcert_file\x18\x01 \x01(\tR\bcertFile\x12\x19\n" +
 	"\bkey_file\x18\x02 \x01(\tR\akeyFile\x12$\n" +
@@ -1244,7 +1342,12 @@ const file_msg_config_v1_config_proto_rawDesc = "" +
 	"\x0fmax_connections\x18\x06 \x01(\rR\x0emaxConnections\x12&\n" +
 	"\x0frate_per_second\x18\a \x01(\x01R\rratePerSecond\x12\x14\n" +
 	"\x05burst\x18\b \x01(\rR\x05burst\x12:\n" +
-	"\x1amax_in_flight_per_identity\x18\t \x01(\rR\x16maxInFlightPerIdentity\"3\n" +
+	"\x1amax_in_flight_per_identity\x18\t \x01(\rR\x16maxInFlightPerIdentity\"\xa8\x02\n" +
+	"\tKeepalive\x12>\n" +
+	"\rping_interval\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\fpingInterval\x12<\n" +
+	"\fping_timeout\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\vpingTimeout\x12R\n" +
+	"\x18min_client_ping_interval\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x15minClientPingInterval\x12I\n" +
+	"\x13max_connection_idle\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x11maxConnectionIdle\"3\n" +
 	"\x03Log\x12\x14\n" +
 	"\x05level\x18\x01 \x01(\tR\x05level\x12\x16\n" +
 	"\x06format\x18\x02 \x01(\tR\x06format\"L\n" +
@@ -1314,55 +1417,61 @@ func file_msg_config_v1_config_proto_rawDescGZIP() []byte {
 }
 
 var file_msg_config_v1_config_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_msg_config_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_msg_config_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_msg_config_v1_config_proto_goTypes = []any{
 	(AdminRole)(0),              // 0: msg.config.v1.AdminRole
 	(*Config)(nil),              // 1: msg.config.v1.Config
 	(*ServerTLS)(nil),           // 2: msg.config.v1.ServerTLS
 	(*Limits)(nil),              // 3: msg.config.v1.Limits
-	(*Log)(nil),                 // 4: msg.config.v1.Log
-	(*RelayHeaders)(nil),        // 5: msg.config.v1.RelayHeaders
-	(*Tracing)(nil),             // 6: msg.config.v1.Tracing
-	(*Admin)(nil),               // 7: msg.config.v1.Admin
-	(*AdminTLS)(nil),            // 8: msg.config.v1.AdminTLS
-	(*AdminClient)(nil),         // 9: msg.config.v1.AdminClient
-	(*AdminToken)(nil),          // 10: msg.config.v1.AdminToken
-	(*Audit)(nil),               // 11: msg.config.v1.Audit
-	(*Store)(nil),               // 12: msg.config.v1.Store
-	(*Etcd)(nil),                // 13: msg.config.v1.Etcd
-	(*EtcdTLS)(nil),             // 14: msg.config.v1.EtcdTLS
-	(*v1.Host)(nil),             // 15: msg.admin.v1.Host
-	(*v1.Rule)(nil),             // 16: msg.admin.v1.Rule
-	(*durationpb.Duration)(nil), // 17: google.protobuf.Duration
+	(*Keepalive)(nil),           // 4: msg.config.v1.Keepalive
+	(*Log)(nil),                 // 5: msg.config.v1.Log
+	(*RelayHeaders)(nil),        // 6: msg.config.v1.RelayHeaders
+	(*Tracing)(nil),             // 7: msg.config.v1.Tracing
+	(*Admin)(nil),               // 8: msg.config.v1.Admin
+	(*AdminTLS)(nil),            // 9: msg.config.v1.AdminTLS
+	(*AdminClient)(nil),         // 10: msg.config.v1.AdminClient
+	(*AdminToken)(nil),          // 11: msg.config.v1.AdminToken
+	(*Audit)(nil),               // 12: msg.config.v1.Audit
+	(*Store)(nil),               // 13: msg.config.v1.Store
+	(*Etcd)(nil),                // 14: msg.config.v1.Etcd
+	(*EtcdTLS)(nil),             // 15: msg.config.v1.EtcdTLS
+	(*v1.Host)(nil),             // 16: msg.admin.v1.Host
+	(*v1.Rule)(nil),             // 17: msg.admin.v1.Rule
+	(*durationpb.Duration)(nil), // 18: google.protobuf.Duration
 }
 var file_msg_config_v1_config_proto_depIdxs = []int32{
 	2,  // 0: msg.config.v1.Config.tls:type_name -> msg.config.v1.ServerTLS
-	15, // 1: msg.config.v1.Config.hosts:type_name -> msg.admin.v1.Host
-	16, // 2: msg.config.v1.Config.rules:type_name -> msg.admin.v1.Rule
+	16, // 1: msg.config.v1.Config.hosts:type_name -> msg.admin.v1.Host
+	17, // 2: msg.config.v1.Config.rules:type_name -> msg.admin.v1.Rule
 	3,  // 3: msg.config.v1.Config.limits:type_name -> msg.config.v1.Limits
-	4,  // 4: msg.config.v1.Config.log:type_name -> msg.config.v1.Log
-	5,  // 5: msg.config.v1.Config.relay_headers:type_name -> msg.config.v1.RelayHeaders
-	17, // 6: msg.config.v1.Config.drain_timeout:type_name -> google.protobuf.Duration
-	6,  // 7: msg.config.v1.Config.tracing:type_name -> msg.config.v1.Tracing
-	7,  // 8: msg.config.v1.Config.admin:type_name -> msg.config.v1.Admin
-	11, // 9: msg.config.v1.Config.audit:type_name -> msg.config.v1.Audit
-	12, // 10: msg.config.v1.Config.store:type_name -> msg.config.v1.Store
-	17, // 11: msg.config.v1.ServerTLS.reload_interval:type_name -> google.protobuf.Duration
-	17, // 12: msg.config.v1.Limits.handshake_timeout:type_name -> google.protobuf.Duration
-	10, // 13: msg.config.v1.Admin.tokens:type_name -> msg.config.v1.AdminToken
-	8,  // 14: msg.config.v1.Admin.tls:type_name -> msg.config.v1.AdminTLS
-	9,  // 15: msg.config.v1.Admin.clients:type_name -> msg.config.v1.AdminClient
-	0,  // 16: msg.config.v1.AdminClient.role:type_name -> msg.config.v1.AdminRole
-	0,  // 17: msg.config.v1.AdminToken.role:type_name -> msg.config.v1.AdminRole
-	17, // 18: msg.config.v1.Audit.max_age:type_name -> google.protobuf.Duration
-	13, // 19: msg.config.v1.Store.etcd:type_name -> msg.config.v1.Etcd
-	17, // 20: msg.config.v1.Etcd.dial_timeout:type_name -> google.protobuf.Duration
-	14, // 21: msg.config.v1.Etcd.tls:type_name -> msg.config.v1.EtcdTLS
-	22, // [22:22] is the sub-list for method output_type
-	22, // [22:22] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	5,  // 4: msg.config.v1.Config.log:type_name -> msg.config.v1.Log
+	6,  // 5: msg.config.v1.Config.relay_headers:type_name -> msg.config.v1.RelayHeaders
+	18, // 6: msg.config.v1.Config.drain_timeout:type_name -> google.protobuf.Duration
+	7,  // 7: msg.config.v1.Config.tracing:type_name -> msg.config.v1.Tracing
+	8,  // 8: msg.config.v1.Config.admin:type_name -> msg.config.v1.Admin
+	12, // 9: msg.config.v1.Config.audit:type_name -> msg.config.v1.Audit
+	13, // 10: msg.config.v1.Config.store:type_name -> msg.config.v1.Store
+	4,  // 11: msg.config.v1.Config.keepalive:type_name -> msg.config.v1.Keepalive
+	18, // 12: msg.config.v1.ServerTLS.reload_interval:type_name -> google.protobuf.Duration
+	18, // 13: msg.config.v1.Limits.handshake_timeout:type_name -> google.protobuf.Duration
+	18, // 14: msg.config.v1.Keepalive.ping_interval:type_name -> google.protobuf.Duration
+	18, // 15: msg.config.v1.Keepalive.ping_timeout:type_name -> google.protobuf.Duration
+	18, // 16: msg.config.v1.Keepalive.min_client_ping_interval:type_name -> google.protobuf.Duration
+	18, // 17: msg.config.v1.Keepalive.max_connection_idle:type_name -> google.protobuf.Duration
+	11, // 18: msg.config.v1.Admin.tokens:type_name -> msg.config.v1.AdminToken
+	9,  // 19: msg.config.v1.Admin.tls:type_name -> msg.config.v1.AdminTLS
+	10, // 20: msg.config.v1.Admin.clients:type_name -> msg.config.v1.AdminClient
+	0,  // 21: msg.config.v1.AdminClient.role:type_name -> msg.config.v1.AdminRole
+	0,  // 22: msg.config.v1.AdminToken.role:type_name -> msg.config.v1.AdminRole
+	18, // 23: msg.config.v1.Audit.max_age:type_name -> google.protobuf.Duration
+	14, // 24: msg.config.v1.Store.etcd:type_name -> msg.config.v1.Etcd
+	18, // 25: msg.config.v1.Etcd.dial_timeout:type_name -> google.protobuf.Duration
+	15, // 26: msg.config.v1.Etcd.tls:type_name -> msg.config.v1.EtcdTLS
+	27, // [27:27] is the sub-list for method output_type
+	27, // [27:27] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_msg_config_v1_config_proto_init() }
@@ -1370,14 +1479,14 @@ func file_msg_config_v1_config_proto_init() {
 	if File_msg_config_v1_config_proto != nil {
 		return
 	}
-	file_msg_config_v1_config_proto_msgTypes[5].OneofWrappers = []any{}
+	file_msg_config_v1_config_proto_msgTypes[6].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_msg_config_v1_config_proto_rawDesc), len(file_msg_config_v1_config_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -435,6 +435,27 @@ public final class ConfigOuterClass {
      * @return The store.
      */
     msg.config.v1.ConfigOuterClass.Store getStore();
+
+    /**
+     * <pre>
+     * HTTP/2 keepalive on the data plane: how the gateway notices phones that
+     * vanished, and how often apps may ping it.
+     * </pre>
+     *
+     * <code>.msg.config.v1.Keepalive keepalive = 24 [json_name = "keepalive"];</code>
+     * @return Whether the keepalive field is set.
+     */
+    boolean hasKeepalive();
+    /**
+     * <pre>
+     * HTTP/2 keepalive on the data plane: how the gateway notices phones that
+     * vanished, and how often apps may ping it.
+     * </pre>
+     *
+     * <code>.msg.config.v1.Keepalive keepalive = 24 [json_name = "keepalive"];</code>
+     * @return The keepalive.
+     */
+    msg.config.v1.ConfigOuterClass.Keepalive getKeepalive();
   }
   /**
    * <pre>
@@ -1561,6 +1582,77 @@ public final class ConfigOuterClass {
      */
     private void clearStore() {  store_ = null;
       bitField0_ = (bitField0_ & ~0x00000100);
+    }
+
+    public static final int KEEPALIVE_FIELD_NUMBER = 24;
+    private msg.config.v1.ConfigOuterClass.Keepalive keepalive_;
+    /**
+     * <pre>
+     * HTTP/2 keepalive on the data plane: how the gateway notices phones that
+     * vanished, and how often apps may ping it.
+     * </pre>
+     *
+     * <code>.msg.config.v1.Keepalive keepalive = 24 [json_name = "keepalive"];</code>
+     */
+    @java.lang.Override
+    public boolean hasKeepalive() {
+      return ((bitField0_ & 0x00000200) != 0);
+    }
+    /**
+     * <pre>
+     * HTTP/2 keepalive on the data plane: how the gateway notices phones that
+     * vanished, and how often apps may ping it.
+     * </pre>
+     *
+     * <code>.msg.config.v1.Keepalive keepalive = 24 [json_name = "keepalive"];</code>
+     */
+    @java.lang.Override
+    public msg.config.v1.ConfigOuterClass.Keepalive getKeepalive() {
+      return keepalive_ == null ? msg.config.v1.ConfigOuterClass.Keepalive.getDefaultInstance() : keepalive_;
+    }
+    /**
+     * <pre>
+     * HTTP/2 keepalive on the data plane: how the gateway notices phones that
+     * vanished, and how often apps may ping it.
+     * </pre>
+     *
+     * <code>.msg.config.v1.Keepalive keepalive = 24 [json_name = "keepalive"];</code>
+     */
+    private void setKeepalive(msg.config.v1.ConfigOuterClass.Keepalive value) {
+      value.getClass();
+  keepalive_ = value;
+      bitField0_ |= 0x00000200;
+      }
+    /**
+     * <pre>
+     * HTTP/2 keepalive on the data plane: how the gateway notices phones that
+     * vanished, and how often apps may ping it.
+     * </pre>
+     *
+     * <code>.msg.config.v1.Keepalive keepalive = 24 [json_name = "keepalive"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergeKeepalive(msg.config.v1.ConfigOuterClass.Keepalive value) {
+      value.getClass();
+  if (keepalive_ != null &&
+          keepalive_ != msg.config.v1.ConfigOuterClass.Keepalive.getDefaultInstance()) {
+        keepalive_ =
+          msg.config.v1.ConfigOuterClass.Keepalive.newBuilder(keepalive_).mergeFrom(value).buildPartial();
+      } else {
+        keepalive_ = value;
+      }
+      bitField0_ |= 0x00000200;
+    }
+    /**
+     * <pre>
+     * HTTP/2 keepalive on the data plane: how the gateway notices phones that
+     * vanished, and how often apps may ping it.
+     * </pre>
+     *
+     * <code>.msg.config.v1.Keepalive keepalive = 24 [json_name = "keepalive"];</code>
+     */
+    private void clearKeepalive() {  keepalive_ = null;
+      bitField0_ = (bitField0_ & ~0x00000200);
     }
 
     public static msg.config.v1.ConfigOuterClass.Config parseFrom(
@@ -2849,6 +2941,83 @@ public final class ConfigOuterClass {
         return this;
       }
 
+      /**
+       * <pre>
+       * HTTP/2 keepalive on the data plane: how the gateway notices phones that
+       * vanished, and how often apps may ping it.
+       * </pre>
+       *
+       * <code>.msg.config.v1.Keepalive keepalive = 24 [json_name = "keepalive"];</code>
+       */
+      @java.lang.Override
+      public boolean hasKeepalive() {
+        return instance.hasKeepalive();
+      }
+      /**
+       * <pre>
+       * HTTP/2 keepalive on the data plane: how the gateway notices phones that
+       * vanished, and how often apps may ping it.
+       * </pre>
+       *
+       * <code>.msg.config.v1.Keepalive keepalive = 24 [json_name = "keepalive"];</code>
+       */
+      @java.lang.Override
+      public msg.config.v1.ConfigOuterClass.Keepalive getKeepalive() {
+        return instance.getKeepalive();
+      }
+      /**
+       * <pre>
+       * HTTP/2 keepalive on the data plane: how the gateway notices phones that
+       * vanished, and how often apps may ping it.
+       * </pre>
+       *
+       * <code>.msg.config.v1.Keepalive keepalive = 24 [json_name = "keepalive"];</code>
+       */
+      public Builder setKeepalive(msg.config.v1.ConfigOuterClass.Keepalive value) {
+        copyOnWrite();
+        instance.setKeepalive(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * HTTP/2 keepalive on the data plane: how the gateway notices phones that
+       * vanished, and how often apps may ping it.
+       * </pre>
+       *
+       * <code>.msg.config.v1.Keepalive keepalive = 24 [json_name = "keepalive"];</code>
+       */
+      public Builder setKeepalive(
+          msg.config.v1.ConfigOuterClass.Keepalive.Builder builderForValue) {
+        copyOnWrite();
+        instance.setKeepalive(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * HTTP/2 keepalive on the data plane: how the gateway notices phones that
+       * vanished, and how often apps may ping it.
+       * </pre>
+       *
+       * <code>.msg.config.v1.Keepalive keepalive = 24 [json_name = "keepalive"];</code>
+       */
+      public Builder mergeKeepalive(msg.config.v1.ConfigOuterClass.Keepalive value) {
+        copyOnWrite();
+        instance.mergeKeepalive(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * HTTP/2 keepalive on the data plane: how the gateway notices phones that
+       * vanished, and how often apps may ping it.
+       * </pre>
+       *
+       * <code>.msg.config.v1.Keepalive keepalive = 24 [json_name = "keepalive"];</code>
+       */
+      public Builder clearKeepalive() {  copyOnWrite();
+        instance.clearKeepalive();
+        return this;
+      }
+
       // @@protoc_insertion_point(builder_scope:msg.config.v1.Config)
     }
     @java.lang.Override
@@ -2882,12 +3051,13 @@ public final class ConfigOuterClass {
               "admin_",
               "audit_",
               "store_",
+              "keepalive_",
             };
             java.lang.String info =
-                "\u0000\u000e\u0000\u0001\u0001\u0017\u000e\u0000\u0002\u0000\u0001\u0208\u0002\u0208" +
+                "\u0000\u000f\u0000\u0001\u0001\u0018\u000f\u0000\u0002\u0000\u0001\u0208\u0002\u0208" +
                 "\u0003\u1009\u0000\u0004\u001b\u0005\u001b\u0006\u1009\u0001\u0007\u1009\u0002\b" +
                 "\u1009\u0003\t\u1009\u0004\n\u1009\u0005\u0014\u0208\u0015\u1009\u0006\u0016\u1009" +
-                "\u0007\u0017\u1009\b";
+                "\u0007\u0017\u1009\b\u0018\u1009\t";
             return newMessageInfo(DEFAULT_INSTANCE, info, objects);
         }
         // fall through
@@ -5426,6 +5596,978 @@ public final class ConfigOuterClass {
     private static volatile com.google.protobuf.Parser<Limits> PARSER;
 
     public static com.google.protobuf.Parser<Limits> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
+  public interface KeepaliveOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.config.v1.Keepalive)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * After this long without a frame from a client, the gateway pings it.
+     * Default 30s, between 1s and 2h. Longer than the Go client's ping
+     * interval and idle timeout, so that a phone running it is never woken by
+     * the gateway's pings.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration ping_interval = 1 [json_name = "pingInterval"];</code>
+     * @return Whether the pingInterval field is set.
+     */
+    boolean hasPingInterval();
+    /**
+     * <pre>
+     * After this long without a frame from a client, the gateway pings it.
+     * Default 30s, between 1s and 2h. Longer than the Go client's ping
+     * interval and idle timeout, so that a phone running it is never woken by
+     * the gateway's pings.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration ping_interval = 1 [json_name = "pingInterval"];</code>
+     * @return The pingInterval.
+     */
+    com.google.protobuf.Duration getPingInterval();
+
+    /**
+     * <pre>
+     * A connection whose ping is not answered within this is closed; it also
+     * bounds how long sent data may stay unacknowledged (TCP_USER_TIMEOUT).
+     * Default 20s, between 1s and 10m.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration ping_timeout = 2 [json_name = "pingTimeout"];</code>
+     * @return Whether the pingTimeout field is set.
+     */
+    boolean hasPingTimeout();
+    /**
+     * <pre>
+     * A connection whose ping is not answered within this is closed; it also
+     * bounds how long sent data may stay unacknowledged (TCP_USER_TIMEOUT).
+     * Default 20s, between 1s and 10m.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration ping_timeout = 2 [json_name = "pingTimeout"];</code>
+     * @return The pingTimeout.
+     */
+    com.google.protobuf.Duration getPingTimeout();
+
+    /**
+     * <pre>
+     * The most often a client may ping, with or without calls in flight. A
+     * client that pings more often three times in a row, while the gateway
+     * sends it nothing, gets GOAWAY ENHANCE_YOUR_CALM "too_many_pings" and its
+     * connection is closed. Default 15s, the Go client's ping interval;
+     * between 1s and 2h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration min_client_ping_interval = 3 [json_name = "minClientPingInterval"];</code>
+     * @return Whether the minClientPingInterval field is set.
+     */
+    boolean hasMinClientPingInterval();
+    /**
+     * <pre>
+     * The most often a client may ping, with or without calls in flight. A
+     * client that pings more often three times in a row, while the gateway
+     * sends it nothing, gets GOAWAY ENHANCE_YOUR_CALM "too_many_pings" and its
+     * connection is closed. Default 15s, the Go client's ping interval;
+     * between 1s and 2h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration min_client_ping_interval = 3 [json_name = "minClientPingInterval"];</code>
+     * @return The minClientPingInterval.
+     */
+    com.google.protobuf.Duration getMinClientPingInterval();
+
+    /**
+     * <pre>
+     * A connection without calls for this long is closed with a GOAWAY, which
+     * frees a phone that vanished between calls. Default 60s, between 1s and
+     * 24h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration max_connection_idle = 4 [json_name = "maxConnectionIdle"];</code>
+     * @return Whether the maxConnectionIdle field is set.
+     */
+    boolean hasMaxConnectionIdle();
+    /**
+     * <pre>
+     * A connection without calls for this long is closed with a GOAWAY, which
+     * frees a phone that vanished between calls. Default 60s, between 1s and
+     * 24h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration max_connection_idle = 4 [json_name = "maxConnectionIdle"];</code>
+     * @return The maxConnectionIdle.
+     */
+    com.google.protobuf.Duration getMaxConnectionIdle();
+  }
+  /**
+   * <pre>
+   * Keepalive configures the HTTP/2 pings of data-plane connections. A phone
+   * that leaves a network vanishes without closing its connections; these
+   * settings bound how long the gateway keeps them. The defaults match the Go
+   * client's (see the README's "Mobile networks").
+   * </pre>
+   *
+   * Protobuf type {@code msg.config.v1.Keepalive}
+   */
+  public  static final class Keepalive extends
+      com.google.protobuf.GeneratedMessageLite<
+          Keepalive, Keepalive.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.config.v1.Keepalive)
+      KeepaliveOrBuilder {
+    private Keepalive() {
+    }
+    private int bitField0_;
+    public static final int PING_INTERVAL_FIELD_NUMBER = 1;
+    private com.google.protobuf.Duration pingInterval_;
+    /**
+     * <pre>
+     * After this long without a frame from a client, the gateway pings it.
+     * Default 30s, between 1s and 2h. Longer than the Go client's ping
+     * interval and idle timeout, so that a phone running it is never woken by
+     * the gateway's pings.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration ping_interval = 1 [json_name = "pingInterval"];</code>
+     */
+    @java.lang.Override
+    public boolean hasPingInterval() {
+      return ((bitField0_ & 0x00000001) != 0);
+    }
+    /**
+     * <pre>
+     * After this long without a frame from a client, the gateway pings it.
+     * Default 30s, between 1s and 2h. Longer than the Go client's ping
+     * interval and idle timeout, so that a phone running it is never woken by
+     * the gateway's pings.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration ping_interval = 1 [json_name = "pingInterval"];</code>
+     */
+    @java.lang.Override
+    public com.google.protobuf.Duration getPingInterval() {
+      return pingInterval_ == null ? com.google.protobuf.Duration.getDefaultInstance() : pingInterval_;
+    }
+    /**
+     * <pre>
+     * After this long without a frame from a client, the gateway pings it.
+     * Default 30s, between 1s and 2h. Longer than the Go client's ping
+     * interval and idle timeout, so that a phone running it is never woken by
+     * the gateway's pings.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration ping_interval = 1 [json_name = "pingInterval"];</code>
+     */
+    private void setPingInterval(com.google.protobuf.Duration value) {
+      value.getClass();
+  pingInterval_ = value;
+      bitField0_ |= 0x00000001;
+      }
+    /**
+     * <pre>
+     * After this long without a frame from a client, the gateway pings it.
+     * Default 30s, between 1s and 2h. Longer than the Go client's ping
+     * interval and idle timeout, so that a phone running it is never woken by
+     * the gateway's pings.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration ping_interval = 1 [json_name = "pingInterval"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergePingInterval(com.google.protobuf.Duration value) {
+      value.getClass();
+  if (pingInterval_ != null &&
+          pingInterval_ != com.google.protobuf.Duration.getDefaultInstance()) {
+        pingInterval_ =
+          com.google.protobuf.Duration.newBuilder(pingInterval_).mergeFrom(value).buildPartial();
+      } else {
+        pingInterval_ = value;
+      }
+      bitField0_ |= 0x00000001;
+    }
+    /**
+     * <pre>
+     * After this long without a frame from a client, the gateway pings it.
+     * Default 30s, between 1s and 2h. Longer than the Go client's ping
+     * interval and idle timeout, so that a phone running it is never woken by
+     * the gateway's pings.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration ping_interval = 1 [json_name = "pingInterval"];</code>
+     */
+    private void clearPingInterval() {  pingInterval_ = null;
+      bitField0_ = (bitField0_ & ~0x00000001);
+    }
+
+    public static final int PING_TIMEOUT_FIELD_NUMBER = 2;
+    private com.google.protobuf.Duration pingTimeout_;
+    /**
+     * <pre>
+     * A connection whose ping is not answered within this is closed; it also
+     * bounds how long sent data may stay unacknowledged (TCP_USER_TIMEOUT).
+     * Default 20s, between 1s and 10m.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration ping_timeout = 2 [json_name = "pingTimeout"];</code>
+     */
+    @java.lang.Override
+    public boolean hasPingTimeout() {
+      return ((bitField0_ & 0x00000002) != 0);
+    }
+    /**
+     * <pre>
+     * A connection whose ping is not answered within this is closed; it also
+     * bounds how long sent data may stay unacknowledged (TCP_USER_TIMEOUT).
+     * Default 20s, between 1s and 10m.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration ping_timeout = 2 [json_name = "pingTimeout"];</code>
+     */
+    @java.lang.Override
+    public com.google.protobuf.Duration getPingTimeout() {
+      return pingTimeout_ == null ? com.google.protobuf.Duration.getDefaultInstance() : pingTimeout_;
+    }
+    /**
+     * <pre>
+     * A connection whose ping is not answered within this is closed; it also
+     * bounds how long sent data may stay unacknowledged (TCP_USER_TIMEOUT).
+     * Default 20s, between 1s and 10m.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration ping_timeout = 2 [json_name = "pingTimeout"];</code>
+     */
+    private void setPingTimeout(com.google.protobuf.Duration value) {
+      value.getClass();
+  pingTimeout_ = value;
+      bitField0_ |= 0x00000002;
+      }
+    /**
+     * <pre>
+     * A connection whose ping is not answered within this is closed; it also
+     * bounds how long sent data may stay unacknowledged (TCP_USER_TIMEOUT).
+     * Default 20s, between 1s and 10m.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration ping_timeout = 2 [json_name = "pingTimeout"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergePingTimeout(com.google.protobuf.Duration value) {
+      value.getClass();
+  if (pingTimeout_ != null &&
+          pingTimeout_ != com.google.protobuf.Duration.getDefaultInstance()) {
+        pingTimeout_ =
+          com.google.protobuf.Duration.newBuilder(pingTimeout_).mergeFrom(value).buildPartial();
+      } else {
+        pingTimeout_ = value;
+      }
+      bitField0_ |= 0x00000002;
+    }
+    /**
+     * <pre>
+     * A connection whose ping is not answered within this is closed; it also
+     * bounds how long sent data may stay unacknowledged (TCP_USER_TIMEOUT).
+     * Default 20s, between 1s and 10m.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration ping_timeout = 2 [json_name = "pingTimeout"];</code>
+     */
+    private void clearPingTimeout() {  pingTimeout_ = null;
+      bitField0_ = (bitField0_ & ~0x00000002);
+    }
+
+    public static final int MIN_CLIENT_PING_INTERVAL_FIELD_NUMBER = 3;
+    private com.google.protobuf.Duration minClientPingInterval_;
+    /**
+     * <pre>
+     * The most often a client may ping, with or without calls in flight. A
+     * client that pings more often three times in a row, while the gateway
+     * sends it nothing, gets GOAWAY ENHANCE_YOUR_CALM "too_many_pings" and its
+     * connection is closed. Default 15s, the Go client's ping interval;
+     * between 1s and 2h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration min_client_ping_interval = 3 [json_name = "minClientPingInterval"];</code>
+     */
+    @java.lang.Override
+    public boolean hasMinClientPingInterval() {
+      return ((bitField0_ & 0x00000004) != 0);
+    }
+    /**
+     * <pre>
+     * The most often a client may ping, with or without calls in flight. A
+     * client that pings more often three times in a row, while the gateway
+     * sends it nothing, gets GOAWAY ENHANCE_YOUR_CALM "too_many_pings" and its
+     * connection is closed. Default 15s, the Go client's ping interval;
+     * between 1s and 2h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration min_client_ping_interval = 3 [json_name = "minClientPingInterval"];</code>
+     */
+    @java.lang.Override
+    public com.google.protobuf.Duration getMinClientPingInterval() {
+      return minClientPingInterval_ == null ? com.google.protobuf.Duration.getDefaultInstance() : minClientPingInterval_;
+    }
+    /**
+     * <pre>
+     * The most often a client may ping, with or without calls in flight. A
+     * client that pings more often three times in a row, while the gateway
+     * sends it nothing, gets GOAWAY ENHANCE_YOUR_CALM "too_many_pings" and its
+     * connection is closed. Default 15s, the Go client's ping interval;
+     * between 1s and 2h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration min_client_ping_interval = 3 [json_name = "minClientPingInterval"];</code>
+     */
+    private void setMinClientPingInterval(com.google.protobuf.Duration value) {
+      value.getClass();
+  minClientPingInterval_ = value;
+      bitField0_ |= 0x00000004;
+      }
+    /**
+     * <pre>
+     * The most often a client may ping, with or without calls in flight. A
+     * client that pings more often three times in a row, while the gateway
+     * sends it nothing, gets GOAWAY ENHANCE_YOUR_CALM "too_many_pings" and its
+     * connection is closed. Default 15s, the Go client's ping interval;
+     * between 1s and 2h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration min_client_ping_interval = 3 [json_name = "minClientPingInterval"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergeMinClientPingInterval(com.google.protobuf.Duration value) {
+      value.getClass();
+  if (minClientPingInterval_ != null &&
+          minClientPingInterval_ != com.google.protobuf.Duration.getDefaultInstance()) {
+        minClientPingInterval_ =
+          com.google.protobuf.Duration.newBuilder(minClientPingInterval_).mergeFrom(value).buildPartial();
+      } else {
+        minClientPingInterval_ = value;
+      }
+      bitField0_ |= 0x00000004;
+    }
+    /**
+     * <pre>
+     * The most often a client may ping, with or without calls in flight. A
+     * client that pings more often three times in a row, while the gateway
+     * sends it nothing, gets GOAWAY ENHANCE_YOUR_CALM "too_many_pings" and its
+     * connection is closed. Default 15s, the Go client's ping interval;
+     * between 1s and 2h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration min_client_ping_interval = 3 [json_name = "minClientPingInterval"];</code>
+     */
+    private void clearMinClientPingInterval() {  minClientPingInterval_ = null;
+      bitField0_ = (bitField0_ & ~0x00000004);
+    }
+
+    public static final int MAX_CONNECTION_IDLE_FIELD_NUMBER = 4;
+    private com.google.protobuf.Duration maxConnectionIdle_;
+    /**
+     * <pre>
+     * A connection without calls for this long is closed with a GOAWAY, which
+     * frees a phone that vanished between calls. Default 60s, between 1s and
+     * 24h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration max_connection_idle = 4 [json_name = "maxConnectionIdle"];</code>
+     */
+    @java.lang.Override
+    public boolean hasMaxConnectionIdle() {
+      return ((bitField0_ & 0x00000008) != 0);
+    }
+    /**
+     * <pre>
+     * A connection without calls for this long is closed with a GOAWAY, which
+     * frees a phone that vanished between calls. Default 60s, between 1s and
+     * 24h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration max_connection_idle = 4 [json_name = "maxConnectionIdle"];</code>
+     */
+    @java.lang.Override
+    public com.google.protobuf.Duration getMaxConnectionIdle() {
+      return maxConnectionIdle_ == null ? com.google.protobuf.Duration.getDefaultInstance() : maxConnectionIdle_;
+    }
+    /**
+     * <pre>
+     * A connection without calls for this long is closed with a GOAWAY, which
+     * frees a phone that vanished between calls. Default 60s, between 1s and
+     * 24h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration max_connection_idle = 4 [json_name = "maxConnectionIdle"];</code>
+     */
+    private void setMaxConnectionIdle(com.google.protobuf.Duration value) {
+      value.getClass();
+  maxConnectionIdle_ = value;
+      bitField0_ |= 0x00000008;
+      }
+    /**
+     * <pre>
+     * A connection without calls for this long is closed with a GOAWAY, which
+     * frees a phone that vanished between calls. Default 60s, between 1s and
+     * 24h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration max_connection_idle = 4 [json_name = "maxConnectionIdle"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergeMaxConnectionIdle(com.google.protobuf.Duration value) {
+      value.getClass();
+  if (maxConnectionIdle_ != null &&
+          maxConnectionIdle_ != com.google.protobuf.Duration.getDefaultInstance()) {
+        maxConnectionIdle_ =
+          com.google.protobuf.Duration.newBuilder(maxConnectionIdle_).mergeFrom(value).buildPartial();
+      } else {
+        maxConnectionIdle_ = value;
+      }
+      bitField0_ |= 0x00000008;
+    }
+    /**
+     * <pre>
+     * A connection without calls for this long is closed with a GOAWAY, which
+     * frees a phone that vanished between calls. Default 60s, between 1s and
+     * 24h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration max_connection_idle = 4 [json_name = "maxConnectionIdle"];</code>
+     */
+    private void clearMaxConnectionIdle() {  maxConnectionIdle_ = null;
+      bitField0_ = (bitField0_ & ~0x00000008);
+    }
+
+    public static msg.config.v1.ConfigOuterClass.Keepalive parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.config.v1.ConfigOuterClass.Keepalive parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.config.v1.ConfigOuterClass.Keepalive parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.config.v1.ConfigOuterClass.Keepalive parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.config.v1.ConfigOuterClass.Keepalive parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.config.v1.ConfigOuterClass.Keepalive parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.config.v1.ConfigOuterClass.Keepalive parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.config.v1.ConfigOuterClass.Keepalive parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.config.v1.ConfigOuterClass.Keepalive parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.config.v1.ConfigOuterClass.Keepalive parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.config.v1.ConfigOuterClass.Keepalive parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.config.v1.ConfigOuterClass.Keepalive parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.config.v1.ConfigOuterClass.Keepalive prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * Keepalive configures the HTTP/2 pings of data-plane connections. A phone
+     * that leaves a network vanishes without closing its connections; these
+     * settings bound how long the gateway keeps them. The defaults match the Go
+     * client's (see the README's "Mobile networks").
+     * </pre>
+     *
+     * Protobuf type {@code msg.config.v1.Keepalive}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.config.v1.ConfigOuterClass.Keepalive, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.config.v1.Keepalive)
+        msg.config.v1.ConfigOuterClass.KeepaliveOrBuilder {
+      // Construct using msg.config.v1.ConfigOuterClass.Keepalive.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * After this long without a frame from a client, the gateway pings it.
+       * Default 30s, between 1s and 2h. Longer than the Go client's ping
+       * interval and idle timeout, so that a phone running it is never woken by
+       * the gateway's pings.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration ping_interval = 1 [json_name = "pingInterval"];</code>
+       */
+      @java.lang.Override
+      public boolean hasPingInterval() {
+        return instance.hasPingInterval();
+      }
+      /**
+       * <pre>
+       * After this long without a frame from a client, the gateway pings it.
+       * Default 30s, between 1s and 2h. Longer than the Go client's ping
+       * interval and idle timeout, so that a phone running it is never woken by
+       * the gateway's pings.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration ping_interval = 1 [json_name = "pingInterval"];</code>
+       */
+      @java.lang.Override
+      public com.google.protobuf.Duration getPingInterval() {
+        return instance.getPingInterval();
+      }
+      /**
+       * <pre>
+       * After this long without a frame from a client, the gateway pings it.
+       * Default 30s, between 1s and 2h. Longer than the Go client's ping
+       * interval and idle timeout, so that a phone running it is never woken by
+       * the gateway's pings.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration ping_interval = 1 [json_name = "pingInterval"];</code>
+       */
+      public Builder setPingInterval(com.google.protobuf.Duration value) {
+        copyOnWrite();
+        instance.setPingInterval(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * After this long without a frame from a client, the gateway pings it.
+       * Default 30s, between 1s and 2h. Longer than the Go client's ping
+       * interval and idle timeout, so that a phone running it is never woken by
+       * the gateway's pings.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration ping_interval = 1 [json_name = "pingInterval"];</code>
+       */
+      public Builder setPingInterval(
+          com.google.protobuf.Duration.Builder builderForValue) {
+        copyOnWrite();
+        instance.setPingInterval(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * After this long without a frame from a client, the gateway pings it.
+       * Default 30s, between 1s and 2h. Longer than the Go client's ping
+       * interval and idle timeout, so that a phone running it is never woken by
+       * the gateway's pings.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration ping_interval = 1 [json_name = "pingInterval"];</code>
+       */
+      public Builder mergePingInterval(com.google.protobuf.Duration value) {
+        copyOnWrite();
+        instance.mergePingInterval(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * After this long without a frame from a client, the gateway pings it.
+       * Default 30s, between 1s and 2h. Longer than the Go client's ping
+       * interval and idle timeout, so that a phone running it is never woken by
+       * the gateway's pings.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration ping_interval = 1 [json_name = "pingInterval"];</code>
+       */
+      public Builder clearPingInterval() {  copyOnWrite();
+        instance.clearPingInterval();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * A connection whose ping is not answered within this is closed; it also
+       * bounds how long sent data may stay unacknowledged (TCP_USER_TIMEOUT).
+       * Default 20s, between 1s and 10m.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration ping_timeout = 2 [json_name = "pingTimeout"];</code>
+       */
+      @java.lang.Override
+      public boolean hasPingTimeout() {
+        return instance.hasPingTimeout();
+      }
+      /**
+       * <pre>
+       * A connection whose ping is not answered within this is closed; it also
+       * bounds how long sent data may stay unacknowledged (TCP_USER_TIMEOUT).
+       * Default 20s, between 1s and 10m.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration ping_timeout = 2 [json_name = "pingTimeout"];</code>
+       */
+      @java.lang.Override
+      public com.google.protobuf.Duration getPingTimeout() {
+        return instance.getPingTimeout();
+      }
+      /**
+       * <pre>
+       * A connection whose ping is not answered within this is closed; it also
+       * bounds how long sent data may stay unacknowledged (TCP_USER_TIMEOUT).
+       * Default 20s, between 1s and 10m.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration ping_timeout = 2 [json_name = "pingTimeout"];</code>
+       */
+      public Builder setPingTimeout(com.google.protobuf.Duration value) {
+        copyOnWrite();
+        instance.setPingTimeout(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * A connection whose ping is not answered within this is closed; it also
+       * bounds how long sent data may stay unacknowledged (TCP_USER_TIMEOUT).
+       * Default 20s, between 1s and 10m.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration ping_timeout = 2 [json_name = "pingTimeout"];</code>
+       */
+      public Builder setPingTimeout(
+          com.google.protobuf.Duration.Builder builderForValue) {
+        copyOnWrite();
+        instance.setPingTimeout(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * A connection whose ping is not answered within this is closed; it also
+       * bounds how long sent data may stay unacknowledged (TCP_USER_TIMEOUT).
+       * Default 20s, between 1s and 10m.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration ping_timeout = 2 [json_name = "pingTimeout"];</code>
+       */
+      public Builder mergePingTimeout(com.google.protobuf.Duration value) {
+        copyOnWrite();
+        instance.mergePingTimeout(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * A connection whose ping is not answered within this is closed; it also
+       * bounds how long sent data may stay unacknowledged (TCP_USER_TIMEOUT).
+       * Default 20s, between 1s and 10m.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration ping_timeout = 2 [json_name = "pingTimeout"];</code>
+       */
+      public Builder clearPingTimeout() {  copyOnWrite();
+        instance.clearPingTimeout();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The most often a client may ping, with or without calls in flight. A
+       * client that pings more often three times in a row, while the gateway
+       * sends it nothing, gets GOAWAY ENHANCE_YOUR_CALM "too_many_pings" and its
+       * connection is closed. Default 15s, the Go client's ping interval;
+       * between 1s and 2h.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration min_client_ping_interval = 3 [json_name = "minClientPingInterval"];</code>
+       */
+      @java.lang.Override
+      public boolean hasMinClientPingInterval() {
+        return instance.hasMinClientPingInterval();
+      }
+      /**
+       * <pre>
+       * The most often a client may ping, with or without calls in flight. A
+       * client that pings more often three times in a row, while the gateway
+       * sends it nothing, gets GOAWAY ENHANCE_YOUR_CALM "too_many_pings" and its
+       * connection is closed. Default 15s, the Go client's ping interval;
+       * between 1s and 2h.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration min_client_ping_interval = 3 [json_name = "minClientPingInterval"];</code>
+       */
+      @java.lang.Override
+      public com.google.protobuf.Duration getMinClientPingInterval() {
+        return instance.getMinClientPingInterval();
+      }
+      /**
+       * <pre>
+       * The most often a client may ping, with or without calls in flight. A
+       * client that pings more often three times in a row, while the gateway
+       * sends it nothing, gets GOAWAY ENHANCE_YOUR_CALM "too_many_pings" and its
+       * connection is closed. Default 15s, the Go client's ping interval;
+       * between 1s and 2h.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration min_client_ping_interval = 3 [json_name = "minClientPingInterval"];</code>
+       */
+      public Builder setMinClientPingInterval(com.google.protobuf.Duration value) {
+        copyOnWrite();
+        instance.setMinClientPingInterval(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * The most often a client may ping, with or without calls in flight. A
+       * client that pings more often three times in a row, while the gateway
+       * sends it nothing, gets GOAWAY ENHANCE_YOUR_CALM "too_many_pings" and its
+       * connection is closed. Default 15s, the Go client's ping interval;
+       * between 1s and 2h.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration min_client_ping_interval = 3 [json_name = "minClientPingInterval"];</code>
+       */
+      public Builder setMinClientPingInterval(
+          com.google.protobuf.Duration.Builder builderForValue) {
+        copyOnWrite();
+        instance.setMinClientPingInterval(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * The most often a client may ping, with or without calls in flight. A
+       * client that pings more often three times in a row, while the gateway
+       * sends it nothing, gets GOAWAY ENHANCE_YOUR_CALM "too_many_pings" and its
+       * connection is closed. Default 15s, the Go client's ping interval;
+       * between 1s and 2h.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration min_client_ping_interval = 3 [json_name = "minClientPingInterval"];</code>
+       */
+      public Builder mergeMinClientPingInterval(com.google.protobuf.Duration value) {
+        copyOnWrite();
+        instance.mergeMinClientPingInterval(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The most often a client may ping, with or without calls in flight. A
+       * client that pings more often three times in a row, while the gateway
+       * sends it nothing, gets GOAWAY ENHANCE_YOUR_CALM "too_many_pings" and its
+       * connection is closed. Default 15s, the Go client's ping interval;
+       * between 1s and 2h.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration min_client_ping_interval = 3 [json_name = "minClientPingInterval"];</code>
+       */
+      public Builder clearMinClientPingInterval() {  copyOnWrite();
+        instance.clearMinClientPingInterval();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * A connection without calls for this long is closed with a GOAWAY, which
+       * frees a phone that vanished between calls. Default 60s, between 1s and
+       * 24h.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration max_connection_idle = 4 [json_name = "maxConnectionIdle"];</code>
+       */
+      @java.lang.Override
+      public boolean hasMaxConnectionIdle() {
+        return instance.hasMaxConnectionIdle();
+      }
+      /**
+       * <pre>
+       * A connection without calls for this long is closed with a GOAWAY, which
+       * frees a phone that vanished between calls. Default 60s, between 1s and
+       * 24h.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration max_connection_idle = 4 [json_name = "maxConnectionIdle"];</code>
+       */
+      @java.lang.Override
+      public com.google.protobuf.Duration getMaxConnectionIdle() {
+        return instance.getMaxConnectionIdle();
+      }
+      /**
+       * <pre>
+       * A connection without calls for this long is closed with a GOAWAY, which
+       * frees a phone that vanished between calls. Default 60s, between 1s and
+       * 24h.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration max_connection_idle = 4 [json_name = "maxConnectionIdle"];</code>
+       */
+      public Builder setMaxConnectionIdle(com.google.protobuf.Duration value) {
+        copyOnWrite();
+        instance.setMaxConnectionIdle(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * A connection without calls for this long is closed with a GOAWAY, which
+       * frees a phone that vanished between calls. Default 60s, between 1s and
+       * 24h.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration max_connection_idle = 4 [json_name = "maxConnectionIdle"];</code>
+       */
+      public Builder setMaxConnectionIdle(
+          com.google.protobuf.Duration.Builder builderForValue) {
+        copyOnWrite();
+        instance.setMaxConnectionIdle(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * A connection without calls for this long is closed with a GOAWAY, which
+       * frees a phone that vanished between calls. Default 60s, between 1s and
+       * 24h.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration max_connection_idle = 4 [json_name = "maxConnectionIdle"];</code>
+       */
+      public Builder mergeMaxConnectionIdle(com.google.protobuf.Duration value) {
+        copyOnWrite();
+        instance.mergeMaxConnectionIdle(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * A connection without calls for this long is closed with a GOAWAY, which
+       * frees a phone that vanished between calls. Default 60s, between 1s and
+       * 24h.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration max_connection_idle = 4 [json_name = "maxConnectionIdle"];</code>
+       */
+      public Builder clearMaxConnectionIdle() {  copyOnWrite();
+        instance.clearMaxConnectionIdle();
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.config.v1.Keepalive)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.config.v1.ConfigOuterClass.Keepalive();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "bitField0_",
+              "pingInterval_",
+              "pingTimeout_",
+              "minClientPingInterval_",
+              "maxConnectionIdle_",
+            };
+            java.lang.String info =
+                "\u0000\u0004\u0000\u0001\u0001\u0004\u0004\u0000\u0000\u0000\u0001\u1009\u0000\u0002" +
+                "\u1009\u0001\u0003\u1009\u0002\u0004\u1009\u0003";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.config.v1.ConfigOuterClass.Keepalive> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.config.v1.ConfigOuterClass.Keepalive.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.config.v1.ConfigOuterClass.Keepalive>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.config.v1.Keepalive)
+    private static final msg.config.v1.ConfigOuterClass.Keepalive DEFAULT_INSTANCE;
+    static {
+      Keepalive defaultInstance = new Keepalive();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        Keepalive.class, defaultInstance);
+    }
+
+    public static msg.config.v1.ConfigOuterClass.Keepalive getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<Keepalive> PARSER;
+
+    public static com.google.protobuf.Parser<Keepalive> parser() {
       return DEFAULT_INSTANCE.getParserForType();
     }
   }

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file msg/config/v1/config.proto.
  */
 export const file_msg_config_v1_config: GenFile = /*@__PURE__*/
-  fileDesc("Chptc2cvY29uZmlnL3YxL2NvbmZpZy5wcm90bxINbXNnLmNvbmZpZy52MSLzAwoGQ29uZmlnEg4KBmxpc3RlbhgBIAEoCRIUCgxhZG1pbl9saXN0ZW4YAiABKAkSJQoDdGxzGAMgASgLMhgubXNnLmNvbmZpZy52MS5TZXJ2ZXJUTFMSIQoFaG9zdHMYBCADKAsyEi5tc2cuYWRtaW4udjEuSG9zdBIhCgVydWxlcxgFIAMoCzISLm1zZy5hZG1pbi52MS5SdWxlEiUKBmxpbWl0cxgGIAEoCzIVLm1zZy5jb25maWcudjEuTGltaXRzEh8KA2xvZxgHIAEoCzISLm1zZy5jb25maWcudjEuTG9nEjIKDXJlbGF5X2hlYWRlcnMYCCABKAsyGy5tc2cuY29uZmlnLnYxLlJlbGF5SGVhZGVycxIwCg1kcmFpbl90aW1lb3V0GAkgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEicKB3RyYWNpbmcYCiABKAsyFi5tc2cuY29uZmlnLnYxLlRyYWNpbmcSEAoIZGF0YV9kaXIYFCABKAkSIwoFYWRtaW4YFSABKAsyFC5tc2cuY29uZmlnLnYxLkFkbWluEiMKBWF1ZGl0GBYgASgLMhQubXNnLmNvbmZpZy52MS5BdWRpdBIjCgVzdG9yZRgXIAEoCzIULm1zZy5jb25maWcudjEuU3RvcmUipAEKCVNlcnZlclRMUxIRCgljZXJ0X2ZpbGUYASABKAkSEAoIa2V5X2ZpbGUYAiABKAkSFgoOY2xpZW50X2NhX2ZpbGUYAyABKAkSEwoLbWluX3ZlcnNpb24YBCABKAkSEQoJY3JsX2ZpbGVzGAUgAygJEjIKD3JlbG9hZF9pbnRlcnZhbBgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiKSAgoGTGltaXRzEhkKEW1heF9tZXNzYWdlX2J5dGVzGAEgASgDEh4KFm1heF9jb25jdXJyZW50X3N0cmVhbXMYAiABKA0SNAoRaGFuZHNoYWtlX3RpbWVvdXQYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGAoQbWF4X2hlYWRlcl9jb3VudBgEIAEoDRIYChBtYXhfaGVhZGVyX2J5dGVzGAUgASgDEhcKD21heF9jb25uZWN0aW9ucxgGIAEoDRIXCg9yYXRlX3Blcl9zZWNvbmQYByABKAESDQoFYnVyc3QYCCABKA0SIgoabWF4X2luX2ZsaWdodF9wZXJfaWRlbnRpdHkYCSABKA0iJAoDTG9nEg0KBWxldmVsGAEgASgJEg4KBmZvcm1hdBgCIAEoCSI1CgxSZWxheUhlYWRlcnMSEAoIaWRlbnRpdHkYASABKAkSEwoLZmluZ2VycHJpbnQYAiABKAkiWQoHVHJhY2luZxIQCghlbmRwb2ludBgBIAEoCRIQCghpbnNlY3VyZRgCIAEoCBIZCgxzYW1wbGVfcmF0aW8YAyABKAFIAIgBAUIPCg1fc2FtcGxlX3JhdGlvIqYBCgVBZG1pbhIpCgZ0b2tlbnMYASADKAsyGS5tc2cuY29uZmlnLnYxLkFkbWluVG9rZW4SJAoDdGxzGAIgASgLMhcubXNnLmNvbmZpZy52MS5BZG1pblRMUxIrCgdjbGllbnRzGAMgAygLMhoubXNnLmNvbmZpZy52MS5BZG1pbkNsaWVudBIfChdtZXRyaWNzX3VuYXV0aGVudGljYXRlZBgEIAEoCCJHCghBZG1pblRMUxIRCgljZXJ0X2ZpbGUYASABKAkSEAoIa2V5X2ZpbGUYAiABKAkSFgoOY2xpZW50X2NhX2ZpbGUYAyABKAkidAoLQWRtaW5DbGllbnQSDAoEbmFtZRgBIAEoCRIaChJmaW5nZXJwcmludF9zaGEyNTYYAiABKAkSEwoLY29tbW9uX25hbWUYAyABKAkSJgoEcm9sZRgEIAEoDjIYLm1zZy5jb25maWcudjEuQWRtaW5Sb2xlIlIKCkFkbWluVG9rZW4SDAoEbmFtZRgBIAEoCRIOCgZzaGEyNTYYAiABKAkSJgoEcm9sZRgDIAEoDjIYLm1zZy5jb25maWcudjEuQWRtaW5Sb2xlIlwKBUF1ZGl0EhIKCmpzb25sX2ZpbGUYASABKAkSKgoHbWF4X2FnZRgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhITCgttYXhfcmVjb3JkcxgDIAEoAyIqCgVTdG9yZRIhCgRldGNkGAEgASgLMhMubXNnLmNvbmZpZy52MS5FdGNkIpEBCgRFdGNkEhEKCWVuZHBvaW50cxgBIAMoCRIOCgZwcmVmaXgYAiABKAkSLwoMZGlhbF90aW1lb3V0GAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEiMKA3RscxgEIAEoCzIWLm1zZy5jb25maWcudjEuRXRjZFRMUxIQCghpbnNlY3VyZRgFIAEoCCJUCgdFdGNkVExTEg8KB2NhX2ZpbGUYASABKAkSEQoJY2VydF9maWxlGAIgASgJEhAKCGtleV9maWxlGAMgASgJEhMKC3NlcnZlcl9uYW1lGAQgASgJKlUKCUFkbWluUm9sZRIaChZBRE1JTl9ST0xFX1VOU1BFQ0lGSUVEEAASFQoRQURNSU5fUk9MRV9WSUVXRVIQARIVChFBRE1JTl9ST0xFX0VESVRPUhACQjdaNWdpdGh1Yi5jb20vbXNnLWdhdGV3YXkvbXNnL2dlbi9tc2cvY29uZmlnL3YxO2NvbmZpZ3YxYgZwcm90bzM", [file_google_protobuf_duration, file_msg_admin_v1_resources]);
+  fileDesc("Chptc2cvY29uZmlnL3YxL2NvbmZpZy5wcm90bxINbXNnLmNvbmZpZy52MSKgBAoGQ29uZmlnEg4KBmxpc3RlbhgBIAEoCRIUCgxhZG1pbl9saXN0ZW4YAiABKAkSJQoDdGxzGAMgASgLMhgubXNnLmNvbmZpZy52MS5TZXJ2ZXJUTFMSIQoFaG9zdHMYBCADKAsyEi5tc2cuYWRtaW4udjEuSG9zdBIhCgVydWxlcxgFIAMoCzISLm1zZy5hZG1pbi52MS5SdWxlEiUKBmxpbWl0cxgGIAEoCzIVLm1zZy5jb25maWcudjEuTGltaXRzEh8KA2xvZxgHIAEoCzISLm1zZy5jb25maWcudjEuTG9nEjIKDXJlbGF5X2hlYWRlcnMYCCABKAsyGy5tc2cuY29uZmlnLnYxLlJlbGF5SGVhZGVycxIwCg1kcmFpbl90aW1lb3V0GAkgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEicKB3RyYWNpbmcYCiABKAsyFi5tc2cuY29uZmlnLnYxLlRyYWNpbmcSEAoIZGF0YV9kaXIYFCABKAkSIwoFYWRtaW4YFSABKAsyFC5tc2cuY29uZmlnLnYxLkFkbWluEiMKBWF1ZGl0GBYgASgLMhQubXNnLmNvbmZpZy52MS5BdWRpdBIjCgVzdG9yZRgXIAEoCzIULm1zZy5jb25maWcudjEuU3RvcmUSKwoJa2VlcGFsaXZlGBggASgLMhgubXNnLmNvbmZpZy52MS5LZWVwYWxpdmUipAEKCVNlcnZlclRMUxIRCgljZXJ0X2ZpbGUYASABKAkSEAoIa2V5X2ZpbGUYAiABKAkSFgoOY2xpZW50X2NhX2ZpbGUYAyABKAkSEwoLbWluX3ZlcnNpb24YBCABKAkSEQoJY3JsX2ZpbGVzGAUgAygJEjIKD3JlbG9hZF9pbnRlcnZhbBgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiKSAgoGTGltaXRzEhkKEW1heF9tZXNzYWdlX2J5dGVzGAEgASgDEh4KFm1heF9jb25jdXJyZW50X3N0cmVhbXMYAiABKA0SNAoRaGFuZHNoYWtlX3RpbWVvdXQYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGAoQbWF4X2hlYWRlcl9jb3VudBgEIAEoDRIYChBtYXhfaGVhZGVyX2J5dGVzGAUgASgDEhcKD21heF9jb25uZWN0aW9ucxgGIAEoDRIXCg9yYXRlX3Blcl9zZWNvbmQYByABKAESDQoFYnVyc3QYCCABKA0SIgoabWF4X2luX2ZsaWdodF9wZXJfaWRlbnRpdHkYCSABKA0i4wEKCUtlZXBhbGl2ZRIwCg1waW5nX2ludGVydmFsGAEgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi8KDHBpbmdfdGltZW91dBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI7ChhtaW5fY2xpZW50X3BpbmdfaW50ZXJ2YWwYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SNgoTbWF4X2Nvbm5lY3Rpb25faWRsZRgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiIkCgNMb2cSDQoFbGV2ZWwYASABKAkSDgoGZm9ybWF0GAIgASgJIjUKDFJlbGF5SGVhZGVycxIQCghpZGVudGl0eRgBIAEoCRITCgtmaW5nZXJwcmludBgCIAEoCSJZCgdUcmFjaW5nEhAKCGVuZHBvaW50GAEgASgJEhAKCGluc2VjdXJlGAIgASgIEhkKDHNhbXBsZV9yYXRpbxgDIAEoAUgAiAEBQg8KDV9zYW1wbGVfcmF0aW8ipgEKBUFkbWluEikKBnRva2VucxgBIAMoCzIZLm1zZy5jb25maWcudjEuQWRtaW5Ub2tlbhIkCgN0bHMYAiABKAsyFy5tc2cuY29uZmlnLnYxLkFkbWluVExTEisKB2NsaWVudHMYAyADKAsyGi5tc2cuY29uZmlnLnYxLkFkbWluQ2xpZW50Eh8KF21ldHJpY3NfdW5hdXRoZW50aWNhdGVkGAQgASgIIkcKCEFkbWluVExTEhEKCWNlcnRfZmlsZRgBIAEoCRIQCghrZXlfZmlsZRgCIAEoCRIWCg5jbGllbnRfY2FfZmlsZRgDIAEoCSJ0CgtBZG1pbkNsaWVudBIMCgRuYW1lGAEgASgJEhoKEmZpbmdlcnByaW50X3NoYTI1NhgCIAEoCRITCgtjb21tb25fbmFtZRgDIAEoCRImCgRyb2xlGAQgASgOMhgubXNnLmNvbmZpZy52MS5BZG1pblJvbGUiUgoKQWRtaW5Ub2tlbhIMCgRuYW1lGAEgASgJEg4KBnNoYTI1NhgCIAEoCRImCgRyb2xlGAMgASgOMhgubXNnLmNvbmZpZy52MS5BZG1pblJvbGUiXAoFQXVkaXQSEgoKanNvbmxfZmlsZRgBIAEoCRIqCgdtYXhfYWdlGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhMKC21heF9yZWNvcmRzGAMgASgDIioKBVN0b3JlEiEKBGV0Y2QYASABKAsyEy5tc2cuY29uZmlnLnYxLkV0Y2QikQEKBEV0Y2QSEQoJZW5kcG9pbnRzGAEgAygJEg4KBnByZWZpeBgCIAEoCRIvCgxkaWFsX3RpbWVvdXQYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SIwoDdGxzGAQgASgLMhYubXNnLmNvbmZpZy52MS5FdGNkVExTEhAKCGluc2VjdXJlGAUgASgIIlQKB0V0Y2RUTFMSDwoHY2FfZmlsZRgBIAEoCRIRCgljZXJ0X2ZpbGUYAiABKAkSEAoIa2V5X2ZpbGUYAyABKAkSEwoLc2VydmVyX25hbWUYBCABKAkqVQoJQWRtaW5Sb2xlEhoKFkFETUlOX1JPTEVfVU5TUEVDSUZJRUQQABIVChFBRE1JTl9ST0xFX1ZJRVdFUhABEhUKEUFETUlOX1JPTEVfRURJVE9SEAJCN1o1Z2l0aHViLmNvbS9tc2ctZ2F0ZXdheS9tc2cvZ2VuL21zZy9jb25maWcvdjE7Y29uZmlndjFiBnByb3RvMw", [file_google_protobuf_duration, file_msg_admin_v1_resources]);
 
 /**
  * Config is the gateway's config file. It is written in YAML with the field
@@ -127,6 +127,14 @@ export type Config = Message<"msg.config.v1.Config"> & {
    * @generated from field: msg.config.v1.Store store = 23;
    */
   store?: Store | undefined;
+
+  /**
+   * HTTP/2 keepalive on the data plane: how the gateway notices phones that
+   * vanished, and how often apps may ping it.
+   *
+   * @generated from field: msg.config.v1.Keepalive keepalive = 24;
+   */
+  keepalive?: Keepalive | undefined;
 };
 
 /**
@@ -281,6 +289,62 @@ export const LimitsSchema: GenMessage<Limits> = /*@__PURE__*/
   messageDesc(file_msg_config_v1_config, 2);
 
 /**
+ * Keepalive configures the HTTP/2 pings of data-plane connections. A phone
+ * that leaves a network vanishes without closing its connections; these
+ * settings bound how long the gateway keeps them. The defaults match the Go
+ * client's (see the README's "Mobile networks").
+ *
+ * @generated from message msg.config.v1.Keepalive
+ */
+export type Keepalive = Message<"msg.config.v1.Keepalive"> & {
+  /**
+   * After this long without a frame from a client, the gateway pings it.
+   * Default 30s, between 1s and 2h. Longer than the Go client's ping
+   * interval and idle timeout, so that a phone running it is never woken by
+   * the gateway's pings.
+   *
+   * @generated from field: google.protobuf.Duration ping_interval = 1;
+   */
+  pingInterval?: Duration | undefined;
+
+  /**
+   * A connection whose ping is not answered within this is closed; it also
+   * bounds how long sent data may stay unacknowledged (TCP_USER_TIMEOUT).
+   * Default 20s, between 1s and 10m.
+   *
+   * @generated from field: google.protobuf.Duration ping_timeout = 2;
+   */
+  pingTimeout?: Duration | undefined;
+
+  /**
+   * The most often a client may ping, with or without calls in flight. A
+   * client that pings more often three times in a row, while the gateway
+   * sends it nothing, gets GOAWAY ENHANCE_YOUR_CALM "too_many_pings" and its
+   * connection is closed. Default 15s, the Go client's ping interval;
+   * between 1s and 2h.
+   *
+   * @generated from field: google.protobuf.Duration min_client_ping_interval = 3;
+   */
+  minClientPingInterval?: Duration | undefined;
+
+  /**
+   * A connection without calls for this long is closed with a GOAWAY, which
+   * frees a phone that vanished between calls. Default 60s, between 1s and
+   * 24h.
+   *
+   * @generated from field: google.protobuf.Duration max_connection_idle = 4;
+   */
+  maxConnectionIdle?: Duration | undefined;
+};
+
+/**
+ * Describes the message msg.config.v1.Keepalive.
+ * Use `create(KeepaliveSchema)` to create a new message.
+ */
+export const KeepaliveSchema: GenMessage<Keepalive> = /*@__PURE__*/
+  messageDesc(file_msg_config_v1_config, 3);
+
+/**
  * Log configures logging.
  *
  * @generated from message msg.config.v1.Log
@@ -306,7 +370,7 @@ export type Log = Message<"msg.config.v1.Log"> & {
  * Use `create(LogSchema)` to create a new message.
  */
 export const LogSchema: GenMessage<Log> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 3);
+  messageDesc(file_msg_config_v1_config, 4);
 
 /**
  * RelayHeaders names the headers that carry the caller's identity to the
@@ -336,7 +400,7 @@ export type RelayHeaders = Message<"msg.config.v1.RelayHeaders"> & {
  * Use `create(RelayHeadersSchema)` to create a new message.
  */
 export const RelayHeadersSchema: GenMessage<RelayHeaders> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 4);
+  messageDesc(file_msg_config_v1_config, 5);
 
 /**
  * Tracing exports spans over OTLP/gRPC. Each RPC starts a new trace at the
@@ -375,7 +439,7 @@ export type Tracing = Message<"msg.config.v1.Tracing"> & {
  * Use `create(TracingSchema)` to create a new message.
  */
 export const TracingSchema: GenMessage<Tracing> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 5);
+  messageDesc(file_msg_config_v1_config, 6);
 
 /**
  * Admin configures who may use the admin API.
@@ -423,7 +487,7 @@ export type Admin = Message<"msg.config.v1.Admin"> & {
  * Use `create(AdminSchema)` to create a new message.
  */
 export const AdminSchema: GenMessage<Admin> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 6);
+  messageDesc(file_msg_config_v1_config, 7);
 
 /**
  * AdminTLS names the files of an HTTPS admin listener.
@@ -459,7 +523,7 @@ export type AdminTLS = Message<"msg.config.v1.AdminTLS"> & {
  * Use `create(AdminTLSSchema)` to create a new message.
  */
 export const AdminTLSSchema: GenMessage<AdminTLS> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 7);
+  messageDesc(file_msg_config_v1_config, 8);
 
 /**
  * AdminClient grants a role to an admin client certificate, named by its
@@ -502,7 +566,7 @@ export type AdminClient = Message<"msg.config.v1.AdminClient"> & {
  * Use `create(AdminClientSchema)` to create a new message.
  */
 export const AdminClientSchema: GenMessage<AdminClient> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 8);
+  messageDesc(file_msg_config_v1_config, 9);
 
 /**
  * AdminToken is one admin bearer token.
@@ -538,7 +602,7 @@ export type AdminToken = Message<"msg.config.v1.AdminToken"> & {
  * Use `create(AdminTokenSchema)` to create a new message.
  */
 export const AdminTokenSchema: GenMessage<AdminToken> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 9);
+  messageDesc(file_msg_config_v1_config, 10);
 
 /**
  * Audit configures the audit trail.
@@ -574,7 +638,7 @@ export type Audit = Message<"msg.config.v1.Audit"> & {
  * Use `create(AuditSchema)` to create a new message.
  */
 export const AuditSchema: GenMessage<Audit> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 10);
+  messageDesc(file_msg_config_v1_config, 11);
 
 /**
  * Store selects the configuration store shared by the gateway's instances.
@@ -597,7 +661,7 @@ export type Store = Message<"msg.config.v1.Store"> & {
  * Use `create(StoreSchema)` to create a new message.
  */
 export const StoreSchema: GenMessage<Store> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 11);
+  messageDesc(file_msg_config_v1_config, 12);
 
 /**
  * Etcd is the etcd v3 cluster that holds a fleet's hosts, rules and
@@ -651,7 +715,7 @@ export type Etcd = Message<"msg.config.v1.Etcd"> & {
  * Use `create(EtcdSchema)` to create a new message.
  */
 export const EtcdSchema: GenMessage<Etcd> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 12);
+  messageDesc(file_msg_config_v1_config, 13);
 
 /**
  * EtcdTLS names the files of the connection to etcd.
@@ -696,7 +760,7 @@ export type EtcdTLS = Message<"msg.config.v1.EtcdTLS"> & {
  * Use `create(EtcdTLSSchema)` to create a new message.
  */
 export const EtcdTLSSchema: GenMessage<EtcdTLS> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 13);
+  messageDesc(file_msg_config_v1_config, 14);
 
 /**
  * AdminRole is what an admin may do.
