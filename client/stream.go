@@ -152,7 +152,9 @@ func (t *Transport) attempt(req *http.Request, head *gatewayv1.RequestHead, rb *
 	if e, ok := errors.AsType[*Error](err); ok && e.Code == codes.Unknown && e.Message == "EOF" {
 		l.inline.forget(gen)
 		if !l.hold() {
-			return nil, a, moved, err
+			// Retired meanwhile: the gateway relayed nothing, so the
+			// request moves like any other.
+			return nil, a, true, err
 		}
 		h.Body, h.End = nil, false
 		body, _ := rb.stream() // from memory: no error
