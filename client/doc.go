@@ -37,7 +37,11 @@
 // event by event). Memory stays flat on both sides whatever the size: HTTP/2
 // flow control holds a fast sender back. The transport keeps gRPC's adaptive
 // (BDP-estimated) flow-control windows, so that a download over a
-// high-latency mobile link is not capped by a fixed window. In particular:
+// high-latency mobile link is not capped by a fixed window: over an emulated
+// 150 ms, 5 Mbit/s link a 16 MiB download reaches 98–99% of the link's rate
+// (`make bench-mobile`), where gRPC's fixed 64 KiB window would reach 46%;
+// fixed windows of 256 KiB or 1 MiB measured the same as the adaptive ones.
+// In particular:
 //
 //   - A body of known length (req.ContentLength > 0) is declared to the
 //     gateway, which relays it with that Content-Length and refuses a body
@@ -77,6 +81,69 @@
 // directly; before them it was 215–220 µs through this package), which a
 // mobile network's round trip dwarfs. `make bench` measures the whole path
 // against direct access and an nginx mTLS proxy.
+//
+// # Mobile networks
+//
+// A phone that moves from Wi-Fi to mobile data, or whose carrier's NAT
+// forgets an idle connection, loses its connection to the gateway without
+// being told: nothing arrives, and nothing says so. The transport copes:
+//
+//   - Apps should call [Transport.NetworkChanged] from the platform's
+//     network callbacks (Android's ConnectivityManager.NetworkCallback,
+//     iOS's NWPathMonitor). The next request then goes out on a new
+//     connection at once, and requests waiting for an answer that may be
+//     sent twice (below) move to it. Without the call the transport notices
+//     by itself: a request that has waited a second with nothing arriving
+//     has the connection checked (a gRPC health check of the gateway), and
+//     when three more seconds bring no answer the connection is replaced
+//     and such requests move — about four seconds after the change. A
+//     request whose deadline passes with nothing arriving also leaves the
+//     next request a new connection.
+//   - A request that cannot be sent twice is not sent on a connection that
+//     has been silent for five seconds or more until a health check shows it
+//     alive: one round trip, paid only then.
+//   - While requests wait in silence (a slow internal host, a quiet
+//     server-sent event stream) the transport pings the gateway every 15s
+//     and gives the connection up when a ping goes 10s unanswered
+//     ([WithKeepalive]). It never pings while idle: each ping wakes the
+//     phone's radio, which then stays in a high-power state for seconds.
+//     Instead a connection idle for 20s is closed ([WithIdleTimeout]), below
+//     the idle timeouts of carrier NATs (30s and up), and the next request
+//     opens a new one. Reconnects are cheap: the transport keeps one TLS
+//     session cache, so a new connection resumes the session and the
+//     gateway sends no certificate and neither side signs or verifies one
+//     (about 40% less CPU for the two together, and 660 fewer bytes
+//     down; the round trips are the same as TLS 1.3's full handshake).
+//   - A request is sent once more, on a new connection, when its connection
+//     failed before the gateway answered anything, and either it never
+//     reached a connection, or it is idempotent: its method is GET, HEAD,
+//     OPTIONS, PUT or DELETE, or it carries an Idempotency-Key or
+//     X-Idempotency-Key header (as net/http's own transport understands
+//     them; a key with a nil value marks the request without sending a
+//     header). A POST is never sent twice otherwise. Its body must be
+//     replayable: none, one of known length up to 16 KiB (kept in memory),
+//     or req.GetBody set (as [net/http.NewRequest] does for bytes and
+//     strings readers). Only failures on a connection the gateway has
+//     answered before are retried this way, so an unreachable gateway or a
+//     refused certificate fails at once; the retry waits for the new
+//     connection up to 20s or the request's deadline, which covers a
+//     gateway restart.
+//   - A refusal from the gateway with a retry delay (google.rpc.RetryInfo,
+//     from its rate and in-flight limits, which refuse before relaying
+//     anything) is sent once more after the delay, for any method, when the
+//     delay ends before the request's deadline (or within 20s without one);
+//     otherwise the [*Error] with its RetryAfter is returned at once. An
+//     HTTP 429 or 503 from the internal host, with or without Retry-After,
+//     is a response and is returned as it is.
+//   - A request that went out and then lost its connection, and cannot be
+//     sent twice, fails with an [*Error] whose code is Unavailable, or
+//     DeadlineExceeded when its deadline passed first: the internal host may
+//     or may not have received it. When the gateway drains (SIGTERM), calls
+//     it has received finish, and calls it has not are sent to the next
+//     connection by gRPC, so a drain loses nothing.
+//
+// Give requests deadlines (http.Client.Timeout or a context): they bound
+// every wait above.
 //
 // The scheme of a request URL (http or https) is not sent: the gateway's host
 // table decides how it reaches each internal host, so the hop between the

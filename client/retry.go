@@ -13,13 +13,13 @@ import (
 
 // idempotent reports whether the transport may send req a second time after
 // its connection died without an answer: its method is idempotent by
-// RFC 9110 (GET, HEAD, OPTIONS, TRACE, PUT, DELETE), or the app marked it
-// with an Idempotency-Key or X-Idempotency-Key header, as net/http's own
-// transport understands them (a key with a nil value marks the request
-// without sending the header).
+// RFC 9110 (GET, HEAD, OPTIONS, PUT, DELETE; the gateway refuses TRACE), or
+// the app marked it with an Idempotency-Key or X-Idempotency-Key header, as
+// net/http's own transport understands them (a key with a nil value marks
+// the request without sending the header).
 func idempotent(req *http.Request) bool {
 	switch req.Method {
-	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete:
 		return true
 	}
 	if _, ok := req.Header["Idempotency-Key"]; ok {
