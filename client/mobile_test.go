@@ -179,8 +179,10 @@ func TestNetworkChangedMovesWaitingCalls(t *testing.T) {
 		t.Fatalf("first handshake %+v, want a full one", hs)
 	}
 
-	get := sendAsync(tr, waitLong, "GET", "/slow/get", "get", nil)
-	keyed := sendAsync(tr, waitLong, "POST", "/slow/keyed", "keyed", http.Header{"Idempotency-Key": nil})
+	// Deadlines shorter than the keepalive's 15s+10s: only moving saves
+	// the calls that may move.
+	get := sendAsync(tr, 10*time.Second, "GET", "/slow/get", "get", nil)
+	keyed := sendAsync(tr, 10*time.Second, "POST", "/slow/keyed", "keyed", http.Header{"Idempotency-Key": nil})
 	post := sendAsync(tr, 3*time.Second, "POST", "/slow/post", "post", nil)
 	for _, seq := range []string{"get", "keyed", "post"} {
 		g.waitArrival(t, seq)
@@ -230,7 +232,10 @@ func TestDeadConnectionNoticedWithoutTheApp(t *testing.T) {
 	if _, err := send(t.Context(), tr, "GET", "/warm", "warm", nil); err != nil {
 		t.Fatal(err)
 	}
-	get := sendAsync(tr, waitLong, "GET", "/slow/get", "get", nil)
+	// The deadline is shorter than the keepalive's 15s+10s: only the
+	// health check can save the GET in time.
+	const deadline = 12 * time.Second
+	get := sendAsync(tr, deadline, "GET", "/slow/get", "get", nil)
 	g.waitArrival(t, "get")
 	changed := time.Now()
 	link.NetworkChange()
@@ -238,7 +243,7 @@ func TestDeadConnectionNoticedWithoutTheApp(t *testing.T) {
 	if r.err != nil || r.body != "ok get" {
 		t.Fatalf("GET waiting at the change: %q, %v; want it moved to a new connection", r.body, r.err)
 	}
-	t.Logf("the waiting GET was answered %v after the network change (its deadline: %v)", time.Since(changed).Round(time.Millisecond), waitLong)
+	t.Logf("the waiting GET was answered %v after the network change (its deadline: %v)", time.Since(changed).Round(time.Millisecond), deadline)
 	if s := link.Stats(); s.Accepted != 2 {
 		t.Errorf("link accepted %d connections, want 2", s.Accepted)
 	}
@@ -260,7 +265,9 @@ func TestTimedOutCallReplacesTheConnection(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("POST into the silenced connection: %v, want DeadlineExceeded", err)
 	}
-	if body, err := send(t.Context(), tr, "POST", "/fast", "next", nil); err != nil || body != "ok next" {
+	ctx, cancel = context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if body, err := send(ctx, tr, "POST", "/fast", "next", nil); err != nil || body != "ok next" {
 		t.Fatalf("the next POST: %q, %v; want it answered on a new connection", body, err)
 	}
 	if g.count("lost") != 0 {
@@ -348,31 +355,36 @@ func TestIdleTimeoutBeatsTheNAT(t *testing.T) {
 	}
 }
 
-// TestNATDropNoticedBeforeSending: with no idle timeout, a connection the
-// NAT forgot is found dead before a POST is sent on it (a preflight check
-// after five seconds of silence), and a GET sent on it moves: neither waits
-// for its deadline. Scaled down: NAT 1s.
+// TestNATDropNoticedBeforeSending: with no idle timeout, a GET sent on a
+// connection the NAT forgot moves to a new one once a health check goes
+// unanswered, and a POST is never sent on such a connection: after five
+// seconds of silence the connection is checked first. Neither waits for its
+// deadline. Scaled down: NAT 1s.
 func TestNATDropNoticedBeforeSending(t *testing.T) {
 	t.Parallel()
 	g := startPhoneGateway(t)
 	cfg := phoneLink
 	cfg.NATIdleTimeout = mobilelink.Duration(time.Second)
 	tr, link := phone(t, g, cfg, client.WithIdleTimeout(0))
-	for i, method := range []string{"POST", "GET"} {
+	for i, tt := range []struct {
+		method string
+		idle   time.Duration
+	}{
+		{"GET", 1500 * time.Millisecond},  // past the NAT's timeout
+		{"POST", 5500 * time.Millisecond}, // past the transport's trust in a silent connection
+	} {
 		if _, err := send(t.Context(), tr, "GET", "/warm", "warm", nil); err != nil {
 			t.Fatal(err)
 		}
-		// Silent for longer than the NAT keeps a mapping and than the
-		// transport trusts a silent connection with a POST.
-		time.Sleep(6 * time.Second)
+		time.Sleep(tt.idle)
 		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 		start := time.Now()
-		body, err := send(ctx, tr, method, "/fast", "after-"+method, nil)
+		body, err := send(ctx, tr, tt.method, "/fast", "after-"+tt.method, nil)
 		cancel()
-		if err != nil || body != "ok after-"+method {
-			t.Errorf("%s after the NAT dropped the connection: %q, %v; want it answered on a new one", method, body, err)
+		if err != nil || body != "ok after-"+tt.method {
+			t.Errorf("%s after the NAT dropped the connection: %q, %v; want it answered on a new one", tt.method, body, err)
 		}
-		t.Logf("%s after the NAT drop took %v", method, time.Since(start).Round(time.Millisecond))
+		t.Logf("%s after the NAT drop took %v", tt.method, time.Since(start).Round(time.Millisecond))
 		if s := link.Stats(); s.Silenced != i+1 {
 			t.Errorf("link stats %+v, want %d connections blackholed by the NAT", s, i+1)
 		}
