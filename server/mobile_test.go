@@ -229,6 +229,37 @@ func BenchmarkMobileDownload(b *testing.B) {
 	}
 }
 
+// BenchmarkMobileUpload uploads 1 MiB through the gateway over the emulated
+// 1 Mbit/s, 150ms uplink (about 9s): the gateway's receive windows (1 MiB
+// per stream from the first byte, stream_options.go) must cover the
+// uplink's bandwidth-delay product. Reported, not held to a floor.
+func BenchmarkMobileUpload(b *testing.B) {
+	const n = 1 << 20
+	g := startGatewayWith(b, func(w http.ResponseWriter, r *http.Request) {
+		got, _ := io.Copy(io.Discard, r.Body)
+		_, _ = io.WriteString(w, strconv.FormatInt(got, 10))
+	}, server.Options{DrainTimeout: time.Second})
+	tr, _ := onMobile(b, g, mobileLink)
+	hc := &http.Client{Transport: tr}
+	if _, err := hc.Get("https://demo.internal/warm"); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		start := time.Now()
+		resp, err := hc.Post("https://demo.internal/up", "application/octet-stream", bytes.NewReader(make([]byte, n)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		took := time.Since(start)
+		if string(body) != strconv.Itoa(n) {
+			b.Fatalf("the internal host got %s bytes, want %d", body, n)
+		}
+		b.ReportMetric(float64(n)*8/took.Seconds()/float64(mobileLink.UplinkBPS)*100, "%link")
+	}
+}
+
 // TestReconnectCost measures what a new connection costs over the emulated
 // link, with a full TLS handshake (a new transport) and with a resumed one
 // (after NetworkChanged): the time to the first response and the bytes each
