@@ -31,22 +31,25 @@ type link struct {
 	health  healthpb.HealthClient
 	inline  *inlineState
 
-	// lastRead is when a byte last arrived on the link's connection (unix
-	// nanos): a call that has waited with nothing read since it was sent
-	// may be stuck on a connection that died.
+	// lastRead is when a byte last arrived on the link's connection (see
+	// clock; 0: never): a call that has waited with nothing read since it
+	// was sent may be stuck on a connection that died.
 	lastRead atomic.Int64
+	born     time.Time
 	// lastTLS is the state of the latest handshake, for tests.
 	lastTLS atomic.Pointer[tls.ConnectionState]
 	// reached is set once the gateway answered a call on the link: it
 	// accepts this app, so a later failure to reach it is worth waiting out.
 	reached atomic.Bool
 
-	// retired is cancelled when the transport stops sending new calls here;
-	// calls that can safely be sent again move to the new link then.
-	retired    context.Context
-	retire     context.CancelFunc
+	// isRetired is set when the transport stops sending new calls here;
+	// movers, the calls that can safely be sent again, move to the new
+	// link then.
 	isRetired  atomic.Bool
-	active     atomic.Int64 // calls that hold the link
+	mu         sync.Mutex
+	movers     map[uint64]func() // guarded by mu; nil once retired
+	nextMover  uint64            // guarded by mu
+	active     atomic.Int64      // calls that hold the link
 	closeOnce  sync.Once
 	probing    atomic.Bool
 	probeAfter time.Duration
@@ -57,15 +60,14 @@ type link struct {
 // connections, and creates the client connection (which connects on first
 // use, or at once when connect is set).
 func newLink(addr string, creds credentials.TransportCredentials, opts []grpc.DialOption, probeAfter, probeWait time.Duration, connect bool) (*link, error) {
-	l := &link{inline: new(inlineState), probeAfter: probeAfter, probeWait: probeWait}
-	l.retired, l.retire = context.WithCancel(context.Background())
+	l := &link{inline: new(inlineState), probeAfter: probeAfter, probeWait: probeWait, born: time.Now(),
+		movers: map[uint64]func(){}}
 	opts = append([]grpc.DialOption{
 		grpc.WithTransportCredentials(&linkCreds{TransportCredentials: creds, l: l}),
 		grpc.WithStatsHandler(attemptStats{}),
 	}, opts...)
 	conn, err := grpc.NewClient(addr, opts...)
 	if err != nil {
-		l.retire()
 		return nil, err
 	}
 	l.conn = conn
@@ -100,23 +102,64 @@ func (l *link) release() {
 // closes the link once no call holds it. The order of isRetired and active
 // here and in hold makes sure one of the two sides sees the other.
 func (l *link) retireNow() {
+	l.mu.Lock()
 	l.isRetired.Store(true)
-	l.retire()
+	movers := l.movers
+	l.movers = nil
+	l.mu.Unlock()
+	for _, move := range movers {
+		move()
+	}
 	if l.active.Load() == 0 {
 		l.close()
 	}
 }
 
-func (l *link) close() {
-	l.closeOnce.Do(func() {
-		l.retire()
-		_ = l.conn.Close()
-	})
+// onRetire has move called when the link retires, at once if it has; stop
+// undoes that.
+func (l *link) onRetire(move func()) (stop func()) {
+	l.mu.Lock()
+	if l.movers == nil {
+		l.mu.Unlock()
+		move()
+		return func() {}
+	}
+	id := l.nextMover
+	l.nextMover++
+	l.movers[id] = move
+	l.mu.Unlock()
+	return func() {
+		l.mu.Lock()
+		delete(l.movers, id)
+		l.mu.Unlock()
+	}
 }
 
-// readSince reports whether a byte has arrived on the link since t.
+func (l *link) close() {
+	l.closeOnce.Do(func() { _ = l.conn.Close() })
+}
+
+// clock is the link's monotonic time, in nanoseconds since it was created
+// (plus one, so that it is never 0), immune to wall-clock jumps such as a
+// phone's network time sync.
+func (l *link) clock() int64 {
+	return int64(time.Since(l.born)) + 1
+}
+
+// readSince reports whether a byte has arrived on the link since t (a clock
+// reading).
 func (l *link) readSince(t int64) bool {
 	return l.lastRead.Load() >= t
+}
+
+// silentFor is how long nothing has arrived on the link, or 0 before the
+// first connection.
+func (l *link) silentFor() time.Duration {
+	last := l.lastRead.Load()
+	if last == 0 {
+		return 0
+	}
+	return time.Duration(l.clock() - last)
 }
 
 // waitReady waits until the link has a connection ready for calls, or ctx
@@ -151,7 +194,7 @@ func (l *link) probe(sentAt int64, dead func()) {
 	}
 	go func() {
 		defer l.probing.Store(false)
-		start := time.Now().UnixNano()
+		start := l.clock()
 		ctx, cancel := context.WithTimeout(context.Background(), l.probeWait)
 		_, err := l.health.Check(ctx, &healthpb.HealthCheckRequest{})
 		cancel()
@@ -177,7 +220,7 @@ func (c *linkCreds) ClientHandshake(ctx context.Context, authority string, raw n
 		st := ti.State
 		c.l.lastTLS.Store(&st)
 	}
-	c.l.lastRead.Store(time.Now().UnixNano())
+	c.l.lastRead.Store(c.l.clock())
 	c.l.inline.started()
 	return &linkConn{Conn: conn, l: c.l}, info, nil
 }
@@ -197,7 +240,7 @@ type linkConn struct {
 func (c *linkConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if n > 0 {
-		c.l.lastRead.Store(time.Now().UnixNano())
+		c.l.lastRead.Store(c.l.clock())
 	}
 	return n, err
 }
@@ -210,7 +253,7 @@ func (c *linkConn) Close() error {
 // An attempt is one ForwardStream call of a request; a request that is
 // retried has two. The stats handler marks what happened to it.
 type attempt struct {
-	sentAt   int64       // unix nanos, when the call was started
+	sentAt   int64       // when the call was started, on its link's clock
 	sent     atomic.Bool // the request's headers were handed to a connection
 	answered atomic.Bool // the gateway answered: response headers or a status
 }

@@ -116,11 +116,10 @@ func (t *Transport) roundTrip(req *http.Request) (*http.Response, error) {
 // forgot it, a network change the app did not report), since it could not
 // be sent again.
 func (t *Transport) preflight(ctx context.Context, l *link) *link {
-	last := l.lastRead.Load()
-	if last == 0 || time.Since(time.Unix(0, last)) < preflightAfter || l.conn.GetState() != connectivity.Ready {
+	if l.silentFor() < preflightAfter || l.conn.GetState() != connectivity.Ready {
 		return l
 	}
-	start := time.Now().UnixNano()
+	start := l.clock()
 	pctx, cancel := context.WithTimeout(ctx, l.probeWait)
 	_, _ = l.health.Check(pctx, &healthpb.HealthCheckRequest{})
 	cancel()
@@ -202,11 +201,11 @@ func (t *Transport) call(req *http.Request, l *link, head *gatewayv1.RequestHead
 		}
 	}
 	reqCtx := req.Context()
-	a := &attempt{sentAt: time.Now().UnixNano()}
+	a := &attempt{sentAt: l.clock()}
 	ctx, cancel := context.WithCancelCause(context.WithValue(reqCtx, attemptKey{}, a))
-	stopMove := func() bool { return false }
+	stopMove := func() {}
 	if movable {
-		stopMove = context.AfterFunc(l.retired, func() {
+		stopMove = l.onRetire(func() {
 			if !a.answered.Load() {
 				cancel(errMoved)
 			}

@@ -237,10 +237,7 @@ func (t *Transport) Close() error {
 	t.mu.Unlock()
 	var err error
 	for _, l := range links {
-		l.closeOnce.Do(func() {
-			l.retire()
-			err = errors.Join(err, l.conn.Close())
-		})
+		l.closeOnce.Do(func() { err = errors.Join(err, l.conn.Close()) })
 	}
 	return err
 }
