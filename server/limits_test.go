@@ -271,7 +271,7 @@ func TestHandshakeTimeout(t *testing.T) {
 func TestConnectionLimit(t *testing.T) {
 	t.Parallel()
 	g := startGatewayWith(t, nil, server.Options{DrainTimeout: time.Second}, withLimits(func(l *configv1.Limits) {
-		l.MaxConnections = 2
+		l.MaxConnections, l.MaxHandshakes, l.MaxHandshakesPerSource = 2, 2, 2
 		l.HandshakeTimeout = durationpb.New(time.Minute)
 	}))
 	var squatters []net.Conn

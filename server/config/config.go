@@ -35,11 +35,20 @@ const (
 	DefaultRatePerSecond          = 100.0
 	DefaultBurst                  = 200
 	DefaultMaxInFlightPerIdentity = 100
+	DefaultMaxHandshakes          = 1024
+	DefaultMaxHandshakesPerSource = 64
+	DefaultFirstMessageTimeout    = 10 * time.Second
+	DefaultMaxPendingStreams      = 2048
+	DefaultMaxPendingBytes        = 128 << 20
+	DefaultResponseWriteTimeout   = 60 * time.Second
 	minTLSReloadInterval          = 100 * time.Millisecond
 	maxTLSReloadInterval          = time.Hour
 	maxConnectionsLimit           = 1 << 20
 	maxRatePerSecond              = 1e6
 	maxInFlightPerIdentityLimit   = 1 << 20
+	maxFirstMessageTimeout        = 10 * time.Minute
+	maxPendingBytesLimit          = 1 << 40
+	maxResponseWriteTimeout       = time.Hour
 )
 
 // Defaults for the data plane's HTTP/2 keepalive. DefaultMinClientPingInterval
@@ -122,6 +131,24 @@ func ApplyDefaults(cfg *configv1.Config) {
 	}
 	if l.MaxInFlightPerIdentity == 0 {
 		l.MaxInFlightPerIdentity = DefaultMaxInFlightPerIdentity
+	}
+	if l.MaxHandshakes == 0 {
+		l.MaxHandshakes = min(DefaultMaxHandshakes, l.MaxConnections)
+	}
+	if l.MaxHandshakesPerSource == 0 {
+		l.MaxHandshakesPerSource = min(DefaultMaxHandshakesPerSource, l.MaxHandshakes)
+	}
+	if l.FirstMessageTimeout == nil {
+		l.FirstMessageTimeout = durationpb.New(DefaultFirstMessageTimeout)
+	}
+	if l.MaxPendingStreams == 0 {
+		l.MaxPendingStreams = DefaultMaxPendingStreams
+	}
+	if l.MaxPendingBytes == 0 {
+		l.MaxPendingBytes = max(DefaultMaxPendingBytes, l.MaxMessageBytes)
+	}
+	if l.ResponseWriteTimeout == nil {
+		l.ResponseWriteTimeout = durationpb.New(DefaultResponseWriteTimeout)
 	}
 	if cfg.Log == nil {
 		cfg.Log = &configv1.Log{}
@@ -385,6 +412,30 @@ func validateHardening(cfg *configv1.Config) error {
 	}
 	if l.GetMaxInFlightPerIdentity() > maxInFlightPerIdentityLimit {
 		return &Error{Path: "limits.max_in_flight_per_identity", Msg: fmt.Sprintf("must be at most %d", maxInFlightPerIdentityLimit)}
+	}
+	return validatePreAuth(l)
+}
+
+// validatePreAuth checks the limits on what a caller may hold before it is
+// authorized: handshakes, and calls that have not sent their first message.
+func validatePreAuth(l *configv1.Limits) error {
+	if n := l.GetMaxHandshakes(); n > l.GetMaxConnections() && l.GetMaxConnections() > 0 {
+		return &Error{Path: "limits.max_handshakes", Msg: fmt.Sprintf("must be at most limits.max_connections (%d), got %d", l.GetMaxConnections(), n)}
+	}
+	if n := l.GetMaxHandshakesPerSource(); n > l.GetMaxHandshakes() {
+		return &Error{Path: "limits.max_handshakes_per_source", Msg: fmt.Sprintf("must be at most limits.max_handshakes (%d), got %d", l.GetMaxHandshakes(), n)}
+	}
+	if d := l.GetFirstMessageTimeout().AsDuration(); d <= 0 || d > maxFirstMessageTimeout {
+		return &Error{Path: "limits.first_message_timeout", Msg: "must be between 1ns and 10m"}
+	}
+	if n := l.GetMaxPendingStreams(); n > maxConnectionsLimit {
+		return &Error{Path: "limits.max_pending_streams", Msg: fmt.Sprintf("must be at most %d", maxConnectionsLimit)}
+	}
+	if n := l.GetMaxPendingBytes(); n < l.GetMaxMessageBytes() || n > maxPendingBytesLimit {
+		return &Error{Path: "limits.max_pending_bytes", Msg: fmt.Sprintf("must be between limits.max_message_bytes (%d) and %d, got %d", l.GetMaxMessageBytes(), int64(maxPendingBytesLimit), n)}
+	}
+	if d := l.GetResponseWriteTimeout().AsDuration(); d <= 0 || d > maxResponseWriteTimeout {
+		return &Error{Path: "limits.response_write_timeout", Msg: "must be between 1ns and 1h"}
 	}
 	return nil
 }

@@ -99,6 +99,14 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"too many connections", base + "limits: {max_connections: 2000000}\n", "limits.max_connections"},
 		{"in flight too high", base + "limits: {max_in_flight_per_identity: 2000000}\n", "limits.max_in_flight_per_identity"},
 		{"burst not a number", base + "limits: {burst: many}\n", "limits.burst"},
+		{"handshakes over connections", base + "limits: {max_connections: 100, max_handshakes: 200}\n", "limits.max_handshakes"},
+		{"per-source handshakes over handshakes", base + "limits: {max_handshakes: 10, max_handshakes_per_source: 20}\n", "limits.max_handshakes_per_source"},
+		{"zero first message timeout", base + "limits: {first_message_timeout: 0s}\n", "limits.first_message_timeout"},
+		{"long first message timeout", base + "limits: {first_message_timeout: 11m}\n", "limits.first_message_timeout"},
+		{"too many pending streams", base + "limits: {max_pending_streams: 2000000}\n", "limits.max_pending_streams"},
+		{"pending bytes under the message size", base + "limits: {max_message_bytes: 1048576, max_pending_bytes: 1024}\n", "limits.max_pending_bytes"},
+		{"zero response write timeout", base + "limits: {response_write_timeout: 0s}\n", "limits.response_write_timeout"},
+		{"long response write timeout", base + "limits: {response_write_timeout: 2h}\n", "limits.response_write_timeout"},
 		{"zero drain timeout", base + "drain_timeout: 0s\n", "drain_timeout"},
 		{"long drain timeout", base + "drain_timeout: 11m\n", "drain_timeout"},
 		{"drain timeout as number", base + "drain_timeout: 10\n", "drain_timeout"},
@@ -236,6 +244,11 @@ func TestHardeningSettings(t *testing.T) {
 		l.GetBurst() != config.DefaultBurst || l.GetMaxInFlightPerIdentity() != config.DefaultMaxInFlightPerIdentity {
 		t.Errorf("default limits = %v", l)
 	}
+	if l.GetMaxHandshakes() != config.DefaultMaxHandshakes || l.GetMaxHandshakesPerSource() != config.DefaultMaxHandshakesPerSource ||
+		l.GetFirstMessageTimeout().AsDuration() != config.DefaultFirstMessageTimeout || l.GetMaxPendingStreams() != config.DefaultMaxPendingStreams ||
+		l.GetMaxPendingBytes() != config.DefaultMaxPendingBytes || l.GetResponseWriteTimeout().AsDuration() != config.DefaultResponseWriteTimeout {
+		t.Errorf("default pre-authorization limits = %v", l)
+	}
 	if got := cfg.GetTls().GetReloadInterval().AsDuration(); got != config.DefaultTLSReloadInterval {
 		t.Errorf("default tls.reload_interval = %v, want %v", got, config.DefaultTLSReloadInterval)
 	}
@@ -253,10 +266,23 @@ hosts: [{name: a.internal, upstream: "http://10.0.0.1", allowed_cidrs: [10.0.0.0
 	if l.GetMaxConnections() != 50 || l.GetRatePerSecond() != 2.5 || l.GetBurst() != 10 || l.GetMaxInFlightPerIdentity() != 4 {
 		t.Errorf("limits = %v", l)
 	}
+	// Defaults that would exceed a smaller setting they depend on follow it.
+	if l.GetMaxHandshakes() != 50 || l.GetMaxHandshakesPerSource() != 50 {
+		t.Errorf("handshake limits under max_connections 50 = %d, %d; want 50, 50", l.GetMaxHandshakes(), l.GetMaxHandshakesPerSource())
+	}
 	if tl := cfg.GetTls(); len(tl.GetCrlFiles()) != 2 || tl.GetReloadInterval().AsDuration() != 30*time.Second {
 		t.Errorf("tls = %v", tl)
 	}
 	if got := cfg.GetHosts()[0].GetAllowedCidrs(); len(got) != 1 || got[0] != "10.0.0.0/24" {
 		t.Errorf("allowed_cidrs = %v", got)
+	}
+	cfg, err = config.Parse([]byte(base + "limits: {max_message_bytes: 268435456, max_handshakes: 8, max_handshakes_per_source: 2, first_message_timeout: 3s, max_pending_streams: 9, response_write_timeout: 5s}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l = cfg.GetLimits()
+	if l.GetMaxPendingBytes() != 256<<20 || l.GetMaxHandshakes() != 8 || l.GetMaxHandshakesPerSource() != 2 ||
+		l.GetFirstMessageTimeout().AsDuration() != 3*time.Second || l.GetMaxPendingStreams() != 9 || l.GetResponseWriteTimeout().AsDuration() != 5*time.Second {
+		t.Errorf("pre-authorization limits = %v", l)
 	}
 }

@@ -378,10 +378,41 @@ type Limits struct {
 	// once after being idle. Default 200.
 	Burst uint32 `protobuf:"varint,8,opt,name=burst,proto3" json:"burst,omitempty"`
 	// The most requests one principal may have in flight at once, over all its
-	// connections. Default 100.
+	// connections. A request is in flight from its first message until the
+	// last byte of its response has been written to the connection, so a
+	// response the app does not read keeps its slot. It also bounds how many
+	// calls one principal may have waiting for their first message. Default
+	// 100.
 	MaxInFlightPerIdentity uint32 `protobuf:"varint,9,opt,name=max_in_flight_per_identity,json=maxInFlightPerIdentity,proto3" json:"max_in_flight_per_identity,omitempty"`
-	unknownFields          protoimpl.UnknownFields
-	sizeCache              protoimpl.SizeCache
+	// The most TLS handshakes in progress at once; a connection accepted over
+	// it is closed at once. Established connections do not count. Default
+	// 1024, at most max_connections.
+	MaxHandshakes uint32 `protobuf:"varint,10,opt,name=max_handshakes,json=maxHandshakes,proto3" json:"max_handshakes,omitempty"`
+	// The most TLS handshakes in progress from one source address (an IPv4
+	// address, or an IPv6 /64); a connection accepted over it is closed at
+	// once. Default 64, at most max_handshakes.
+	MaxHandshakesPerSource uint32 `protobuf:"varint,11,opt,name=max_handshakes_per_source,json=maxHandshakesPerSource,proto3" json:"max_handshakes_per_source,omitempty"`
+	// How long a call may take, from its HTTP/2 headers, to deliver its first
+	// request message (the whole request of a Forward, the head of a
+	// ForwardStream); past it the call ends with DeadlineExceeded. Default 10s,
+	// at most 10m.
+	FirstMessageTimeout *durationpb.Duration `protobuf:"bytes,12,opt,name=first_message_timeout,json=firstMessageTimeout,proto3" json:"first_message_timeout,omitempty"`
+	// The most calls, over all connections, that have not delivered their
+	// first message yet; calls over it are refused with ResourceExhausted
+	// before anything is read. Default 2048.
+	MaxPendingStreams uint32 `protobuf:"varint,13,opt,name=max_pending_streams,json=maxPendingStreams,proto3" json:"max_pending_streams,omitempty"`
+	// The most bytes, over all connections, of first request messages that
+	// are still arriving (they are held before the caller is authorized); past
+	// it, the connection holding the most of them is closed. Default 128 MiB,
+	// at least max_message_bytes.
+	MaxPendingBytes int64 `protobuf:"varint,14,opt,name=max_pending_bytes,json=maxPendingBytes,proto3" json:"max_pending_bytes,omitempty"`
+	// How long the rest of a response may take to reach the app once the
+	// gateway has handed all of it to the connection (all of a Forward
+	// response, the end of a ForwardStream); past it the connection is closed,
+	// which frees what it still holds. Default 60s, at most 1h.
+	ResponseWriteTimeout *durationpb.Duration `protobuf:"bytes,15,opt,name=response_write_timeout,json=responseWriteTimeout,proto3" json:"response_write_timeout,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *Limits) Reset() {
@@ -475,6 +506,48 @@ func (x *Limits) GetMaxInFlightPerIdentity() uint32 {
 		return x.MaxInFlightPerIdentity
 	}
 	return 0
+}
+
+func (x *Limits) GetMaxHandshakes() uint32 {
+	if x != nil {
+		return x.MaxHandshakes
+	}
+	return 0
+}
+
+func (x *Limits) GetMaxHandshakesPerSource() uint32 {
+	if x != nil {
+		return x.MaxHandshakesPerSource
+	}
+	return 0
+}
+
+func (x *Limits) GetFirstMessageTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.FirstMessageTimeout
+	}
+	return nil
+}
+
+func (x *Limits) GetMaxPendingStreams() uint32 {
+	if x != nil {
+		return x.MaxPendingStreams
+	}
+	return 0
+}
+
+func (x *Limits) GetMaxPendingBytes() int64 {
+	if x != nil {
+		return x.MaxPendingBytes
+	}
+	return 0
+}
+
+func (x *Limits) GetResponseWriteTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.ResponseWriteTimeout
+	}
+	return nil
 }
 
 // Keepalive configures the HTTP/2 pings of data-plane connections. A phone
@@ -1332,7 +1405,7 @@ const file_msg_config_v1_config_proto_rawDesc = "" +
 	"\vmin_version\x18\x04 \x01(\tR\n" +
 	"minVersion\x12\x1b\n" +
 	"\tcrl_files\x18\x05 \x03(\tR\bcrlFiles\x12B\n" +
-	"\x0freload_interval\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x0ereloadInterval\"\xa9\x03\n" +
+	"\x0freload_interval\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x0ereloadInterval\"\x87\x06\n" +
 	"\x06Limits\x12*\n" +
 	"\x11max_message_bytes\x18\x01 \x01(\x03R\x0fmaxMessageBytes\x124\n" +
 	"\x16max_concurrent_streams\x18\x02 \x01(\rR\x14maxConcurrentStreams\x12F\n" +
@@ -1342,7 +1415,14 @@ const file_msg_config_v1_config_proto_rawDesc = "" +
 	"\x0fmax_connections\x18\x06 \x01(\rR\x0emaxConnections\x12&\n" +
 	"\x0frate_per_second\x18\a \x01(\x01R\rratePerSecond\x12\x14\n" +
 	"\x05burst\x18\b \x01(\rR\x05burst\x12:\n" +
-	"\x1amax_in_flight_per_identity\x18\t \x01(\rR\x16maxInFlightPerIdentity\"\xa8\x02\n" +
+	"\x1amax_in_flight_per_identity\x18\t \x01(\rR\x16maxInFlightPerIdentity\x12%\n" +
+	"\x0emax_handshakes\x18\n" +
+	" \x01(\rR\rmaxHandshakes\x129\n" +
+	"\x19max_handshakes_per_source\x18\v \x01(\rR\x16maxHandshakesPerSource\x12M\n" +
+	"\x15first_message_timeout\x18\f \x01(\v2\x19.google.protobuf.DurationR\x13firstMessageTimeout\x12.\n" +
+	"\x13max_pending_streams\x18\r \x01(\rR\x11maxPendingStreams\x12*\n" +
+	"\x11max_pending_bytes\x18\x0e \x01(\x03R\x0fmaxPendingBytes\x12O\n" +
+	"\x16response_write_timeout\x18\x0f \x01(\v2\x19.google.protobuf.DurationR\x14responseWriteTimeout\"\xa8\x02\n" +
 	"\tKeepalive\x12>\n" +
 	"\rping_interval\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\fpingInterval\x12<\n" +
 	"\fping_timeout\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\vpingTimeout\x12R\n" +
@@ -1454,24 +1534,26 @@ var file_msg_config_v1_config_proto_depIdxs = []int32{
 	4,  // 11: msg.config.v1.Config.keepalive:type_name -> msg.config.v1.Keepalive
 	18, // 12: msg.config.v1.ServerTLS.reload_interval:type_name -> google.protobuf.Duration
 	18, // 13: msg.config.v1.Limits.handshake_timeout:type_name -> google.protobuf.Duration
-	18, // 14: msg.config.v1.Keepalive.ping_interval:type_name -> google.protobuf.Duration
-	18, // 15: msg.config.v1.Keepalive.ping_timeout:type_name -> google.protobuf.Duration
-	18, // 16: msg.config.v1.Keepalive.min_client_ping_interval:type_name -> google.protobuf.Duration
-	18, // 17: msg.config.v1.Keepalive.max_connection_idle:type_name -> google.protobuf.Duration
-	11, // 18: msg.config.v1.Admin.tokens:type_name -> msg.config.v1.AdminToken
-	9,  // 19: msg.config.v1.Admin.tls:type_name -> msg.config.v1.AdminTLS
-	10, // 20: msg.config.v1.Admin.clients:type_name -> msg.config.v1.AdminClient
-	0,  // 21: msg.config.v1.AdminClient.role:type_name -> msg.config.v1.AdminRole
-	0,  // 22: msg.config.v1.AdminToken.role:type_name -> msg.config.v1.AdminRole
-	18, // 23: msg.config.v1.Audit.max_age:type_name -> google.protobuf.Duration
-	14, // 24: msg.config.v1.Store.etcd:type_name -> msg.config.v1.Etcd
-	18, // 25: msg.config.v1.Etcd.dial_timeout:type_name -> google.protobuf.Duration
-	15, // 26: msg.config.v1.Etcd.tls:type_name -> msg.config.v1.EtcdTLS
-	27, // [27:27] is the sub-list for method output_type
-	27, // [27:27] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	18, // 14: msg.config.v1.Limits.first_message_timeout:type_name -> google.protobuf.Duration
+	18, // 15: msg.config.v1.Limits.response_write_timeout:type_name -> google.protobuf.Duration
+	18, // 16: msg.config.v1.Keepalive.ping_interval:type_name -> google.protobuf.Duration
+	18, // 17: msg.config.v1.Keepalive.ping_timeout:type_name -> google.protobuf.Duration
+	18, // 18: msg.config.v1.Keepalive.min_client_ping_interval:type_name -> google.protobuf.Duration
+	18, // 19: msg.config.v1.Keepalive.max_connection_idle:type_name -> google.protobuf.Duration
+	11, // 20: msg.config.v1.Admin.tokens:type_name -> msg.config.v1.AdminToken
+	9,  // 21: msg.config.v1.Admin.tls:type_name -> msg.config.v1.AdminTLS
+	10, // 22: msg.config.v1.Admin.clients:type_name -> msg.config.v1.AdminClient
+	0,  // 23: msg.config.v1.AdminClient.role:type_name -> msg.config.v1.AdminRole
+	0,  // 24: msg.config.v1.AdminToken.role:type_name -> msg.config.v1.AdminRole
+	18, // 25: msg.config.v1.Audit.max_age:type_name -> google.protobuf.Duration
+	14, // 26: msg.config.v1.Store.etcd:type_name -> msg.config.v1.Etcd
+	18, // 27: msg.config.v1.Etcd.dial_timeout:type_name -> google.protobuf.Duration
+	15, // 28: msg.config.v1.Etcd.tls:type_name -> msg.config.v1.EtcdTLS
+	29, // [29:29] is the sub-list for method output_type
+	29, // [29:29] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_msg_config_v1_config_proto_init() }

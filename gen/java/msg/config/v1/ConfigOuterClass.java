@@ -4601,13 +4601,116 @@ public final class ConfigOuterClass {
     /**
      * <pre>
      * The most requests one principal may have in flight at once, over all its
-     * connections. Default 100.
+     * connections. A request is in flight from its first message until the
+     * last byte of its response has been written to the connection, so a
+     * response the app does not read keeps its slot. It also bounds how many
+     * calls one principal may have waiting for their first message. Default
+     * 100.
      * </pre>
      *
      * <code>uint32 max_in_flight_per_identity = 9 [json_name = "maxInFlightPerIdentity"];</code>
      * @return The maxInFlightPerIdentity.
      */
     int getMaxInFlightPerIdentity();
+
+    /**
+     * <pre>
+     * The most TLS handshakes in progress at once; a connection accepted over
+     * it is closed at once. Established connections do not count. Default
+     * 1024, at most max_connections.
+     * </pre>
+     *
+     * <code>uint32 max_handshakes = 10 [json_name = "maxHandshakes"];</code>
+     * @return The maxHandshakes.
+     */
+    int getMaxHandshakes();
+
+    /**
+     * <pre>
+     * The most TLS handshakes in progress from one source address (an IPv4
+     * address, or an IPv6 /64); a connection accepted over it is closed at
+     * once. Default 64, at most max_handshakes.
+     * </pre>
+     *
+     * <code>uint32 max_handshakes_per_source = 11 [json_name = "maxHandshakesPerSource"];</code>
+     * @return The maxHandshakesPerSource.
+     */
+    int getMaxHandshakesPerSource();
+
+    /**
+     * <pre>
+     * How long a call may take, from its HTTP/2 headers, to deliver its first
+     * request message (the whole request of a Forward, the head of a
+     * ForwardStream); past it the call ends with DeadlineExceeded. Default 10s,
+     * at most 10m.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration first_message_timeout = 12 [json_name = "firstMessageTimeout"];</code>
+     * @return Whether the firstMessageTimeout field is set.
+     */
+    boolean hasFirstMessageTimeout();
+    /**
+     * <pre>
+     * How long a call may take, from its HTTP/2 headers, to deliver its first
+     * request message (the whole request of a Forward, the head of a
+     * ForwardStream); past it the call ends with DeadlineExceeded. Default 10s,
+     * at most 10m.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration first_message_timeout = 12 [json_name = "firstMessageTimeout"];</code>
+     * @return The firstMessageTimeout.
+     */
+    com.google.protobuf.Duration getFirstMessageTimeout();
+
+    /**
+     * <pre>
+     * The most calls, over all connections, that have not delivered their
+     * first message yet; calls over it are refused with ResourceExhausted
+     * before anything is read. Default 2048.
+     * </pre>
+     *
+     * <code>uint32 max_pending_streams = 13 [json_name = "maxPendingStreams"];</code>
+     * @return The maxPendingStreams.
+     */
+    int getMaxPendingStreams();
+
+    /**
+     * <pre>
+     * The most bytes, over all connections, of first request messages that
+     * are still arriving (they are held before the caller is authorized); past
+     * it, the connection holding the most of them is closed. Default 128 MiB,
+     * at least max_message_bytes.
+     * </pre>
+     *
+     * <code>int64 max_pending_bytes = 14 [json_name = "maxPendingBytes"];</code>
+     * @return The maxPendingBytes.
+     */
+    long getMaxPendingBytes();
+
+    /**
+     * <pre>
+     * How long the rest of a response may take to reach the app once the
+     * gateway has handed all of it to the connection (all of a Forward
+     * response, the end of a ForwardStream); past it the connection is closed,
+     * which frees what it still holds. Default 60s, at most 1h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration response_write_timeout = 15 [json_name = "responseWriteTimeout"];</code>
+     * @return Whether the responseWriteTimeout field is set.
+     */
+    boolean hasResponseWriteTimeout();
+    /**
+     * <pre>
+     * How long the rest of a response may take to reach the app once the
+     * gateway has handed all of it to the connection (all of a Forward
+     * response, the end of a ForwardStream); past it the connection is closed,
+     * which frees what it still holds. Default 60s, at most 1h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration response_write_timeout = 15 [json_name = "responseWriteTimeout"];</code>
+     * @return The responseWriteTimeout.
+     */
+    com.google.protobuf.Duration getResponseWriteTimeout();
   }
   /**
    * <pre>
@@ -4973,7 +5076,11 @@ public final class ConfigOuterClass {
     /**
      * <pre>
      * The most requests one principal may have in flight at once, over all its
-     * connections. Default 100.
+     * connections. A request is in flight from its first message until the
+     * last byte of its response has been written to the connection, so a
+     * response the app does not read keeps its slot. It also bounds how many
+     * calls one principal may have waiting for their first message. Default
+     * 100.
      * </pre>
      *
      * <code>uint32 max_in_flight_per_identity = 9 [json_name = "maxInFlightPerIdentity"];</code>
@@ -4986,7 +5093,11 @@ public final class ConfigOuterClass {
     /**
      * <pre>
      * The most requests one principal may have in flight at once, over all its
-     * connections. Default 100.
+     * connections. A request is in flight from its first message until the
+     * last byte of its response has been written to the connection, so a
+     * response the app does not read keeps its slot. It also bounds how many
+     * calls one principal may have waiting for their first message. Default
+     * 100.
      * </pre>
      *
      * <code>uint32 max_in_flight_per_identity = 9 [json_name = "maxInFlightPerIdentity"];</code>
@@ -4999,7 +5110,11 @@ public final class ConfigOuterClass {
     /**
      * <pre>
      * The most requests one principal may have in flight at once, over all its
-     * connections. Default 100.
+     * connections. A request is in flight from its first message until the
+     * last byte of its response has been written to the connection, so a
+     * response the app does not read keeps its slot. It also bounds how many
+     * calls one principal may have waiting for their first message. Default
+     * 100.
      * </pre>
      *
      * <code>uint32 max_in_flight_per_identity = 9 [json_name = "maxInFlightPerIdentity"];</code>
@@ -5007,6 +5122,347 @@ public final class ConfigOuterClass {
     private void clearMaxInFlightPerIdentity() {
 
       maxInFlightPerIdentity_ = 0;
+    }
+
+    public static final int MAX_HANDSHAKES_FIELD_NUMBER = 10;
+    private int maxHandshakes_;
+    /**
+     * <pre>
+     * The most TLS handshakes in progress at once; a connection accepted over
+     * it is closed at once. Established connections do not count. Default
+     * 1024, at most max_connections.
+     * </pre>
+     *
+     * <code>uint32 max_handshakes = 10 [json_name = "maxHandshakes"];</code>
+     * @return The maxHandshakes.
+     */
+    @java.lang.Override
+    public int getMaxHandshakes() {
+      return maxHandshakes_;
+    }
+    /**
+     * <pre>
+     * The most TLS handshakes in progress at once; a connection accepted over
+     * it is closed at once. Established connections do not count. Default
+     * 1024, at most max_connections.
+     * </pre>
+     *
+     * <code>uint32 max_handshakes = 10 [json_name = "maxHandshakes"];</code>
+     * @param value The maxHandshakes to set.
+     */
+    private void setMaxHandshakes(int value) {
+      
+      maxHandshakes_ = value;
+    }
+    /**
+     * <pre>
+     * The most TLS handshakes in progress at once; a connection accepted over
+     * it is closed at once. Established connections do not count. Default
+     * 1024, at most max_connections.
+     * </pre>
+     *
+     * <code>uint32 max_handshakes = 10 [json_name = "maxHandshakes"];</code>
+     */
+    private void clearMaxHandshakes() {
+
+      maxHandshakes_ = 0;
+    }
+
+    public static final int MAX_HANDSHAKES_PER_SOURCE_FIELD_NUMBER = 11;
+    private int maxHandshakesPerSource_;
+    /**
+     * <pre>
+     * The most TLS handshakes in progress from one source address (an IPv4
+     * address, or an IPv6 /64); a connection accepted over it is closed at
+     * once. Default 64, at most max_handshakes.
+     * </pre>
+     *
+     * <code>uint32 max_handshakes_per_source = 11 [json_name = "maxHandshakesPerSource"];</code>
+     * @return The maxHandshakesPerSource.
+     */
+    @java.lang.Override
+    public int getMaxHandshakesPerSource() {
+      return maxHandshakesPerSource_;
+    }
+    /**
+     * <pre>
+     * The most TLS handshakes in progress from one source address (an IPv4
+     * address, or an IPv6 /64); a connection accepted over it is closed at
+     * once. Default 64, at most max_handshakes.
+     * </pre>
+     *
+     * <code>uint32 max_handshakes_per_source = 11 [json_name = "maxHandshakesPerSource"];</code>
+     * @param value The maxHandshakesPerSource to set.
+     */
+    private void setMaxHandshakesPerSource(int value) {
+      
+      maxHandshakesPerSource_ = value;
+    }
+    /**
+     * <pre>
+     * The most TLS handshakes in progress from one source address (an IPv4
+     * address, or an IPv6 /64); a connection accepted over it is closed at
+     * once. Default 64, at most max_handshakes.
+     * </pre>
+     *
+     * <code>uint32 max_handshakes_per_source = 11 [json_name = "maxHandshakesPerSource"];</code>
+     */
+    private void clearMaxHandshakesPerSource() {
+
+      maxHandshakesPerSource_ = 0;
+    }
+
+    public static final int FIRST_MESSAGE_TIMEOUT_FIELD_NUMBER = 12;
+    private com.google.protobuf.Duration firstMessageTimeout_;
+    /**
+     * <pre>
+     * How long a call may take, from its HTTP/2 headers, to deliver its first
+     * request message (the whole request of a Forward, the head of a
+     * ForwardStream); past it the call ends with DeadlineExceeded. Default 10s,
+     * at most 10m.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration first_message_timeout = 12 [json_name = "firstMessageTimeout"];</code>
+     */
+    @java.lang.Override
+    public boolean hasFirstMessageTimeout() {
+      return ((bitField0_ & 0x00000002) != 0);
+    }
+    /**
+     * <pre>
+     * How long a call may take, from its HTTP/2 headers, to deliver its first
+     * request message (the whole request of a Forward, the head of a
+     * ForwardStream); past it the call ends with DeadlineExceeded. Default 10s,
+     * at most 10m.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration first_message_timeout = 12 [json_name = "firstMessageTimeout"];</code>
+     */
+    @java.lang.Override
+    public com.google.protobuf.Duration getFirstMessageTimeout() {
+      return firstMessageTimeout_ == null ? com.google.protobuf.Duration.getDefaultInstance() : firstMessageTimeout_;
+    }
+    /**
+     * <pre>
+     * How long a call may take, from its HTTP/2 headers, to deliver its first
+     * request message (the whole request of a Forward, the head of a
+     * ForwardStream); past it the call ends with DeadlineExceeded. Default 10s,
+     * at most 10m.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration first_message_timeout = 12 [json_name = "firstMessageTimeout"];</code>
+     */
+    private void setFirstMessageTimeout(com.google.protobuf.Duration value) {
+      value.getClass();
+  firstMessageTimeout_ = value;
+      bitField0_ |= 0x00000002;
+      }
+    /**
+     * <pre>
+     * How long a call may take, from its HTTP/2 headers, to deliver its first
+     * request message (the whole request of a Forward, the head of a
+     * ForwardStream); past it the call ends with DeadlineExceeded. Default 10s,
+     * at most 10m.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration first_message_timeout = 12 [json_name = "firstMessageTimeout"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergeFirstMessageTimeout(com.google.protobuf.Duration value) {
+      value.getClass();
+  if (firstMessageTimeout_ != null &&
+          firstMessageTimeout_ != com.google.protobuf.Duration.getDefaultInstance()) {
+        firstMessageTimeout_ =
+          com.google.protobuf.Duration.newBuilder(firstMessageTimeout_).mergeFrom(value).buildPartial();
+      } else {
+        firstMessageTimeout_ = value;
+      }
+      bitField0_ |= 0x00000002;
+    }
+    /**
+     * <pre>
+     * How long a call may take, from its HTTP/2 headers, to deliver its first
+     * request message (the whole request of a Forward, the head of a
+     * ForwardStream); past it the call ends with DeadlineExceeded. Default 10s,
+     * at most 10m.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration first_message_timeout = 12 [json_name = "firstMessageTimeout"];</code>
+     */
+    private void clearFirstMessageTimeout() {  firstMessageTimeout_ = null;
+      bitField0_ = (bitField0_ & ~0x00000002);
+    }
+
+    public static final int MAX_PENDING_STREAMS_FIELD_NUMBER = 13;
+    private int maxPendingStreams_;
+    /**
+     * <pre>
+     * The most calls, over all connections, that have not delivered their
+     * first message yet; calls over it are refused with ResourceExhausted
+     * before anything is read. Default 2048.
+     * </pre>
+     *
+     * <code>uint32 max_pending_streams = 13 [json_name = "maxPendingStreams"];</code>
+     * @return The maxPendingStreams.
+     */
+    @java.lang.Override
+    public int getMaxPendingStreams() {
+      return maxPendingStreams_;
+    }
+    /**
+     * <pre>
+     * The most calls, over all connections, that have not delivered their
+     * first message yet; calls over it are refused with ResourceExhausted
+     * before anything is read. Default 2048.
+     * </pre>
+     *
+     * <code>uint32 max_pending_streams = 13 [json_name = "maxPendingStreams"];</code>
+     * @param value The maxPendingStreams to set.
+     */
+    private void setMaxPendingStreams(int value) {
+      
+      maxPendingStreams_ = value;
+    }
+    /**
+     * <pre>
+     * The most calls, over all connections, that have not delivered their
+     * first message yet; calls over it are refused with ResourceExhausted
+     * before anything is read. Default 2048.
+     * </pre>
+     *
+     * <code>uint32 max_pending_streams = 13 [json_name = "maxPendingStreams"];</code>
+     */
+    private void clearMaxPendingStreams() {
+
+      maxPendingStreams_ = 0;
+    }
+
+    public static final int MAX_PENDING_BYTES_FIELD_NUMBER = 14;
+    private long maxPendingBytes_;
+    /**
+     * <pre>
+     * The most bytes, over all connections, of first request messages that
+     * are still arriving (they are held before the caller is authorized); past
+     * it, the connection holding the most of them is closed. Default 128 MiB,
+     * at least max_message_bytes.
+     * </pre>
+     *
+     * <code>int64 max_pending_bytes = 14 [json_name = "maxPendingBytes"];</code>
+     * @return The maxPendingBytes.
+     */
+    @java.lang.Override
+    public long getMaxPendingBytes() {
+      return maxPendingBytes_;
+    }
+    /**
+     * <pre>
+     * The most bytes, over all connections, of first request messages that
+     * are still arriving (they are held before the caller is authorized); past
+     * it, the connection holding the most of them is closed. Default 128 MiB,
+     * at least max_message_bytes.
+     * </pre>
+     *
+     * <code>int64 max_pending_bytes = 14 [json_name = "maxPendingBytes"];</code>
+     * @param value The maxPendingBytes to set.
+     */
+    private void setMaxPendingBytes(long value) {
+      
+      maxPendingBytes_ = value;
+    }
+    /**
+     * <pre>
+     * The most bytes, over all connections, of first request messages that
+     * are still arriving (they are held before the caller is authorized); past
+     * it, the connection holding the most of them is closed. Default 128 MiB,
+     * at least max_message_bytes.
+     * </pre>
+     *
+     * <code>int64 max_pending_bytes = 14 [json_name = "maxPendingBytes"];</code>
+     */
+    private void clearMaxPendingBytes() {
+
+      maxPendingBytes_ = 0L;
+    }
+
+    public static final int RESPONSE_WRITE_TIMEOUT_FIELD_NUMBER = 15;
+    private com.google.protobuf.Duration responseWriteTimeout_;
+    /**
+     * <pre>
+     * How long the rest of a response may take to reach the app once the
+     * gateway has handed all of it to the connection (all of a Forward
+     * response, the end of a ForwardStream); past it the connection is closed,
+     * which frees what it still holds. Default 60s, at most 1h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration response_write_timeout = 15 [json_name = "responseWriteTimeout"];</code>
+     */
+    @java.lang.Override
+    public boolean hasResponseWriteTimeout() {
+      return ((bitField0_ & 0x00000004) != 0);
+    }
+    /**
+     * <pre>
+     * How long the rest of a response may take to reach the app once the
+     * gateway has handed all of it to the connection (all of a Forward
+     * response, the end of a ForwardStream); past it the connection is closed,
+     * which frees what it still holds. Default 60s, at most 1h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration response_write_timeout = 15 [json_name = "responseWriteTimeout"];</code>
+     */
+    @java.lang.Override
+    public com.google.protobuf.Duration getResponseWriteTimeout() {
+      return responseWriteTimeout_ == null ? com.google.protobuf.Duration.getDefaultInstance() : responseWriteTimeout_;
+    }
+    /**
+     * <pre>
+     * How long the rest of a response may take to reach the app once the
+     * gateway has handed all of it to the connection (all of a Forward
+     * response, the end of a ForwardStream); past it the connection is closed,
+     * which frees what it still holds. Default 60s, at most 1h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration response_write_timeout = 15 [json_name = "responseWriteTimeout"];</code>
+     */
+    private void setResponseWriteTimeout(com.google.protobuf.Duration value) {
+      value.getClass();
+  responseWriteTimeout_ = value;
+      bitField0_ |= 0x00000004;
+      }
+    /**
+     * <pre>
+     * How long the rest of a response may take to reach the app once the
+     * gateway has handed all of it to the connection (all of a Forward
+     * response, the end of a ForwardStream); past it the connection is closed,
+     * which frees what it still holds. Default 60s, at most 1h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration response_write_timeout = 15 [json_name = "responseWriteTimeout"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergeResponseWriteTimeout(com.google.protobuf.Duration value) {
+      value.getClass();
+  if (responseWriteTimeout_ != null &&
+          responseWriteTimeout_ != com.google.protobuf.Duration.getDefaultInstance()) {
+        responseWriteTimeout_ =
+          com.google.protobuf.Duration.newBuilder(responseWriteTimeout_).mergeFrom(value).buildPartial();
+      } else {
+        responseWriteTimeout_ = value;
+      }
+      bitField0_ |= 0x00000004;
+    }
+    /**
+     * <pre>
+     * How long the rest of a response may take to reach the app once the
+     * gateway has handed all of it to the connection (all of a Forward
+     * response, the end of a ForwardStream); past it the connection is closed,
+     * which frees what it still holds. Default 60s, at most 1h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration response_write_timeout = 15 [json_name = "responseWriteTimeout"];</code>
+     */
+    private void clearResponseWriteTimeout() {  responseWriteTimeout_ = null;
+      bitField0_ = (bitField0_ & ~0x00000004);
     }
 
     public static msg.config.v1.ConfigOuterClass.Limits parseFrom(
@@ -5476,7 +5932,11 @@ public final class ConfigOuterClass {
       /**
        * <pre>
        * The most requests one principal may have in flight at once, over all its
-       * connections. Default 100.
+       * connections. A request is in flight from its first message until the
+       * last byte of its response has been written to the connection, so a
+       * response the app does not read keeps its slot. It also bounds how many
+       * calls one principal may have waiting for their first message. Default
+       * 100.
        * </pre>
        *
        * <code>uint32 max_in_flight_per_identity = 9 [json_name = "maxInFlightPerIdentity"];</code>
@@ -5489,7 +5949,11 @@ public final class ConfigOuterClass {
       /**
        * <pre>
        * The most requests one principal may have in flight at once, over all its
-       * connections. Default 100.
+       * connections. A request is in flight from its first message until the
+       * last byte of its response has been written to the connection, so a
+       * response the app does not read keeps its slot. It also bounds how many
+       * calls one principal may have waiting for their first message. Default
+       * 100.
        * </pre>
        *
        * <code>uint32 max_in_flight_per_identity = 9 [json_name = "maxInFlightPerIdentity"];</code>
@@ -5504,7 +5968,11 @@ public final class ConfigOuterClass {
       /**
        * <pre>
        * The most requests one principal may have in flight at once, over all its
-       * connections. Default 100.
+       * connections. A request is in flight from its first message until the
+       * last byte of its response has been written to the connection, so a
+       * response the app does not read keeps its slot. It also bounds how many
+       * calls one principal may have waiting for their first message. Default
+       * 100.
        * </pre>
        *
        * <code>uint32 max_in_flight_per_identity = 9 [json_name = "maxInFlightPerIdentity"];</code>
@@ -5513,6 +5981,371 @@ public final class ConfigOuterClass {
       public Builder clearMaxInFlightPerIdentity() {
         copyOnWrite();
         instance.clearMaxInFlightPerIdentity();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The most TLS handshakes in progress at once; a connection accepted over
+       * it is closed at once. Established connections do not count. Default
+       * 1024, at most max_connections.
+       * </pre>
+       *
+       * <code>uint32 max_handshakes = 10 [json_name = "maxHandshakes"];</code>
+       * @return The maxHandshakes.
+       */
+      @java.lang.Override
+      public int getMaxHandshakes() {
+        return instance.getMaxHandshakes();
+      }
+      /**
+       * <pre>
+       * The most TLS handshakes in progress at once; a connection accepted over
+       * it is closed at once. Established connections do not count. Default
+       * 1024, at most max_connections.
+       * </pre>
+       *
+       * <code>uint32 max_handshakes = 10 [json_name = "maxHandshakes"];</code>
+       * @param value The maxHandshakes to set.
+       * @return This builder for chaining.
+       */
+      public Builder setMaxHandshakes(int value) {
+        copyOnWrite();
+        instance.setMaxHandshakes(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The most TLS handshakes in progress at once; a connection accepted over
+       * it is closed at once. Established connections do not count. Default
+       * 1024, at most max_connections.
+       * </pre>
+       *
+       * <code>uint32 max_handshakes = 10 [json_name = "maxHandshakes"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearMaxHandshakes() {
+        copyOnWrite();
+        instance.clearMaxHandshakes();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The most TLS handshakes in progress from one source address (an IPv4
+       * address, or an IPv6 /64); a connection accepted over it is closed at
+       * once. Default 64, at most max_handshakes.
+       * </pre>
+       *
+       * <code>uint32 max_handshakes_per_source = 11 [json_name = "maxHandshakesPerSource"];</code>
+       * @return The maxHandshakesPerSource.
+       */
+      @java.lang.Override
+      public int getMaxHandshakesPerSource() {
+        return instance.getMaxHandshakesPerSource();
+      }
+      /**
+       * <pre>
+       * The most TLS handshakes in progress from one source address (an IPv4
+       * address, or an IPv6 /64); a connection accepted over it is closed at
+       * once. Default 64, at most max_handshakes.
+       * </pre>
+       *
+       * <code>uint32 max_handshakes_per_source = 11 [json_name = "maxHandshakesPerSource"];</code>
+       * @param value The maxHandshakesPerSource to set.
+       * @return This builder for chaining.
+       */
+      public Builder setMaxHandshakesPerSource(int value) {
+        copyOnWrite();
+        instance.setMaxHandshakesPerSource(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The most TLS handshakes in progress from one source address (an IPv4
+       * address, or an IPv6 /64); a connection accepted over it is closed at
+       * once. Default 64, at most max_handshakes.
+       * </pre>
+       *
+       * <code>uint32 max_handshakes_per_source = 11 [json_name = "maxHandshakesPerSource"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearMaxHandshakesPerSource() {
+        copyOnWrite();
+        instance.clearMaxHandshakesPerSource();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * How long a call may take, from its HTTP/2 headers, to deliver its first
+       * request message (the whole request of a Forward, the head of a
+       * ForwardStream); past it the call ends with DeadlineExceeded. Default 10s,
+       * at most 10m.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration first_message_timeout = 12 [json_name = "firstMessageTimeout"];</code>
+       */
+      @java.lang.Override
+      public boolean hasFirstMessageTimeout() {
+        return instance.hasFirstMessageTimeout();
+      }
+      /**
+       * <pre>
+       * How long a call may take, from its HTTP/2 headers, to deliver its first
+       * request message (the whole request of a Forward, the head of a
+       * ForwardStream); past it the call ends with DeadlineExceeded. Default 10s,
+       * at most 10m.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration first_message_timeout = 12 [json_name = "firstMessageTimeout"];</code>
+       */
+      @java.lang.Override
+      public com.google.protobuf.Duration getFirstMessageTimeout() {
+        return instance.getFirstMessageTimeout();
+      }
+      /**
+       * <pre>
+       * How long a call may take, from its HTTP/2 headers, to deliver its first
+       * request message (the whole request of a Forward, the head of a
+       * ForwardStream); past it the call ends with DeadlineExceeded. Default 10s,
+       * at most 10m.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration first_message_timeout = 12 [json_name = "firstMessageTimeout"];</code>
+       */
+      public Builder setFirstMessageTimeout(com.google.protobuf.Duration value) {
+        copyOnWrite();
+        instance.setFirstMessageTimeout(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * How long a call may take, from its HTTP/2 headers, to deliver its first
+       * request message (the whole request of a Forward, the head of a
+       * ForwardStream); past it the call ends with DeadlineExceeded. Default 10s,
+       * at most 10m.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration first_message_timeout = 12 [json_name = "firstMessageTimeout"];</code>
+       */
+      public Builder setFirstMessageTimeout(
+          com.google.protobuf.Duration.Builder builderForValue) {
+        copyOnWrite();
+        instance.setFirstMessageTimeout(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * How long a call may take, from its HTTP/2 headers, to deliver its first
+       * request message (the whole request of a Forward, the head of a
+       * ForwardStream); past it the call ends with DeadlineExceeded. Default 10s,
+       * at most 10m.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration first_message_timeout = 12 [json_name = "firstMessageTimeout"];</code>
+       */
+      public Builder mergeFirstMessageTimeout(com.google.protobuf.Duration value) {
+        copyOnWrite();
+        instance.mergeFirstMessageTimeout(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * How long a call may take, from its HTTP/2 headers, to deliver its first
+       * request message (the whole request of a Forward, the head of a
+       * ForwardStream); past it the call ends with DeadlineExceeded. Default 10s,
+       * at most 10m.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration first_message_timeout = 12 [json_name = "firstMessageTimeout"];</code>
+       */
+      public Builder clearFirstMessageTimeout() {  copyOnWrite();
+        instance.clearFirstMessageTimeout();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The most calls, over all connections, that have not delivered their
+       * first message yet; calls over it are refused with ResourceExhausted
+       * before anything is read. Default 2048.
+       * </pre>
+       *
+       * <code>uint32 max_pending_streams = 13 [json_name = "maxPendingStreams"];</code>
+       * @return The maxPendingStreams.
+       */
+      @java.lang.Override
+      public int getMaxPendingStreams() {
+        return instance.getMaxPendingStreams();
+      }
+      /**
+       * <pre>
+       * The most calls, over all connections, that have not delivered their
+       * first message yet; calls over it are refused with ResourceExhausted
+       * before anything is read. Default 2048.
+       * </pre>
+       *
+       * <code>uint32 max_pending_streams = 13 [json_name = "maxPendingStreams"];</code>
+       * @param value The maxPendingStreams to set.
+       * @return This builder for chaining.
+       */
+      public Builder setMaxPendingStreams(int value) {
+        copyOnWrite();
+        instance.setMaxPendingStreams(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The most calls, over all connections, that have not delivered their
+       * first message yet; calls over it are refused with ResourceExhausted
+       * before anything is read. Default 2048.
+       * </pre>
+       *
+       * <code>uint32 max_pending_streams = 13 [json_name = "maxPendingStreams"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearMaxPendingStreams() {
+        copyOnWrite();
+        instance.clearMaxPendingStreams();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The most bytes, over all connections, of first request messages that
+       * are still arriving (they are held before the caller is authorized); past
+       * it, the connection holding the most of them is closed. Default 128 MiB,
+       * at least max_message_bytes.
+       * </pre>
+       *
+       * <code>int64 max_pending_bytes = 14 [json_name = "maxPendingBytes"];</code>
+       * @return The maxPendingBytes.
+       */
+      @java.lang.Override
+      public long getMaxPendingBytes() {
+        return instance.getMaxPendingBytes();
+      }
+      /**
+       * <pre>
+       * The most bytes, over all connections, of first request messages that
+       * are still arriving (they are held before the caller is authorized); past
+       * it, the connection holding the most of them is closed. Default 128 MiB,
+       * at least max_message_bytes.
+       * </pre>
+       *
+       * <code>int64 max_pending_bytes = 14 [json_name = "maxPendingBytes"];</code>
+       * @param value The maxPendingBytes to set.
+       * @return This builder for chaining.
+       */
+      public Builder setMaxPendingBytes(long value) {
+        copyOnWrite();
+        instance.setMaxPendingBytes(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The most bytes, over all connections, of first request messages that
+       * are still arriving (they are held before the caller is authorized); past
+       * it, the connection holding the most of them is closed. Default 128 MiB,
+       * at least max_message_bytes.
+       * </pre>
+       *
+       * <code>int64 max_pending_bytes = 14 [json_name = "maxPendingBytes"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearMaxPendingBytes() {
+        copyOnWrite();
+        instance.clearMaxPendingBytes();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * How long the rest of a response may take to reach the app once the
+       * gateway has handed all of it to the connection (all of a Forward
+       * response, the end of a ForwardStream); past it the connection is closed,
+       * which frees what it still holds. Default 60s, at most 1h.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration response_write_timeout = 15 [json_name = "responseWriteTimeout"];</code>
+       */
+      @java.lang.Override
+      public boolean hasResponseWriteTimeout() {
+        return instance.hasResponseWriteTimeout();
+      }
+      /**
+       * <pre>
+       * How long the rest of a response may take to reach the app once the
+       * gateway has handed all of it to the connection (all of a Forward
+       * response, the end of a ForwardStream); past it the connection is closed,
+       * which frees what it still holds. Default 60s, at most 1h.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration response_write_timeout = 15 [json_name = "responseWriteTimeout"];</code>
+       */
+      @java.lang.Override
+      public com.google.protobuf.Duration getResponseWriteTimeout() {
+        return instance.getResponseWriteTimeout();
+      }
+      /**
+       * <pre>
+       * How long the rest of a response may take to reach the app once the
+       * gateway has handed all of it to the connection (all of a Forward
+       * response, the end of a ForwardStream); past it the connection is closed,
+       * which frees what it still holds. Default 60s, at most 1h.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration response_write_timeout = 15 [json_name = "responseWriteTimeout"];</code>
+       */
+      public Builder setResponseWriteTimeout(com.google.protobuf.Duration value) {
+        copyOnWrite();
+        instance.setResponseWriteTimeout(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * How long the rest of a response may take to reach the app once the
+       * gateway has handed all of it to the connection (all of a Forward
+       * response, the end of a ForwardStream); past it the connection is closed,
+       * which frees what it still holds. Default 60s, at most 1h.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration response_write_timeout = 15 [json_name = "responseWriteTimeout"];</code>
+       */
+      public Builder setResponseWriteTimeout(
+          com.google.protobuf.Duration.Builder builderForValue) {
+        copyOnWrite();
+        instance.setResponseWriteTimeout(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * How long the rest of a response may take to reach the app once the
+       * gateway has handed all of it to the connection (all of a Forward
+       * response, the end of a ForwardStream); past it the connection is closed,
+       * which frees what it still holds. Default 60s, at most 1h.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration response_write_timeout = 15 [json_name = "responseWriteTimeout"];</code>
+       */
+      public Builder mergeResponseWriteTimeout(com.google.protobuf.Duration value) {
+        copyOnWrite();
+        instance.mergeResponseWriteTimeout(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * How long the rest of a response may take to reach the app once the
+       * gateway has handed all of it to the connection (all of a Forward
+       * response, the end of a ForwardStream); past it the connection is closed,
+       * which frees what it still holds. Default 60s, at most 1h.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration response_write_timeout = 15 [json_name = "responseWriteTimeout"];</code>
+       */
+      public Builder clearResponseWriteTimeout() {  copyOnWrite();
+        instance.clearResponseWriteTimeout();
         return this;
       }
 
@@ -5542,10 +6375,17 @@ public final class ConfigOuterClass {
               "ratePerSecond_",
               "burst_",
               "maxInFlightPerIdentity_",
+              "maxHandshakes_",
+              "maxHandshakesPerSource_",
+              "firstMessageTimeout_",
+              "maxPendingStreams_",
+              "maxPendingBytes_",
+              "responseWriteTimeout_",
             };
             java.lang.String info =
-                "\u0000\t\u0000\u0001\u0001\t\t\u0000\u0000\u0000\u0001\u0002\u0002\u000b\u0003\u1009" +
-                "\u0000\u0004\u000b\u0005\u0002\u0006\u000b\u0007\u0000\b\u000b\t\u000b";
+                "\u0000\u000f\u0000\u0001\u0001\u000f\u000f\u0000\u0000\u0000\u0001\u0002\u0002\u000b" +
+                "\u0003\u1009\u0000\u0004\u000b\u0005\u0002\u0006\u000b\u0007\u0000\b\u000b\t\u000b" +
+                "\n\u000b\u000b\u000b\f\u1009\u0001\r\u000b\u000e\u0002\u000f\u1009\u0002";
             return newMessageInfo(DEFAULT_INSTANCE, info, objects);
         }
         // fall through
