@@ -56,21 +56,22 @@ type metrics struct {
 // Handshake failure reasons: the label values of
 // msg_tls_handshake_failures_total.
 const (
-	hsNoCertificate  = "no_certificate"  // the client sent no certificate
-	hsUnknownCA      = "unknown_ca"      // not signed by the client CA
-	hsExpired        = "expired"         // expired or not yet valid
-	hsRevoked        = "revoked"         // on a CRL (refused by the TLS config's VerifyConnection)
-	hsBadCertificate = "bad_certificate" // any other verification failure, e.g. no clientAuth usage
-	hsClientRejected = "client_rejected" // the client refused the gateway's certificate
-	hsProtocol       = "protocol"        // not TLS, no common version, cipher or ALPN
-	hsTimeout        = "timeout"         // limits.handshake_timeout passed
-	hsClosed         = "closed"          // the client hung up mid-handshake (e.g. TCP probes)
+	hsNoCertificate  = "no_certificate"   // the client sent no certificate
+	hsUnknownCA      = "unknown_ca"       // not signed by the client CA
+	hsExpired        = "expired"          // expired or not yet valid
+	hsRevoked        = "revoked"          // on a CRL (refused by the TLS config's VerifyConnection)
+	hsBadCertificate = "bad_certificate"  // any other verification failure, e.g. no clientAuth usage
+	hsClientRejected = "client_rejected"  // the client refused the gateway's certificate
+	hsProtocol       = "protocol"         // not TLS, no common version, cipher or ALPN
+	hsTimeout        = "timeout"          // limits.handshake_timeout passed
+	hsClosed         = "closed"           // the client hung up mid-handshake (e.g. TCP probes)
+	hsWeak           = "weak_certificate" // a chain weaker than the TLS posture (refused by VerifyConnection)
 	hsOther          = "other"
 )
 
 var handshakeReasons = []string{
 	hsNoCertificate, hsUnknownCA, hsExpired, hsRevoked, hsBadCertificate,
-	hsClientRejected, hsProtocol, hsTimeout, hsClosed, hsOther,
+	hsClientRejected, hsProtocol, hsTimeout, hsClosed, hsWeak, hsOther,
 }
 
 // relayBuckets span fast internal calls to the longest host timeouts.
@@ -231,6 +232,8 @@ func handshakeFailureReason(err error) string {
 	// The revocation check's error from VerifyConnection is untyped.
 	case strings.Contains(err.Error(), "certificate revoked"):
 		return hsRevoked
+	case errors.As(err, new(*weakCertificateError)):
+		return hsWeak
 	case errors.As(err, &verErr):
 		var invalid x509.CertificateInvalidError
 		switch {

@@ -209,11 +209,17 @@ func (m *tlsManager) snapshotConfig(mat *tlsMaterial) *tls.Config {
 }
 
 // verifyConnection runs after crypto/tls verified the client's chain, on
-// full and resumed handshakes alike: a revoked certificate anywhere in the
-// chain ends the handshake.
+// full and resumed handshakes alike: a chain weaker than the posture, or a
+// revoked certificate anywhere in it, ends the handshake.
 func (m *tlsManager) verifyConnection(cs tls.ConnectionState) error {
 	if len(cs.VerifiedChains) == 0 || len(cs.VerifiedChains[0]) == 0 {
 		return errors.New("msg-gateway: no verified client certificate chain")
+	}
+	if err := checkClientChain(cs.VerifiedChains[0]); err != nil {
+		leaf := cs.VerifiedChains[0][0]
+		m.log.Info("tls: refused a weak client certificate",
+			"subject", leaf.Subject.String(), "serial", leaf.SerialNumber.Text(16), "error", err.Error())
+		return err
 	}
 	if m.revoked == nil {
 		return nil
