@@ -355,3 +355,42 @@ func TestRevocationByIssuerSpellings(t *testing.T) {
 		t.Errorf("store holds %q, want exactly one id per certificate %q", listed, ids)
 	}
 }
+
+// TestUnauthenticatedCallsAudited: calls refused as Unauthenticated (here a
+// certificate without a usable identity) are in /v1/audit like every other
+// refusal, with the certificate's fingerprint and serial.
+func TestUnauthenticatedCallsAudited(t *testing.T) {
+	t.Parallel()
+	g := startGateway(t, nil)
+	nobody := g.identity(t, "") // no common name, no SPIFFE ID
+	c := g.dial(t, nobody)
+	_, err := forward(t, c, get("demo.internal", "/x"))
+	wantCode(t, err, codes.Unauthenticated)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := c.ForwardStream(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.Recv()
+	wantCode(t, err, codes.Unauthenticated)
+	if err := g.srv.FlushAudit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(nobody.Leaf.Raw)
+	fp := hex.EncodeToString(sum[:])
+	code, body := adminCall(t, g.adminAddr, testViewerToken, "GET", "/v1/audit?decision=DECISION_DENY", "")
+	if code != 200 {
+		t.Fatalf("GET /v1/audit: %d %v", code, body)
+	}
+	found := 0
+	for _, r := range records(body) {
+		if r["certFingerprintSha256"] == fp && r["code"] == "Unauthenticated" && r["reason"] == "unauthenticated" &&
+			r["certSerialHex"] == nobody.Leaf.SerialNumber.Text(16) && r["principal"] == "" {
+			found++
+		}
+	}
+	if found != 2 {
+		t.Errorf("%d audit records of the unauthenticated Forward and ForwardStream, want 2: %s", found, strings.TrimSpace(mustJSON(body)))
+	}
+}

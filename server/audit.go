@@ -2,6 +2,9 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
 	"sync"
 	"time"
 
@@ -11,6 +14,8 @@ import (
 	"github.com/msg-gateway/msg/internal/requestid"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -19,10 +24,11 @@ import (
 // auditCall collects what the inner interceptors learn about one data-plane
 // call, so the audit interceptor (which runs outside them) can record it.
 type auditCall struct {
-	mu       sync.Mutex
-	req      *authz.Request
-	decision authz.Decision
-	decided  bool
+	mu        sync.Mutex
+	principal *authz.Principal // nil: not authenticated
+	req       *authz.Request
+	decision  authz.Decision
+	decided   bool
 	// For streams: what went through.
 	status   int32
 	bytesIn  int64
@@ -43,9 +49,26 @@ func noteDecision(ctx context.Context, d authz.Decision) {
 	c.mu.Unlock()
 }
 
-// auditUnary records every Forward call that got past authentication: its
-// decision, what was relayed and how it ended. It sits after authn in the
-// chain, so the principal is known.
+// authenticate is the chain's authn step: it proves the caller's identity
+// (see [authz.Authenticator]) and tells the audit record who it is.
+func (s *Server) authenticate(ctx context.Context) (context.Context, error) {
+	ctx, err := s.authn.Authenticate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if c, ok := ctx.Value(auditKey{}).(*auditCall); ok {
+		p, _ := authz.PrincipalFromContext(ctx)
+		c.mu.Lock()
+		c.principal = p
+		c.mu.Unlock()
+	}
+	return ctx, nil
+}
+
+// auditUnary records every Forward call: its decision, what was relayed and
+// how it ended. It sits before authn in the chain, so that a caller refused
+// as Unauthenticated (a certificate without a usable identity, or revoked
+// or expired since the handshake) is recorded like every other refusal.
 func (s *Server) auditUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	fr, ok := req.(*gatewayv1.ForwardRequest)
 	if !ok || s.store == nil {
@@ -124,13 +147,18 @@ func (s *Server) auditRecord(ctx context.Context, call *auditCall, rawHost, rawM
 		Code:      code.String(),
 		Decision:  adminv1.Decision_DECISION_DENY,
 	}
-	if p, ok := authz.PrincipalFromContext(ctx); ok {
+	call.mu.Lock()
+	defer call.mu.Unlock()
+	if p := call.principal; p != nil {
 		rec.Principal = p.ID
 		rec.CertSerialHex = p.SerialHex
 		rec.CertFingerprintSha256 = p.FingerprintSHA256
+	} else if leaf := peerLeaf(ctx); leaf != nil {
+		// Unauthenticated: which certificate tried is what the audit is for.
+		sum := sha256.Sum256(leaf.Raw)
+		rec.CertSerialHex = leaf.SerialNumber.Text(16)
+		rec.CertFingerprintSha256 = hex.EncodeToString(sum[:])
 	}
-	call.mu.Lock()
-	defer call.mu.Unlock()
 	if call.req != nil {
 		rec.Host, rec.Method, rec.Path = call.req.Host, call.req.Method, call.req.Path
 	} else {
@@ -140,6 +168,8 @@ func (s *Server) auditRecord(ctx context.Context, call *auditCall, rawHost, rawM
 	rec.UpstreamStatus = call.status
 	rec.BytesIn, rec.BytesOut = call.bytesIn, call.bytesOut
 	switch {
+	case call.principal == nil && code == codes.Unauthenticated:
+		rec.Reason = "unauthenticated"
 	case !call.decided && code == codes.InvalidArgument:
 		rec.Reason = "invalid_request"
 	case !call.decided:
@@ -155,6 +185,20 @@ func (s *Server) auditRecord(ctx context.Context, call *auditCall, rawHost, rawM
 		rec.RuleId, rec.Reason = call.decision.RuleID, string(call.decision.Reason)
 	}
 	return rec
+}
+
+// peerLeaf returns the client certificate the TLS stack verified for the
+// call's connection, or nil.
+func peerLeaf(ctx context.Context) *x509.Certificate {
+	p, ok := peer.FromContext(ctx)
+	if !ok {
+		return nil
+	}
+	ti, ok := p.AuthInfo.(credentials.TLSInfo)
+	if !ok || len(ti.State.VerifiedChains) == 0 || len(ti.State.VerifiedChains[0]) == 0 {
+		return nil
+	}
+	return ti.State.VerifiedChains[0][0]
 }
 
 func truncate(s string, n int) string {
