@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"time"
 
 	middleware "github.com/grpc-ecosystem/go-grpc-middleware/v2"
 	gatewayv1 "github.com/msg-gateway/msg/gen/msg/gateway/v1"
@@ -45,10 +44,6 @@ type Interceptors struct {
 	Exempt map[string]bool
 	// Logger receives denial details, which never reach the app.
 	Logger *slog.Logger
-	// HeadTimeout bounds how long a ForwardStream may take to send its
-	// request head; a stream that never sends one would otherwise hold a
-	// stream slot and a per-identity in-flight slot forever. Default 10s.
-	HeadTimeout time.Duration
 	// OnDecision, when set, is called with every policy decision, allowed
 	// or denied, for Forward and ForwardStream alike (the server counts
 	// them). It must not block.
@@ -124,8 +119,10 @@ func (ic *Interceptors) AuthorizeStream() grpc.StreamServerInterceptor {
 		if _, ok := PrincipalFromContext(ctx); !ok {
 			return UnauthenticatedError()
 		}
-		first, err := ic.recvHead(ss)
-		if err != nil {
+		// How long the head may take is the server's business (its intake
+		// bounds the wait for every call's first message).
+		first := new(gatewayv1.ForwardStreamRequest)
+		if err := ss.RecvMsg(first); err != nil {
 			if errors.Is(err, io.EOF) {
 				return InvalidArgumentError("head", "missing: the stream ended before the request head")
 			}
@@ -149,32 +146,6 @@ func (ic *Interceptors) AuthorizeStream() grpc.StreamServerInterceptor {
 		ws := middleware.WrapServerStream(ss)
 		ws.WrappedContext = NewContextWithDecision(ctx, d)
 		return handler(srv, &replayStream{WrappedServerStream: ws, head: first})
-	}
-}
-
-// recvHead receives a stream's first message within HeadTimeout. On timeout
-// it returns DeadlineExceeded; returning from the interceptor then ends the
-// stream, which also ends the pending receive.
-func (ic *Interceptors) recvHead(ss grpc.ServerStream) (*gatewayv1.ForwardStreamRequest, error) {
-	timeout := ic.HeadTimeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
-	first := new(gatewayv1.ForwardStreamRequest)
-	done := make(chan error, 1)
-	go func() { done <- ss.RecvMsg(first) }()
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	select {
-	case err := <-done:
-		if err != nil {
-			return nil, err
-		}
-		return first, nil
-	case <-timer.C:
-		ic.logger().InfoContext(ss.Context(), "authz: no request head in time",
-			"request_id", requestid.FromContext(ss.Context()), "timeout", timeout.String())
-		return nil, status.Error(codes.DeadlineExceeded, "request head not received in time")
 	}
 }
 

@@ -189,12 +189,12 @@ func mustJSON(v any) string {
 }
 
 // TestStreamWithoutHeadTimesOut: a ForwardStream that never sends its request
-// head is ended after the head timeout instead of holding a stream slot and
-// an in-flight slot forever.
+// head is ended after limits.first_message_timeout instead of holding a
+// stream slot and an in-flight slot forever.
 func TestStreamWithoutHeadTimesOut(t *testing.T) {
 	t.Parallel()
 	g := startGatewayWith(t, nil, server.Options{DrainTimeout: time.Second}, func(c *configv1.Config) {
-		c.Limits.HandshakeTimeout = durationpb.New(300 * time.Millisecond)
+		c.Limits.FirstMessageTimeout = durationpb.New(300 * time.Millisecond)
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

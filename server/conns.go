@@ -1,7 +1,9 @@
 package server
 
 import (
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"log/slog"
 	"net"
 	"sync"
@@ -28,9 +30,9 @@ func newConnRegistry(log *slog.Logger) *connRegistry {
 }
 
 // credentials wraps the server's transport credentials so that every
-// connection that completes a handshake is tracked.
-func (r *connRegistry) credentials(inner credentials.TransportCredentials) credentials.TransportCredentials {
-	return &trackingCreds{TransportCredentials: inner, reg: r}
+// connection that completes a handshake is tracked, here and by in.
+func (r *connRegistry) credentials(inner credentials.TransportCredentials, in *intake) credentials.TransportCredentials {
+	return &trackingCreds{TransportCredentials: inner, reg: r, in: in}
 }
 
 // closeRevoked closes every connection whose chain has a certificate that
@@ -70,22 +72,48 @@ func (r *connRegistry) open() int {
 type trackingCreds struct {
 	credentials.TransportCredentials
 	reg *connRegistry
+	in  *intake
 }
 
 func (c *trackingCreds) ServerHandshake(raw net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	// The listener's handshake budget is held until here.
+	if hc, ok := raw.(interface{ handshakeDone() }); ok {
+		defer hc.handshakeDone()
+	}
 	conn, info, err := c.TransportCredentials.ServerHandshake(raw)
 	if err != nil {
 		return conn, info, err
 	}
-	ti, ok := info.(credentials.TLSInfo)
-	if !ok || len(ti.State.VerifiedChains) == 0 || len(ti.State.VerifiedChains[0]) == 0 {
-		return conn, info, err // authn refuses every request on it
+	var chain []*x509.Certificate
+	if ti, ok := info.(credentials.TLSInfo); ok && len(ti.State.VerifiedChains) > 0 {
+		chain = ti.State.VerifiedChains[0]
 	}
-	return c.reg.track(conn, ti.State.VerifiedChains[0]), info, nil
+	if c.in != nil {
+		conn = c.in.track(conn, budgetKey(chain))
+	}
+	if len(chain) == 0 {
+		return conn, info, nil // authn refuses every request on it
+	}
+	return c.reg.track(conn, chain), info, nil
 }
 
 func (c *trackingCreds) Clone() credentials.TransportCredentials {
-	return &trackingCreds{TransportCredentials: c.TransportCredentials.Clone(), reg: c.reg}
+	return &trackingCreds{TransportCredentials: c.TransportCredentials.Clone(), reg: c.reg, in: c.in}
+}
+
+// budgetKey is who a connection's calls count against in per-identity
+// budgets: the principal of its client certificate, or the certificate
+// itself when it yields no principal (its calls are refused, but only after
+// they are read).
+func budgetKey(chain []*x509.Certificate) string {
+	if len(chain) == 0 {
+		return ""
+	}
+	if p, err := authz.PrincipalFromCertificate(chain[0]); err == nil {
+		return p.ID
+	}
+	sum := sha256.Sum256(chain[0].Raw)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // trackedConn closes itself when the first certificate of its chain

@@ -20,6 +20,7 @@ type hardening struct {
 	revocation authz.RevocationCheckers
 	authn      *authz.Authenticator
 	limits     *identityLimits
+	intake     *intake
 }
 
 // initHardening wires the TLS manager, the connection registry, the
@@ -32,6 +33,7 @@ func (s *Server) initHardening(tlsm *tlsManager) {
 	s.authn = &authz.Authenticator{Revocation: &s.revocation, Logger: s.log}
 	lim := s.cfg.GetLimits()
 	s.limits = newIdentityLimits(lim.GetRatePerSecond(), int(lim.GetBurst()), int(lim.GetMaxInFlightPerIdentity()))
+	s.intake = newIntake(lim, s.metrics, s.log)
 }
 
 // ReloadTLS reads the certificate, key, client CA bundle and CRL files again

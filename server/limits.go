@@ -2,12 +2,10 @@ package server
 
 import (
 	"context"
-	"net"
 	"sync"
 	"time"
 
 	"github.com/msg-gateway/msg/authz"
-	"golang.org/x/net/netutil"
 	"golang.org/x/time/rate"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -172,36 +170,38 @@ func (l *identityLimits) admit(ctx context.Context) (func(), error) {
 	return l.acquire(p.ID)
 }
 
-// unaryInterceptor applies the limits to unary calls.
+// unaryInterceptor applies the limits to unary calls. A call is in flight
+// until its stream has ended on the wire: a response the app does not read
+// keeps its slot, so one principal cannot make the gateway hold more than
+// maxInFlight responses, however many connections it opens.
 func (l *identityLimits) unaryInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		release, err := l.admit(ctx)
 		if err != nil {
 			return nil, err
 		}
-		defer release()
+		if c := callFromContext(ctx); c != nil {
+			c.whenDone(release) // gRPC still holds the response when the handler returns
+		} else {
+			defer release()
+		}
 		return handler(ctx, req)
 	}
 }
 
 // streamInterceptor applies the limits to streams; a stream is in flight
-// until it ends.
+// until it has ended on the wire.
 func (l *identityLimits) streamInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		release, err := l.admit(ss.Context())
 		if err != nil {
 			return err
 		}
-		defer release()
+		if c := callFromContext(ss.Context()); c != nil {
+			c.whenDone(release)
+		} else {
+			defer release()
+		}
 		return handler(srv, ss)
 	}
-}
-
-// limitListener caps the open data-plane connections (handshakes included)
-// at n; further connections wait in the kernel's accept queue.
-func limitListener(lis net.Listener, n int) net.Listener {
-	if n <= 0 {
-		return lis
-	}
-	return netutil.LimitListener(lis, n)
 }

@@ -51,6 +51,14 @@ type metrics struct {
 	configLastSuccess prometheus.Gauge
 
 	storeConnected prometheus.Gauge
+
+	// Before authorization: the intake and the handshake budget.
+	callsRefused        *prometheus.CounterVec // reason
+	connectionsClosed   *prometheus.CounterVec // reason
+	connectionsRefused  *prometheus.CounterVec // reason
+	pendingStreams      func() int64           // set by the intake
+	pendingBytes        func() int64           // set by the intake
+	handshakesInProcess func() int64           // set by the listener
 }
 
 // Handshake failure reasons: the label values of
@@ -138,7 +146,39 @@ func newMetrics(cfg *configv1.Config, version string) *metrics {
 			Name: "msg_store_connected",
 			Help: "1 while the configuration store is reachable (always, for the embedded store); 0 while the gateway serves its last snapshot and admin writes fail.",
 		}),
+		callsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "msg_calls_refused_total",
+			Help: "Calls refused before their request was read, by reason: compressed, first_message_timeout, pending_streams, pending_streams_per_identity.",
+		}, []string{"reason"}),
+		connectionsClosed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "msg_connections_closed_total",
+			Help: "Data-plane connections the gateway closed, by reason: settings_flood, reset_flood, response_write_timeout, pending_bytes.",
+		}, []string{"reason"}),
+		connectionsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "msg_connections_refused_total",
+			Help: "Data-plane connections closed at accept, by reason: handshakes (limits.max_handshakes), handshakes_per_source (limits.max_handshakes_per_source).",
+		}, []string{"reason"}),
 	}
+	gaugeOf := func(f *func() int64) func() float64 {
+		return func() float64 {
+			if *f == nil {
+				return 0
+			}
+			return float64((*f)())
+		}
+	}
+	pending := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "msg_pending_streams",
+		Help: "Calls that have not delivered their first request message yet.",
+	}, gaugeOf(&m.pendingStreams))
+	pendingBytes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "msg_pending_bytes",
+		Help: "Bytes received of first request messages that are still arriving.",
+	}, gaugeOf(&m.pendingBytes))
+	handshaking := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "msg_tls_handshakes_in_progress",
+		Help: "Accepted data-plane connections whose TLS handshake has not finished.",
+	}, gaugeOf(&m.handshakesInProcess))
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "msg_build_info",
 		Help: "Always 1; the labels say which build is running.",
@@ -151,6 +191,7 @@ func newMetrics(cfg *configv1.Config, version string) *metrics {
 		m.grpc, m.relayRequests, m.relayDuration, m.relaySent, m.relayReceived, m.upstreamErrors,
 		m.decisions, m.handshakeFailures, m.openConnections, m.rateLimitRejection,
 		m.configRevision, m.configReloads, m.configLastSuccess, buildInfo, m.storeConnected,
+		m.callsRefused, m.connectionsClosed, m.connectionsRefused, pending, pendingBytes, handshaking,
 	)
 
 	// Create every bounded series up front, so that dashboards and alerts
@@ -176,6 +217,15 @@ func newMetrics(cfg *configv1.Config, version string) *metrics {
 	m.decisions.WithLabelValues("deny", string(authz.ReasonNoMatchingRule), "")
 	for _, r := range handshakeReasons {
 		m.handshakeFailures.WithLabelValues(r)
+	}
+	for _, r := range refusedReasons {
+		m.callsRefused.WithLabelValues(r)
+	}
+	for _, r := range closeReasons {
+		m.connectionsClosed.WithLabelValues(r)
+	}
+	for _, r := range refusedConnReasons {
+		m.connectionsRefused.WithLabelValues(r)
 	}
 	for _, r := range []string{"success", "failure"} {
 		m.configReloads.WithLabelValues(r)

@@ -151,8 +151,7 @@ func New(cfg *configv1.Config, opts Options) (*Server, error) {
 			healthpb.Health_Watch_FullMethodName: true,
 			healthpb.Health_List_FullMethodName:  true,
 		},
-		Logger:      s.log,
-		HeadTimeout: lim.GetHandshakeTimeout().AsDuration(),
+		Logger: s.log,
 		OnDecision: func(ctx context.Context, d authz.Decision) {
 			s.metrics.observeDecision(ctx, d)
 			noteDecision(ctx, d)
@@ -178,14 +177,18 @@ func New(cfg *configv1.Config, opts Options) (*Server, error) {
 		return status.Error(codes.Internal, "internal error")
 	})
 	maxMsg := int(lim.GetMaxMessageBytes())
-	statsHandlers := []grpc.ServerOption{grpc.StatsHandler(connCounter{open: s.metrics.openConnections})}
+	statsHandlers := []grpc.ServerOption{
+		grpc.StatsHandler(connCounter{open: s.metrics.openConnections}),
+		grpc.StatsHandler(s.intake),
+		grpc.InTapHandle(s.intake.tapHandle),
+	}
 	if tr.enabled() {
 		statsHandlers = append(statsHandlers, grpc.StatsHandler(tr.serverHandler()))
 	}
 	statsHandlers = append(statsHandlers, streamServerOptions()...) // ForwardStream windows and buffers: stream_options.go
 	statsHandlers = append(statsHandlers, keepaliveOptions(cfg.GetKeepalive())...)
 	s.grpc = grpc.NewServer(append(statsHandlers,
-		grpc.Creds(&countingCreds{TransportCredentials: s.conns.credentials(credentials.NewTLS(s.tls.serverConfig())), failures: s.metrics.handshakeFailures, log: s.log}),
+		grpc.Creds(&countingCreds{TransportCredentials: s.conns.credentials(credentials.NewTLS(s.tls.serverConfig()), s.intake), failures: s.metrics.handshakeFailures, log: s.log}),
 		grpc.ConnectionTimeout(lim.GetHandshakeTimeout().AsDuration()),
 		grpc.MaxRecvMsgSize(maxMsg),
 		grpc.MaxSendMsgSize(maxMsg),
@@ -203,6 +206,7 @@ func New(cfg *configv1.Config, opts Options) (*Server, error) {
 			ic.AuthorizeUnary(),
 		),
 		grpc.ChainStreamInterceptor(
+			s.intake.streamGuard, // unary calls: guardDesc
 			requestIDStream,
 			recovery.StreamServerInterceptor(rec),
 			logging.StreamServerInterceptor(slogAdapter(s.log), logOpts...),
@@ -213,13 +217,15 @@ func New(cfg *configv1.Config, opts Options) (*Server, error) {
 			ic.AuthorizeStream(),
 		),
 	)...)
-	gatewayv1.RegisterGatewayServiceServer(s.grpc, relay.New(func() *relay.Table { return s.state.Load().table }, relay.Options{
+	// Every method is registered through the intake's guard, which refuses
+	// compressed requests before gRPC reads them.
+	s.grpc.RegisterService(s.intake.guardDesc(&gatewayv1.GatewayService_ServiceDesc), relay.New(func() *relay.Table { return s.state.Load().table }, relay.Options{
 		IdentityHeader:    cfg.GetRelayHeaders().GetIdentity(),
 		FingerprintHeader: cfg.GetRelayHeaders().GetFingerprint(),
 		Logger:            s.log,
 		Observer:          s.metrics,
 	}))
-	healthpb.RegisterHealthServer(s.grpc, s.health)
+	s.grpc.RegisterService(s.intake.guardDesc(&healthpb.Health_ServiceDesc), s.health)
 	// Every method's series exist from the start (services registered
 	// later are counted once called).
 	s.metrics.grpc.InitializeMetrics(s.grpc)
@@ -275,7 +281,8 @@ func (s *Server) Serve(ctx context.Context, lis, adminLis net.Listener) error {
 		admin.TLSConfig = s.adminTLS
 	}
 	go s.followStore(ctx, s.watch)
-	lis = limitListener(lis, int(s.cfg.GetLimits().GetMaxConnections()))
+	lim := s.cfg.GetLimits()
+	lis = dataListener(lis, int(lim.GetMaxConnections()), int(lim.GetMaxHandshakes()), int(lim.GetMaxHandshakesPerSource()), s.metrics, s.log)
 	go s.watchTLS(ctx)
 	errc := make(chan error, 2)
 	go func() { errc <- s.grpc.Serve(lis) }()

@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
 	"github.com/msg-gateway/msg/gen/openapi"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/test/bufconn"
@@ -114,6 +116,10 @@ func NewHandler(ctx context.Context, o HandlerOptions) (*Handler, error) {
 	web := sameOriginWrites(mux)
 	h.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
+			if compressed(r.Header) {
+				refuseCompressed(w)
+				return
+			}
 			h.grpc.ServeHTTP(w, r)
 			return
 		}
@@ -128,4 +134,25 @@ func (h *Handler) Close() {
 		_ = h.conn.Close()
 	}
 	h.grpc.Stop()
+}
+
+// compressed reports whether a gRPC request says its messages are
+// compressed. gRPC would inflate them (up to the message size limit) before
+// any interceptor, so before the caller is authenticated.
+func compressed(h http.Header) bool {
+	for _, v := range h.Values("Grpc-Encoding") {
+		if v != "" && v != "identity" {
+			return true
+		}
+	}
+	return false
+}
+
+// refuseCompressed answers a gRPC call with Unimplemented in a
+// trailers-only response, before its request is read.
+func refuseCompressed(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/grpc")
+	w.Header().Set("Grpc-Status", strconv.Itoa(int(codes.Unimplemented)))
+	w.Header().Set("Grpc-Message", "compressed requests are not accepted: send messages uncompressed")
+	w.WriteHeader(http.StatusOK)
 }
