@@ -220,6 +220,10 @@ bench-ts: ## TypeScript SDK vs Node's https and fetch straight to HTTPS: CPU and
 bench-mobile: ## 16 MiB down (fails below 90% of the link's 5 Mbit/s) and 1 MiB up (1 Mbit/s) through the gateway over the emulated mobile link (~40 s)
 	$(GO) test -run '^$$' -bench '^BenchmarkMobile(Download|Upload)$$' -benchtime 1x ./server/
 
+.PHONY: floods
+floods: ## the gateway under each pre-authorization flood beside a legitimate client: a table (~4 min; FLOODS_ARGS=...)
+	GO=$(GO) bash scripts/floods.sh
+
 .PHONY: bench-go
 bench-go: ## run the Go benchmarks (go test -bench)
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -23,6 +23,7 @@ const maxEcho = 1 << 20
 // until stdin closes (the harness exiting) or it is killed.
 //
 //	GET  /1k           1024 bytes
+//	GET  /slow?ms=N    1024 bytes after N milliseconds (at most 10 s)
 //	GET  /bytes?n=N    N bytes, written 64 KiB at a time, with Content-Length
 //	POST /echo         the request body (up to 1 MiB), with Content-Length
 func runBackend() error {
@@ -36,6 +37,20 @@ func runBackend() error {
 	}
 	bufs := sync.Pool{New: func() any { b := make([]byte, maxEcho); return &b }}
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) {
+		ms, err := strconv.Atoi(r.URL.Query().Get("ms"))
+		if err != nil || ms < 0 || ms > 10000 {
+			http.Error(w, "bad ms", http.StatusBadRequest)
+			return
+		}
+		select {
+		case <-time.After(time.Duration(ms) * time.Millisecond):
+		case <-r.Context().Done():
+			return
+		}
+		w.Header().Set("Content-Length", "1024")
+		_, _ = w.Write(block[:1024])
+	})
 	mux.HandleFunc("GET /1k", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("Content-Length", "1024")

@@ -5,11 +5,15 @@
 //
 //	msgbench -gateway BIN [-nginx BIN] [-out DIR] [-quick] [-only LIST] [-conc LIST] [-keep]
 //	msgbench ... -baseline-gateway BIN -baseline-harness BIN
+//	msgbench floods -gateway BIN [-only LIST] [-duration D] [-settle D] [-sockets N]
 //
 // The second form adds a "gateway (baseline)" mode: another checkout's
 // msg-gateway, driven by a msgbench built in that checkout (its "load"
 // subcommand, so with that checkout's client library), in the same run, for
 // before-and-after numbers of a change.
+//
+// The third form floods the gateway with the attacks of docs/SECURITY.md,
+// one at a time, beside a legitimate client (see floods.go).
 //
 // Three processes sit behind the load generator, each its own: the backend
 // (this binary's "backend" subcommand), the gateway (msg-gateway serve, so
@@ -37,6 +41,13 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "load" {
 		if err := runLoad(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "load:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "floods" {
+		if err := runFloods(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "floods:", err)
 			os.Exit(1)
 		}
 		return
