@@ -3,11 +3,11 @@ package authz
 import (
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 
 	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
+	"github.com/msg-gateway/msg/internal/fieldpath"
 )
 
 // Policy is a compiled, immutable set of rules. It is built once by
@@ -83,23 +83,11 @@ type pathMatcher struct {
 	glob  pathGlob
 }
 
-// RuleError is one problem [NewPolicy] found in a rule. NewPolicy reports
-// every problem it finds, each as a *RuleError, joined with [errors.Join].
-// The text quotes rule content, so it is meant for admins and logs, never for
-// apps.
-type RuleError struct {
-	// Field is the path of the offending field, e.g. "rules[2].hosts[0]".
-	Field string
-	// Problem says what is wrong with it, e.g. `invalid glob "a**b": ...`.
-	Problem string
-}
-
-// Error returns "field: problem".
-func (e *RuleError) Error() string { return e.Field + ": " + e.Problem }
-
 // NewPolicy validates and compiles rules. It fails closed: if any rule is
 // invalid it returns a nil Policy and an error listing every problem, each a
-// [*RuleError] naming the field at fault. An empty rule set is valid and
+// [*fieldpath.Error] naming the field at fault, joined with [errors.Join].
+// The text quotes rule content, so it is meant for admins and logs, never for
+// apps. An empty rule set is valid and
 // denies everything. The rules are not retained.
 func NewPolicy(rules []*adminv1.Rule) (*Policy, error) {
 	c := ruleCompiler{ids: make(map[string]int, len(rules))}
@@ -280,13 +268,13 @@ type ruleCompiler struct {
 	errs []error
 }
 
-func (c *ruleCompiler) fail(field, format string, a ...any) {
-	c.errs = append(c.errs, &RuleError{Field: field, Problem: fmt.Sprintf(format, a...)})
+func (c *ruleCompiler) fail(field fieldpath.Path, format string, a ...any) {
+	c.errs = append(c.errs, fieldpath.Errorf(field, format, a...))
 }
 
 // rule compiles one rule; ok is false when it had any error.
 func (c *ruleCompiler) rule(i int, r *adminv1.Rule) (cr compiledRule, deny, ok bool) {
-	field := fmt.Sprintf("rules[%d]", i)
+	field := fieldpath.Path("rules").Index(i)
 	before := len(c.errs)
 	if r == nil {
 		c.fail(field, "missing rule")
@@ -321,7 +309,7 @@ func (c *ruleCompiler) rule(i int, r *adminv1.Rule) (cr compiledRule, deny, ok b
 		c.fail(field+".principals", "at least one principal matcher is required (use {any: true} for every caller)")
 	}
 	for j, m := range r.GetPrincipals() {
-		if pm, ok := c.principal(fmt.Sprintf("%s.principals[%d]", field, j), m); ok {
+		if pm, ok := c.principal(field.Field("principals").Index(j), m); ok {
 			cr.principals = append(cr.principals, pm)
 		}
 	}
@@ -332,14 +320,14 @@ func (c *ruleCompiler) rule(i int, r *adminv1.Rule) (cr compiledRule, deny, ok b
 	for j, h := range r.GetHosts() {
 		g, err := compileHostGlob(h)
 		if err != nil {
-			c.fail(fmt.Sprintf("%s.hosts[%d]", field, j), "%v", err)
+			c.fail(field.Field("hosts").Index(j), "%v", err)
 			continue
 		}
 		cr.hosts = append(cr.hosts, g)
 	}
 
 	for j, m := range r.GetMethods() {
-		f := fmt.Sprintf("%s.methods[%d]", field, j)
+		f := field.Field("methods").Index(j)
 		switch {
 		case m == "":
 			c.fail(f, "empty method")
@@ -355,7 +343,7 @@ func (c *ruleCompiler) rule(i int, r *adminv1.Rule) (cr compiledRule, deny, ok b
 	}
 
 	for j, m := range r.GetPaths() {
-		if pm, ok := c.path(fmt.Sprintf("%s.paths[%d]", field, j), m); ok {
+		if pm, ok := c.path(field.Field("paths").Index(j), m); ok {
 			cr.paths = append(cr.paths, pm)
 		}
 	}
@@ -363,7 +351,7 @@ func (c *ruleCompiler) rule(i int, r *adminv1.Rule) (cr compiledRule, deny, ok b
 	return cr, deny, len(c.errs) == before
 }
 
-func (c *ruleCompiler) principal(field string, m *adminv1.PrincipalMatcher) (principalMatcher, bool) {
+func (c *ruleCompiler) principal(field fieldpath.Path, m *adminv1.PrincipalMatcher) (principalMatcher, bool) {
 	var pm principalMatcher
 	switch k := m.GetKind().(type) {
 	case nil:
@@ -425,7 +413,7 @@ func (c *ruleCompiler) principal(field string, m *adminv1.PrincipalMatcher) (pri
 	return pm, true
 }
 
-func (c *ruleCompiler) path(field string, m *adminv1.PathMatcher) (pathMatcher, bool) {
+func (c *ruleCompiler) path(field fieldpath.Path, m *adminv1.PathMatcher) (pathMatcher, bool) {
 	var pm pathMatcher
 	switch k := m.GetKind().(type) {
 	case nil:

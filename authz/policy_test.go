@@ -9,6 +9,7 @@ import (
 
 	"github.com/msg-gateway/msg/authz"
 	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
+	"github.com/msg-gateway/msg/internal/fieldpath"
 )
 
 // Builders for rules and matchers, to keep the tables readable.
@@ -336,16 +337,16 @@ func TestNewPolicyErrors(t *testing.T) {
 			if !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), tt.text) {
 				t.Errorf("NewPolicy error:\n got %q\nwant it to name %q and contain %q", err, tt.field, tt.text)
 			}
-			var re *authz.RuleError
+			var re *fieldpath.Error
 			if !errors.As(err, &re) {
-				t.Errorf("NewPolicy error %q: got %T, want a *authz.RuleError inside", err, err)
+				t.Errorf("NewPolicy error %q: got %T, want a *fieldpath.Error inside", err, err)
 			}
 		})
 	}
 }
 
 // TestNewPolicyReportsEveryError checks that one call reports every problem,
-// each as its own *RuleError, rather than stopping at the first.
+// each as its own *fieldpath.Error, rather than stopping at the first.
 func TestNewPolicyReportsEveryError(t *testing.T) {
 	t.Parallel()
 	rules := []*adminv1.Rule{
@@ -360,11 +361,11 @@ func TestNewPolicyReportsEveryError(t *testing.T) {
 	}
 	var got []string
 	for _, e := range joined.Unwrap() {
-		var re *authz.RuleError
+		var re *fieldpath.Error
 		if !errors.As(e, &re) {
-			t.Fatalf("NewPolicy: got %T in the joined error, want *authz.RuleError", e)
+			t.Fatalf("NewPolicy: got %T in the joined error, want *fieldpath.Error", e)
 		}
-		got = append(got, re.Field)
+		got = append(got, string(re.Path))
 	}
 	want := []string{"rules[0].id", "rules[1].hosts[0]", "rules[2].effect", "rules[2].paths[0].glob"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {

@@ -9,7 +9,7 @@ import (
 	"maps"
 	"time"
 
-	"github.com/msg-gateway/msg/server/config"
+	"github.com/msg-gateway/msg/internal/fieldpath"
 )
 
 // crlSet is the revoked serial numbers of every loaded CRL, by issuer. It is
@@ -67,23 +67,23 @@ func loadCRLs(files []string, cas []*x509.Certificate, now time.Time, log *slog.
 	}
 	set := &crlSet{byIssuer: map[string]map[string]int{}}
 	for i, f := range files {
-		key := fmt.Sprintf("tls.crl_files[%d]", i)
+		key := fieldpath.Path("tls.crl_files").Index(i)
 		data, err := readTLSFile(f)
 		if err != nil {
-			return nil, &config.Error{Path: key, Msg: "cannot read: " + pathErr(err)}
+			return nil, &fieldpath.Error{Path: key, Msg: "cannot read: " + pathErr(err)}
 		}
 		ders, err := crlDERs(data)
 		if err != nil {
-			return nil, &config.Error{Path: key, Msg: err.Error()}
+			return nil, &fieldpath.Error{Path: key, Msg: err.Error()}
 		}
 		for j, der := range ders {
 			rl, err := x509.ParseRevocationList(der)
 			if err != nil {
-				return nil, &config.Error{Path: key, Msg: fmt.Sprintf("CRL %d: %v", j+1, err)}
+				return nil, &fieldpath.Error{Path: key, Msg: fmt.Sprintf("CRL %d: %v", j+1, err)}
 			}
 			issuer, err := crlIssuer(rl, cas)
 			if err != nil {
-				return nil, &config.Error{Path: key, Msg: fmt.Sprintf("CRL %d: %v", j+1, err)}
+				return nil, &fieldpath.Error{Path: key, Msg: fmt.Sprintf("CRL %d: %v", j+1, err)}
 			}
 			if !rl.NextUpdate.IsZero() && now.After(rl.NextUpdate) {
 				log.Warn("tls: CRL is past its next update; still applied", "file", f,

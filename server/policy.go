@@ -9,6 +9,7 @@ import (
 	"github.com/msg-gateway/msg/authz"
 	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
 	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
+	"github.com/msg-gateway/msg/internal/fieldpath"
 	"github.com/msg-gateway/msg/server/admin"
 	"github.com/msg-gateway/msg/server/config"
 	"github.com/msg-gateway/msg/server/relay"
@@ -47,7 +48,7 @@ func compileParts(hosts []*adminv1.Host, rules []*adminv1.Rule, opts ...relay.Ta
 			}
 			if _, ok := table.Lookup(strings.ToLower(h)); !ok {
 				table.Close()
-				return nil, &config.Error{Path: fmt.Sprintf("rules[%d].hosts[%d]", i, j), Msg: fmt.Sprintf("unknown host %q (not in hosts)", h)}
+				return nil, &fieldpath.Error{Path: fieldpath.Path("rules").Index(i).Field("hosts").Index(j), Msg: fmt.Sprintf("unknown host %q (not in hosts)", h)}
 			}
 		}
 	}

@@ -14,8 +14,8 @@ import (
 	"github.com/msg-gateway/msg/authz"
 	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
 	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
+	"github.com/msg-gateway/msg/internal/fieldpath"
 	"github.com/msg-gateway/msg/server/admin"
-	"github.com/msg-gateway/msg/server/config"
 	"github.com/msg-gateway/msg/server/relay"
 	"github.com/msg-gateway/msg/store"
 	"google.golang.org/grpc"
@@ -41,7 +41,7 @@ func (s *Server) openStore() error {
 	if f := cfg.GetAudit().GetJsonlFile(); f != "" {
 		sink, err := os.OpenFile(f, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 		if err != nil {
-			return &config.Error{Path: "audit.jsonl_file", Msg: "cannot open: " + pathErr(err)}
+			return &fieldpath.Error{Path: "audit.jsonl_file", Msg: "cannot open: " + pathErr(err)}
 		}
 		s.auditSink = sink
 		opts.AuditSink = sink
@@ -71,7 +71,7 @@ func (s *Server) openStore() error {
 	first, err := s.compileSnapshot(snap)
 	if err != nil {
 		s.closeStore()
-		return &config.Error{Path: "data_dir", Msg: "the store's hosts and rules do not compile: " + err.Error()}
+		return &fieldpath.Error{Path: "data_dir", Msg: "the store's hosts and rules do not compile: " + err.Error()}
 	}
 	s.state.Store(first)
 	s.metrics.configRevision.Set(float64(first.revision))
@@ -87,7 +87,7 @@ func (s *Server) newStore(opts store.Options) (store.Store, error) {
 	if ec == nil {
 		st, err := store.Open(s.cfg.GetDataDir(), opts)
 		if err != nil {
-			return nil, &config.Error{Path: "data_dir", Msg: err.Error()}
+			return nil, &fieldpath.Error{Path: "data_dir", Msg: err.Error()}
 		}
 		return st, nil
 	}
@@ -121,7 +121,7 @@ func (s *Server) newStore(opts store.Options) (store.Store, error) {
 	case errors.Is(err, store.ErrUnavailable):
 		return nil, fmt.Errorf("store.etcd: cannot read the configuration: %w", err)
 	case err != nil:
-		return nil, &config.Error{Path: "data_dir", Msg: err.Error()}
+		return nil, &fieldpath.Error{Path: "data_dir", Msg: err.Error()}
 	}
 	return st, nil
 }
@@ -137,11 +137,11 @@ func etcdTLSConfig(ec *configv1.Etcd) (*tls.Config, error) {
 	if f := t.GetCaFile(); f != "" {
 		data, err := readTLSFile(f)
 		if err != nil {
-			return nil, &config.Error{Path: "store.etcd.tls.ca_file", Msg: "cannot read: " + pathErr(err)}
+			return nil, &fieldpath.Error{Path: "store.etcd.tls.ca_file", Msg: "cannot read: " + pathErr(err)}
 		}
 		certs, err := parseCertificatesPEM(data)
 		if err != nil {
-			return nil, &config.Error{Path: "store.etcd.tls.ca_file", Msg: err.Error()}
+			return nil, &fieldpath.Error{Path: "store.etcd.tls.ca_file", Msg: err.Error()}
 		}
 		conf.RootCAs = x509.NewCertPool()
 		for _, c := range certs {
@@ -151,7 +151,7 @@ func etcdTLSConfig(ec *configv1.Etcd) (*tls.Config, error) {
 	if t.GetCertFile() != "" {
 		cert, err := tls.LoadX509KeyPair(t.GetCertFile(), t.GetKeyFile())
 		if err != nil {
-			return nil, &config.Error{Path: "store.etcd.tls.cert_file", Msg: "cannot load key pair: " + pathErr(err)}
+			return nil, &fieldpath.Error{Path: "store.etcd.tls.cert_file", Msg: "cannot load key pair: " + pathErr(err)}
 		}
 		conf.Certificates = []tls.Certificate{cert}
 	}
@@ -300,7 +300,7 @@ func (s *Server) FlushAudit(ctx context.Context) error {
 func adminTLSConfig(t *configv1.AdminTLS) (*tls.Config, error) {
 	cert, err := tls.LoadX509KeyPair(t.GetCertFile(), t.GetKeyFile())
 	if err != nil {
-		return nil, &config.Error{Path: "admin.tls.cert_file", Msg: "cannot load key pair: " + pathErr(err)}
+		return nil, &fieldpath.Error{Path: "admin.tls.cert_file", Msg: "cannot load key pair: " + pathErr(err)}
 	}
 	conf := &tls.Config{
 		MinVersion:   tls.VersionTLS12,
@@ -311,11 +311,11 @@ func adminTLSConfig(t *configv1.AdminTLS) (*tls.Config, error) {
 	if f := t.GetClientCaFile(); f != "" {
 		pem, err := os.ReadFile(f)
 		if err != nil {
-			return nil, &config.Error{Path: "admin.tls.client_ca_file", Msg: "cannot read: " + pathErr(err)}
+			return nil, &fieldpath.Error{Path: "admin.tls.client_ca_file", Msg: "cannot read: " + pathErr(err)}
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, &config.Error{Path: "admin.tls.client_ca_file", Msg: "no PEM certificates found"}
+			return nil, &fieldpath.Error{Path: "admin.tls.client_ca_file", Msg: "no PEM certificates found"}
 		}
 		conf.ClientCAs, conf.ClientAuth = pool, tls.VerifyClientCertIfGiven
 	}

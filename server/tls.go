@@ -18,7 +18,7 @@ import (
 
 	"github.com/msg-gateway/msg/authz"
 	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
-	"github.com/msg-gateway/msg/server/config"
+	"github.com/msg-gateway/msg/internal/fieldpath"
 )
 
 // tls12Suites are the only TLS 1.2 suites offered: ECDHE key exchange (forward
@@ -90,7 +90,7 @@ type fileStamp struct {
 	err     string
 }
 
-// newTLSManager loads the TLS files named in t. Errors are *config.Error
+// newTLSManager loads the TLS files named in t. Errors are *fieldpath.Error
 // naming the key at fault.
 func newTLSManager(t *configv1.ServerTLS, revoked authz.RevocationChecker, log *slog.Logger) (*tlsManager, error) {
 	if log == nil {
@@ -324,31 +324,31 @@ func readTLSFile(path string) ([]byte, error) {
 	return data, nil
 }
 
-// loadTLSMaterial reads and checks the TLS files. Errors are *config.Error
+// loadTLSMaterial reads and checks the TLS files. Errors are *fieldpath.Error
 // naming the key at fault.
 func loadTLSMaterial(t *configv1.ServerTLS, now time.Time, log *slog.Logger) (*tlsMaterial, error) {
 	certPEM, err := readTLSFile(t.GetCertFile())
 	if err != nil {
-		return nil, &config.Error{Path: "tls.cert_file", Msg: "cannot read: " + pathErr(err)}
+		return nil, &fieldpath.Error{Path: "tls.cert_file", Msg: "cannot read: " + pathErr(err)}
 	}
 	keyPEM, err := readTLSFile(t.GetKeyFile())
 	if err != nil {
-		return nil, &config.Error{Path: "tls.key_file", Msg: "cannot read: " + pathErr(err)}
+		return nil, &fieldpath.Error{Path: "tls.key_file", Msg: "cannot read: " + pathErr(err)}
 	}
 	cert, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
-		return nil, &config.Error{Path: "tls.cert_file", Msg: "cannot load key pair: " + err.Error()}
+		return nil, &fieldpath.Error{Path: "tls.cert_file", Msg: "cannot load key pair: " + err.Error()}
 	}
 	if cert.Leaf != nil && now.After(cert.Leaf.NotAfter) {
 		log.Warn("tls: the gateway's certificate has expired", "not_after", cert.Leaf.NotAfter.UTC().Format(time.RFC3339))
 	}
 	caPEM, err := readTLSFile(t.GetClientCaFile())
 	if err != nil {
-		return nil, &config.Error{Path: "tls.client_ca_file", Msg: "cannot read: " + pathErr(err)}
+		return nil, &fieldpath.Error{Path: "tls.client_ca_file", Msg: "cannot read: " + pathErr(err)}
 	}
 	cas, err := parseCertificatesPEM(caPEM)
 	if err != nil {
-		return nil, &config.Error{Path: "tls.client_ca_file", Msg: err.Error()}
+		return nil, &fieldpath.Error{Path: "tls.client_ca_file", Msg: err.Error()}
 	}
 	pool := x509.NewCertPool()
 	for _, c := range cas {

@@ -20,6 +20,7 @@ import (
 	"syscall"
 
 	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
+	"github.com/msg-gateway/msg/internal/fieldpath"
 	"github.com/msg-gateway/msg/server"
 	"github.com/msg-gateway/msg/server/config"
 	"go.opentelemetry.io/otel"
@@ -163,7 +164,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 func newLogger(cfg *configv1.Config, w io.Writer, level *slog.LevelVar) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(cfg.GetLog().GetLevel())); err != nil {
-		return nil, &config.Error{Path: "log.level", Msg: err.Error()}
+		return nil, &fieldpath.Error{Path: "log.level", Msg: err.Error()}
 	}
 	level.Set(l)
 	opts := &slog.HandlerOptions{Level: level}

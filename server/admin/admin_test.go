@@ -16,6 +16,7 @@ import (
 	"github.com/msg-gateway/msg/authz"
 	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
 	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
+	"github.com/msg-gateway/msg/internal/fieldpath"
 	"github.com/msg-gateway/msg/internal/pki"
 	"github.com/msg-gateway/msg/server/admin"
 	"github.com/msg-gateway/msg/server/relay"
@@ -52,7 +53,7 @@ func validate(s *store.Snapshot) error {
 		for j, h := range r.GetHosts() {
 			if !strings.Contains(h, "*") {
 				if _, ok := t.Lookup(h); !ok {
-					return fmt.Errorf("rules[%d].hosts[%d]: unknown host %q", i, j, h)
+					return fieldpath.Errorf(fieldpath.Path("rules").Index(i).Field("hosts").Index(j), "unknown host %q", h)
 				}
 			}
 		}

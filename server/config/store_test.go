@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/msg-gateway/msg/internal/fieldpath"
 	"github.com/msg-gateway/msg/server/config"
 )
 
@@ -41,8 +42,8 @@ func TestStoreSection(t *testing.T) {
 				}
 				return
 			}
-			var ce *config.Error
-			if !errors.As(err, &ce) || !strings.HasPrefix(ce.Path, tt.wantErr) {
+			var ce *fieldpath.Error
+			if !errors.As(err, &ce) || !strings.HasPrefix(string(ce.Path), tt.wantErr) {
 				t.Fatalf("err = %v, want one naming %s", err, tt.wantErr)
 			}
 		})

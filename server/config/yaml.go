@@ -7,28 +7,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/msg-gateway/msg/internal/fieldpath"
 	"go.yaml.in/yaml/v3"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
-
-// Error is a config error at one key.
-type Error struct {
-	// Path names the key, e.g. "hosts[0].upstream".
-	Path string
-	// Line is the 1-based line in the file, or 0 when unknown.
-	Line int
-	// Msg says what is wrong.
-	Msg string
-}
-
-func (e *Error) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("%s (line %d): %s", e.Path, e.Line, e.Msg)
-	}
-	return fmt.Sprintf("%s: %s", e.Path, e.Msg)
-}
 
 // maxYAMLBytes bounds what is parsed; config files are small.
 const maxYAMLBytes = 4 << 20
@@ -38,17 +22,17 @@ const maxYAMLBytes = 4 << 20
 // errors naming the key. Durations are strings such as "30s" or "1m30s".
 func DecodeYAML(data []byte, m proto.Message) error {
 	if len(data) > maxYAMLBytes {
-		return &Error{Path: "(file)", Msg: fmt.Sprintf("larger than %d bytes", maxYAMLBytes)}
+		return &fieldpath.Error{Msg: fmt.Sprintf("larger than %d bytes", maxYAMLBytes)}
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return &Error{Path: "(file)", Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+		return &fieldpath.Error{Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
 	}
 	if doc.Kind == 0 { // empty document
 		return nil
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
-		return &Error{Path: "(file)", Msg: "expected one YAML document"}
+		return &fieldpath.Error{Msg: "expected one YAML document"}
 	}
 	d := decoder{}
 	return d.message(doc.Content[0], "", m.ProtoReflect())
@@ -56,21 +40,11 @@ func DecodeYAML(data []byte, m proto.Message) error {
 
 type decoder struct{ depth int }
 
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
+func errAt(n *yaml.Node, path fieldpath.Path, format string, args ...any) error {
+	return &fieldpath.Error{Path: path, Line: n.Line, Msg: fmt.Sprintf(format, args...)}
 }
 
-func errAt(n *yaml.Node, path, format string, args ...any) error {
-	if path == "" {
-		path = "(top level)"
-	}
-	return &Error{Path: path, Line: n.Line, Msg: fmt.Sprintf(format, args...)}
-}
-
-func (d *decoder) message(n *yaml.Node, path string, m protoreflect.Message) error {
+func (d *decoder) message(n *yaml.Node, path fieldpath.Path, m protoreflect.Message) error {
 	d.depth++
 	defer func() { d.depth-- }()
 	if d.depth > 32 {
@@ -96,7 +70,7 @@ func (d *decoder) message(n *yaml.Node, path string, m protoreflect.Message) err
 			return errAt(k, path, "keys must be plain strings")
 		}
 		key := k.Value
-		kp := join(path, key)
+		kp := path.Field(key)
 		if seen[key] {
 			return errAt(k, kp, "duplicate key")
 		}
@@ -125,7 +99,7 @@ func oneofNames(od protoreflect.OneofDescriptor) string {
 	return strings.Join(names, ", ")
 }
 
-func (d *decoder) field(v *yaml.Node, path string, m protoreflect.Message, fd protoreflect.FieldDescriptor) error {
+func (d *decoder) field(v *yaml.Node, path fieldpath.Path, m protoreflect.Message, fd protoreflect.FieldDescriptor) error {
 	if v.Kind == yaml.AliasNode {
 		return errAt(v, path, "YAML aliases are not allowed")
 	}
@@ -141,7 +115,7 @@ func (d *decoder) field(v *yaml.Node, path string, m protoreflect.Message, fd pr
 		}
 		list := m.Mutable(fd).List()
 		for i, item := range v.Content {
-			ip := fmt.Sprintf("%s[%d]", path, i)
+			ip := path.Index(i)
 			if fd.Kind() == protoreflect.MessageKind {
 				elem := list.NewElement()
 				if err := d.message(item, ip, elem.Message()); err != nil {
@@ -176,7 +150,7 @@ func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
 }
 
-func decodeDuration(n *yaml.Node, path string, out *durationpb.Duration) error {
+func decodeDuration(n *yaml.Node, path fieldpath.Path, out *durationpb.Duration) error {
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
 		return errAt(n, path, `expected a duration string such as "30s"`)
 	}
@@ -191,7 +165,7 @@ func decodeDuration(n *yaml.Node, path string, out *durationpb.Duration) error {
 	return nil
 }
 
-func scalar(n *yaml.Node, path string, fd protoreflect.FieldDescriptor) (protoreflect.Value, error) {
+func scalar(n *yaml.Node, path fieldpath.Path, fd protoreflect.FieldDescriptor) (protoreflect.Value, error) {
 	if n.Kind != yaml.ScalarNode || isNull(n) {
 		return protoreflect.Value{}, errAt(n, path, "expected a single %s value", kindName(fd))
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/msg-gateway/msg/authz"
 	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
 	gatewayv1 "github.com/msg-gateway/msg/gen/msg/gateway/v1"
+	"github.com/msg-gateway/msg/internal/fieldpath"
 	"github.com/msg-gateway/msg/server/relay"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -220,8 +221,8 @@ func TestTableRefusesSpecialLiteralUpstream(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := relay.NewTable([]*adminv1.Host{tt.host})
-			var te *relay.TableError
-			if !errors.As(err, &te) || te.Path != tt.wantPath {
+			var te *fieldpath.Error
+			if !errors.As(err, &te) || string(te.Path) != tt.wantPath {
 				t.Fatalf("NewTable error = %v, want one at %s", err, tt.wantPath)
 			}
 		})

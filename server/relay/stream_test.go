@@ -10,6 +10,7 @@ import (
 	"github.com/msg-gateway/msg/authz"
 	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
 	gatewayv1 "github.com/msg-gateway/msg/gen/msg/gateway/v1"
+	"github.com/msg-gateway/msg/internal/fieldpath"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
@@ -83,8 +84,8 @@ func TestStreamLimits(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			table, err := NewTable(host(tt.mod))
 			if tt.wantPath != "" {
-				var te *TableError
-				if !errors.As(err, &te) || te.Path != tt.wantPath {
+				var te *fieldpath.Error
+				if !errors.As(err, &te) || string(te.Path) != tt.wantPath {
 					t.Fatalf("NewTable error = %v, want one naming %s", err, tt.wantPath)
 				}
 				return

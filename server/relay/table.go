@@ -16,6 +16,7 @@ import (
 	"github.com/msg-gateway/msg/authz"
 	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
 	"github.com/msg-gateway/msg/internal/canon"
+	"github.com/msg-gateway/msg/internal/fieldpath"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
@@ -83,14 +84,6 @@ type Table struct {
 	hosts map[string]*Upstream
 }
 
-// TableError is a host table error naming the key, e.g. "hosts[0].upstream".
-type TableError struct {
-	Path string
-	Msg  string
-}
-
-func (e *TableError) Error() string { return e.Path + ": " + e.Msg }
-
 // TableOption configures [NewTable].
 type TableOption func(*tableOptions)
 
@@ -128,7 +121,7 @@ func NewTable(hosts []*adminv1.Host, opts ...TableOption) (*Table, error) {
 	}
 	t := &Table{hosts: make(map[string]*Upstream, len(hosts))}
 	for i, h := range hosts {
-		up, err := compileHost(fmt.Sprintf("hosts[%d]", i), h, &o)
+		up, err := compileHost(fieldpath.Path("hosts").Index(i), h, &o)
 		if err != nil {
 			t.Close()
 			return nil, err
@@ -138,37 +131,37 @@ func NewTable(hosts []*adminv1.Host, opts ...TableOption) (*Table, error) {
 		}
 		if _, dup := t.hosts[up.Name]; dup {
 			t.Close()
-			return nil, &TableError{Path: fmt.Sprintf("hosts[%d].name", i), Msg: fmt.Sprintf("duplicate name %q", up.Name)}
+			return nil, &fieldpath.Error{Path: fieldpath.Path("hosts").Index(i).Field("name"), Msg: fmt.Sprintf("duplicate name %q", up.Name)}
 		}
 		t.hosts[up.Name] = up
 	}
 	return t, nil
 }
 
-func compileHost(path string, h *adminv1.Host, o *tableOptions) (*Upstream, error) {
+func compileHost(path fieldpath.Path, h *adminv1.Host, o *tableOptions) (*Upstream, error) {
 	name, err := canon.Host(h.GetName())
 	if err != nil {
-		return nil, &TableError{Path: path + ".name", Msg: err.Error()}
+		return nil, &fieldpath.Error{Path: path + ".name", Msg: err.Error()}
 	}
 	if name != h.GetName() {
-		return nil, &TableError{Path: path + ".name", Msg: fmt.Sprintf("must be written in canonical form %q", name)}
+		return nil, &fieldpath.Error{Path: path + ".name", Msg: fmt.Sprintf("must be written in canonical form %q", name)}
 	}
 	base, err := url.Parse(h.GetUpstream())
 	switch {
 	case h.GetUpstream() == "":
-		return nil, &TableError{Path: path + ".upstream", Msg: "required"}
+		return nil, &fieldpath.Error{Path: path + ".upstream", Msg: "required"}
 	case err != nil:
-		return nil, &TableError{Path: path + ".upstream", Msg: "not a valid URL"}
+		return nil, &fieldpath.Error{Path: path + ".upstream", Msg: "not a valid URL"}
 	case base.Scheme != "http" && base.Scheme != "https":
-		return nil, &TableError{Path: path + ".upstream", Msg: "scheme must be http or https"}
+		return nil, &fieldpath.Error{Path: path + ".upstream", Msg: "scheme must be http or https"}
 	case base.Host == "":
-		return nil, &TableError{Path: path + ".upstream", Msg: "host required"}
+		return nil, &fieldpath.Error{Path: path + ".upstream", Msg: "host required"}
 	case base.User != nil:
-		return nil, &TableError{Path: path + ".upstream", Msg: "userinfo is not allowed"}
+		return nil, &fieldpath.Error{Path: path + ".upstream", Msg: "userinfo is not allowed"}
 	case base.RawQuery != "" || base.ForceQuery || base.Fragment != "":
-		return nil, &TableError{Path: path + ".upstream", Msg: "query and fragment are not allowed"}
+		return nil, &fieldpath.Error{Path: path + ".upstream", Msg: "query and fragment are not allowed"}
 	case base.Opaque != "":
-		return nil, &TableError{Path: path + ".upstream", Msg: "must be an absolute URL with //host"}
+		return nil, &fieldpath.Error{Path: path + ".upstream", Msg: "must be an absolute URL with //host"}
 	}
 	opts, err := compileOptions(path, h)
 	if err != nil {
@@ -177,7 +170,7 @@ func compileHost(path string, h *adminv1.Host, o *tableOptions) (*Upstream, erro
 	if base.Path != "" {
 		p, q, err := canon.Target(base.EscapedPath(), canon.PathOptions{AllowParameters: opts.AllowPathParameters})
 		if err != nil || q != "" || p != base.EscapedPath() {
-			return nil, &TableError{Path: path + ".upstream", Msg: "path must be canonical (no dot segments, //, or encoded / \\)"}
+			return nil, &fieldpath.Error{Path: path + ".upstream", Msg: "path must be canonical (no dot segments, //, or encoded / \\)"}
 		}
 	}
 	up := &Upstream{
@@ -209,10 +202,10 @@ func compileHost(path string, h *adminv1.Host, o *tableOptions) (*Upstream, erro
 
 // compileLimits validates the host's Forward limits into up, which holds the
 // defaults.
-func compileLimits(path string, h *adminv1.Host, up *Upstream) error {
+func compileLimits(path fieldpath.Path, h *adminv1.Host, up *Upstream) error {
 	if d := h.GetTimeout(); d != nil {
 		if err := d.CheckValid(); err != nil || d.AsDuration() <= 0 || d.AsDuration() > maxConfiguredHostTimout {
-			return &TableError{Path: path + ".timeout", Msg: "must be between 1ns and 10m"}
+			return &fieldpath.Error{Path: path + ".timeout", Msg: "must be between 1ns and 10m"}
 		}
 		up.Timeout = d.AsDuration()
 	}
@@ -223,7 +216,7 @@ func compileLimits(path string, h *adminv1.Host, up *Upstream) error {
 
 // compileStreamLimits validates and defaults a host's stream settings. path
 // names the host entry, e.g. "hosts[0]".
-func compileStreamLimits(path string, h *adminv1.Host) (StreamLimits, error) {
+func compileStreamLimits(path fieldpath.Path, h *adminv1.Host) (StreamLimits, error) {
 	lim := StreamLimits{
 		IdleTimeout:          DefaultStreamIdleTimeout,
 		MaxDuration:          DefaultMaxStreamDuration,
@@ -231,7 +224,7 @@ func compileStreamLimits(path string, h *adminv1.Host) (StreamLimits, error) {
 		MaxResponseBodyBytes: DefaultMaxStreamBodyBytes,
 	}
 	for _, d := range []struct {
-		key string
+		key fieldpath.Path
 		v   *durationpb.Duration
 		max time.Duration
 		msg string
@@ -244,7 +237,7 @@ func compileStreamLimits(path string, h *adminv1.Host) (StreamLimits, error) {
 			continue
 		}
 		if err := d.v.CheckValid(); err != nil || d.v.AsDuration() < time.Millisecond || d.v.AsDuration() > d.max {
-			return StreamLimits{}, &TableError{Path: path + d.key, Msg: d.msg}
+			return StreamLimits{}, &fieldpath.Error{Path: path + d.key, Msg: d.msg}
 		}
 		*d.dst = d.v.AsDuration()
 	}
@@ -260,17 +253,17 @@ func compileStreamLimits(path string, h *adminv1.Host) (StreamLimits, error) {
 // bodyLimit is a host setting that bounds a body: key names it, v is its
 // value (0: keep the default in *dst).
 type bodyLimit struct {
-	key string
+	key fieldpath.Path
 	v   int64
 	dst *int64
 }
 
 // setBodyLimits checks each limit against 0..maxBytes (msg says the range)
 // and stores the ones that are set.
-func setBodyLimits(path string, maxBytes int64, msg string, limits ...bodyLimit) error {
+func setBodyLimits(path fieldpath.Path, maxBytes int64, msg string, limits ...bodyLimit) error {
 	for _, b := range limits {
 		if b.v < 0 || b.v > maxBytes {
-			return &TableError{Path: path + b.key, Msg: msg}
+			return &fieldpath.Error{Path: path + b.key, Msg: msg}
 		}
 		if b.v > 0 {
 			*b.dst = b.v
@@ -280,31 +273,31 @@ func setBodyLimits(path string, maxBytes int64, msg string, limits ...bodyLimit)
 }
 
 // compileOptions validates the host's choices that widen what it accepts.
-func compileOptions(path string, h *adminv1.Host) (authz.HostOptions, error) {
+func compileOptions(path fieldpath.Path, h *adminv1.Host) (authz.HostOptions, error) {
 	opts := authz.HostOptions{
 		AllowPathParameters:    h.GetAllowPathParameters(),
 		AllowMethodOverride:    h.GetAllowMethodOverride(),
 		AllowUnderscoreHeaders: h.GetAllowUnderscoreHeaders(),
 	}
 	for i, m := range h.GetExtraMethods() {
-		key := fmt.Sprintf("%s.extra_methods[%d]", path, i)
+		key := path.Field("extra_methods").Index(i)
 		c, err := canon.Method(m)
 		switch {
 		case err != nil:
-			return authz.HostOptions{}, &TableError{Path: key, Msg: err.Error()}
+			return authz.HostOptions{}, &fieldpath.Error{Path: key, Msg: err.Error()}
 		case c != m:
-			return authz.HostOptions{}, &TableError{Path: key, Msg: fmt.Sprintf("must be written in upper case %q", c)}
+			return authz.HostOptions{}, &fieldpath.Error{Path: key, Msg: fmt.Sprintf("must be written in upper case %q", c)}
 		case authz.NeverRelayed(c):
-			return authz.HostOptions{}, &TableError{Path: key, Msg: "CONNECT and TRACE are never relayed"}
+			return authz.HostOptions{}, &fieldpath.Error{Path: key, Msg: "CONNECT and TRACE are never relayed"}
 		case authz.StandardMethod(c):
-			return authz.HostOptions{}, &TableError{Path: key, Msg: "every host accepts " + c + " already"}
+			return authz.HostOptions{}, &fieldpath.Error{Path: key, Msg: "every host accepts " + c + " already"}
 		}
 		opts.ExtraMethods = append(opts.ExtraMethods, c)
 	}
 	return opts, nil
 }
 
-func backendTLS(path string, base *url.URL, bt *adminv1.BackendTLS) (*tls.Config, error) {
+func backendTLS(path fieldpath.Path, base *url.URL, bt *adminv1.BackendTLS) (*tls.Config, error) {
 	if bt == nil {
 		if base.Scheme == "https" {
 			return &tls.Config{MinVersion: tls.VersionTLS12}, nil
@@ -312,27 +305,27 @@ func backendTLS(path string, base *url.URL, bt *adminv1.BackendTLS) (*tls.Config
 		return nil, nil
 	}
 	if base.Scheme != "https" {
-		return nil, &TableError{Path: path, Msg: "only allowed with an https upstream"}
+		return nil, &fieldpath.Error{Path: path, Msg: "only allowed with an https upstream"}
 	}
 	conf := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: bt.GetServerName()}
 	if f := bt.GetCaFile(); f != "" {
 		pem, err := os.ReadFile(f)
 		if err != nil {
-			return nil, &TableError{Path: path + ".ca_file", Msg: "cannot read: " + errString(err)}
+			return nil, &fieldpath.Error{Path: path + ".ca_file", Msg: "cannot read: " + errString(err)}
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, &TableError{Path: path + ".ca_file", Msg: "no PEM certificates found"}
+			return nil, &fieldpath.Error{Path: path + ".ca_file", Msg: "no PEM certificates found"}
 		}
 		conf.RootCAs = pool
 	}
 	if (bt.GetCertFile() == "") != (bt.GetKeyFile() == "") {
-		return nil, &TableError{Path: path + ".cert_file", Msg: "cert_file and key_file go together"}
+		return nil, &fieldpath.Error{Path: path + ".cert_file", Msg: "cert_file and key_file go together"}
 	}
 	if bt.GetCertFile() != "" {
 		cert, err := tls.LoadX509KeyPair(bt.GetCertFile(), bt.GetKeyFile())
 		if err != nil {
-			return nil, &TableError{Path: path + ".cert_file", Msg: "cannot load key pair: " + errString(err)}
+			return nil, &fieldpath.Error{Path: path + ".cert_file", Msg: "cannot load key pair: " + errString(err)}
 		}
 		conf.Certificates = []tls.Certificate{cert}
 	}
@@ -349,22 +342,22 @@ func errString(err error) string {
 // compileDialer builds the host's SSRF-safe dialer from allowed_cidrs. An
 // IP-literal upstream is checked here already, so that a config that could
 // never work fails to load instead of failing every request.
-func compileDialer(path string, base *url.URL, h *adminv1.Host, o *tableOptions) (*Dialer, error) {
+func compileDialer(path fieldpath.Path, base *url.URL, h *adminv1.Host, o *tableOptions) (*Dialer, error) {
 	policy, err := NewAddrPolicy(h.GetAllowedCidrs())
 	if err != nil {
 		var ce *cidrError
 		if errors.As(err, &ce) {
-			return nil, &TableError{Path: fmt.Sprintf("%s.allowed_cidrs[%d]", path, ce.index), Msg: ce.msg}
+			return nil, &fieldpath.Error{Path: path.Field("allowed_cidrs").Index(ce.index), Msg: ce.msg}
 		}
-		return nil, &TableError{Path: path + ".allowed_cidrs", Msg: err.Error()}
+		return nil, &fieldpath.Error{Path: path + ".allowed_cidrs", Msg: err.Error()}
 	}
 	if a, err := netip.ParseAddr(base.Hostname()); err == nil {
 		if err := policy.Check(a); err != nil {
 			var re *RefusedAddrError
 			if errors.As(err, &re) {
-				return nil, &TableError{Path: path + ".upstream", Msg: fmt.Sprintf("address %s is %s", base.Hostname(), re.Reason)}
+				return nil, &fieldpath.Error{Path: path + ".upstream", Msg: fmt.Sprintf("address %s is %s", base.Hostname(), re.Reason)}
 			}
-			return nil, &TableError{Path: path + ".upstream", Msg: err.Error()}
+			return nil, &fieldpath.Error{Path: path + ".upstream", Msg: err.Error()}
 		}
 	}
 	return &Dialer{Policy: policy, Resolver: o.resolver, Dial: o.dial}, nil

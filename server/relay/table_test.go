@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
+	"github.com/msg-gateway/msg/internal/fieldpath"
 	"github.com/msg-gateway/msg/server/relay"
 )
 
@@ -44,7 +45,7 @@ func TestTableHostOptions(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := relay.NewTable([]*adminv1.Host{{Name: "a.internal", Upstream: "http://a.corp", ExtraMethods: tt.methods}})
-			var te *relay.TableError
+			var te *fieldpath.Error
 			if !errors.As(err, &te) || err.Error() != tt.want {
 				t.Fatalf("NewTable error = %v, want %q", err, tt.want)
 			}
