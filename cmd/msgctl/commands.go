@@ -13,6 +13,7 @@ import (
 	"time"
 
 	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
+	"github.com/msg-gateway/msg/internal/protoyaml"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -297,12 +298,15 @@ func (c *cli) readItem(col *collection, file string) (proto.Message, error) {
 	if file == "-" {
 		source = "stdin"
 	}
-	data, err := readLimited(file, c.stdin, maxFileBytes)
+	data, err := readLimited(file, c.stdin, protoyaml.MaxBytes)
 	if err != nil {
 		return nil, err
 	}
 	item := col.newItem()
-	if err := decodeResource(data, source, item, col.singular); err != nil {
+	// The config file's keys, and the JSON that get -o json prints (its
+	// response wrapper too), so that output can be edited and fed back.
+	opts := protoyaml.Options{File: source, ProtoJSON: true, Wrapper: col.singular}
+	if err := protoyaml.Unmarshal(data, item, opts); err != nil {
 		return nil, err
 	}
 	return item, nil

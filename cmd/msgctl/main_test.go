@@ -595,21 +595,21 @@ func TestFileErrorsBeforeAnyRequest(t *testing.T) {
 		args       []string
 		want       string
 	}{
-		{"unknown top-level key", "name: a.internal\nupstrem: http://x\n", []string{"hosts", "create"}, `:2: upstrem: unknown key`},
-		{"unknown nested key", "name: a.internal\nupstream: http://x\ntls:\n  ca_fle: ca.pem\n", []string{"hosts", "update", "a.internal"}, `:4: tls.ca_fle: unknown key`},
-		{"duplicate key", ruleYAML + "paths: x\n", []string{"rules", "create"}, `:8: paths: duplicate key \(first at line 6\)`},
-		{"unknown matcher", "id: r\nprincipals: [{id: a}, {group: ops}]\n", []string{"rules", "create"}, `:2: principals\[1\].group: unknown key`},
-		{"unknown JSON key", `{"host": {"name": "a", "upstreamUrl": "http://x"}}`, []string{"hosts", "create"}, `host.upstreamUrl: unknown key`},
-		{"wrong type", "name: a\nmax_request_body_bytes: lots\n", []string{"hosts", "create"}, `:2: max_request_body_bytes: expected a 64-bit integer, got "lots"`},
-		{"bad enum", "id: r\neffect: maybe\n", []string{"rules", "create"}, `:2: effect: unknown value "maybe" \(want one of allow, deny\)`},
-		{"empty", "", []string{"hosts", "create"}, `: empty: expected a host`},
+		{"unknown top-level key", "name: a.internal\nupstrem: http://x\n", []string{"hosts", "create"}, `: upstrem \(line 2\): unknown key`},
+		{"unknown nested key", "name: a.internal\nupstream: http://x\ntls:\n  ca_fle: ca.pem\n", []string{"hosts", "update", "a.internal"}, `: tls.ca_fle \(line 4\): unknown key`},
+		{"duplicate key", ruleYAML + "paths: x\n", []string{"rules", "create"}, `: paths \(line 8\): duplicate key \(first at line 6\)`},
+		{"unknown matcher", "id: r\nprincipals: [{id: a}, {group: ops}]\n", []string{"rules", "create"}, `: principals\[1\].group \(line 2\): unknown key`},
+		{"unknown JSON key", `{"host": {"name": "a", "upstreamUrl": "http://x"}}`, []string{"hosts", "create"}, `: host.upstreamUrl \(line 1\): unknown key`},
+		{"wrong type", "name: a\nmax_request_body_bytes: lots\n", []string{"hosts", "create"}, `: max_request_body_bytes \(line 2\): expected a 64-bit integer, got "lots"`},
+		{"bad enum", "id: r\neffect: maybe\n", []string{"rules", "create"}, `: effect \(line 2\): unknown value "maybe" \(want one of allow, deny\)`},
+		{"empty", "", []string{"hosts", "create"}, `: empty document`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeFile(t, "res.yaml", tc.file)
 			ctl(t, s, append(tc.args, "-f", path)...).fails(t, 1, `^msgctl: `+regexp.QuoteMeta(path)+`.*`+tc.want)
 		})
 	}
-	ctlIn(t, s, "name: a\nbogus: 1\n", "hosts", "create", "-f", "-").fails(t, 1, `^msgctl: stdin:2: bogus: unknown key\n$`)
+	ctlIn(t, s, "name: a\nbogus: 1\n", "hosts", "create", "-f", "-").fails(t, 1, `^msgctl: stdin: bogus \(line 2\): unknown key\n$`)
 	ctl(t, s, "hosts", "create", "-f", "/nonexistent/host.yaml").fails(t, 1, `no such file`)
 	wantRequests(t, s)
 }

@@ -10,6 +10,7 @@ import (
 
 	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
 	"github.com/msg-gateway/msg/internal/fieldpath"
+	"github.com/msg-gateway/msg/internal/protoyaml"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
@@ -73,12 +74,13 @@ func Load(path string) (*configv1.Config, error) {
 	return Parse(data)
 }
 
-// Parse decodes, defaults and validates a YAML config document. Host and rule
-// entries are checked for shape here; the relay and the policy compile them
-// and report their own errors with the same key paths.
+// Parse decodes (strictly: see package protoyaml), defaults and validates a
+// YAML config document. Host and rule entries are checked for shape here;
+// the relay and the policy compile them and report their own errors with the
+// same key paths. Every error is a [*fieldpath.Error].
 func Parse(data []byte) (*configv1.Config, error) {
 	cfg := &configv1.Config{}
-	if err := DecodeYAML(data, cfg); err != nil {
+	if err := protoyaml.Unmarshal(data, cfg, protoyaml.Options{}); err != nil {
 		return nil, err
 	}
 	ApplyDefaults(cfg)
