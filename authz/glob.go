@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/msg-gateway/msg/internal/canon"
 )
 
 // This file holds the three glob dialects rules use. Each is compiled once by
@@ -252,8 +254,11 @@ func compileHostGlob(s string) (hostGlob, error) {
 	case port == "*":
 		g.portKind = globPortAny
 	default:
-		if err := checkGlobPort(port); err != nil {
-			return bad("%v", err)
+		switch {
+		case port == "":
+			return bad("empty port")
+		case canon.Port(port) != nil:
+			return bad("invalid port %q", port)
 		}
 		g.portKind, g.port = globPortExact, port
 	}
@@ -297,27 +302,6 @@ func compileHostGlob(s string) (hostGlob, error) {
 		}
 	}
 	return g, nil
-}
-
-// checkGlobPort accepts a decimal port 1-65535 without leading zeros.
-func checkGlobPort(p string) error {
-	if p == "" {
-		return errors.New("empty port")
-	}
-	if len(p) > 5 || p[0] == '0' {
-		return fmt.Errorf("invalid port %q", p)
-	}
-	n := 0
-	for i := 0; i < len(p); i++ {
-		if p[i] < '0' || p[i] > '9' {
-			return fmt.Errorf("invalid port %q", p)
-		}
-		n = n*10 + int(p[i]-'0')
-	}
-	if n > 65535 {
-		return fmt.Errorf("invalid port %q", p)
-	}
-	return nil
 }
 
 // match reports whether host ("name" or "name:port") matches the glob.

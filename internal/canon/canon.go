@@ -415,7 +415,7 @@ func Host(h string) (string, error) {
 	if !hasPort {
 		return name, nil
 	}
-	if err := checkPort(port); err != nil {
+	if err := Port(port); err != nil {
 		return "", err
 	}
 	return name + ":" + port, nil
@@ -481,7 +481,10 @@ func looksNumeric(l string) bool {
 	return true
 }
 
-func checkPort(p string) error {
+// Port checks a port as the host of a request and a host glob write it: a
+// decimal number 1-65535 without leading zeros, so that each port has one
+// spelling.
+func Port(p string) error {
 	switch {
 	case p == "":
 		return fail("empty port in host")
