@@ -85,48 +85,6 @@ type Bolt struct {
 
 var _ Store = (*Bolt)(nil)
 
-// kindSpec ties a Kind to its bucket and message type.
-type kindSpec struct {
-	bucket  []byte
-	newMsg  func() proto.Message
-	key     func(proto.Message) (string, bool)
-	setEtag func(proto.Message, string)
-	etag    func(proto.Message) string
-}
-
-var kinds = map[Kind]kindSpec{
-	KindHost: {
-		bucket: []byte("hosts"),
-		newMsg: func() proto.Message { return new(adminv1.Host) },
-		key: func(m proto.Message) (string, bool) {
-			h, ok := m.(*adminv1.Host)
-			return h.GetName(), ok
-		},
-		setEtag: func(m proto.Message, e string) { m.(*adminv1.Host).Etag = e },
-		etag:    func(m proto.Message) string { return m.(*adminv1.Host).GetEtag() },
-	},
-	KindRule: {
-		bucket: []byte("rules"),
-		newMsg: func() proto.Message { return new(adminv1.Rule) },
-		key: func(m proto.Message) (string, bool) {
-			r, ok := m.(*adminv1.Rule)
-			return r.GetId(), ok
-		},
-		setEtag: func(m proto.Message, e string) { m.(*adminv1.Rule).Etag = e },
-		etag:    func(m proto.Message) string { return m.(*adminv1.Rule).GetEtag() },
-	},
-	KindRevocation: {
-		bucket: []byte("revocations"),
-		newMsg: func() proto.Message { return new(adminv1.Revocation) },
-		key: func(m proto.Message) (string, bool) {
-			r, ok := m.(*adminv1.Revocation)
-			return r.GetId(), ok
-		},
-		setEtag: func(m proto.Message, e string) { m.(*adminv1.Revocation).Etag = e },
-		etag:    func(m proto.Message) string { return m.(*adminv1.Revocation).GetEtag() },
-	},
-}
-
 // Open opens or creates the store in dir (created with mode 0700; the
 // database file dir/msg.db gets mode 0600). Only one process may have a
 // store open: a second Open fails after about a second with [ErrLocked].
@@ -196,12 +154,13 @@ func (b *Bolt) init() (*Snapshot, error) {
 		} else if got, ok := decodeInt(v); !ok || got != schemaVersion {
 			return fmt.Errorf("unsupported schema version %x (this build reads %d)", v, schemaVersion)
 		}
-		for _, name := range [][]byte{kinds[KindHost].bucket, kinds[KindRule].bucket, kinds[KindRevocation].bucket, bucketAudit} {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+		for _, k := range kinds() {
+			if _, err := tx.CreateBucketIfNotExists(bucket(k)); err != nil {
 				return err
 			}
 		}
-		return nil
+		_, err = tx.CreateBucketIfNotExists(bucketAudit)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -215,38 +174,46 @@ func (b *Bolt) init() (*Snapshot, error) {
 			}
 			snap.Revision = rev
 		}
-		var err error
-		if snap.Hosts, err = load[*adminv1.Host](tx, KindHost); err != nil {
-			return err
-		}
-		if snap.Rules, err = load[*adminv1.Rule](tx, KindRule); err != nil {
-			return err
-		}
-		if snap.Revocations, err = load[*adminv1.Revocation](tx, KindRevocation); err != nil {
-			return err
+		for _, k := range kinds() {
+			items, err := load(tx, k)
+			if err != nil {
+				return err
+			}
+			collections[k].set(snap, items)
 		}
 		return nil
 	})
 	return snap, err
 }
 
-// load decodes one bucket; bbolt iterates keys in byte order, which is the
-// snapshot's sort order.
-func load[T proto.Message](tx *bolt.Tx, k Kind) ([]T, error) {
-	spec := kinds[k]
-	var out []T
-	err := tx.Bucket(spec.bucket).ForEach(func(key, v []byte) error {
-		m := spec.newMsg()
-		if err := proto.Unmarshal(v, m); err != nil {
-			return fmt.Errorf("%s/%s: %w", k, key, err)
+// bucket is the bbolt bucket of a kind: its collection name.
+func bucket(k Kind) []byte { return []byte(k.String()) }
+
+// load decodes one bucket.
+func load(tx *bolt.Tx, k Kind) (map[string]proto.Message, error) {
+	out := map[string]proto.Message{}
+	err := tx.Bucket(bucket(k)).ForEach(func(key, v []byte) error {
+		m, err := decodeItem(k, string(key), v)
+		if err != nil {
+			return err
 		}
-		if got, _ := spec.key(m); got != string(key) {
-			return fmt.Errorf("%s/%s: stored under the wrong key (%q)", k, key, got)
-		}
-		out = append(out, m.(T))
+		out[string(key)] = m
 		return nil
 	})
 	return out, err
+}
+
+// decodeItem decodes a stored item and checks that it is stored under its
+// own key.
+func decodeItem(k Kind, key string, data []byte) (proto.Message, error) {
+	m := k.New()
+	if err := proto.Unmarshal(data, m); err != nil {
+		return nil, fmt.Errorf("%s/%s: %w", k, key, err)
+	}
+	if got := k.KeyOf(m); got != key {
+		return nil, fmt.Errorf("%s/%s: stored under the wrong key (%q)", k, key, got)
+	}
+	return m, nil
 }
 
 // Snapshot implements [Store].
@@ -273,13 +240,7 @@ func (b *Bolt) Seed(ctx context.Context, hosts []*adminv1.Host, rules []*adminv1
 	if b.snap.Load().Revision != 0 {
 		return false, nil
 	}
-	muts := make([]Mutation, 0, len(hosts)+len(rules))
-	for _, h := range hosts {
-		muts = append(muts, Mutation{Kind: KindHost, Key: h.GetName(), Value: h})
-	}
-	for _, r := range rules {
-		muts = append(muts, Mutation{Kind: KindRule, Key: r.GetId(), Value: r})
-	}
+	muts := seedBatch(hosts, rules)
 	if len(muts) == 0 {
 		return false, nil
 	}
@@ -329,7 +290,7 @@ func (b *Bolt) apply(muts []Mutation, validate func(*Snapshot) error) (*Snapshot
 			return fmt.Errorf("stored revision %d, expected %d", stored, cur.Revision)
 		}
 		for i, m := range muts {
-			bk := tx.Bucket(kinds[m.Kind].bucket)
+			bk := tx.Bucket(bucket(m.Kind))
 			if writes[i] == nil {
 				if err := bk.Delete([]byte(m.Key)); err != nil {
 					return err

@@ -206,7 +206,7 @@ func (st *etcdState) pending() int {
 	if st.marker != 0 {
 		return 0
 	}
-	return len(st.raw.Hosts) + len(st.raw.Rules) + len(st.raw.Revocations)
+	return st.raw.count()
 }
 
 // OpenEtcd connects to the cluster, loads the prefix and starts following
@@ -419,7 +419,7 @@ func (e *Etcd) committed(ctx context.Context, rev int64, next *Snapshot, muts []
 	etag := strconv.FormatInt(rev, 10)
 	for i, w := range writes {
 		if w != nil {
-			kinds[muts[i].Kind].setEtag(w, etag)
+			muts[i].Kind.SetEtag(w, etag)
 		}
 	}
 	next.Revision = rev
@@ -464,17 +464,11 @@ func (e *Etcd) Seed(ctx context.Context, hosts []*adminv1.Host, rules []*adminv1
 		return false, err
 	}
 	defer e.unlock()
-	muts := make([]Mutation, 0, len(hosts)+len(rules))
-	for _, h := range hosts {
-		muts = append(muts, Mutation{Kind: KindHost, Key: h.GetName(), Value: h})
-	}
-	for _, r := range rules {
-		muts = append(muts, Mutation{Kind: KindRule, Key: r.GetId(), Value: r})
-	}
+	muts := seedBatch(hosts, rules)
 	for {
 		cur := e.state.Load()
 		s := cur.snap
-		if cur.marker != 0 || len(s.Hosts)+len(s.Rules)+len(s.Revocations) > 0 || len(muts) == 0 {
+		if cur.marker != 0 || s.count() > 0 || len(muts) == 0 {
 			return false, nil
 		}
 		if cur.seeding {
@@ -610,8 +604,8 @@ var errLostSeedGuard = errors.New("store: etcd seed: lost the seed guard (its le
 // clearItems are the operations that delete every host, rule and
 // revocation under the prefix (not the marker or the guard).
 func (e *Etcd) clearItems() []clientv3.Op {
-	ops := make([]clientv3.Op, 0, 3)
-	for _, k := range []Kind{KindHost, KindRule, KindRevocation} {
+	ops := make([]clientv3.Op, 0, len(kinds()))
+	for _, k := range kinds() {
 		ops = append(ops, clientv3.OpDelete(e.prefix+"/"+k.String()+"/", clientv3.WithPrefix()))
 	}
 	return ops
@@ -686,7 +680,7 @@ func (e *Etcd) parseKey(key []byte) (Kind, string, bool) {
 	if !ok {
 		return 0, "", false
 	}
-	for _, k := range []Kind{KindHost, KindRule, KindRevocation} {
+	for _, k := range kinds() {
 		if name, ok := strings.CutPrefix(rest, k.String()+"/"); ok && name != "" {
 			return k, name, true
 		}
@@ -697,22 +691,18 @@ func (e *Etcd) parseKey(key []byte) (Kind, string, bool) {
 // decode turns a key-value into the resource, its etag set from the mod
 // revision.
 func decode(k Kind, name string, kv *mvccpb.KeyValue) (proto.Message, error) {
-	spec := kinds[k]
-	m := spec.newMsg()
-	if err := proto.Unmarshal(kv.Value, m); err != nil {
-		return nil, fmt.Errorf("%s/%s: %w", k, name, err)
+	m, err := decodeItem(k, name, kv.Value)
+	if err != nil {
+		return nil, err
 	}
-	if got, _ := spec.key(m); got != name {
-		return nil, fmt.Errorf("%s/%s: stored under the wrong key (%q)", k, name, got)
-	}
-	spec.setEtag(m, strconv.FormatInt(kv.ModRevision, 10))
+	k.SetEtag(m, strconv.FormatInt(kv.ModRevision, 10))
 	return m, nil
 }
 
 // marshalWithoutEtag encodes v without its etag, which is the key's mod
 // revision and so unknown until the commit. v's etag is left empty.
 func marshalWithoutEtag(k Kind, v proto.Message) ([]byte, error) {
-	kinds[k].setEtag(v, "")
+	k.SetEtag(v, "")
 	return proto.Marshal(v)
 }
 
@@ -727,7 +717,10 @@ func (e *Etcd) load(ctx context.Context) (*etcdState, error) {
 	raw := &Snapshot{Revision: resp.Header.Revision}
 	var marker int64
 	seeding := false
-	items := map[Kind]map[string]proto.Message{KindHost: {}, KindRule: {}, KindRevocation: {}}
+	items := map[Kind]map[string]proto.Message{}
+	for _, k := range kinds() {
+		items[k] = map[string]proto.Message{}
+	}
 	for _, kv := range resp.Kvs {
 		switch string(kv.Key) {
 		case e.marker:
@@ -747,9 +740,9 @@ func (e *Etcd) load(ctx context.Context) (*etcdState, error) {
 		}
 		items[k][name] = m
 	}
-	raw.Hosts = sorted[*adminv1.Host](items[KindHost])
-	raw.Rules = sorted[*adminv1.Rule](items[KindRule])
-	raw.Revocations = sorted[*adminv1.Revocation](items[KindRevocation])
+	for k, kindItems := range items {
+		collections[k].set(raw, kindItems)
+	}
 	return newEtcdState(raw, marker, resp.Header.ClusterId, seeding), nil
 }
 
@@ -799,7 +792,8 @@ func (e *Etcd) applyEvents(evs []*clientv3.Event) error {
 	e.pubMu.Lock()
 	defer e.pubMu.Unlock()
 	cur := e.state.Load()
-	raw := &Snapshot{Revision: cur.raw.Revision, Hosts: cur.raw.Hosts, Rules: cur.raw.Rules, Revocations: cur.raw.Revocations}
+	next := *cur.raw
+	raw := &next
 	marker, seeding := cur.marker, cur.seeding
 	touched := map[Kind]map[string]proto.Message{}
 	for _, ev := range evs {
@@ -825,7 +819,7 @@ func (e *Etcd) applyEvents(evs []*clientv3.Event) error {
 		}
 		items := touched[k]
 		if items == nil {
-			items = index(cur.raw, k)
+			items = cur.raw.index(k)
 			touched[k] = items
 		}
 		if ev.Type == clientv3.EventTypeDelete {
@@ -838,14 +832,8 @@ func (e *Etcd) applyEvents(evs []*clientv3.Event) error {
 		}
 		items[name] = m
 	}
-	if items, ok := touched[KindHost]; ok {
-		raw.Hosts = sorted[*adminv1.Host](items)
-	}
-	if items, ok := touched[KindRule]; ok {
-		raw.Rules = sorted[*adminv1.Rule](items)
-	}
-	if items, ok := touched[KindRevocation]; ok {
-		raw.Revocations = sorted[*adminv1.Revocation](items)
+	for k, items := range touched {
+		collections[k].set(raw, items)
 	}
 	e.publishLocked(newEtcdState(raw, marker, cur.cluster, seeding), false)
 	return nil

@@ -2,11 +2,8 @@ package store
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
-	"strings"
 
-	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -23,39 +20,13 @@ func plan(cur *Snapshot, muts []Mutation, rev int64) (*Snapshot, []proto.Message
 	// Values to write, in batch order; nil deletes.
 	writes := make([]proto.Message, len(muts))
 	for i, m := range muts {
-		spec, ok := kinds[m.Kind]
-		if !ok {
-			return nil, nil, fmt.Errorf("store: mutation %d: unknown kind %d", i, int(m.Kind))
+		if err := checkMutation(i, m, seen); err != nil {
+			return nil, nil, err
 		}
 		name := fmt.Sprintf("%s/%s", m.Kind, m.Key)
-		if m.Key == "" {
-			return nil, nil, fmt.Errorf("store: mutation %d (%s): empty key", i, m.Kind)
-		}
-		if m.IfAbsent && m.IfEtag != "" {
-			return nil, nil, fmt.Errorf("store: %s: both IfAbsent and IfEtag", name)
-		}
-		if m.IfAbsent && m.Value == nil {
-			return nil, nil, fmt.Errorf("store: %s: IfAbsent on a delete", name)
-		}
-		if seen[m.Kind] == nil {
-			seen[m.Kind] = map[string]bool{}
-		}
-		if seen[m.Kind][m.Key] {
-			return nil, nil, fmt.Errorf("store: %s: named twice in one batch", name)
-		}
-		seen[m.Kind][m.Key] = true
-		if m.Value != nil {
-			key, ok := spec.key(m.Value)
-			if !ok {
-				return nil, nil, fmt.Errorf("store: %s: value is a %T", name, m.Value)
-			}
-			if key != m.Key {
-				return nil, nil, fmt.Errorf("store: %s: value names %q", name, key)
-			}
-		}
 		items := touched[m.Kind]
 		if items == nil {
-			items = index(cur, m.Kind)
+			items = cur.index(m.Kind)
 			touched[m.Kind] = items
 		}
 		old, exists := items[m.Key]
@@ -64,7 +35,7 @@ func plan(cur *Snapshot, muts []Mutation, rev int64) (*Snapshot, []proto.Message
 			return nil, nil, fmt.Errorf("%s: %w", name, ErrExists)
 		case !exists && (m.IfEtag != "" || m.Value == nil):
 			return nil, nil, fmt.Errorf("%s: %w", name, ErrNotFound)
-		case m.IfEtag != "" && spec.etag(old) != m.IfEtag:
+		case m.IfEtag != "" && m.Kind.Etag(old) != m.IfEtag:
 			return nil, nil, fmt.Errorf("%s: %w", name, ErrConflict)
 		}
 		if m.Value == nil {
@@ -72,52 +43,43 @@ func plan(cur *Snapshot, muts []Mutation, rev int64) (*Snapshot, []proto.Message
 			continue
 		}
 		v := proto.Clone(m.Value)
-		spec.setEtag(v, etag)
+		m.Kind.SetEtag(v, etag)
 		items[m.Key] = v
 		writes[i] = v
 	}
 
-	next := &Snapshot{Revision: rev, Hosts: cur.Hosts, Rules: cur.Rules, Revocations: cur.Revocations}
-	if items, ok := touched[KindHost]; ok {
-		next.Hosts = sorted[*adminv1.Host](items)
+	next := *cur
+	next.Revision = rev
+	for k, items := range touched {
+		collections[k].set(&next, items)
 	}
-	if items, ok := touched[KindRule]; ok {
-		next.Rules = sorted[*adminv1.Rule](items)
-	}
-	if items, ok := touched[KindRevocation]; ok {
-		next.Revocations = sorted[*adminv1.Revocation](items)
-	}
-	return next, writes, nil
+	return &next, writes, nil
 }
 
-func index(s *Snapshot, k Kind) map[string]proto.Message {
-	out := map[string]proto.Message{}
-	switch k {
-	case KindHost:
-		for _, h := range s.Hosts {
-			out[h.GetName()] = h
-		}
-	case KindRule:
-		for _, r := range s.Rules {
-			out[r.GetId()] = r
-		}
-	case KindRevocation:
-		for _, r := range s.Revocations {
-			out[r.GetId()] = r
-		}
+// checkMutation checks mutation i on its own and against the kinds and keys
+// seen earlier in its batch.
+func checkMutation(i int, m Mutation, seen map[Kind]map[string]bool) error {
+	if !m.Kind.Valid() {
+		return fmt.Errorf("store: mutation %d: unknown kind %d", i, int(m.Kind))
 	}
-	return out
-}
-
-func sorted[T proto.Message](items map[string]proto.Message) []T {
-	keys := make([]string, 0, len(items))
-	for k := range items {
-		keys = append(keys, k)
+	name := fmt.Sprintf("%s/%s", m.Kind, m.Key)
+	switch {
+	case m.Key == "":
+		return fmt.Errorf("store: mutation %d (%s): empty key", i, m.Kind)
+	case m.IfAbsent && m.IfEtag != "":
+		return fmt.Errorf("store: %s: both IfAbsent and IfEtag", name)
+	case m.IfAbsent && m.Value == nil:
+		return fmt.Errorf("store: %s: IfAbsent on a delete", name)
+	case seen[m.Kind][m.Key]:
+		return fmt.Errorf("store: %s: named twice in one batch", name)
+	case m.Value != nil && !m.Kind.Is(m.Value):
+		return fmt.Errorf("store: %s: value is a %T", name, m.Value)
+	case m.Value != nil && m.Kind.KeyOf(m.Value) != m.Key:
+		return fmt.Errorf("store: %s: value names %q", name, m.Kind.KeyOf(m.Value))
 	}
-	slices.SortFunc(keys, strings.Compare)
-	out := make([]T, len(keys))
-	for i, k := range keys {
-		out[i] = items[k].(T)
+	if seen[m.Kind] == nil {
+		seen[m.Kind] = map[string]bool{}
 	}
-	return out
+	seen[m.Kind][m.Key] = true
+	return nil
 }

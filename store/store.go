@@ -3,8 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"fmt"
-	"sort"
 	"time"
 
 	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
@@ -37,7 +35,9 @@ var (
 
 // Snapshot is an immutable view of the hosts, rules and revocations at one
 // revision. Every slice and message in it is shared by all readers: never
-// mutate any of it; clone a message (proto.Clone) before editing it.
+// mutate any of it; clone a message (proto.Clone) before editing it. Each
+// kind of package resource has a typed field here (see kinds.go); Items,
+// Get and Len reach any kind's.
 type Snapshot struct {
 	// Revision grows with every committed write. In [Bolt] it counts the
 	// writes (0: never written); in [Etcd] it is the etcd revision the
@@ -53,56 +53,20 @@ type Snapshot struct {
 
 // Host returns the host with the given name, or nil.
 func (s *Snapshot) Host(name string) *adminv1.Host {
-	i := sort.Search(len(s.Hosts), func(i int) bool { return s.Hosts[i].GetName() >= name })
-	if i < len(s.Hosts) && s.Hosts[i].GetName() == name {
-		return s.Hosts[i]
-	}
-	return nil
+	h, _ := s.Get(KindHost, name).(*adminv1.Host)
+	return h
 }
 
 // Rule returns the rule with the given id, or nil.
 func (s *Snapshot) Rule(id string) *adminv1.Rule {
-	i := sort.Search(len(s.Rules), func(i int) bool { return s.Rules[i].GetId() >= id })
-	if i < len(s.Rules) && s.Rules[i].GetId() == id {
-		return s.Rules[i]
-	}
-	return nil
+	r, _ := s.Get(KindRule, id).(*adminv1.Rule)
+	return r
 }
 
 // Revocation returns the revocation with the given id, or nil.
 func (s *Snapshot) Revocation(id string) *adminv1.Revocation {
-	i := sort.Search(len(s.Revocations), func(i int) bool { return s.Revocations[i].GetId() >= id })
-	if i < len(s.Revocations) && s.Revocations[i].GetId() == id {
-		return s.Revocations[i]
-	}
-	return nil
-}
-
-// Kind says which resource a [Mutation] writes.
-type Kind int
-
-// The resource kinds.
-const (
-	// KindHost: Key is Host.name, Value a *adminv1.Host.
-	KindHost Kind = iota + 1
-	// KindRule: Key is Rule.id, Value a *adminv1.Rule.
-	KindRule
-	// KindRevocation: Key is Revocation.id, Value a *adminv1.Revocation.
-	KindRevocation
-)
-
-// String returns the kind's collection name as used in resource names:
-// "hosts", "rules" or "revocations".
-func (k Kind) String() string {
-	switch k {
-	case KindHost:
-		return "hosts"
-	case KindRule:
-		return "rules"
-	case KindRevocation:
-		return "revocations"
-	}
-	return fmt.Sprintf("kind(%d)", int(k))
+	r, _ := s.Get(KindRevocation, id).(*adminv1.Revocation)
+	return r
 }
 
 // Mutation is one put or delete in an [Store.Apply] batch. A batch names
