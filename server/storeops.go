@@ -15,6 +15,7 @@ import (
 	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
 	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
 	"github.com/msg-gateway/msg/internal/fieldpath"
+	"github.com/msg-gateway/msg/internal/resource"
 	"github.com/msg-gateway/msg/server/admin"
 	"github.com/msg-gateway/msg/server/relay"
 	"github.com/msg-gateway/msg/store"
@@ -254,15 +255,15 @@ func (s *Server) newAdmin(rec recovery.Option, logOpts []logging.Option) error {
 		Store:    st,
 		Validate: s.validateSnapshot,
 		Resources: admin.ResourceValidator{
-			Host: func(h *adminv1.Host) error {
+			resource.Host: admin.Check(func(h *adminv1.Host) error {
 				t, err := relay.NewTable([]*adminv1.Host{h}, s.tableOpts...)
 				t.Close()
 				return err
-			},
-			Rule: func(r *adminv1.Rule) error {
+			}),
+			resource.Rule: admin.Check(func(r *adminv1.Rule) error {
 				_, err := authz.NewPolicy([]*adminv1.Rule{r})
 				return err
-			},
+			}),
 		},
 		DataPlane: admin.DataPlaneFunc(s.liveState),
 		Version:   s.opts.Version,

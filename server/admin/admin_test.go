@@ -18,6 +18,7 @@ import (
 	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
 	"github.com/msg-gateway/msg/internal/fieldpath"
 	"github.com/msg-gateway/msg/internal/pki"
+	"github.com/msg-gateway/msg/internal/resource"
 	"github.com/msg-gateway/msg/server/admin"
 	"github.com/msg-gateway/msg/server/relay"
 	"github.com/msg-gateway/msg/store"
@@ -63,12 +64,12 @@ func validate(s *store.Snapshot) error {
 
 // resourceValidator checks single hosts and rules the way the server does.
 var resourceValidator = admin.ResourceValidator{
-	Host: func(h *adminv1.Host) error {
+	resource.Host: admin.Check(func(h *adminv1.Host) error {
 		tb, err := relay.NewTable([]*adminv1.Host{h})
 		tb.Close()
 		return err
-	},
-	Rule: func(r *adminv1.Rule) error { _, err := authz.NewPolicy([]*adminv1.Rule{r}); return err },
+	}),
+	resource.Rule: admin.Check(func(r *adminv1.Rule) error { _, err := authz.NewPolicy([]*adminv1.Rule{r}); return err }),
 }
 
 // clientCAs returns the client CA certificates a test service checks

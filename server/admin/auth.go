@@ -14,6 +14,7 @@ import (
 	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
 	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
 	"github.com/msg-gateway/msg/internal/requestid"
+	"github.com/msg-gateway/msg/internal/resource"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -274,17 +275,24 @@ func (a *Authenticator) authenticateToken(vals []string) (Identity, bool) {
 	return found, ok
 }
 
-// readOnly lists the methods a viewer may call.
-var readOnly = map[string]bool{
-	adminv1.AdminService_ListHosts_FullMethodName:        true,
-	adminv1.AdminService_GetHost_FullMethodName:          true,
-	adminv1.AdminService_ListRules_FullMethodName:        true,
-	adminv1.AdminService_GetRule_FullMethodName:          true,
-	adminv1.AdminService_ListRevocations_FullMethodName:  true,
-	adminv1.AdminService_ListAuditRecords_FullMethodName: true,
-	adminv1.AdminService_GetStatus_FullMethodName:        true,
-	// The policy tester writes nothing.
-	adminv1.AdminService_EvaluatePolicy_FullMethodName: true,
+// readOnly reports whether a viewer may call method: the list and get
+// methods of every resource kind, the audit trail, the status and the policy
+// tester (which writes nothing). Everything else needs an editor.
+func readOnly(method string) bool {
+	switch method {
+	case adminv1.AdminService_ListAuditRecords_FullMethodName,
+		adminv1.AdminService_GetStatus_FullMethodName,
+		adminv1.AdminService_EvaluatePolicy_FullMethodName:
+		return true
+	}
+	for _, k := range resource.All() {
+		for _, v := range []resource.Verb{resource.List, resource.Get} {
+			if k.Method(v) != nil && method == k.FullMethod(v) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // UnaryInterceptor authenticates the caller and checks its role: viewer for
@@ -299,7 +307,7 @@ func (a *Authenticator) UnaryInterceptor(audit func(*adminv1.AuditRecord), log *
 			return nil, status.Error(codes.Unauthenticated, "admin credentials required")
 		}
 		need := RoleEditor
-		if readOnly[info.FullMethod] {
+		if readOnly(info.FullMethod) {
 			need = RoleViewer
 		}
 		if id.Role < need {
@@ -313,7 +321,7 @@ func (a *Authenticator) UnaryInterceptor(audit func(*adminv1.AuditRecord), log *
 func (a *Authenticator) refused(ctx context.Context, audit func(*adminv1.AuditRecord), log *slog.Logger, method, who string, code codes.Code) {
 	action := method[strings.LastIndex(method, "/")+1:]
 	log.InfoContext(ctx, "admin: refused", "request_id", requestid.FromContext(ctx), "admin", who, "action", action, "code", code.String())
-	if audit == nil || readOnly[method] {
+	if audit == nil || readOnly(method) {
 		return
 	}
 	audit(&adminv1.AuditRecord{
