@@ -155,7 +155,7 @@ type statusBody struct {
 // not nil, is sent as protojson. Errors are *apiError for answers of the API
 // and wrapped transport errors otherwise.
 func (c *client) call(ctx context.Context, method, path string, query url.Values, body, out proto.Message) error {
-	// path is already escaped (see collectionPath); keep it that way so a
+	// path is already escaped (see itemPath); keep it that way so a
 	// key's reserved characters stay inside its segment.
 	u := *c.base
 	u.RawPath = c.base.EscapedPath() + path
@@ -260,9 +260,4 @@ func readableDetails(details []json.RawMessage) []string {
 		}
 	}
 	return lines
-}
-
-// collectionPath returns "/v1/<collection>/<escaped key>".
-func collectionPath(collection, key string) string {
-	return "/v1/" + collection + "/" + url.PathEscape(key)
 }

@@ -17,6 +17,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/msg-gateway/msg/internal/resource"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -224,7 +226,7 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 	}
 	rest := fs.Args()
 	if len(rest) == 0 {
-		return usagef("missing command (hosts, rules, revocations, audit, status, policy)")
+		return usagef("missing command (%s)", commandList())
 	}
 	cmd, rest := rest[0], rest[1:]
 	switch cmd {
@@ -233,12 +235,6 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 	case "version":
 		_, err := fmt.Fprintf(c.stdout, "msgctl %s\n", version)
 		return err
-	case "hosts":
-		return c.collectionCommand(ctx, o, &hosts, rest)
-	case "rules":
-		return c.collectionCommand(ctx, o, &rules, rest)
-	case "revocations":
-		return c.revocationsCommand(ctx, o, rest)
 	case "audit":
 		return c.auditCommand(ctx, o, rest)
 	case "status":
@@ -246,7 +242,21 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 	case "policy":
 		return c.policyCommand(ctx, o, rest)
 	}
-	return usagef("unknown command %q (hosts, rules, revocations, audit, status, policy)", cmd)
+	for _, k := range resource.All() {
+		if cmd == commandName(k) {
+			return c.resourceCommand(ctx, o, k, rest)
+		}
+	}
+	return usagef("unknown command %q (%s)", cmd, commandList())
+}
+
+// commandList names the commands: every resource kind's, then the others.
+func commandList() string {
+	var names []string
+	for _, k := range resource.All() {
+		names = append(names, commandName(k))
+	}
+	return strings.Join(append(names, "audit", "status", "policy"), ", ")
 }
 
 // verb splits "list ..." off a command's arguments.

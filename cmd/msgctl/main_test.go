@@ -18,6 +18,7 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
 	"github.com/msg-gateway/msg/internal/pki"
+	"github.com/msg-gateway/msg/internal/resource"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -759,7 +760,7 @@ func TestRuleTableShowsEveryMatcher(t *testing.T) {
 		},
 	}
 	var b strings.Builder
-	if err := writeRules(&b, []*adminv1.Rule{r}); err != nil {
+	if err := writeItems(&b, resource.Rule, []proto.Message{r}); err != nil {
 		t.Fatal(err)
 	}
 	wantRows(t, b.String(),

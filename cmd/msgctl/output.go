@@ -84,32 +84,6 @@ func shortEnum(name, prefix string) string {
 	return strings.ToLower(strings.TrimPrefix(name, prefix))
 }
 
-func writeHosts(w io.Writer, hosts []*adminv1.Host) error {
-	t := newTable(w, "NAME", "UPSTREAM", "TIMEOUT", "ETAG")
-	for _, h := range hosts {
-		t.row(h.GetName(), h.GetUpstream(), formatDuration(h.GetTimeout()), h.GetEtag())
-	}
-	return t.flush()
-}
-
-func writeRules(w io.Writer, rules []*adminv1.Rule) error {
-	t := newTable(w, "ID", "EFFECT", "PRINCIPALS", "HOSTS", "METHODS", "PATHS", "ETAG")
-	for _, r := range rules {
-		principals := make([]string, 0, len(r.GetPrincipals()))
-		for _, p := range r.GetPrincipals() {
-			principals = append(principals, formatPrincipal(p))
-		}
-		paths := make([]string, 0, len(r.GetPaths()))
-		for _, p := range r.GetPaths() {
-			paths = append(paths, formatPath(p))
-		}
-		t.row(r.GetId(), shortEnum(r.GetEffect().String(), "EFFECT_"),
-			strings.Join(principals, ","), strings.Join(r.GetHosts(), ","),
-			orAny(strings.Join(r.GetMethods(), ",")), orAny(strings.Join(paths, ",")), r.GetEtag())
-	}
-	return t.flush()
-}
-
 // orAny shows an empty (match-everything) matcher list as "*".
 func orAny(s string) string {
 	if s == "" {
@@ -153,18 +127,6 @@ func formatPath(p *adminv1.PathMatcher) string {
 		return "glob:" + k.Glob
 	}
 	return "?"
-}
-
-func writeRevocations(w io.Writer, revs []*adminv1.Revocation) error {
-	t := newTable(w, "ID", "SERIAL/FINGERPRINT", "REASON", "CREATED")
-	for _, r := range revs {
-		what := "fp:" + r.GetFingerprintSha256()
-		if r.GetFingerprintSha256() == "" {
-			what = "sn:" + r.GetSerialHex() + " issuer:" + r.GetIssuer()
-		}
-		t.row(r.GetId(), what, r.GetReason(), formatTime(r.GetCreateTime()))
-	}
-	return t.flush()
 }
 
 // writeAudit prints audit records. Admin records have no host, method or
