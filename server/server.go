@@ -56,6 +56,13 @@ type Options struct {
 	// Version is the build's version, reported in msg_build_info and in
 	// traces.
 	Version string
+	// PinUpstreams maps host names to the upstream URL each must have while
+	// this server runs: at start, a stored host of that name with another
+	// upstream is updated through the admin API's write path (validated,
+	// audited under [PinnedPrincipal]). Hosts the store does not hold are
+	// left alone. Dev mode pins its demo host, whose port changes on every
+	// start.
+	PinUpstreams map[string]string
 }
 
 // Server is an assembled gateway. It is created by [New] and started by

@@ -286,6 +286,10 @@ func (s *Server) newAdmin(rec recovery.Option, logOpts []logging.Option) error {
 	if err != nil {
 		return err
 	}
+	if err := s.pinUpstreams(svc); err != nil {
+		h.Close()
+		return err
+	}
 	s.adminH = h
 	return nil
 }

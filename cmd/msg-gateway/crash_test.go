@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/msg-gateway/msg/server/admin"
+	"github.com/msg-gateway/msg/server"
 )
 
 // TestAdminWriteSurvivesKill9 runs the real gateway as a child process,
@@ -21,7 +21,7 @@ func TestAdminWriteSurvivesKill9(t *testing.T) {
 	t.Parallel()
 	f := newServeFixture(t, func(w http.ResponseWriter, r *http.Request) {})
 	const token = "crash-test-editor-token"
-	f.write(t, f.config("info")+"admin:\n  tokens:\n    - {name: crash-test, sha256: "+admin.HashToken(token)+", role: editor}\n")
+	f.write(t, f.config("info")+"admin:\n  tokens:\n    - {name: crash-test, sha256: "+server.HashAdminToken(token)+", role: editor}\n")
 
 	call := func(adminAddr, method, path, body string) (int, string) {
 		t.Helper()

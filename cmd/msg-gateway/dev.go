@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
@@ -18,13 +17,8 @@ import (
 	"strings"
 	"time"
 
-	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
 	"github.com/msg-gateway/msg/internal/pki"
 	"github.com/msg-gateway/msg/server"
-	"github.com/msg-gateway/msg/server/admin"
-	"github.com/msg-gateway/msg/server/config"
-	"github.com/msg-gateway/msg/store"
-	"google.golang.org/protobuf/proto"
 )
 
 // devConfig is the dev mode's config file. It is written to DIR/gateway.yaml
@@ -102,34 +96,31 @@ func cmdDev(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("dev: viewer token: %w", err)
 	}
 
-	// The demo internal host, on loopback.
+	// The demo internal host, on loopback. Its port changes on every start.
 	demoLis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("dev: demo host: %w", err)
 	}
-	demo := &http.Server{Handler: demoHandler(), ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = demo.Serve(demoLis) }()
-	defer demo.Close()
+	defer demoLis.Close()
+	demoURL := "http://" + demoLis.Addr().String()
 
 	cfgPath := filepath.Join(absDir, "gateway.yaml")
-	dataDir := filepath.Join(absDir, "data")
-	demoURL := "http://" + demoLis.Addr().String()
-	cfgText := fmt.Sprintf(devConfig, *listen, *adminListen, dataDir, admin.HashToken(token), admin.HashToken(viewerToken),
-		files.serverCert, files.serverKey, files.ca, demoURL)
+	cfgText := fmt.Sprintf(devConfig, *listen, *adminListen, filepath.Join(absDir, "data"),
+		server.HashAdminToken(token), server.HashAdminToken(viewerToken), files.serverCert, files.serverKey, files.ca, demoURL)
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}
-	cfg, err := config.Load(cfgPath)
+	cfg, err := server.LoadConfig(cfgPath)
 	if err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}
+	demo := &http.Server{Handler: demoHandler(cfg.GetRelayHeaders().GetIdentity()), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = demo.Serve(demoLis) }()
+	defer demo.Close()
 	level := new(slog.LevelVar)
 	logger, err := newLogger(cfg, stderr, level)
 	if err != nil {
 		return err
-	}
-	if err := pointDemoHost(dataDir, demoURL, logger); err != nil {
-		return fmt.Errorf("dev: %w", err)
 	}
 	return serve(cfgPath, cfg, server.Options{
 		Logger:   logger,
@@ -138,6 +129,9 @@ func cmdDev(args []string, stdout, stderr io.Writer) error {
 		OnListening: func(grpcAddr, adminAddr net.Addr) {
 			printDevBanner(stdout, absDir, grpcAddr.String(), adminAddr.String())
 		},
+		// The config seeds the store once; after that the stored demo host
+		// is pointed at this run's port like an admin write, audited.
+		PinUpstreams: map[string]string{"demo.internal": demoURL},
 	})
 }
 
@@ -183,28 +177,6 @@ func devToken(dir, name string) (string, error) {
 	return tok, nil
 }
 
-// pointDemoHost keeps the stored demo.internal pointed at this run's demo
-// server, whose port changes on every start. It is the one write dev mode
-// makes to the store itself; everything else is the admin API's.
-func pointDemoHost(dataDir, upstream string, log *slog.Logger) error {
-	st, err := store.Open(dataDir, store.Options{Logger: log})
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
-		return err
-	}
-	defer st.Close()
-	h := st.Snapshot().Host("demo.internal")
-	if h == nil || h.GetUpstream() == upstream {
-		return nil
-	}
-	next := proto.Clone(h).(*adminv1.Host)
-	next.Upstream = upstream
-	_, err = st.Apply(context.Background(), []store.Mutation{{Kind: store.KindHost, Key: h.GetName(), Value: next, IfEtag: h.GetEtag()}}, nil)
-	return err
-}
-
 func writeDevPKI(dir string) (devFiles, error) {
 	ca, err := pki.NewCA("msg dev CA")
 	if err != nil {
@@ -240,8 +212,9 @@ func writeDevPKI(dir string) (devFiles, error) {
 }
 
 // demoHandler is the demo internal host. Everything under /private/ answers
-// with a marker body so that a policy leak is easy to see.
-func demoHandler() http.Handler {
+// with a marker body so that a policy leak is easy to see. It echoes the
+// caller's identity from identityHeader, which the gateway sets.
+func demoHandler(identityHeader string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/private/") {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -254,7 +227,7 @@ func demoHandler() http.Handler {
 			"host":       "demo.internal",
 			"method":     r.Method,
 			"path":       r.URL.RequestURI(),
-			"principal":  r.Header.Get(config.DefaultIdentityHeader),
+			"principal":  r.Header.Get(identityHeader),
 			"request_id": r.Header.Get("X-Request-Id"),
 			"body_bytes": len(body),
 			"message":    "hello from the demo internal host",

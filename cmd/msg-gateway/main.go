@@ -22,7 +22,6 @@ import (
 	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
 	"github.com/msg-gateway/msg/internal/fieldpath"
 	"github.com/msg-gateway/msg/server"
-	"github.com/msg-gateway/msg/server/config"
 	"go.opentelemetry.io/otel"
 )
 
@@ -87,7 +86,7 @@ func cmdServe(args []string, stderr io.Writer) error {
 	if *path == "" || fs.NArg() > 0 {
 		return errors.New("serve: --config FILE is required and takes no arguments")
 	}
-	cfg, err := config.Load(*path)
+	cfg, err := server.LoadConfig(*path)
 	if err != nil {
 		return err
 	}
@@ -127,7 +126,7 @@ func serve(cfgPath string, cfg *configv1.Config, opts server.Options) error {
 				stop()
 				return
 			case <-hup:
-				_ = s.Reload(func() (*configv1.Config, error) { return config.Load(cfgPath) })
+				_ = s.Reload(func() (*configv1.Config, error) { return server.LoadConfig(cfgPath) })
 				_ = s.ReloadTLS() // logs its own errors and keeps the previous material
 			}
 		}
@@ -145,7 +144,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	if *path == "" || fs.NArg() > 0 {
 		return errors.New("check: --config FILE is required and takes no arguments")
 	}
-	cfg, err := config.Load(*path)
+	cfg, err := server.LoadConfig(*path)
 	if err != nil {
 		return err
 	}

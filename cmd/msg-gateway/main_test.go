@@ -182,6 +182,14 @@ func TestDevModeWithGrpcurl(t *testing.T) {
 	if code := run([]string{"check", "--config", filepath.Join(dir, "gateway.yaml")}, &stdout, &stderr); code != 0 {
 		t.Errorf("check gateway.yaml: exit %d: %s", code, stderr.String())
 	}
+
+	// A second start on the same directory: the store holds the demo host
+	// with the first run's port, and dev mode points it at this run's demo
+	// server (an audited admin write, see server.Options.PinUpstreams).
+	addr, _, _ = startDev(t, dir)
+	if out, err := grpcurl(t, dir, addr, "alice", "/hello"); err != nil || !strings.Contains(out, `"statusCode": 200`) {
+		t.Fatalf("alice /hello after a restart: err=%v\n%s", err, out)
+	}
 }
 
 func TestCheckRejectsBadConfig(t *testing.T) {

@@ -52,6 +52,13 @@ type Identity struct {
 
 type identityKey struct{}
 
+// WithIdentity returns ctx carrying id as the authenticated admin, for the
+// writes the gateway makes itself through the [Service]: they are validated
+// and audited like an admin's, under id's name.
+func WithIdentity(ctx context.Context, id Identity) context.Context {
+	return context.WithValue(ctx, identityKey{}, id)
+}
+
 // IdentityFromContext returns the authenticated admin, or a zero Identity.
 func IdentityFromContext(ctx context.Context) Identity {
 	id, _ := ctx.Value(identityKey{}).(Identity)
@@ -314,7 +321,7 @@ func (a *Authenticator) UnaryInterceptor(audit func(*adminv1.AuditRecord), log *
 			a.refused(ctx, audit, log, info.FullMethod, id.Name, codes.PermissionDenied)
 			return nil, status.Error(codes.PermissionDenied, "role "+id.Role.String()+" may not call this method")
 		}
-		return handler(context.WithValue(ctx, identityKey{}, id), req)
+		return handler(WithIdentity(ctx, id), req)
 	}
 }
 
