@@ -214,53 +214,14 @@ func (st *etcdState) pending() int {
 // cannot be read within DialTimeout: a gateway does not start without a
 // configuration.
 func OpenEtcd(ctx context.Context, o EtcdOptions) (*Etcd, error) {
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.Audit.Logger == nil {
-		o.Audit.Logger = o.Logger
-	}
-	if len(o.Endpoints) == 0 {
-		return nil, errors.New("store: etcd: no endpoints")
-	}
-	if o.Prefix == "" {
-		o.Prefix = DefaultEtcdPrefix
-	}
-	if err := CheckEtcdPrefix(o.Prefix); err != nil {
-		return nil, fmt.Errorf("store: etcd: %w", err)
-	}
-	if o.DataDir == "" {
-		return nil, errors.New("store: etcd: no directory for the audit trail")
-	}
-	if o.DialTimeout <= 0 {
-		o.DialTimeout = DefaultEtcdDialTimeout
-	}
-	if o.ProbeInterval <= 0 {
-		o.ProbeInterval = DefaultEtcdProbeInterval
+	if err := o.check(); err != nil {
+		return nil, err
 	}
 	local, err := Open(o.DataDir, o.Audit)
 	if err != nil {
 		return nil, err
 	}
-	cli, err := clientv3.New(clientv3.Config{
-		Endpoints:   o.Endpoints,
-		DialTimeout: o.DialTimeout,
-		TLS:         o.TLS,
-		// Detect a dead connection (a partition drops packets, it does not
-		// reset connections) in seconds rather than at the TCP timeout.
-		DialKeepAliveTime:    5 * time.Second,
-		DialKeepAliveTimeout: 3 * time.Second,
-		PermitWithoutStream:  true,
-		// gRPC's default reconnect backoff grows to two minutes: after a
-		// long outage an instance would keep serving a stale configuration
-		// that long after etcd is back.
-		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
-			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: maxReconnectBackoff},
-			MinConnectTimeout: o.DialTimeout,
-		})},
-		// The client logs every retry; the store logs state changes.
-		Logger: zap.NewNop(),
-	})
+	cli, err := newEtcdClient(o)
 	if err != nil {
 		_ = local.Close()
 		return nil, fmt.Errorf("store: etcd: %w", err)
@@ -297,6 +258,58 @@ func OpenEtcd(ctx context.Context, o EtcdOptions) (*Etcd, error) {
 	go e.run()
 	go e.probeLoop()
 	return e, nil
+}
+
+// check fills in o's defaults and refuses what cannot work.
+func (o *EtcdOptions) check() error {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Audit.Logger == nil {
+		o.Audit.Logger = o.Logger
+	}
+	if len(o.Endpoints) == 0 {
+		return errors.New("store: etcd: no endpoints")
+	}
+	if o.Prefix == "" {
+		o.Prefix = DefaultEtcdPrefix
+	}
+	if err := CheckEtcdPrefix(o.Prefix); err != nil {
+		return fmt.Errorf("store: etcd: %w", err)
+	}
+	if o.DataDir == "" {
+		return errors.New("store: etcd: no directory for the audit trail")
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = DefaultEtcdDialTimeout
+	}
+	if o.ProbeInterval <= 0 {
+		o.ProbeInterval = DefaultEtcdProbeInterval
+	}
+	return nil
+}
+
+// newEtcdClient connects to the cluster o names.
+func newEtcdClient(o EtcdOptions) (*clientv3.Client, error) {
+	return clientv3.New(clientv3.Config{
+		Endpoints:   o.Endpoints,
+		DialTimeout: o.DialTimeout,
+		TLS:         o.TLS,
+		// Detect a dead connection (a partition drops packets, it does not
+		// reset connections) in seconds rather than at the TCP timeout.
+		DialKeepAliveTime:    5 * time.Second,
+		DialKeepAliveTimeout: 3 * time.Second,
+		PermitWithoutStream:  true,
+		// gRPC's default reconnect backoff grows to two minutes: after a
+		// long outage an instance would keep serving a stale configuration
+		// that long after etcd is back.
+		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: maxReconnectBackoff},
+			MinConnectTimeout: o.DialTimeout,
+		})},
+		// The client logs every retry; the store logs state changes.
+		Logger: zap.NewNop(),
+	})
 }
 
 // CheckEtcdPrefix reports whether p is a usable key prefix: it starts with
@@ -366,32 +379,10 @@ func (e *Etcd) Apply(ctx context.Context, muts []Mutation, validate func(*Snapsh
 				return nil, err
 			}
 		}
-		cmps := []clientv3.Cmp{
-			clientv3.Compare(clientv3.ModRevision(e.marker), "=", base.marker),
-			clientv3.Compare(clientv3.CreateRevision(e.seeding), "=", 0),
+		cmps, ops, err := e.batchTxn(base, muts, writes)
+		if err != nil {
+			return nil, err
 		}
-		ops := make([]clientv3.Op, 0, len(muts)+1)
-		for i, m := range muts {
-			key := e.key(m.Kind, m.Key)
-			switch {
-			case m.IfAbsent:
-				cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(key), "=", 0))
-			case m.IfEtag != "":
-				// plan found the etag on the item: it is a revision.
-				rev, _ := strconv.ParseInt(m.IfEtag, 10, 64)
-				cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(key), "=", rev))
-			}
-			if writes[i] == nil {
-				ops = append(ops, clientv3.OpDelete(key))
-				continue
-			}
-			data, err := marshalWithoutEtag(m.Kind, writes[i])
-			if err != nil {
-				return nil, fmt.Errorf("%s/%s: %w", m.Kind, m.Key, err)
-			}
-			ops = append(ops, clientv3.OpPut(key, string(data)))
-		}
-		ops = append(ops, clientv3.OpPut(e.marker, ""))
 		rctx, cancel := context.WithTimeout(ctx, e.timeout)
 		resp, err := e.cli.Txn(rctx).If(cmps...).Then(ops...).Commit()
 		cancel()
@@ -409,6 +400,38 @@ func (e *Etcd) Apply(ctx context.Context, muts []Mutation, validate func(*Snapsh
 			return nil, fmt.Errorf("store: etcd read: %w", e.unavailable(ctx, err))
 		}
 	}
+}
+
+// batchTxn returns the conditions and operations of a planned batch on top
+// of base: the marker and every precondition unchanged since base, then the
+// writes and a new marker.
+func (e *Etcd) batchTxn(base *etcdState, muts []Mutation, writes []proto.Message) ([]clientv3.Cmp, []clientv3.Op, error) {
+	cmps := []clientv3.Cmp{
+		clientv3.Compare(clientv3.ModRevision(e.marker), "=", base.marker),
+		clientv3.Compare(clientv3.CreateRevision(e.seeding), "=", 0),
+	}
+	ops := make([]clientv3.Op, 0, len(muts)+1)
+	for i, m := range muts {
+		key := e.key(m.Kind, m.Key)
+		switch {
+		case m.IfAbsent:
+			cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(key), "=", 0))
+		case m.IfEtag != "":
+			// plan found the etag on the item: it is a revision.
+			rev, _ := strconv.ParseInt(m.IfEtag, 10, 64)
+			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(key), "=", rev))
+		}
+		if writes[i] == nil {
+			ops = append(ops, clientv3.OpDelete(key))
+			continue
+		}
+		data, err := marshalWithoutEtag(m.Kind, writes[i])
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s/%s: %w", m.Kind, m.Key, err)
+		}
+		ops = append(ops, clientv3.OpPut(key, string(data)))
+	}
+	return cmps, append(ops, clientv3.OpPut(e.marker, "")), nil
 }
 
 // committed stamps the written items of next with the commit's revision and
@@ -535,6 +558,26 @@ func (e *Etcd) seed(ctx context.Context, s *Snapshot, muts []Mutation, validate 
 	if err != nil || !ok {
 		return false, err
 	}
+	rev, err := e.writeChunks(ctx, ops, lease.ID, unwritten, held)
+	if err != nil {
+		return false, err
+	}
+	// Wait for the watch to show the seed, so that the caller's snapshot is
+	// this one (the items' etags are their chunks' revisions, which only
+	// etcd knows); should the watch lag past the timeout, read it back.
+	if e.awaitRevision(ctx, rev) {
+		return true, nil
+	}
+	if _, err := e.reload(ctx, false); err != nil {
+		return true, fmt.Errorf("store: etcd seeded but cannot read it back: %w", e.unavailable(ctx, err))
+	}
+	return true, nil
+}
+
+// writeChunks writes the seed's ops in transactions small enough for etcd,
+// each on the conditions that the prefix is still unwritten and this
+// instance still holds the seed guard, and returns the last one's revision.
+func (e *Etcd) writeChunks(ctx context.Context, ops []clientv3.Op, lease clientv3.LeaseID, unwritten, held clientv3.Cmp) (int64, error) {
 	var rev int64
 	for start := 0; start < len(ops); {
 		end, size := start, 0
@@ -548,31 +591,21 @@ func (e *Etcd) seed(ctx context.Context, s *Snapshot, muts []Mutation, validate 
 			// this revision on the whole seed is in force.
 			chunk = append(chunk, clientv3.OpPut(e.marker, ""), clientv3.OpDelete(e.seeding))
 		}
-		var ok bool
-		ok, rev, err = e.txn(ctx, []clientv3.Cmp{unwritten, held}, chunk)
+		ok, r, err := e.txn(ctx, []clientv3.Cmp{unwritten, held}, chunk)
 		if err != nil {
-			return false, err
+			return 0, err
 		}
 		if !ok {
-			return false, errLostSeedGuard
+			return 0, errLostSeedGuard
 		}
-		start = end
+		rev, start = r, end
 		if start < len(ops) {
 			kctx, cancel := context.WithTimeout(ctx, e.timeout)
-			_, _ = e.cli.KeepAliveOnce(kctx, lease.ID) // a failure shows in the next chunk's condition
+			_, _ = e.cli.KeepAliveOnce(kctx, lease) // a failure shows in the next chunk's condition
 			cancel()
 		}
 	}
-	// Wait for the watch to show the seed, so that the caller's snapshot is
-	// this one (the items' etags are their chunks' revisions, which only
-	// etcd knows); should the watch lag past the timeout, read it back.
-	if e.awaitRevision(ctx, rev) {
-		return true, nil
-	}
-	if _, err := e.reload(ctx, false); err != nil {
-		return true, fmt.Errorf("store: etcd seeded but cannot read it back: %w", e.unavailable(ctx, err))
-	}
-	return true, nil
+	return rev, nil
 }
 
 // awaitRevision waits until the published snapshot is at rev or later and

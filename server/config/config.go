@@ -192,15 +192,8 @@ func Validate(cfg *configv1.Config) error {
 	if err := validateAddr("admin_listen", cfg.GetAdminListen()); err != nil {
 		return err
 	}
-	for i, h := range cfg.GetHosts() {
-		if h.GetEtag() != "" {
-			return &fieldpath.Error{Path: fieldpath.Path("hosts").Index(i).Field("etag"), Msg: "set by the store; not allowed in the config file"}
-		}
-	}
-	for i, r := range cfg.GetRules() {
-		if r.GetEtag() != "" {
-			return &fieldpath.Error{Path: fieldpath.Path("rules").Index(i).Field("etag"), Msg: "set by the store; not allowed in the config file"}
-		}
+	if err := noEtags(cfg); err != nil {
+		return err
 	}
 	if a := cfg.GetAudit(); a != nil {
 		if a.GetMaxAge() != nil && a.GetMaxAge().AsDuration() < time.Minute {
@@ -305,6 +298,22 @@ func validateKeepalive(k *configv1.Keepalive) error {
 	} {
 		if v := d.v.AsDuration(); d.v == nil || v < d.min || v > d.max {
 			return &fieldpath.Error{Path: d.key, Msg: fmt.Sprintf("must be between %v and %v", d.min, d.max)}
+		}
+	}
+	return nil
+}
+
+// noEtags refuses etags on the config file's hosts and rules: the store
+// sets them.
+func noEtags(cfg *configv1.Config) error {
+	for i, h := range cfg.GetHosts() {
+		if h.GetEtag() != "" {
+			return &fieldpath.Error{Path: fieldpath.Path("hosts").Index(i).Field("etag"), Msg: "set by the store; not allowed in the config file"}
+		}
+	}
+	for i, r := range cfg.GetRules() {
+		if r.GetEtag() != "" {
+			return &fieldpath.Error{Path: fieldpath.Path("rules").Index(i).Field("etag"), Msg: "set by the store; not allowed in the config file"}
 		}
 	}
 	return nil
