@@ -64,7 +64,7 @@ func (s *Server) openStore() error {
 	if seeded {
 		s.log.Info("store seeded from the config file", "revision", snap.Revision,
 			"hosts", len(snap.Hosts), "rules", len(snap.Rules))
-	} else if !sameEntries(cfg.GetHosts(), snap.Hosts) || !sameEntries(cfg.GetRules(), snap.Rules) {
+	} else if !sameEntries(resource.Host, cfg.GetHosts(), snap.Hosts) || !sameEntries(resource.Rule, cfg.GetRules(), snap.Rules) {
 		s.log.Warn("the config file's hosts or rules differ from the store's; the store is authoritative "+
 			"(change them through the admin API, or start with an empty data_dir, or etcd prefix, to re-seed)",
 			"revision", snap.Revision, "data_dir", cfg.GetDataDir(), "etcd_prefix", cfg.GetStore().GetEtcd().GetPrefix())
@@ -178,19 +178,16 @@ func (s *Server) storeStatus() string {
 	return fmt.Sprintf("store: etcd connected, serving revision %d\n", serving)
 }
 
-// sameEntries reports whether the config file's entries equal the store's,
-// ignoring order and etags.
-func sameEntries[T interface {
-	proto.Message
-	GetEtag() string
-}](file, stored []T) bool {
+// sameEntries reports whether the config file's entries of kind k equal the
+// store's, ignoring order and etags.
+func sameEntries[T proto.Message](k resource.Kind, file, stored []T) bool {
 	if len(file) != len(stored) {
 		return false
 	}
 	index := make(map[string]bool, len(stored))
 	for _, m := range stored {
 		c := proto.Clone(m)
-		clearEtag(c)
+		k.SetEtag(c, "")
 		b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(c)
 		index[string(b)] = true
 	}
@@ -201,15 +198,6 @@ func sameEntries[T interface {
 		}
 	}
 	return true
-}
-
-func clearEtag(m proto.Message) {
-	switch v := m.(type) {
-	case *adminv1.Host:
-		v.Etag = ""
-	case *adminv1.Rule:
-		v.Etag = ""
-	}
 }
 
 // closeStore stops following the store, flushes the audit queue and closes
