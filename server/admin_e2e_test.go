@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -156,19 +155,14 @@ func TestAdminWritesSurviveRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lis, _ := net.Listen("tcp", "127.0.0.1:0")
-	adminLis, _ := net.Listen("tcp", "127.0.0.1:0")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, lis, adminLis) }()
-	defer func() { cancel(); <-done }()
+	_, adminAddr := serveOnFreePorts(t, s)
 
 	for _, path := range []string{"/v1/hosts/new.internal", "/v1/rules/bob-new", "/v1/rules/alice-demo"} {
-		if code, body := adminCall(t, adminLis.Addr().String(), testViewerToken, "GET", path, ""); code != 200 {
+		if code, body := adminCall(t, adminAddr, testViewerToken, "GET", path, ""); code != 200 {
 			t.Errorf("after restart GET %s: %d %v", path, code, body)
 		}
 	}
-	_, body := adminCall(t, adminLis.Addr().String(), testViewerToken, "GET", "/v1/status", "")
+	_, body := adminCall(t, adminAddr, testViewerToken, "GET", "/v1/status", "")
 	if body["revocationCount"] != float64(1) || body["hostCount"] != float64(3) {
 		t.Errorf("status after restart = %v", body)
 	}

@@ -48,13 +48,8 @@ func TestPinnedUpstreamIsAnAuditedAdminWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lis, _ := net.Listen("tcp", "127.0.0.1:0")
-	adminLis, _ := net.Listen("tcp", "127.0.0.1:0")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, lis, adminLis) }()
-	defer func() { cancel(); <-done }()
-	g.addr = lis.Addr().String()
+	var adminAddr string
+	g.addr, adminAddr = serveOnFreePorts(t, s)
 
 	resp, err := forward(t, g.as(t, "alice"), get("demo.internal", "/hello"))
 	if err != nil || string(resp.GetBody()) != "moved" {
@@ -63,7 +58,7 @@ func TestPinnedUpstreamIsAnAuditedAdminWrite(t *testing.T) {
 	if err := s.FlushAudit(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	_, body := adminCall(t, adminLis.Addr().String(), testViewerToken, "GET", "/v1/audit?kind=RECORD_KIND_ADMIN", "")
+	_, body := adminCall(t, adminAddr, testViewerToken, "GET", "/v1/audit?kind=RECORD_KIND_ADMIN", "")
 	var writes []string
 	for _, r := range records(body) {
 		writes = append(writes, r["principal"].(string)+":"+r["adminAction"].(string)+":"+r["adminTarget"].(string)+":"+r["code"].(string))
@@ -71,8 +66,27 @@ func TestPinnedUpstreamIsAnAuditedAdminWrite(t *testing.T) {
 	if got, want := strings.Join(writes, ","), "msg-gateway:UpdateHost:hosts/demo.internal:OK"; got != want {
 		t.Errorf("admin records = %s, want %s", got, want)
 	}
-	_, body = adminCall(t, adminLis.Addr().String(), testViewerToken, "GET", "/v1/hosts", "")
+	_, body = adminCall(t, adminAddr, testViewerToken, "GET", "/v1/hosts", "")
 	if got := mustJSON(body); !strings.Contains(got, `"upstream":"`+moved.URL+`"`) || strings.Contains(got, "gone.internal") {
 		t.Errorf("hosts after pinning = %s", got)
 	}
+}
+
+// serveOnFreePorts serves s on two free loopback ports until the test ends
+// and returns the gRPC and admin addresses.
+func serveOnFreePorts(t *testing.T, s *server.Server) (addr, adminAddr string) {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminLis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, lis, adminLis) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return lis.Addr().String(), adminLis.Addr().String()
 }
