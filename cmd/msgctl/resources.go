@@ -235,12 +235,22 @@ func (c *cli) readItem(k resource.Kind, file string) (proto.Message, error) {
 	item := k.New()
 	// The config file's keys, and the JSON that get -o json prints (its
 	// response wrapper too), so that output can be edited and fed back.
-	wrapper := fieldOf(k.Response(resource.Create), protoreflect.Name(k.Singular())).JSONName()
-	opts := protoyaml.Options{File: source, ProtoJSON: true, Wrapper: wrapper}
+	opts := protoyaml.Options{File: source, ProtoJSON: true, Wrapper: wrapperName(k)}
 	if err := protoyaml.Unmarshal(data, item, opts); err != nil {
 		return nil, err
 	}
 	return item, nil
+}
+
+// wrapperName is the JSON name of the field that carries one resource in
+// the get, create and update responses ("host"), as get -o json prints it.
+func wrapperName(k resource.Kind) string {
+	for _, v := range []resource.Verb{resource.Get, resource.Create, resource.Update} {
+		if md := k.Method(v); md != nil {
+			return md.Output().Fields().ByName(protoreflect.Name(k.Singular())).JSONName()
+		}
+	}
+	return k.Singular()
 }
 
 // create sends item, or the resource read from file.

@@ -33,6 +33,10 @@ const (
 	Revocation
 )
 
+// A kind's API has list and delete methods; get, create and update are
+// optional (a device record, say, is created by enrollment, not by an
+// admin). Callers ask [Kind.Method] which ones exist.
+
 // spec is a kind's declaration.
 type spec struct {
 	// collection is the plural, snake_case: the store's collection, the
