@@ -104,6 +104,40 @@ func ApplyDefaults(cfg *configv1.Config) {
 	if cfg.Tls.ReloadInterval == nil {
 		cfg.Tls.ReloadInterval = durationpb.New(DefaultTLSReloadInterval)
 	}
+	applyLimitsDefaults(cfg)
+	if cfg.Log == nil {
+		cfg.Log = &configv1.Log{}
+	}
+	if cfg.Log.Level == "" {
+		cfg.Log.Level = "info"
+	}
+	if cfg.Log.Format == "" {
+		cfg.Log.Format = "json"
+	}
+	if cfg.RelayHeaders == nil {
+		cfg.RelayHeaders = &configv1.RelayHeaders{}
+	}
+	if cfg.RelayHeaders.Identity == "" {
+		cfg.RelayHeaders.Identity = DefaultIdentityHeader
+	}
+	if cfg.RelayHeaders.Fingerprint == "" {
+		cfg.RelayHeaders.Fingerprint = DefaultFingerprintHeader
+	}
+	if cfg.DrainTimeout == nil {
+		cfg.DrainTimeout = durationpb.New(DefaultDrainTimeout)
+	}
+	applyKeepaliveDefaults(cfg)
+	if cfg.Tracing == nil {
+		cfg.Tracing = &configv1.Tracing{}
+	}
+	if cfg.Tracing.SampleRatio == nil {
+		cfg.Tracing.SampleRatio = proto.Float64(DefaultTraceSampleRatio)
+	}
+}
+
+// applyLimitsDefaults fills the unset limits; some defaults follow others
+// (max_handshakes stays within max_connections).
+func applyLimitsDefaults(cfg *configv1.Config) {
 	if cfg.Limits == nil {
 		cfg.Limits = &configv1.Limits{}
 	}
@@ -152,34 +186,6 @@ func ApplyDefaults(cfg *configv1.Config) {
 	}
 	if l.ResponseWriteTimeout == nil {
 		l.ResponseWriteTimeout = durationpb.New(DefaultResponseWriteTimeout)
-	}
-	if cfg.Log == nil {
-		cfg.Log = &configv1.Log{}
-	}
-	if cfg.Log.Level == "" {
-		cfg.Log.Level = "info"
-	}
-	if cfg.Log.Format == "" {
-		cfg.Log.Format = "json"
-	}
-	if cfg.RelayHeaders == nil {
-		cfg.RelayHeaders = &configv1.RelayHeaders{}
-	}
-	if cfg.RelayHeaders.Identity == "" {
-		cfg.RelayHeaders.Identity = DefaultIdentityHeader
-	}
-	if cfg.RelayHeaders.Fingerprint == "" {
-		cfg.RelayHeaders.Fingerprint = DefaultFingerprintHeader
-	}
-	if cfg.DrainTimeout == nil {
-		cfg.DrainTimeout = durationpb.New(DefaultDrainTimeout)
-	}
-	applyKeepaliveDefaults(cfg)
-	if cfg.Tracing == nil {
-		cfg.Tracing = &configv1.Tracing{}
-	}
-	if cfg.Tracing.SampleRatio == nil {
-		cfg.Tracing.SampleRatio = proto.Float64(DefaultTraceSampleRatio)
 	}
 }
 
