@@ -11,9 +11,13 @@ OPENAPIV2_MOD := github.com/grpc-ecosystem/grpc-gateway/v2
 DEV_DIR ?= .dev
 NPM ?= npm
 # The release that apps in the field were built from: `buf breaking` and the
-# wire-compatibility test (compat/) compare the current tree with it. Cut a
-# release with `git tag -a vX.Y.Z` and move this along.
+# wire-compatibility test (compat/) compare the current tree with it. They read
+# a committed snapshot of the release (RELEASE_SNAPSHOT, made from the tag by
+# `make release-snapshot`), not the tag: CI's clones carry no tags and may be
+# shallow. Cut a release with `git tag -a vX.Y.Z`, move this along and run
+# `make release-snapshot`.
 LAST_RELEASE ?= v0.1.0
+RELEASE_SNAPSHOT = compat/testdata/release-$(LAST_RELEASE).tar.gz
 # Fuzz budget per target. make test uses an execution count, not a duration:
 # a time budget races with the fuzzer's minimizer on a loaded 2-core box.
 FUZZTIME ?= 3s
@@ -123,14 +127,19 @@ check-generate: generate ## fail when regenerating changes gen/
 
 .PHONY: buf-breaking
 buf-breaking: googleapis openapiv2-options ## fail on proto changes that break apps built from LAST_RELEASE (buf breaking, FILE rules)
-	@git rev-parse -q --verify 'refs/tags/$(LAST_RELEASE)' >/dev/null || { \
-	  echo "buf-breaking: release tag $(LAST_RELEASE) is not in this clone; fetch it (git fetch origin tag $(LAST_RELEASE)) or set LAST_RELEASE"; exit 1; }
-	@# The tag's own workspace (buf.yaml + proto/) with today's googleapis copy:
-	@# a '.git#tag=...,subdir=proto' input cannot resolve google/api imports.
+	@test -f $(RELEASE_SNAPSHOT) || { echo "buf-breaking: $(RELEASE_SNAPSHOT) is missing; run make release-snapshot (needs the tag $(LAST_RELEASE))"; exit 1; }
+	@# The release's own workspace (buf.yaml + proto/) with today's googleapis
+	@# copy: the release's protos import google/api from .build like ours do.
 	rm -rf .build/last-release && mkdir -p .build/last-release/.build
-	git archive $(LAST_RELEASE) buf.yaml proto | tar -x -C .build/last-release
+	tar -xzf $(RELEASE_SNAPSHOT) -C .build/last-release buf.yaml proto
 	cp -r .build/googleapis .build/last-release/.build/
 	$(BUF) breaking proto --against .build/last-release/proto
+
+.PHONY: release-snapshot
+release-snapshot: ## write RELEASE_SNAPSHOT from the tag LAST_RELEASE (what buf-breaking and compat/ compare with)
+	@git rev-parse -q --verify 'refs/tags/$(LAST_RELEASE)' >/dev/null || { echo "release-snapshot: no tag $(LAST_RELEASE) here"; exit 1; }
+	git archive --format=tar $(LAST_RELEASE) buf.yaml go.mod go.sum proto gen/msg/gateway \
+	  $$(git ls-tree -r --name-only $(LAST_RELEASE) -- client | grep -v '_test\.go$$') | gzip -n -9 > $(RELEASE_SNAPSHOT)
 
 .PHONY: lint
 lint: buf-lint ## buf lint, gofmt and go vet
