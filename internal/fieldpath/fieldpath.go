@@ -9,6 +9,7 @@ package fieldpath
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -69,6 +70,18 @@ type Error struct {
 // Errorf returns an [Error] at path p.
 func Errorf(p Path, format string, args ...any) *Error {
 	return &Error{Path: p, Msg: fmt.Sprintf(format, args...)}
+}
+
+// FileError returns an [Error] at p, the key that names a file, saying what
+// failed with it: "tls.cert_file: cannot read: /etc/msg/cert.pem: permission
+// denied". The file is named once, however err spells it.
+func FileError(p Path, what string, err error) *Error {
+	reason := err.Error()
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		reason = fmt.Sprintf("%s: %v", pe.Path, pe.Err)
+	}
+	return &Error{Path: p, Msg: what + ": " + reason}
 }
 
 // Error returns "[FILE: ]PATH[ (line N)]: MSG", e.g.

@@ -3,6 +3,8 @@ package fieldpath_test
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"testing"
 
 	"github.com/msg-gateway/msg/internal/fieldpath"
@@ -66,6 +68,12 @@ func TestErrorText(t *testing.T) {
 		{"named file", &fieldpath.Error{File: "stdin", Path: "bogus", Line: 2, Msg: "unknown key"}, "stdin: bogus (line 2): unknown key"},
 		{"named whole file", &fieldpath.Error{File: "h.yaml", Msg: "empty document"}, "h.yaml: empty document"},
 		{"named file, document root", &fieldpath.Error{File: "h.yaml", Line: 3, Msg: "x"}, "h.yaml: (top level) (line 3): x"},
+		{"file error", fieldpath.FileError("tls.cert_file", "cannot read", &os.PathError{Op: "open", Path: "/c.pem", Err: fs.ErrNotExist}),
+			"tls.cert_file: cannot read: /c.pem: file does not exist"},
+		{"wrapped file error", fieldpath.FileError("audit.jsonl_file", "cannot open", fmt.Errorf("sink: %w", &os.PathError{Op: "open", Path: "/a", Err: fs.ErrPermission})),
+			"audit.jsonl_file: cannot open: /a: permission denied"},
+		{"other file error", fieldpath.FileError("tls.key_file", "cannot load key pair", errors.New("tls: bad key")),
+			"tls.key_file: cannot load key pair: tls: bad key"},
 	} {
 		if got := tc.err.Error(); got != tc.want {
 			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
