@@ -93,72 +93,9 @@ func newMetrics(cfg *configv1.Config, version string) *metrics {
 		reg: prometheus.NewRegistry(),
 		grpc: grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(
 			grpcprom.WithHistogramBuckets(relayBuckets))),
-		relayRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "msg_relay_requests_total",
-			Help: "Upstream exchanges by host table name and HTTP status class (error: no complete response).",
-		}, []string{"host", "status_class"}),
-		relayDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "msg_relay_request_duration_seconds",
-			Help:    "Time from sending the upstream request to the end of its response body.",
-			Buckets: relayBuckets,
-		}, []string{"host"}),
-		relaySent: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "msg_relay_sent_bytes_total",
-			Help: "Request body bytes sent to upstreams.",
-		}, []string{"host"}),
-		relayReceived: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "msg_relay_received_bytes_total",
-			Help: "Response body bytes received from upstreams.",
-		}, []string{"host"}),
-		upstreamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "msg_relay_upstream_errors_total",
-			Help: "Failed upstream exchanges by kind: timeout, canceled, dial, tls, other.",
-		}, []string{"host", "kind"}),
-		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "msg_authz_decisions_total",
-			Help: "Policy decisions by result (allow, deny), reason and deciding rule id (empty: none matched).",
-		}, []string{"result", "reason", "rule_id"}),
-		handshakeFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "msg_tls_handshake_failures_total",
-			Help: "Failed TLS handshakes on the gRPC listener by reason.",
-		}, []string{"reason"}),
-		openConnections: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "msg_grpc_open_connections",
-			Help: "Established (handshaken) connections on the gRPC listener.",
-		}),
-		rateLimitRejection: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "msg_ratelimit_rejections_total",
-			Help: "Requests refused by a per-principal limit, by reason: rate_limited, too_many_in_flight.",
-		}, []string{"reason"}),
-		configRevision: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "msg_config_revision",
-			Help: "The store revision (hosts, rules, revocations) the data plane is serving, as GET /v1/status reports it.",
-		}),
-		configReloads: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "msg_config_reloads_total",
-			Help: "Config reloads (SIGHUP) by result: success or failure (the running config is kept).",
-		}, []string{"result"}),
-		configLastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "msg_config_last_success_timestamp_seconds",
-			Help: "When the config was last loaded successfully, in Unix seconds.",
-		}),
-		storeConnected: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "msg_store_connected",
-			Help: "1 while the configuration store is reachable (always, for the embedded store); 0 while the gateway serves its last snapshot and admin writes fail.",
-		}),
-		callsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "msg_calls_refused_total",
-			Help: "Calls refused before their request was read, by reason: compressed, first_message_timeout, pending_streams, pending_streams_per_identity.",
-		}, []string{"reason"}),
-		connectionsClosed: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "msg_connections_closed_total",
-			Help: "Data-plane connections the gateway closed, by reason: settings_flood, reset_flood, response_write_timeout, pending_bytes.",
-		}, []string{"reason"}),
-		connectionsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "msg_connections_refused_total",
-			Help: "Data-plane connections closed at accept, by reason: handshakes (limits.max_handshakes), handshakes_per_source (limits.max_handshakes_per_source).",
-		}, []string{"reason"}),
 	}
+	m.newRelayMetrics()
+	m.newGatewayMetrics()
 	gaugeOf := func(f *func() int64) func() float64 {
 		return func() float64 {
 			if *f == nil {
@@ -193,9 +130,89 @@ func newMetrics(cfg *configv1.Config, version string) *metrics {
 		m.configRevision, m.configReloads, m.configLastSuccess, buildInfo, m.storeConnected,
 		m.callsRefused, m.connectionsClosed, m.connectionsRefused, pending, pendingBytes, handshaking,
 	)
+	m.initSeries(cfg)
+	m.storeConnected.Set(1)
+	m.configLastSuccess.SetToCurrentTime()
+	return m
+}
 
-	// Create every bounded series up front, so that dashboards and alerts
-	// see a 0 rather than no data.
+// newRelayMetrics creates the series of the upstream exchanges.
+func (m *metrics) newRelayMetrics() {
+	m.relayRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "msg_relay_requests_total",
+		Help: "Upstream exchanges by host table name and HTTP status class (error: no complete response).",
+	}, []string{"host", "status_class"})
+	m.relayDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "msg_relay_request_duration_seconds",
+		Help:    "Time from sending the upstream request to the end of its response body.",
+		Buckets: relayBuckets,
+	}, []string{"host"})
+	m.relaySent = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "msg_relay_sent_bytes_total",
+		Help: "Request body bytes sent to upstreams.",
+	}, []string{"host"})
+	m.relayReceived = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "msg_relay_received_bytes_total",
+		Help: "Response body bytes received from upstreams.",
+	}, []string{"host"})
+	m.upstreamErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "msg_relay_upstream_errors_total",
+		Help: "Failed upstream exchanges by kind: timeout, canceled, dial, tls, other.",
+	}, []string{"host", "kind"})
+}
+
+// newGatewayMetrics creates the series of the gateway's own decisions,
+// connections and configuration.
+func (m *metrics) newGatewayMetrics() {
+	m.decisions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "msg_authz_decisions_total",
+		Help: "Policy decisions by result (allow, deny), reason and deciding rule id (empty: none matched).",
+	}, []string{"result", "reason", "rule_id"})
+	m.handshakeFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "msg_tls_handshake_failures_total",
+		Help: "Failed TLS handshakes on the gRPC listener by reason.",
+	}, []string{"reason"})
+	m.openConnections = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "msg_grpc_open_connections",
+		Help: "Established (handshaken) connections on the gRPC listener.",
+	})
+	m.rateLimitRejection = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "msg_ratelimit_rejections_total",
+		Help: "Requests refused by a per-principal limit, by reason: rate_limited, too_many_in_flight.",
+	}, []string{"reason"})
+	m.configRevision = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "msg_config_revision",
+		Help: "The store revision (hosts, rules, revocations) the data plane is serving, as GET /v1/status reports it.",
+	})
+	m.configReloads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "msg_config_reloads_total",
+		Help: "Config reloads (SIGHUP) by result: success or failure (the running config is kept).",
+	}, []string{"result"})
+	m.configLastSuccess = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "msg_config_last_success_timestamp_seconds",
+		Help: "When the config was last loaded successfully, in Unix seconds.",
+	})
+	m.storeConnected = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "msg_store_connected",
+		Help: "1 while the configuration store is reachable (always, for the embedded store); 0 while the gateway serves its last snapshot and admin writes fail.",
+	})
+	m.callsRefused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "msg_calls_refused_total",
+		Help: "Calls refused before their request was read, by reason: compressed, first_message_timeout, pending_streams, pending_streams_per_identity.",
+	}, []string{"reason"})
+	m.connectionsClosed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "msg_connections_closed_total",
+		Help: "Data-plane connections the gateway closed, by reason: settings_flood, reset_flood, response_write_timeout, pending_bytes.",
+	}, []string{"reason"})
+	m.connectionsRefused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "msg_connections_refused_total",
+		Help: "Data-plane connections closed at accept, by reason: handshakes (limits.max_handshakes), handshakes_per_source (limits.max_handshakes_per_source).",
+	}, []string{"reason"})
+}
+
+// initSeries creates every bounded series up front, so that dashboards and
+// alerts see a 0 rather than no data.
+func (m *metrics) initSeries(cfg *configv1.Config) {
 	for _, h := range cfg.GetHosts() {
 		for _, c := range statusClasses {
 			m.relayRequests.WithLabelValues(h.GetName(), c)
@@ -233,9 +250,6 @@ func newMetrics(cfg *configv1.Config, version string) *metrics {
 	for _, r := range []string{ErrorReasonRateLimited, ErrorReasonTooManyInFlight} {
 		m.rateLimitRejection.WithLabelValues(strings.ToLower(r))
 	}
-	m.storeConnected.Set(1)
-	m.configLastSuccess.SetToCurrentTime()
-	return m
 }
 
 // ObserveExchange implements [relay.Observer].
