@@ -1,6 +1,8 @@
 package server
 
 import (
+	"log/slog"
+	"net"
 	"time"
 
 	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
@@ -16,7 +18,8 @@ import (
 //   - The gateway pings a connection that sent nothing for ping_interval and
 //     closes it when the answer does not come within ping_timeout, which
 //     frees the streams and buffers of a phone that left its network in the
-//     middle of a call. gRPC also sets TCP_USER_TIMEOUT to ping_timeout.
+//     middle of a call. The kernel gives up on unacknowledged data after
+//     ping_timeout too (TCP_USER_TIMEOUT, set by userTimeoutListener).
 //   - A connection without calls for max_connection_idle gets a GOAWAY:
 //     a vanished phone that had no call running costs nothing after that.
 //   - Clients may ping every min_client_ping_interval, with or without calls
@@ -32,9 +35,14 @@ func keepaliveOptions(k *configv1.Keepalive) []grpc.ServerOption {
 		grpc.KeepaliveParams(keepalive.ServerParameters{
 			MaxConnectionIdle: durationOr(k.GetMaxConnectionIdle(), config.DefaultMaxConnectionIdle),
 			Time:              durationOr(k.GetPingInterval(), config.DefaultPingInterval),
-			Timeout:           durationOr(k.GetPingTimeout(), config.DefaultPingTimeout),
+			Timeout:           pingTimeout(k),
 		}),
 	}
+}
+
+// pingTimeout is keepalive.ping_timeout.
+func pingTimeout(k *configv1.Keepalive) time.Duration {
+	return durationOr(k.GetPingTimeout(), config.DefaultPingTimeout)
 }
 
 func durationOr(d *durationpb.Duration, def time.Duration) time.Duration {
@@ -42,4 +50,31 @@ func durationOr(d *durationpb.Duration, def time.Duration) time.Duration {
 		return def
 	}
 	return d.AsDuration()
+}
+
+// userTimeoutListener sets TCP_USER_TIMEOUT to timeout on every connection
+// it accepts, before anything wraps it. gRPC sets the option itself, but
+// only on a *net.TCPConn, and the data listener hands it connections wrapped
+// for its budgets: without this, ping_timeout would never reach the socket.
+func userTimeoutListener(lis net.Listener, timeout time.Duration, log *slog.Logger) net.Listener {
+	return &userTimeoutLis{Listener: lis, timeout: timeout, log: log}
+}
+
+type userTimeoutLis struct {
+	net.Listener
+	timeout time.Duration
+	log     *slog.Logger
+}
+
+func (l *userTimeoutLis) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		if err := setUserTimeout(tc, l.timeout); err != nil {
+			l.log.Warn("cannot set TCP_USER_TIMEOUT", "remote", c.RemoteAddr().String(), "error", err.Error())
+		}
+	}
+	return c, nil
 }

@@ -289,6 +289,7 @@ func (s *Server) Serve(ctx context.Context, lis, adminLis net.Listener) error {
 	}
 	go s.followStore(ctx, s.watch)
 	lim := s.cfg.GetLimits()
+	lis = userTimeoutListener(lis, pingTimeout(s.cfg.GetKeepalive()), s.log)
 	lis = dataListener(lis, int(lim.GetMaxConnections()), int(lim.GetMaxHandshakes()), int(lim.GetMaxHandshakesPerSource()), s.metrics, s.log)
 	go s.watchTLS(ctx)
 	errc := make(chan error, 2)
