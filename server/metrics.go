@@ -19,6 +19,7 @@ import (
 	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
 	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
 	"github.com/msg-gateway/msg/server/relay"
+	"github.com/msg-gateway/msg/server/tlsmaterial"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"google.golang.org/grpc/credentials"
@@ -296,7 +297,7 @@ func handshakeFailureReason(err error) string {
 	// The revocation check's error from VerifyConnection is untyped.
 	case strings.Contains(err.Error(), "certificate revoked"):
 		return hsRevoked
-	case errors.As(err, new(*weakCertificateError)):
+	case errors.As(err, new(*tlsmaterial.WeakCertificateError)):
 		return hsWeak
 	case errors.As(err, &verErr):
 		var invalid x509.CertificateInvalidError
@@ -357,6 +358,15 @@ func (c connCounter) HandleConn(_ context.Context, s stats.ConnStats) {
 		c.open.Inc()
 	case *stats.ConnEnd:
 		c.open.Dec()
+	}
+}
+
+// storeReachable is the store's OnConnected hook.
+func (m *metrics) storeReachable(up bool) {
+	if up {
+		m.storeConnected.Set(1)
+	} else {
+		m.storeConnected.Set(0)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
 	"github.com/msg-gateway/msg/server/config"
+	"github.com/msg-gateway/msg/server/tlsmaterial"
 )
 
 // TestHandshakeFailureReasonUnit covers the reasons that a live handshake
@@ -26,6 +27,8 @@ func TestHandshakeFailureReasonUnit(t *testing.T) {
 		{errors.New("credentials: cannot check peer: missing selected ALPN property"), hsProtocol},
 		{errors.New("tls: client offered only unsupported versions: [302 301]"), hsProtocol},
 		{errors.New("msg-gateway: client certificate revoked"), hsRevoked},
+		{&tlsmaterial.WeakCertificateError{Reason: "RSA key of 1024 bits"}, hsWeak},
+		{fmt.Errorf("handshake: %w", &tlsmaterial.WeakCertificateError{Reason: "a CA certificate"}), hsWeak},
 		{fmt.Errorf("read: %w", io.EOF), hsClosed},
 		{errors.New("something new"), hsOther},
 	}

@@ -7,9 +7,7 @@ import (
 	"slices"
 
 	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
-	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
 	"github.com/msg-gateway/msg/server/admin"
-	"github.com/msg-gateway/msg/server/config"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 )
@@ -47,21 +45,10 @@ func (s *Server) pinUpstreams(svc *admin.Service) error {
 	if !changed {
 		return nil
 	}
-	next, err := s.compileSnapshot(s.store.Snapshot())
+	next, err := s.served.compile(s.store.Snapshot())
 	if err != nil {
 		return err
 	}
-	if old := s.state.Swap(next); old != nil {
-		old.table.Close()
-	}
-	s.metrics.configRevision.Set(float64(next.revision))
+	s.served.apply(next)
 	return nil
 }
-
-// HashAdminToken returns the form the config keeps of an admin bearer token
-// (admin.tokens[].sha256: its hex SHA-256), for programs that write configs.
-func HashAdminToken(token string) string { return admin.HashToken(token) }
-
-// LoadConfig reads, decodes, defaults and validates the config file at path;
-// errors name the key and line (see package config).
-func LoadConfig(path string) (*configv1.Config, error) { return config.Load(path) }

@@ -18,8 +18,8 @@ import (
 // On failure the running config stays as it is, the error is logged and
 // returned, and msg_config_reloads_total{result="failure"} goes up.
 func (s *Server) Reload(load func() (*configv1.Config, error)) error {
-	s.reloadMu.Lock()
-	defer s.reloadMu.Unlock()
+	s.reload.mu.Lock()
+	defer s.reload.mu.Unlock()
 	cfg, err := load()
 	if err == nil {
 		err = Check(cfg)
@@ -38,8 +38,8 @@ func (s *Server) Reload(load func() (*configv1.Config, error)) error {
 	if s.opts.LogLevel != nil {
 		s.opts.LogLevel.Set(level)
 	}
-	changed := !proto.Equal(cfg, s.lastLoaded)
-	s.lastLoaded = cfg
+	changed := !proto.Equal(cfg, s.reload.lastLoaded)
+	s.reload.lastLoaded = cfg
 	s.metrics.reloadResult(true)
 	if keys := restartKeys(s.cfg, cfg); len(keys) > 0 {
 		s.log.Warn("config reloaded; these settings changed and need a restart to apply", "keys", keys)

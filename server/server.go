@@ -2,38 +2,25 @@ package server
 
 import (
 	"context"
-	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	middleware "github.com/grpc-ecosystem/go-grpc-middleware/v2"
-	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
-	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
-	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/msg-gateway/msg/authz"
 	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
-	gatewayv1 "github.com/msg-gateway/msg/gen/msg/gateway/v1"
-	"github.com/msg-gateway/msg/internal/requestid"
-	"github.com/msg-gateway/msg/server/admin"
+	"github.com/msg-gateway/msg/internal/fieldpath"
 	"github.com/msg-gateway/msg/server/config"
 	"github.com/msg-gateway/msg/server/relay"
+	"github.com/msg-gateway/msg/server/tlsmaterial"
 	"github.com/msg-gateway/msg/store"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/status"
 )
 
 // Options are the parts of a server that do not come from the config file.
@@ -65,182 +52,128 @@ type Options struct {
 	PinUpstreams map[string]string
 }
 
+// withDefaults fills in the defaults that depend on cfg.
+func (o Options) withDefaults(cfg *configv1.Config) Options {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = cfg.GetDrainTimeout().AsDuration()
+	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = config.DefaultDrainTimeout
+	}
+	return o
+}
+
 // Server is an assembled gateway. It is created by [New] and started by
-// [Server.Serve].
+// [Server.Serve]. Its parts are grouped by what they serve.
 type Server struct {
-	cfg    *configv1.Config
-	opts   Options
-	log    *slog.Logger
+	cfg  *configv1.Config
+	opts Options
+	log  *slog.Logger
+
+	// The data plane: the mTLS gRPC server and what it serves from.
+	served *served                // the compiled store snapshot
+	tls    *tlsmaterial.DataPlane // TLS material, revocation sources, the connections it authenticated
+	authn  *authz.Authenticator
 	grpc   *grpc.Server
 	health *health.Server
-	// state is the compiled store snapshot the data plane serves from,
-	// swapped as a whole on every committed change.
-	state     atomic.Pointer[state]
-	tableOpts []relay.TableOption
-	store     store.Store
-	auditSink *os.File
-	watch     <-chan *store.Snapshot
-	stopWatch context.CancelFunc
-	adminH    *admin.Handler
-	closeOnce sync.Once
-	adminTLS  *tls.Config // nil: plain HTTP admin listener
-	ready     atomic.Bool
 
+	// The admin listener, and the store it writes to, which the data plane
+	// follows.
+	admin   *adminPlane
+	store   store.Store
+	session *storeSession // the store's lifetime
+
+	// Operations.
 	metrics *metrics
 	tracing *tracing
+	ready   atomic.Bool
+	reload  configReload
+}
 
-	reloadMu   sync.Mutex
-	lastLoaded *configv1.Config // guarded by reloadMu
-
-	hardening
+// configReload is the state of [Server.Reload].
+type configReload struct {
+	mu         sync.Mutex
+	lastLoaded *configv1.Config // guarded by mu
 }
 
 // New validates cfg, loads its TLS material, compiles hosts and rules and
 // assembles the gRPC server. It opens no socket.
 func New(cfg *configv1.Config, opts Options) (*Server, error) {
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.DrainTimeout <= 0 {
-		opts.DrainTimeout = cfg.GetDrainTimeout().AsDuration()
-	}
-	if opts.DrainTimeout <= 0 {
-		opts.DrainTimeout = config.DefaultDrainTimeout
-	}
+	opts = opts.withDefaults(cfg)
 	for _, w := range Warnings(cfg) {
 		opts.Logger.Warn("UNSAFE CONFIG: " + w)
 	}
-	tlsm, err := newTLSManager(cfg.GetTls(), nil, opts.Logger)
-	if err != nil {
+	s := &Server{cfg: cfg, opts: opts, log: opts.Logger, health: health.NewServer(), metrics: newMetrics(cfg, opts.Version)}
+	s.reload.lastLoaded = cfg
+	s.served = &served{revision: s.metrics.configRevision, log: s.log}
+	// The revocation sources, composed once and in this order: the CRL
+	// files, then the admin store's revocations. The handshake, every request
+	// and the sweep of open connections consult them.
+	var err error
+	if s.tls, err = tlsmaterial.NewDataPlane(cfg.GetTls(), s.served, s.log); err != nil {
 		return nil, err
 	}
-	tr, err := newTracing(cfg.GetTracing(), opts)
-	if err != nil {
+	if s.tracing, err = newTracing(cfg.GetTracing(), opts); err != nil {
 		return nil, err
 	}
-	var tableOpts []relay.TableOption
-	if tr.enabled() {
-		tableOpts = append(tableOpts, relay.WithTransportWrapper(tr.wrapTransport))
+	if s.tracing.enabled() {
+		s.served.tableOpts = append(s.served.tableOpts, relay.WithTransportWrapper(s.tracing.wrapTransport))
 	}
-	// The config file's hosts and rules must be valid even when the store
-	// already holds others: a broken file fails closed.
-	c, err := compile(cfg, tableOpts...)
-	if err != nil {
-		if tr.shutdown != nil {
-			_ = tr.shutdown(context.Background())
-		}
-		return nil, err
-	}
-	c.table.Close()
-	s := &Server{cfg: cfg, opts: opts, log: opts.Logger, health: health.NewServer(),
-		metrics: newMetrics(cfg, opts.Version), tracing: tr, lastLoaded: cfg, tableOpts: tableOpts}
-	if err := s.openStore(); err != nil {
-		if tr.shutdown != nil {
-			_ = tr.shutdown(context.Background())
-		}
-		return nil, err
-	}
-	s.initHardening(tlsm)
-	// The admin store's revocations are checked in the handshake and on
-	// every request, after the CRL files.
-	s.revocation = append(s.revocation, authz.RevocationFunc(s.storeRevoked))
-	s.limits.onReject = s.metrics.rateLimited
-
-	lim := cfg.GetLimits()
-	ic := &authz.Interceptors{
-		Policy: func() *authz.Policy { return s.state.Load().policy },
-		// A host's options decide which spellings reach the rules; the
-		// relay checks them again against the entry it uses.
-		HostOptions: func(host string) authz.HostOptions { return s.state.Load().table.HostOptions(host) },
-		Limits:      s.innerLimits(),
-		Exempt: map[string]bool{
-			healthpb.Health_Check_FullMethodName: true,
-			healthpb.Health_Watch_FullMethodName: true,
-			healthpb.Health_List_FullMethodName:  true,
-		},
-		Logger: s.log,
-		OnDecision: func(ctx context.Context, d authz.Decision) {
-			s.metrics.observeDecision(ctx, d)
-			noteDecision(ctx, d)
-		},
-	}
-	logFields := func(ctx context.Context) logging.Fields {
-		f := logging.Fields{"request_id", requestid.FromContext(ctx)}
-		if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
-			f = append(f, "trace_id", sc.TraceID().String())
-		}
-		if p, ok := authz.PrincipalFromContext(ctx); ok {
-			f = append(f, "principal", p.ID)
-		}
-		return f
-	}
-	logOpts := []logging.Option{
-		logging.WithLogOnEvents(logging.FinishCall),
-		logging.WithFieldsFromContext(logFields),
-	}
-	rec := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
-		s.log.ErrorContext(ctx, "panic in RPC handler", "request_id", requestid.FromContext(ctx),
-			"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-		return status.Error(codes.Internal, "internal error")
-	})
-	maxMsg := int(lim.GetMaxMessageBytes())
-	statsHandlers := []grpc.ServerOption{
-		grpc.StatsHandler(connCounter{open: s.metrics.openConnections}),
-		grpc.StatsHandler(s.intake),
-		grpc.InTapHandle(s.intake.tapHandle),
-	}
-	if tr.enabled() {
-		statsHandlers = append(statsHandlers, grpc.StatsHandler(tr.serverHandler()))
-	}
-	statsHandlers = append(statsHandlers, streamServerOptions()...) // ForwardStream windows and buffers: stream_options.go
-	statsHandlers = append(statsHandlers, keepaliveOptions(cfg.GetKeepalive())...)
-	s.grpc = grpc.NewServer(append(statsHandlers,
-		grpc.Creds(&countingCreds{TransportCredentials: s.conns.credentials(credentials.NewTLS(s.tls.serverConfig()), s.intake), failures: s.metrics.handshakeFailures, log: s.log}),
-		grpc.ConnectionTimeout(lim.GetHandshakeTimeout().AsDuration()),
-		grpc.MaxRecvMsgSize(maxMsg),
-		grpc.MaxSendMsgSize(maxMsg),
-		grpc.MaxConcurrentStreams(lim.GetMaxConcurrentStreams()),
-		grpc.MaxHeaderListSize(uint32(lim.GetMaxHeaderBytes())+16<<10),
-		grpc.ChainUnaryInterceptor(
-			requestIDUnary,
-			recovery.UnaryServerInterceptor(rec),
-			logging.UnaryServerInterceptor(slogAdapter(s.log), logOpts...),
-			s.metrics.grpc.UnaryServerInterceptor(),
-			s.auditUnary,
-			auth.UnaryServerInterceptor(s.authenticate),
-			s.limits.unaryInterceptor(),
-			ic.CanonicalizeUnary(),
-			ic.AuthorizeUnary(),
-		),
-		grpc.ChainStreamInterceptor(
-			s.intake.streamGuard, // unary calls: guardDesc
-			requestIDStream,
-			recovery.StreamServerInterceptor(rec),
-			logging.StreamServerInterceptor(slogAdapter(s.log), logOpts...),
-			s.metrics.grpc.StreamServerInterceptor(),
-			s.auditStream,
-			auth.StreamServerInterceptor(s.authenticate),
-			s.limits.streamInterceptor(),
-			ic.AuthorizeStream(),
-		),
-	)...)
-	// Every method is registered through the intake's guard, which refuses
-	// compressed requests before gRPC reads them.
-	s.grpc.RegisterService(s.intake.guardDesc(&gatewayv1.GatewayService_ServiceDesc), relay.New(func() *relay.Table { return s.state.Load().table }, relay.Options{
-		IdentityHeader:    cfg.GetRelayHeaders().GetIdentity(),
-		FingerprintHeader: cfg.GetRelayHeaders().GetFingerprint(),
-		Logger:            s.log,
-		Observer:          s.metrics,
-	}))
-	s.grpc.RegisterService(s.intake.guardDesc(&healthpb.Health_ServiceDesc), s.health)
-	// Every method's series exist from the start (services registered
-	// later are counted once called).
-	s.metrics.grpc.InitializeMetrics(s.grpc)
-	if err := s.newAdmin(rec, logOpts); err != nil {
-		s.closeStore()
+	if err := s.assemble(); err != nil {
+		s.tracing.flush(s.log)
 		return nil, err
 	}
 	return s, nil
+}
+
+// assemble opens the store and builds the data plane's gRPC server and the
+// admin listener's handler.
+func (s *Server) assemble() error {
+	// The config file's hosts and rules must be valid even when the store
+	// already holds others: a broken file fails closed.
+	table, _, err := compile(s.cfg.GetHosts(), s.cfg.GetRules(), s.served.tableOpts...)
+	if err != nil {
+		return err
+	}
+	table.Close()
+	if err := s.initStore(); err != nil {
+		return err
+	}
+	rec, logOpts := rpcRecovery(s.log), rpcLogging()
+	s.authn = &authz.Authenticator{Revocation: s.tls.Revocation(), Logger: s.log}
+	s.grpc = s.newGRPCServer(newIntake(s.cfg.GetLimits(), s.metrics, s.log), rec, logOpts)
+	if s.admin, err = s.newAdmin(rec, logOpts); err != nil {
+		s.session.close()
+		return err
+	}
+	return nil
+}
+
+// initStore opens the store, seeds it from the config file when it was never
+// written, and compiles its snapshot into the data plane's first state.
+func (s *Server) initStore() error {
+	st, err := openStore(s.cfg, s.log, s.metrics.storeReachable)
+	if err != nil {
+		return err
+	}
+	if err := st.seed(s.cfg, s.served.validate); err != nil {
+		st.close()
+		return err
+	}
+	// Watching starts before the first snapshot is read, so that no change
+	// committed by another instance falls between the two.
+	st.startWatch()
+	first, err := s.served.compile(st.st.Snapshot())
+	if err != nil {
+		st.close()
+		return &fieldpath.Error{Path: "data_dir", Msg: "the store's hosts and rules do not compile: " + err.Error()}
+	}
+	s.served.apply(first)
+	s.session, s.store = st, st.st
+	return nil
 }
 
 // Run listens on the config's addresses and serves until ctx is cancelled.
@@ -271,44 +204,17 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 // cancelled, then stops accepting connections, lets in-flight calls finish
 // within the drain timeout and returns.
 func (s *Server) Serve(ctx context.Context, lis, adminLis net.Listener) error {
-	admin := &http.Server{
-		Handler:           s.adminH,
-		ReadHeaderTimeout: 10 * time.Second,
-		// HTTP/1 for REST and plain HTTP/2 (h2c) for gRPC AdminService.
-		Protocols: new(http.Protocols),
-	}
-	admin.Protocols.SetHTTP1(true)
-	admin.Protocols.SetUnencryptedHTTP2(true)
-	if s.adminTLS != nil {
-		// HTTPS: HTTP/1 and HTTP/2 over TLS, admin client certificates
-		// verified when offered.
-		admin.Protocols = new(http.Protocols)
-		admin.Protocols.SetHTTP1(true)
-		admin.Protocols.SetHTTP2(true)
-		admin.TLSConfig = s.adminTLS
-	}
-	go s.followStore(ctx, s.watch)
-	lim := s.cfg.GetLimits()
-	lis = userTimeoutListener(lis, pingTimeout(s.cfg.GetKeepalive()), s.log)
-	lis = dataListener(lis, int(lim.GetMaxConnections()), int(lim.GetMaxHandshakes()), int(lim.GetMaxHandshakesPerSource()), s.metrics, s.log)
-	go s.watchTLS(ctx)
+	adminSrv := s.admin.httpServer()
+	go s.followStore(ctx)
+	lis = s.dataListener(lis)
+	go s.tls.Watch(ctx, s.tlsReloadInterval())
 	errc := make(chan error, 2)
 	go func() { errc <- s.grpc.Serve(lis) }()
-	go func() {
-		serve := func() error { return admin.Serve(adminLis) }
-		if s.adminTLS != nil {
-			serve = func() error { return admin.ServeTLS(adminLis, "", "") }
-		}
-		if err := serve(); !errors.Is(err, http.ErrServerClosed) {
-			errc <- err
-			return
-		}
-		errc <- nil
-	}()
+	go func() { errc <- s.admin.serve(adminSrv, adminLis) }()
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	s.ready.Store(true)
 	s.log.Info("gateway listening", "grpc", lis.Addr().String(), "admin", adminLis.Addr().String(),
-		"hosts", s.state.Load().table.Names(), "revision", s.state.Load().revision)
+		"hosts", s.served.load().table.Names(), "revision", s.served.load().revision)
 	if s.opts.OnListening != nil {
 		s.opts.OnListening(lis.Addr(), adminLis.Addr())
 	}
@@ -318,6 +224,13 @@ func (s *Server) Serve(ctx context.Context, lis, adminLis net.Listener) error {
 	case <-ctx.Done():
 	case serveErr = <-errc:
 	}
+	s.shutdown(adminSrv)
+	return serveErr
+}
+
+// shutdown drains the gateway: not ready, no new calls, in-flight calls
+// finish within the drain timeout; then everything closes.
+func (s *Server) shutdown(adminSrv *http.Server) {
 	s.ready.Store(false)
 	s.health.Shutdown()
 	s.log.Info("gateway draining", "timeout", s.opts.DrainTimeout.String())
@@ -331,67 +244,19 @@ func (s *Server) Serve(ctx context.Context, lis, adminLis net.Listener) error {
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = admin.Shutdown(shutdownCtx)
-	s.adminH.Close()
-	s.state.Load().table.Close()
-	s.closeStore()
-	if s.tracing.shutdown != nil {
-		// Spans still queued get a short while to reach the collector: an
-		// unreachable one must not hold up the exit.
-		flushCtx, cancel := context.WithTimeout(context.Background(), tracingFlushTimeout)
-		defer cancel()
-		if err := s.tracing.shutdown(flushCtx); err != nil {
-			s.log.Warn("tracing: flushing spans at shutdown", "error", err.Error())
-		}
-	}
+	_ = adminSrv.Shutdown(shutdownCtx)
+	s.admin.handler.Close()
+	s.served.load().table.Close()
+	s.session.close()
+	s.tracing.flush(s.log)
 	s.log.Info("gateway stopped")
-	return serveErr
 }
 
-// adminRoutes are the admin listener's plain HTTP routes besides the API.
-// /healthz and /readyz stay open for load balancers and hold nothing
-// secret; /metrics needs admin credentials (any role) unless
-// admin.metrics_unauthenticated is set, because its series name the host
-// table, the rule ids and the traffic per host.
-func (s *Server) adminRoutes(auth *admin.Authenticator) map[string]http.Handler {
-	mux := map[string]http.Handler{}
-	mux["GET /healthz"] = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux["GET /readyz"] = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if !s.ready.Load() {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte("not ready\n"))
-			return
-		}
-		_, _ = w.Write([]byte("ready\n" + s.storeStatus()))
-	})
-	var metrics http.Handler = promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{
-		ErrorLog:            slog.NewLogLogger(s.log.Handler(), slog.LevelError),
-		MaxRequestsInFlight: 4,
-	})
-	if !s.cfg.GetAdmin().GetMetricsUnauthenticated() {
-		metrics = auth.RequireRole(admin.RoleViewer, metrics, s.log)
+// tlsReloadInterval is how often the TLS files are polled.
+func (s *Server) tlsReloadInterval() time.Duration {
+	every := s.cfg.GetTls().GetReloadInterval().AsDuration()
+	if every <= 0 {
+		every = config.DefaultTLSReloadInterval
 	}
-	mux["GET /metrics"] = metrics
-	return mux
-}
-
-func requestIDUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	return handler(requestid.NewContext(ctx, requestid.New()), req)
-}
-
-func requestIDStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	ws := middleware.WrapServerStream(ss)
-	ws.WrappedContext = requestid.NewContext(ss.Context(), requestid.New())
-	return handler(srv, ws)
-}
-
-// slogAdapter lets go-grpc-middleware's logging interceptor write to slog.
-func slogAdapter(l *slog.Logger) logging.Logger {
-	return logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
-		l.Log(ctx, slog.Level(lvl), msg, fields...)
-	})
+	return every
 }

@@ -1,16 +1,21 @@
 package server
 
 import (
-	"context"
 	"crypto/x509"
+	"fmt"
+	"log/slog"
 	"math/big"
+	"strings"
+	"sync/atomic"
 
 	"github.com/msg-gateway/msg/authz"
 	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
 	"github.com/msg-gateway/msg/internal/dn"
+	"github.com/msg-gateway/msg/internal/fieldpath"
 	"github.com/msg-gateway/msg/internal/revocation"
 	"github.com/msg-gateway/msg/server/relay"
 	"github.com/msg-gateway/msg/store"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // state is one compiled store snapshot: the host table, the policy and the
@@ -25,17 +30,79 @@ type state struct {
 	revoked map[string]bool
 }
 
-// compileSnapshot builds the data plane's state from a store snapshot.
-func (s *Server) compileSnapshot(snap *store.Snapshot) (*state, error) {
-	c, err := compileParts(snap.Hosts, snap.Rules, s.tableOpts...)
+// served is what the data plane serves from: the compiled state of the
+// store's latest snapshot, read without locks by every request. It is also
+// the revocation source of the admin store's revocations.
+type served struct {
+	cur       atomic.Pointer[state]
+	tableOpts []relay.TableOption
+	revision  prometheus.Gauge // msg_config_revision
+	log       *slog.Logger
+}
+
+// load returns the state in force.
+func (v *served) load() *state { return v.cur.Load() }
+
+// apply puts next in force; requests that hold the previous state finish
+// with it.
+func (v *served) apply(next *state) {
+	old := v.cur.Swap(next)
+	v.revision.Set(float64(next.revision))
+	if old != nil {
+		old.table.Close()
+	}
+}
+
+// compile builds the data plane's state from a store snapshot.
+func (v *served) compile(snap *store.Snapshot) (*state, error) {
+	table, policy, err := compile(snap.Hosts, snap.Rules, v.tableOpts...)
 	if err != nil {
 		return nil, err
 	}
-	st := &state{revision: snap.Revision, table: c.table, policy: c.policy, revoked: make(map[string]bool, len(snap.Revocations))}
+	st := &state{revision: snap.Revision, table: table, policy: policy, revoked: make(map[string]bool, len(snap.Revocations))}
 	for _, r := range snap.Revocations {
-		st.revoked[s.revocationID(r)] = true
+		st.revoked[v.revocationID(r)] = true
 	}
 	return st, nil
+}
+
+// validate is the admin API's whole-snapshot check: everything that compile
+// needs to succeed.
+func (v *served) validate(snap *store.Snapshot) error {
+	table, _, err := compile(snap.Hosts, snap.Rules, v.tableOpts...)
+	if err != nil {
+		return err
+	}
+	table.Close()
+	return nil
+}
+
+// compile validates and compiles hosts and rules, from the config file or
+// from a store snapshot. Errors name the key, e.g. "rules[2].hosts[0]".
+func compile(hosts []*adminv1.Host, rules []*adminv1.Rule, opts ...relay.TableOption) (*relay.Table, *authz.Policy, error) {
+	table, err := relay.NewTable(hosts, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	policy, err := authz.NewPolicy(rules)
+	if err != nil {
+		table.Close()
+		return nil, nil, err
+	}
+	// A rule naming an exact host that is not in the table is a typo that
+	// would silently never match: refuse it.
+	for i, r := range rules {
+		for j, h := range r.GetHosts() {
+			if strings.Contains(h, "*") {
+				continue
+			}
+			if _, ok := table.Lookup(strings.ToLower(h)); !ok {
+				table.Close()
+				return nil, nil, &fieldpath.Error{Path: fieldpath.Path("rules").Index(i).Field("hosts").Index(j), Msg: fmt.Sprintf("unknown host %q (not in hosts)", h)}
+			}
+		}
+	}
+	return table, policy, nil
 }
 
 // revocationID is the id a stored revocation is checked under. A revocation
@@ -43,42 +110,25 @@ func (s *Server) compileSnapshot(snap *store.Snapshot) (*state, error) {
 // trusted by its stored id: revocations written before issuers were
 // canonicalized keep working, and so do issuers spelled in a way the old
 // key missed.
-func (s *Server) revocationID(r *adminv1.Revocation) string {
+func (v *served) revocationID(r *adminv1.Revocation) string {
 	if r.GetSerialHex() == "" {
 		return r.GetId()
 	}
 	issuer, err := dn.Parse(r.GetIssuer())
 	serial, ok := new(big.Int).SetString(r.GetSerialHex(), 16)
 	if err != nil || !ok {
-		s.log.Warn("store revocation names no readable issuer and serial; it matches no certificate",
+		v.log.Warn("store revocation names no readable issuer and serial; it matches no certificate",
 			"revocation", r.GetId(), "issuer", r.GetIssuer(), "serial_hex", r.GetSerialHex())
 		return r.GetId()
 	}
 	return revocation.SerialID(issuer, serial)
 }
 
-// validateSnapshot is the admin API's whole-snapshot check: everything that
-// compileSnapshot needs to succeed.
-func (s *Server) validateSnapshot(snap *store.Snapshot) error {
-	c, err := compileParts(snap.Hosts, snap.Rules, s.tableOpts...)
-	if err != nil {
-		return err
-	}
-	c.table.Close()
-	return nil
-}
-
-// innerLimits bound an inner request's head, for the data plane and the
-// policy tester alike.
-func (s *Server) innerLimits() authz.Limits {
-	lim := s.cfg.GetLimits()
-	return authz.Limits{MaxHeaderCount: int(lim.GetMaxHeaderCount()), MaxHeaderBytes: int(lim.GetMaxHeaderBytes())}
-}
-
-// storeRevocations checks a certificate against the current state's
-// revocations, by fingerprint and by issuer and serial.
-func (s *Server) storeRevoked(cert *x509.Certificate) (bool, string) {
-	st := s.state.Load()
+// Revoked checks a certificate against the revocations of the state in
+// force, by fingerprint and by issuer and serial. It makes served the
+// [authz.RevocationChecker] of the admin store.
+func (v *served) Revoked(cert *x509.Certificate) (bool, string) {
+	st := v.load()
 	if st == nil || len(st.revoked) == 0 {
 		return false, ""
 	}
@@ -90,34 +140,4 @@ func (s *Server) storeRevoked(cert *x509.Certificate) (bool, string) {
 		return true, "revoked by an admin (issuer and serial)"
 	}
 	return false, ""
-}
-
-// followStore applies every committed store change to the data plane until
-// ctx is done: a new rule applies to the next request, a revocation closes the
-// revoked certificate's open connections.
-func (s *Server) followStore(ctx context.Context, ch <-chan *store.Snapshot) {
-	for snap := range ch {
-		next, err := s.compileSnapshot(snap)
-		if err != nil {
-			// Writes are validated before commit, so this means the store
-			// was changed behind the gateway's back: keep serving the last
-			// good state.
-			s.log.Error("store snapshot does not compile; keeping the previous state",
-				"revision", snap.Revision, "error", err.Error())
-			continue
-		}
-		old := s.state.Swap(next)
-		s.metrics.configRevision.Set(float64(next.revision))
-		s.log.Info("applied store change", "revision", next.revision,
-			"hosts", len(snap.Hosts), "rules", len(snap.Rules), "revocations", len(snap.Revocations))
-		if old != nil {
-			old.table.Close()
-		}
-		if n := s.CloseRevokedConnections(); n > 0 {
-			s.log.Info("closed connections of revoked certificates", "connections", n)
-		}
-		if ctx.Err() != nil {
-			return
-		}
-	}
 }

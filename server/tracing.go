@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -67,6 +68,20 @@ func newTracing(t *configv1.Tracing, opts Options) (*tracing, error) {
 }
 
 func (t *tracing) enabled() bool { return t.tp != nil }
+
+// flush shuts down an exporter the server built. Spans still queued get a
+// short while to reach the collector: an unreachable one must not hold up
+// the exit.
+func (t *tracing) flush(log *slog.Logger) {
+	if t.shutdown == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), tracingFlushTimeout)
+	defer cancel()
+	if err := t.shutdown(ctx); err != nil {
+		log.Warn("tracing: flushing spans at shutdown", "error", err.Error())
+	}
+}
 
 // serverHandler is the gRPC stats handler that starts one server span per
 // RPC. Apps are untrusted, so the trace context they send is not extracted

@@ -6,54 +6,19 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/msg-gateway/msg/authz"
-	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
 	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
-	"github.com/msg-gateway/msg/internal/fieldpath"
 	"github.com/msg-gateway/msg/server/admin"
 	"github.com/msg-gateway/msg/server/config"
-	"github.com/msg-gateway/msg/server/relay"
+	"github.com/msg-gateway/msg/server/tlsmaterial"
 )
 
-// compiled is one consistent set of host table and policy.
-type compiled struct {
-	table  *relay.Table
-	policy *authz.Policy
-}
+// LoadConfig reads, decodes, defaults and validates the config file at path;
+// errors name the key and line (see package config).
+func LoadConfig(path string) (*configv1.Config, error) { return config.Load(path) }
 
-// compile validates and compiles the hosts and rules of cfg. Nothing is
-// applied when any entry is invalid.
-func compile(cfg *configv1.Config, opts ...relay.TableOption) (*compiled, error) {
-	return compileParts(cfg.GetHosts(), cfg.GetRules(), opts...)
-}
-
-// compileParts validates and compiles hosts and rules, from the config file
-// or from a store snapshot. Errors name the key, e.g. "rules[2].hosts[0]".
-func compileParts(hosts []*adminv1.Host, rules []*adminv1.Rule, opts ...relay.TableOption) (*compiled, error) {
-	table, err := relay.NewTable(hosts, opts...)
-	if err != nil {
-		return nil, err
-	}
-	policy, err := authz.NewPolicy(rules)
-	if err != nil {
-		table.Close()
-		return nil, err
-	}
-	// A rule naming an exact host that is not in the table is a typo that
-	// would silently never match: refuse it.
-	for i, r := range rules {
-		for j, h := range r.GetHosts() {
-			if strings.Contains(h, "*") {
-				continue
-			}
-			if _, ok := table.Lookup(strings.ToLower(h)); !ok {
-				table.Close()
-				return nil, &fieldpath.Error{Path: fieldpath.Path("rules").Index(i).Field("hosts").Index(j), Msg: fmt.Sprintf("unknown host %q (not in hosts)", h)}
-			}
-		}
-	}
-	return &compiled{table: table, policy: policy}, nil
-}
+// HashAdminToken returns the form the config keeps of an admin bearer token
+// (admin.tokens[].sha256: its hex SHA-256), for programs that write configs.
+func HashAdminToken(token string) string { return admin.HashToken(token) }
 
 // Check validates a config completely without opening any socket: settings,
 // TLS files, hosts and rules. It is what `msg-gateway check` runs.
@@ -61,25 +26,25 @@ func Check(cfg *configv1.Config) error {
 	if err := config.Validate(cfg); err != nil {
 		return err
 	}
-	if _, err := serverTLSConfig(cfg.GetTls()); err != nil {
+	if _, err := tlsmaterial.NewDataPlane(cfg.GetTls(), nil, nil); err != nil {
 		return err
 	}
-	if _, err := etcdTLSConfig(cfg.GetStore().GetEtcd()); err != nil {
+	if _, err := tlsmaterial.EtcdConfig(cfg.GetStore().GetEtcd().GetTls()); err != nil {
 		return err
 	}
 	if _, err := admin.NewAuthenticator(cfg.GetAdmin()); err != nil {
 		return err
 	}
 	if t := cfg.GetAdmin().GetTls(); t != nil {
-		if _, err := adminTLSConfig(t); err != nil {
+		if _, err := tlsmaterial.AdminConfig(t); err != nil {
 			return err
 		}
 	}
-	c, err := compile(cfg)
+	table, _, err := compile(cfg.GetHosts(), cfg.GetRules())
 	if err != nil {
 		return err
 	}
-	c.table.Close()
+	table.Close()
 	return nil
 }
 

@@ -1,4 +1,4 @@
-package server
+package tlsmaterial
 
 import (
 	"crypto/ecdsa"
@@ -11,12 +11,13 @@ import (
 // minRSABits is the smallest RSA modulus accepted in a client chain.
 const minRSABits = 2048
 
-// weakCertificateError is a client chain that crypto/tls verified but that
-// is weaker than the gateway's TLS posture promises.
-type weakCertificateError struct{ reason string }
+// WeakCertificateError is a client chain that crypto/tls verified but that
+// is weaker than the gateway's TLS posture promises. The data plane's
+// handshake fails with it; Reason goes to the log only.
+type WeakCertificateError struct{ Reason string }
 
-func (e *weakCertificateError) Error() string {
-	return "msg-gateway: weak client certificate: " + e.reason
+func (e *WeakCertificateError) Error() string {
+	return "msg-gateway: weak client certificate: " + e.Reason
 }
 
 // strongSignatures are the certificate signature algorithms accepted below
@@ -39,10 +40,10 @@ var strongSignatures = map[x509.SignatureAlgorithm]bool{
 // (tls.client_ca_file) and is not checked here.
 func checkClientChain(chain []*x509.Certificate) error {
 	if len(chain) == 0 {
-		return &weakCertificateError{reason: "no certificate"}
+		return &WeakCertificateError{Reason: "no certificate"}
 	}
 	if chain[0].IsCA {
-		return &weakCertificateError{reason: "a CA certificate (basic constraints CA:TRUE) used as a client certificate"}
+		return &WeakCertificateError{Reason: "a CA certificate (basic constraints CA:TRUE) used as a client certificate"}
 	}
 	below := chain
 	if len(chain) > 1 {
@@ -50,10 +51,10 @@ func checkClientChain(chain []*x509.Certificate) error {
 	}
 	for i, c := range below {
 		if err := checkKey(c); err != nil {
-			return &weakCertificateError{reason: fmt.Sprintf("certificate %d of the chain: %s", i, err)}
+			return &WeakCertificateError{Reason: fmt.Sprintf("certificate %d of the chain: %s", i, err)}
 		}
 		if !strongSignatures[c.SignatureAlgorithm] {
-			return &weakCertificateError{reason: fmt.Sprintf("certificate %d of the chain: signature algorithm %v", i, c.SignatureAlgorithm)}
+			return &WeakCertificateError{Reason: fmt.Sprintf("certificate %d of the chain: signature algorithm %v", i, c.SignatureAlgorithm)}
 		}
 	}
 	return nil

@@ -1,9 +1,8 @@
-package server
+package tlsmaterial
 
 import (
 	"bytes"
 	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -57,20 +56,20 @@ func (s *crlSet) equal(o *crlSet) bool {
 }
 
 // loadCRLs reads the CRL files (PEM with "X509 CRL" blocks, or one DER CRL
-// per file). Every CRL must be signed by one of cas; a CRL past its
-// NextUpdate is still applied (its revocations do not become void) and
-// logged. Several CRLs of one issuer are merged: a serial on any of them is
-// revoked.
-func loadCRLs(files []string, cas []*x509.Certificate, now time.Time, log *slog.Logger) (*crlSet, error) {
+// per file); at is their list's key, for errors. Every CRL must be signed by
+// one of cas, the bundle at caKey; a CRL past its NextUpdate is still
+// applied (its revocations do not become void) and logged. Several CRLs of
+// one issuer are merged: a serial on any of them is revoked.
+func loadCRLs(at fieldpath.Path, files []string, cas []*x509.Certificate, caKey fieldpath.Path, now time.Time, log *slog.Logger) (*crlSet, error) {
 	if len(files) == 0 {
 		return nil, nil
 	}
 	set := &crlSet{byIssuer: map[string]map[string]int{}}
 	for i, f := range files {
-		key := fieldpath.Path("tls.crl_files").Index(i)
-		data, err := readTLSFile(f)
+		key := at.Index(i)
+		data, err := readFile(f)
 		if err != nil {
-			return nil, &fieldpath.Error{Path: key, Msg: "cannot read: " + pathErr(err)}
+			return nil, fieldpath.FileError(key, "cannot read", err)
 		}
 		ders, err := crlDERs(data)
 		if err != nil {
@@ -81,7 +80,7 @@ func loadCRLs(files []string, cas []*x509.Certificate, now time.Time, log *slog.
 			if err != nil {
 				return nil, &fieldpath.Error{Path: key, Msg: fmt.Sprintf("CRL %d: %v", j+1, err)}
 			}
-			issuer, err := crlIssuer(rl, cas)
+			issuer, err := crlIssuer(rl, cas, caKey)
 			if err != nil {
 				return nil, &fieldpath.Error{Path: key, Msg: fmt.Sprintf("CRL %d: %v", j+1, err)}
 			}
@@ -105,8 +104,8 @@ func loadCRLs(files []string, cas []*x509.Certificate, now time.Time, log *slog.
 	return set, nil
 }
 
-// crlIssuer returns the CA among cas that signed rl.
-func crlIssuer(rl *x509.RevocationList, cas []*x509.Certificate) (*x509.Certificate, error) {
+// crlIssuer returns the CA among cas, the bundle at caKey, that signed rl.
+func crlIssuer(rl *x509.RevocationList, cas []*x509.Certificate, caKey fieldpath.Path) (*x509.Certificate, error) {
 	named := false
 	for _, ca := range cas {
 		if !bytes.Equal(ca.RawSubject, rl.RawIssuer) {
@@ -120,7 +119,7 @@ func crlIssuer(rl *x509.RevocationList, cas []*x509.Certificate) (*x509.Certific
 	if named {
 		return nil, fmt.Errorf("signature does not verify against the client CA %q", rl.Issuer.String())
 	}
-	return nil, fmt.Errorf("issuer %q is not a CA in tls.client_ca_file", rl.Issuer.String())
+	return nil, fmt.Errorf("issuer %q is not a CA in %s", rl.Issuer.String(), caKey)
 }
 
 // crlDERs returns the DER CRLs in data: every "X509 CRL" PEM block, or data
@@ -143,17 +142,4 @@ func crlDERs(data []byte) ([][]byte, error) {
 		return nil, fmt.Errorf(`no "X509 CRL" PEM blocks found`)
 	}
 	return out, nil
-}
-
-// pemBlocks decodes every PEM block in data.
-func pemBlocks(data []byte) []*pem.Block {
-	var out []*pem.Block
-	for {
-		var b *pem.Block
-		b, data = pem.Decode(data)
-		if b == nil {
-			return out
-		}
-		out = append(out, b)
-	}
 }

@@ -1,8 +1,7 @@
-package server
+package tlsmaterial
 
 import (
 	"crypto/tls"
-	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -11,14 +10,11 @@ import (
 
 	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
 	"github.com/msg-gateway/msg/internal/pki"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
-// testTLSManager returns a manager over fresh files, the CA, and a client
+// testDataPlane returns a data plane over fresh files, the CA, and a client
 // certificate of that CA.
-func testTLSManager(t *testing.T) (*tlsManager, *pki.CA, tls.Certificate, *configv1.ServerTLS) {
+func testDataPlane(t *testing.T) (*DataPlane, *pki.CA, tls.Certificate, *configv1.ServerTLS) {
 	t.Helper()
 	dir := t.TempDir()
 	ca, err := pki.NewCA("ca")
@@ -38,7 +34,7 @@ func testTLSManager(t *testing.T) (*tlsManager, *pki.CA, tls.Certificate, *confi
 		t.Fatal(err)
 	}
 	files := &configv1.ServerTLS{CertFile: cf, KeyFile: kf, ClientCaFile: caFile}
-	m, err := newTLSManager(files, nil, nil)
+	m, err := NewDataPlane(files, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,9 +45,9 @@ func testTLSManager(t *testing.T) (*tlsManager, *pki.CA, tls.Certificate, *confi
 	return m, ca, leaf.TLSCertificate(), files
 }
 
-// resumes does one handshake with the manager's current config and reports
+// resumes does one handshake with the data plane's current config and reports
 // whether the session was resumed from cache.
-func resumes(t *testing.T, m *tlsManager, ca *pki.CA, cert tls.Certificate, cache tls.ClientSessionCache) bool {
+func resumes(t *testing.T, m *DataPlane, ca *pki.CA, cert tls.Certificate, cache tls.ClientSessionCache) bool {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -67,7 +63,7 @@ func resumes(t *testing.T, m *tlsManager, ca *pki.CA, cert tls.Certificate, cach
 		}
 		defer b.Close()
 		_ = b.SetDeadline(time.Now().Add(5 * time.Second))
-		s := tls.Server(b, m.serverConfig())
+		s := tls.Server(b, m.Config())
 		if err := s.Handshake(); err != nil {
 			errc <- err
 			return
@@ -99,7 +95,7 @@ func resumes(t *testing.T, m *tlsManager, ca *pki.CA, cert tls.Certificate, cach
 // rotations and across a certificate reload, and not beyond.
 func TestTicketKeyRotation(t *testing.T) {
 	t.Parallel()
-	m, ca, cert, files := testTLSManager(t)
+	m, ca, cert, files := testDataPlane(t)
 	rotate := func(n int) {
 		for range n {
 			if err := m.rotateTicketKeys(); err != nil {
@@ -149,7 +145,7 @@ func TestTicketKeyRotation(t *testing.T) {
 // not count as a reload; a changed one does.
 func TestPollReloadsOnlyOnChange(t *testing.T) {
 	t.Parallel()
-	m, ca, _, files := testTLSManager(t)
+	m, ca, _, files := testDataPlane(t)
 	if m.poll() {
 		t.Error("poll reloaded unchanged files")
 	}
@@ -169,78 +165,6 @@ func TestPollReloadsOnlyOnChange(t *testing.T) {
 	}
 }
 
-func TestIdentityLimitsBoundedAndKeyed(t *testing.T) {
-	t.Parallel()
-	now := time.Unix(1e9, 0)
-	l := newIdentityLimits(1, 2, 1)
-	l.now = func() time.Time { return now }
-	l.maxEntries = 100
-
-	busy, err := l.acquire("busy")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.acquire("busy"); status.Code(err) != codes.ResourceExhausted {
-		t.Fatalf("second in-flight request of busy: %v, want ResourceExhausted", err)
-	}
-	for i := range 1000 {
-		release, err := l.acquire(fmt.Sprintf("p%d", i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		release()
-		if n := l.size(); n > l.maxEntries {
-			t.Fatalf("%d entries after %d principals, want at most %d", n, i+1, l.maxEntries)
-		}
-	}
-	// busy was never evicted: its release still counts, and its limit still
-	// holds until then.
-	if _, err := l.acquire("busy"); status.Code(err) != codes.ResourceExhausted {
-		t.Fatalf("busy after the flood: %v, want still at its in-flight limit", err)
-	}
-	busy()
-	busy() // idempotent
-	now = now.Add(time.Hour)
-	release, err := l.acquire("busy")
-	if err != nil {
-		t.Fatalf("busy after release: %v", err)
-	}
-	release()
-
-	// The bucket: burst 2, then a RetryInfo of about a second.
-	fresh := newIdentityLimits(1, 2, 10)
-	fresh.now = func() time.Time { return now }
-	for i := range 2 {
-		r, err := fresh.acquire("alice")
-		if err != nil {
-			t.Fatalf("request %d within the burst: %v", i, err)
-		}
-		r()
-	}
-	_, err = fresh.acquire("alice")
-	st := status.Convert(err)
-	var retry *errdetails.RetryInfo
-	for _, d := range st.Details() {
-		if ri, ok := d.(*errdetails.RetryInfo); ok {
-			retry = ri
-		}
-	}
-	if st.Code() != codes.ResourceExhausted || retry == nil || retry.GetRetryDelay().AsDuration() <= 0 || retry.GetRetryDelay().AsDuration() > time.Second {
-		t.Fatalf("over the burst: %v with RetryInfo %v, want ResourceExhausted and a delay in (0, 1s]", st, retry)
-	}
-	if r, err := fresh.acquire("bob"); err != nil {
-		t.Fatalf("bob is limited by alice's bucket: %v", err)
-	} else {
-		r()
-	}
-	now = now.Add(time.Second)
-	if r, err := fresh.acquire("alice"); err != nil {
-		t.Fatalf("alice after her retry delay: %v", err)
-	} else {
-		r()
-	}
-}
-
 // TestPostureConfig pins the TLS posture in the configs themselves, so that
 // it does not silently follow a change of crypto/tls's defaults: the base
 // config and every snapshot offer TLS 1.2+ only, ECDHE with AEAD only,
@@ -248,14 +172,14 @@ func TestIdentityLimitsBoundedAndKeyed(t *testing.T) {
 // certificate.
 func TestPostureConfig(t *testing.T) {
 	t.Parallel()
-	m, _, _, _ := testTLSManager(t)
+	m, _, _, _ := testDataPlane(t)
 	aead := map[uint16]bool{
 		tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: true, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: true,
 		tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384: true, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: true,
 		tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: true, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256: true,
 	}
 	okCurve := map[tls.CurveID]bool{tls.X25519MLKEM768: true, tls.X25519: true, tls.CurveP256: true}
-	for name, c := range map[string]*tls.Config{"base": m.serverConfig(), "snapshot": m.cur.Load().config} {
+	for name, c := range map[string]*tls.Config{"base": m.Config(), "snapshot": m.cur.Load().config} {
 		if c.MinVersion < tls.VersionTLS12 {
 			t.Errorf("%s: MinVersion %x", name, c.MinVersion)
 		}
