@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,6 +51,13 @@ type Options struct {
 	// left alone. Dev mode pins its demo host, whose port changes on every
 	// start.
 	PinUpstreams map[string]string
+	// Reload, when set, makes [Run] read the config again (ReloadConfig,
+	// see [Server.Reload]) and the TLS files ([Server.ReloadTLS]) on every
+	// value received: `msg-gateway serve` passes its SIGHUP channel.
+	Reload <-chan os.Signal
+	// ReloadConfig reads the config file again on Reload. Nil: Reload
+	// re-reads only the TLS files.
+	ReloadConfig func() (*configv1.Config, error)
 }
 
 // withDefaults fills in the defaults that depend on cfg.
@@ -176,13 +184,36 @@ func (s *Server) initStore() error {
 	return nil
 }
 
-// Run listens on the config's addresses and serves until ctx is cancelled.
+// Run builds the server, listens on the config's addresses and serves until
+// ctx is cancelled, then drains (see [Server.Serve]). It reloads on
+// opts.Reload.
 func Run(ctx context.Context, cfg *configv1.Config, opts Options) error {
 	s, err := New(cfg, opts)
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if opts.Reload != nil {
+		go s.reloadOn(ctx, opts.Reload, opts.ReloadConfig)
+	}
 	return s.ListenAndServe(ctx)
+}
+
+// reloadOn reloads the config and the TLS files on every value of reload
+// until ctx is done. Both log their own errors and keep what is in force.
+func (s *Server) reloadOn(ctx context.Context, reload <-chan os.Signal, load func() (*configv1.Config, error)) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-reload:
+			if load != nil {
+				_ = s.Reload(load)
+			}
+			_ = s.ReloadTLS()
+		}
+	}
 }
 
 // ListenAndServe opens the config's listen and admin_listen addresses and

@@ -99,7 +99,7 @@ func cmdServe(args []string, stderr io.Writer) error {
 }
 
 // serve runs the gateway until SIGTERM or SIGINT and then drains it (see
-// server.Serve). SIGHUP re-reads cfgPath and applies its log.level (see
+// server.Run). SIGHUP re-reads cfgPath and applies its log.level (see
 // server.Server.Reload), and reloads the TLS files (server.Server.ReloadTLS).
 // A second SIGTERM or SIGINT during the drain has its default effect: the
 // process stops at once.
@@ -110,28 +110,15 @@ func serve(cfgPath string, cfg *configv1.Config, opts server.Options) error {
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
 		opts.Logger.Warn("tracing: export failed", "error", err.Error())
 	}))
-	s, err := server.New(cfg, opts)
-	if err != nil {
-		return err
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	context.AfterFunc(ctx, stop)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				stop()
-				return
-			case <-hup:
-				_ = s.Reload(func() (*configv1.Config, error) { return server.LoadConfig(cfgPath) })
-				_ = s.ReloadTLS() // logs its own errors and keeps the previous material
-			}
-		}
-	}()
-	return s.ListenAndServe(ctx)
+	opts.Reload = hup
+	opts.ReloadConfig = func() (*configv1.Config, error) { return server.LoadConfig(cfgPath) }
+	return server.Run(ctx, cfg, opts)
 }
 
 func cmdCheck(args []string, stdout, stderr io.Writer) error {
