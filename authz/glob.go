@@ -208,100 +208,123 @@ type hostGlob struct {
 
 func compileHostGlob(s string) (hostGlob, error) {
 	g := hostGlob{pattern: strings.ToLower(s)}
-	bad := func(format string, a ...any) (hostGlob, error) {
-		return hostGlob{}, fmt.Errorf("invalid glob %q: %s", s, fmt.Sprintf(format, a...))
+	if err := g.compile(s); err != nil {
+		return hostGlob{}, fmt.Errorf("invalid glob %q: %w", s, err)
 	}
+	return g, nil
+}
+
+// compile fills g from its pattern (s as written, for the character check).
+func (g *hostGlob) compile(s string) error {
 	if s == "" {
-		return bad("empty host")
+		return errors.New("empty host")
 	}
 	if len(s) > 300 {
-		return bad("longer than 300 bytes")
+		return errors.New("longer than 300 bytes")
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !(ruleAlnum(c) || c == '-' || c == '.' || c == '*' || c == ':' || c == '[' || c == ']') {
-			return bad("invalid character %q", c)
+			return fmt.Errorf("invalid character %q", c)
 		}
 	}
 	if g.pattern == "**" {
 		g.all = true
-		return g, nil
+		return nil
 	}
 	g.literal = !strings.Contains(s, "*")
+	name, port, hasPort, err := splitGlobPort(g.pattern)
+	if err != nil {
+		return err
+	}
+	if err := g.compilePort(port, hasPort); err != nil {
+		return err
+	}
+	return g.compileName(name)
+}
 
-	name, port, hasPort := g.pattern, "", false
-	if name[0] == '[' {
+// splitGlobPort splits a lower-cased host glob into its name and port.
+func splitGlobPort(pattern string) (name, port string, hasPort bool, err error) {
+	name = pattern
+	switch {
+	case name[0] == '[':
 		end := strings.IndexByte(name, ']')
 		if end < 0 {
-			return bad("unclosed '['")
+			return "", "", false, errors.New("unclosed '['")
 		}
-		name, port = g.pattern[:end+1], g.pattern[end+1:]
+		name, port = pattern[:end+1], pattern[end+1:]
 		if port != "" {
 			if port[0] != ':' {
-				return bad("unexpected %q after the IPv6 literal", port)
+				return "", "", false, fmt.Errorf("unexpected %q after the IPv6 literal", port)
 			}
 			port, hasPort = port[1:], true
 		}
-	} else if strings.Count(name, ":") > 1 {
-		return bad("an IPv6 literal must be in brackets")
-	} else if i := strings.IndexByte(name, ':'); i >= 0 {
-		name, port, hasPort = name[:i], name[i+1:], true
+	case strings.Count(name, ":") > 1:
+		return "", "", false, errors.New("an IPv6 literal must be in brackets")
+	default:
+		if i := strings.IndexByte(name, ':'); i >= 0 {
+			name, port, hasPort = name[:i], name[i+1:], true
+		}
 	}
+	return name, port, hasPort, nil
+}
 
+func (g *hostGlob) compilePort(port string, hasPort bool) error {
 	switch {
 	case !hasPort:
 		g.portKind = globPortNone
 	case port == "*":
 		g.portKind = globPortAny
+	case port == "":
+		return errors.New("empty port")
+	case canon.Port(port) != nil:
+		return fmt.Errorf("invalid port %q", port)
 	default:
-		switch {
-		case port == "":
-			return bad("empty port")
-		case canon.Port(port) != nil:
-			return bad("invalid port %q", port)
-		}
 		g.portKind, g.port = globPortExact, port
 	}
+	return nil
+}
 
+func (g *hostGlob) compileName(name string) error {
 	if name == "" {
-		return bad("empty host name")
+		return errors.New("empty host name")
 	}
 	if name[0] == '[' {
 		inner := name[1 : len(name)-1]
 		if strings.ContainsAny(inner, "*[]") {
-			return bad("wildcards are not allowed in an IPv6 literal")
+			return errors.New("wildcards are not allowed in an IPv6 literal")
 		}
 		a, err := netip.ParseAddr(inner)
 		if err != nil || !a.Is6() || a.Zone() != "" {
-			return bad("%q is not an IPv6 address", inner)
+			return fmt.Errorf("%q is not an IPv6 address", inner)
 		}
 		if a.String() != inner {
-			return bad("write the IPv6 literal in canonical form, %q", "["+a.String()+"]")
+			return fmt.Errorf("write the IPv6 literal in canonical form, %q", "["+a.String()+"]")
 		}
 		g.ipv6 = name
-		return g, nil
+		return nil
 	}
 	if strings.ContainsAny(name, "[]") {
-		return bad("'[' and ']' only enclose an IPv6 literal")
+		return errors.New("'[' and ']' only enclose an IPv6 literal")
 	}
 	for _, label := range strings.Split(name, ".") {
 		switch {
 		case label == "":
-			return bad("empty label")
+			return errors.New("empty label")
 		case len(label) > 63:
-			return bad("label longer than 63 bytes")
+			return errors.New("label longer than 63 bytes")
 		case label == "*":
 			g.labels = append(g.labels, globElem{kind: globOne})
 		case label == "**":
 			// One or more labels: exactly one, then any number more.
 			g.labels = append(g.labels, globElem{kind: globOne}, globElem{kind: globAny})
 		case strings.Contains(label, "*"):
-			return bad(`"*" and "**" must be whole labels`)
+			return errors.New(`"*" and "**" must be whole labels`)
 		default:
 			g.labels = append(g.labels, globElem{kind: globLiteral, text: label})
 		}
 	}
-	return g, nil
+	return nil
 }
 
 // match reports whether host ("name" or "name:port") matches the glob.
