@@ -1512,6 +1512,733 @@ func (x *ListAuditRecordsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// AuditCheckpoint is a signed statement of the audit log's size and Merkle
+// tree root at one time.
+type AuditCheckpoint struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The checkpoint as a signed note (C2SP tlog-checkpoint: the origin, the
+	// tree size, the base64 root hash and a "time" line, a blank line and an
+	// Ed25519 signature line), exactly as witnesses receive it.
+	Note string `protobuf:"bytes,1,opt,name=note,proto3" json:"note,omitempty"`
+	// The number of records the tree holds.
+	TreeSize int64 `protobuf:"varint,2,opt,name=tree_size,json=treeSize,proto3" json:"tree_size,omitempty"`
+	// The RFC 6962 Merkle tree root over the first tree_size records.
+	RootHash []byte `protobuf:"bytes,3,opt,name=root_hash,json=rootHash,proto3" json:"root_hash,omitempty"`
+	// When the gateway signed it.
+	Time          *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=time,proto3" json:"time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditCheckpoint) Reset() {
+	*x = AuditCheckpoint{}
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditCheckpoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditCheckpoint) ProtoMessage() {}
+
+func (x *AuditCheckpoint) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditCheckpoint.ProtoReflect.Descriptor instead.
+func (*AuditCheckpoint) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *AuditCheckpoint) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *AuditCheckpoint) GetTreeSize() int64 {
+	if x != nil {
+		return x.TreeSize
+	}
+	return 0
+}
+
+func (x *AuditCheckpoint) GetRootHash() []byte {
+	if x != nil {
+		return x.RootHash
+	}
+	return nil
+}
+
+func (x *AuditCheckpoint) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+// GetAuditLogRequest asks for the audit log's description.
+type GetAuditLogRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAuditLogRequest) Reset() {
+	*x = GetAuditLogRequest{}
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAuditLogRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAuditLogRequest) ProtoMessage() {}
+
+func (x *GetAuditLogRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAuditLogRequest.ProtoReflect.Descriptor instead.
+func (*GetAuditLogRequest) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{29}
+}
+
+// GetAuditLogResponse describes this instance's audit log.
+type GetAuditLogResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The instance id every record of this log carries.
+	Instance string `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
+	// The log's origin: the first line of its checkpoints and the name of its
+	// key.
+	Origin string `protobuf:"bytes,2,opt,name=origin,proto3" json:"origin,omitempty"`
+	// The key that verifies the checkpoints' signatures, in signed note
+	// verifier form ("origin+hash+base64"). Keep a copy: a verifier that gets
+	// the key from the gateway it checks trusts that gateway's disk.
+	VerifierKey string `protobuf:"bytes,3,opt,name=verifier_key,json=verifierKey,proto3" json:"verifier_key,omitempty"`
+	// The number of records written to the log so far.
+	TreeSize int64 `protobuf:"varint,4,opt,name=tree_size,json=treeSize,proto3" json:"tree_size,omitempty"`
+	// The index of the oldest record still stored; the ones before it were
+	// pruned (audit.max_age, audit.max_records).
+	FirstIndex int64 `protobuf:"varint,5,opt,name=first_index,json=firstIndex,proto3" json:"first_index,omitempty"`
+	// The latest signed checkpoint, if any.
+	LatestCheckpoint *AuditCheckpoint `protobuf:"bytes,6,opt,name=latest_checkpoint,json=latestCheckpoint,proto3" json:"latest_checkpoint,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *GetAuditLogResponse) Reset() {
+	*x = GetAuditLogResponse{}
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAuditLogResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAuditLogResponse) ProtoMessage() {}
+
+func (x *GetAuditLogResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAuditLogResponse.ProtoReflect.Descriptor instead.
+func (*GetAuditLogResponse) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *GetAuditLogResponse) GetInstance() string {
+	if x != nil {
+		return x.Instance
+	}
+	return ""
+}
+
+func (x *GetAuditLogResponse) GetOrigin() string {
+	if x != nil {
+		return x.Origin
+	}
+	return ""
+}
+
+func (x *GetAuditLogResponse) GetVerifierKey() string {
+	if x != nil {
+		return x.VerifierKey
+	}
+	return ""
+}
+
+func (x *GetAuditLogResponse) GetTreeSize() int64 {
+	if x != nil {
+		return x.TreeSize
+	}
+	return 0
+}
+
+func (x *GetAuditLogResponse) GetFirstIndex() int64 {
+	if x != nil {
+		return x.FirstIndex
+	}
+	return 0
+}
+
+func (x *GetAuditLogResponse) GetLatestCheckpoint() *AuditCheckpoint {
+	if x != nil {
+		return x.LatestCheckpoint
+	}
+	return nil
+}
+
+// ListAuditCheckpointsRequest pages through the signed checkpoints.
+type ListAuditCheckpointsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many checkpoints; 0 means 100, more than 1000 means 1000.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page, or empty for the first.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditCheckpointsRequest) Reset() {
+	*x = ListAuditCheckpointsRequest{}
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditCheckpointsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditCheckpointsRequest) ProtoMessage() {}
+
+func (x *ListAuditCheckpointsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditCheckpointsRequest.ProtoReflect.Descriptor instead.
+func (*ListAuditCheckpointsRequest) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ListAuditCheckpointsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAuditCheckpointsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListAuditCheckpointsResponse is one page of checkpoints, smallest tree
+// first.
+type ListAuditCheckpointsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The checkpoints on this page.
+	Checkpoints []*AuditCheckpoint `protobuf:"bytes,1,rep,name=checkpoints,proto3" json:"checkpoints,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditCheckpointsResponse) Reset() {
+	*x = ListAuditCheckpointsResponse{}
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditCheckpointsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditCheckpointsResponse) ProtoMessage() {}
+
+func (x *ListAuditCheckpointsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditCheckpointsResponse.ProtoReflect.Descriptor instead.
+func (*ListAuditCheckpointsResponse) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ListAuditCheckpointsResponse) GetCheckpoints() []*AuditCheckpoint {
+	if x != nil {
+		return x.Checkpoints
+	}
+	return nil
+}
+
+func (x *ListAuditCheckpointsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// VerifyAuditLogRequest asks for a verification of the stored trail.
+type VerifyAuditLogRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Checkpoints held elsewhere, e.g. the file of audit.witness.file: signed
+	// notes as the gateway wrote them, one or several per string. They must
+	// verify with the log's key. The latest one tells a trail whose newest
+	// records were deleted together with the stored checkpoints that covered
+	// them.
+	Checkpoints   []string `protobuf:"bytes,1,rep,name=checkpoints,proto3" json:"checkpoints,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyAuditLogRequest) Reset() {
+	*x = VerifyAuditLogRequest{}
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyAuditLogRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyAuditLogRequest) ProtoMessage() {}
+
+func (x *VerifyAuditLogRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyAuditLogRequest.ProtoReflect.Descriptor instead.
+func (*VerifyAuditLogRequest) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *VerifyAuditLogRequest) GetCheckpoints() []string {
+	if x != nil {
+		return x.Checkpoints
+	}
+	return nil
+}
+
+// VerifyAuditLogResponse is the outcome of a verification.
+type VerifyAuditLogResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Whether every record checked is as the checkpoints signed it and none
+	// that a checkpoint covers is missing.
+	Ok bool `protobuf:"varint,1,opt,name=ok,proto3" json:"ok,omitempty"`
+	// The first record checked: the oldest one stored (earlier ones were
+	// pruned).
+	FirstIndex int64 `protobuf:"varint,2,opt,name=first_index,json=firstIndex,proto3" json:"first_index,omitempty"`
+	// The records checked end before this index.
+	TreeSize int64 `protobuf:"varint,3,opt,name=tree_size,json=treeSize,proto3" json:"tree_size,omitempty"`
+	// How many checkpoints were compared with the records.
+	CheckpointsChecked int64 `protobuf:"varint,4,opt,name=checkpoints_checked,json=checkpointsChecked,proto3" json:"checkpoints_checked,omitempty"`
+	// Every record below this index is covered by a checkpoint that verified;
+	// later ones were written after the last checkpoint.
+	VerifiedSize int64 `protobuf:"varint,5,opt,name=verified_size,json=verifiedSize,proto3" json:"verified_size,omitempty"`
+	// When ok is false: the index of the first record that is wrong or
+	// missing.
+	FirstBadIndex int64 `protobuf:"varint,6,opt,name=first_bad_index,json=firstBadIndex,proto3" json:"first_bad_index,omitempty"`
+	// When ok is false: what is wrong, for people.
+	Problem string `protobuf:"bytes,7,opt,name=problem,proto3" json:"problem,omitempty"`
+	// Remarks that do not fail the verification, e.g. checkpoints older than
+	// the retained records.
+	Notes         []string `protobuf:"bytes,8,rep,name=notes,proto3" json:"notes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyAuditLogResponse) Reset() {
+	*x = VerifyAuditLogResponse{}
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyAuditLogResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyAuditLogResponse) ProtoMessage() {}
+
+func (x *VerifyAuditLogResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyAuditLogResponse.ProtoReflect.Descriptor instead.
+func (*VerifyAuditLogResponse) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *VerifyAuditLogResponse) GetOk() bool {
+	if x != nil {
+		return x.Ok
+	}
+	return false
+}
+
+func (x *VerifyAuditLogResponse) GetFirstIndex() int64 {
+	if x != nil {
+		return x.FirstIndex
+	}
+	return 0
+}
+
+func (x *VerifyAuditLogResponse) GetTreeSize() int64 {
+	if x != nil {
+		return x.TreeSize
+	}
+	return 0
+}
+
+func (x *VerifyAuditLogResponse) GetCheckpointsChecked() int64 {
+	if x != nil {
+		return x.CheckpointsChecked
+	}
+	return 0
+}
+
+func (x *VerifyAuditLogResponse) GetVerifiedSize() int64 {
+	if x != nil {
+		return x.VerifiedSize
+	}
+	return 0
+}
+
+func (x *VerifyAuditLogResponse) GetFirstBadIndex() int64 {
+	if x != nil {
+		return x.FirstBadIndex
+	}
+	return 0
+}
+
+func (x *VerifyAuditLogResponse) GetProblem() string {
+	if x != nil {
+		return x.Problem
+	}
+	return ""
+}
+
+func (x *VerifyAuditLogResponse) GetNotes() []string {
+	if x != nil {
+		return x.Notes
+	}
+	return nil
+}
+
+// GetAuditProofRequest names a record and the tree to prove it in.
+type GetAuditProofRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The record's index.
+	Index int64 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	// The size of the signed tree to prove it in; 0 means the latest
+	// checkpoint. A checkpoint of exactly this size must exist.
+	TreeSize      int64 `protobuf:"varint,2,opt,name=tree_size,json=treeSize,proto3" json:"tree_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAuditProofRequest) Reset() {
+	*x = GetAuditProofRequest{}
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAuditProofRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAuditProofRequest) ProtoMessage() {}
+
+func (x *GetAuditProofRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAuditProofRequest.ProtoReflect.Descriptor instead.
+func (*GetAuditProofRequest) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *GetAuditProofRequest) GetIndex() int64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *GetAuditProofRequest) GetTreeSize() int64 {
+	if x != nil {
+		return x.TreeSize
+	}
+	return 0
+}
+
+// GetAuditProofResponse is a record and its inclusion proof.
+type GetAuditProofResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The record.
+	Record *AuditRecord `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
+	// The record's leaf: its deterministic protobuf encoding, whose RFC 6962
+	// leaf hash (SHA-256 of 0x00 and the leaf) the proof starts from.
+	Leaf []byte `protobuf:"bytes,2,opt,name=leaf,proto3" json:"leaf,omitempty"`
+	// The signed checkpoint the proof leads to.
+	Checkpoint *AuditCheckpoint `protobuf:"bytes,3,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	// The RFC 6962 inclusion proof: the sibling hashes from the leaf up to
+	// the checkpoint's root.
+	Proof         [][]byte `protobuf:"bytes,4,rep,name=proof,proto3" json:"proof,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAuditProofResponse) Reset() {
+	*x = GetAuditProofResponse{}
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAuditProofResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAuditProofResponse) ProtoMessage() {}
+
+func (x *GetAuditProofResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAuditProofResponse.ProtoReflect.Descriptor instead.
+func (*GetAuditProofResponse) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *GetAuditProofResponse) GetRecord() *AuditRecord {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+func (x *GetAuditProofResponse) GetLeaf() []byte {
+	if x != nil {
+		return x.Leaf
+	}
+	return nil
+}
+
+func (x *GetAuditProofResponse) GetCheckpoint() *AuditCheckpoint {
+	if x != nil {
+		return x.Checkpoint
+	}
+	return nil
+}
+
+func (x *GetAuditProofResponse) GetProof() [][]byte {
+	if x != nil {
+		return x.Proof
+	}
+	return nil
+}
+
+// GetAuditHashesRequest names a range of records.
+type GetAuditHashesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The first record of the range; at least the log's first_index.
+	Start int64 `protobuf:"varint,1,opt,name=start,proto3" json:"start,omitempty"`
+	// The range ends before this record; at most the tree size, and at most
+	// 100000 records after start.
+	End           int64 `protobuf:"varint,2,opt,name=end,proto3" json:"end,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAuditHashesRequest) Reset() {
+	*x = GetAuditHashesRequest{}
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAuditHashesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAuditHashesRequest) ProtoMessage() {}
+
+func (x *GetAuditHashesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAuditHashesRequest.ProtoReflect.Descriptor instead.
+func (*GetAuditHashesRequest) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *GetAuditHashesRequest) GetStart() int64 {
+	if x != nil {
+		return x.Start
+	}
+	return 0
+}
+
+func (x *GetAuditHashesRequest) GetEnd() int64 {
+	if x != nil {
+		return x.End
+	}
+	return 0
+}
+
+// GetAuditHashesResponse carries the hashes of a range of records.
+type GetAuditHashesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The roots of the complete subtrees that cover the records before start,
+	// largest first: with them and the leaf hashes from start on, a verifier
+	// recomputes any tree root from start onwards.
+	Frontier [][]byte `protobuf:"bytes,1,rep,name=frontier,proto3" json:"frontier,omitempty"`
+	// The RFC 6962 leaf hashes of the records start to end-1, as stored.
+	LeafHashes    [][]byte `protobuf:"bytes,2,rep,name=leaf_hashes,json=leafHashes,proto3" json:"leaf_hashes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAuditHashesResponse) Reset() {
+	*x = GetAuditHashesResponse{}
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAuditHashesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAuditHashesResponse) ProtoMessage() {}
+
+func (x *GetAuditHashesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAuditHashesResponse.ProtoReflect.Descriptor instead.
+func (*GetAuditHashesResponse) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *GetAuditHashesResponse) GetFrontier() [][]byte {
+	if x != nil {
+		return x.Frontier
+	}
+	return nil
+}
+
+func (x *GetAuditHashesResponse) GetLeafHashes() [][]byte {
+	if x != nil {
+		return x.LeafHashes
+	}
+	return nil
+}
+
 // GetStatusRequest asks for the gateway's status.
 type GetStatusRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1521,7 +2248,7 @@ type GetStatusRequest struct {
 
 func (x *GetStatusRequest) Reset() {
 	*x = GetStatusRequest{}
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[28]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1533,7 +2260,7 @@ func (x *GetStatusRequest) String() string {
 func (*GetStatusRequest) ProtoMessage() {}
 
 func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[28]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1546,7 +2273,7 @@ func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{28}
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{39}
 }
 
 // GetStatusResponse describes the running gateway.
@@ -1588,7 +2315,7 @@ type GetStatusResponse struct {
 
 func (x *GetStatusResponse) Reset() {
 	*x = GetStatusResponse{}
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[29]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1600,7 +2327,7 @@ func (x *GetStatusResponse) String() string {
 func (*GetStatusResponse) ProtoMessage() {}
 
 func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[29]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1613,7 +2340,7 @@ func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{29}
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GetStatusResponse) GetVersion() string {
@@ -1720,7 +2447,7 @@ type EvaluatePolicyRequest struct {
 
 func (x *EvaluatePolicyRequest) Reset() {
 	*x = EvaluatePolicyRequest{}
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[30]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1732,7 +2459,7 @@ func (x *EvaluatePolicyRequest) String() string {
 func (*EvaluatePolicyRequest) ProtoMessage() {}
 
 func (x *EvaluatePolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[30]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1745,7 +2472,7 @@ func (x *EvaluatePolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluatePolicyRequest.ProtoReflect.Descriptor instead.
 func (*EvaluatePolicyRequest) Descriptor() ([]byte, []int) {
-	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{30}
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *EvaluatePolicyRequest) GetIdentity() *PolicyIdentity {
@@ -1787,7 +2514,7 @@ type PolicyIdentity struct {
 
 func (x *PolicyIdentity) Reset() {
 	*x = PolicyIdentity{}
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[31]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1799,7 +2526,7 @@ func (x *PolicyIdentity) String() string {
 func (*PolicyIdentity) ProtoMessage() {}
 
 func (x *PolicyIdentity) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[31]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1812,7 +2539,7 @@ func (x *PolicyIdentity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyIdentity.ProtoReflect.Descriptor instead.
 func (*PolicyIdentity) Descriptor() ([]byte, []int) {
-	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{31}
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *PolicyIdentity) GetPrincipalId() string {
@@ -1873,7 +2600,7 @@ type PolicyRequest struct {
 
 func (x *PolicyRequest) Reset() {
 	*x = PolicyRequest{}
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[32]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1885,7 +2612,7 @@ func (x *PolicyRequest) String() string {
 func (*PolicyRequest) ProtoMessage() {}
 
 func (x *PolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[32]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1898,7 +2625,7 @@ func (x *PolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyRequest.ProtoReflect.Descriptor instead.
 func (*PolicyRequest) Descriptor() ([]byte, []int) {
-	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{32}
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *PolicyRequest) GetHost() string {
@@ -1957,7 +2684,7 @@ type EvaluatePolicyResponse struct {
 
 func (x *EvaluatePolicyResponse) Reset() {
 	*x = EvaluatePolicyResponse{}
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[33]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1969,7 +2696,7 @@ func (x *EvaluatePolicyResponse) String() string {
 func (*EvaluatePolicyResponse) ProtoMessage() {}
 
 func (x *EvaluatePolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[33]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1982,7 +2709,7 @@ func (x *EvaluatePolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluatePolicyResponse.ProtoReflect.Descriptor instead.
 func (*EvaluatePolicyResponse) Descriptor() ([]byte, []int) {
-	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{33}
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *EvaluatePolicyResponse) GetDecision() Decision {
@@ -2155,7 +2882,57 @@ const file_msg_admin_v1_admin_proto_rawDesc = "" +
 	"\x04kind\x18\b \x01(\x0e2\x18.msg.admin.v1.RecordKindR\x04kind\"w\n" +
 	"\x18ListAuditRecordsResponse\x123\n" +
 	"\arecords\x18\x01 \x03(\v2\x19.msg.admin.v1.AuditRecordR\arecords\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x12\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8f\x01\n" +
+	"\x0fAuditCheckpoint\x12\x12\n" +
+	"\x04note\x18\x01 \x01(\tR\x04note\x12\x1b\n" +
+	"\ttree_size\x18\x02 \x01(\x03R\btreeSize\x12\x1b\n" +
+	"\troot_hash\x18\x03 \x01(\fR\brootHash\x12.\n" +
+	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\x14\n" +
+	"\x12GetAuditLogRequest\"\xf6\x01\n" +
+	"\x13GetAuditLogResponse\x12\x1a\n" +
+	"\binstance\x18\x01 \x01(\tR\binstance\x12\x16\n" +
+	"\x06origin\x18\x02 \x01(\tR\x06origin\x12!\n" +
+	"\fverifier_key\x18\x03 \x01(\tR\vverifierKey\x12\x1b\n" +
+	"\ttree_size\x18\x04 \x01(\x03R\btreeSize\x12\x1f\n" +
+	"\vfirst_index\x18\x05 \x01(\x03R\n" +
+	"firstIndex\x12J\n" +
+	"\x11latest_checkpoint\x18\x06 \x01(\v2\x1d.msg.admin.v1.AuditCheckpointR\x10latestCheckpoint\"Y\n" +
+	"\x1bListAuditCheckpointsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\x87\x01\n" +
+	"\x1cListAuditCheckpointsResponse\x12?\n" +
+	"\vcheckpoints\x18\x01 \x03(\v2\x1d.msg.admin.v1.AuditCheckpointR\vcheckpoints\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"9\n" +
+	"\x15VerifyAuditLogRequest\x12 \n" +
+	"\vcheckpoints\x18\x01 \x03(\tR\vcheckpoints\"\x94\x02\n" +
+	"\x16VerifyAuditLogResponse\x12\x0e\n" +
+	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x1f\n" +
+	"\vfirst_index\x18\x02 \x01(\x03R\n" +
+	"firstIndex\x12\x1b\n" +
+	"\ttree_size\x18\x03 \x01(\x03R\btreeSize\x12/\n" +
+	"\x13checkpoints_checked\x18\x04 \x01(\x03R\x12checkpointsChecked\x12#\n" +
+	"\rverified_size\x18\x05 \x01(\x03R\fverifiedSize\x12&\n" +
+	"\x0ffirst_bad_index\x18\x06 \x01(\x03R\rfirstBadIndex\x12\x18\n" +
+	"\aproblem\x18\a \x01(\tR\aproblem\x12\x14\n" +
+	"\x05notes\x18\b \x03(\tR\x05notes\"I\n" +
+	"\x14GetAuditProofRequest\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x03R\x05index\x12\x1b\n" +
+	"\ttree_size\x18\x02 \x01(\x03R\btreeSize\"\xb3\x01\n" +
+	"\x15GetAuditProofResponse\x121\n" +
+	"\x06record\x18\x01 \x01(\v2\x19.msg.admin.v1.AuditRecordR\x06record\x12\x12\n" +
+	"\x04leaf\x18\x02 \x01(\fR\x04leaf\x12=\n" +
+	"\n" +
+	"checkpoint\x18\x03 \x01(\v2\x1d.msg.admin.v1.AuditCheckpointR\n" +
+	"checkpoint\x12\x14\n" +
+	"\x05proof\x18\x04 \x03(\fR\x05proof\"?\n" +
+	"\x15GetAuditHashesRequest\x12\x14\n" +
+	"\x05start\x18\x01 \x01(\x03R\x05start\x12\x10\n" +
+	"\x03end\x18\x02 \x01(\x03R\x03end\"U\n" +
+	"\x16GetAuditHashesResponse\x12\x1a\n" +
+	"\bfrontier\x18\x01 \x03(\fR\bfrontier\x12\x1f\n" +
+	"\vleaf_hashes\x18\x02 \x03(\fR\n" +
+	"leafHashes\"\x12\n" +
 	"\x10GetStatusRequest\"\x92\x04\n" +
 	"\x11GetStatusResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x129\n" +
@@ -2203,7 +2980,7 @@ const file_msg_admin_v1_admin_proto_rawDesc = "" +
 	"\x0fcanonical_query\x18\t \x01(\tR\x0ecanonicalQuery\x12!\n" +
 	"\fprincipal_id\x18\n" +
 	" \x01(\tR\vprincipalId\x12\x1a\n" +
-	"\brevision\x18\v \x01(\x03R\brevision2\xfc\r\n" +
+	"\brevision\x18\v \x01(\x03R\brevision2\xeb\x12\n" +
 	"\fAdminService\x12_\n" +
 	"\tListHosts\x12\x1e.msg.admin.v1.ListHostsRequest\x1a\x1f.msg.admin.v1.ListHostsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/hosts\x12`\n" +
 	"\aGetHost\x12\x1c.msg.admin.v1.GetHostRequest\x1a\x1d.msg.admin.v1.GetHostResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/hosts/{name}\x12h\n" +
@@ -2225,7 +3002,12 @@ const file_msg_admin_v1_admin_proto_rawDesc = "" +
 	"\x10CreateRevocation\x12%.msg.admin.v1.CreateRevocationRequest\x1a&.msg.admin.v1.CreateRevocationResponse\"#\x82\xd3\xe4\x93\x02\x1d:\n" +
 	"revocation\"\x0f/v1/revocations\x12\x7f\n" +
 	"\x10DeleteRevocation\x12%.msg.admin.v1.DeleteRevocationRequest\x1a&.msg.admin.v1.DeleteRevocationResponse\"\x1c\x82\xd3\xe4\x93\x02\x16*\x14/v1/revocations/{id}\x12t\n" +
-	"\x10ListAuditRecords\x12%.msg.admin.v1.ListAuditRecordsRequest\x1a&.msg.admin.v1.ListAuditRecordsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/audit\x12`\n" +
+	"\x10ListAuditRecords\x12%.msg.admin.v1.ListAuditRecordsRequest\x1a&.msg.admin.v1.ListAuditRecordsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/audit\x12i\n" +
+	"\vGetAuditLog\x12 .msg.admin.v1.GetAuditLogRequest\x1a!.msg.admin.v1.GetAuditLogResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/audit/log\x12\x8c\x01\n" +
+	"\x14ListAuditCheckpoints\x12).msg.admin.v1.ListAuditCheckpointsRequest\x1a*.msg.admin.v1.ListAuditCheckpointsResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/audit/checkpoints\x12x\n" +
+	"\x0eVerifyAuditLog\x12#.msg.admin.v1.VerifyAuditLogRequest\x1a$.msg.admin.v1.VerifyAuditLogResponse\"\x1b\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/audit:verify\x12\x81\x01\n" +
+	"\rGetAuditProof\x12\".msg.admin.v1.GetAuditProofRequest\x1a#.msg.admin.v1.GetAuditProofResponse\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/audit/records/{index}/proof\x12u\n" +
+	"\x0eGetAuditHashes\x12#.msg.admin.v1.GetAuditHashesRequest\x1a$.msg.admin.v1.GetAuditHashesResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/audit/hashes\x12`\n" +
 	"\tGetStatus\x12\x1e.msg.admin.v1.GetStatusRequest\x1a\x1f.msg.admin.v1.GetStatusResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
 	"/v1/status\x12{\n" +
 	"\x0eEvaluatePolicy\x12#.msg.admin.v1.EvaluatePolicyRequest\x1a$.msg.admin.v1.EvaluatePolicyResponse\"\x1e\x82\xd3\xe4\x93\x02\x18:\x01*\"\x13/v1/policy:evaluateB\xa5\x04\x92A\xec\x03\x12\xc2\x02\n" +
@@ -2248,116 +3030,142 @@ func file_msg_admin_v1_admin_proto_rawDescGZIP() []byte {
 	return file_msg_admin_v1_admin_proto_rawDescData
 }
 
-var file_msg_admin_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_msg_admin_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_msg_admin_v1_admin_proto_goTypes = []any{
-	(*ListHostsRequest)(nil),         // 0: msg.admin.v1.ListHostsRequest
-	(*ListHostsResponse)(nil),        // 1: msg.admin.v1.ListHostsResponse
-	(*GetHostRequest)(nil),           // 2: msg.admin.v1.GetHostRequest
-	(*GetHostResponse)(nil),          // 3: msg.admin.v1.GetHostResponse
-	(*CreateHostRequest)(nil),        // 4: msg.admin.v1.CreateHostRequest
-	(*CreateHostResponse)(nil),       // 5: msg.admin.v1.CreateHostResponse
-	(*UpdateHostRequest)(nil),        // 6: msg.admin.v1.UpdateHostRequest
-	(*UpdateHostResponse)(nil),       // 7: msg.admin.v1.UpdateHostResponse
-	(*DeleteHostRequest)(nil),        // 8: msg.admin.v1.DeleteHostRequest
-	(*DeleteHostResponse)(nil),       // 9: msg.admin.v1.DeleteHostResponse
-	(*ListRulesRequest)(nil),         // 10: msg.admin.v1.ListRulesRequest
-	(*ListRulesResponse)(nil),        // 11: msg.admin.v1.ListRulesResponse
-	(*GetRuleRequest)(nil),           // 12: msg.admin.v1.GetRuleRequest
-	(*GetRuleResponse)(nil),          // 13: msg.admin.v1.GetRuleResponse
-	(*CreateRuleRequest)(nil),        // 14: msg.admin.v1.CreateRuleRequest
-	(*CreateRuleResponse)(nil),       // 15: msg.admin.v1.CreateRuleResponse
-	(*UpdateRuleRequest)(nil),        // 16: msg.admin.v1.UpdateRuleRequest
-	(*UpdateRuleResponse)(nil),       // 17: msg.admin.v1.UpdateRuleResponse
-	(*DeleteRuleRequest)(nil),        // 18: msg.admin.v1.DeleteRuleRequest
-	(*DeleteRuleResponse)(nil),       // 19: msg.admin.v1.DeleteRuleResponse
-	(*ListRevocationsRequest)(nil),   // 20: msg.admin.v1.ListRevocationsRequest
-	(*ListRevocationsResponse)(nil),  // 21: msg.admin.v1.ListRevocationsResponse
-	(*CreateRevocationRequest)(nil),  // 22: msg.admin.v1.CreateRevocationRequest
-	(*CreateRevocationResponse)(nil), // 23: msg.admin.v1.CreateRevocationResponse
-	(*DeleteRevocationRequest)(nil),  // 24: msg.admin.v1.DeleteRevocationRequest
-	(*DeleteRevocationResponse)(nil), // 25: msg.admin.v1.DeleteRevocationResponse
-	(*ListAuditRecordsRequest)(nil),  // 26: msg.admin.v1.ListAuditRecordsRequest
-	(*ListAuditRecordsResponse)(nil), // 27: msg.admin.v1.ListAuditRecordsResponse
-	(*GetStatusRequest)(nil),         // 28: msg.admin.v1.GetStatusRequest
-	(*GetStatusResponse)(nil),        // 29: msg.admin.v1.GetStatusResponse
-	(*EvaluatePolicyRequest)(nil),    // 30: msg.admin.v1.EvaluatePolicyRequest
-	(*PolicyIdentity)(nil),           // 31: msg.admin.v1.PolicyIdentity
-	(*PolicyRequest)(nil),            // 32: msg.admin.v1.PolicyRequest
-	(*EvaluatePolicyResponse)(nil),   // 33: msg.admin.v1.EvaluatePolicyResponse
-	(*Host)(nil),                     // 34: msg.admin.v1.Host
-	(*fieldmaskpb.FieldMask)(nil),    // 35: google.protobuf.FieldMask
-	(*Rule)(nil),                     // 36: msg.admin.v1.Rule
-	(*Revocation)(nil),               // 37: msg.admin.v1.Revocation
-	(Decision)(0),                    // 38: msg.admin.v1.Decision
-	(*timestamppb.Timestamp)(nil),    // 39: google.protobuf.Timestamp
-	(RecordKind)(0),                  // 40: msg.admin.v1.RecordKind
-	(*AuditRecord)(nil),              // 41: msg.admin.v1.AuditRecord
+	(*ListHostsRequest)(nil),             // 0: msg.admin.v1.ListHostsRequest
+	(*ListHostsResponse)(nil),            // 1: msg.admin.v1.ListHostsResponse
+	(*GetHostRequest)(nil),               // 2: msg.admin.v1.GetHostRequest
+	(*GetHostResponse)(nil),              // 3: msg.admin.v1.GetHostResponse
+	(*CreateHostRequest)(nil),            // 4: msg.admin.v1.CreateHostRequest
+	(*CreateHostResponse)(nil),           // 5: msg.admin.v1.CreateHostResponse
+	(*UpdateHostRequest)(nil),            // 6: msg.admin.v1.UpdateHostRequest
+	(*UpdateHostResponse)(nil),           // 7: msg.admin.v1.UpdateHostResponse
+	(*DeleteHostRequest)(nil),            // 8: msg.admin.v1.DeleteHostRequest
+	(*DeleteHostResponse)(nil),           // 9: msg.admin.v1.DeleteHostResponse
+	(*ListRulesRequest)(nil),             // 10: msg.admin.v1.ListRulesRequest
+	(*ListRulesResponse)(nil),            // 11: msg.admin.v1.ListRulesResponse
+	(*GetRuleRequest)(nil),               // 12: msg.admin.v1.GetRuleRequest
+	(*GetRuleResponse)(nil),              // 13: msg.admin.v1.GetRuleResponse
+	(*CreateRuleRequest)(nil),            // 14: msg.admin.v1.CreateRuleRequest
+	(*CreateRuleResponse)(nil),           // 15: msg.admin.v1.CreateRuleResponse
+	(*UpdateRuleRequest)(nil),            // 16: msg.admin.v1.UpdateRuleRequest
+	(*UpdateRuleResponse)(nil),           // 17: msg.admin.v1.UpdateRuleResponse
+	(*DeleteRuleRequest)(nil),            // 18: msg.admin.v1.DeleteRuleRequest
+	(*DeleteRuleResponse)(nil),           // 19: msg.admin.v1.DeleteRuleResponse
+	(*ListRevocationsRequest)(nil),       // 20: msg.admin.v1.ListRevocationsRequest
+	(*ListRevocationsResponse)(nil),      // 21: msg.admin.v1.ListRevocationsResponse
+	(*CreateRevocationRequest)(nil),      // 22: msg.admin.v1.CreateRevocationRequest
+	(*CreateRevocationResponse)(nil),     // 23: msg.admin.v1.CreateRevocationResponse
+	(*DeleteRevocationRequest)(nil),      // 24: msg.admin.v1.DeleteRevocationRequest
+	(*DeleteRevocationResponse)(nil),     // 25: msg.admin.v1.DeleteRevocationResponse
+	(*ListAuditRecordsRequest)(nil),      // 26: msg.admin.v1.ListAuditRecordsRequest
+	(*ListAuditRecordsResponse)(nil),     // 27: msg.admin.v1.ListAuditRecordsResponse
+	(*AuditCheckpoint)(nil),              // 28: msg.admin.v1.AuditCheckpoint
+	(*GetAuditLogRequest)(nil),           // 29: msg.admin.v1.GetAuditLogRequest
+	(*GetAuditLogResponse)(nil),          // 30: msg.admin.v1.GetAuditLogResponse
+	(*ListAuditCheckpointsRequest)(nil),  // 31: msg.admin.v1.ListAuditCheckpointsRequest
+	(*ListAuditCheckpointsResponse)(nil), // 32: msg.admin.v1.ListAuditCheckpointsResponse
+	(*VerifyAuditLogRequest)(nil),        // 33: msg.admin.v1.VerifyAuditLogRequest
+	(*VerifyAuditLogResponse)(nil),       // 34: msg.admin.v1.VerifyAuditLogResponse
+	(*GetAuditProofRequest)(nil),         // 35: msg.admin.v1.GetAuditProofRequest
+	(*GetAuditProofResponse)(nil),        // 36: msg.admin.v1.GetAuditProofResponse
+	(*GetAuditHashesRequest)(nil),        // 37: msg.admin.v1.GetAuditHashesRequest
+	(*GetAuditHashesResponse)(nil),       // 38: msg.admin.v1.GetAuditHashesResponse
+	(*GetStatusRequest)(nil),             // 39: msg.admin.v1.GetStatusRequest
+	(*GetStatusResponse)(nil),            // 40: msg.admin.v1.GetStatusResponse
+	(*EvaluatePolicyRequest)(nil),        // 41: msg.admin.v1.EvaluatePolicyRequest
+	(*PolicyIdentity)(nil),               // 42: msg.admin.v1.PolicyIdentity
+	(*PolicyRequest)(nil),                // 43: msg.admin.v1.PolicyRequest
+	(*EvaluatePolicyResponse)(nil),       // 44: msg.admin.v1.EvaluatePolicyResponse
+	(*Host)(nil),                         // 45: msg.admin.v1.Host
+	(*fieldmaskpb.FieldMask)(nil),        // 46: google.protobuf.FieldMask
+	(*Rule)(nil),                         // 47: msg.admin.v1.Rule
+	(*Revocation)(nil),                   // 48: msg.admin.v1.Revocation
+	(Decision)(0),                        // 49: msg.admin.v1.Decision
+	(*timestamppb.Timestamp)(nil),        // 50: google.protobuf.Timestamp
+	(RecordKind)(0),                      // 51: msg.admin.v1.RecordKind
+	(*AuditRecord)(nil),                  // 52: msg.admin.v1.AuditRecord
 }
 var file_msg_admin_v1_admin_proto_depIdxs = []int32{
-	34, // 0: msg.admin.v1.ListHostsResponse.hosts:type_name -> msg.admin.v1.Host
-	34, // 1: msg.admin.v1.GetHostResponse.host:type_name -> msg.admin.v1.Host
-	34, // 2: msg.admin.v1.CreateHostRequest.host:type_name -> msg.admin.v1.Host
-	34, // 3: msg.admin.v1.CreateHostResponse.host:type_name -> msg.admin.v1.Host
-	34, // 4: msg.admin.v1.UpdateHostRequest.host:type_name -> msg.admin.v1.Host
-	35, // 5: msg.admin.v1.UpdateHostRequest.update_mask:type_name -> google.protobuf.FieldMask
-	34, // 6: msg.admin.v1.UpdateHostResponse.host:type_name -> msg.admin.v1.Host
-	36, // 7: msg.admin.v1.ListRulesResponse.rules:type_name -> msg.admin.v1.Rule
-	36, // 8: msg.admin.v1.GetRuleResponse.rule:type_name -> msg.admin.v1.Rule
-	36, // 9: msg.admin.v1.CreateRuleRequest.rule:type_name -> msg.admin.v1.Rule
-	36, // 10: msg.admin.v1.CreateRuleResponse.rule:type_name -> msg.admin.v1.Rule
-	36, // 11: msg.admin.v1.UpdateRuleRequest.rule:type_name -> msg.admin.v1.Rule
-	35, // 12: msg.admin.v1.UpdateRuleRequest.update_mask:type_name -> google.protobuf.FieldMask
-	36, // 13: msg.admin.v1.UpdateRuleResponse.rule:type_name -> msg.admin.v1.Rule
-	37, // 14: msg.admin.v1.ListRevocationsResponse.revocations:type_name -> msg.admin.v1.Revocation
-	37, // 15: msg.admin.v1.CreateRevocationRequest.revocation:type_name -> msg.admin.v1.Revocation
-	37, // 16: msg.admin.v1.CreateRevocationResponse.revocation:type_name -> msg.admin.v1.Revocation
-	38, // 17: msg.admin.v1.ListAuditRecordsRequest.decision:type_name -> msg.admin.v1.Decision
-	39, // 18: msg.admin.v1.ListAuditRecordsRequest.start_time:type_name -> google.protobuf.Timestamp
-	39, // 19: msg.admin.v1.ListAuditRecordsRequest.end_time:type_name -> google.protobuf.Timestamp
-	40, // 20: msg.admin.v1.ListAuditRecordsRequest.kind:type_name -> msg.admin.v1.RecordKind
-	41, // 21: msg.admin.v1.ListAuditRecordsResponse.records:type_name -> msg.admin.v1.AuditRecord
-	39, // 22: msg.admin.v1.GetStatusResponse.start_time:type_name -> google.protobuf.Timestamp
-	39, // 23: msg.admin.v1.GetStatusResponse.store_connected_change_time:type_name -> google.protobuf.Timestamp
-	31, // 24: msg.admin.v1.EvaluatePolicyRequest.identity:type_name -> msg.admin.v1.PolicyIdentity
-	32, // 25: msg.admin.v1.EvaluatePolicyRequest.request:type_name -> msg.admin.v1.PolicyRequest
-	38, // 26: msg.admin.v1.EvaluatePolicyResponse.decision:type_name -> msg.admin.v1.Decision
-	0,  // 27: msg.admin.v1.AdminService.ListHosts:input_type -> msg.admin.v1.ListHostsRequest
-	2,  // 28: msg.admin.v1.AdminService.GetHost:input_type -> msg.admin.v1.GetHostRequest
-	4,  // 29: msg.admin.v1.AdminService.CreateHost:input_type -> msg.admin.v1.CreateHostRequest
-	6,  // 30: msg.admin.v1.AdminService.UpdateHost:input_type -> msg.admin.v1.UpdateHostRequest
-	8,  // 31: msg.admin.v1.AdminService.DeleteHost:input_type -> msg.admin.v1.DeleteHostRequest
-	10, // 32: msg.admin.v1.AdminService.ListRules:input_type -> msg.admin.v1.ListRulesRequest
-	12, // 33: msg.admin.v1.AdminService.GetRule:input_type -> msg.admin.v1.GetRuleRequest
-	14, // 34: msg.admin.v1.AdminService.CreateRule:input_type -> msg.admin.v1.CreateRuleRequest
-	16, // 35: msg.admin.v1.AdminService.UpdateRule:input_type -> msg.admin.v1.UpdateRuleRequest
-	18, // 36: msg.admin.v1.AdminService.DeleteRule:input_type -> msg.admin.v1.DeleteRuleRequest
-	20, // 37: msg.admin.v1.AdminService.ListRevocations:input_type -> msg.admin.v1.ListRevocationsRequest
-	22, // 38: msg.admin.v1.AdminService.CreateRevocation:input_type -> msg.admin.v1.CreateRevocationRequest
-	24, // 39: msg.admin.v1.AdminService.DeleteRevocation:input_type -> msg.admin.v1.DeleteRevocationRequest
-	26, // 40: msg.admin.v1.AdminService.ListAuditRecords:input_type -> msg.admin.v1.ListAuditRecordsRequest
-	28, // 41: msg.admin.v1.AdminService.GetStatus:input_type -> msg.admin.v1.GetStatusRequest
-	30, // 42: msg.admin.v1.AdminService.EvaluatePolicy:input_type -> msg.admin.v1.EvaluatePolicyRequest
-	1,  // 43: msg.admin.v1.AdminService.ListHosts:output_type -> msg.admin.v1.ListHostsResponse
-	3,  // 44: msg.admin.v1.AdminService.GetHost:output_type -> msg.admin.v1.GetHostResponse
-	5,  // 45: msg.admin.v1.AdminService.CreateHost:output_type -> msg.admin.v1.CreateHostResponse
-	7,  // 46: msg.admin.v1.AdminService.UpdateHost:output_type -> msg.admin.v1.UpdateHostResponse
-	9,  // 47: msg.admin.v1.AdminService.DeleteHost:output_type -> msg.admin.v1.DeleteHostResponse
-	11, // 48: msg.admin.v1.AdminService.ListRules:output_type -> msg.admin.v1.ListRulesResponse
-	13, // 49: msg.admin.v1.AdminService.GetRule:output_type -> msg.admin.v1.GetRuleResponse
-	15, // 50: msg.admin.v1.AdminService.CreateRule:output_type -> msg.admin.v1.CreateRuleResponse
-	17, // 51: msg.admin.v1.AdminService.UpdateRule:output_type -> msg.admin.v1.UpdateRuleResponse
-	19, // 52: msg.admin.v1.AdminService.DeleteRule:output_type -> msg.admin.v1.DeleteRuleResponse
-	21, // 53: msg.admin.v1.AdminService.ListRevocations:output_type -> msg.admin.v1.ListRevocationsResponse
-	23, // 54: msg.admin.v1.AdminService.CreateRevocation:output_type -> msg.admin.v1.CreateRevocationResponse
-	25, // 55: msg.admin.v1.AdminService.DeleteRevocation:output_type -> msg.admin.v1.DeleteRevocationResponse
-	27, // 56: msg.admin.v1.AdminService.ListAuditRecords:output_type -> msg.admin.v1.ListAuditRecordsResponse
-	29, // 57: msg.admin.v1.AdminService.GetStatus:output_type -> msg.admin.v1.GetStatusResponse
-	33, // 58: msg.admin.v1.AdminService.EvaluatePolicy:output_type -> msg.admin.v1.EvaluatePolicyResponse
-	43, // [43:59] is the sub-list for method output_type
-	27, // [27:43] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	45, // 0: msg.admin.v1.ListHostsResponse.hosts:type_name -> msg.admin.v1.Host
+	45, // 1: msg.admin.v1.GetHostResponse.host:type_name -> msg.admin.v1.Host
+	45, // 2: msg.admin.v1.CreateHostRequest.host:type_name -> msg.admin.v1.Host
+	45, // 3: msg.admin.v1.CreateHostResponse.host:type_name -> msg.admin.v1.Host
+	45, // 4: msg.admin.v1.UpdateHostRequest.host:type_name -> msg.admin.v1.Host
+	46, // 5: msg.admin.v1.UpdateHostRequest.update_mask:type_name -> google.protobuf.FieldMask
+	45, // 6: msg.admin.v1.UpdateHostResponse.host:type_name -> msg.admin.v1.Host
+	47, // 7: msg.admin.v1.ListRulesResponse.rules:type_name -> msg.admin.v1.Rule
+	47, // 8: msg.admin.v1.GetRuleResponse.rule:type_name -> msg.admin.v1.Rule
+	47, // 9: msg.admin.v1.CreateRuleRequest.rule:type_name -> msg.admin.v1.Rule
+	47, // 10: msg.admin.v1.CreateRuleResponse.rule:type_name -> msg.admin.v1.Rule
+	47, // 11: msg.admin.v1.UpdateRuleRequest.rule:type_name -> msg.admin.v1.Rule
+	46, // 12: msg.admin.v1.UpdateRuleRequest.update_mask:type_name -> google.protobuf.FieldMask
+	47, // 13: msg.admin.v1.UpdateRuleResponse.rule:type_name -> msg.admin.v1.Rule
+	48, // 14: msg.admin.v1.ListRevocationsResponse.revocations:type_name -> msg.admin.v1.Revocation
+	48, // 15: msg.admin.v1.CreateRevocationRequest.revocation:type_name -> msg.admin.v1.Revocation
+	48, // 16: msg.admin.v1.CreateRevocationResponse.revocation:type_name -> msg.admin.v1.Revocation
+	49, // 17: msg.admin.v1.ListAuditRecordsRequest.decision:type_name -> msg.admin.v1.Decision
+	50, // 18: msg.admin.v1.ListAuditRecordsRequest.start_time:type_name -> google.protobuf.Timestamp
+	50, // 19: msg.admin.v1.ListAuditRecordsRequest.end_time:type_name -> google.protobuf.Timestamp
+	51, // 20: msg.admin.v1.ListAuditRecordsRequest.kind:type_name -> msg.admin.v1.RecordKind
+	52, // 21: msg.admin.v1.ListAuditRecordsResponse.records:type_name -> msg.admin.v1.AuditRecord
+	50, // 22: msg.admin.v1.AuditCheckpoint.time:type_name -> google.protobuf.Timestamp
+	28, // 23: msg.admin.v1.GetAuditLogResponse.latest_checkpoint:type_name -> msg.admin.v1.AuditCheckpoint
+	28, // 24: msg.admin.v1.ListAuditCheckpointsResponse.checkpoints:type_name -> msg.admin.v1.AuditCheckpoint
+	52, // 25: msg.admin.v1.GetAuditProofResponse.record:type_name -> msg.admin.v1.AuditRecord
+	28, // 26: msg.admin.v1.GetAuditProofResponse.checkpoint:type_name -> msg.admin.v1.AuditCheckpoint
+	50, // 27: msg.admin.v1.GetStatusResponse.start_time:type_name -> google.protobuf.Timestamp
+	50, // 28: msg.admin.v1.GetStatusResponse.store_connected_change_time:type_name -> google.protobuf.Timestamp
+	42, // 29: msg.admin.v1.EvaluatePolicyRequest.identity:type_name -> msg.admin.v1.PolicyIdentity
+	43, // 30: msg.admin.v1.EvaluatePolicyRequest.request:type_name -> msg.admin.v1.PolicyRequest
+	49, // 31: msg.admin.v1.EvaluatePolicyResponse.decision:type_name -> msg.admin.v1.Decision
+	0,  // 32: msg.admin.v1.AdminService.ListHosts:input_type -> msg.admin.v1.ListHostsRequest
+	2,  // 33: msg.admin.v1.AdminService.GetHost:input_type -> msg.admin.v1.GetHostRequest
+	4,  // 34: msg.admin.v1.AdminService.CreateHost:input_type -> msg.admin.v1.CreateHostRequest
+	6,  // 35: msg.admin.v1.AdminService.UpdateHost:input_type -> msg.admin.v1.UpdateHostRequest
+	8,  // 36: msg.admin.v1.AdminService.DeleteHost:input_type -> msg.admin.v1.DeleteHostRequest
+	10, // 37: msg.admin.v1.AdminService.ListRules:input_type -> msg.admin.v1.ListRulesRequest
+	12, // 38: msg.admin.v1.AdminService.GetRule:input_type -> msg.admin.v1.GetRuleRequest
+	14, // 39: msg.admin.v1.AdminService.CreateRule:input_type -> msg.admin.v1.CreateRuleRequest
+	16, // 40: msg.admin.v1.AdminService.UpdateRule:input_type -> msg.admin.v1.UpdateRuleRequest
+	18, // 41: msg.admin.v1.AdminService.DeleteRule:input_type -> msg.admin.v1.DeleteRuleRequest
+	20, // 42: msg.admin.v1.AdminService.ListRevocations:input_type -> msg.admin.v1.ListRevocationsRequest
+	22, // 43: msg.admin.v1.AdminService.CreateRevocation:input_type -> msg.admin.v1.CreateRevocationRequest
+	24, // 44: msg.admin.v1.AdminService.DeleteRevocation:input_type -> msg.admin.v1.DeleteRevocationRequest
+	26, // 45: msg.admin.v1.AdminService.ListAuditRecords:input_type -> msg.admin.v1.ListAuditRecordsRequest
+	29, // 46: msg.admin.v1.AdminService.GetAuditLog:input_type -> msg.admin.v1.GetAuditLogRequest
+	31, // 47: msg.admin.v1.AdminService.ListAuditCheckpoints:input_type -> msg.admin.v1.ListAuditCheckpointsRequest
+	33, // 48: msg.admin.v1.AdminService.VerifyAuditLog:input_type -> msg.admin.v1.VerifyAuditLogRequest
+	35, // 49: msg.admin.v1.AdminService.GetAuditProof:input_type -> msg.admin.v1.GetAuditProofRequest
+	37, // 50: msg.admin.v1.AdminService.GetAuditHashes:input_type -> msg.admin.v1.GetAuditHashesRequest
+	39, // 51: msg.admin.v1.AdminService.GetStatus:input_type -> msg.admin.v1.GetStatusRequest
+	41, // 52: msg.admin.v1.AdminService.EvaluatePolicy:input_type -> msg.admin.v1.EvaluatePolicyRequest
+	1,  // 53: msg.admin.v1.AdminService.ListHosts:output_type -> msg.admin.v1.ListHostsResponse
+	3,  // 54: msg.admin.v1.AdminService.GetHost:output_type -> msg.admin.v1.GetHostResponse
+	5,  // 55: msg.admin.v1.AdminService.CreateHost:output_type -> msg.admin.v1.CreateHostResponse
+	7,  // 56: msg.admin.v1.AdminService.UpdateHost:output_type -> msg.admin.v1.UpdateHostResponse
+	9,  // 57: msg.admin.v1.AdminService.DeleteHost:output_type -> msg.admin.v1.DeleteHostResponse
+	11, // 58: msg.admin.v1.AdminService.ListRules:output_type -> msg.admin.v1.ListRulesResponse
+	13, // 59: msg.admin.v1.AdminService.GetRule:output_type -> msg.admin.v1.GetRuleResponse
+	15, // 60: msg.admin.v1.AdminService.CreateRule:output_type -> msg.admin.v1.CreateRuleResponse
+	17, // 61: msg.admin.v1.AdminService.UpdateRule:output_type -> msg.admin.v1.UpdateRuleResponse
+	19, // 62: msg.admin.v1.AdminService.DeleteRule:output_type -> msg.admin.v1.DeleteRuleResponse
+	21, // 63: msg.admin.v1.AdminService.ListRevocations:output_type -> msg.admin.v1.ListRevocationsResponse
+	23, // 64: msg.admin.v1.AdminService.CreateRevocation:output_type -> msg.admin.v1.CreateRevocationResponse
+	25, // 65: msg.admin.v1.AdminService.DeleteRevocation:output_type -> msg.admin.v1.DeleteRevocationResponse
+	27, // 66: msg.admin.v1.AdminService.ListAuditRecords:output_type -> msg.admin.v1.ListAuditRecordsResponse
+	30, // 67: msg.admin.v1.AdminService.GetAuditLog:output_type -> msg.admin.v1.GetAuditLogResponse
+	32, // 68: msg.admin.v1.AdminService.ListAuditCheckpoints:output_type -> msg.admin.v1.ListAuditCheckpointsResponse
+	34, // 69: msg.admin.v1.AdminService.VerifyAuditLog:output_type -> msg.admin.v1.VerifyAuditLogResponse
+	36, // 70: msg.admin.v1.AdminService.GetAuditProof:output_type -> msg.admin.v1.GetAuditProofResponse
+	38, // 71: msg.admin.v1.AdminService.GetAuditHashes:output_type -> msg.admin.v1.GetAuditHashesResponse
+	40, // 72: msg.admin.v1.AdminService.GetStatus:output_type -> msg.admin.v1.GetStatusResponse
+	44, // 73: msg.admin.v1.AdminService.EvaluatePolicy:output_type -> msg.admin.v1.EvaluatePolicyResponse
+	53, // [53:74] is the sub-list for method output_type
+	32, // [32:53] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_msg_admin_v1_admin_proto_init() }
@@ -2372,7 +3180,7 @@ func file_msg_admin_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_msg_admin_v1_admin_proto_rawDesc), len(file_msg_admin_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   34,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,22 +19,27 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AdminService_ListHosts_FullMethodName        = "/msg.admin.v1.AdminService/ListHosts"
-	AdminService_GetHost_FullMethodName          = "/msg.admin.v1.AdminService/GetHost"
-	AdminService_CreateHost_FullMethodName       = "/msg.admin.v1.AdminService/CreateHost"
-	AdminService_UpdateHost_FullMethodName       = "/msg.admin.v1.AdminService/UpdateHost"
-	AdminService_DeleteHost_FullMethodName       = "/msg.admin.v1.AdminService/DeleteHost"
-	AdminService_ListRules_FullMethodName        = "/msg.admin.v1.AdminService/ListRules"
-	AdminService_GetRule_FullMethodName          = "/msg.admin.v1.AdminService/GetRule"
-	AdminService_CreateRule_FullMethodName       = "/msg.admin.v1.AdminService/CreateRule"
-	AdminService_UpdateRule_FullMethodName       = "/msg.admin.v1.AdminService/UpdateRule"
-	AdminService_DeleteRule_FullMethodName       = "/msg.admin.v1.AdminService/DeleteRule"
-	AdminService_ListRevocations_FullMethodName  = "/msg.admin.v1.AdminService/ListRevocations"
-	AdminService_CreateRevocation_FullMethodName = "/msg.admin.v1.AdminService/CreateRevocation"
-	AdminService_DeleteRevocation_FullMethodName = "/msg.admin.v1.AdminService/DeleteRevocation"
-	AdminService_ListAuditRecords_FullMethodName = "/msg.admin.v1.AdminService/ListAuditRecords"
-	AdminService_GetStatus_FullMethodName        = "/msg.admin.v1.AdminService/GetStatus"
-	AdminService_EvaluatePolicy_FullMethodName   = "/msg.admin.v1.AdminService/EvaluatePolicy"
+	AdminService_ListHosts_FullMethodName            = "/msg.admin.v1.AdminService/ListHosts"
+	AdminService_GetHost_FullMethodName              = "/msg.admin.v1.AdminService/GetHost"
+	AdminService_CreateHost_FullMethodName           = "/msg.admin.v1.AdminService/CreateHost"
+	AdminService_UpdateHost_FullMethodName           = "/msg.admin.v1.AdminService/UpdateHost"
+	AdminService_DeleteHost_FullMethodName           = "/msg.admin.v1.AdminService/DeleteHost"
+	AdminService_ListRules_FullMethodName            = "/msg.admin.v1.AdminService/ListRules"
+	AdminService_GetRule_FullMethodName              = "/msg.admin.v1.AdminService/GetRule"
+	AdminService_CreateRule_FullMethodName           = "/msg.admin.v1.AdminService/CreateRule"
+	AdminService_UpdateRule_FullMethodName           = "/msg.admin.v1.AdminService/UpdateRule"
+	AdminService_DeleteRule_FullMethodName           = "/msg.admin.v1.AdminService/DeleteRule"
+	AdminService_ListRevocations_FullMethodName      = "/msg.admin.v1.AdminService/ListRevocations"
+	AdminService_CreateRevocation_FullMethodName     = "/msg.admin.v1.AdminService/CreateRevocation"
+	AdminService_DeleteRevocation_FullMethodName     = "/msg.admin.v1.AdminService/DeleteRevocation"
+	AdminService_ListAuditRecords_FullMethodName     = "/msg.admin.v1.AdminService/ListAuditRecords"
+	AdminService_GetAuditLog_FullMethodName          = "/msg.admin.v1.AdminService/GetAuditLog"
+	AdminService_ListAuditCheckpoints_FullMethodName = "/msg.admin.v1.AdminService/ListAuditCheckpoints"
+	AdminService_VerifyAuditLog_FullMethodName       = "/msg.admin.v1.AdminService/VerifyAuditLog"
+	AdminService_GetAuditProof_FullMethodName        = "/msg.admin.v1.AdminService/GetAuditProof"
+	AdminService_GetAuditHashes_FullMethodName       = "/msg.admin.v1.AdminService/GetAuditHashes"
+	AdminService_GetStatus_FullMethodName            = "/msg.admin.v1.AdminService/GetStatus"
+	AdminService_EvaluatePolicy_FullMethodName       = "/msg.admin.v1.AdminService/EvaluatePolicy"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -77,6 +82,25 @@ type AdminServiceClient interface {
 	DeleteRevocation(ctx context.Context, in *DeleteRevocationRequest, opts ...grpc.CallOption) (*DeleteRevocationResponse, error)
 	// Queries the audit trail, newest first.
 	ListAuditRecords(ctx context.Context, in *ListAuditRecordsRequest, opts ...grpc.CallOption) (*ListAuditRecordsResponse, error)
+	// Describes this instance's audit log: the instance id its records carry,
+	// the key that verifies its checkpoints, how many records it holds and
+	// which were pruned, and its latest signed checkpoint.
+	GetAuditLog(ctx context.Context, in *GetAuditLogRequest, opts ...grpc.CallOption) (*GetAuditLogResponse, error)
+	// Lists the audit log's signed checkpoints, smallest tree first.
+	ListAuditCheckpoints(ctx context.Context, in *ListAuditCheckpointsRequest, opts ...grpc.CallOption) (*ListAuditCheckpointsResponse, error)
+	// Verifies the stored audit trail against the signed checkpoints: the
+	// stored ones and those given (kept by a witness). A modified, deleted,
+	// inserted or reordered record, or records missing at the end, make the
+	// answer not ok with the first bad index. Needs the viewer role.
+	VerifyAuditLog(ctx context.Context, in *VerifyAuditLogRequest, opts ...grpc.CallOption) (*VerifyAuditLogResponse, error)
+	// Returns one audit record with its proof of inclusion in a signed
+	// checkpoint.
+	GetAuditProof(ctx context.Context, in *GetAuditProofRequest, opts ...grpc.CallOption) (*GetAuditProofResponse, error)
+	// Returns the leaf hashes of a range of audit records and the hashes that
+	// sum up the log before it, so that a verifier can check a copy of the
+	// records (the JSON-lines file) against the signed checkpoints and find
+	// the first record that differs.
+	GetAuditHashes(ctx context.Context, in *GetAuditHashesRequest, opts ...grpc.CallOption) (*GetAuditHashesResponse, error)
 	// Reports the gateway's version, uptime, config revision, counts and
 	// whether the configuration store is reachable.
 	GetStatus(ctx context.Context, in *GetStatusRequest, opts ...grpc.CallOption) (*GetStatusResponse, error)
@@ -235,6 +259,56 @@ func (c *adminServiceClient) ListAuditRecords(ctx context.Context, in *ListAudit
 	return out, nil
 }
 
+func (c *adminServiceClient) GetAuditLog(ctx context.Context, in *GetAuditLogRequest, opts ...grpc.CallOption) (*GetAuditLogResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetAuditLogResponse)
+	err := c.cc.Invoke(ctx, AdminService_GetAuditLog_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) ListAuditCheckpoints(ctx context.Context, in *ListAuditCheckpointsRequest, opts ...grpc.CallOption) (*ListAuditCheckpointsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAuditCheckpointsResponse)
+	err := c.cc.Invoke(ctx, AdminService_ListAuditCheckpoints_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) VerifyAuditLog(ctx context.Context, in *VerifyAuditLogRequest, opts ...grpc.CallOption) (*VerifyAuditLogResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(VerifyAuditLogResponse)
+	err := c.cc.Invoke(ctx, AdminService_VerifyAuditLog_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) GetAuditProof(ctx context.Context, in *GetAuditProofRequest, opts ...grpc.CallOption) (*GetAuditProofResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetAuditProofResponse)
+	err := c.cc.Invoke(ctx, AdminService_GetAuditProof_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) GetAuditHashes(ctx context.Context, in *GetAuditHashesRequest, opts ...grpc.CallOption) (*GetAuditHashesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetAuditHashesResponse)
+	err := c.cc.Invoke(ctx, AdminService_GetAuditHashes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *adminServiceClient) GetStatus(ctx context.Context, in *GetStatusRequest, opts ...grpc.CallOption) (*GetStatusResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetStatusResponse)
@@ -295,6 +369,25 @@ type AdminServiceServer interface {
 	DeleteRevocation(context.Context, *DeleteRevocationRequest) (*DeleteRevocationResponse, error)
 	// Queries the audit trail, newest first.
 	ListAuditRecords(context.Context, *ListAuditRecordsRequest) (*ListAuditRecordsResponse, error)
+	// Describes this instance's audit log: the instance id its records carry,
+	// the key that verifies its checkpoints, how many records it holds and
+	// which were pruned, and its latest signed checkpoint.
+	GetAuditLog(context.Context, *GetAuditLogRequest) (*GetAuditLogResponse, error)
+	// Lists the audit log's signed checkpoints, smallest tree first.
+	ListAuditCheckpoints(context.Context, *ListAuditCheckpointsRequest) (*ListAuditCheckpointsResponse, error)
+	// Verifies the stored audit trail against the signed checkpoints: the
+	// stored ones and those given (kept by a witness). A modified, deleted,
+	// inserted or reordered record, or records missing at the end, make the
+	// answer not ok with the first bad index. Needs the viewer role.
+	VerifyAuditLog(context.Context, *VerifyAuditLogRequest) (*VerifyAuditLogResponse, error)
+	// Returns one audit record with its proof of inclusion in a signed
+	// checkpoint.
+	GetAuditProof(context.Context, *GetAuditProofRequest) (*GetAuditProofResponse, error)
+	// Returns the leaf hashes of a range of audit records and the hashes that
+	// sum up the log before it, so that a verifier can check a copy of the
+	// records (the JSON-lines file) against the signed checkpoints and find
+	// the first record that differs.
+	GetAuditHashes(context.Context, *GetAuditHashesRequest) (*GetAuditHashesResponse, error)
 	// Reports the gateway's version, uptime, config revision, counts and
 	// whether the configuration store is reachable.
 	GetStatus(context.Context, *GetStatusRequest) (*GetStatusResponse, error)
@@ -354,6 +447,21 @@ func (UnimplementedAdminServiceServer) DeleteRevocation(context.Context, *Delete
 }
 func (UnimplementedAdminServiceServer) ListAuditRecords(context.Context, *ListAuditRecordsRequest) (*ListAuditRecordsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAuditRecords not implemented")
+}
+func (UnimplementedAdminServiceServer) GetAuditLog(context.Context, *GetAuditLogRequest) (*GetAuditLogResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAuditLog not implemented")
+}
+func (UnimplementedAdminServiceServer) ListAuditCheckpoints(context.Context, *ListAuditCheckpointsRequest) (*ListAuditCheckpointsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAuditCheckpoints not implemented")
+}
+func (UnimplementedAdminServiceServer) VerifyAuditLog(context.Context, *VerifyAuditLogRequest) (*VerifyAuditLogResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method VerifyAuditLog not implemented")
+}
+func (UnimplementedAdminServiceServer) GetAuditProof(context.Context, *GetAuditProofRequest) (*GetAuditProofResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAuditProof not implemented")
+}
+func (UnimplementedAdminServiceServer) GetAuditHashes(context.Context, *GetAuditHashesRequest) (*GetAuditHashesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAuditHashes not implemented")
 }
 func (UnimplementedAdminServiceServer) GetStatus(context.Context, *GetStatusRequest) (*GetStatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetStatus not implemented")
@@ -634,6 +742,96 @@ func _AdminService_ListAuditRecords_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_GetAuditLog_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAuditLogRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).GetAuditLog(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_GetAuditLog_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).GetAuditLog(ctx, req.(*GetAuditLogRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_ListAuditCheckpoints_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAuditCheckpointsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ListAuditCheckpoints(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_ListAuditCheckpoints_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ListAuditCheckpoints(ctx, req.(*ListAuditCheckpointsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_VerifyAuditLog_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(VerifyAuditLogRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).VerifyAuditLog(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_VerifyAuditLog_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).VerifyAuditLog(ctx, req.(*VerifyAuditLogRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_GetAuditProof_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAuditProofRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).GetAuditProof(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_GetAuditProof_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).GetAuditProof(ctx, req.(*GetAuditProofRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_GetAuditHashes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAuditHashesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).GetAuditHashes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_GetAuditHashes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).GetAuditHashes(ctx, req.(*GetAuditHashesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AdminService_GetStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetStatusRequest)
 	if err := dec(in); err != nil {
@@ -732,6 +930,26 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListAuditRecords",
 			Handler:    _AdminService_ListAuditRecords_Handler,
+		},
+		{
+			MethodName: "GetAuditLog",
+			Handler:    _AdminService_GetAuditLog_Handler,
+		},
+		{
+			MethodName: "ListAuditCheckpoints",
+			Handler:    _AdminService_ListAuditCheckpoints_Handler,
+		},
+		{
+			MethodName: "VerifyAuditLog",
+			Handler:    _AdminService_VerifyAuditLog_Handler,
+		},
+		{
+			MethodName: "GetAuditProof",
+			Handler:    _AdminService_GetAuditProof_Handler,
+		},
+		{
+			MethodName: "GetAuditHashes",
+			Handler:    _AdminService_GetAuditHashes_Handler,
 		},
 		{
 			MethodName: "GetStatus",

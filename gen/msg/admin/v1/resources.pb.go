@@ -1074,7 +1074,16 @@ type AuditRecord struct {
 	// For admin records: the resource, e.g. "rules/alice-demo".
 	AdminTarget string `protobuf:"bytes,19,opt,name=admin_target,json=adminTarget,proto3" json:"admin_target,omitempty"`
 	// For admin writes: the store revision the write produced.
-	Revision      int64 `protobuf:"varint,20,opt,name=revision,proto3" json:"revision,omitempty"`
+	Revision int64 `protobuf:"varint,20,opt,name=revision,proto3" json:"revision,omitempty"`
+	// The record's position in this instance's audit log, from 0, without
+	// gaps: the index of its leaf in the log's Merkle tree (see
+	// VerifyAuditLog). Always set on stored records, so that the JSON-lines
+	// file shows record 0's index too.
+	Index *int64 `protobuf:"varint,21,opt,name=index,proto3,oneof" json:"index,omitempty"`
+	// The gateway instance whose log holds the record (each instance of a
+	// fleet keeps its own log); the checkpoints that cover it name the same
+	// instance.
+	Instance      string `protobuf:"bytes,22,opt,name=instance,proto3" json:"instance,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1249,6 +1258,20 @@ func (x *AuditRecord) GetRevision() int64 {
 	return 0
 }
 
+func (x *AuditRecord) GetIndex() int64 {
+	if x != nil && x.Index != nil {
+		return *x.Index
+	}
+	return 0
+}
+
+func (x *AuditRecord) GetInstance() string {
+	if x != nil {
+		return x.Instance
+	}
+	return ""
+}
+
 var File_msg_admin_v1_resources_proto protoreflect.FileDescriptor
 
 const file_msg_admin_v1_resources_proto_rawDesc = "" +
@@ -1317,7 +1340,7 @@ const file_msg_admin_v1_resources_proto_rawDesc = "" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12\x18\n" +
 	"\acreator\x18\a \x01(\tR\acreator\x12\x12\n" +
-	"\x04etag\x18\b \x01(\tR\x04etag\"\xbb\x05\n" +
+	"\x04etag\x18\b \x01(\tR\x04etag\"\xfc\x05\n" +
 	"\vAuditRecord\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x1d\n" +
 	"\n" +
@@ -1340,7 +1363,10 @@ const file_msg_admin_v1_resources_proto_rawDesc = "" +
 	"\x04code\x18\x11 \x01(\tR\x04code\x12!\n" +
 	"\fadmin_action\x18\x12 \x01(\tR\vadminAction\x12!\n" +
 	"\fadmin_target\x18\x13 \x01(\tR\vadminTarget\x12\x1a\n" +
-	"\brevision\x18\x14 \x01(\x03R\brevision*C\n" +
+	"\brevision\x18\x14 \x01(\x03R\brevision\x12\x19\n" +
+	"\x05index\x18\x15 \x01(\x03H\x00R\x05index\x88\x01\x01\x12\x1a\n" +
+	"\binstance\x18\x16 \x01(\tR\binstanceB\b\n" +
+	"\x06_index*C\n" +
 	"\x06Effect\x12\x16\n" +
 	"\x12EFFECT_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fEFFECT_ALLOW\x10\x01\x12\x0f\n" +
@@ -1423,6 +1449,7 @@ func file_msg_admin_v1_resources_proto_init() {
 		(*PathMatcher_Prefix)(nil),
 		(*PathMatcher_Glob)(nil),
 	}
+	file_msg_admin_v1_resources_proto_msgTypes[6].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

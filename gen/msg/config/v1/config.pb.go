@@ -1109,7 +1109,16 @@ type Audit struct {
 	// Records older than this are pruned from the store. Default 720h (30 days).
 	MaxAge *durationpb.Duration `protobuf:"bytes,2,opt,name=max_age,json=maxAge,proto3" json:"max_age,omitempty"`
 	// At most this many records are kept in the store. Default 1000000.
-	MaxRecords    int64 `protobuf:"varint,3,opt,name=max_records,json=maxRecords,proto3" json:"max_records,omitempty"`
+	MaxRecords int64 `protobuf:"varint,3,opt,name=max_records,json=maxRecords,proto3" json:"max_records,omitempty"`
+	// How often the gateway signs a checkpoint of its audit log (the number
+	// of records and the Merkle tree root) when records were added since the
+	// last one; one is also signed when the gateway stops. Records newer than
+	// the last checkpoint are not covered by a signature yet. Default 10s,
+	// between 1s and 1h.
+	CheckpointInterval *durationpb.Duration `protobuf:"bytes,4,opt,name=checkpoint_interval,json=checkpointInterval,proto3" json:"checkpoint_interval,omitempty"`
+	// Where each signed checkpoint is also handed, so that a copy outside
+	// data_dir can tell a trail whose newest records were deleted.
+	Witness       *AuditWitness `protobuf:"bytes,5,opt,name=witness,proto3" json:"witness,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1165,6 +1174,80 @@ func (x *Audit) GetMaxRecords() int64 {
 	return 0
 }
 
+func (x *Audit) GetCheckpointInterval() *durationpb.Duration {
+	if x != nil {
+		return x.CheckpointInterval
+	}
+	return nil
+}
+
+func (x *Audit) GetWitness() *AuditWitness {
+	if x != nil {
+		return x.Witness
+	}
+	return nil
+}
+
+// AuditWitness names where the audit log's checkpoints go besides the store.
+// Both may be set.
+type AuditWitness struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Append every checkpoint (a signed note followed by a blank line) to this
+	// file, created 0600; keep it on another disk or ship it elsewhere.
+	// `msgctl audit verify --checkpoint FILE` reads it.
+	File string `protobuf:"bytes,1,opt,name=file,proto3" json:"file,omitempty"`
+	// POST every checkpoint to this http or https URL, as text/plain (the
+	// signed note); any 2xx answer accepts it. A checkpoint that fails is
+	// logged; the next one is sent at the next interval.
+	Url           string `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditWitness) Reset() {
+	*x = AuditWitness{}
+	mi := &file_msg_config_v1_config_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditWitness) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditWitness) ProtoMessage() {}
+
+func (x *AuditWitness) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_config_v1_config_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditWitness.ProtoReflect.Descriptor instead.
+func (*AuditWitness) Descriptor() ([]byte, []int) {
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *AuditWitness) GetFile() string {
+	if x != nil {
+		return x.File
+	}
+	return ""
+}
+
+func (x *AuditWitness) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
 // Store selects the configuration store shared by the gateway's instances.
 type Store struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1178,7 +1261,7 @@ type Store struct {
 
 func (x *Store) Reset() {
 	*x = Store{}
-	mi := &file_msg_config_v1_config_proto_msgTypes[12]
+	mi := &file_msg_config_v1_config_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1190,7 +1273,7 @@ func (x *Store) String() string {
 func (*Store) ProtoMessage() {}
 
 func (x *Store) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_config_v1_config_proto_msgTypes[12]
+	mi := &file_msg_config_v1_config_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1203,7 +1286,7 @@ func (x *Store) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Store.ProtoReflect.Descriptor instead.
 func (*Store) Descriptor() ([]byte, []int) {
-	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{12}
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Store) GetEtcd() *Etcd {
@@ -1237,7 +1320,7 @@ type Etcd struct {
 
 func (x *Etcd) Reset() {
 	*x = Etcd{}
-	mi := &file_msg_config_v1_config_proto_msgTypes[13]
+	mi := &file_msg_config_v1_config_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1249,7 +1332,7 @@ func (x *Etcd) String() string {
 func (*Etcd) ProtoMessage() {}
 
 func (x *Etcd) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_config_v1_config_proto_msgTypes[13]
+	mi := &file_msg_config_v1_config_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1262,7 +1345,7 @@ func (x *Etcd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Etcd.ProtoReflect.Descriptor instead.
 func (*Etcd) Descriptor() ([]byte, []int) {
-	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{13}
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Etcd) GetEndpoints() []string {
@@ -1320,7 +1403,7 @@ type EtcdTLS struct {
 
 func (x *EtcdTLS) Reset() {
 	*x = EtcdTLS{}
-	mi := &file_msg_config_v1_config_proto_msgTypes[14]
+	mi := &file_msg_config_v1_config_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1332,7 +1415,7 @@ func (x *EtcdTLS) String() string {
 func (*EtcdTLS) ProtoMessage() {}
 
 func (x *EtcdTLS) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_config_v1_config_proto_msgTypes[14]
+	mi := &file_msg_config_v1_config_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1345,7 +1428,7 @@ func (x *EtcdTLS) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EtcdTLS.ProtoReflect.Descriptor instead.
 func (*EtcdTLS) Descriptor() ([]byte, []int) {
-	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{14}
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *EtcdTLS) GetCaFile() string {
@@ -1458,13 +1541,18 @@ const file_msg_config_v1_config_proto_rawDesc = "" +
 	"AdminToken\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06sha256\x18\x02 \x01(\tR\x06sha256\x12,\n" +
-	"\x04role\x18\x03 \x01(\x0e2\x18.msg.config.v1.AdminRoleR\x04role\"{\n" +
+	"\x04role\x18\x03 \x01(\x0e2\x18.msg.config.v1.AdminRoleR\x04role\"\xfe\x01\n" +
 	"\x05Audit\x12\x1d\n" +
 	"\n" +
 	"jsonl_file\x18\x01 \x01(\tR\tjsonlFile\x122\n" +
 	"\amax_age\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x06maxAge\x12\x1f\n" +
 	"\vmax_records\x18\x03 \x01(\x03R\n" +
-	"maxRecords\"0\n" +
+	"maxRecords\x12J\n" +
+	"\x13checkpoint_interval\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x12checkpointInterval\x125\n" +
+	"\awitness\x18\x05 \x01(\v2\x1b.msg.config.v1.AuditWitnessR\awitness\"4\n" +
+	"\fAuditWitness\x12\x12\n" +
+	"\x04file\x18\x01 \x01(\tR\x04file\x12\x10\n" +
+	"\x03url\x18\x02 \x01(\tR\x03url\"0\n" +
 	"\x05Store\x12'\n" +
 	"\x04etcd\x18\x01 \x01(\v2\x13.msg.config.v1.EtcdR\x04etcd\"\xc0\x01\n" +
 	"\x04Etcd\x12\x1c\n" +
@@ -1497,7 +1585,7 @@ func file_msg_config_v1_config_proto_rawDescGZIP() []byte {
 }
 
 var file_msg_config_v1_config_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_msg_config_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_msg_config_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_msg_config_v1_config_proto_goTypes = []any{
 	(AdminRole)(0),              // 0: msg.config.v1.AdminRole
 	(*Config)(nil),              // 1: msg.config.v1.Config
@@ -1512,48 +1600,51 @@ var file_msg_config_v1_config_proto_goTypes = []any{
 	(*AdminClient)(nil),         // 10: msg.config.v1.AdminClient
 	(*AdminToken)(nil),          // 11: msg.config.v1.AdminToken
 	(*Audit)(nil),               // 12: msg.config.v1.Audit
-	(*Store)(nil),               // 13: msg.config.v1.Store
-	(*Etcd)(nil),                // 14: msg.config.v1.Etcd
-	(*EtcdTLS)(nil),             // 15: msg.config.v1.EtcdTLS
-	(*v1.Host)(nil),             // 16: msg.admin.v1.Host
-	(*v1.Rule)(nil),             // 17: msg.admin.v1.Rule
-	(*durationpb.Duration)(nil), // 18: google.protobuf.Duration
+	(*AuditWitness)(nil),        // 13: msg.config.v1.AuditWitness
+	(*Store)(nil),               // 14: msg.config.v1.Store
+	(*Etcd)(nil),                // 15: msg.config.v1.Etcd
+	(*EtcdTLS)(nil),             // 16: msg.config.v1.EtcdTLS
+	(*v1.Host)(nil),             // 17: msg.admin.v1.Host
+	(*v1.Rule)(nil),             // 18: msg.admin.v1.Rule
+	(*durationpb.Duration)(nil), // 19: google.protobuf.Duration
 }
 var file_msg_config_v1_config_proto_depIdxs = []int32{
 	2,  // 0: msg.config.v1.Config.tls:type_name -> msg.config.v1.ServerTLS
-	16, // 1: msg.config.v1.Config.hosts:type_name -> msg.admin.v1.Host
-	17, // 2: msg.config.v1.Config.rules:type_name -> msg.admin.v1.Rule
+	17, // 1: msg.config.v1.Config.hosts:type_name -> msg.admin.v1.Host
+	18, // 2: msg.config.v1.Config.rules:type_name -> msg.admin.v1.Rule
 	3,  // 3: msg.config.v1.Config.limits:type_name -> msg.config.v1.Limits
 	5,  // 4: msg.config.v1.Config.log:type_name -> msg.config.v1.Log
 	6,  // 5: msg.config.v1.Config.relay_headers:type_name -> msg.config.v1.RelayHeaders
-	18, // 6: msg.config.v1.Config.drain_timeout:type_name -> google.protobuf.Duration
+	19, // 6: msg.config.v1.Config.drain_timeout:type_name -> google.protobuf.Duration
 	7,  // 7: msg.config.v1.Config.tracing:type_name -> msg.config.v1.Tracing
 	8,  // 8: msg.config.v1.Config.admin:type_name -> msg.config.v1.Admin
 	12, // 9: msg.config.v1.Config.audit:type_name -> msg.config.v1.Audit
-	13, // 10: msg.config.v1.Config.store:type_name -> msg.config.v1.Store
+	14, // 10: msg.config.v1.Config.store:type_name -> msg.config.v1.Store
 	4,  // 11: msg.config.v1.Config.keepalive:type_name -> msg.config.v1.Keepalive
-	18, // 12: msg.config.v1.ServerTLS.reload_interval:type_name -> google.protobuf.Duration
-	18, // 13: msg.config.v1.Limits.handshake_timeout:type_name -> google.protobuf.Duration
-	18, // 14: msg.config.v1.Limits.first_message_timeout:type_name -> google.protobuf.Duration
-	18, // 15: msg.config.v1.Limits.response_write_timeout:type_name -> google.protobuf.Duration
-	18, // 16: msg.config.v1.Keepalive.ping_interval:type_name -> google.protobuf.Duration
-	18, // 17: msg.config.v1.Keepalive.ping_timeout:type_name -> google.protobuf.Duration
-	18, // 18: msg.config.v1.Keepalive.min_client_ping_interval:type_name -> google.protobuf.Duration
-	18, // 19: msg.config.v1.Keepalive.max_connection_idle:type_name -> google.protobuf.Duration
+	19, // 12: msg.config.v1.ServerTLS.reload_interval:type_name -> google.protobuf.Duration
+	19, // 13: msg.config.v1.Limits.handshake_timeout:type_name -> google.protobuf.Duration
+	19, // 14: msg.config.v1.Limits.first_message_timeout:type_name -> google.protobuf.Duration
+	19, // 15: msg.config.v1.Limits.response_write_timeout:type_name -> google.protobuf.Duration
+	19, // 16: msg.config.v1.Keepalive.ping_interval:type_name -> google.protobuf.Duration
+	19, // 17: msg.config.v1.Keepalive.ping_timeout:type_name -> google.protobuf.Duration
+	19, // 18: msg.config.v1.Keepalive.min_client_ping_interval:type_name -> google.protobuf.Duration
+	19, // 19: msg.config.v1.Keepalive.max_connection_idle:type_name -> google.protobuf.Duration
 	11, // 20: msg.config.v1.Admin.tokens:type_name -> msg.config.v1.AdminToken
 	9,  // 21: msg.config.v1.Admin.tls:type_name -> msg.config.v1.AdminTLS
 	10, // 22: msg.config.v1.Admin.clients:type_name -> msg.config.v1.AdminClient
 	0,  // 23: msg.config.v1.AdminClient.role:type_name -> msg.config.v1.AdminRole
 	0,  // 24: msg.config.v1.AdminToken.role:type_name -> msg.config.v1.AdminRole
-	18, // 25: msg.config.v1.Audit.max_age:type_name -> google.protobuf.Duration
-	14, // 26: msg.config.v1.Store.etcd:type_name -> msg.config.v1.Etcd
-	18, // 27: msg.config.v1.Etcd.dial_timeout:type_name -> google.protobuf.Duration
-	15, // 28: msg.config.v1.Etcd.tls:type_name -> msg.config.v1.EtcdTLS
-	29, // [29:29] is the sub-list for method output_type
-	29, // [29:29] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	19, // 25: msg.config.v1.Audit.max_age:type_name -> google.protobuf.Duration
+	19, // 26: msg.config.v1.Audit.checkpoint_interval:type_name -> google.protobuf.Duration
+	13, // 27: msg.config.v1.Audit.witness:type_name -> msg.config.v1.AuditWitness
+	15, // 28: msg.config.v1.Store.etcd:type_name -> msg.config.v1.Etcd
+	19, // 29: msg.config.v1.Etcd.dial_timeout:type_name -> google.protobuf.Duration
+	16, // 30: msg.config.v1.Etcd.tls:type_name -> msg.config.v1.EtcdTLS
+	31, // [31:31] is the sub-list for method output_type
+	31, // [31:31] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_msg_config_v1_config_proto_init() }
@@ -1568,7 +1659,7 @@ func file_msg_config_v1_config_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_msg_config_v1_config_proto_rawDesc), len(file_msg_config_v1_config_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   15,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

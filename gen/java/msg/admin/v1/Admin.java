@@ -13247,6 +13247,7175 @@ public final class Admin {
     }
   }
 
+  public interface AuditCheckpointOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.admin.v1.AuditCheckpoint)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * The checkpoint as a signed note (C2SP tlog-checkpoint: the origin, the
+     * tree size, the base64 root hash and a "time" line, a blank line and an
+     * Ed25519 signature line), exactly as witnesses receive it.
+     * </pre>
+     *
+     * <code>string note = 1 [json_name = "note"];</code>
+     * @return The note.
+     */
+    java.lang.String getNote();
+    /**
+     * <pre>
+     * The checkpoint as a signed note (C2SP tlog-checkpoint: the origin, the
+     * tree size, the base64 root hash and a "time" line, a blank line and an
+     * Ed25519 signature line), exactly as witnesses receive it.
+     * </pre>
+     *
+     * <code>string note = 1 [json_name = "note"];</code>
+     * @return The bytes for note.
+     */
+    com.google.protobuf.ByteString
+        getNoteBytes();
+
+    /**
+     * <pre>
+     * The number of records the tree holds.
+     * </pre>
+     *
+     * <code>int64 tree_size = 2 [json_name = "treeSize"];</code>
+     * @return The treeSize.
+     */
+    long getTreeSize();
+
+    /**
+     * <pre>
+     * The RFC 6962 Merkle tree root over the first tree_size records.
+     * </pre>
+     *
+     * <code>bytes root_hash = 3 [json_name = "rootHash"];</code>
+     * @return The rootHash.
+     */
+    com.google.protobuf.ByteString getRootHash();
+
+    /**
+     * <pre>
+     * When the gateway signed it.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp time = 4 [json_name = "time"];</code>
+     * @return Whether the time field is set.
+     */
+    boolean hasTime();
+    /**
+     * <pre>
+     * When the gateway signed it.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp time = 4 [json_name = "time"];</code>
+     * @return The time.
+     */
+    com.google.protobuf.Timestamp getTime();
+  }
+  /**
+   * <pre>
+   * AuditCheckpoint is a signed statement of the audit log's size and Merkle
+   * tree root at one time.
+   * </pre>
+   *
+   * Protobuf type {@code msg.admin.v1.AuditCheckpoint}
+   */
+  public  static final class AuditCheckpoint extends
+      com.google.protobuf.GeneratedMessageLite<
+          AuditCheckpoint, AuditCheckpoint.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.admin.v1.AuditCheckpoint)
+      AuditCheckpointOrBuilder {
+    private AuditCheckpoint() {
+      note_ = "";
+      rootHash_ = com.google.protobuf.ByteString.EMPTY;
+    }
+    private int bitField0_;
+    public static final int NOTE_FIELD_NUMBER = 1;
+    private java.lang.String note_;
+    /**
+     * <pre>
+     * The checkpoint as a signed note (C2SP tlog-checkpoint: the origin, the
+     * tree size, the base64 root hash and a "time" line, a blank line and an
+     * Ed25519 signature line), exactly as witnesses receive it.
+     * </pre>
+     *
+     * <code>string note = 1 [json_name = "note"];</code>
+     * @return The note.
+     */
+    @java.lang.Override
+    public java.lang.String getNote() {
+      return note_;
+    }
+    /**
+     * <pre>
+     * The checkpoint as a signed note (C2SP tlog-checkpoint: the origin, the
+     * tree size, the base64 root hash and a "time" line, a blank line and an
+     * Ed25519 signature line), exactly as witnesses receive it.
+     * </pre>
+     *
+     * <code>string note = 1 [json_name = "note"];</code>
+     * @return The bytes for note.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getNoteBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(note_);
+    }
+    /**
+     * <pre>
+     * The checkpoint as a signed note (C2SP tlog-checkpoint: the origin, the
+     * tree size, the base64 root hash and a "time" line, a blank line and an
+     * Ed25519 signature line), exactly as witnesses receive it.
+     * </pre>
+     *
+     * <code>string note = 1 [json_name = "note"];</code>
+     * @param value The note to set.
+     */
+    private void setNote(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      note_ = value;
+    }
+    /**
+     * <pre>
+     * The checkpoint as a signed note (C2SP tlog-checkpoint: the origin, the
+     * tree size, the base64 root hash and a "time" line, a blank line and an
+     * Ed25519 signature line), exactly as witnesses receive it.
+     * </pre>
+     *
+     * <code>string note = 1 [json_name = "note"];</code>
+     */
+    private void clearNote() {
+
+      note_ = getDefaultInstance().getNote();
+    }
+    /**
+     * <pre>
+     * The checkpoint as a signed note (C2SP tlog-checkpoint: the origin, the
+     * tree size, the base64 root hash and a "time" line, a blank line and an
+     * Ed25519 signature line), exactly as witnesses receive it.
+     * </pre>
+     *
+     * <code>string note = 1 [json_name = "note"];</code>
+     * @param value The bytes for note to set.
+     */
+    private void setNoteBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      note_ = value.toStringUtf8();
+
+    }
+
+    public static final int TREE_SIZE_FIELD_NUMBER = 2;
+    private long treeSize_;
+    /**
+     * <pre>
+     * The number of records the tree holds.
+     * </pre>
+     *
+     * <code>int64 tree_size = 2 [json_name = "treeSize"];</code>
+     * @return The treeSize.
+     */
+    @java.lang.Override
+    public long getTreeSize() {
+      return treeSize_;
+    }
+    /**
+     * <pre>
+     * The number of records the tree holds.
+     * </pre>
+     *
+     * <code>int64 tree_size = 2 [json_name = "treeSize"];</code>
+     * @param value The treeSize to set.
+     */
+    private void setTreeSize(long value) {
+      
+      treeSize_ = value;
+    }
+    /**
+     * <pre>
+     * The number of records the tree holds.
+     * </pre>
+     *
+     * <code>int64 tree_size = 2 [json_name = "treeSize"];</code>
+     */
+    private void clearTreeSize() {
+
+      treeSize_ = 0L;
+    }
+
+    public static final int ROOT_HASH_FIELD_NUMBER = 3;
+    private com.google.protobuf.ByteString rootHash_;
+    /**
+     * <pre>
+     * The RFC 6962 Merkle tree root over the first tree_size records.
+     * </pre>
+     *
+     * <code>bytes root_hash = 3 [json_name = "rootHash"];</code>
+     * @return The rootHash.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString getRootHash() {
+      return rootHash_;
+    }
+    /**
+     * <pre>
+     * The RFC 6962 Merkle tree root over the first tree_size records.
+     * </pre>
+     *
+     * <code>bytes root_hash = 3 [json_name = "rootHash"];</code>
+     * @param value The rootHash to set.
+     */
+    private void setRootHash(com.google.protobuf.ByteString value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      rootHash_ = value;
+    }
+    /**
+     * <pre>
+     * The RFC 6962 Merkle tree root over the first tree_size records.
+     * </pre>
+     *
+     * <code>bytes root_hash = 3 [json_name = "rootHash"];</code>
+     */
+    private void clearRootHash() {
+
+      rootHash_ = getDefaultInstance().getRootHash();
+    }
+
+    public static final int TIME_FIELD_NUMBER = 4;
+    private com.google.protobuf.Timestamp time_;
+    /**
+     * <pre>
+     * When the gateway signed it.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp time = 4 [json_name = "time"];</code>
+     */
+    @java.lang.Override
+    public boolean hasTime() {
+      return ((bitField0_ & 0x00000001) != 0);
+    }
+    /**
+     * <pre>
+     * When the gateway signed it.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp time = 4 [json_name = "time"];</code>
+     */
+    @java.lang.Override
+    public com.google.protobuf.Timestamp getTime() {
+      return time_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : time_;
+    }
+    /**
+     * <pre>
+     * When the gateway signed it.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp time = 4 [json_name = "time"];</code>
+     */
+    private void setTime(com.google.protobuf.Timestamp value) {
+      value.getClass();
+  time_ = value;
+      bitField0_ |= 0x00000001;
+      }
+    /**
+     * <pre>
+     * When the gateway signed it.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp time = 4 [json_name = "time"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergeTime(com.google.protobuf.Timestamp value) {
+      value.getClass();
+  if (time_ != null &&
+          time_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
+        time_ =
+          com.google.protobuf.Timestamp.newBuilder(time_).mergeFrom(value).buildPartial();
+      } else {
+        time_ = value;
+      }
+      bitField0_ |= 0x00000001;
+    }
+    /**
+     * <pre>
+     * When the gateway signed it.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp time = 4 [json_name = "time"];</code>
+     */
+    private void clearTime() {  time_ = null;
+      bitField0_ = (bitField0_ & ~0x00000001);
+    }
+
+    public static msg.admin.v1.Admin.AuditCheckpoint parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.AuditCheckpoint parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.AuditCheckpoint parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.AuditCheckpoint parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.AuditCheckpoint parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.AuditCheckpoint parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.AuditCheckpoint parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.AuditCheckpoint parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.admin.v1.Admin.AuditCheckpoint parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.admin.v1.Admin.AuditCheckpoint parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.AuditCheckpoint parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.AuditCheckpoint parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.admin.v1.Admin.AuditCheckpoint prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * AuditCheckpoint is a signed statement of the audit log's size and Merkle
+     * tree root at one time.
+     * </pre>
+     *
+     * Protobuf type {@code msg.admin.v1.AuditCheckpoint}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.admin.v1.Admin.AuditCheckpoint, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.admin.v1.AuditCheckpoint)
+        msg.admin.v1.Admin.AuditCheckpointOrBuilder {
+      // Construct using msg.admin.v1.Admin.AuditCheckpoint.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * The checkpoint as a signed note (C2SP tlog-checkpoint: the origin, the
+       * tree size, the base64 root hash and a "time" line, a blank line and an
+       * Ed25519 signature line), exactly as witnesses receive it.
+       * </pre>
+       *
+       * <code>string note = 1 [json_name = "note"];</code>
+       * @return The note.
+       */
+      @java.lang.Override
+      public java.lang.String getNote() {
+        return instance.getNote();
+      }
+      /**
+       * <pre>
+       * The checkpoint as a signed note (C2SP tlog-checkpoint: the origin, the
+       * tree size, the base64 root hash and a "time" line, a blank line and an
+       * Ed25519 signature line), exactly as witnesses receive it.
+       * </pre>
+       *
+       * <code>string note = 1 [json_name = "note"];</code>
+       * @return The bytes for note.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getNoteBytes() {
+        return instance.getNoteBytes();
+      }
+      /**
+       * <pre>
+       * The checkpoint as a signed note (C2SP tlog-checkpoint: the origin, the
+       * tree size, the base64 root hash and a "time" line, a blank line and an
+       * Ed25519 signature line), exactly as witnesses receive it.
+       * </pre>
+       *
+       * <code>string note = 1 [json_name = "note"];</code>
+       * @param value The note to set.
+       * @return This builder for chaining.
+       */
+      public Builder setNote(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setNote(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The checkpoint as a signed note (C2SP tlog-checkpoint: the origin, the
+       * tree size, the base64 root hash and a "time" line, a blank line and an
+       * Ed25519 signature line), exactly as witnesses receive it.
+       * </pre>
+       *
+       * <code>string note = 1 [json_name = "note"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearNote() {
+        copyOnWrite();
+        instance.clearNote();
+        return this;
+      }
+      /**
+       * <pre>
+       * The checkpoint as a signed note (C2SP tlog-checkpoint: the origin, the
+       * tree size, the base64 root hash and a "time" line, a blank line and an
+       * Ed25519 signature line), exactly as witnesses receive it.
+       * </pre>
+       *
+       * <code>string note = 1 [json_name = "note"];</code>
+       * @param value The bytes for note to set.
+       * @return This builder for chaining.
+       */
+      public Builder setNoteBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setNoteBytes(value);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The number of records the tree holds.
+       * </pre>
+       *
+       * <code>int64 tree_size = 2 [json_name = "treeSize"];</code>
+       * @return The treeSize.
+       */
+      @java.lang.Override
+      public long getTreeSize() {
+        return instance.getTreeSize();
+      }
+      /**
+       * <pre>
+       * The number of records the tree holds.
+       * </pre>
+       *
+       * <code>int64 tree_size = 2 [json_name = "treeSize"];</code>
+       * @param value The treeSize to set.
+       * @return This builder for chaining.
+       */
+      public Builder setTreeSize(long value) {
+        copyOnWrite();
+        instance.setTreeSize(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The number of records the tree holds.
+       * </pre>
+       *
+       * <code>int64 tree_size = 2 [json_name = "treeSize"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearTreeSize() {
+        copyOnWrite();
+        instance.clearTreeSize();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The RFC 6962 Merkle tree root over the first tree_size records.
+       * </pre>
+       *
+       * <code>bytes root_hash = 3 [json_name = "rootHash"];</code>
+       * @return The rootHash.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString getRootHash() {
+        return instance.getRootHash();
+      }
+      /**
+       * <pre>
+       * The RFC 6962 Merkle tree root over the first tree_size records.
+       * </pre>
+       *
+       * <code>bytes root_hash = 3 [json_name = "rootHash"];</code>
+       * @param value The rootHash to set.
+       * @return This builder for chaining.
+       */
+      public Builder setRootHash(com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setRootHash(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The RFC 6962 Merkle tree root over the first tree_size records.
+       * </pre>
+       *
+       * <code>bytes root_hash = 3 [json_name = "rootHash"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearRootHash() {
+        copyOnWrite();
+        instance.clearRootHash();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * When the gateway signed it.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp time = 4 [json_name = "time"];</code>
+       */
+      @java.lang.Override
+      public boolean hasTime() {
+        return instance.hasTime();
+      }
+      /**
+       * <pre>
+       * When the gateway signed it.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp time = 4 [json_name = "time"];</code>
+       */
+      @java.lang.Override
+      public com.google.protobuf.Timestamp getTime() {
+        return instance.getTime();
+      }
+      /**
+       * <pre>
+       * When the gateway signed it.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp time = 4 [json_name = "time"];</code>
+       */
+      public Builder setTime(com.google.protobuf.Timestamp value) {
+        copyOnWrite();
+        instance.setTime(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * When the gateway signed it.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp time = 4 [json_name = "time"];</code>
+       */
+      public Builder setTime(
+          com.google.protobuf.Timestamp.Builder builderForValue) {
+        copyOnWrite();
+        instance.setTime(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * When the gateway signed it.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp time = 4 [json_name = "time"];</code>
+       */
+      public Builder mergeTime(com.google.protobuf.Timestamp value) {
+        copyOnWrite();
+        instance.mergeTime(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * When the gateway signed it.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp time = 4 [json_name = "time"];</code>
+       */
+      public Builder clearTime() {  copyOnWrite();
+        instance.clearTime();
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.admin.v1.AuditCheckpoint)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.admin.v1.Admin.AuditCheckpoint();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "bitField0_",
+              "note_",
+              "treeSize_",
+              "rootHash_",
+              "time_",
+            };
+            java.lang.String info =
+                "\u0000\u0004\u0000\u0001\u0001\u0004\u0004\u0000\u0000\u0000\u0001\u0208\u0002\u0002" +
+                "\u0003\n\u0004\u1009\u0000";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.admin.v1.Admin.AuditCheckpoint> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.admin.v1.Admin.AuditCheckpoint.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.admin.v1.Admin.AuditCheckpoint>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.admin.v1.AuditCheckpoint)
+    private static final msg.admin.v1.Admin.AuditCheckpoint DEFAULT_INSTANCE;
+    static {
+      AuditCheckpoint defaultInstance = new AuditCheckpoint();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        AuditCheckpoint.class, defaultInstance);
+    }
+
+    public static msg.admin.v1.Admin.AuditCheckpoint getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<AuditCheckpoint> PARSER;
+
+    public static com.google.protobuf.Parser<AuditCheckpoint> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
+  public interface GetAuditLogRequestOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.admin.v1.GetAuditLogRequest)
+      com.google.protobuf.MessageLiteOrBuilder {
+  }
+  /**
+   * <pre>
+   * GetAuditLogRequest asks for the audit log's description.
+   * </pre>
+   *
+   * Protobuf type {@code msg.admin.v1.GetAuditLogRequest}
+   */
+  public  static final class GetAuditLogRequest extends
+      com.google.protobuf.GeneratedMessageLite<
+          GetAuditLogRequest, GetAuditLogRequest.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.admin.v1.GetAuditLogRequest)
+      GetAuditLogRequestOrBuilder {
+    private GetAuditLogRequest() {
+    }
+    public static msg.admin.v1.Admin.GetAuditLogRequest parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.GetAuditLogRequest parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetAuditLogRequest parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.GetAuditLogRequest parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetAuditLogRequest parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.GetAuditLogRequest parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetAuditLogRequest parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.GetAuditLogRequest parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.admin.v1.Admin.GetAuditLogRequest parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.admin.v1.Admin.GetAuditLogRequest parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetAuditLogRequest parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.GetAuditLogRequest parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.admin.v1.Admin.GetAuditLogRequest prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * GetAuditLogRequest asks for the audit log's description.
+     * </pre>
+     *
+     * Protobuf type {@code msg.admin.v1.GetAuditLogRequest}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.admin.v1.Admin.GetAuditLogRequest, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.admin.v1.GetAuditLogRequest)
+        msg.admin.v1.Admin.GetAuditLogRequestOrBuilder {
+      // Construct using msg.admin.v1.Admin.GetAuditLogRequest.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      // @@protoc_insertion_point(builder_scope:msg.admin.v1.GetAuditLogRequest)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.admin.v1.Admin.GetAuditLogRequest();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = null;java.lang.String info =
+                "\u0000\u0000";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.admin.v1.Admin.GetAuditLogRequest> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.admin.v1.Admin.GetAuditLogRequest.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.admin.v1.Admin.GetAuditLogRequest>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.admin.v1.GetAuditLogRequest)
+    private static final msg.admin.v1.Admin.GetAuditLogRequest DEFAULT_INSTANCE;
+    static {
+      GetAuditLogRequest defaultInstance = new GetAuditLogRequest();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        GetAuditLogRequest.class, defaultInstance);
+    }
+
+    public static msg.admin.v1.Admin.GetAuditLogRequest getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<GetAuditLogRequest> PARSER;
+
+    public static com.google.protobuf.Parser<GetAuditLogRequest> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
+  public interface GetAuditLogResponseOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.admin.v1.GetAuditLogResponse)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * The instance id every record of this log carries.
+     * </pre>
+     *
+     * <code>string instance = 1 [json_name = "instance"];</code>
+     * @return The instance.
+     */
+    java.lang.String getInstance();
+    /**
+     * <pre>
+     * The instance id every record of this log carries.
+     * </pre>
+     *
+     * <code>string instance = 1 [json_name = "instance"];</code>
+     * @return The bytes for instance.
+     */
+    com.google.protobuf.ByteString
+        getInstanceBytes();
+
+    /**
+     * <pre>
+     * The log's origin: the first line of its checkpoints and the name of its
+     * key.
+     * </pre>
+     *
+     * <code>string origin = 2 [json_name = "origin"];</code>
+     * @return The origin.
+     */
+    java.lang.String getOrigin();
+    /**
+     * <pre>
+     * The log's origin: the first line of its checkpoints and the name of its
+     * key.
+     * </pre>
+     *
+     * <code>string origin = 2 [json_name = "origin"];</code>
+     * @return The bytes for origin.
+     */
+    com.google.protobuf.ByteString
+        getOriginBytes();
+
+    /**
+     * <pre>
+     * The key that verifies the checkpoints' signatures, in signed note
+     * verifier form ("origin+hash+base64"). Keep a copy: a verifier that gets
+     * the key from the gateway it checks trusts that gateway's disk.
+     * </pre>
+     *
+     * <code>string verifier_key = 3 [json_name = "verifierKey"];</code>
+     * @return The verifierKey.
+     */
+    java.lang.String getVerifierKey();
+    /**
+     * <pre>
+     * The key that verifies the checkpoints' signatures, in signed note
+     * verifier form ("origin+hash+base64"). Keep a copy: a verifier that gets
+     * the key from the gateway it checks trusts that gateway's disk.
+     * </pre>
+     *
+     * <code>string verifier_key = 3 [json_name = "verifierKey"];</code>
+     * @return The bytes for verifierKey.
+     */
+    com.google.protobuf.ByteString
+        getVerifierKeyBytes();
+
+    /**
+     * <pre>
+     * The number of records written to the log so far.
+     * </pre>
+     *
+     * <code>int64 tree_size = 4 [json_name = "treeSize"];</code>
+     * @return The treeSize.
+     */
+    long getTreeSize();
+
+    /**
+     * <pre>
+     * The index of the oldest record still stored; the ones before it were
+     * pruned (audit.max_age, audit.max_records).
+     * </pre>
+     *
+     * <code>int64 first_index = 5 [json_name = "firstIndex"];</code>
+     * @return The firstIndex.
+     */
+    long getFirstIndex();
+
+    /**
+     * <pre>
+     * The latest signed checkpoint, if any.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.AuditCheckpoint latest_checkpoint = 6 [json_name = "latestCheckpoint"];</code>
+     * @return Whether the latestCheckpoint field is set.
+     */
+    boolean hasLatestCheckpoint();
+    /**
+     * <pre>
+     * The latest signed checkpoint, if any.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.AuditCheckpoint latest_checkpoint = 6 [json_name = "latestCheckpoint"];</code>
+     * @return The latestCheckpoint.
+     */
+    msg.admin.v1.Admin.AuditCheckpoint getLatestCheckpoint();
+  }
+  /**
+   * <pre>
+   * GetAuditLogResponse describes this instance's audit log.
+   * </pre>
+   *
+   * Protobuf type {@code msg.admin.v1.GetAuditLogResponse}
+   */
+  public  static final class GetAuditLogResponse extends
+      com.google.protobuf.GeneratedMessageLite<
+          GetAuditLogResponse, GetAuditLogResponse.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.admin.v1.GetAuditLogResponse)
+      GetAuditLogResponseOrBuilder {
+    private GetAuditLogResponse() {
+      instance_ = "";
+      origin_ = "";
+      verifierKey_ = "";
+    }
+    private int bitField0_;
+    public static final int INSTANCE_FIELD_NUMBER = 1;
+    private java.lang.String instance_;
+    /**
+     * <pre>
+     * The instance id every record of this log carries.
+     * </pre>
+     *
+     * <code>string instance = 1 [json_name = "instance"];</code>
+     * @return The instance.
+     */
+    @java.lang.Override
+    public java.lang.String getInstance() {
+      return instance_;
+    }
+    /**
+     * <pre>
+     * The instance id every record of this log carries.
+     * </pre>
+     *
+     * <code>string instance = 1 [json_name = "instance"];</code>
+     * @return The bytes for instance.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getInstanceBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(instance_);
+    }
+    /**
+     * <pre>
+     * The instance id every record of this log carries.
+     * </pre>
+     *
+     * <code>string instance = 1 [json_name = "instance"];</code>
+     * @param value The instance to set.
+     */
+    private void setInstance(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      instance_ = value;
+    }
+    /**
+     * <pre>
+     * The instance id every record of this log carries.
+     * </pre>
+     *
+     * <code>string instance = 1 [json_name = "instance"];</code>
+     */
+    private void clearInstance() {
+
+      instance_ = getDefaultInstance().getInstance();
+    }
+    /**
+     * <pre>
+     * The instance id every record of this log carries.
+     * </pre>
+     *
+     * <code>string instance = 1 [json_name = "instance"];</code>
+     * @param value The bytes for instance to set.
+     */
+    private void setInstanceBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      instance_ = value.toStringUtf8();
+
+    }
+
+    public static final int ORIGIN_FIELD_NUMBER = 2;
+    private java.lang.String origin_;
+    /**
+     * <pre>
+     * The log's origin: the first line of its checkpoints and the name of its
+     * key.
+     * </pre>
+     *
+     * <code>string origin = 2 [json_name = "origin"];</code>
+     * @return The origin.
+     */
+    @java.lang.Override
+    public java.lang.String getOrigin() {
+      return origin_;
+    }
+    /**
+     * <pre>
+     * The log's origin: the first line of its checkpoints and the name of its
+     * key.
+     * </pre>
+     *
+     * <code>string origin = 2 [json_name = "origin"];</code>
+     * @return The bytes for origin.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getOriginBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(origin_);
+    }
+    /**
+     * <pre>
+     * The log's origin: the first line of its checkpoints and the name of its
+     * key.
+     * </pre>
+     *
+     * <code>string origin = 2 [json_name = "origin"];</code>
+     * @param value The origin to set.
+     */
+    private void setOrigin(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      origin_ = value;
+    }
+    /**
+     * <pre>
+     * The log's origin: the first line of its checkpoints and the name of its
+     * key.
+     * </pre>
+     *
+     * <code>string origin = 2 [json_name = "origin"];</code>
+     */
+    private void clearOrigin() {
+
+      origin_ = getDefaultInstance().getOrigin();
+    }
+    /**
+     * <pre>
+     * The log's origin: the first line of its checkpoints and the name of its
+     * key.
+     * </pre>
+     *
+     * <code>string origin = 2 [json_name = "origin"];</code>
+     * @param value The bytes for origin to set.
+     */
+    private void setOriginBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      origin_ = value.toStringUtf8();
+
+    }
+
+    public static final int VERIFIER_KEY_FIELD_NUMBER = 3;
+    private java.lang.String verifierKey_;
+    /**
+     * <pre>
+     * The key that verifies the checkpoints' signatures, in signed note
+     * verifier form ("origin+hash+base64"). Keep a copy: a verifier that gets
+     * the key from the gateway it checks trusts that gateway's disk.
+     * </pre>
+     *
+     * <code>string verifier_key = 3 [json_name = "verifierKey"];</code>
+     * @return The verifierKey.
+     */
+    @java.lang.Override
+    public java.lang.String getVerifierKey() {
+      return verifierKey_;
+    }
+    /**
+     * <pre>
+     * The key that verifies the checkpoints' signatures, in signed note
+     * verifier form ("origin+hash+base64"). Keep a copy: a verifier that gets
+     * the key from the gateway it checks trusts that gateway's disk.
+     * </pre>
+     *
+     * <code>string verifier_key = 3 [json_name = "verifierKey"];</code>
+     * @return The bytes for verifierKey.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getVerifierKeyBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(verifierKey_);
+    }
+    /**
+     * <pre>
+     * The key that verifies the checkpoints' signatures, in signed note
+     * verifier form ("origin+hash+base64"). Keep a copy: a verifier that gets
+     * the key from the gateway it checks trusts that gateway's disk.
+     * </pre>
+     *
+     * <code>string verifier_key = 3 [json_name = "verifierKey"];</code>
+     * @param value The verifierKey to set.
+     */
+    private void setVerifierKey(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      verifierKey_ = value;
+    }
+    /**
+     * <pre>
+     * The key that verifies the checkpoints' signatures, in signed note
+     * verifier form ("origin+hash+base64"). Keep a copy: a verifier that gets
+     * the key from the gateway it checks trusts that gateway's disk.
+     * </pre>
+     *
+     * <code>string verifier_key = 3 [json_name = "verifierKey"];</code>
+     */
+    private void clearVerifierKey() {
+
+      verifierKey_ = getDefaultInstance().getVerifierKey();
+    }
+    /**
+     * <pre>
+     * The key that verifies the checkpoints' signatures, in signed note
+     * verifier form ("origin+hash+base64"). Keep a copy: a verifier that gets
+     * the key from the gateway it checks trusts that gateway's disk.
+     * </pre>
+     *
+     * <code>string verifier_key = 3 [json_name = "verifierKey"];</code>
+     * @param value The bytes for verifierKey to set.
+     */
+    private void setVerifierKeyBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      verifierKey_ = value.toStringUtf8();
+
+    }
+
+    public static final int TREE_SIZE_FIELD_NUMBER = 4;
+    private long treeSize_;
+    /**
+     * <pre>
+     * The number of records written to the log so far.
+     * </pre>
+     *
+     * <code>int64 tree_size = 4 [json_name = "treeSize"];</code>
+     * @return The treeSize.
+     */
+    @java.lang.Override
+    public long getTreeSize() {
+      return treeSize_;
+    }
+    /**
+     * <pre>
+     * The number of records written to the log so far.
+     * </pre>
+     *
+     * <code>int64 tree_size = 4 [json_name = "treeSize"];</code>
+     * @param value The treeSize to set.
+     */
+    private void setTreeSize(long value) {
+      
+      treeSize_ = value;
+    }
+    /**
+     * <pre>
+     * The number of records written to the log so far.
+     * </pre>
+     *
+     * <code>int64 tree_size = 4 [json_name = "treeSize"];</code>
+     */
+    private void clearTreeSize() {
+
+      treeSize_ = 0L;
+    }
+
+    public static final int FIRST_INDEX_FIELD_NUMBER = 5;
+    private long firstIndex_;
+    /**
+     * <pre>
+     * The index of the oldest record still stored; the ones before it were
+     * pruned (audit.max_age, audit.max_records).
+     * </pre>
+     *
+     * <code>int64 first_index = 5 [json_name = "firstIndex"];</code>
+     * @return The firstIndex.
+     */
+    @java.lang.Override
+    public long getFirstIndex() {
+      return firstIndex_;
+    }
+    /**
+     * <pre>
+     * The index of the oldest record still stored; the ones before it were
+     * pruned (audit.max_age, audit.max_records).
+     * </pre>
+     *
+     * <code>int64 first_index = 5 [json_name = "firstIndex"];</code>
+     * @param value The firstIndex to set.
+     */
+    private void setFirstIndex(long value) {
+      
+      firstIndex_ = value;
+    }
+    /**
+     * <pre>
+     * The index of the oldest record still stored; the ones before it were
+     * pruned (audit.max_age, audit.max_records).
+     * </pre>
+     *
+     * <code>int64 first_index = 5 [json_name = "firstIndex"];</code>
+     */
+    private void clearFirstIndex() {
+
+      firstIndex_ = 0L;
+    }
+
+    public static final int LATEST_CHECKPOINT_FIELD_NUMBER = 6;
+    private msg.admin.v1.Admin.AuditCheckpoint latestCheckpoint_;
+    /**
+     * <pre>
+     * The latest signed checkpoint, if any.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.AuditCheckpoint latest_checkpoint = 6 [json_name = "latestCheckpoint"];</code>
+     */
+    @java.lang.Override
+    public boolean hasLatestCheckpoint() {
+      return ((bitField0_ & 0x00000001) != 0);
+    }
+    /**
+     * <pre>
+     * The latest signed checkpoint, if any.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.AuditCheckpoint latest_checkpoint = 6 [json_name = "latestCheckpoint"];</code>
+     */
+    @java.lang.Override
+    public msg.admin.v1.Admin.AuditCheckpoint getLatestCheckpoint() {
+      return latestCheckpoint_ == null ? msg.admin.v1.Admin.AuditCheckpoint.getDefaultInstance() : latestCheckpoint_;
+    }
+    /**
+     * <pre>
+     * The latest signed checkpoint, if any.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.AuditCheckpoint latest_checkpoint = 6 [json_name = "latestCheckpoint"];</code>
+     */
+    private void setLatestCheckpoint(msg.admin.v1.Admin.AuditCheckpoint value) {
+      value.getClass();
+  latestCheckpoint_ = value;
+      bitField0_ |= 0x00000001;
+      }
+    /**
+     * <pre>
+     * The latest signed checkpoint, if any.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.AuditCheckpoint latest_checkpoint = 6 [json_name = "latestCheckpoint"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergeLatestCheckpoint(msg.admin.v1.Admin.AuditCheckpoint value) {
+      value.getClass();
+  if (latestCheckpoint_ != null &&
+          latestCheckpoint_ != msg.admin.v1.Admin.AuditCheckpoint.getDefaultInstance()) {
+        latestCheckpoint_ =
+          msg.admin.v1.Admin.AuditCheckpoint.newBuilder(latestCheckpoint_).mergeFrom(value).buildPartial();
+      } else {
+        latestCheckpoint_ = value;
+      }
+      bitField0_ |= 0x00000001;
+    }
+    /**
+     * <pre>
+     * The latest signed checkpoint, if any.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.AuditCheckpoint latest_checkpoint = 6 [json_name = "latestCheckpoint"];</code>
+     */
+    private void clearLatestCheckpoint() {  latestCheckpoint_ = null;
+      bitField0_ = (bitField0_ & ~0x00000001);
+    }
+
+    public static msg.admin.v1.Admin.GetAuditLogResponse parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.GetAuditLogResponse parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetAuditLogResponse parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.GetAuditLogResponse parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetAuditLogResponse parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.GetAuditLogResponse parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetAuditLogResponse parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.GetAuditLogResponse parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.admin.v1.Admin.GetAuditLogResponse parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.admin.v1.Admin.GetAuditLogResponse parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetAuditLogResponse parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.GetAuditLogResponse parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.admin.v1.Admin.GetAuditLogResponse prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * GetAuditLogResponse describes this instance's audit log.
+     * </pre>
+     *
+     * Protobuf type {@code msg.admin.v1.GetAuditLogResponse}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.admin.v1.Admin.GetAuditLogResponse, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.admin.v1.GetAuditLogResponse)
+        msg.admin.v1.Admin.GetAuditLogResponseOrBuilder {
+      // Construct using msg.admin.v1.Admin.GetAuditLogResponse.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * The instance id every record of this log carries.
+       * </pre>
+       *
+       * <code>string instance = 1 [json_name = "instance"];</code>
+       * @return The instance.
+       */
+      @java.lang.Override
+      public java.lang.String getInstance() {
+        return instance.getInstance();
+      }
+      /**
+       * <pre>
+       * The instance id every record of this log carries.
+       * </pre>
+       *
+       * <code>string instance = 1 [json_name = "instance"];</code>
+       * @return The bytes for instance.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getInstanceBytes() {
+        return instance.getInstanceBytes();
+      }
+      /**
+       * <pre>
+       * The instance id every record of this log carries.
+       * </pre>
+       *
+       * <code>string instance = 1 [json_name = "instance"];</code>
+       * @param value The instance to set.
+       * @return This builder for chaining.
+       */
+      public Builder setInstance(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setInstance(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The instance id every record of this log carries.
+       * </pre>
+       *
+       * <code>string instance = 1 [json_name = "instance"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearInstance() {
+        copyOnWrite();
+        instance.clearInstance();
+        return this;
+      }
+      /**
+       * <pre>
+       * The instance id every record of this log carries.
+       * </pre>
+       *
+       * <code>string instance = 1 [json_name = "instance"];</code>
+       * @param value The bytes for instance to set.
+       * @return This builder for chaining.
+       */
+      public Builder setInstanceBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setInstanceBytes(value);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The log's origin: the first line of its checkpoints and the name of its
+       * key.
+       * </pre>
+       *
+       * <code>string origin = 2 [json_name = "origin"];</code>
+       * @return The origin.
+       */
+      @java.lang.Override
+      public java.lang.String getOrigin() {
+        return instance.getOrigin();
+      }
+      /**
+       * <pre>
+       * The log's origin: the first line of its checkpoints and the name of its
+       * key.
+       * </pre>
+       *
+       * <code>string origin = 2 [json_name = "origin"];</code>
+       * @return The bytes for origin.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getOriginBytes() {
+        return instance.getOriginBytes();
+      }
+      /**
+       * <pre>
+       * The log's origin: the first line of its checkpoints and the name of its
+       * key.
+       * </pre>
+       *
+       * <code>string origin = 2 [json_name = "origin"];</code>
+       * @param value The origin to set.
+       * @return This builder for chaining.
+       */
+      public Builder setOrigin(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setOrigin(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The log's origin: the first line of its checkpoints and the name of its
+       * key.
+       * </pre>
+       *
+       * <code>string origin = 2 [json_name = "origin"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearOrigin() {
+        copyOnWrite();
+        instance.clearOrigin();
+        return this;
+      }
+      /**
+       * <pre>
+       * The log's origin: the first line of its checkpoints and the name of its
+       * key.
+       * </pre>
+       *
+       * <code>string origin = 2 [json_name = "origin"];</code>
+       * @param value The bytes for origin to set.
+       * @return This builder for chaining.
+       */
+      public Builder setOriginBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setOriginBytes(value);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The key that verifies the checkpoints' signatures, in signed note
+       * verifier form ("origin+hash+base64"). Keep a copy: a verifier that gets
+       * the key from the gateway it checks trusts that gateway's disk.
+       * </pre>
+       *
+       * <code>string verifier_key = 3 [json_name = "verifierKey"];</code>
+       * @return The verifierKey.
+       */
+      @java.lang.Override
+      public java.lang.String getVerifierKey() {
+        return instance.getVerifierKey();
+      }
+      /**
+       * <pre>
+       * The key that verifies the checkpoints' signatures, in signed note
+       * verifier form ("origin+hash+base64"). Keep a copy: a verifier that gets
+       * the key from the gateway it checks trusts that gateway's disk.
+       * </pre>
+       *
+       * <code>string verifier_key = 3 [json_name = "verifierKey"];</code>
+       * @return The bytes for verifierKey.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getVerifierKeyBytes() {
+        return instance.getVerifierKeyBytes();
+      }
+      /**
+       * <pre>
+       * The key that verifies the checkpoints' signatures, in signed note
+       * verifier form ("origin+hash+base64"). Keep a copy: a verifier that gets
+       * the key from the gateway it checks trusts that gateway's disk.
+       * </pre>
+       *
+       * <code>string verifier_key = 3 [json_name = "verifierKey"];</code>
+       * @param value The verifierKey to set.
+       * @return This builder for chaining.
+       */
+      public Builder setVerifierKey(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setVerifierKey(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The key that verifies the checkpoints' signatures, in signed note
+       * verifier form ("origin+hash+base64"). Keep a copy: a verifier that gets
+       * the key from the gateway it checks trusts that gateway's disk.
+       * </pre>
+       *
+       * <code>string verifier_key = 3 [json_name = "verifierKey"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearVerifierKey() {
+        copyOnWrite();
+        instance.clearVerifierKey();
+        return this;
+      }
+      /**
+       * <pre>
+       * The key that verifies the checkpoints' signatures, in signed note
+       * verifier form ("origin+hash+base64"). Keep a copy: a verifier that gets
+       * the key from the gateway it checks trusts that gateway's disk.
+       * </pre>
+       *
+       * <code>string verifier_key = 3 [json_name = "verifierKey"];</code>
+       * @param value The bytes for verifierKey to set.
+       * @return This builder for chaining.
+       */
+      public Builder setVerifierKeyBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setVerifierKeyBytes(value);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The number of records written to the log so far.
+       * </pre>
+       *
+       * <code>int64 tree_size = 4 [json_name = "treeSize"];</code>
+       * @return The treeSize.
+       */
+      @java.lang.Override
+      public long getTreeSize() {
+        return instance.getTreeSize();
+      }
+      /**
+       * <pre>
+       * The number of records written to the log so far.
+       * </pre>
+       *
+       * <code>int64 tree_size = 4 [json_name = "treeSize"];</code>
+       * @param value The treeSize to set.
+       * @return This builder for chaining.
+       */
+      public Builder setTreeSize(long value) {
+        copyOnWrite();
+        instance.setTreeSize(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The number of records written to the log so far.
+       * </pre>
+       *
+       * <code>int64 tree_size = 4 [json_name = "treeSize"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearTreeSize() {
+        copyOnWrite();
+        instance.clearTreeSize();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The index of the oldest record still stored; the ones before it were
+       * pruned (audit.max_age, audit.max_records).
+       * </pre>
+       *
+       * <code>int64 first_index = 5 [json_name = "firstIndex"];</code>
+       * @return The firstIndex.
+       */
+      @java.lang.Override
+      public long getFirstIndex() {
+        return instance.getFirstIndex();
+      }
+      /**
+       * <pre>
+       * The index of the oldest record still stored; the ones before it were
+       * pruned (audit.max_age, audit.max_records).
+       * </pre>
+       *
+       * <code>int64 first_index = 5 [json_name = "firstIndex"];</code>
+       * @param value The firstIndex to set.
+       * @return This builder for chaining.
+       */
+      public Builder setFirstIndex(long value) {
+        copyOnWrite();
+        instance.setFirstIndex(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The index of the oldest record still stored; the ones before it were
+       * pruned (audit.max_age, audit.max_records).
+       * </pre>
+       *
+       * <code>int64 first_index = 5 [json_name = "firstIndex"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearFirstIndex() {
+        copyOnWrite();
+        instance.clearFirstIndex();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The latest signed checkpoint, if any.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.AuditCheckpoint latest_checkpoint = 6 [json_name = "latestCheckpoint"];</code>
+       */
+      @java.lang.Override
+      public boolean hasLatestCheckpoint() {
+        return instance.hasLatestCheckpoint();
+      }
+      /**
+       * <pre>
+       * The latest signed checkpoint, if any.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.AuditCheckpoint latest_checkpoint = 6 [json_name = "latestCheckpoint"];</code>
+       */
+      @java.lang.Override
+      public msg.admin.v1.Admin.AuditCheckpoint getLatestCheckpoint() {
+        return instance.getLatestCheckpoint();
+      }
+      /**
+       * <pre>
+       * The latest signed checkpoint, if any.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.AuditCheckpoint latest_checkpoint = 6 [json_name = "latestCheckpoint"];</code>
+       */
+      public Builder setLatestCheckpoint(msg.admin.v1.Admin.AuditCheckpoint value) {
+        copyOnWrite();
+        instance.setLatestCheckpoint(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * The latest signed checkpoint, if any.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.AuditCheckpoint latest_checkpoint = 6 [json_name = "latestCheckpoint"];</code>
+       */
+      public Builder setLatestCheckpoint(
+          msg.admin.v1.Admin.AuditCheckpoint.Builder builderForValue) {
+        copyOnWrite();
+        instance.setLatestCheckpoint(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * The latest signed checkpoint, if any.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.AuditCheckpoint latest_checkpoint = 6 [json_name = "latestCheckpoint"];</code>
+       */
+      public Builder mergeLatestCheckpoint(msg.admin.v1.Admin.AuditCheckpoint value) {
+        copyOnWrite();
+        instance.mergeLatestCheckpoint(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The latest signed checkpoint, if any.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.AuditCheckpoint latest_checkpoint = 6 [json_name = "latestCheckpoint"];</code>
+       */
+      public Builder clearLatestCheckpoint() {  copyOnWrite();
+        instance.clearLatestCheckpoint();
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.admin.v1.GetAuditLogResponse)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.admin.v1.Admin.GetAuditLogResponse();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "bitField0_",
+              "instance_",
+              "origin_",
+              "verifierKey_",
+              "treeSize_",
+              "firstIndex_",
+              "latestCheckpoint_",
+            };
+            java.lang.String info =
+                "\u0000\u0006\u0000\u0001\u0001\u0006\u0006\u0000\u0000\u0000\u0001\u0208\u0002\u0208" +
+                "\u0003\u0208\u0004\u0002\u0005\u0002\u0006\u1009\u0000";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.admin.v1.Admin.GetAuditLogResponse> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.admin.v1.Admin.GetAuditLogResponse.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.admin.v1.Admin.GetAuditLogResponse>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.admin.v1.GetAuditLogResponse)
+    private static final msg.admin.v1.Admin.GetAuditLogResponse DEFAULT_INSTANCE;
+    static {
+      GetAuditLogResponse defaultInstance = new GetAuditLogResponse();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        GetAuditLogResponse.class, defaultInstance);
+    }
+
+    public static msg.admin.v1.Admin.GetAuditLogResponse getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<GetAuditLogResponse> PARSER;
+
+    public static com.google.protobuf.Parser<GetAuditLogResponse> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
+  public interface ListAuditCheckpointsRequestOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.admin.v1.ListAuditCheckpointsRequest)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * At most this many checkpoints; 0 means 100, more than 1000 means 1000.
+     * </pre>
+     *
+     * <code>int32 page_size = 1 [json_name = "pageSize"];</code>
+     * @return The pageSize.
+     */
+    int getPageSize();
+
+    /**
+     * <pre>
+     * The next_page_token of the previous page, or empty for the first.
+     * </pre>
+     *
+     * <code>string page_token = 2 [json_name = "pageToken"];</code>
+     * @return The pageToken.
+     */
+    java.lang.String getPageToken();
+    /**
+     * <pre>
+     * The next_page_token of the previous page, or empty for the first.
+     * </pre>
+     *
+     * <code>string page_token = 2 [json_name = "pageToken"];</code>
+     * @return The bytes for pageToken.
+     */
+    com.google.protobuf.ByteString
+        getPageTokenBytes();
+  }
+  /**
+   * <pre>
+   * ListAuditCheckpointsRequest pages through the signed checkpoints.
+   * </pre>
+   *
+   * Protobuf type {@code msg.admin.v1.ListAuditCheckpointsRequest}
+   */
+  public  static final class ListAuditCheckpointsRequest extends
+      com.google.protobuf.GeneratedMessageLite<
+          ListAuditCheckpointsRequest, ListAuditCheckpointsRequest.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.admin.v1.ListAuditCheckpointsRequest)
+      ListAuditCheckpointsRequestOrBuilder {
+    private ListAuditCheckpointsRequest() {
+      pageToken_ = "";
+    }
+    public static final int PAGE_SIZE_FIELD_NUMBER = 1;
+    private int pageSize_;
+    /**
+     * <pre>
+     * At most this many checkpoints; 0 means 100, more than 1000 means 1000.
+     * </pre>
+     *
+     * <code>int32 page_size = 1 [json_name = "pageSize"];</code>
+     * @return The pageSize.
+     */
+    @java.lang.Override
+    public int getPageSize() {
+      return pageSize_;
+    }
+    /**
+     * <pre>
+     * At most this many checkpoints; 0 means 100, more than 1000 means 1000.
+     * </pre>
+     *
+     * <code>int32 page_size = 1 [json_name = "pageSize"];</code>
+     * @param value The pageSize to set.
+     */
+    private void setPageSize(int value) {
+      
+      pageSize_ = value;
+    }
+    /**
+     * <pre>
+     * At most this many checkpoints; 0 means 100, more than 1000 means 1000.
+     * </pre>
+     *
+     * <code>int32 page_size = 1 [json_name = "pageSize"];</code>
+     */
+    private void clearPageSize() {
+
+      pageSize_ = 0;
+    }
+
+    public static final int PAGE_TOKEN_FIELD_NUMBER = 2;
+    private java.lang.String pageToken_;
+    /**
+     * <pre>
+     * The next_page_token of the previous page, or empty for the first.
+     * </pre>
+     *
+     * <code>string page_token = 2 [json_name = "pageToken"];</code>
+     * @return The pageToken.
+     */
+    @java.lang.Override
+    public java.lang.String getPageToken() {
+      return pageToken_;
+    }
+    /**
+     * <pre>
+     * The next_page_token of the previous page, or empty for the first.
+     * </pre>
+     *
+     * <code>string page_token = 2 [json_name = "pageToken"];</code>
+     * @return The bytes for pageToken.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getPageTokenBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(pageToken_);
+    }
+    /**
+     * <pre>
+     * The next_page_token of the previous page, or empty for the first.
+     * </pre>
+     *
+     * <code>string page_token = 2 [json_name = "pageToken"];</code>
+     * @param value The pageToken to set.
+     */
+    private void setPageToken(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      pageToken_ = value;
+    }
+    /**
+     * <pre>
+     * The next_page_token of the previous page, or empty for the first.
+     * </pre>
+     *
+     * <code>string page_token = 2 [json_name = "pageToken"];</code>
+     */
+    private void clearPageToken() {
+
+      pageToken_ = getDefaultInstance().getPageToken();
+    }
+    /**
+     * <pre>
+     * The next_page_token of the previous page, or empty for the first.
+     * </pre>
+     *
+     * <code>string page_token = 2 [json_name = "pageToken"];</code>
+     * @param value The bytes for pageToken to set.
+     */
+    private void setPageTokenBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      pageToken_ = value.toStringUtf8();
+
+    }
+
+    public static msg.admin.v1.Admin.ListAuditCheckpointsRequest parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.ListAuditCheckpointsRequest parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.ListAuditCheckpointsRequest parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.ListAuditCheckpointsRequest parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.ListAuditCheckpointsRequest parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.ListAuditCheckpointsRequest parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.ListAuditCheckpointsRequest parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.ListAuditCheckpointsRequest parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.admin.v1.Admin.ListAuditCheckpointsRequest parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.admin.v1.Admin.ListAuditCheckpointsRequest parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.ListAuditCheckpointsRequest parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.ListAuditCheckpointsRequest parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.admin.v1.Admin.ListAuditCheckpointsRequest prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * ListAuditCheckpointsRequest pages through the signed checkpoints.
+     * </pre>
+     *
+     * Protobuf type {@code msg.admin.v1.ListAuditCheckpointsRequest}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.admin.v1.Admin.ListAuditCheckpointsRequest, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.admin.v1.ListAuditCheckpointsRequest)
+        msg.admin.v1.Admin.ListAuditCheckpointsRequestOrBuilder {
+      // Construct using msg.admin.v1.Admin.ListAuditCheckpointsRequest.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * At most this many checkpoints; 0 means 100, more than 1000 means 1000.
+       * </pre>
+       *
+       * <code>int32 page_size = 1 [json_name = "pageSize"];</code>
+       * @return The pageSize.
+       */
+      @java.lang.Override
+      public int getPageSize() {
+        return instance.getPageSize();
+      }
+      /**
+       * <pre>
+       * At most this many checkpoints; 0 means 100, more than 1000 means 1000.
+       * </pre>
+       *
+       * <code>int32 page_size = 1 [json_name = "pageSize"];</code>
+       * @param value The pageSize to set.
+       * @return This builder for chaining.
+       */
+      public Builder setPageSize(int value) {
+        copyOnWrite();
+        instance.setPageSize(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * At most this many checkpoints; 0 means 100, more than 1000 means 1000.
+       * </pre>
+       *
+       * <code>int32 page_size = 1 [json_name = "pageSize"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearPageSize() {
+        copyOnWrite();
+        instance.clearPageSize();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The next_page_token of the previous page, or empty for the first.
+       * </pre>
+       *
+       * <code>string page_token = 2 [json_name = "pageToken"];</code>
+       * @return The pageToken.
+       */
+      @java.lang.Override
+      public java.lang.String getPageToken() {
+        return instance.getPageToken();
+      }
+      /**
+       * <pre>
+       * The next_page_token of the previous page, or empty for the first.
+       * </pre>
+       *
+       * <code>string page_token = 2 [json_name = "pageToken"];</code>
+       * @return The bytes for pageToken.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getPageTokenBytes() {
+        return instance.getPageTokenBytes();
+      }
+      /**
+       * <pre>
+       * The next_page_token of the previous page, or empty for the first.
+       * </pre>
+       *
+       * <code>string page_token = 2 [json_name = "pageToken"];</code>
+       * @param value The pageToken to set.
+       * @return This builder for chaining.
+       */
+      public Builder setPageToken(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setPageToken(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The next_page_token of the previous page, or empty for the first.
+       * </pre>
+       *
+       * <code>string page_token = 2 [json_name = "pageToken"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearPageToken() {
+        copyOnWrite();
+        instance.clearPageToken();
+        return this;
+      }
+      /**
+       * <pre>
+       * The next_page_token of the previous page, or empty for the first.
+       * </pre>
+       *
+       * <code>string page_token = 2 [json_name = "pageToken"];</code>
+       * @param value The bytes for pageToken to set.
+       * @return This builder for chaining.
+       */
+      public Builder setPageTokenBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setPageTokenBytes(value);
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.admin.v1.ListAuditCheckpointsRequest)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.admin.v1.Admin.ListAuditCheckpointsRequest();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "pageSize_",
+              "pageToken_",
+            };
+            java.lang.String info =
+                "\u0000\u0002\u0000\u0000\u0001\u0002\u0002\u0000\u0000\u0000\u0001\u0004\u0002\u0208" +
+                "";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.admin.v1.Admin.ListAuditCheckpointsRequest> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.admin.v1.Admin.ListAuditCheckpointsRequest.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.admin.v1.Admin.ListAuditCheckpointsRequest>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.admin.v1.ListAuditCheckpointsRequest)
+    private static final msg.admin.v1.Admin.ListAuditCheckpointsRequest DEFAULT_INSTANCE;
+    static {
+      ListAuditCheckpointsRequest defaultInstance = new ListAuditCheckpointsRequest();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        ListAuditCheckpointsRequest.class, defaultInstance);
+    }
+
+    public static msg.admin.v1.Admin.ListAuditCheckpointsRequest getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<ListAuditCheckpointsRequest> PARSER;
+
+    public static com.google.protobuf.Parser<ListAuditCheckpointsRequest> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
+  public interface ListAuditCheckpointsResponseOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.admin.v1.ListAuditCheckpointsResponse)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * The checkpoints on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.AuditCheckpoint checkpoints = 1 [json_name = "checkpoints"];</code>
+     */
+    java.util.List<msg.admin.v1.Admin.AuditCheckpoint> 
+        getCheckpointsList();
+    /**
+     * <pre>
+     * The checkpoints on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.AuditCheckpoint checkpoints = 1 [json_name = "checkpoints"];</code>
+     */
+    msg.admin.v1.Admin.AuditCheckpoint getCheckpoints(int index);
+    /**
+     * <pre>
+     * The checkpoints on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.AuditCheckpoint checkpoints = 1 [json_name = "checkpoints"];</code>
+     */
+    int getCheckpointsCount();
+
+    /**
+     * <pre>
+     * Pass as page_token for the next page; empty on the last page.
+     * </pre>
+     *
+     * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+     * @return The nextPageToken.
+     */
+    java.lang.String getNextPageToken();
+    /**
+     * <pre>
+     * Pass as page_token for the next page; empty on the last page.
+     * </pre>
+     *
+     * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+     * @return The bytes for nextPageToken.
+     */
+    com.google.protobuf.ByteString
+        getNextPageTokenBytes();
+  }
+  /**
+   * <pre>
+   * ListAuditCheckpointsResponse is one page of checkpoints, smallest tree
+   * first.
+   * </pre>
+   *
+   * Protobuf type {@code msg.admin.v1.ListAuditCheckpointsResponse}
+   */
+  public  static final class ListAuditCheckpointsResponse extends
+      com.google.protobuf.GeneratedMessageLite<
+          ListAuditCheckpointsResponse, ListAuditCheckpointsResponse.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.admin.v1.ListAuditCheckpointsResponse)
+      ListAuditCheckpointsResponseOrBuilder {
+    private ListAuditCheckpointsResponse() {
+      checkpoints_ = emptyProtobufList();
+      nextPageToken_ = "";
+    }
+    public static final int CHECKPOINTS_FIELD_NUMBER = 1;
+    private com.google.protobuf.Internal.ProtobufList<msg.admin.v1.Admin.AuditCheckpoint> checkpoints_;
+    /**
+     * <pre>
+     * The checkpoints on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.AuditCheckpoint checkpoints = 1 [json_name = "checkpoints"];</code>
+     */
+    @java.lang.Override
+    public java.util.List<msg.admin.v1.Admin.AuditCheckpoint> getCheckpointsList() {
+      return checkpoints_;
+    }
+    /**
+     * <pre>
+     * The checkpoints on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.AuditCheckpoint checkpoints = 1 [json_name = "checkpoints"];</code>
+     */
+    public java.util.List<? extends msg.admin.v1.Admin.AuditCheckpointOrBuilder> 
+        getCheckpointsOrBuilderList() {
+      return checkpoints_;
+    }
+    /**
+     * <pre>
+     * The checkpoints on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.AuditCheckpoint checkpoints = 1 [json_name = "checkpoints"];</code>
+     */
+    @java.lang.Override
+    public int getCheckpointsCount() {
+      return checkpoints_.size();
+    }
+    /**
+     * <pre>
+     * The checkpoints on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.AuditCheckpoint checkpoints = 1 [json_name = "checkpoints"];</code>
+     */
+    @java.lang.Override
+    public msg.admin.v1.Admin.AuditCheckpoint getCheckpoints(int index) {
+      return checkpoints_.get(index);
+    }
+    /**
+     * <pre>
+     * The checkpoints on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.AuditCheckpoint checkpoints = 1 [json_name = "checkpoints"];</code>
+     */
+    public msg.admin.v1.Admin.AuditCheckpointOrBuilder getCheckpointsOrBuilder(
+        int index) {
+      return checkpoints_.get(index);
+    }
+    private void ensureCheckpointsIsMutable() {
+      com.google.protobuf.Internal.ProtobufList<msg.admin.v1.Admin.AuditCheckpoint> tmp = checkpoints_;
+      if (!tmp.isModifiable()) {
+        checkpoints_ =
+            com.google.protobuf.GeneratedMessageLite.mutableCopy(tmp);
+       }
+    }
+
+    /**
+     * <pre>
+     * The checkpoints on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.AuditCheckpoint checkpoints = 1 [json_name = "checkpoints"];</code>
+     */
+    private void setCheckpoints(
+        int index, msg.admin.v1.Admin.AuditCheckpoint value) {
+      value.getClass();
+  ensureCheckpointsIsMutable();
+      checkpoints_.set(index, value);
+    }
+    /**
+     * <pre>
+     * The checkpoints on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.AuditCheckpoint checkpoints = 1 [json_name = "checkpoints"];</code>
+     */
+    private void addCheckpoints(msg.admin.v1.Admin.AuditCheckpoint value) {
+      value.getClass();
+  ensureCheckpointsIsMutable();
+      checkpoints_.add(value);
+    }
+    /**
+     * <pre>
+     * The checkpoints on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.AuditCheckpoint checkpoints = 1 [json_name = "checkpoints"];</code>
+     */
+    private void addCheckpoints(
+        int index, msg.admin.v1.Admin.AuditCheckpoint value) {
+      value.getClass();
+  ensureCheckpointsIsMutable();
+      checkpoints_.add(index, value);
+    }
+    /**
+     * <pre>
+     * The checkpoints on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.AuditCheckpoint checkpoints = 1 [json_name = "checkpoints"];</code>
+     */
+    private void addAllCheckpoints(
+        java.lang.Iterable<? extends msg.admin.v1.Admin.AuditCheckpoint> values) {
+      ensureCheckpointsIsMutable();
+      com.google.protobuf.AbstractMessageLite.addAll(
+          values, checkpoints_);
+    }
+    /**
+     * <pre>
+     * The checkpoints on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.AuditCheckpoint checkpoints = 1 [json_name = "checkpoints"];</code>
+     */
+    private void clearCheckpoints() {
+      checkpoints_ = emptyProtobufList();
+    }
+    /**
+     * <pre>
+     * The checkpoints on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.AuditCheckpoint checkpoints = 1 [json_name = "checkpoints"];</code>
+     */
+    private void removeCheckpoints(int index) {
+      ensureCheckpointsIsMutable();
+      checkpoints_.remove(index);
+    }
+
+    public static final int NEXT_PAGE_TOKEN_FIELD_NUMBER = 2;
+    private java.lang.String nextPageToken_;
+    /**
+     * <pre>
+     * Pass as page_token for the next page; empty on the last page.
+     * </pre>
+     *
+     * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+     * @return The nextPageToken.
+     */
+    @java.lang.Override
+    public java.lang.String getNextPageToken() {
+      return nextPageToken_;
+    }
+    /**
+     * <pre>
+     * Pass as page_token for the next page; empty on the last page.
+     * </pre>
+     *
+     * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+     * @return The bytes for nextPageToken.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getNextPageTokenBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(nextPageToken_);
+    }
+    /**
+     * <pre>
+     * Pass as page_token for the next page; empty on the last page.
+     * </pre>
+     *
+     * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+     * @param value The nextPageToken to set.
+     */
+    private void setNextPageToken(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      nextPageToken_ = value;
+    }
+    /**
+     * <pre>
+     * Pass as page_token for the next page; empty on the last page.
+     * </pre>
+     *
+     * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+     */
+    private void clearNextPageToken() {
+
+      nextPageToken_ = getDefaultInstance().getNextPageToken();
+    }
+    /**
+     * <pre>
+     * Pass as page_token for the next page; empty on the last page.
+     * </pre>
+     *
+     * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+     * @param value The bytes for nextPageToken to set.
+     */
+    private void setNextPageTokenBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      nextPageToken_ = value.toStringUtf8();
+
+    }
+
+    public static msg.admin.v1.Admin.ListAuditCheckpointsResponse parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.ListAuditCheckpointsResponse parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.ListAuditCheckpointsResponse parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.ListAuditCheckpointsResponse parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.ListAuditCheckpointsResponse parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.ListAuditCheckpointsResponse parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.ListAuditCheckpointsResponse parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.ListAuditCheckpointsResponse parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.admin.v1.Admin.ListAuditCheckpointsResponse parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.admin.v1.Admin.ListAuditCheckpointsResponse parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.ListAuditCheckpointsResponse parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.ListAuditCheckpointsResponse parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.admin.v1.Admin.ListAuditCheckpointsResponse prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * ListAuditCheckpointsResponse is one page of checkpoints, smallest tree
+     * first.
+     * </pre>
+     *
+     * Protobuf type {@code msg.admin.v1.ListAuditCheckpointsResponse}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.admin.v1.Admin.ListAuditCheckpointsResponse, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.admin.v1.ListAuditCheckpointsResponse)
+        msg.admin.v1.Admin.ListAuditCheckpointsResponseOrBuilder {
+      // Construct using msg.admin.v1.Admin.ListAuditCheckpointsResponse.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * The checkpoints on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.AuditCheckpoint checkpoints = 1 [json_name = "checkpoints"];</code>
+       */
+      @java.lang.Override
+      public java.util.List<msg.admin.v1.Admin.AuditCheckpoint> getCheckpointsList() {
+        return java.util.Collections.unmodifiableList(
+            instance.getCheckpointsList());
+      }
+      /**
+       * <pre>
+       * The checkpoints on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.AuditCheckpoint checkpoints = 1 [json_name = "checkpoints"];</code>
+       */
+      @java.lang.Override
+      public int getCheckpointsCount() {
+        return instance.getCheckpointsCount();
+      }/**
+       * <pre>
+       * The checkpoints on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.AuditCheckpoint checkpoints = 1 [json_name = "checkpoints"];</code>
+       */
+      @java.lang.Override
+      public msg.admin.v1.Admin.AuditCheckpoint getCheckpoints(int index) {
+        return instance.getCheckpoints(index);
+      }
+      /**
+       * <pre>
+       * The checkpoints on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.AuditCheckpoint checkpoints = 1 [json_name = "checkpoints"];</code>
+       */
+      public Builder setCheckpoints(
+          int index, msg.admin.v1.Admin.AuditCheckpoint value) {
+        copyOnWrite();
+        instance.setCheckpoints(index, value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The checkpoints on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.AuditCheckpoint checkpoints = 1 [json_name = "checkpoints"];</code>
+       */
+      public Builder setCheckpoints(
+          int index, msg.admin.v1.Admin.AuditCheckpoint.Builder builderForValue) {
+        copyOnWrite();
+        instance.setCheckpoints(index,
+            builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * The checkpoints on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.AuditCheckpoint checkpoints = 1 [json_name = "checkpoints"];</code>
+       */
+      public Builder addCheckpoints(msg.admin.v1.Admin.AuditCheckpoint value) {
+        copyOnWrite();
+        instance.addCheckpoints(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The checkpoints on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.AuditCheckpoint checkpoints = 1 [json_name = "checkpoints"];</code>
+       */
+      public Builder addCheckpoints(
+          int index, msg.admin.v1.Admin.AuditCheckpoint value) {
+        copyOnWrite();
+        instance.addCheckpoints(index, value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The checkpoints on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.AuditCheckpoint checkpoints = 1 [json_name = "checkpoints"];</code>
+       */
+      public Builder addCheckpoints(
+          msg.admin.v1.Admin.AuditCheckpoint.Builder builderForValue) {
+        copyOnWrite();
+        instance.addCheckpoints(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * The checkpoints on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.AuditCheckpoint checkpoints = 1 [json_name = "checkpoints"];</code>
+       */
+      public Builder addCheckpoints(
+          int index, msg.admin.v1.Admin.AuditCheckpoint.Builder builderForValue) {
+        copyOnWrite();
+        instance.addCheckpoints(index,
+            builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * The checkpoints on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.AuditCheckpoint checkpoints = 1 [json_name = "checkpoints"];</code>
+       */
+      public Builder addAllCheckpoints(
+          java.lang.Iterable<? extends msg.admin.v1.Admin.AuditCheckpoint> values) {
+        copyOnWrite();
+        instance.addAllCheckpoints(values);
+        return this;
+      }
+      /**
+       * <pre>
+       * The checkpoints on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.AuditCheckpoint checkpoints = 1 [json_name = "checkpoints"];</code>
+       */
+      public Builder clearCheckpoints() {
+        copyOnWrite();
+        instance.clearCheckpoints();
+        return this;
+      }
+      /**
+       * <pre>
+       * The checkpoints on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.AuditCheckpoint checkpoints = 1 [json_name = "checkpoints"];</code>
+       */
+      public Builder removeCheckpoints(int index) {
+        copyOnWrite();
+        instance.removeCheckpoints(index);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * Pass as page_token for the next page; empty on the last page.
+       * </pre>
+       *
+       * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+       * @return The nextPageToken.
+       */
+      @java.lang.Override
+      public java.lang.String getNextPageToken() {
+        return instance.getNextPageToken();
+      }
+      /**
+       * <pre>
+       * Pass as page_token for the next page; empty on the last page.
+       * </pre>
+       *
+       * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+       * @return The bytes for nextPageToken.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getNextPageTokenBytes() {
+        return instance.getNextPageTokenBytes();
+      }
+      /**
+       * <pre>
+       * Pass as page_token for the next page; empty on the last page.
+       * </pre>
+       *
+       * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+       * @param value The nextPageToken to set.
+       * @return This builder for chaining.
+       */
+      public Builder setNextPageToken(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setNextPageToken(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * Pass as page_token for the next page; empty on the last page.
+       * </pre>
+       *
+       * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearNextPageToken() {
+        copyOnWrite();
+        instance.clearNextPageToken();
+        return this;
+      }
+      /**
+       * <pre>
+       * Pass as page_token for the next page; empty on the last page.
+       * </pre>
+       *
+       * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+       * @param value The bytes for nextPageToken to set.
+       * @return This builder for chaining.
+       */
+      public Builder setNextPageTokenBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setNextPageTokenBytes(value);
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.admin.v1.ListAuditCheckpointsResponse)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.admin.v1.Admin.ListAuditCheckpointsResponse();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "checkpoints_",
+              msg.admin.v1.Admin.AuditCheckpoint.class,
+              "nextPageToken_",
+            };
+            java.lang.String info =
+                "\u0000\u0002\u0000\u0000\u0001\u0002\u0002\u0000\u0001\u0000\u0001\u001b\u0002\u0208" +
+                "";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.admin.v1.Admin.ListAuditCheckpointsResponse> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.admin.v1.Admin.ListAuditCheckpointsResponse.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.admin.v1.Admin.ListAuditCheckpointsResponse>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.admin.v1.ListAuditCheckpointsResponse)
+    private static final msg.admin.v1.Admin.ListAuditCheckpointsResponse DEFAULT_INSTANCE;
+    static {
+      ListAuditCheckpointsResponse defaultInstance = new ListAuditCheckpointsResponse();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        ListAuditCheckpointsResponse.class, defaultInstance);
+    }
+
+    public static msg.admin.v1.Admin.ListAuditCheckpointsResponse getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<ListAuditCheckpointsResponse> PARSER;
+
+    public static com.google.protobuf.Parser<ListAuditCheckpointsResponse> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
+  public interface VerifyAuditLogRequestOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.admin.v1.VerifyAuditLogRequest)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * Checkpoints held elsewhere, e.g. the file of audit.witness.file: signed
+     * notes as the gateway wrote them, one or several per string. They must
+     * verify with the log's key. The latest one tells a trail whose newest
+     * records were deleted together with the stored checkpoints that covered
+     * them.
+     * </pre>
+     *
+     * <code>repeated string checkpoints = 1 [json_name = "checkpoints"];</code>
+     * @return A list containing the checkpoints.
+     */
+    java.util.List<java.lang.String>
+        getCheckpointsList();
+    /**
+     * <pre>
+     * Checkpoints held elsewhere, e.g. the file of audit.witness.file: signed
+     * notes as the gateway wrote them, one or several per string. They must
+     * verify with the log's key. The latest one tells a trail whose newest
+     * records were deleted together with the stored checkpoints that covered
+     * them.
+     * </pre>
+     *
+     * <code>repeated string checkpoints = 1 [json_name = "checkpoints"];</code>
+     * @return The count of checkpoints.
+     */
+    int getCheckpointsCount();
+    /**
+     * <pre>
+     * Checkpoints held elsewhere, e.g. the file of audit.witness.file: signed
+     * notes as the gateway wrote them, one or several per string. They must
+     * verify with the log's key. The latest one tells a trail whose newest
+     * records were deleted together with the stored checkpoints that covered
+     * them.
+     * </pre>
+     *
+     * <code>repeated string checkpoints = 1 [json_name = "checkpoints"];</code>
+     * @param index The index of the element to return.
+     * @return The checkpoints at the given index.
+     */
+    java.lang.String getCheckpoints(int index);
+    /**
+     * <pre>
+     * Checkpoints held elsewhere, e.g. the file of audit.witness.file: signed
+     * notes as the gateway wrote them, one or several per string. They must
+     * verify with the log's key. The latest one tells a trail whose newest
+     * records were deleted together with the stored checkpoints that covered
+     * them.
+     * </pre>
+     *
+     * <code>repeated string checkpoints = 1 [json_name = "checkpoints"];</code>
+     * @param index The index of the element to return.
+     * @return The checkpoints at the given index.
+     */
+    com.google.protobuf.ByteString
+        getCheckpointsBytes(int index);
+  }
+  /**
+   * <pre>
+   * VerifyAuditLogRequest asks for a verification of the stored trail.
+   * </pre>
+   *
+   * Protobuf type {@code msg.admin.v1.VerifyAuditLogRequest}
+   */
+  public  static final class VerifyAuditLogRequest extends
+      com.google.protobuf.GeneratedMessageLite<
+          VerifyAuditLogRequest, VerifyAuditLogRequest.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.admin.v1.VerifyAuditLogRequest)
+      VerifyAuditLogRequestOrBuilder {
+    private VerifyAuditLogRequest() {
+      checkpoints_ = com.google.protobuf.GeneratedMessageLite.emptyProtobufList();
+    }
+    public static final int CHECKPOINTS_FIELD_NUMBER = 1;
+    private com.google.protobuf.Internal.ProtobufList<java.lang.String> checkpoints_;
+    /**
+     * <pre>
+     * Checkpoints held elsewhere, e.g. the file of audit.witness.file: signed
+     * notes as the gateway wrote them, one or several per string. They must
+     * verify with the log's key. The latest one tells a trail whose newest
+     * records were deleted together with the stored checkpoints that covered
+     * them.
+     * </pre>
+     *
+     * <code>repeated string checkpoints = 1 [json_name = "checkpoints"];</code>
+     * @return A list containing the checkpoints.
+     */
+    @java.lang.Override
+    public java.util.List<java.lang.String> getCheckpointsList() {
+      return checkpoints_;
+    }
+    /**
+     * <pre>
+     * Checkpoints held elsewhere, e.g. the file of audit.witness.file: signed
+     * notes as the gateway wrote them, one or several per string. They must
+     * verify with the log's key. The latest one tells a trail whose newest
+     * records were deleted together with the stored checkpoints that covered
+     * them.
+     * </pre>
+     *
+     * <code>repeated string checkpoints = 1 [json_name = "checkpoints"];</code>
+     * @return The count of checkpoints.
+     */
+    @java.lang.Override
+    public int getCheckpointsCount() {
+      return checkpoints_.size();
+    }
+    /**
+     * <pre>
+     * Checkpoints held elsewhere, e.g. the file of audit.witness.file: signed
+     * notes as the gateway wrote them, one or several per string. They must
+     * verify with the log's key. The latest one tells a trail whose newest
+     * records were deleted together with the stored checkpoints that covered
+     * them.
+     * </pre>
+     *
+     * <code>repeated string checkpoints = 1 [json_name = "checkpoints"];</code>
+     * @param index The index of the element to return.
+     * @return The checkpoints at the given index.
+     */
+    @java.lang.Override
+    public java.lang.String getCheckpoints(int index) {
+      return checkpoints_.get(index);
+    }
+    /**
+     * <pre>
+     * Checkpoints held elsewhere, e.g. the file of audit.witness.file: signed
+     * notes as the gateway wrote them, one or several per string. They must
+     * verify with the log's key. The latest one tells a trail whose newest
+     * records were deleted together with the stored checkpoints that covered
+     * them.
+     * </pre>
+     *
+     * <code>repeated string checkpoints = 1 [json_name = "checkpoints"];</code>
+     * @param index The index of the value to return.
+     * @return The bytes of the checkpoints at the given index.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getCheckpointsBytes(int index) {
+      return com.google.protobuf.ByteString.copyFromUtf8(
+          checkpoints_.get(index));
+    }
+    private void ensureCheckpointsIsMutable() {
+      com.google.protobuf.Internal.ProtobufList<java.lang.String> tmp =
+          checkpoints_;  if (!tmp.isModifiable()) {
+        checkpoints_ =
+            com.google.protobuf.GeneratedMessageLite.mutableCopy(tmp);
+       }
+    }
+    /**
+     * <pre>
+     * Checkpoints held elsewhere, e.g. the file of audit.witness.file: signed
+     * notes as the gateway wrote them, one or several per string. They must
+     * verify with the log's key. The latest one tells a trail whose newest
+     * records were deleted together with the stored checkpoints that covered
+     * them.
+     * </pre>
+     *
+     * <code>repeated string checkpoints = 1 [json_name = "checkpoints"];</code>
+     * @param index The index to set the value at.
+     * @param value The checkpoints to set.
+     */
+    private void setCheckpoints(
+        int index, java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  ensureCheckpointsIsMutable();
+      checkpoints_.set(index, value);
+    }
+    /**
+     * <pre>
+     * Checkpoints held elsewhere, e.g. the file of audit.witness.file: signed
+     * notes as the gateway wrote them, one or several per string. They must
+     * verify with the log's key. The latest one tells a trail whose newest
+     * records were deleted together with the stored checkpoints that covered
+     * them.
+     * </pre>
+     *
+     * <code>repeated string checkpoints = 1 [json_name = "checkpoints"];</code>
+     * @param value The checkpoints to add.
+     */
+    private void addCheckpoints(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  ensureCheckpointsIsMutable();
+      checkpoints_.add(value);
+    }
+    /**
+     * <pre>
+     * Checkpoints held elsewhere, e.g. the file of audit.witness.file: signed
+     * notes as the gateway wrote them, one or several per string. They must
+     * verify with the log's key. The latest one tells a trail whose newest
+     * records were deleted together with the stored checkpoints that covered
+     * them.
+     * </pre>
+     *
+     * <code>repeated string checkpoints = 1 [json_name = "checkpoints"];</code>
+     * @param values The checkpoints to add.
+     */
+    private void addAllCheckpoints(
+        java.lang.Iterable<java.lang.String> values) {
+      ensureCheckpointsIsMutable();
+      com.google.protobuf.AbstractMessageLite.addAll(
+          values, checkpoints_);
+    }
+    /**
+     * <pre>
+     * Checkpoints held elsewhere, e.g. the file of audit.witness.file: signed
+     * notes as the gateway wrote them, one or several per string. They must
+     * verify with the log's key. The latest one tells a trail whose newest
+     * records were deleted together with the stored checkpoints that covered
+     * them.
+     * </pre>
+     *
+     * <code>repeated string checkpoints = 1 [json_name = "checkpoints"];</code>
+     */
+    private void clearCheckpoints() {
+      checkpoints_ = com.google.protobuf.GeneratedMessageLite.emptyProtobufList();
+    }
+    /**
+     * <pre>
+     * Checkpoints held elsewhere, e.g. the file of audit.witness.file: signed
+     * notes as the gateway wrote them, one or several per string. They must
+     * verify with the log's key. The latest one tells a trail whose newest
+     * records were deleted together with the stored checkpoints that covered
+     * them.
+     * </pre>
+     *
+     * <code>repeated string checkpoints = 1 [json_name = "checkpoints"];</code>
+     * @param value The bytes of the checkpoints to add.
+     */
+    private void addCheckpointsBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      ensureCheckpointsIsMutable();
+      checkpoints_.add(value.toStringUtf8());
+    }
+
+    public static msg.admin.v1.Admin.VerifyAuditLogRequest parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.VerifyAuditLogRequest parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.VerifyAuditLogRequest parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.VerifyAuditLogRequest parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.VerifyAuditLogRequest parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.VerifyAuditLogRequest parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.VerifyAuditLogRequest parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.VerifyAuditLogRequest parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.admin.v1.Admin.VerifyAuditLogRequest parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.admin.v1.Admin.VerifyAuditLogRequest parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.VerifyAuditLogRequest parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.VerifyAuditLogRequest parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.admin.v1.Admin.VerifyAuditLogRequest prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * VerifyAuditLogRequest asks for a verification of the stored trail.
+     * </pre>
+     *
+     * Protobuf type {@code msg.admin.v1.VerifyAuditLogRequest}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.admin.v1.Admin.VerifyAuditLogRequest, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.admin.v1.VerifyAuditLogRequest)
+        msg.admin.v1.Admin.VerifyAuditLogRequestOrBuilder {
+      // Construct using msg.admin.v1.Admin.VerifyAuditLogRequest.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * Checkpoints held elsewhere, e.g. the file of audit.witness.file: signed
+       * notes as the gateway wrote them, one or several per string. They must
+       * verify with the log's key. The latest one tells a trail whose newest
+       * records were deleted together with the stored checkpoints that covered
+       * them.
+       * </pre>
+       *
+       * <code>repeated string checkpoints = 1 [json_name = "checkpoints"];</code>
+       * @return A list containing the checkpoints.
+       */
+      @java.lang.Override
+      public java.util.List<java.lang.String>
+          getCheckpointsList() {
+        return java.util.Collections.unmodifiableList(
+            instance.getCheckpointsList());
+      }
+      /**
+       * <pre>
+       * Checkpoints held elsewhere, e.g. the file of audit.witness.file: signed
+       * notes as the gateway wrote them, one or several per string. They must
+       * verify with the log's key. The latest one tells a trail whose newest
+       * records were deleted together with the stored checkpoints that covered
+       * them.
+       * </pre>
+       *
+       * <code>repeated string checkpoints = 1 [json_name = "checkpoints"];</code>
+       * @return The count of checkpoints.
+       */
+      @java.lang.Override
+      public int getCheckpointsCount() {
+        return instance.getCheckpointsCount();
+      }
+      /**
+       * <pre>
+       * Checkpoints held elsewhere, e.g. the file of audit.witness.file: signed
+       * notes as the gateway wrote them, one or several per string. They must
+       * verify with the log's key. The latest one tells a trail whose newest
+       * records were deleted together with the stored checkpoints that covered
+       * them.
+       * </pre>
+       *
+       * <code>repeated string checkpoints = 1 [json_name = "checkpoints"];</code>
+       * @param index The index of the element to return.
+       * @return The checkpoints at the given index.
+       */
+      @java.lang.Override
+      public java.lang.String getCheckpoints(int index) {
+        return instance.getCheckpoints(index);
+      }
+      /**
+       * <pre>
+       * Checkpoints held elsewhere, e.g. the file of audit.witness.file: signed
+       * notes as the gateway wrote them, one or several per string. They must
+       * verify with the log's key. The latest one tells a trail whose newest
+       * records were deleted together with the stored checkpoints that covered
+       * them.
+       * </pre>
+       *
+       * <code>repeated string checkpoints = 1 [json_name = "checkpoints"];</code>
+       * @param index The index of the value to return.
+       * @return The bytes of the checkpoints at the given index.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getCheckpointsBytes(int index) {
+        return instance.getCheckpointsBytes(index);
+      }
+      /**
+       * <pre>
+       * Checkpoints held elsewhere, e.g. the file of audit.witness.file: signed
+       * notes as the gateway wrote them, one or several per string. They must
+       * verify with the log's key. The latest one tells a trail whose newest
+       * records were deleted together with the stored checkpoints that covered
+       * them.
+       * </pre>
+       *
+       * <code>repeated string checkpoints = 1 [json_name = "checkpoints"];</code>
+       * @param index The index to set the value at.
+       * @param value The checkpoints to set.
+       * @return This builder for chaining.
+       */
+      public Builder setCheckpoints(
+          int index, java.lang.String value) {
+        copyOnWrite();
+        instance.setCheckpoints(index, value);
+        return this;
+      }
+      /**
+       * <pre>
+       * Checkpoints held elsewhere, e.g. the file of audit.witness.file: signed
+       * notes as the gateway wrote them, one or several per string. They must
+       * verify with the log's key. The latest one tells a trail whose newest
+       * records were deleted together with the stored checkpoints that covered
+       * them.
+       * </pre>
+       *
+       * <code>repeated string checkpoints = 1 [json_name = "checkpoints"];</code>
+       * @param value The checkpoints to add.
+       * @return This builder for chaining.
+       */
+      public Builder addCheckpoints(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.addCheckpoints(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * Checkpoints held elsewhere, e.g. the file of audit.witness.file: signed
+       * notes as the gateway wrote them, one or several per string. They must
+       * verify with the log's key. The latest one tells a trail whose newest
+       * records were deleted together with the stored checkpoints that covered
+       * them.
+       * </pre>
+       *
+       * <code>repeated string checkpoints = 1 [json_name = "checkpoints"];</code>
+       * @param values The checkpoints to add.
+       * @return This builder for chaining.
+       */
+      public Builder addAllCheckpoints(
+          java.lang.Iterable<java.lang.String> values) {
+        copyOnWrite();
+        instance.addAllCheckpoints(values);
+        return this;
+      }
+      /**
+       * <pre>
+       * Checkpoints held elsewhere, e.g. the file of audit.witness.file: signed
+       * notes as the gateway wrote them, one or several per string. They must
+       * verify with the log's key. The latest one tells a trail whose newest
+       * records were deleted together with the stored checkpoints that covered
+       * them.
+       * </pre>
+       *
+       * <code>repeated string checkpoints = 1 [json_name = "checkpoints"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearCheckpoints() {
+        copyOnWrite();
+        instance.clearCheckpoints();
+        return this;
+      }
+      /**
+       * <pre>
+       * Checkpoints held elsewhere, e.g. the file of audit.witness.file: signed
+       * notes as the gateway wrote them, one or several per string. They must
+       * verify with the log's key. The latest one tells a trail whose newest
+       * records were deleted together with the stored checkpoints that covered
+       * them.
+       * </pre>
+       *
+       * <code>repeated string checkpoints = 1 [json_name = "checkpoints"];</code>
+       * @param value The bytes of the checkpoints to add.
+       * @return This builder for chaining.
+       */
+      public Builder addCheckpointsBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.addCheckpointsBytes(value);
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.admin.v1.VerifyAuditLogRequest)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.admin.v1.Admin.VerifyAuditLogRequest();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "checkpoints_",
+            };
+            java.lang.String info =
+                "\u0000\u0001\u0000\u0000\u0001\u0001\u0001\u0000\u0001\u0000\u0001\u021a";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.admin.v1.Admin.VerifyAuditLogRequest> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.admin.v1.Admin.VerifyAuditLogRequest.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.admin.v1.Admin.VerifyAuditLogRequest>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.admin.v1.VerifyAuditLogRequest)
+    private static final msg.admin.v1.Admin.VerifyAuditLogRequest DEFAULT_INSTANCE;
+    static {
+      VerifyAuditLogRequest defaultInstance = new VerifyAuditLogRequest();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        VerifyAuditLogRequest.class, defaultInstance);
+    }
+
+    public static msg.admin.v1.Admin.VerifyAuditLogRequest getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<VerifyAuditLogRequest> PARSER;
+
+    public static com.google.protobuf.Parser<VerifyAuditLogRequest> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
+  public interface VerifyAuditLogResponseOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.admin.v1.VerifyAuditLogResponse)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * Whether every record checked is as the checkpoints signed it and none
+     * that a checkpoint covers is missing.
+     * </pre>
+     *
+     * <code>bool ok = 1 [json_name = "ok"];</code>
+     * @return The ok.
+     */
+    boolean getOk();
+
+    /**
+     * <pre>
+     * The first record checked: the oldest one stored (earlier ones were
+     * pruned).
+     * </pre>
+     *
+     * <code>int64 first_index = 2 [json_name = "firstIndex"];</code>
+     * @return The firstIndex.
+     */
+    long getFirstIndex();
+
+    /**
+     * <pre>
+     * The records checked end before this index.
+     * </pre>
+     *
+     * <code>int64 tree_size = 3 [json_name = "treeSize"];</code>
+     * @return The treeSize.
+     */
+    long getTreeSize();
+
+    /**
+     * <pre>
+     * How many checkpoints were compared with the records.
+     * </pre>
+     *
+     * <code>int64 checkpoints_checked = 4 [json_name = "checkpointsChecked"];</code>
+     * @return The checkpointsChecked.
+     */
+    long getCheckpointsChecked();
+
+    /**
+     * <pre>
+     * Every record below this index is covered by a checkpoint that verified;
+     * later ones were written after the last checkpoint.
+     * </pre>
+     *
+     * <code>int64 verified_size = 5 [json_name = "verifiedSize"];</code>
+     * @return The verifiedSize.
+     */
+    long getVerifiedSize();
+
+    /**
+     * <pre>
+     * When ok is false: the index of the first record that is wrong or
+     * missing.
+     * </pre>
+     *
+     * <code>int64 first_bad_index = 6 [json_name = "firstBadIndex"];</code>
+     * @return The firstBadIndex.
+     */
+    long getFirstBadIndex();
+
+    /**
+     * <pre>
+     * When ok is false: what is wrong, for people.
+     * </pre>
+     *
+     * <code>string problem = 7 [json_name = "problem"];</code>
+     * @return The problem.
+     */
+    java.lang.String getProblem();
+    /**
+     * <pre>
+     * When ok is false: what is wrong, for people.
+     * </pre>
+     *
+     * <code>string problem = 7 [json_name = "problem"];</code>
+     * @return The bytes for problem.
+     */
+    com.google.protobuf.ByteString
+        getProblemBytes();
+
+    /**
+     * <pre>
+     * Remarks that do not fail the verification, e.g. checkpoints older than
+     * the retained records.
+     * </pre>
+     *
+     * <code>repeated string notes = 8 [json_name = "notes"];</code>
+     * @return A list containing the notes.
+     */
+    java.util.List<java.lang.String>
+        getNotesList();
+    /**
+     * <pre>
+     * Remarks that do not fail the verification, e.g. checkpoints older than
+     * the retained records.
+     * </pre>
+     *
+     * <code>repeated string notes = 8 [json_name = "notes"];</code>
+     * @return The count of notes.
+     */
+    int getNotesCount();
+    /**
+     * <pre>
+     * Remarks that do not fail the verification, e.g. checkpoints older than
+     * the retained records.
+     * </pre>
+     *
+     * <code>repeated string notes = 8 [json_name = "notes"];</code>
+     * @param index The index of the element to return.
+     * @return The notes at the given index.
+     */
+    java.lang.String getNotes(int index);
+    /**
+     * <pre>
+     * Remarks that do not fail the verification, e.g. checkpoints older than
+     * the retained records.
+     * </pre>
+     *
+     * <code>repeated string notes = 8 [json_name = "notes"];</code>
+     * @param index The index of the element to return.
+     * @return The notes at the given index.
+     */
+    com.google.protobuf.ByteString
+        getNotesBytes(int index);
+  }
+  /**
+   * <pre>
+   * VerifyAuditLogResponse is the outcome of a verification.
+   * </pre>
+   *
+   * Protobuf type {@code msg.admin.v1.VerifyAuditLogResponse}
+   */
+  public  static final class VerifyAuditLogResponse extends
+      com.google.protobuf.GeneratedMessageLite<
+          VerifyAuditLogResponse, VerifyAuditLogResponse.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.admin.v1.VerifyAuditLogResponse)
+      VerifyAuditLogResponseOrBuilder {
+    private VerifyAuditLogResponse() {
+      problem_ = "";
+      notes_ = com.google.protobuf.GeneratedMessageLite.emptyProtobufList();
+    }
+    public static final int OK_FIELD_NUMBER = 1;
+    private boolean ok_;
+    /**
+     * <pre>
+     * Whether every record checked is as the checkpoints signed it and none
+     * that a checkpoint covers is missing.
+     * </pre>
+     *
+     * <code>bool ok = 1 [json_name = "ok"];</code>
+     * @return The ok.
+     */
+    @java.lang.Override
+    public boolean getOk() {
+      return ok_;
+    }
+    /**
+     * <pre>
+     * Whether every record checked is as the checkpoints signed it and none
+     * that a checkpoint covers is missing.
+     * </pre>
+     *
+     * <code>bool ok = 1 [json_name = "ok"];</code>
+     * @param value The ok to set.
+     */
+    private void setOk(boolean value) {
+      
+      ok_ = value;
+    }
+    /**
+     * <pre>
+     * Whether every record checked is as the checkpoints signed it and none
+     * that a checkpoint covers is missing.
+     * </pre>
+     *
+     * <code>bool ok = 1 [json_name = "ok"];</code>
+     */
+    private void clearOk() {
+
+      ok_ = false;
+    }
+
+    public static final int FIRST_INDEX_FIELD_NUMBER = 2;
+    private long firstIndex_;
+    /**
+     * <pre>
+     * The first record checked: the oldest one stored (earlier ones were
+     * pruned).
+     * </pre>
+     *
+     * <code>int64 first_index = 2 [json_name = "firstIndex"];</code>
+     * @return The firstIndex.
+     */
+    @java.lang.Override
+    public long getFirstIndex() {
+      return firstIndex_;
+    }
+    /**
+     * <pre>
+     * The first record checked: the oldest one stored (earlier ones were
+     * pruned).
+     * </pre>
+     *
+     * <code>int64 first_index = 2 [json_name = "firstIndex"];</code>
+     * @param value The firstIndex to set.
+     */
+    private void setFirstIndex(long value) {
+      
+      firstIndex_ = value;
+    }
+    /**
+     * <pre>
+     * The first record checked: the oldest one stored (earlier ones were
+     * pruned).
+     * </pre>
+     *
+     * <code>int64 first_index = 2 [json_name = "firstIndex"];</code>
+     */
+    private void clearFirstIndex() {
+
+      firstIndex_ = 0L;
+    }
+
+    public static final int TREE_SIZE_FIELD_NUMBER = 3;
+    private long treeSize_;
+    /**
+     * <pre>
+     * The records checked end before this index.
+     * </pre>
+     *
+     * <code>int64 tree_size = 3 [json_name = "treeSize"];</code>
+     * @return The treeSize.
+     */
+    @java.lang.Override
+    public long getTreeSize() {
+      return treeSize_;
+    }
+    /**
+     * <pre>
+     * The records checked end before this index.
+     * </pre>
+     *
+     * <code>int64 tree_size = 3 [json_name = "treeSize"];</code>
+     * @param value The treeSize to set.
+     */
+    private void setTreeSize(long value) {
+      
+      treeSize_ = value;
+    }
+    /**
+     * <pre>
+     * The records checked end before this index.
+     * </pre>
+     *
+     * <code>int64 tree_size = 3 [json_name = "treeSize"];</code>
+     */
+    private void clearTreeSize() {
+
+      treeSize_ = 0L;
+    }
+
+    public static final int CHECKPOINTS_CHECKED_FIELD_NUMBER = 4;
+    private long checkpointsChecked_;
+    /**
+     * <pre>
+     * How many checkpoints were compared with the records.
+     * </pre>
+     *
+     * <code>int64 checkpoints_checked = 4 [json_name = "checkpointsChecked"];</code>
+     * @return The checkpointsChecked.
+     */
+    @java.lang.Override
+    public long getCheckpointsChecked() {
+      return checkpointsChecked_;
+    }
+    /**
+     * <pre>
+     * How many checkpoints were compared with the records.
+     * </pre>
+     *
+     * <code>int64 checkpoints_checked = 4 [json_name = "checkpointsChecked"];</code>
+     * @param value The checkpointsChecked to set.
+     */
+    private void setCheckpointsChecked(long value) {
+      
+      checkpointsChecked_ = value;
+    }
+    /**
+     * <pre>
+     * How many checkpoints were compared with the records.
+     * </pre>
+     *
+     * <code>int64 checkpoints_checked = 4 [json_name = "checkpointsChecked"];</code>
+     */
+    private void clearCheckpointsChecked() {
+
+      checkpointsChecked_ = 0L;
+    }
+
+    public static final int VERIFIED_SIZE_FIELD_NUMBER = 5;
+    private long verifiedSize_;
+    /**
+     * <pre>
+     * Every record below this index is covered by a checkpoint that verified;
+     * later ones were written after the last checkpoint.
+     * </pre>
+     *
+     * <code>int64 verified_size = 5 [json_name = "verifiedSize"];</code>
+     * @return The verifiedSize.
+     */
+    @java.lang.Override
+    public long getVerifiedSize() {
+      return verifiedSize_;
+    }
+    /**
+     * <pre>
+     * Every record below this index is covered by a checkpoint that verified;
+     * later ones were written after the last checkpoint.
+     * </pre>
+     *
+     * <code>int64 verified_size = 5 [json_name = "verifiedSize"];</code>
+     * @param value The verifiedSize to set.
+     */
+    private void setVerifiedSize(long value) {
+      
+      verifiedSize_ = value;
+    }
+    /**
+     * <pre>
+     * Every record below this index is covered by a checkpoint that verified;
+     * later ones were written after the last checkpoint.
+     * </pre>
+     *
+     * <code>int64 verified_size = 5 [json_name = "verifiedSize"];</code>
+     */
+    private void clearVerifiedSize() {
+
+      verifiedSize_ = 0L;
+    }
+
+    public static final int FIRST_BAD_INDEX_FIELD_NUMBER = 6;
+    private long firstBadIndex_;
+    /**
+     * <pre>
+     * When ok is false: the index of the first record that is wrong or
+     * missing.
+     * </pre>
+     *
+     * <code>int64 first_bad_index = 6 [json_name = "firstBadIndex"];</code>
+     * @return The firstBadIndex.
+     */
+    @java.lang.Override
+    public long getFirstBadIndex() {
+      return firstBadIndex_;
+    }
+    /**
+     * <pre>
+     * When ok is false: the index of the first record that is wrong or
+     * missing.
+     * </pre>
+     *
+     * <code>int64 first_bad_index = 6 [json_name = "firstBadIndex"];</code>
+     * @param value The firstBadIndex to set.
+     */
+    private void setFirstBadIndex(long value) {
+      
+      firstBadIndex_ = value;
+    }
+    /**
+     * <pre>
+     * When ok is false: the index of the first record that is wrong or
+     * missing.
+     * </pre>
+     *
+     * <code>int64 first_bad_index = 6 [json_name = "firstBadIndex"];</code>
+     */
+    private void clearFirstBadIndex() {
+
+      firstBadIndex_ = 0L;
+    }
+
+    public static final int PROBLEM_FIELD_NUMBER = 7;
+    private java.lang.String problem_;
+    /**
+     * <pre>
+     * When ok is false: what is wrong, for people.
+     * </pre>
+     *
+     * <code>string problem = 7 [json_name = "problem"];</code>
+     * @return The problem.
+     */
+    @java.lang.Override
+    public java.lang.String getProblem() {
+      return problem_;
+    }
+    /**
+     * <pre>
+     * When ok is false: what is wrong, for people.
+     * </pre>
+     *
+     * <code>string problem = 7 [json_name = "problem"];</code>
+     * @return The bytes for problem.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getProblemBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(problem_);
+    }
+    /**
+     * <pre>
+     * When ok is false: what is wrong, for people.
+     * </pre>
+     *
+     * <code>string problem = 7 [json_name = "problem"];</code>
+     * @param value The problem to set.
+     */
+    private void setProblem(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      problem_ = value;
+    }
+    /**
+     * <pre>
+     * When ok is false: what is wrong, for people.
+     * </pre>
+     *
+     * <code>string problem = 7 [json_name = "problem"];</code>
+     */
+    private void clearProblem() {
+
+      problem_ = getDefaultInstance().getProblem();
+    }
+    /**
+     * <pre>
+     * When ok is false: what is wrong, for people.
+     * </pre>
+     *
+     * <code>string problem = 7 [json_name = "problem"];</code>
+     * @param value The bytes for problem to set.
+     */
+    private void setProblemBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      problem_ = value.toStringUtf8();
+
+    }
+
+    public static final int NOTES_FIELD_NUMBER = 8;
+    private com.google.protobuf.Internal.ProtobufList<java.lang.String> notes_;
+    /**
+     * <pre>
+     * Remarks that do not fail the verification, e.g. checkpoints older than
+     * the retained records.
+     * </pre>
+     *
+     * <code>repeated string notes = 8 [json_name = "notes"];</code>
+     * @return A list containing the notes.
+     */
+    @java.lang.Override
+    public java.util.List<java.lang.String> getNotesList() {
+      return notes_;
+    }
+    /**
+     * <pre>
+     * Remarks that do not fail the verification, e.g. checkpoints older than
+     * the retained records.
+     * </pre>
+     *
+     * <code>repeated string notes = 8 [json_name = "notes"];</code>
+     * @return The count of notes.
+     */
+    @java.lang.Override
+    public int getNotesCount() {
+      return notes_.size();
+    }
+    /**
+     * <pre>
+     * Remarks that do not fail the verification, e.g. checkpoints older than
+     * the retained records.
+     * </pre>
+     *
+     * <code>repeated string notes = 8 [json_name = "notes"];</code>
+     * @param index The index of the element to return.
+     * @return The notes at the given index.
+     */
+    @java.lang.Override
+    public java.lang.String getNotes(int index) {
+      return notes_.get(index);
+    }
+    /**
+     * <pre>
+     * Remarks that do not fail the verification, e.g. checkpoints older than
+     * the retained records.
+     * </pre>
+     *
+     * <code>repeated string notes = 8 [json_name = "notes"];</code>
+     * @param index The index of the value to return.
+     * @return The bytes of the notes at the given index.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getNotesBytes(int index) {
+      return com.google.protobuf.ByteString.copyFromUtf8(
+          notes_.get(index));
+    }
+    private void ensureNotesIsMutable() {
+      com.google.protobuf.Internal.ProtobufList<java.lang.String> tmp =
+          notes_;  if (!tmp.isModifiable()) {
+        notes_ =
+            com.google.protobuf.GeneratedMessageLite.mutableCopy(tmp);
+       }
+    }
+    /**
+     * <pre>
+     * Remarks that do not fail the verification, e.g. checkpoints older than
+     * the retained records.
+     * </pre>
+     *
+     * <code>repeated string notes = 8 [json_name = "notes"];</code>
+     * @param index The index to set the value at.
+     * @param value The notes to set.
+     */
+    private void setNotes(
+        int index, java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  ensureNotesIsMutable();
+      notes_.set(index, value);
+    }
+    /**
+     * <pre>
+     * Remarks that do not fail the verification, e.g. checkpoints older than
+     * the retained records.
+     * </pre>
+     *
+     * <code>repeated string notes = 8 [json_name = "notes"];</code>
+     * @param value The notes to add.
+     */
+    private void addNotes(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  ensureNotesIsMutable();
+      notes_.add(value);
+    }
+    /**
+     * <pre>
+     * Remarks that do not fail the verification, e.g. checkpoints older than
+     * the retained records.
+     * </pre>
+     *
+     * <code>repeated string notes = 8 [json_name = "notes"];</code>
+     * @param values The notes to add.
+     */
+    private void addAllNotes(
+        java.lang.Iterable<java.lang.String> values) {
+      ensureNotesIsMutable();
+      com.google.protobuf.AbstractMessageLite.addAll(
+          values, notes_);
+    }
+    /**
+     * <pre>
+     * Remarks that do not fail the verification, e.g. checkpoints older than
+     * the retained records.
+     * </pre>
+     *
+     * <code>repeated string notes = 8 [json_name = "notes"];</code>
+     */
+    private void clearNotes() {
+      notes_ = com.google.protobuf.GeneratedMessageLite.emptyProtobufList();
+    }
+    /**
+     * <pre>
+     * Remarks that do not fail the verification, e.g. checkpoints older than
+     * the retained records.
+     * </pre>
+     *
+     * <code>repeated string notes = 8 [json_name = "notes"];</code>
+     * @param value The bytes of the notes to add.
+     */
+    private void addNotesBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      ensureNotesIsMutable();
+      notes_.add(value.toStringUtf8());
+    }
+
+    public static msg.admin.v1.Admin.VerifyAuditLogResponse parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.VerifyAuditLogResponse parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.VerifyAuditLogResponse parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.VerifyAuditLogResponse parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.VerifyAuditLogResponse parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.VerifyAuditLogResponse parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.VerifyAuditLogResponse parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.VerifyAuditLogResponse parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.admin.v1.Admin.VerifyAuditLogResponse parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.admin.v1.Admin.VerifyAuditLogResponse parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.VerifyAuditLogResponse parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.VerifyAuditLogResponse parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.admin.v1.Admin.VerifyAuditLogResponse prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * VerifyAuditLogResponse is the outcome of a verification.
+     * </pre>
+     *
+     * Protobuf type {@code msg.admin.v1.VerifyAuditLogResponse}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.admin.v1.Admin.VerifyAuditLogResponse, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.admin.v1.VerifyAuditLogResponse)
+        msg.admin.v1.Admin.VerifyAuditLogResponseOrBuilder {
+      // Construct using msg.admin.v1.Admin.VerifyAuditLogResponse.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * Whether every record checked is as the checkpoints signed it and none
+       * that a checkpoint covers is missing.
+       * </pre>
+       *
+       * <code>bool ok = 1 [json_name = "ok"];</code>
+       * @return The ok.
+       */
+      @java.lang.Override
+      public boolean getOk() {
+        return instance.getOk();
+      }
+      /**
+       * <pre>
+       * Whether every record checked is as the checkpoints signed it and none
+       * that a checkpoint covers is missing.
+       * </pre>
+       *
+       * <code>bool ok = 1 [json_name = "ok"];</code>
+       * @param value The ok to set.
+       * @return This builder for chaining.
+       */
+      public Builder setOk(boolean value) {
+        copyOnWrite();
+        instance.setOk(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * Whether every record checked is as the checkpoints signed it and none
+       * that a checkpoint covers is missing.
+       * </pre>
+       *
+       * <code>bool ok = 1 [json_name = "ok"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearOk() {
+        copyOnWrite();
+        instance.clearOk();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The first record checked: the oldest one stored (earlier ones were
+       * pruned).
+       * </pre>
+       *
+       * <code>int64 first_index = 2 [json_name = "firstIndex"];</code>
+       * @return The firstIndex.
+       */
+      @java.lang.Override
+      public long getFirstIndex() {
+        return instance.getFirstIndex();
+      }
+      /**
+       * <pre>
+       * The first record checked: the oldest one stored (earlier ones were
+       * pruned).
+       * </pre>
+       *
+       * <code>int64 first_index = 2 [json_name = "firstIndex"];</code>
+       * @param value The firstIndex to set.
+       * @return This builder for chaining.
+       */
+      public Builder setFirstIndex(long value) {
+        copyOnWrite();
+        instance.setFirstIndex(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The first record checked: the oldest one stored (earlier ones were
+       * pruned).
+       * </pre>
+       *
+       * <code>int64 first_index = 2 [json_name = "firstIndex"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearFirstIndex() {
+        copyOnWrite();
+        instance.clearFirstIndex();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The records checked end before this index.
+       * </pre>
+       *
+       * <code>int64 tree_size = 3 [json_name = "treeSize"];</code>
+       * @return The treeSize.
+       */
+      @java.lang.Override
+      public long getTreeSize() {
+        return instance.getTreeSize();
+      }
+      /**
+       * <pre>
+       * The records checked end before this index.
+       * </pre>
+       *
+       * <code>int64 tree_size = 3 [json_name = "treeSize"];</code>
+       * @param value The treeSize to set.
+       * @return This builder for chaining.
+       */
+      public Builder setTreeSize(long value) {
+        copyOnWrite();
+        instance.setTreeSize(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The records checked end before this index.
+       * </pre>
+       *
+       * <code>int64 tree_size = 3 [json_name = "treeSize"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearTreeSize() {
+        copyOnWrite();
+        instance.clearTreeSize();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * How many checkpoints were compared with the records.
+       * </pre>
+       *
+       * <code>int64 checkpoints_checked = 4 [json_name = "checkpointsChecked"];</code>
+       * @return The checkpointsChecked.
+       */
+      @java.lang.Override
+      public long getCheckpointsChecked() {
+        return instance.getCheckpointsChecked();
+      }
+      /**
+       * <pre>
+       * How many checkpoints were compared with the records.
+       * </pre>
+       *
+       * <code>int64 checkpoints_checked = 4 [json_name = "checkpointsChecked"];</code>
+       * @param value The checkpointsChecked to set.
+       * @return This builder for chaining.
+       */
+      public Builder setCheckpointsChecked(long value) {
+        copyOnWrite();
+        instance.setCheckpointsChecked(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * How many checkpoints were compared with the records.
+       * </pre>
+       *
+       * <code>int64 checkpoints_checked = 4 [json_name = "checkpointsChecked"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearCheckpointsChecked() {
+        copyOnWrite();
+        instance.clearCheckpointsChecked();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * Every record below this index is covered by a checkpoint that verified;
+       * later ones were written after the last checkpoint.
+       * </pre>
+       *
+       * <code>int64 verified_size = 5 [json_name = "verifiedSize"];</code>
+       * @return The verifiedSize.
+       */
+      @java.lang.Override
+      public long getVerifiedSize() {
+        return instance.getVerifiedSize();
+      }
+      /**
+       * <pre>
+       * Every record below this index is covered by a checkpoint that verified;
+       * later ones were written after the last checkpoint.
+       * </pre>
+       *
+       * <code>int64 verified_size = 5 [json_name = "verifiedSize"];</code>
+       * @param value The verifiedSize to set.
+       * @return This builder for chaining.
+       */
+      public Builder setVerifiedSize(long value) {
+        copyOnWrite();
+        instance.setVerifiedSize(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * Every record below this index is covered by a checkpoint that verified;
+       * later ones were written after the last checkpoint.
+       * </pre>
+       *
+       * <code>int64 verified_size = 5 [json_name = "verifiedSize"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearVerifiedSize() {
+        copyOnWrite();
+        instance.clearVerifiedSize();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * When ok is false: the index of the first record that is wrong or
+       * missing.
+       * </pre>
+       *
+       * <code>int64 first_bad_index = 6 [json_name = "firstBadIndex"];</code>
+       * @return The firstBadIndex.
+       */
+      @java.lang.Override
+      public long getFirstBadIndex() {
+        return instance.getFirstBadIndex();
+      }
+      /**
+       * <pre>
+       * When ok is false: the index of the first record that is wrong or
+       * missing.
+       * </pre>
+       *
+       * <code>int64 first_bad_index = 6 [json_name = "firstBadIndex"];</code>
+       * @param value The firstBadIndex to set.
+       * @return This builder for chaining.
+       */
+      public Builder setFirstBadIndex(long value) {
+        copyOnWrite();
+        instance.setFirstBadIndex(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * When ok is false: the index of the first record that is wrong or
+       * missing.
+       * </pre>
+       *
+       * <code>int64 first_bad_index = 6 [json_name = "firstBadIndex"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearFirstBadIndex() {
+        copyOnWrite();
+        instance.clearFirstBadIndex();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * When ok is false: what is wrong, for people.
+       * </pre>
+       *
+       * <code>string problem = 7 [json_name = "problem"];</code>
+       * @return The problem.
+       */
+      @java.lang.Override
+      public java.lang.String getProblem() {
+        return instance.getProblem();
+      }
+      /**
+       * <pre>
+       * When ok is false: what is wrong, for people.
+       * </pre>
+       *
+       * <code>string problem = 7 [json_name = "problem"];</code>
+       * @return The bytes for problem.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getProblemBytes() {
+        return instance.getProblemBytes();
+      }
+      /**
+       * <pre>
+       * When ok is false: what is wrong, for people.
+       * </pre>
+       *
+       * <code>string problem = 7 [json_name = "problem"];</code>
+       * @param value The problem to set.
+       * @return This builder for chaining.
+       */
+      public Builder setProblem(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setProblem(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * When ok is false: what is wrong, for people.
+       * </pre>
+       *
+       * <code>string problem = 7 [json_name = "problem"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearProblem() {
+        copyOnWrite();
+        instance.clearProblem();
+        return this;
+      }
+      /**
+       * <pre>
+       * When ok is false: what is wrong, for people.
+       * </pre>
+       *
+       * <code>string problem = 7 [json_name = "problem"];</code>
+       * @param value The bytes for problem to set.
+       * @return This builder for chaining.
+       */
+      public Builder setProblemBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setProblemBytes(value);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * Remarks that do not fail the verification, e.g. checkpoints older than
+       * the retained records.
+       * </pre>
+       *
+       * <code>repeated string notes = 8 [json_name = "notes"];</code>
+       * @return A list containing the notes.
+       */
+      @java.lang.Override
+      public java.util.List<java.lang.String>
+          getNotesList() {
+        return java.util.Collections.unmodifiableList(
+            instance.getNotesList());
+      }
+      /**
+       * <pre>
+       * Remarks that do not fail the verification, e.g. checkpoints older than
+       * the retained records.
+       * </pre>
+       *
+       * <code>repeated string notes = 8 [json_name = "notes"];</code>
+       * @return The count of notes.
+       */
+      @java.lang.Override
+      public int getNotesCount() {
+        return instance.getNotesCount();
+      }
+      /**
+       * <pre>
+       * Remarks that do not fail the verification, e.g. checkpoints older than
+       * the retained records.
+       * </pre>
+       *
+       * <code>repeated string notes = 8 [json_name = "notes"];</code>
+       * @param index The index of the element to return.
+       * @return The notes at the given index.
+       */
+      @java.lang.Override
+      public java.lang.String getNotes(int index) {
+        return instance.getNotes(index);
+      }
+      /**
+       * <pre>
+       * Remarks that do not fail the verification, e.g. checkpoints older than
+       * the retained records.
+       * </pre>
+       *
+       * <code>repeated string notes = 8 [json_name = "notes"];</code>
+       * @param index The index of the value to return.
+       * @return The bytes of the notes at the given index.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getNotesBytes(int index) {
+        return instance.getNotesBytes(index);
+      }
+      /**
+       * <pre>
+       * Remarks that do not fail the verification, e.g. checkpoints older than
+       * the retained records.
+       * </pre>
+       *
+       * <code>repeated string notes = 8 [json_name = "notes"];</code>
+       * @param index The index to set the value at.
+       * @param value The notes to set.
+       * @return This builder for chaining.
+       */
+      public Builder setNotes(
+          int index, java.lang.String value) {
+        copyOnWrite();
+        instance.setNotes(index, value);
+        return this;
+      }
+      /**
+       * <pre>
+       * Remarks that do not fail the verification, e.g. checkpoints older than
+       * the retained records.
+       * </pre>
+       *
+       * <code>repeated string notes = 8 [json_name = "notes"];</code>
+       * @param value The notes to add.
+       * @return This builder for chaining.
+       */
+      public Builder addNotes(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.addNotes(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * Remarks that do not fail the verification, e.g. checkpoints older than
+       * the retained records.
+       * </pre>
+       *
+       * <code>repeated string notes = 8 [json_name = "notes"];</code>
+       * @param values The notes to add.
+       * @return This builder for chaining.
+       */
+      public Builder addAllNotes(
+          java.lang.Iterable<java.lang.String> values) {
+        copyOnWrite();
+        instance.addAllNotes(values);
+        return this;
+      }
+      /**
+       * <pre>
+       * Remarks that do not fail the verification, e.g. checkpoints older than
+       * the retained records.
+       * </pre>
+       *
+       * <code>repeated string notes = 8 [json_name = "notes"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearNotes() {
+        copyOnWrite();
+        instance.clearNotes();
+        return this;
+      }
+      /**
+       * <pre>
+       * Remarks that do not fail the verification, e.g. checkpoints older than
+       * the retained records.
+       * </pre>
+       *
+       * <code>repeated string notes = 8 [json_name = "notes"];</code>
+       * @param value The bytes of the notes to add.
+       * @return This builder for chaining.
+       */
+      public Builder addNotesBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.addNotesBytes(value);
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.admin.v1.VerifyAuditLogResponse)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.admin.v1.Admin.VerifyAuditLogResponse();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "ok_",
+              "firstIndex_",
+              "treeSize_",
+              "checkpointsChecked_",
+              "verifiedSize_",
+              "firstBadIndex_",
+              "problem_",
+              "notes_",
+            };
+            java.lang.String info =
+                "\u0000\b\u0000\u0000\u0001\b\b\u0000\u0001\u0000\u0001\u0007\u0002\u0002\u0003\u0002" +
+                "\u0004\u0002\u0005\u0002\u0006\u0002\u0007\u0208\b\u021a";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.admin.v1.Admin.VerifyAuditLogResponse> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.admin.v1.Admin.VerifyAuditLogResponse.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.admin.v1.Admin.VerifyAuditLogResponse>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.admin.v1.VerifyAuditLogResponse)
+    private static final msg.admin.v1.Admin.VerifyAuditLogResponse DEFAULT_INSTANCE;
+    static {
+      VerifyAuditLogResponse defaultInstance = new VerifyAuditLogResponse();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        VerifyAuditLogResponse.class, defaultInstance);
+    }
+
+    public static msg.admin.v1.Admin.VerifyAuditLogResponse getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<VerifyAuditLogResponse> PARSER;
+
+    public static com.google.protobuf.Parser<VerifyAuditLogResponse> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
+  public interface GetAuditProofRequestOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.admin.v1.GetAuditProofRequest)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * The record's index.
+     * </pre>
+     *
+     * <code>int64 index = 1 [json_name = "index"];</code>
+     * @return The index.
+     */
+    long getIndex();
+
+    /**
+     * <pre>
+     * The size of the signed tree to prove it in; 0 means the latest
+     * checkpoint. A checkpoint of exactly this size must exist.
+     * </pre>
+     *
+     * <code>int64 tree_size = 2 [json_name = "treeSize"];</code>
+     * @return The treeSize.
+     */
+    long getTreeSize();
+  }
+  /**
+   * <pre>
+   * GetAuditProofRequest names a record and the tree to prove it in.
+   * </pre>
+   *
+   * Protobuf type {@code msg.admin.v1.GetAuditProofRequest}
+   */
+  public  static final class GetAuditProofRequest extends
+      com.google.protobuf.GeneratedMessageLite<
+          GetAuditProofRequest, GetAuditProofRequest.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.admin.v1.GetAuditProofRequest)
+      GetAuditProofRequestOrBuilder {
+    private GetAuditProofRequest() {
+    }
+    public static final int INDEX_FIELD_NUMBER = 1;
+    private long index_;
+    /**
+     * <pre>
+     * The record's index.
+     * </pre>
+     *
+     * <code>int64 index = 1 [json_name = "index"];</code>
+     * @return The index.
+     */
+    @java.lang.Override
+    public long getIndex() {
+      return index_;
+    }
+    /**
+     * <pre>
+     * The record's index.
+     * </pre>
+     *
+     * <code>int64 index = 1 [json_name = "index"];</code>
+     * @param value The index to set.
+     */
+    private void setIndex(long value) {
+      
+      index_ = value;
+    }
+    /**
+     * <pre>
+     * The record's index.
+     * </pre>
+     *
+     * <code>int64 index = 1 [json_name = "index"];</code>
+     */
+    private void clearIndex() {
+
+      index_ = 0L;
+    }
+
+    public static final int TREE_SIZE_FIELD_NUMBER = 2;
+    private long treeSize_;
+    /**
+     * <pre>
+     * The size of the signed tree to prove it in; 0 means the latest
+     * checkpoint. A checkpoint of exactly this size must exist.
+     * </pre>
+     *
+     * <code>int64 tree_size = 2 [json_name = "treeSize"];</code>
+     * @return The treeSize.
+     */
+    @java.lang.Override
+    public long getTreeSize() {
+      return treeSize_;
+    }
+    /**
+     * <pre>
+     * The size of the signed tree to prove it in; 0 means the latest
+     * checkpoint. A checkpoint of exactly this size must exist.
+     * </pre>
+     *
+     * <code>int64 tree_size = 2 [json_name = "treeSize"];</code>
+     * @param value The treeSize to set.
+     */
+    private void setTreeSize(long value) {
+      
+      treeSize_ = value;
+    }
+    /**
+     * <pre>
+     * The size of the signed tree to prove it in; 0 means the latest
+     * checkpoint. A checkpoint of exactly this size must exist.
+     * </pre>
+     *
+     * <code>int64 tree_size = 2 [json_name = "treeSize"];</code>
+     */
+    private void clearTreeSize() {
+
+      treeSize_ = 0L;
+    }
+
+    public static msg.admin.v1.Admin.GetAuditProofRequest parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.GetAuditProofRequest parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetAuditProofRequest parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.GetAuditProofRequest parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetAuditProofRequest parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.GetAuditProofRequest parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetAuditProofRequest parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.GetAuditProofRequest parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.admin.v1.Admin.GetAuditProofRequest parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.admin.v1.Admin.GetAuditProofRequest parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetAuditProofRequest parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.GetAuditProofRequest parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.admin.v1.Admin.GetAuditProofRequest prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * GetAuditProofRequest names a record and the tree to prove it in.
+     * </pre>
+     *
+     * Protobuf type {@code msg.admin.v1.GetAuditProofRequest}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.admin.v1.Admin.GetAuditProofRequest, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.admin.v1.GetAuditProofRequest)
+        msg.admin.v1.Admin.GetAuditProofRequestOrBuilder {
+      // Construct using msg.admin.v1.Admin.GetAuditProofRequest.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * The record's index.
+       * </pre>
+       *
+       * <code>int64 index = 1 [json_name = "index"];</code>
+       * @return The index.
+       */
+      @java.lang.Override
+      public long getIndex() {
+        return instance.getIndex();
+      }
+      /**
+       * <pre>
+       * The record's index.
+       * </pre>
+       *
+       * <code>int64 index = 1 [json_name = "index"];</code>
+       * @param value The index to set.
+       * @return This builder for chaining.
+       */
+      public Builder setIndex(long value) {
+        copyOnWrite();
+        instance.setIndex(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The record's index.
+       * </pre>
+       *
+       * <code>int64 index = 1 [json_name = "index"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearIndex() {
+        copyOnWrite();
+        instance.clearIndex();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The size of the signed tree to prove it in; 0 means the latest
+       * checkpoint. A checkpoint of exactly this size must exist.
+       * </pre>
+       *
+       * <code>int64 tree_size = 2 [json_name = "treeSize"];</code>
+       * @return The treeSize.
+       */
+      @java.lang.Override
+      public long getTreeSize() {
+        return instance.getTreeSize();
+      }
+      /**
+       * <pre>
+       * The size of the signed tree to prove it in; 0 means the latest
+       * checkpoint. A checkpoint of exactly this size must exist.
+       * </pre>
+       *
+       * <code>int64 tree_size = 2 [json_name = "treeSize"];</code>
+       * @param value The treeSize to set.
+       * @return This builder for chaining.
+       */
+      public Builder setTreeSize(long value) {
+        copyOnWrite();
+        instance.setTreeSize(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The size of the signed tree to prove it in; 0 means the latest
+       * checkpoint. A checkpoint of exactly this size must exist.
+       * </pre>
+       *
+       * <code>int64 tree_size = 2 [json_name = "treeSize"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearTreeSize() {
+        copyOnWrite();
+        instance.clearTreeSize();
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.admin.v1.GetAuditProofRequest)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.admin.v1.Admin.GetAuditProofRequest();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "index_",
+              "treeSize_",
+            };
+            java.lang.String info =
+                "\u0000\u0002\u0000\u0000\u0001\u0002\u0002\u0000\u0000\u0000\u0001\u0002\u0002\u0002" +
+                "";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.admin.v1.Admin.GetAuditProofRequest> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.admin.v1.Admin.GetAuditProofRequest.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.admin.v1.Admin.GetAuditProofRequest>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.admin.v1.GetAuditProofRequest)
+    private static final msg.admin.v1.Admin.GetAuditProofRequest DEFAULT_INSTANCE;
+    static {
+      GetAuditProofRequest defaultInstance = new GetAuditProofRequest();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        GetAuditProofRequest.class, defaultInstance);
+    }
+
+    public static msg.admin.v1.Admin.GetAuditProofRequest getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<GetAuditProofRequest> PARSER;
+
+    public static com.google.protobuf.Parser<GetAuditProofRequest> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
+  public interface GetAuditProofResponseOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.admin.v1.GetAuditProofResponse)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * The record.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.AuditRecord record = 1 [json_name = "record"];</code>
+     * @return Whether the record field is set.
+     */
+    boolean hasRecord();
+    /**
+     * <pre>
+     * The record.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.AuditRecord record = 1 [json_name = "record"];</code>
+     * @return The record.
+     */
+    msg.admin.v1.Resources.AuditRecord getRecord();
+
+    /**
+     * <pre>
+     * The record's leaf: its deterministic protobuf encoding, whose RFC 6962
+     * leaf hash (SHA-256 of 0x00 and the leaf) the proof starts from.
+     * </pre>
+     *
+     * <code>bytes leaf = 2 [json_name = "leaf"];</code>
+     * @return The leaf.
+     */
+    com.google.protobuf.ByteString getLeaf();
+
+    /**
+     * <pre>
+     * The signed checkpoint the proof leads to.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.AuditCheckpoint checkpoint = 3 [json_name = "checkpoint"];</code>
+     * @return Whether the checkpoint field is set.
+     */
+    boolean hasCheckpoint();
+    /**
+     * <pre>
+     * The signed checkpoint the proof leads to.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.AuditCheckpoint checkpoint = 3 [json_name = "checkpoint"];</code>
+     * @return The checkpoint.
+     */
+    msg.admin.v1.Admin.AuditCheckpoint getCheckpoint();
+
+    /**
+     * <pre>
+     * The RFC 6962 inclusion proof: the sibling hashes from the leaf up to
+     * the checkpoint's root.
+     * </pre>
+     *
+     * <code>repeated bytes proof = 4 [json_name = "proof"];</code>
+     * @return A list containing the proof.
+     */
+    java.util.List<com.google.protobuf.ByteString> getProofList();
+    /**
+     * <pre>
+     * The RFC 6962 inclusion proof: the sibling hashes from the leaf up to
+     * the checkpoint's root.
+     * </pre>
+     *
+     * <code>repeated bytes proof = 4 [json_name = "proof"];</code>
+     * @return The count of proof.
+     */
+    int getProofCount();
+    /**
+     * <pre>
+     * The RFC 6962 inclusion proof: the sibling hashes from the leaf up to
+     * the checkpoint's root.
+     * </pre>
+     *
+     * <code>repeated bytes proof = 4 [json_name = "proof"];</code>
+     * @param index The index of the element to return.
+     * @return The proof at the given index.
+     */
+    com.google.protobuf.ByteString getProof(int index);
+  }
+  /**
+   * <pre>
+   * GetAuditProofResponse is a record and its inclusion proof.
+   * </pre>
+   *
+   * Protobuf type {@code msg.admin.v1.GetAuditProofResponse}
+   */
+  public  static final class GetAuditProofResponse extends
+      com.google.protobuf.GeneratedMessageLite<
+          GetAuditProofResponse, GetAuditProofResponse.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.admin.v1.GetAuditProofResponse)
+      GetAuditProofResponseOrBuilder {
+    private GetAuditProofResponse() {
+      leaf_ = com.google.protobuf.ByteString.EMPTY;
+      proof_ = emptyProtobufList();
+    }
+    private int bitField0_;
+    public static final int RECORD_FIELD_NUMBER = 1;
+    private msg.admin.v1.Resources.AuditRecord record_;
+    /**
+     * <pre>
+     * The record.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.AuditRecord record = 1 [json_name = "record"];</code>
+     */
+    @java.lang.Override
+    public boolean hasRecord() {
+      return ((bitField0_ & 0x00000001) != 0);
+    }
+    /**
+     * <pre>
+     * The record.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.AuditRecord record = 1 [json_name = "record"];</code>
+     */
+    @java.lang.Override
+    public msg.admin.v1.Resources.AuditRecord getRecord() {
+      return record_ == null ? msg.admin.v1.Resources.AuditRecord.getDefaultInstance() : record_;
+    }
+    /**
+     * <pre>
+     * The record.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.AuditRecord record = 1 [json_name = "record"];</code>
+     */
+    private void setRecord(msg.admin.v1.Resources.AuditRecord value) {
+      value.getClass();
+  record_ = value;
+      bitField0_ |= 0x00000001;
+      }
+    /**
+     * <pre>
+     * The record.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.AuditRecord record = 1 [json_name = "record"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergeRecord(msg.admin.v1.Resources.AuditRecord value) {
+      value.getClass();
+  if (record_ != null &&
+          record_ != msg.admin.v1.Resources.AuditRecord.getDefaultInstance()) {
+        record_ =
+          msg.admin.v1.Resources.AuditRecord.newBuilder(record_).mergeFrom(value).buildPartial();
+      } else {
+        record_ = value;
+      }
+      bitField0_ |= 0x00000001;
+    }
+    /**
+     * <pre>
+     * The record.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.AuditRecord record = 1 [json_name = "record"];</code>
+     */
+    private void clearRecord() {  record_ = null;
+      bitField0_ = (bitField0_ & ~0x00000001);
+    }
+
+    public static final int LEAF_FIELD_NUMBER = 2;
+    private com.google.protobuf.ByteString leaf_;
+    /**
+     * <pre>
+     * The record's leaf: its deterministic protobuf encoding, whose RFC 6962
+     * leaf hash (SHA-256 of 0x00 and the leaf) the proof starts from.
+     * </pre>
+     *
+     * <code>bytes leaf = 2 [json_name = "leaf"];</code>
+     * @return The leaf.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString getLeaf() {
+      return leaf_;
+    }
+    /**
+     * <pre>
+     * The record's leaf: its deterministic protobuf encoding, whose RFC 6962
+     * leaf hash (SHA-256 of 0x00 and the leaf) the proof starts from.
+     * </pre>
+     *
+     * <code>bytes leaf = 2 [json_name = "leaf"];</code>
+     * @param value The leaf to set.
+     */
+    private void setLeaf(com.google.protobuf.ByteString value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      leaf_ = value;
+    }
+    /**
+     * <pre>
+     * The record's leaf: its deterministic protobuf encoding, whose RFC 6962
+     * leaf hash (SHA-256 of 0x00 and the leaf) the proof starts from.
+     * </pre>
+     *
+     * <code>bytes leaf = 2 [json_name = "leaf"];</code>
+     */
+    private void clearLeaf() {
+
+      leaf_ = getDefaultInstance().getLeaf();
+    }
+
+    public static final int CHECKPOINT_FIELD_NUMBER = 3;
+    private msg.admin.v1.Admin.AuditCheckpoint checkpoint_;
+    /**
+     * <pre>
+     * The signed checkpoint the proof leads to.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.AuditCheckpoint checkpoint = 3 [json_name = "checkpoint"];</code>
+     */
+    @java.lang.Override
+    public boolean hasCheckpoint() {
+      return ((bitField0_ & 0x00000002) != 0);
+    }
+    /**
+     * <pre>
+     * The signed checkpoint the proof leads to.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.AuditCheckpoint checkpoint = 3 [json_name = "checkpoint"];</code>
+     */
+    @java.lang.Override
+    public msg.admin.v1.Admin.AuditCheckpoint getCheckpoint() {
+      return checkpoint_ == null ? msg.admin.v1.Admin.AuditCheckpoint.getDefaultInstance() : checkpoint_;
+    }
+    /**
+     * <pre>
+     * The signed checkpoint the proof leads to.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.AuditCheckpoint checkpoint = 3 [json_name = "checkpoint"];</code>
+     */
+    private void setCheckpoint(msg.admin.v1.Admin.AuditCheckpoint value) {
+      value.getClass();
+  checkpoint_ = value;
+      bitField0_ |= 0x00000002;
+      }
+    /**
+     * <pre>
+     * The signed checkpoint the proof leads to.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.AuditCheckpoint checkpoint = 3 [json_name = "checkpoint"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergeCheckpoint(msg.admin.v1.Admin.AuditCheckpoint value) {
+      value.getClass();
+  if (checkpoint_ != null &&
+          checkpoint_ != msg.admin.v1.Admin.AuditCheckpoint.getDefaultInstance()) {
+        checkpoint_ =
+          msg.admin.v1.Admin.AuditCheckpoint.newBuilder(checkpoint_).mergeFrom(value).buildPartial();
+      } else {
+        checkpoint_ = value;
+      }
+      bitField0_ |= 0x00000002;
+    }
+    /**
+     * <pre>
+     * The signed checkpoint the proof leads to.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.AuditCheckpoint checkpoint = 3 [json_name = "checkpoint"];</code>
+     */
+    private void clearCheckpoint() {  checkpoint_ = null;
+      bitField0_ = (bitField0_ & ~0x00000002);
+    }
+
+    public static final int PROOF_FIELD_NUMBER = 4;
+    private com.google.protobuf.Internal.ProtobufList<com.google.protobuf.ByteString> proof_;
+    /**
+     * <pre>
+     * The RFC 6962 inclusion proof: the sibling hashes from the leaf up to
+     * the checkpoint's root.
+     * </pre>
+     *
+     * <code>repeated bytes proof = 4 [json_name = "proof"];</code>
+     * @return A list containing the proof.
+     */
+    @java.lang.Override
+    public java.util.List<com.google.protobuf.ByteString>
+        getProofList() {
+      return proof_;
+    }
+    /**
+     * <pre>
+     * The RFC 6962 inclusion proof: the sibling hashes from the leaf up to
+     * the checkpoint's root.
+     * </pre>
+     *
+     * <code>repeated bytes proof = 4 [json_name = "proof"];</code>
+     * @return The count of proof.
+     */
+    @java.lang.Override
+    public int getProofCount() {
+      return proof_.size();
+    }
+    /**
+     * <pre>
+     * The RFC 6962 inclusion proof: the sibling hashes from the leaf up to
+     * the checkpoint's root.
+     * </pre>
+     *
+     * <code>repeated bytes proof = 4 [json_name = "proof"];</code>
+     * @param index The index of the element to return.
+     * @return The proof at the given index.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString getProof(int index) {
+      return proof_.get(index);
+    }
+    private void ensureProofIsMutable() {
+      com.google.protobuf.Internal.ProtobufList<com.google.protobuf.ByteString> tmp = proof_;
+      if (!tmp.isModifiable()) {
+        proof_ =
+            com.google.protobuf.GeneratedMessageLite.mutableCopy(tmp);
+       }
+    }
+    /**
+     * <pre>
+     * The RFC 6962 inclusion proof: the sibling hashes from the leaf up to
+     * the checkpoint's root.
+     * </pre>
+     *
+     * <code>repeated bytes proof = 4 [json_name = "proof"];</code>
+     * @param index The index to set the value at.
+     * @param value The proof to set.
+     */
+    private void setProof(
+        int index, com.google.protobuf.ByteString value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  ensureProofIsMutable();
+      proof_.set(index, value);
+    }
+    /**
+     * <pre>
+     * The RFC 6962 inclusion proof: the sibling hashes from the leaf up to
+     * the checkpoint's root.
+     * </pre>
+     *
+     * <code>repeated bytes proof = 4 [json_name = "proof"];</code>
+     * @param value The proof to add.
+     */
+    private void addProof(com.google.protobuf.ByteString value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  ensureProofIsMutable();
+      proof_.add(value);
+    }
+    /**
+     * <pre>
+     * The RFC 6962 inclusion proof: the sibling hashes from the leaf up to
+     * the checkpoint's root.
+     * </pre>
+     *
+     * <code>repeated bytes proof = 4 [json_name = "proof"];</code>
+     * @param values The proof to add.
+     */
+    private void addAllProof(
+        java.lang.Iterable<? extends com.google.protobuf.ByteString> values) {
+      ensureProofIsMutable();
+      com.google.protobuf.AbstractMessageLite.addAll(
+          values, proof_);
+    }
+    /**
+     * <pre>
+     * The RFC 6962 inclusion proof: the sibling hashes from the leaf up to
+     * the checkpoint's root.
+     * </pre>
+     *
+     * <code>repeated bytes proof = 4 [json_name = "proof"];</code>
+     */
+    private void clearProof() {
+      proof_ = emptyProtobufList();
+    }
+
+    public static msg.admin.v1.Admin.GetAuditProofResponse parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.GetAuditProofResponse parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetAuditProofResponse parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.GetAuditProofResponse parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetAuditProofResponse parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.GetAuditProofResponse parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetAuditProofResponse parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.GetAuditProofResponse parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.admin.v1.Admin.GetAuditProofResponse parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.admin.v1.Admin.GetAuditProofResponse parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetAuditProofResponse parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.GetAuditProofResponse parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.admin.v1.Admin.GetAuditProofResponse prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * GetAuditProofResponse is a record and its inclusion proof.
+     * </pre>
+     *
+     * Protobuf type {@code msg.admin.v1.GetAuditProofResponse}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.admin.v1.Admin.GetAuditProofResponse, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.admin.v1.GetAuditProofResponse)
+        msg.admin.v1.Admin.GetAuditProofResponseOrBuilder {
+      // Construct using msg.admin.v1.Admin.GetAuditProofResponse.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * The record.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.AuditRecord record = 1 [json_name = "record"];</code>
+       */
+      @java.lang.Override
+      public boolean hasRecord() {
+        return instance.hasRecord();
+      }
+      /**
+       * <pre>
+       * The record.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.AuditRecord record = 1 [json_name = "record"];</code>
+       */
+      @java.lang.Override
+      public msg.admin.v1.Resources.AuditRecord getRecord() {
+        return instance.getRecord();
+      }
+      /**
+       * <pre>
+       * The record.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.AuditRecord record = 1 [json_name = "record"];</code>
+       */
+      public Builder setRecord(msg.admin.v1.Resources.AuditRecord value) {
+        copyOnWrite();
+        instance.setRecord(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * The record.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.AuditRecord record = 1 [json_name = "record"];</code>
+       */
+      public Builder setRecord(
+          msg.admin.v1.Resources.AuditRecord.Builder builderForValue) {
+        copyOnWrite();
+        instance.setRecord(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * The record.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.AuditRecord record = 1 [json_name = "record"];</code>
+       */
+      public Builder mergeRecord(msg.admin.v1.Resources.AuditRecord value) {
+        copyOnWrite();
+        instance.mergeRecord(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The record.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.AuditRecord record = 1 [json_name = "record"];</code>
+       */
+      public Builder clearRecord() {  copyOnWrite();
+        instance.clearRecord();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The record's leaf: its deterministic protobuf encoding, whose RFC 6962
+       * leaf hash (SHA-256 of 0x00 and the leaf) the proof starts from.
+       * </pre>
+       *
+       * <code>bytes leaf = 2 [json_name = "leaf"];</code>
+       * @return The leaf.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString getLeaf() {
+        return instance.getLeaf();
+      }
+      /**
+       * <pre>
+       * The record's leaf: its deterministic protobuf encoding, whose RFC 6962
+       * leaf hash (SHA-256 of 0x00 and the leaf) the proof starts from.
+       * </pre>
+       *
+       * <code>bytes leaf = 2 [json_name = "leaf"];</code>
+       * @param value The leaf to set.
+       * @return This builder for chaining.
+       */
+      public Builder setLeaf(com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setLeaf(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The record's leaf: its deterministic protobuf encoding, whose RFC 6962
+       * leaf hash (SHA-256 of 0x00 and the leaf) the proof starts from.
+       * </pre>
+       *
+       * <code>bytes leaf = 2 [json_name = "leaf"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearLeaf() {
+        copyOnWrite();
+        instance.clearLeaf();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The signed checkpoint the proof leads to.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.AuditCheckpoint checkpoint = 3 [json_name = "checkpoint"];</code>
+       */
+      @java.lang.Override
+      public boolean hasCheckpoint() {
+        return instance.hasCheckpoint();
+      }
+      /**
+       * <pre>
+       * The signed checkpoint the proof leads to.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.AuditCheckpoint checkpoint = 3 [json_name = "checkpoint"];</code>
+       */
+      @java.lang.Override
+      public msg.admin.v1.Admin.AuditCheckpoint getCheckpoint() {
+        return instance.getCheckpoint();
+      }
+      /**
+       * <pre>
+       * The signed checkpoint the proof leads to.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.AuditCheckpoint checkpoint = 3 [json_name = "checkpoint"];</code>
+       */
+      public Builder setCheckpoint(msg.admin.v1.Admin.AuditCheckpoint value) {
+        copyOnWrite();
+        instance.setCheckpoint(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * The signed checkpoint the proof leads to.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.AuditCheckpoint checkpoint = 3 [json_name = "checkpoint"];</code>
+       */
+      public Builder setCheckpoint(
+          msg.admin.v1.Admin.AuditCheckpoint.Builder builderForValue) {
+        copyOnWrite();
+        instance.setCheckpoint(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * The signed checkpoint the proof leads to.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.AuditCheckpoint checkpoint = 3 [json_name = "checkpoint"];</code>
+       */
+      public Builder mergeCheckpoint(msg.admin.v1.Admin.AuditCheckpoint value) {
+        copyOnWrite();
+        instance.mergeCheckpoint(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The signed checkpoint the proof leads to.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.AuditCheckpoint checkpoint = 3 [json_name = "checkpoint"];</code>
+       */
+      public Builder clearCheckpoint() {  copyOnWrite();
+        instance.clearCheckpoint();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The RFC 6962 inclusion proof: the sibling hashes from the leaf up to
+       * the checkpoint's root.
+       * </pre>
+       *
+       * <code>repeated bytes proof = 4 [json_name = "proof"];</code>
+       * @return A list containing the proof.
+       */
+      @java.lang.Override
+      public java.util.List<com.google.protobuf.ByteString>
+          getProofList() {
+        return java.util.Collections.unmodifiableList(
+            instance.getProofList());
+      }
+      /**
+       * <pre>
+       * The RFC 6962 inclusion proof: the sibling hashes from the leaf up to
+       * the checkpoint's root.
+       * </pre>
+       *
+       * <code>repeated bytes proof = 4 [json_name = "proof"];</code>
+       * @return The count of proof.
+       */
+      @java.lang.Override
+      public int getProofCount() {
+        return instance.getProofCount();
+      }
+      /**
+       * <pre>
+       * The RFC 6962 inclusion proof: the sibling hashes from the leaf up to
+       * the checkpoint's root.
+       * </pre>
+       *
+       * <code>repeated bytes proof = 4 [json_name = "proof"];</code>
+       * @param index The index of the element to return.
+       * @return The proof at the given index.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString getProof(int index) {
+        return instance.getProof(index);
+      }
+      /**
+       * <pre>
+       * The RFC 6962 inclusion proof: the sibling hashes from the leaf up to
+       * the checkpoint's root.
+       * </pre>
+       *
+       * <code>repeated bytes proof = 4 [json_name = "proof"];</code>
+       * @param value The proof to set.
+       * @return This builder for chaining.
+       */
+      public Builder setProof(
+          int index, com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setProof(index, value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The RFC 6962 inclusion proof: the sibling hashes from the leaf up to
+       * the checkpoint's root.
+       * </pre>
+       *
+       * <code>repeated bytes proof = 4 [json_name = "proof"];</code>
+       * @param value The proof to add.
+       * @return This builder for chaining.
+       */
+      public Builder addProof(com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.addProof(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The RFC 6962 inclusion proof: the sibling hashes from the leaf up to
+       * the checkpoint's root.
+       * </pre>
+       *
+       * <code>repeated bytes proof = 4 [json_name = "proof"];</code>
+       * @param values The proof to add.
+       * @return This builder for chaining.
+       */
+      public Builder addAllProof(
+          java.lang.Iterable<? extends com.google.protobuf.ByteString> values) {
+        copyOnWrite();
+        instance.addAllProof(values);
+        return this;
+      }
+      /**
+       * <pre>
+       * The RFC 6962 inclusion proof: the sibling hashes from the leaf up to
+       * the checkpoint's root.
+       * </pre>
+       *
+       * <code>repeated bytes proof = 4 [json_name = "proof"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearProof() {
+        copyOnWrite();
+        instance.clearProof();
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.admin.v1.GetAuditProofResponse)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.admin.v1.Admin.GetAuditProofResponse();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "bitField0_",
+              "record_",
+              "leaf_",
+              "checkpoint_",
+              "proof_",
+            };
+            java.lang.String info =
+                "\u0000\u0004\u0000\u0001\u0001\u0004\u0004\u0000\u0001\u0000\u0001\u1009\u0000\u0002" +
+                "\n\u0003\u1009\u0001\u0004\u001c";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.admin.v1.Admin.GetAuditProofResponse> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.admin.v1.Admin.GetAuditProofResponse.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.admin.v1.Admin.GetAuditProofResponse>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.admin.v1.GetAuditProofResponse)
+    private static final msg.admin.v1.Admin.GetAuditProofResponse DEFAULT_INSTANCE;
+    static {
+      GetAuditProofResponse defaultInstance = new GetAuditProofResponse();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        GetAuditProofResponse.class, defaultInstance);
+    }
+
+    public static msg.admin.v1.Admin.GetAuditProofResponse getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<GetAuditProofResponse> PARSER;
+
+    public static com.google.protobuf.Parser<GetAuditProofResponse> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
+  public interface GetAuditHashesRequestOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.admin.v1.GetAuditHashesRequest)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * The first record of the range; at least the log's first_index.
+     * </pre>
+     *
+     * <code>int64 start = 1 [json_name = "start"];</code>
+     * @return The start.
+     */
+    long getStart();
+
+    /**
+     * <pre>
+     * The range ends before this record; at most the tree size, and at most
+     * 100000 records after start.
+     * </pre>
+     *
+     * <code>int64 end = 2 [json_name = "end"];</code>
+     * @return The end.
+     */
+    long getEnd();
+  }
+  /**
+   * <pre>
+   * GetAuditHashesRequest names a range of records.
+   * </pre>
+   *
+   * Protobuf type {@code msg.admin.v1.GetAuditHashesRequest}
+   */
+  public  static final class GetAuditHashesRequest extends
+      com.google.protobuf.GeneratedMessageLite<
+          GetAuditHashesRequest, GetAuditHashesRequest.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.admin.v1.GetAuditHashesRequest)
+      GetAuditHashesRequestOrBuilder {
+    private GetAuditHashesRequest() {
+    }
+    public static final int START_FIELD_NUMBER = 1;
+    private long start_;
+    /**
+     * <pre>
+     * The first record of the range; at least the log's first_index.
+     * </pre>
+     *
+     * <code>int64 start = 1 [json_name = "start"];</code>
+     * @return The start.
+     */
+    @java.lang.Override
+    public long getStart() {
+      return start_;
+    }
+    /**
+     * <pre>
+     * The first record of the range; at least the log's first_index.
+     * </pre>
+     *
+     * <code>int64 start = 1 [json_name = "start"];</code>
+     * @param value The start to set.
+     */
+    private void setStart(long value) {
+      
+      start_ = value;
+    }
+    /**
+     * <pre>
+     * The first record of the range; at least the log's first_index.
+     * </pre>
+     *
+     * <code>int64 start = 1 [json_name = "start"];</code>
+     */
+    private void clearStart() {
+
+      start_ = 0L;
+    }
+
+    public static final int END_FIELD_NUMBER = 2;
+    private long end_;
+    /**
+     * <pre>
+     * The range ends before this record; at most the tree size, and at most
+     * 100000 records after start.
+     * </pre>
+     *
+     * <code>int64 end = 2 [json_name = "end"];</code>
+     * @return The end.
+     */
+    @java.lang.Override
+    public long getEnd() {
+      return end_;
+    }
+    /**
+     * <pre>
+     * The range ends before this record; at most the tree size, and at most
+     * 100000 records after start.
+     * </pre>
+     *
+     * <code>int64 end = 2 [json_name = "end"];</code>
+     * @param value The end to set.
+     */
+    private void setEnd(long value) {
+      
+      end_ = value;
+    }
+    /**
+     * <pre>
+     * The range ends before this record; at most the tree size, and at most
+     * 100000 records after start.
+     * </pre>
+     *
+     * <code>int64 end = 2 [json_name = "end"];</code>
+     */
+    private void clearEnd() {
+
+      end_ = 0L;
+    }
+
+    public static msg.admin.v1.Admin.GetAuditHashesRequest parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.GetAuditHashesRequest parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetAuditHashesRequest parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.GetAuditHashesRequest parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetAuditHashesRequest parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.GetAuditHashesRequest parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetAuditHashesRequest parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.GetAuditHashesRequest parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.admin.v1.Admin.GetAuditHashesRequest parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.admin.v1.Admin.GetAuditHashesRequest parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetAuditHashesRequest parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.GetAuditHashesRequest parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.admin.v1.Admin.GetAuditHashesRequest prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * GetAuditHashesRequest names a range of records.
+     * </pre>
+     *
+     * Protobuf type {@code msg.admin.v1.GetAuditHashesRequest}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.admin.v1.Admin.GetAuditHashesRequest, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.admin.v1.GetAuditHashesRequest)
+        msg.admin.v1.Admin.GetAuditHashesRequestOrBuilder {
+      // Construct using msg.admin.v1.Admin.GetAuditHashesRequest.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * The first record of the range; at least the log's first_index.
+       * </pre>
+       *
+       * <code>int64 start = 1 [json_name = "start"];</code>
+       * @return The start.
+       */
+      @java.lang.Override
+      public long getStart() {
+        return instance.getStart();
+      }
+      /**
+       * <pre>
+       * The first record of the range; at least the log's first_index.
+       * </pre>
+       *
+       * <code>int64 start = 1 [json_name = "start"];</code>
+       * @param value The start to set.
+       * @return This builder for chaining.
+       */
+      public Builder setStart(long value) {
+        copyOnWrite();
+        instance.setStart(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The first record of the range; at least the log's first_index.
+       * </pre>
+       *
+       * <code>int64 start = 1 [json_name = "start"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearStart() {
+        copyOnWrite();
+        instance.clearStart();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The range ends before this record; at most the tree size, and at most
+       * 100000 records after start.
+       * </pre>
+       *
+       * <code>int64 end = 2 [json_name = "end"];</code>
+       * @return The end.
+       */
+      @java.lang.Override
+      public long getEnd() {
+        return instance.getEnd();
+      }
+      /**
+       * <pre>
+       * The range ends before this record; at most the tree size, and at most
+       * 100000 records after start.
+       * </pre>
+       *
+       * <code>int64 end = 2 [json_name = "end"];</code>
+       * @param value The end to set.
+       * @return This builder for chaining.
+       */
+      public Builder setEnd(long value) {
+        copyOnWrite();
+        instance.setEnd(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The range ends before this record; at most the tree size, and at most
+       * 100000 records after start.
+       * </pre>
+       *
+       * <code>int64 end = 2 [json_name = "end"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearEnd() {
+        copyOnWrite();
+        instance.clearEnd();
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.admin.v1.GetAuditHashesRequest)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.admin.v1.Admin.GetAuditHashesRequest();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "start_",
+              "end_",
+            };
+            java.lang.String info =
+                "\u0000\u0002\u0000\u0000\u0001\u0002\u0002\u0000\u0000\u0000\u0001\u0002\u0002\u0002" +
+                "";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.admin.v1.Admin.GetAuditHashesRequest> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.admin.v1.Admin.GetAuditHashesRequest.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.admin.v1.Admin.GetAuditHashesRequest>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.admin.v1.GetAuditHashesRequest)
+    private static final msg.admin.v1.Admin.GetAuditHashesRequest DEFAULT_INSTANCE;
+    static {
+      GetAuditHashesRequest defaultInstance = new GetAuditHashesRequest();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        GetAuditHashesRequest.class, defaultInstance);
+    }
+
+    public static msg.admin.v1.Admin.GetAuditHashesRequest getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<GetAuditHashesRequest> PARSER;
+
+    public static com.google.protobuf.Parser<GetAuditHashesRequest> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
+  public interface GetAuditHashesResponseOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.admin.v1.GetAuditHashesResponse)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * The roots of the complete subtrees that cover the records before start,
+     * largest first: with them and the leaf hashes from start on, a verifier
+     * recomputes any tree root from start onwards.
+     * </pre>
+     *
+     * <code>repeated bytes frontier = 1 [json_name = "frontier"];</code>
+     * @return A list containing the frontier.
+     */
+    java.util.List<com.google.protobuf.ByteString> getFrontierList();
+    /**
+     * <pre>
+     * The roots of the complete subtrees that cover the records before start,
+     * largest first: with them and the leaf hashes from start on, a verifier
+     * recomputes any tree root from start onwards.
+     * </pre>
+     *
+     * <code>repeated bytes frontier = 1 [json_name = "frontier"];</code>
+     * @return The count of frontier.
+     */
+    int getFrontierCount();
+    /**
+     * <pre>
+     * The roots of the complete subtrees that cover the records before start,
+     * largest first: with them and the leaf hashes from start on, a verifier
+     * recomputes any tree root from start onwards.
+     * </pre>
+     *
+     * <code>repeated bytes frontier = 1 [json_name = "frontier"];</code>
+     * @param index The index of the element to return.
+     * @return The frontier at the given index.
+     */
+    com.google.protobuf.ByteString getFrontier(int index);
+
+    /**
+     * <pre>
+     * The RFC 6962 leaf hashes of the records start to end-1, as stored.
+     * </pre>
+     *
+     * <code>repeated bytes leaf_hashes = 2 [json_name = "leafHashes"];</code>
+     * @return A list containing the leafHashes.
+     */
+    java.util.List<com.google.protobuf.ByteString> getLeafHashesList();
+    /**
+     * <pre>
+     * The RFC 6962 leaf hashes of the records start to end-1, as stored.
+     * </pre>
+     *
+     * <code>repeated bytes leaf_hashes = 2 [json_name = "leafHashes"];</code>
+     * @return The count of leafHashes.
+     */
+    int getLeafHashesCount();
+    /**
+     * <pre>
+     * The RFC 6962 leaf hashes of the records start to end-1, as stored.
+     * </pre>
+     *
+     * <code>repeated bytes leaf_hashes = 2 [json_name = "leafHashes"];</code>
+     * @param index The index of the element to return.
+     * @return The leafHashes at the given index.
+     */
+    com.google.protobuf.ByteString getLeafHashes(int index);
+  }
+  /**
+   * <pre>
+   * GetAuditHashesResponse carries the hashes of a range of records.
+   * </pre>
+   *
+   * Protobuf type {@code msg.admin.v1.GetAuditHashesResponse}
+   */
+  public  static final class GetAuditHashesResponse extends
+      com.google.protobuf.GeneratedMessageLite<
+          GetAuditHashesResponse, GetAuditHashesResponse.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.admin.v1.GetAuditHashesResponse)
+      GetAuditHashesResponseOrBuilder {
+    private GetAuditHashesResponse() {
+      frontier_ = emptyProtobufList();
+      leafHashes_ = emptyProtobufList();
+    }
+    public static final int FRONTIER_FIELD_NUMBER = 1;
+    private com.google.protobuf.Internal.ProtobufList<com.google.protobuf.ByteString> frontier_;
+    /**
+     * <pre>
+     * The roots of the complete subtrees that cover the records before start,
+     * largest first: with them and the leaf hashes from start on, a verifier
+     * recomputes any tree root from start onwards.
+     * </pre>
+     *
+     * <code>repeated bytes frontier = 1 [json_name = "frontier"];</code>
+     * @return A list containing the frontier.
+     */
+    @java.lang.Override
+    public java.util.List<com.google.protobuf.ByteString>
+        getFrontierList() {
+      return frontier_;
+    }
+    /**
+     * <pre>
+     * The roots of the complete subtrees that cover the records before start,
+     * largest first: with them and the leaf hashes from start on, a verifier
+     * recomputes any tree root from start onwards.
+     * </pre>
+     *
+     * <code>repeated bytes frontier = 1 [json_name = "frontier"];</code>
+     * @return The count of frontier.
+     */
+    @java.lang.Override
+    public int getFrontierCount() {
+      return frontier_.size();
+    }
+    /**
+     * <pre>
+     * The roots of the complete subtrees that cover the records before start,
+     * largest first: with them and the leaf hashes from start on, a verifier
+     * recomputes any tree root from start onwards.
+     * </pre>
+     *
+     * <code>repeated bytes frontier = 1 [json_name = "frontier"];</code>
+     * @param index The index of the element to return.
+     * @return The frontier at the given index.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString getFrontier(int index) {
+      return frontier_.get(index);
+    }
+    private void ensureFrontierIsMutable() {
+      com.google.protobuf.Internal.ProtobufList<com.google.protobuf.ByteString> tmp = frontier_;
+      if (!tmp.isModifiable()) {
+        frontier_ =
+            com.google.protobuf.GeneratedMessageLite.mutableCopy(tmp);
+       }
+    }
+    /**
+     * <pre>
+     * The roots of the complete subtrees that cover the records before start,
+     * largest first: with them and the leaf hashes from start on, a verifier
+     * recomputes any tree root from start onwards.
+     * </pre>
+     *
+     * <code>repeated bytes frontier = 1 [json_name = "frontier"];</code>
+     * @param index The index to set the value at.
+     * @param value The frontier to set.
+     */
+    private void setFrontier(
+        int index, com.google.protobuf.ByteString value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  ensureFrontierIsMutable();
+      frontier_.set(index, value);
+    }
+    /**
+     * <pre>
+     * The roots of the complete subtrees that cover the records before start,
+     * largest first: with them and the leaf hashes from start on, a verifier
+     * recomputes any tree root from start onwards.
+     * </pre>
+     *
+     * <code>repeated bytes frontier = 1 [json_name = "frontier"];</code>
+     * @param value The frontier to add.
+     */
+    private void addFrontier(com.google.protobuf.ByteString value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  ensureFrontierIsMutable();
+      frontier_.add(value);
+    }
+    /**
+     * <pre>
+     * The roots of the complete subtrees that cover the records before start,
+     * largest first: with them and the leaf hashes from start on, a verifier
+     * recomputes any tree root from start onwards.
+     * </pre>
+     *
+     * <code>repeated bytes frontier = 1 [json_name = "frontier"];</code>
+     * @param values The frontier to add.
+     */
+    private void addAllFrontier(
+        java.lang.Iterable<? extends com.google.protobuf.ByteString> values) {
+      ensureFrontierIsMutable();
+      com.google.protobuf.AbstractMessageLite.addAll(
+          values, frontier_);
+    }
+    /**
+     * <pre>
+     * The roots of the complete subtrees that cover the records before start,
+     * largest first: with them and the leaf hashes from start on, a verifier
+     * recomputes any tree root from start onwards.
+     * </pre>
+     *
+     * <code>repeated bytes frontier = 1 [json_name = "frontier"];</code>
+     */
+    private void clearFrontier() {
+      frontier_ = emptyProtobufList();
+    }
+
+    public static final int LEAF_HASHES_FIELD_NUMBER = 2;
+    private com.google.protobuf.Internal.ProtobufList<com.google.protobuf.ByteString> leafHashes_;
+    /**
+     * <pre>
+     * The RFC 6962 leaf hashes of the records start to end-1, as stored.
+     * </pre>
+     *
+     * <code>repeated bytes leaf_hashes = 2 [json_name = "leafHashes"];</code>
+     * @return A list containing the leafHashes.
+     */
+    @java.lang.Override
+    public java.util.List<com.google.protobuf.ByteString>
+        getLeafHashesList() {
+      return leafHashes_;
+    }
+    /**
+     * <pre>
+     * The RFC 6962 leaf hashes of the records start to end-1, as stored.
+     * </pre>
+     *
+     * <code>repeated bytes leaf_hashes = 2 [json_name = "leafHashes"];</code>
+     * @return The count of leafHashes.
+     */
+    @java.lang.Override
+    public int getLeafHashesCount() {
+      return leafHashes_.size();
+    }
+    /**
+     * <pre>
+     * The RFC 6962 leaf hashes of the records start to end-1, as stored.
+     * </pre>
+     *
+     * <code>repeated bytes leaf_hashes = 2 [json_name = "leafHashes"];</code>
+     * @param index The index of the element to return.
+     * @return The leafHashes at the given index.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString getLeafHashes(int index) {
+      return leafHashes_.get(index);
+    }
+    private void ensureLeafHashesIsMutable() {
+      com.google.protobuf.Internal.ProtobufList<com.google.protobuf.ByteString> tmp = leafHashes_;
+      if (!tmp.isModifiable()) {
+        leafHashes_ =
+            com.google.protobuf.GeneratedMessageLite.mutableCopy(tmp);
+       }
+    }
+    /**
+     * <pre>
+     * The RFC 6962 leaf hashes of the records start to end-1, as stored.
+     * </pre>
+     *
+     * <code>repeated bytes leaf_hashes = 2 [json_name = "leafHashes"];</code>
+     * @param index The index to set the value at.
+     * @param value The leafHashes to set.
+     */
+    private void setLeafHashes(
+        int index, com.google.protobuf.ByteString value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  ensureLeafHashesIsMutable();
+      leafHashes_.set(index, value);
+    }
+    /**
+     * <pre>
+     * The RFC 6962 leaf hashes of the records start to end-1, as stored.
+     * </pre>
+     *
+     * <code>repeated bytes leaf_hashes = 2 [json_name = "leafHashes"];</code>
+     * @param value The leafHashes to add.
+     */
+    private void addLeafHashes(com.google.protobuf.ByteString value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  ensureLeafHashesIsMutable();
+      leafHashes_.add(value);
+    }
+    /**
+     * <pre>
+     * The RFC 6962 leaf hashes of the records start to end-1, as stored.
+     * </pre>
+     *
+     * <code>repeated bytes leaf_hashes = 2 [json_name = "leafHashes"];</code>
+     * @param values The leafHashes to add.
+     */
+    private void addAllLeafHashes(
+        java.lang.Iterable<? extends com.google.protobuf.ByteString> values) {
+      ensureLeafHashesIsMutable();
+      com.google.protobuf.AbstractMessageLite.addAll(
+          values, leafHashes_);
+    }
+    /**
+     * <pre>
+     * The RFC 6962 leaf hashes of the records start to end-1, as stored.
+     * </pre>
+     *
+     * <code>repeated bytes leaf_hashes = 2 [json_name = "leafHashes"];</code>
+     */
+    private void clearLeafHashes() {
+      leafHashes_ = emptyProtobufList();
+    }
+
+    public static msg.admin.v1.Admin.GetAuditHashesResponse parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.GetAuditHashesResponse parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetAuditHashesResponse parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.GetAuditHashesResponse parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetAuditHashesResponse parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.GetAuditHashesResponse parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetAuditHashesResponse parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.GetAuditHashesResponse parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.admin.v1.Admin.GetAuditHashesResponse parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.admin.v1.Admin.GetAuditHashesResponse parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetAuditHashesResponse parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.GetAuditHashesResponse parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.admin.v1.Admin.GetAuditHashesResponse prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * GetAuditHashesResponse carries the hashes of a range of records.
+     * </pre>
+     *
+     * Protobuf type {@code msg.admin.v1.GetAuditHashesResponse}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.admin.v1.Admin.GetAuditHashesResponse, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.admin.v1.GetAuditHashesResponse)
+        msg.admin.v1.Admin.GetAuditHashesResponseOrBuilder {
+      // Construct using msg.admin.v1.Admin.GetAuditHashesResponse.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * The roots of the complete subtrees that cover the records before start,
+       * largest first: with them and the leaf hashes from start on, a verifier
+       * recomputes any tree root from start onwards.
+       * </pre>
+       *
+       * <code>repeated bytes frontier = 1 [json_name = "frontier"];</code>
+       * @return A list containing the frontier.
+       */
+      @java.lang.Override
+      public java.util.List<com.google.protobuf.ByteString>
+          getFrontierList() {
+        return java.util.Collections.unmodifiableList(
+            instance.getFrontierList());
+      }
+      /**
+       * <pre>
+       * The roots of the complete subtrees that cover the records before start,
+       * largest first: with them and the leaf hashes from start on, a verifier
+       * recomputes any tree root from start onwards.
+       * </pre>
+       *
+       * <code>repeated bytes frontier = 1 [json_name = "frontier"];</code>
+       * @return The count of frontier.
+       */
+      @java.lang.Override
+      public int getFrontierCount() {
+        return instance.getFrontierCount();
+      }
+      /**
+       * <pre>
+       * The roots of the complete subtrees that cover the records before start,
+       * largest first: with them and the leaf hashes from start on, a verifier
+       * recomputes any tree root from start onwards.
+       * </pre>
+       *
+       * <code>repeated bytes frontier = 1 [json_name = "frontier"];</code>
+       * @param index The index of the element to return.
+       * @return The frontier at the given index.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString getFrontier(int index) {
+        return instance.getFrontier(index);
+      }
+      /**
+       * <pre>
+       * The roots of the complete subtrees that cover the records before start,
+       * largest first: with them and the leaf hashes from start on, a verifier
+       * recomputes any tree root from start onwards.
+       * </pre>
+       *
+       * <code>repeated bytes frontier = 1 [json_name = "frontier"];</code>
+       * @param value The frontier to set.
+       * @return This builder for chaining.
+       */
+      public Builder setFrontier(
+          int index, com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setFrontier(index, value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The roots of the complete subtrees that cover the records before start,
+       * largest first: with them and the leaf hashes from start on, a verifier
+       * recomputes any tree root from start onwards.
+       * </pre>
+       *
+       * <code>repeated bytes frontier = 1 [json_name = "frontier"];</code>
+       * @param value The frontier to add.
+       * @return This builder for chaining.
+       */
+      public Builder addFrontier(com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.addFrontier(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The roots of the complete subtrees that cover the records before start,
+       * largest first: with them and the leaf hashes from start on, a verifier
+       * recomputes any tree root from start onwards.
+       * </pre>
+       *
+       * <code>repeated bytes frontier = 1 [json_name = "frontier"];</code>
+       * @param values The frontier to add.
+       * @return This builder for chaining.
+       */
+      public Builder addAllFrontier(
+          java.lang.Iterable<? extends com.google.protobuf.ByteString> values) {
+        copyOnWrite();
+        instance.addAllFrontier(values);
+        return this;
+      }
+      /**
+       * <pre>
+       * The roots of the complete subtrees that cover the records before start,
+       * largest first: with them and the leaf hashes from start on, a verifier
+       * recomputes any tree root from start onwards.
+       * </pre>
+       *
+       * <code>repeated bytes frontier = 1 [json_name = "frontier"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearFrontier() {
+        copyOnWrite();
+        instance.clearFrontier();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The RFC 6962 leaf hashes of the records start to end-1, as stored.
+       * </pre>
+       *
+       * <code>repeated bytes leaf_hashes = 2 [json_name = "leafHashes"];</code>
+       * @return A list containing the leafHashes.
+       */
+      @java.lang.Override
+      public java.util.List<com.google.protobuf.ByteString>
+          getLeafHashesList() {
+        return java.util.Collections.unmodifiableList(
+            instance.getLeafHashesList());
+      }
+      /**
+       * <pre>
+       * The RFC 6962 leaf hashes of the records start to end-1, as stored.
+       * </pre>
+       *
+       * <code>repeated bytes leaf_hashes = 2 [json_name = "leafHashes"];</code>
+       * @return The count of leafHashes.
+       */
+      @java.lang.Override
+      public int getLeafHashesCount() {
+        return instance.getLeafHashesCount();
+      }
+      /**
+       * <pre>
+       * The RFC 6962 leaf hashes of the records start to end-1, as stored.
+       * </pre>
+       *
+       * <code>repeated bytes leaf_hashes = 2 [json_name = "leafHashes"];</code>
+       * @param index The index of the element to return.
+       * @return The leafHashes at the given index.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString getLeafHashes(int index) {
+        return instance.getLeafHashes(index);
+      }
+      /**
+       * <pre>
+       * The RFC 6962 leaf hashes of the records start to end-1, as stored.
+       * </pre>
+       *
+       * <code>repeated bytes leaf_hashes = 2 [json_name = "leafHashes"];</code>
+       * @param value The leafHashes to set.
+       * @return This builder for chaining.
+       */
+      public Builder setLeafHashes(
+          int index, com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setLeafHashes(index, value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The RFC 6962 leaf hashes of the records start to end-1, as stored.
+       * </pre>
+       *
+       * <code>repeated bytes leaf_hashes = 2 [json_name = "leafHashes"];</code>
+       * @param value The leafHashes to add.
+       * @return This builder for chaining.
+       */
+      public Builder addLeafHashes(com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.addLeafHashes(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The RFC 6962 leaf hashes of the records start to end-1, as stored.
+       * </pre>
+       *
+       * <code>repeated bytes leaf_hashes = 2 [json_name = "leafHashes"];</code>
+       * @param values The leafHashes to add.
+       * @return This builder for chaining.
+       */
+      public Builder addAllLeafHashes(
+          java.lang.Iterable<? extends com.google.protobuf.ByteString> values) {
+        copyOnWrite();
+        instance.addAllLeafHashes(values);
+        return this;
+      }
+      /**
+       * <pre>
+       * The RFC 6962 leaf hashes of the records start to end-1, as stored.
+       * </pre>
+       *
+       * <code>repeated bytes leaf_hashes = 2 [json_name = "leafHashes"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearLeafHashes() {
+        copyOnWrite();
+        instance.clearLeafHashes();
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.admin.v1.GetAuditHashesResponse)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.admin.v1.Admin.GetAuditHashesResponse();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "frontier_",
+              "leafHashes_",
+            };
+            java.lang.String info =
+                "\u0000\u0002\u0000\u0000\u0001\u0002\u0002\u0000\u0002\u0000\u0001\u001c\u0002\u001c" +
+                "";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.admin.v1.Admin.GetAuditHashesResponse> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.admin.v1.Admin.GetAuditHashesResponse.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.admin.v1.Admin.GetAuditHashesResponse>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.admin.v1.GetAuditHashesResponse)
+    private static final msg.admin.v1.Admin.GetAuditHashesResponse DEFAULT_INSTANCE;
+    static {
+      GetAuditHashesResponse defaultInstance = new GetAuditHashesResponse();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        GetAuditHashesResponse.class, defaultInstance);
+    }
+
+    public static msg.admin.v1.Admin.GetAuditHashesResponse getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<GetAuditHashesResponse> PARSER;
+
+    public static com.google.protobuf.Parser<GetAuditHashesResponse> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
   public interface GetStatusRequestOrBuilder extends
       // @@protoc_insertion_point(interface_extends:msg.admin.v1.GetStatusRequest)
       com.google.protobuf.MessageLiteOrBuilder {

@@ -441,6 +441,156 @@ public final class AdminServiceGrpc {
     return getListAuditRecordsMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<msg.admin.v1.Admin.GetAuditLogRequest,
+      msg.admin.v1.Admin.GetAuditLogResponse> getGetAuditLogMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "GetAuditLog",
+      requestType = msg.admin.v1.Admin.GetAuditLogRequest.class,
+      responseType = msg.admin.v1.Admin.GetAuditLogResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<msg.admin.v1.Admin.GetAuditLogRequest,
+      msg.admin.v1.Admin.GetAuditLogResponse> getGetAuditLogMethod() {
+    io.grpc.MethodDescriptor<msg.admin.v1.Admin.GetAuditLogRequest, msg.admin.v1.Admin.GetAuditLogResponse> getGetAuditLogMethod;
+    if ((getGetAuditLogMethod = AdminServiceGrpc.getGetAuditLogMethod) == null) {
+      synchronized (AdminServiceGrpc.class) {
+        if ((getGetAuditLogMethod = AdminServiceGrpc.getGetAuditLogMethod) == null) {
+          AdminServiceGrpc.getGetAuditLogMethod = getGetAuditLogMethod =
+              io.grpc.MethodDescriptor.<msg.admin.v1.Admin.GetAuditLogRequest, msg.admin.v1.Admin.GetAuditLogResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "GetAuditLog"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.lite.ProtoLiteUtils.marshaller(
+                  msg.admin.v1.Admin.GetAuditLogRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.lite.ProtoLiteUtils.marshaller(
+                  msg.admin.v1.Admin.GetAuditLogResponse.getDefaultInstance()))
+              .build();
+        }
+      }
+    }
+    return getGetAuditLogMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<msg.admin.v1.Admin.ListAuditCheckpointsRequest,
+      msg.admin.v1.Admin.ListAuditCheckpointsResponse> getListAuditCheckpointsMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ListAuditCheckpoints",
+      requestType = msg.admin.v1.Admin.ListAuditCheckpointsRequest.class,
+      responseType = msg.admin.v1.Admin.ListAuditCheckpointsResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<msg.admin.v1.Admin.ListAuditCheckpointsRequest,
+      msg.admin.v1.Admin.ListAuditCheckpointsResponse> getListAuditCheckpointsMethod() {
+    io.grpc.MethodDescriptor<msg.admin.v1.Admin.ListAuditCheckpointsRequest, msg.admin.v1.Admin.ListAuditCheckpointsResponse> getListAuditCheckpointsMethod;
+    if ((getListAuditCheckpointsMethod = AdminServiceGrpc.getListAuditCheckpointsMethod) == null) {
+      synchronized (AdminServiceGrpc.class) {
+        if ((getListAuditCheckpointsMethod = AdminServiceGrpc.getListAuditCheckpointsMethod) == null) {
+          AdminServiceGrpc.getListAuditCheckpointsMethod = getListAuditCheckpointsMethod =
+              io.grpc.MethodDescriptor.<msg.admin.v1.Admin.ListAuditCheckpointsRequest, msg.admin.v1.Admin.ListAuditCheckpointsResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ListAuditCheckpoints"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.lite.ProtoLiteUtils.marshaller(
+                  msg.admin.v1.Admin.ListAuditCheckpointsRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.lite.ProtoLiteUtils.marshaller(
+                  msg.admin.v1.Admin.ListAuditCheckpointsResponse.getDefaultInstance()))
+              .build();
+        }
+      }
+    }
+    return getListAuditCheckpointsMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<msg.admin.v1.Admin.VerifyAuditLogRequest,
+      msg.admin.v1.Admin.VerifyAuditLogResponse> getVerifyAuditLogMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "VerifyAuditLog",
+      requestType = msg.admin.v1.Admin.VerifyAuditLogRequest.class,
+      responseType = msg.admin.v1.Admin.VerifyAuditLogResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<msg.admin.v1.Admin.VerifyAuditLogRequest,
+      msg.admin.v1.Admin.VerifyAuditLogResponse> getVerifyAuditLogMethod() {
+    io.grpc.MethodDescriptor<msg.admin.v1.Admin.VerifyAuditLogRequest, msg.admin.v1.Admin.VerifyAuditLogResponse> getVerifyAuditLogMethod;
+    if ((getVerifyAuditLogMethod = AdminServiceGrpc.getVerifyAuditLogMethod) == null) {
+      synchronized (AdminServiceGrpc.class) {
+        if ((getVerifyAuditLogMethod = AdminServiceGrpc.getVerifyAuditLogMethod) == null) {
+          AdminServiceGrpc.getVerifyAuditLogMethod = getVerifyAuditLogMethod =
+              io.grpc.MethodDescriptor.<msg.admin.v1.Admin.VerifyAuditLogRequest, msg.admin.v1.Admin.VerifyAuditLogResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "VerifyAuditLog"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.lite.ProtoLiteUtils.marshaller(
+                  msg.admin.v1.Admin.VerifyAuditLogRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.lite.ProtoLiteUtils.marshaller(
+                  msg.admin.v1.Admin.VerifyAuditLogResponse.getDefaultInstance()))
+              .build();
+        }
+      }
+    }
+    return getVerifyAuditLogMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<msg.admin.v1.Admin.GetAuditProofRequest,
+      msg.admin.v1.Admin.GetAuditProofResponse> getGetAuditProofMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "GetAuditProof",
+      requestType = msg.admin.v1.Admin.GetAuditProofRequest.class,
+      responseType = msg.admin.v1.Admin.GetAuditProofResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<msg.admin.v1.Admin.GetAuditProofRequest,
+      msg.admin.v1.Admin.GetAuditProofResponse> getGetAuditProofMethod() {
+    io.grpc.MethodDescriptor<msg.admin.v1.Admin.GetAuditProofRequest, msg.admin.v1.Admin.GetAuditProofResponse> getGetAuditProofMethod;
+    if ((getGetAuditProofMethod = AdminServiceGrpc.getGetAuditProofMethod) == null) {
+      synchronized (AdminServiceGrpc.class) {
+        if ((getGetAuditProofMethod = AdminServiceGrpc.getGetAuditProofMethod) == null) {
+          AdminServiceGrpc.getGetAuditProofMethod = getGetAuditProofMethod =
+              io.grpc.MethodDescriptor.<msg.admin.v1.Admin.GetAuditProofRequest, msg.admin.v1.Admin.GetAuditProofResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "GetAuditProof"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.lite.ProtoLiteUtils.marshaller(
+                  msg.admin.v1.Admin.GetAuditProofRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.lite.ProtoLiteUtils.marshaller(
+                  msg.admin.v1.Admin.GetAuditProofResponse.getDefaultInstance()))
+              .build();
+        }
+      }
+    }
+    return getGetAuditProofMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<msg.admin.v1.Admin.GetAuditHashesRequest,
+      msg.admin.v1.Admin.GetAuditHashesResponse> getGetAuditHashesMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "GetAuditHashes",
+      requestType = msg.admin.v1.Admin.GetAuditHashesRequest.class,
+      responseType = msg.admin.v1.Admin.GetAuditHashesResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<msg.admin.v1.Admin.GetAuditHashesRequest,
+      msg.admin.v1.Admin.GetAuditHashesResponse> getGetAuditHashesMethod() {
+    io.grpc.MethodDescriptor<msg.admin.v1.Admin.GetAuditHashesRequest, msg.admin.v1.Admin.GetAuditHashesResponse> getGetAuditHashesMethod;
+    if ((getGetAuditHashesMethod = AdminServiceGrpc.getGetAuditHashesMethod) == null) {
+      synchronized (AdminServiceGrpc.class) {
+        if ((getGetAuditHashesMethod = AdminServiceGrpc.getGetAuditHashesMethod) == null) {
+          AdminServiceGrpc.getGetAuditHashesMethod = getGetAuditHashesMethod =
+              io.grpc.MethodDescriptor.<msg.admin.v1.Admin.GetAuditHashesRequest, msg.admin.v1.Admin.GetAuditHashesResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "GetAuditHashes"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.lite.ProtoLiteUtils.marshaller(
+                  msg.admin.v1.Admin.GetAuditHashesRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.lite.ProtoLiteUtils.marshaller(
+                  msg.admin.v1.Admin.GetAuditHashesResponse.getDefaultInstance()))
+              .build();
+        }
+      }
+    }
+    return getGetAuditHashesMethod;
+  }
+
   private static volatile io.grpc.MethodDescriptor<msg.admin.v1.Admin.GetStatusRequest,
       msg.admin.v1.Admin.GetStatusResponse> getGetStatusMethod;
 
@@ -715,6 +865,65 @@ public final class AdminServiceGrpc {
 
     /**
      * <pre>
+     * Describes this instance's audit log: the instance id its records carry,
+     * the key that verifies its checkpoints, how many records it holds and
+     * which were pruned, and its latest signed checkpoint.
+     * </pre>
+     */
+    default void getAuditLog(msg.admin.v1.Admin.GetAuditLogRequest request,
+        io.grpc.stub.StreamObserver<msg.admin.v1.Admin.GetAuditLogResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getGetAuditLogMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Lists the audit log's signed checkpoints, smallest tree first.
+     * </pre>
+     */
+    default void listAuditCheckpoints(msg.admin.v1.Admin.ListAuditCheckpointsRequest request,
+        io.grpc.stub.StreamObserver<msg.admin.v1.Admin.ListAuditCheckpointsResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getListAuditCheckpointsMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Verifies the stored audit trail against the signed checkpoints: the
+     * stored ones and those given (kept by a witness). A modified, deleted,
+     * inserted or reordered record, or records missing at the end, make the
+     * answer not ok with the first bad index. Needs the viewer role.
+     * </pre>
+     */
+    default void verifyAuditLog(msg.admin.v1.Admin.VerifyAuditLogRequest request,
+        io.grpc.stub.StreamObserver<msg.admin.v1.Admin.VerifyAuditLogResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getVerifyAuditLogMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Returns one audit record with its proof of inclusion in a signed
+     * checkpoint.
+     * </pre>
+     */
+    default void getAuditProof(msg.admin.v1.Admin.GetAuditProofRequest request,
+        io.grpc.stub.StreamObserver<msg.admin.v1.Admin.GetAuditProofResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getGetAuditProofMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Returns the leaf hashes of a range of audit records and the hashes that
+     * sum up the log before it, so that a verifier can check a copy of the
+     * records (the JSON-lines file) against the signed checkpoints and find
+     * the first record that differs.
+     * </pre>
+     */
+    default void getAuditHashes(msg.admin.v1.Admin.GetAuditHashesRequest request,
+        io.grpc.stub.StreamObserver<msg.admin.v1.Admin.GetAuditHashesResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getGetAuditHashesMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
      * Reports the gateway's version, uptime, config revision, counts and
      * whether the configuration store is reachable.
      * </pre>
@@ -939,6 +1148,70 @@ public final class AdminServiceGrpc {
 
     /**
      * <pre>
+     * Describes this instance's audit log: the instance id its records carry,
+     * the key that verifies its checkpoints, how many records it holds and
+     * which were pruned, and its latest signed checkpoint.
+     * </pre>
+     */
+    public void getAuditLog(msg.admin.v1.Admin.GetAuditLogRequest request,
+        io.grpc.stub.StreamObserver<msg.admin.v1.Admin.GetAuditLogResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getGetAuditLogMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Lists the audit log's signed checkpoints, smallest tree first.
+     * </pre>
+     */
+    public void listAuditCheckpoints(msg.admin.v1.Admin.ListAuditCheckpointsRequest request,
+        io.grpc.stub.StreamObserver<msg.admin.v1.Admin.ListAuditCheckpointsResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getListAuditCheckpointsMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Verifies the stored audit trail against the signed checkpoints: the
+     * stored ones and those given (kept by a witness). A modified, deleted,
+     * inserted or reordered record, or records missing at the end, make the
+     * answer not ok with the first bad index. Needs the viewer role.
+     * </pre>
+     */
+    public void verifyAuditLog(msg.admin.v1.Admin.VerifyAuditLogRequest request,
+        io.grpc.stub.StreamObserver<msg.admin.v1.Admin.VerifyAuditLogResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getVerifyAuditLogMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Returns one audit record with its proof of inclusion in a signed
+     * checkpoint.
+     * </pre>
+     */
+    public void getAuditProof(msg.admin.v1.Admin.GetAuditProofRequest request,
+        io.grpc.stub.StreamObserver<msg.admin.v1.Admin.GetAuditProofResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getGetAuditProofMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Returns the leaf hashes of a range of audit records and the hashes that
+     * sum up the log before it, so that a verifier can check a copy of the
+     * records (the JSON-lines file) against the signed checkpoints and find
+     * the first record that differs.
+     * </pre>
+     */
+    public void getAuditHashes(msg.admin.v1.Admin.GetAuditHashesRequest request,
+        io.grpc.stub.StreamObserver<msg.admin.v1.Admin.GetAuditHashesResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getGetAuditHashesMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
      * Reports the gateway's version, uptime, config revision, counts and
      * whether the configuration store is reachable.
      * </pre>
@@ -1131,6 +1404,65 @@ public final class AdminServiceGrpc {
 
     /**
      * <pre>
+     * Describes this instance's audit log: the instance id its records carry,
+     * the key that verifies its checkpoints, how many records it holds and
+     * which were pruned, and its latest signed checkpoint.
+     * </pre>
+     */
+    public msg.admin.v1.Admin.GetAuditLogResponse getAuditLog(msg.admin.v1.Admin.GetAuditLogRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getGetAuditLogMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Lists the audit log's signed checkpoints, smallest tree first.
+     * </pre>
+     */
+    public msg.admin.v1.Admin.ListAuditCheckpointsResponse listAuditCheckpoints(msg.admin.v1.Admin.ListAuditCheckpointsRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getListAuditCheckpointsMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Verifies the stored audit trail against the signed checkpoints: the
+     * stored ones and those given (kept by a witness). A modified, deleted,
+     * inserted or reordered record, or records missing at the end, make the
+     * answer not ok with the first bad index. Needs the viewer role.
+     * </pre>
+     */
+    public msg.admin.v1.Admin.VerifyAuditLogResponse verifyAuditLog(msg.admin.v1.Admin.VerifyAuditLogRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getVerifyAuditLogMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Returns one audit record with its proof of inclusion in a signed
+     * checkpoint.
+     * </pre>
+     */
+    public msg.admin.v1.Admin.GetAuditProofResponse getAuditProof(msg.admin.v1.Admin.GetAuditProofRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getGetAuditProofMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Returns the leaf hashes of a range of audit records and the hashes that
+     * sum up the log before it, so that a verifier can check a copy of the
+     * records (the JSON-lines file) against the signed checkpoints and find
+     * the first record that differs.
+     * </pre>
+     */
+    public msg.admin.v1.Admin.GetAuditHashesResponse getAuditHashes(msg.admin.v1.Admin.GetAuditHashesRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getGetAuditHashesMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
      * Reports the gateway's version, uptime, config revision, counts and
      * whether the configuration store is reachable.
      * </pre>
@@ -1317,6 +1649,65 @@ public final class AdminServiceGrpc {
     public msg.admin.v1.Admin.ListAuditRecordsResponse listAuditRecords(msg.admin.v1.Admin.ListAuditRecordsRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getListAuditRecordsMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Describes this instance's audit log: the instance id its records carry,
+     * the key that verifies its checkpoints, how many records it holds and
+     * which were pruned, and its latest signed checkpoint.
+     * </pre>
+     */
+    public msg.admin.v1.Admin.GetAuditLogResponse getAuditLog(msg.admin.v1.Admin.GetAuditLogRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getGetAuditLogMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Lists the audit log's signed checkpoints, smallest tree first.
+     * </pre>
+     */
+    public msg.admin.v1.Admin.ListAuditCheckpointsResponse listAuditCheckpoints(msg.admin.v1.Admin.ListAuditCheckpointsRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getListAuditCheckpointsMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Verifies the stored audit trail against the signed checkpoints: the
+     * stored ones and those given (kept by a witness). A modified, deleted,
+     * inserted or reordered record, or records missing at the end, make the
+     * answer not ok with the first bad index. Needs the viewer role.
+     * </pre>
+     */
+    public msg.admin.v1.Admin.VerifyAuditLogResponse verifyAuditLog(msg.admin.v1.Admin.VerifyAuditLogRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getVerifyAuditLogMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Returns one audit record with its proof of inclusion in a signed
+     * checkpoint.
+     * </pre>
+     */
+    public msg.admin.v1.Admin.GetAuditProofResponse getAuditProof(msg.admin.v1.Admin.GetAuditProofRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getGetAuditProofMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Returns the leaf hashes of a range of audit records and the hashes that
+     * sum up the log before it, so that a verifier can check a copy of the
+     * records (the JSON-lines file) against the signed checkpoints and find
+     * the first record that differs.
+     * </pre>
+     */
+    public msg.admin.v1.Admin.GetAuditHashesResponse getAuditHashes(msg.admin.v1.Admin.GetAuditHashesRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getGetAuditHashesMethod(), getCallOptions(), request);
     }
 
     /**
@@ -1525,6 +1916,70 @@ public final class AdminServiceGrpc {
 
     /**
      * <pre>
+     * Describes this instance's audit log: the instance id its records carry,
+     * the key that verifies its checkpoints, how many records it holds and
+     * which were pruned, and its latest signed checkpoint.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<msg.admin.v1.Admin.GetAuditLogResponse> getAuditLog(
+        msg.admin.v1.Admin.GetAuditLogRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getGetAuditLogMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * Lists the audit log's signed checkpoints, smallest tree first.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<msg.admin.v1.Admin.ListAuditCheckpointsResponse> listAuditCheckpoints(
+        msg.admin.v1.Admin.ListAuditCheckpointsRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getListAuditCheckpointsMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * Verifies the stored audit trail against the signed checkpoints: the
+     * stored ones and those given (kept by a witness). A modified, deleted,
+     * inserted or reordered record, or records missing at the end, make the
+     * answer not ok with the first bad index. Needs the viewer role.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<msg.admin.v1.Admin.VerifyAuditLogResponse> verifyAuditLog(
+        msg.admin.v1.Admin.VerifyAuditLogRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getVerifyAuditLogMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * Returns one audit record with its proof of inclusion in a signed
+     * checkpoint.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<msg.admin.v1.Admin.GetAuditProofResponse> getAuditProof(
+        msg.admin.v1.Admin.GetAuditProofRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getGetAuditProofMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * Returns the leaf hashes of a range of audit records and the hashes that
+     * sum up the log before it, so that a verifier can check a copy of the
+     * records (the JSON-lines file) against the signed checkpoints and find
+     * the first record that differs.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<msg.admin.v1.Admin.GetAuditHashesResponse> getAuditHashes(
+        msg.admin.v1.Admin.GetAuditHashesRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getGetAuditHashesMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
      * Reports the gateway's version, uptime, config revision, counts and
      * whether the configuration store is reachable.
      * </pre>
@@ -1564,8 +2019,13 @@ public final class AdminServiceGrpc {
   private static final int METHODID_CREATE_REVOCATION = 11;
   private static final int METHODID_DELETE_REVOCATION = 12;
   private static final int METHODID_LIST_AUDIT_RECORDS = 13;
-  private static final int METHODID_GET_STATUS = 14;
-  private static final int METHODID_EVALUATE_POLICY = 15;
+  private static final int METHODID_GET_AUDIT_LOG = 14;
+  private static final int METHODID_LIST_AUDIT_CHECKPOINTS = 15;
+  private static final int METHODID_VERIFY_AUDIT_LOG = 16;
+  private static final int METHODID_GET_AUDIT_PROOF = 17;
+  private static final int METHODID_GET_AUDIT_HASHES = 18;
+  private static final int METHODID_GET_STATUS = 19;
+  private static final int METHODID_EVALUATE_POLICY = 20;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -1639,6 +2099,26 @@ public final class AdminServiceGrpc {
         case METHODID_LIST_AUDIT_RECORDS:
           serviceImpl.listAuditRecords((msg.admin.v1.Admin.ListAuditRecordsRequest) request,
               (io.grpc.stub.StreamObserver<msg.admin.v1.Admin.ListAuditRecordsResponse>) responseObserver);
+          break;
+        case METHODID_GET_AUDIT_LOG:
+          serviceImpl.getAuditLog((msg.admin.v1.Admin.GetAuditLogRequest) request,
+              (io.grpc.stub.StreamObserver<msg.admin.v1.Admin.GetAuditLogResponse>) responseObserver);
+          break;
+        case METHODID_LIST_AUDIT_CHECKPOINTS:
+          serviceImpl.listAuditCheckpoints((msg.admin.v1.Admin.ListAuditCheckpointsRequest) request,
+              (io.grpc.stub.StreamObserver<msg.admin.v1.Admin.ListAuditCheckpointsResponse>) responseObserver);
+          break;
+        case METHODID_VERIFY_AUDIT_LOG:
+          serviceImpl.verifyAuditLog((msg.admin.v1.Admin.VerifyAuditLogRequest) request,
+              (io.grpc.stub.StreamObserver<msg.admin.v1.Admin.VerifyAuditLogResponse>) responseObserver);
+          break;
+        case METHODID_GET_AUDIT_PROOF:
+          serviceImpl.getAuditProof((msg.admin.v1.Admin.GetAuditProofRequest) request,
+              (io.grpc.stub.StreamObserver<msg.admin.v1.Admin.GetAuditProofResponse>) responseObserver);
+          break;
+        case METHODID_GET_AUDIT_HASHES:
+          serviceImpl.getAuditHashes((msg.admin.v1.Admin.GetAuditHashesRequest) request,
+              (io.grpc.stub.StreamObserver<msg.admin.v1.Admin.GetAuditHashesResponse>) responseObserver);
           break;
         case METHODID_GET_STATUS:
           serviceImpl.getStatus((msg.admin.v1.Admin.GetStatusRequest) request,
@@ -1765,6 +2245,41 @@ public final class AdminServiceGrpc {
               msg.admin.v1.Admin.ListAuditRecordsResponse>(
                 service, METHODID_LIST_AUDIT_RECORDS)))
         .addMethod(
+          getGetAuditLogMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              msg.admin.v1.Admin.GetAuditLogRequest,
+              msg.admin.v1.Admin.GetAuditLogResponse>(
+                service, METHODID_GET_AUDIT_LOG)))
+        .addMethod(
+          getListAuditCheckpointsMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              msg.admin.v1.Admin.ListAuditCheckpointsRequest,
+              msg.admin.v1.Admin.ListAuditCheckpointsResponse>(
+                service, METHODID_LIST_AUDIT_CHECKPOINTS)))
+        .addMethod(
+          getVerifyAuditLogMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              msg.admin.v1.Admin.VerifyAuditLogRequest,
+              msg.admin.v1.Admin.VerifyAuditLogResponse>(
+                service, METHODID_VERIFY_AUDIT_LOG)))
+        .addMethod(
+          getGetAuditProofMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              msg.admin.v1.Admin.GetAuditProofRequest,
+              msg.admin.v1.Admin.GetAuditProofResponse>(
+                service, METHODID_GET_AUDIT_PROOF)))
+        .addMethod(
+          getGetAuditHashesMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              msg.admin.v1.Admin.GetAuditHashesRequest,
+              msg.admin.v1.Admin.GetAuditHashesResponse>(
+                service, METHODID_GET_AUDIT_HASHES)))
+        .addMethod(
           getGetStatusMethod(),
           io.grpc.stub.ServerCalls.asyncUnaryCall(
             new MethodHandlers<
@@ -1804,6 +2319,11 @@ public final class AdminServiceGrpc {
               .addMethod(getCreateRevocationMethod())
               .addMethod(getDeleteRevocationMethod())
               .addMethod(getListAuditRecordsMethod())
+              .addMethod(getGetAuditLogMethod())
+              .addMethod(getListAuditCheckpointsMethod())
+              .addMethod(getVerifyAuditLogMethod())
+              .addMethod(getGetAuditProofMethod())
+              .addMethod(getGetAuditHashesMethod())
               .addMethod(getGetStatusMethod())
               .addMethod(getEvaluatePolicyMethod())
               .build();

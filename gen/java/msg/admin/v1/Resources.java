@@ -11173,6 +11173,55 @@ public final class Resources {
      * @return The revision.
      */
     long getRevision();
+
+    /**
+     * <pre>
+     * The record's position in this instance's audit log, from 0, without
+     * gaps: the index of its leaf in the log's Merkle tree (see
+     * VerifyAuditLog). Always set on stored records, so that the JSON-lines
+     * file shows record 0's index too.
+     * </pre>
+     *
+     * <code>optional int64 index = 21 [json_name = "index"];</code>
+     * @return Whether the index field is set.
+     */
+    boolean hasIndex();
+    /**
+     * <pre>
+     * The record's position in this instance's audit log, from 0, without
+     * gaps: the index of its leaf in the log's Merkle tree (see
+     * VerifyAuditLog). Always set on stored records, so that the JSON-lines
+     * file shows record 0's index too.
+     * </pre>
+     *
+     * <code>optional int64 index = 21 [json_name = "index"];</code>
+     * @return The index.
+     */
+    long getIndex();
+
+    /**
+     * <pre>
+     * The gateway instance whose log holds the record (each instance of a
+     * fleet keeps its own log); the checkpoints that cover it name the same
+     * instance.
+     * </pre>
+     *
+     * <code>string instance = 22 [json_name = "instance"];</code>
+     * @return The instance.
+     */
+    java.lang.String getInstance();
+    /**
+     * <pre>
+     * The gateway instance whose log holds the record (each instance of a
+     * fleet keeps its own log); the checkpoints that cover it name the same
+     * instance.
+     * </pre>
+     *
+     * <code>string instance = 22 [json_name = "instance"];</code>
+     * @return The bytes for instance.
+     */
+    com.google.protobuf.ByteString
+        getInstanceBytes();
   }
   /**
    * <pre>
@@ -11199,6 +11248,7 @@ public final class Resources {
       code_ = "";
       adminAction_ = "";
       adminTarget_ = "";
+      instance_ = "";
     }
     private int bitField0_;
     public static final int TIME_FIELD_NUMBER = 1;
@@ -12411,6 +12461,145 @@ public final class Resources {
     private void clearRevision() {
 
       revision_ = 0L;
+    }
+
+    public static final int INDEX_FIELD_NUMBER = 21;
+    private long index_;
+    /**
+     * <pre>
+     * The record's position in this instance's audit log, from 0, without
+     * gaps: the index of its leaf in the log's Merkle tree (see
+     * VerifyAuditLog). Always set on stored records, so that the JSON-lines
+     * file shows record 0's index too.
+     * </pre>
+     *
+     * <code>optional int64 index = 21 [json_name = "index"];</code>
+     * @return Whether the index field is set.
+     */
+    @java.lang.Override
+    public boolean hasIndex() {
+      return ((bitField0_ & 0x00000004) != 0);
+    }
+    /**
+     * <pre>
+     * The record's position in this instance's audit log, from 0, without
+     * gaps: the index of its leaf in the log's Merkle tree (see
+     * VerifyAuditLog). Always set on stored records, so that the JSON-lines
+     * file shows record 0's index too.
+     * </pre>
+     *
+     * <code>optional int64 index = 21 [json_name = "index"];</code>
+     * @return The index.
+     */
+    @java.lang.Override
+    public long getIndex() {
+      return index_;
+    }
+    /**
+     * <pre>
+     * The record's position in this instance's audit log, from 0, without
+     * gaps: the index of its leaf in the log's Merkle tree (see
+     * VerifyAuditLog). Always set on stored records, so that the JSON-lines
+     * file shows record 0's index too.
+     * </pre>
+     *
+     * <code>optional int64 index = 21 [json_name = "index"];</code>
+     * @param value The index to set.
+     */
+    private void setIndex(long value) {
+      bitField0_ |= 0x00000004;
+      index_ = value;
+    }
+    /**
+     * <pre>
+     * The record's position in this instance's audit log, from 0, without
+     * gaps: the index of its leaf in the log's Merkle tree (see
+     * VerifyAuditLog). Always set on stored records, so that the JSON-lines
+     * file shows record 0's index too.
+     * </pre>
+     *
+     * <code>optional int64 index = 21 [json_name = "index"];</code>
+     */
+    private void clearIndex() {
+      bitField0_ = (bitField0_ & ~0x00000004);
+      index_ = 0L;
+    }
+
+    public static final int INSTANCE_FIELD_NUMBER = 22;
+    private java.lang.String instance_;
+    /**
+     * <pre>
+     * The gateway instance whose log holds the record (each instance of a
+     * fleet keeps its own log); the checkpoints that cover it name the same
+     * instance.
+     * </pre>
+     *
+     * <code>string instance = 22 [json_name = "instance"];</code>
+     * @return The instance.
+     */
+    @java.lang.Override
+    public java.lang.String getInstance() {
+      return instance_;
+    }
+    /**
+     * <pre>
+     * The gateway instance whose log holds the record (each instance of a
+     * fleet keeps its own log); the checkpoints that cover it name the same
+     * instance.
+     * </pre>
+     *
+     * <code>string instance = 22 [json_name = "instance"];</code>
+     * @return The bytes for instance.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getInstanceBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(instance_);
+    }
+    /**
+     * <pre>
+     * The gateway instance whose log holds the record (each instance of a
+     * fleet keeps its own log); the checkpoints that cover it name the same
+     * instance.
+     * </pre>
+     *
+     * <code>string instance = 22 [json_name = "instance"];</code>
+     * @param value The instance to set.
+     */
+    private void setInstance(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      instance_ = value;
+    }
+    /**
+     * <pre>
+     * The gateway instance whose log holds the record (each instance of a
+     * fleet keeps its own log); the checkpoints that cover it name the same
+     * instance.
+     * </pre>
+     *
+     * <code>string instance = 22 [json_name = "instance"];</code>
+     */
+    private void clearInstance() {
+
+      instance_ = getDefaultInstance().getInstance();
+    }
+    /**
+     * <pre>
+     * The gateway instance whose log holds the record (each instance of a
+     * fleet keeps its own log); the checkpoints that cover it name the same
+     * instance.
+     * </pre>
+     *
+     * <code>string instance = 22 [json_name = "instance"];</code>
+     * @param value The bytes for instance to set.
+     */
+    private void setInstanceBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      instance_ = value.toStringUtf8();
+
     }
 
     public static msg.admin.v1.Resources.AuditRecord parseFrom(
@@ -13776,6 +13965,149 @@ public final class Resources {
         return this;
       }
 
+      /**
+       * <pre>
+       * The record's position in this instance's audit log, from 0, without
+       * gaps: the index of its leaf in the log's Merkle tree (see
+       * VerifyAuditLog). Always set on stored records, so that the JSON-lines
+       * file shows record 0's index too.
+       * </pre>
+       *
+       * <code>optional int64 index = 21 [json_name = "index"];</code>
+       * @return Whether the index field is set.
+       */
+      @java.lang.Override
+      public boolean hasIndex() {
+        return instance.hasIndex();
+      }
+      /**
+       * <pre>
+       * The record's position in this instance's audit log, from 0, without
+       * gaps: the index of its leaf in the log's Merkle tree (see
+       * VerifyAuditLog). Always set on stored records, so that the JSON-lines
+       * file shows record 0's index too.
+       * </pre>
+       *
+       * <code>optional int64 index = 21 [json_name = "index"];</code>
+       * @return The index.
+       */
+      @java.lang.Override
+      public long getIndex() {
+        return instance.getIndex();
+      }
+      /**
+       * <pre>
+       * The record's position in this instance's audit log, from 0, without
+       * gaps: the index of its leaf in the log's Merkle tree (see
+       * VerifyAuditLog). Always set on stored records, so that the JSON-lines
+       * file shows record 0's index too.
+       * </pre>
+       *
+       * <code>optional int64 index = 21 [json_name = "index"];</code>
+       * @param value The index to set.
+       * @return This builder for chaining.
+       */
+      public Builder setIndex(long value) {
+        copyOnWrite();
+        instance.setIndex(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The record's position in this instance's audit log, from 0, without
+       * gaps: the index of its leaf in the log's Merkle tree (see
+       * VerifyAuditLog). Always set on stored records, so that the JSON-lines
+       * file shows record 0's index too.
+       * </pre>
+       *
+       * <code>optional int64 index = 21 [json_name = "index"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearIndex() {
+        copyOnWrite();
+        instance.clearIndex();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The gateway instance whose log holds the record (each instance of a
+       * fleet keeps its own log); the checkpoints that cover it name the same
+       * instance.
+       * </pre>
+       *
+       * <code>string instance = 22 [json_name = "instance"];</code>
+       * @return The instance.
+       */
+      @java.lang.Override
+      public java.lang.String getInstance() {
+        return instance.getInstance();
+      }
+      /**
+       * <pre>
+       * The gateway instance whose log holds the record (each instance of a
+       * fleet keeps its own log); the checkpoints that cover it name the same
+       * instance.
+       * </pre>
+       *
+       * <code>string instance = 22 [json_name = "instance"];</code>
+       * @return The bytes for instance.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getInstanceBytes() {
+        return instance.getInstanceBytes();
+      }
+      /**
+       * <pre>
+       * The gateway instance whose log holds the record (each instance of a
+       * fleet keeps its own log); the checkpoints that cover it name the same
+       * instance.
+       * </pre>
+       *
+       * <code>string instance = 22 [json_name = "instance"];</code>
+       * @param value The instance to set.
+       * @return This builder for chaining.
+       */
+      public Builder setInstance(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setInstance(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The gateway instance whose log holds the record (each instance of a
+       * fleet keeps its own log); the checkpoints that cover it name the same
+       * instance.
+       * </pre>
+       *
+       * <code>string instance = 22 [json_name = "instance"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearInstance() {
+        copyOnWrite();
+        instance.clearInstance();
+        return this;
+      }
+      /**
+       * <pre>
+       * The gateway instance whose log holds the record (each instance of a
+       * fleet keeps its own log); the checkpoints that cover it name the same
+       * instance.
+       * </pre>
+       *
+       * <code>string instance = 22 [json_name = "instance"];</code>
+       * @param value The bytes for instance to set.
+       * @return This builder for chaining.
+       */
+      public Builder setInstanceBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setInstanceBytes(value);
+        return this;
+      }
+
       // @@protoc_insertion_point(builder_scope:msg.admin.v1.AuditRecord)
     }
     @java.lang.Override
@@ -13813,12 +14145,14 @@ public final class Resources {
               "adminAction_",
               "adminTarget_",
               "revision_",
+              "index_",
+              "instance_",
             };
             java.lang.String info =
-                "\u0000\u0014\u0000\u0001\u0001\u0014\u0014\u0000\u0000\u0000\u0001\u1009\u0000\u0002" +
+                "\u0000\u0016\u0000\u0001\u0001\u0016\u0016\u0000\u0000\u0000\u0001\u1009\u0000\u0002" +
                 "\u0208\u0003\f\u0004\u0208\u0005\u0208\u0006\u0208\u0007\u0208\b\u0208\t\u0208\n" +
                 "\f\u000b\u0208\f\u0208\r\u0004\u000e\u0002\u000f\u0002\u0010\u1009\u0001\u0011\u0208" +
-                "\u0012\u0208\u0013\u0208\u0014\u0002";
+                "\u0012\u0208\u0013\u0208\u0014\u0002\u0015\u1002\u0002\u0016\u0208";
             return newMessageInfo(DEFAULT_INSTANCE, info, objects);
         }
         // fall through

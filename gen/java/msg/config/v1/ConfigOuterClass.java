@@ -12373,6 +12373,54 @@ public final class ConfigOuterClass {
      * @return The maxRecords.
      */
     long getMaxRecords();
+
+    /**
+     * <pre>
+     * How often the gateway signs a checkpoint of its audit log (the number
+     * of records and the Merkle tree root) when records were added since the
+     * last one; one is also signed when the gateway stops. Records newer than
+     * the last checkpoint are not covered by a signature yet. Default 10s,
+     * between 1s and 1h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration checkpoint_interval = 4 [json_name = "checkpointInterval"];</code>
+     * @return Whether the checkpointInterval field is set.
+     */
+    boolean hasCheckpointInterval();
+    /**
+     * <pre>
+     * How often the gateway signs a checkpoint of its audit log (the number
+     * of records and the Merkle tree root) when records were added since the
+     * last one; one is also signed when the gateway stops. Records newer than
+     * the last checkpoint are not covered by a signature yet. Default 10s,
+     * between 1s and 1h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration checkpoint_interval = 4 [json_name = "checkpointInterval"];</code>
+     * @return The checkpointInterval.
+     */
+    com.google.protobuf.Duration getCheckpointInterval();
+
+    /**
+     * <pre>
+     * Where each signed checkpoint is also handed, so that a copy outside
+     * data_dir can tell a trail whose newest records were deleted.
+     * </pre>
+     *
+     * <code>.msg.config.v1.AuditWitness witness = 5 [json_name = "witness"];</code>
+     * @return Whether the witness field is set.
+     */
+    boolean hasWitness();
+    /**
+     * <pre>
+     * Where each signed checkpoint is also handed, so that a copy outside
+     * data_dir can tell a trail whose newest records were deleted.
+     * </pre>
+     *
+     * <code>.msg.config.v1.AuditWitness witness = 5 [json_name = "witness"];</code>
+     * @return The witness.
+     */
+    msg.config.v1.ConfigOuterClass.AuditWitness getWitness();
   }
   /**
    * <pre>
@@ -12564,6 +12612,163 @@ public final class ConfigOuterClass {
     private void clearMaxRecords() {
 
       maxRecords_ = 0L;
+    }
+
+    public static final int CHECKPOINT_INTERVAL_FIELD_NUMBER = 4;
+    private com.google.protobuf.Duration checkpointInterval_;
+    /**
+     * <pre>
+     * How often the gateway signs a checkpoint of its audit log (the number
+     * of records and the Merkle tree root) when records were added since the
+     * last one; one is also signed when the gateway stops. Records newer than
+     * the last checkpoint are not covered by a signature yet. Default 10s,
+     * between 1s and 1h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration checkpoint_interval = 4 [json_name = "checkpointInterval"];</code>
+     */
+    @java.lang.Override
+    public boolean hasCheckpointInterval() {
+      return ((bitField0_ & 0x00000002) != 0);
+    }
+    /**
+     * <pre>
+     * How often the gateway signs a checkpoint of its audit log (the number
+     * of records and the Merkle tree root) when records were added since the
+     * last one; one is also signed when the gateway stops. Records newer than
+     * the last checkpoint are not covered by a signature yet. Default 10s,
+     * between 1s and 1h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration checkpoint_interval = 4 [json_name = "checkpointInterval"];</code>
+     */
+    @java.lang.Override
+    public com.google.protobuf.Duration getCheckpointInterval() {
+      return checkpointInterval_ == null ? com.google.protobuf.Duration.getDefaultInstance() : checkpointInterval_;
+    }
+    /**
+     * <pre>
+     * How often the gateway signs a checkpoint of its audit log (the number
+     * of records and the Merkle tree root) when records were added since the
+     * last one; one is also signed when the gateway stops. Records newer than
+     * the last checkpoint are not covered by a signature yet. Default 10s,
+     * between 1s and 1h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration checkpoint_interval = 4 [json_name = "checkpointInterval"];</code>
+     */
+    private void setCheckpointInterval(com.google.protobuf.Duration value) {
+      value.getClass();
+  checkpointInterval_ = value;
+      bitField0_ |= 0x00000002;
+      }
+    /**
+     * <pre>
+     * How often the gateway signs a checkpoint of its audit log (the number
+     * of records and the Merkle tree root) when records were added since the
+     * last one; one is also signed when the gateway stops. Records newer than
+     * the last checkpoint are not covered by a signature yet. Default 10s,
+     * between 1s and 1h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration checkpoint_interval = 4 [json_name = "checkpointInterval"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergeCheckpointInterval(com.google.protobuf.Duration value) {
+      value.getClass();
+  if (checkpointInterval_ != null &&
+          checkpointInterval_ != com.google.protobuf.Duration.getDefaultInstance()) {
+        checkpointInterval_ =
+          com.google.protobuf.Duration.newBuilder(checkpointInterval_).mergeFrom(value).buildPartial();
+      } else {
+        checkpointInterval_ = value;
+      }
+      bitField0_ |= 0x00000002;
+    }
+    /**
+     * <pre>
+     * How often the gateway signs a checkpoint of its audit log (the number
+     * of records and the Merkle tree root) when records were added since the
+     * last one; one is also signed when the gateway stops. Records newer than
+     * the last checkpoint are not covered by a signature yet. Default 10s,
+     * between 1s and 1h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration checkpoint_interval = 4 [json_name = "checkpointInterval"];</code>
+     */
+    private void clearCheckpointInterval() {  checkpointInterval_ = null;
+      bitField0_ = (bitField0_ & ~0x00000002);
+    }
+
+    public static final int WITNESS_FIELD_NUMBER = 5;
+    private msg.config.v1.ConfigOuterClass.AuditWitness witness_;
+    /**
+     * <pre>
+     * Where each signed checkpoint is also handed, so that a copy outside
+     * data_dir can tell a trail whose newest records were deleted.
+     * </pre>
+     *
+     * <code>.msg.config.v1.AuditWitness witness = 5 [json_name = "witness"];</code>
+     */
+    @java.lang.Override
+    public boolean hasWitness() {
+      return ((bitField0_ & 0x00000004) != 0);
+    }
+    /**
+     * <pre>
+     * Where each signed checkpoint is also handed, so that a copy outside
+     * data_dir can tell a trail whose newest records were deleted.
+     * </pre>
+     *
+     * <code>.msg.config.v1.AuditWitness witness = 5 [json_name = "witness"];</code>
+     */
+    @java.lang.Override
+    public msg.config.v1.ConfigOuterClass.AuditWitness getWitness() {
+      return witness_ == null ? msg.config.v1.ConfigOuterClass.AuditWitness.getDefaultInstance() : witness_;
+    }
+    /**
+     * <pre>
+     * Where each signed checkpoint is also handed, so that a copy outside
+     * data_dir can tell a trail whose newest records were deleted.
+     * </pre>
+     *
+     * <code>.msg.config.v1.AuditWitness witness = 5 [json_name = "witness"];</code>
+     */
+    private void setWitness(msg.config.v1.ConfigOuterClass.AuditWitness value) {
+      value.getClass();
+  witness_ = value;
+      bitField0_ |= 0x00000004;
+      }
+    /**
+     * <pre>
+     * Where each signed checkpoint is also handed, so that a copy outside
+     * data_dir can tell a trail whose newest records were deleted.
+     * </pre>
+     *
+     * <code>.msg.config.v1.AuditWitness witness = 5 [json_name = "witness"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergeWitness(msg.config.v1.ConfigOuterClass.AuditWitness value) {
+      value.getClass();
+  if (witness_ != null &&
+          witness_ != msg.config.v1.ConfigOuterClass.AuditWitness.getDefaultInstance()) {
+        witness_ =
+          msg.config.v1.ConfigOuterClass.AuditWitness.newBuilder(witness_).mergeFrom(value).buildPartial();
+      } else {
+        witness_ = value;
+      }
+      bitField0_ |= 0x00000004;
+    }
+    /**
+     * <pre>
+     * Where each signed checkpoint is also handed, so that a copy outside
+     * data_dir can tell a trail whose newest records were deleted.
+     * </pre>
+     *
+     * <code>.msg.config.v1.AuditWitness witness = 5 [json_name = "witness"];</code>
+     */
+    private void clearWitness() {  witness_ = null;
+      bitField0_ = (bitField0_ & ~0x00000004);
     }
 
     public static msg.config.v1.ConfigOuterClass.Audit parseFrom(
@@ -12852,6 +13057,178 @@ public final class ConfigOuterClass {
         return this;
       }
 
+      /**
+       * <pre>
+       * How often the gateway signs a checkpoint of its audit log (the number
+       * of records and the Merkle tree root) when records were added since the
+       * last one; one is also signed when the gateway stops. Records newer than
+       * the last checkpoint are not covered by a signature yet. Default 10s,
+       * between 1s and 1h.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration checkpoint_interval = 4 [json_name = "checkpointInterval"];</code>
+       */
+      @java.lang.Override
+      public boolean hasCheckpointInterval() {
+        return instance.hasCheckpointInterval();
+      }
+      /**
+       * <pre>
+       * How often the gateway signs a checkpoint of its audit log (the number
+       * of records and the Merkle tree root) when records were added since the
+       * last one; one is also signed when the gateway stops. Records newer than
+       * the last checkpoint are not covered by a signature yet. Default 10s,
+       * between 1s and 1h.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration checkpoint_interval = 4 [json_name = "checkpointInterval"];</code>
+       */
+      @java.lang.Override
+      public com.google.protobuf.Duration getCheckpointInterval() {
+        return instance.getCheckpointInterval();
+      }
+      /**
+       * <pre>
+       * How often the gateway signs a checkpoint of its audit log (the number
+       * of records and the Merkle tree root) when records were added since the
+       * last one; one is also signed when the gateway stops. Records newer than
+       * the last checkpoint are not covered by a signature yet. Default 10s,
+       * between 1s and 1h.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration checkpoint_interval = 4 [json_name = "checkpointInterval"];</code>
+       */
+      public Builder setCheckpointInterval(com.google.protobuf.Duration value) {
+        copyOnWrite();
+        instance.setCheckpointInterval(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * How often the gateway signs a checkpoint of its audit log (the number
+       * of records and the Merkle tree root) when records were added since the
+       * last one; one is also signed when the gateway stops. Records newer than
+       * the last checkpoint are not covered by a signature yet. Default 10s,
+       * between 1s and 1h.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration checkpoint_interval = 4 [json_name = "checkpointInterval"];</code>
+       */
+      public Builder setCheckpointInterval(
+          com.google.protobuf.Duration.Builder builderForValue) {
+        copyOnWrite();
+        instance.setCheckpointInterval(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * How often the gateway signs a checkpoint of its audit log (the number
+       * of records and the Merkle tree root) when records were added since the
+       * last one; one is also signed when the gateway stops. Records newer than
+       * the last checkpoint are not covered by a signature yet. Default 10s,
+       * between 1s and 1h.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration checkpoint_interval = 4 [json_name = "checkpointInterval"];</code>
+       */
+      public Builder mergeCheckpointInterval(com.google.protobuf.Duration value) {
+        copyOnWrite();
+        instance.mergeCheckpointInterval(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * How often the gateway signs a checkpoint of its audit log (the number
+       * of records and the Merkle tree root) when records were added since the
+       * last one; one is also signed when the gateway stops. Records newer than
+       * the last checkpoint are not covered by a signature yet. Default 10s,
+       * between 1s and 1h.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration checkpoint_interval = 4 [json_name = "checkpointInterval"];</code>
+       */
+      public Builder clearCheckpointInterval() {  copyOnWrite();
+        instance.clearCheckpointInterval();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * Where each signed checkpoint is also handed, so that a copy outside
+       * data_dir can tell a trail whose newest records were deleted.
+       * </pre>
+       *
+       * <code>.msg.config.v1.AuditWitness witness = 5 [json_name = "witness"];</code>
+       */
+      @java.lang.Override
+      public boolean hasWitness() {
+        return instance.hasWitness();
+      }
+      /**
+       * <pre>
+       * Where each signed checkpoint is also handed, so that a copy outside
+       * data_dir can tell a trail whose newest records were deleted.
+       * </pre>
+       *
+       * <code>.msg.config.v1.AuditWitness witness = 5 [json_name = "witness"];</code>
+       */
+      @java.lang.Override
+      public msg.config.v1.ConfigOuterClass.AuditWitness getWitness() {
+        return instance.getWitness();
+      }
+      /**
+       * <pre>
+       * Where each signed checkpoint is also handed, so that a copy outside
+       * data_dir can tell a trail whose newest records were deleted.
+       * </pre>
+       *
+       * <code>.msg.config.v1.AuditWitness witness = 5 [json_name = "witness"];</code>
+       */
+      public Builder setWitness(msg.config.v1.ConfigOuterClass.AuditWitness value) {
+        copyOnWrite();
+        instance.setWitness(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * Where each signed checkpoint is also handed, so that a copy outside
+       * data_dir can tell a trail whose newest records were deleted.
+       * </pre>
+       *
+       * <code>.msg.config.v1.AuditWitness witness = 5 [json_name = "witness"];</code>
+       */
+      public Builder setWitness(
+          msg.config.v1.ConfigOuterClass.AuditWitness.Builder builderForValue) {
+        copyOnWrite();
+        instance.setWitness(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * Where each signed checkpoint is also handed, so that a copy outside
+       * data_dir can tell a trail whose newest records were deleted.
+       * </pre>
+       *
+       * <code>.msg.config.v1.AuditWitness witness = 5 [json_name = "witness"];</code>
+       */
+      public Builder mergeWitness(msg.config.v1.ConfigOuterClass.AuditWitness value) {
+        copyOnWrite();
+        instance.mergeWitness(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * Where each signed checkpoint is also handed, so that a copy outside
+       * data_dir can tell a trail whose newest records were deleted.
+       * </pre>
+       *
+       * <code>.msg.config.v1.AuditWitness witness = 5 [json_name = "witness"];</code>
+       */
+      public Builder clearWitness() {  copyOnWrite();
+        instance.clearWitness();
+        return this;
+      }
+
       // @@protoc_insertion_point(builder_scope:msg.config.v1.Audit)
     }
     @java.lang.Override
@@ -12872,10 +13249,12 @@ public final class ConfigOuterClass {
               "jsonlFile_",
               "maxAge_",
               "maxRecords_",
+              "checkpointInterval_",
+              "witness_",
             };
             java.lang.String info =
-                "\u0000\u0003\u0000\u0001\u0001\u0003\u0003\u0000\u0000\u0000\u0001\u0208\u0002\u1009" +
-                "\u0000\u0003\u0002";
+                "\u0000\u0005\u0000\u0001\u0001\u0005\u0005\u0000\u0000\u0000\u0001\u0208\u0002\u1009" +
+                "\u0000\u0003\u0002\u0004\u1009\u0001\u0005\u1009\u0002";
             return newMessageInfo(DEFAULT_INSTANCE, info, objects);
         }
         // fall through
@@ -12926,6 +13305,565 @@ public final class ConfigOuterClass {
     private static volatile com.google.protobuf.Parser<Audit> PARSER;
 
     public static com.google.protobuf.Parser<Audit> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
+  public interface AuditWitnessOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.config.v1.AuditWitness)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * Append every checkpoint (a signed note followed by a blank line) to this
+     * file, created 0600; keep it on another disk or ship it elsewhere.
+     * `msgctl audit verify --checkpoint FILE` reads it.
+     * </pre>
+     *
+     * <code>string file = 1 [json_name = "file"];</code>
+     * @return The file.
+     */
+    java.lang.String getFile();
+    /**
+     * <pre>
+     * Append every checkpoint (a signed note followed by a blank line) to this
+     * file, created 0600; keep it on another disk or ship it elsewhere.
+     * `msgctl audit verify --checkpoint FILE` reads it.
+     * </pre>
+     *
+     * <code>string file = 1 [json_name = "file"];</code>
+     * @return The bytes for file.
+     */
+    com.google.protobuf.ByteString
+        getFileBytes();
+
+    /**
+     * <pre>
+     * POST every checkpoint to this http or https URL, as text/plain (the
+     * signed note); any 2xx answer accepts it. A checkpoint that fails is
+     * logged; the next one is sent at the next interval.
+     * </pre>
+     *
+     * <code>string url = 2 [json_name = "url"];</code>
+     * @return The url.
+     */
+    java.lang.String getUrl();
+    /**
+     * <pre>
+     * POST every checkpoint to this http or https URL, as text/plain (the
+     * signed note); any 2xx answer accepts it. A checkpoint that fails is
+     * logged; the next one is sent at the next interval.
+     * </pre>
+     *
+     * <code>string url = 2 [json_name = "url"];</code>
+     * @return The bytes for url.
+     */
+    com.google.protobuf.ByteString
+        getUrlBytes();
+  }
+  /**
+   * <pre>
+   * AuditWitness names where the audit log's checkpoints go besides the store.
+   * Both may be set.
+   * </pre>
+   *
+   * Protobuf type {@code msg.config.v1.AuditWitness}
+   */
+  public  static final class AuditWitness extends
+      com.google.protobuf.GeneratedMessageLite<
+          AuditWitness, AuditWitness.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.config.v1.AuditWitness)
+      AuditWitnessOrBuilder {
+    private AuditWitness() {
+      file_ = "";
+      url_ = "";
+    }
+    public static final int FILE_FIELD_NUMBER = 1;
+    private java.lang.String file_;
+    /**
+     * <pre>
+     * Append every checkpoint (a signed note followed by a blank line) to this
+     * file, created 0600; keep it on another disk or ship it elsewhere.
+     * `msgctl audit verify --checkpoint FILE` reads it.
+     * </pre>
+     *
+     * <code>string file = 1 [json_name = "file"];</code>
+     * @return The file.
+     */
+    @java.lang.Override
+    public java.lang.String getFile() {
+      return file_;
+    }
+    /**
+     * <pre>
+     * Append every checkpoint (a signed note followed by a blank line) to this
+     * file, created 0600; keep it on another disk or ship it elsewhere.
+     * `msgctl audit verify --checkpoint FILE` reads it.
+     * </pre>
+     *
+     * <code>string file = 1 [json_name = "file"];</code>
+     * @return The bytes for file.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getFileBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(file_);
+    }
+    /**
+     * <pre>
+     * Append every checkpoint (a signed note followed by a blank line) to this
+     * file, created 0600; keep it on another disk or ship it elsewhere.
+     * `msgctl audit verify --checkpoint FILE` reads it.
+     * </pre>
+     *
+     * <code>string file = 1 [json_name = "file"];</code>
+     * @param value The file to set.
+     */
+    private void setFile(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      file_ = value;
+    }
+    /**
+     * <pre>
+     * Append every checkpoint (a signed note followed by a blank line) to this
+     * file, created 0600; keep it on another disk or ship it elsewhere.
+     * `msgctl audit verify --checkpoint FILE` reads it.
+     * </pre>
+     *
+     * <code>string file = 1 [json_name = "file"];</code>
+     */
+    private void clearFile() {
+
+      file_ = getDefaultInstance().getFile();
+    }
+    /**
+     * <pre>
+     * Append every checkpoint (a signed note followed by a blank line) to this
+     * file, created 0600; keep it on another disk or ship it elsewhere.
+     * `msgctl audit verify --checkpoint FILE` reads it.
+     * </pre>
+     *
+     * <code>string file = 1 [json_name = "file"];</code>
+     * @param value The bytes for file to set.
+     */
+    private void setFileBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      file_ = value.toStringUtf8();
+
+    }
+
+    public static final int URL_FIELD_NUMBER = 2;
+    private java.lang.String url_;
+    /**
+     * <pre>
+     * POST every checkpoint to this http or https URL, as text/plain (the
+     * signed note); any 2xx answer accepts it. A checkpoint that fails is
+     * logged; the next one is sent at the next interval.
+     * </pre>
+     *
+     * <code>string url = 2 [json_name = "url"];</code>
+     * @return The url.
+     */
+    @java.lang.Override
+    public java.lang.String getUrl() {
+      return url_;
+    }
+    /**
+     * <pre>
+     * POST every checkpoint to this http or https URL, as text/plain (the
+     * signed note); any 2xx answer accepts it. A checkpoint that fails is
+     * logged; the next one is sent at the next interval.
+     * </pre>
+     *
+     * <code>string url = 2 [json_name = "url"];</code>
+     * @return The bytes for url.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getUrlBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(url_);
+    }
+    /**
+     * <pre>
+     * POST every checkpoint to this http or https URL, as text/plain (the
+     * signed note); any 2xx answer accepts it. A checkpoint that fails is
+     * logged; the next one is sent at the next interval.
+     * </pre>
+     *
+     * <code>string url = 2 [json_name = "url"];</code>
+     * @param value The url to set.
+     */
+    private void setUrl(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      url_ = value;
+    }
+    /**
+     * <pre>
+     * POST every checkpoint to this http or https URL, as text/plain (the
+     * signed note); any 2xx answer accepts it. A checkpoint that fails is
+     * logged; the next one is sent at the next interval.
+     * </pre>
+     *
+     * <code>string url = 2 [json_name = "url"];</code>
+     */
+    private void clearUrl() {
+
+      url_ = getDefaultInstance().getUrl();
+    }
+    /**
+     * <pre>
+     * POST every checkpoint to this http or https URL, as text/plain (the
+     * signed note); any 2xx answer accepts it. A checkpoint that fails is
+     * logged; the next one is sent at the next interval.
+     * </pre>
+     *
+     * <code>string url = 2 [json_name = "url"];</code>
+     * @param value The bytes for url to set.
+     */
+    private void setUrlBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      url_ = value.toStringUtf8();
+
+    }
+
+    public static msg.config.v1.ConfigOuterClass.AuditWitness parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.config.v1.ConfigOuterClass.AuditWitness parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.config.v1.ConfigOuterClass.AuditWitness parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.config.v1.ConfigOuterClass.AuditWitness parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.config.v1.ConfigOuterClass.AuditWitness parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.config.v1.ConfigOuterClass.AuditWitness parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.config.v1.ConfigOuterClass.AuditWitness parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.config.v1.ConfigOuterClass.AuditWitness parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.config.v1.ConfigOuterClass.AuditWitness parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.config.v1.ConfigOuterClass.AuditWitness parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.config.v1.ConfigOuterClass.AuditWitness parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.config.v1.ConfigOuterClass.AuditWitness parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.config.v1.ConfigOuterClass.AuditWitness prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * AuditWitness names where the audit log's checkpoints go besides the store.
+     * Both may be set.
+     * </pre>
+     *
+     * Protobuf type {@code msg.config.v1.AuditWitness}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.config.v1.ConfigOuterClass.AuditWitness, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.config.v1.AuditWitness)
+        msg.config.v1.ConfigOuterClass.AuditWitnessOrBuilder {
+      // Construct using msg.config.v1.ConfigOuterClass.AuditWitness.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * Append every checkpoint (a signed note followed by a blank line) to this
+       * file, created 0600; keep it on another disk or ship it elsewhere.
+       * `msgctl audit verify --checkpoint FILE` reads it.
+       * </pre>
+       *
+       * <code>string file = 1 [json_name = "file"];</code>
+       * @return The file.
+       */
+      @java.lang.Override
+      public java.lang.String getFile() {
+        return instance.getFile();
+      }
+      /**
+       * <pre>
+       * Append every checkpoint (a signed note followed by a blank line) to this
+       * file, created 0600; keep it on another disk or ship it elsewhere.
+       * `msgctl audit verify --checkpoint FILE` reads it.
+       * </pre>
+       *
+       * <code>string file = 1 [json_name = "file"];</code>
+       * @return The bytes for file.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getFileBytes() {
+        return instance.getFileBytes();
+      }
+      /**
+       * <pre>
+       * Append every checkpoint (a signed note followed by a blank line) to this
+       * file, created 0600; keep it on another disk or ship it elsewhere.
+       * `msgctl audit verify --checkpoint FILE` reads it.
+       * </pre>
+       *
+       * <code>string file = 1 [json_name = "file"];</code>
+       * @param value The file to set.
+       * @return This builder for chaining.
+       */
+      public Builder setFile(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setFile(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * Append every checkpoint (a signed note followed by a blank line) to this
+       * file, created 0600; keep it on another disk or ship it elsewhere.
+       * `msgctl audit verify --checkpoint FILE` reads it.
+       * </pre>
+       *
+       * <code>string file = 1 [json_name = "file"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearFile() {
+        copyOnWrite();
+        instance.clearFile();
+        return this;
+      }
+      /**
+       * <pre>
+       * Append every checkpoint (a signed note followed by a blank line) to this
+       * file, created 0600; keep it on another disk or ship it elsewhere.
+       * `msgctl audit verify --checkpoint FILE` reads it.
+       * </pre>
+       *
+       * <code>string file = 1 [json_name = "file"];</code>
+       * @param value The bytes for file to set.
+       * @return This builder for chaining.
+       */
+      public Builder setFileBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setFileBytes(value);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * POST every checkpoint to this http or https URL, as text/plain (the
+       * signed note); any 2xx answer accepts it. A checkpoint that fails is
+       * logged; the next one is sent at the next interval.
+       * </pre>
+       *
+       * <code>string url = 2 [json_name = "url"];</code>
+       * @return The url.
+       */
+      @java.lang.Override
+      public java.lang.String getUrl() {
+        return instance.getUrl();
+      }
+      /**
+       * <pre>
+       * POST every checkpoint to this http or https URL, as text/plain (the
+       * signed note); any 2xx answer accepts it. A checkpoint that fails is
+       * logged; the next one is sent at the next interval.
+       * </pre>
+       *
+       * <code>string url = 2 [json_name = "url"];</code>
+       * @return The bytes for url.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getUrlBytes() {
+        return instance.getUrlBytes();
+      }
+      /**
+       * <pre>
+       * POST every checkpoint to this http or https URL, as text/plain (the
+       * signed note); any 2xx answer accepts it. A checkpoint that fails is
+       * logged; the next one is sent at the next interval.
+       * </pre>
+       *
+       * <code>string url = 2 [json_name = "url"];</code>
+       * @param value The url to set.
+       * @return This builder for chaining.
+       */
+      public Builder setUrl(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setUrl(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * POST every checkpoint to this http or https URL, as text/plain (the
+       * signed note); any 2xx answer accepts it. A checkpoint that fails is
+       * logged; the next one is sent at the next interval.
+       * </pre>
+       *
+       * <code>string url = 2 [json_name = "url"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearUrl() {
+        copyOnWrite();
+        instance.clearUrl();
+        return this;
+      }
+      /**
+       * <pre>
+       * POST every checkpoint to this http or https URL, as text/plain (the
+       * signed note); any 2xx answer accepts it. A checkpoint that fails is
+       * logged; the next one is sent at the next interval.
+       * </pre>
+       *
+       * <code>string url = 2 [json_name = "url"];</code>
+       * @param value The bytes for url to set.
+       * @return This builder for chaining.
+       */
+      public Builder setUrlBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setUrlBytes(value);
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.config.v1.AuditWitness)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.config.v1.ConfigOuterClass.AuditWitness();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "file_",
+              "url_",
+            };
+            java.lang.String info =
+                "\u0000\u0002\u0000\u0000\u0001\u0002\u0002\u0000\u0000\u0000\u0001\u0208\u0002\u0208" +
+                "";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.config.v1.ConfigOuterClass.AuditWitness> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.config.v1.ConfigOuterClass.AuditWitness.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.config.v1.ConfigOuterClass.AuditWitness>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.config.v1.AuditWitness)
+    private static final msg.config.v1.ConfigOuterClass.AuditWitness DEFAULT_INSTANCE;
+    static {
+      AuditWitness defaultInstance = new AuditWitness();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        AuditWitness.class, defaultInstance);
+    }
+
+    public static msg.config.v1.ConfigOuterClass.AuditWitness getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<AuditWitness> PARSER;
+
+    public static com.google.protobuf.Parser<AuditWitness> parser() {
       return DEFAULT_INSTANCE.getParserForType();
     }
   }

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file msg/admin/v1/admin.proto.
  */
 export const file_msg_admin_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("Chhtc2cvYWRtaW4vdjEvYWRtaW4ucHJvdG8SDG1zZy5hZG1pbi52MSI5ChBMaXN0SG9zdHNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJImEKEUxpc3RIb3N0c1Jlc3BvbnNlEiEKBWhvc3RzGAEgAygLMhIubXNnLmFkbWluLnYxLkhvc3QSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEhAKCHJldmlzaW9uGAMgASgDIh4KDkdldEhvc3RSZXF1ZXN0EgwKBG5hbWUYASABKAkiMwoPR2V0SG9zdFJlc3BvbnNlEiAKBGhvc3QYASABKAsyEi5tc2cuYWRtaW4udjEuSG9zdCI1ChFDcmVhdGVIb3N0UmVxdWVzdBIgCgRob3N0GAEgASgLMhIubXNnLmFkbWluLnYxLkhvc3QiNgoSQ3JlYXRlSG9zdFJlc3BvbnNlEiAKBGhvc3QYASABKAsyEi5tc2cuYWRtaW4udjEuSG9zdCJmChFVcGRhdGVIb3N0UmVxdWVzdBIgCgRob3N0GAEgASgLMhIubXNnLmFkbWluLnYxLkhvc3QSLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIjYKElVwZGF0ZUhvc3RSZXNwb25zZRIgCgRob3N0GAEgASgLMhIubXNnLmFkbWluLnYxLkhvc3QiLwoRRGVsZXRlSG9zdFJlcXVlc3QSDAoEbmFtZRgBIAEoCRIMCgRldGFnGAIgASgJIiYKEkRlbGV0ZUhvc3RSZXNwb25zZRIQCghyZXZpc2lvbhgBIAEoAyI5ChBMaXN0UnVsZXNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJImEKEUxpc3RSdWxlc1Jlc3BvbnNlEiEKBXJ1bGVzGAEgAygLMhIubXNnLmFkbWluLnYxLlJ1bGUSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEhAKCHJldmlzaW9uGAMgASgDIhwKDkdldFJ1bGVSZXF1ZXN0EgoKAmlkGAEgASgJIjMKD0dldFJ1bGVSZXNwb25zZRIgCgRydWxlGAEgASgLMhIubXNnLmFkbWluLnYxLlJ1bGUiNQoRQ3JlYXRlUnVsZVJlcXVlc3QSIAoEcnVsZRgBIAEoCzISLm1zZy5hZG1pbi52MS5SdWxlIjYKEkNyZWF0ZVJ1bGVSZXNwb25zZRIgCgRydWxlGAEgASgLMhIubXNnLmFkbWluLnYxLlJ1bGUiZgoRVXBkYXRlUnVsZVJlcXVlc3QSIAoEcnVsZRgBIAEoCzISLm1zZy5hZG1pbi52MS5SdWxlEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayI2ChJVcGRhdGVSdWxlUmVzcG9uc2USIAoEcnVsZRgBIAEoCzISLm1zZy5hZG1pbi52MS5SdWxlIi0KEURlbGV0ZVJ1bGVSZXF1ZXN0EgoKAmlkGAEgASgJEgwKBGV0YWcYAiABKAkiJgoSRGVsZXRlUnVsZVJlc3BvbnNlEhAKCHJldmlzaW9uGAEgASgDIj8KFkxpc3RSZXZvY2F0aW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkicwoXTGlzdFJldm9jYXRpb25zUmVzcG9uc2USLQoLcmV2b2NhdGlvbnMYASADKAsyGC5tc2cuYWRtaW4udjEuUmV2b2NhdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSEAoIcmV2aXNpb24YAyABKAMiRwoXQ3JlYXRlUmV2b2NhdGlvblJlcXVlc3QSLAoKcmV2b2NhdGlvbhgBIAEoCzIYLm1zZy5hZG1pbi52MS5SZXZvY2F0aW9uIkgKGENyZWF0ZVJldm9jYXRpb25SZXNwb25zZRIsCgpyZXZvY2F0aW9uGAEgASgLMhgubXNnLmFkbWluLnYxLlJldm9jYXRpb24iMwoXRGVsZXRlUmV2b2NhdGlvblJlcXVlc3QSCgoCaWQYASABKAkSDAoEZXRhZxgCIAEoCSIsChhEZWxldGVSZXZvY2F0aW9uUmVzcG9uc2USEAoIcmV2aXNpb24YASABKAMikQIKF0xpc3RBdWRpdFJlY29yZHNSZXF1ZXN0EhEKCXByaW5jaXBhbBgBIAEoCRIMCgRob3N0GAIgASgJEigKCGRlY2lzaW9uGAMgASgOMhYubXNnLmFkbWluLnYxLkRlY2lzaW9uEi4KCnN0YXJ0X3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYWdlX3NpemUYBiABKAUSEgoKcGFnZV90b2tlbhgHIAEoCRImCgRraW5kGAggASgOMhgubXNnLmFkbWluLnYxLlJlY29yZEtpbmQiXwoYTGlzdEF1ZGl0UmVjb3Jkc1Jlc3BvbnNlEioKB3JlY29yZHMYASADKAsyGS5tc2cuYWRtaW4udjEuQXVkaXRSZWNvcmQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIhIKEEdldFN0YXR1c1JlcXVlc3Qi6AIKEUdldFN0YXR1c1Jlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSLgoKc3RhcnRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOdXB0aW1lX3NlY29uZHMYAyABKAMSEAoIcmV2aXNpb24YBCABKAMSEgoKaG9zdF9jb3VudBgFIAEoBRISCgpydWxlX2NvdW50GAYgASgFEhgKEHJldm9jYXRpb25fY291bnQYByABKAUSDQoFc3RvcmUYCCABKAkSFwoPc3RvcmVfY29ubmVjdGVkGAkgASgIEj8KG3N0b3JlX2Nvbm5lY3RlZF9jaGFuZ2VfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGAoQc2VydmluZ19yZXZpc2lvbhgLIAEoAxIOCgZjYWxsZXIYDCABKAkSEwoLY2FsbGVyX3JvbGUYDSABKAkidQoVRXZhbHVhdGVQb2xpY3lSZXF1ZXN0Ei4KCGlkZW50aXR5GAEgASgLMhwubXNnLmFkbWluLnYxLlBvbGljeUlkZW50aXR5EiwKB3JlcXVlc3QYAiABKAsyGy5tc2cuYWRtaW4udjEuUG9saWN5UmVxdWVzdCKfAQoOUG9saWN5SWRlbnRpdHkSFAoMcHJpbmNpcGFsX2lkGAEgASgJEhMKC2NvbW1vbl9uYW1lGAIgASgJEhUKDW9yZ2FuaXphdGlvbnMYAyADKAkSHAoUb3JnYW5pemF0aW9uYWxfdW5pdHMYBCADKAkSEQoJc3BpZmZlX2lkGAUgASgJEhoKEmZpbmdlcnByaW50X3NoYTI1NhgGIAEoCSI7Cg1Qb2xpY3lSZXF1ZXN0EgwKBGhvc3QYASABKAkSDgoGbWV0aG9kGAIgASgJEgwKBHBhdGgYAyABKAkijQIKFkV2YWx1YXRlUG9saWN5UmVzcG9uc2USKAoIZGVjaXNpb24YASABKA4yFi5tc2cuYWRtaW4udjEuRGVjaXNpb24SDwoHcnVsZV9pZBgCIAEoCRIOCgZyZWFzb24YAyABKAkSDAoEY29kZRgEIAEoCRIPCgdtZXNzYWdlGAUgASgJEhYKDmNhbm9uaWNhbF9ob3N0GAYgASgJEhgKEGNhbm9uaWNhbF9tZXRob2QYByABKAkSFgoOY2Fub25pY2FsX3BhdGgYCCABKAkSFwoPY2Fub25pY2FsX3F1ZXJ5GAkgASgJEhQKDHByaW5jaXBhbF9pZBgKIAEoCRIQCghyZXZpc2lvbhgLIAEoAzL8DQoMQWRtaW5TZXJ2aWNlEl8KCUxpc3RIb3N0cxIeLm1zZy5hZG1pbi52MS5MaXN0SG9zdHNSZXF1ZXN0Gh8ubXNnLmFkbWluLnYxLkxpc3RIb3N0c1Jlc3BvbnNlIhGC0+STAgsSCS92MS9ob3N0cxJgCgdHZXRIb3N0EhwubXNnLmFkbWluLnYxLkdldEhvc3RSZXF1ZXN0Gh0ubXNnLmFkbWluLnYxLkdldEhvc3RSZXNwb25zZSIYgtPkkwISEhAvdjEvaG9zdHMve25hbWV9EmgKCkNyZWF0ZUhvc3QSHy5tc2cuYWRtaW4udjEuQ3JlYXRlSG9zdFJlcXVlc3QaIC5tc2cuYWRtaW4udjEuQ3JlYXRlSG9zdFJlc3BvbnNlIheC0+STAhE6BGhvc3QiCS92MS9ob3N0cxJ0CgpVcGRhdGVIb3N0Eh8ubXNnLmFkbWluLnYxLlVwZGF0ZUhvc3RSZXF1ZXN0GiAubXNnLmFkbWluLnYxLlVwZGF0ZUhvc3RSZXNwb25zZSIjgtPkkwIdOgRob3N0MhUvdjEvaG9zdHMve2hvc3QubmFtZX0SaQoKRGVsZXRlSG9zdBIfLm1zZy5hZG1pbi52MS5EZWxldGVIb3N0UmVxdWVzdBogLm1zZy5hZG1pbi52MS5EZWxldGVIb3N0UmVzcG9uc2UiGILT5JMCEioQL3YxL2hvc3RzL3tuYW1lfRJfCglMaXN0UnVsZXMSHi5tc2cuYWRtaW4udjEuTGlzdFJ1bGVzUmVxdWVzdBofLm1zZy5hZG1pbi52MS5MaXN0UnVsZXNSZXNwb25zZSIRgtPkkwILEgkvdjEvcnVsZXMSXgoHR2V0UnVsZRIcLm1zZy5hZG1pbi52MS5HZXRSdWxlUmVxdWVzdBodLm1zZy5hZG1pbi52MS5HZXRSdWxlUmVzcG9uc2UiFoLT5JMCEBIOL3YxL3J1bGVzL3tpZH0SaAoKQ3JlYXRlUnVsZRIfLm1zZy5hZG1pbi52MS5DcmVhdGVSdWxlUmVxdWVzdBogLm1zZy5hZG1pbi52MS5DcmVhdGVSdWxlUmVzcG9uc2UiF4LT5JMCEToEcnVsZSIJL3YxL3J1bGVzEnIKClVwZGF0ZVJ1bGUSHy5tc2cuYWRtaW4udjEuVXBkYXRlUnVsZVJlcXVlc3QaIC5tc2cuYWRtaW4udjEuVXBkYXRlUnVsZVJlc3BvbnNlIiGC0+STAhs6BHJ1bGUyEy92MS9ydWxlcy97cnVsZS5pZH0SZwoKRGVsZXRlUnVsZRIfLm1zZy5hZG1pbi52MS5EZWxldGVSdWxlUmVxdWVzdBogLm1zZy5hZG1pbi52MS5EZWxldGVSdWxlUmVzcG9uc2UiFoLT5JMCECoOL3YxL3J1bGVzL3tpZH0SdwoPTGlzdFJldm9jYXRpb25zEiQubXNnLmFkbWluLnYxLkxpc3RSZXZvY2F0aW9uc1JlcXVlc3QaJS5tc2cuYWRtaW4udjEuTGlzdFJldm9jYXRpb25zUmVzcG9uc2UiF4LT5JMCERIPL3YxL3Jldm9jYXRpb25zEoYBChBDcmVhdGVSZXZvY2F0aW9uEiUubXNnLmFkbWluLnYxLkNyZWF0ZVJldm9jYXRpb25SZXF1ZXN0GiYubXNnLmFkbWluLnYxLkNyZWF0ZVJldm9jYXRpb25SZXNwb25zZSIjgtPkkwIdOgpyZXZvY2F0aW9uIg8vdjEvcmV2b2NhdGlvbnMSfwoQRGVsZXRlUmV2b2NhdGlvbhIlLm1zZy5hZG1pbi52MS5EZWxldGVSZXZvY2F0aW9uUmVxdWVzdBomLm1zZy5hZG1pbi52MS5EZWxldGVSZXZvY2F0aW9uUmVzcG9uc2UiHILT5JMCFioUL3YxL3Jldm9jYXRpb25zL3tpZH0SdAoQTGlzdEF1ZGl0UmVjb3JkcxIlLm1zZy5hZG1pbi52MS5MaXN0QXVkaXRSZWNvcmRzUmVxdWVzdBomLm1zZy5hZG1pbi52MS5MaXN0QXVkaXRSZWNvcmRzUmVzcG9uc2UiEYLT5JMCCxIJL3YxL2F1ZGl0EmAKCUdldFN0YXR1cxIeLm1zZy5hZG1pbi52MS5HZXRTdGF0dXNSZXF1ZXN0Gh8ubXNnLmFkbWluLnYxLkdldFN0YXR1c1Jlc3BvbnNlIhKC0+STAgwSCi92MS9zdGF0dXMSewoORXZhbHVhdGVQb2xpY3kSIy5tc2cuYWRtaW4udjEuRXZhbHVhdGVQb2xpY3lSZXF1ZXN0GiQubXNnLmFkbWluLnYxLkV2YWx1YXRlUG9saWN5UmVzcG9uc2UiHoLT5JMCGDoBKiITL3YxL3BvbGljeTpldmFsdWF0ZUKlBFozZ2l0aHViLmNvbS9tc2ctZ2F0ZXdheS9tc2cvZ2VuL21zZy9hZG1pbi92MTthZG1pbnYxkkHsAxLCAgoNbXNnIGFkbWluIEFQSRKsAk1hbmFnZXMgYSBtb2JpbGUgc2VjdXJlIGdhdGV3YXkncyBhbGxvdy1saXN0ZWQgaG9zdHMsIGF1dGhvcml6YXRpb24gcnVsZXMgYW5kIGNlcnRpZmljYXRlIHJldm9jYXRpb25zIHdoaWxlIGl0IHJ1bnMsIHJlYWRzIGl0cyBhdWRpdCB0cmFpbCBhbmQgZXhwbGFpbnMgaXRzIHBvbGljeSBkZWNpc2lvbnMuIFJlYWRzIG5lZWQgdGhlIHZpZXdlciByb2xlLCB3cml0ZXMgdGhlIGVkaXRvciByb2xlLiBVcGRhdGVzIGFuZCBkZWxldGVzIHNlbmQgdGhlIGV0YWcgdGhleSB3ZXJlIGJhc2VkIG9uOyBhIHN0YWxlIGV0YWcgaXMgNDA5LjICdjEqAgECWpIBCo8BCgZiZWFyZXIShAEIAhJvQW4gYWRtaW4gdG9rZW4gYXMgIkJlYXJlciBUT0tFTiIuIE9uIGFuIEhUVFBTIGFkbWluIGxpc3RlbmVyIGFuIGFkbWluIGNsaWVudCBjZXJ0aWZpY2F0ZSBhdXRoZW50aWNhdGVzIGluc3RlYWQuGg1BdXRob3JpemF0aW9uIAJiDAoKCgZiZWFyZXISAGIGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_msg_admin_v1_resources, file_protoc_gen_openapiv2_options_annotations]);
+  fileDesc("Chhtc2cvYWRtaW4vdjEvYWRtaW4ucHJvdG8SDG1zZy5hZG1pbi52MSI5ChBMaXN0SG9zdHNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJImEKEUxpc3RIb3N0c1Jlc3BvbnNlEiEKBWhvc3RzGAEgAygLMhIubXNnLmFkbWluLnYxLkhvc3QSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEhAKCHJldmlzaW9uGAMgASgDIh4KDkdldEhvc3RSZXF1ZXN0EgwKBG5hbWUYASABKAkiMwoPR2V0SG9zdFJlc3BvbnNlEiAKBGhvc3QYASABKAsyEi5tc2cuYWRtaW4udjEuSG9zdCI1ChFDcmVhdGVIb3N0UmVxdWVzdBIgCgRob3N0GAEgASgLMhIubXNnLmFkbWluLnYxLkhvc3QiNgoSQ3JlYXRlSG9zdFJlc3BvbnNlEiAKBGhvc3QYASABKAsyEi5tc2cuYWRtaW4udjEuSG9zdCJmChFVcGRhdGVIb3N0UmVxdWVzdBIgCgRob3N0GAEgASgLMhIubXNnLmFkbWluLnYxLkhvc3QSLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIjYKElVwZGF0ZUhvc3RSZXNwb25zZRIgCgRob3N0GAEgASgLMhIubXNnLmFkbWluLnYxLkhvc3QiLwoRRGVsZXRlSG9zdFJlcXVlc3QSDAoEbmFtZRgBIAEoCRIMCgRldGFnGAIgASgJIiYKEkRlbGV0ZUhvc3RSZXNwb25zZRIQCghyZXZpc2lvbhgBIAEoAyI5ChBMaXN0UnVsZXNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJImEKEUxpc3RSdWxlc1Jlc3BvbnNlEiEKBXJ1bGVzGAEgAygLMhIubXNnLmFkbWluLnYxLlJ1bGUSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEhAKCHJldmlzaW9uGAMgASgDIhwKDkdldFJ1bGVSZXF1ZXN0EgoKAmlkGAEgASgJIjMKD0dldFJ1bGVSZXNwb25zZRIgCgRydWxlGAEgASgLMhIubXNnLmFkbWluLnYxLlJ1bGUiNQoRQ3JlYXRlUnVsZVJlcXVlc3QSIAoEcnVsZRgBIAEoCzISLm1zZy5hZG1pbi52MS5SdWxlIjYKEkNyZWF0ZVJ1bGVSZXNwb25zZRIgCgRydWxlGAEgASgLMhIubXNnLmFkbWluLnYxLlJ1bGUiZgoRVXBkYXRlUnVsZVJlcXVlc3QSIAoEcnVsZRgBIAEoCzISLm1zZy5hZG1pbi52MS5SdWxlEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayI2ChJVcGRhdGVSdWxlUmVzcG9uc2USIAoEcnVsZRgBIAEoCzISLm1zZy5hZG1pbi52MS5SdWxlIi0KEURlbGV0ZVJ1bGVSZXF1ZXN0EgoKAmlkGAEgASgJEgwKBGV0YWcYAiABKAkiJgoSRGVsZXRlUnVsZVJlc3BvbnNlEhAKCHJldmlzaW9uGAEgASgDIj8KFkxpc3RSZXZvY2F0aW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkicwoXTGlzdFJldm9jYXRpb25zUmVzcG9uc2USLQoLcmV2b2NhdGlvbnMYASADKAsyGC5tc2cuYWRtaW4udjEuUmV2b2NhdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSEAoIcmV2aXNpb24YAyABKAMiRwoXQ3JlYXRlUmV2b2NhdGlvblJlcXVlc3QSLAoKcmV2b2NhdGlvbhgBIAEoCzIYLm1zZy5hZG1pbi52MS5SZXZvY2F0aW9uIkgKGENyZWF0ZVJldm9jYXRpb25SZXNwb25zZRIsCgpyZXZvY2F0aW9uGAEgASgLMhgubXNnLmFkbWluLnYxLlJldm9jYXRpb24iMwoXRGVsZXRlUmV2b2NhdGlvblJlcXVlc3QSCgoCaWQYASABKAkSDAoEZXRhZxgCIAEoCSIsChhEZWxldGVSZXZvY2F0aW9uUmVzcG9uc2USEAoIcmV2aXNpb24YASABKAMikQIKF0xpc3RBdWRpdFJlY29yZHNSZXF1ZXN0EhEKCXByaW5jaXBhbBgBIAEoCRIMCgRob3N0GAIgASgJEigKCGRlY2lzaW9uGAMgASgOMhYubXNnLmFkbWluLnYxLkRlY2lzaW9uEi4KCnN0YXJ0X3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYWdlX3NpemUYBiABKAUSEgoKcGFnZV90b2tlbhgHIAEoCRImCgRraW5kGAggASgOMhgubXNnLmFkbWluLnYxLlJlY29yZEtpbmQiXwoYTGlzdEF1ZGl0UmVjb3Jkc1Jlc3BvbnNlEioKB3JlY29yZHMYASADKAsyGS5tc2cuYWRtaW4udjEuQXVkaXRSZWNvcmQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIm8KD0F1ZGl0Q2hlY2twb2ludBIMCgRub3RlGAEgASgJEhEKCXRyZWVfc2l6ZRgCIAEoAxIRCglyb290X2hhc2gYAyABKAwSKAoEdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiFAoSR2V0QXVkaXRMb2dSZXF1ZXN0Iq8BChNHZXRBdWRpdExvZ1Jlc3BvbnNlEhAKCGluc3RhbmNlGAEgASgJEg4KBm9yaWdpbhgCIAEoCRIUCgx2ZXJpZmllcl9rZXkYAyABKAkSEQoJdHJlZV9zaXplGAQgASgDEhMKC2ZpcnN0X2luZGV4GAUgASgDEjgKEWxhdGVzdF9jaGVja3BvaW50GAYgASgLMh0ubXNnLmFkbWluLnYxLkF1ZGl0Q2hlY2twb2ludCJEChtMaXN0QXVkaXRDaGVja3BvaW50c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiawocTGlzdEF1ZGl0Q2hlY2twb2ludHNSZXNwb25zZRIyCgtjaGVja3BvaW50cxgBIAMoCzIdLm1zZy5hZG1pbi52MS5BdWRpdENoZWNrcG9pbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIiwKFVZlcmlmeUF1ZGl0TG9nUmVxdWVzdBITCgtjaGVja3BvaW50cxgBIAMoCSK5AQoWVmVyaWZ5QXVkaXRMb2dSZXNwb25zZRIKCgJvaxgBIAEoCBITCgtmaXJzdF9pbmRleBgCIAEoAxIRCgl0cmVlX3NpemUYAyABKAMSGwoTY2hlY2twb2ludHNfY2hlY2tlZBgEIAEoAxIVCg12ZXJpZmllZF9zaXplGAUgASgDEhcKD2ZpcnN0X2JhZF9pbmRleBgGIAEoAxIPCgdwcm9ibGVtGAcgASgJEg0KBW5vdGVzGAggAygJIjgKFEdldEF1ZGl0UHJvb2ZSZXF1ZXN0Eg0KBWluZGV4GAEgASgDEhEKCXRyZWVfc2l6ZRgCIAEoAyKSAQoVR2V0QXVkaXRQcm9vZlJlc3BvbnNlEikKBnJlY29yZBgBIAEoCzIZLm1zZy5hZG1pbi52MS5BdWRpdFJlY29yZBIMCgRsZWFmGAIgASgMEjEKCmNoZWNrcG9pbnQYAyABKAsyHS5tc2cuYWRtaW4udjEuQXVkaXRDaGVja3BvaW50Eg0KBXByb29mGAQgAygMIjMKFUdldEF1ZGl0SGFzaGVzUmVxdWVzdBINCgVzdGFydBgBIAEoAxILCgNlbmQYAiABKAMiPwoWR2V0QXVkaXRIYXNoZXNSZXNwb25zZRIQCghmcm9udGllchgBIAMoDBITCgtsZWFmX2hhc2hlcxgCIAMoDCISChBHZXRTdGF0dXNSZXF1ZXN0IugCChFHZXRTdGF0dXNSZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgJEi4KCnN0YXJ0X3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDnVwdGltZV9zZWNvbmRzGAMgASgDEhAKCHJldmlzaW9uGAQgASgDEhIKCmhvc3RfY291bnQYBSABKAUSEgoKcnVsZV9jb3VudBgGIAEoBRIYChByZXZvY2F0aW9uX2NvdW50GAcgASgFEg0KBXN0b3JlGAggASgJEhcKD3N0b3JlX2Nvbm5lY3RlZBgJIAEoCBI/ChtzdG9yZV9jb25uZWN0ZWRfY2hhbmdlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhgKEHNlcnZpbmdfcmV2aXNpb24YCyABKAMSDgoGY2FsbGVyGAwgASgJEhMKC2NhbGxlcl9yb2xlGA0gASgJInUKFUV2YWx1YXRlUG9saWN5UmVxdWVzdBIuCghpZGVudGl0eRgBIAEoCzIcLm1zZy5hZG1pbi52MS5Qb2xpY3lJZGVudGl0eRIsCgdyZXF1ZXN0GAIgASgLMhsubXNnLmFkbWluLnYxLlBvbGljeVJlcXVlc3QinwEKDlBvbGljeUlkZW50aXR5EhQKDHByaW5jaXBhbF9pZBgBIAEoCRITCgtjb21tb25fbmFtZRgCIAEoCRIVCg1vcmdhbml6YXRpb25zGAMgAygJEhwKFG9yZ2FuaXphdGlvbmFsX3VuaXRzGAQgAygJEhEKCXNwaWZmZV9pZBgFIAEoCRIaChJmaW5nZXJwcmludF9zaGEyNTYYBiABKAkiOwoNUG9saWN5UmVxdWVzdBIMCgRob3N0GAEgASgJEg4KBm1ldGhvZBgCIAEoCRIMCgRwYXRoGAMgASgJIo0CChZFdmFsdWF0ZVBvbGljeVJlc3BvbnNlEigKCGRlY2lzaW9uGAEgASgOMhYubXNnLmFkbWluLnYxLkRlY2lzaW9uEg8KB3J1bGVfaWQYAiABKAkSDgoGcmVhc29uGAMgASgJEgwKBGNvZGUYBCABKAkSDwoHbWVzc2FnZRgFIAEoCRIWCg5jYW5vbmljYWxfaG9zdBgGIAEoCRIYChBjYW5vbmljYWxfbWV0aG9kGAcgASgJEhYKDmNhbm9uaWNhbF9wYXRoGAggASgJEhcKD2Nhbm9uaWNhbF9xdWVyeRgJIAEoCRIUCgxwcmluY2lwYWxfaWQYCiABKAkSEAoIcmV2aXNpb24YCyABKAMy6xIKDEFkbWluU2VydmljZRJfCglMaXN0SG9zdHMSHi5tc2cuYWRtaW4udjEuTGlzdEhvc3RzUmVxdWVzdBofLm1zZy5hZG1pbi52MS5MaXN0SG9zdHNSZXNwb25zZSIRgtPkkwILEgkvdjEvaG9zdHMSYAoHR2V0SG9zdBIcLm1zZy5hZG1pbi52MS5HZXRIb3N0UmVxdWVzdBodLm1zZy5hZG1pbi52MS5HZXRIb3N0UmVzcG9uc2UiGILT5JMCEhIQL3YxL2hvc3RzL3tuYW1lfRJoCgpDcmVhdGVIb3N0Eh8ubXNnLmFkbWluLnYxLkNyZWF0ZUhvc3RSZXF1ZXN0GiAubXNnLmFkbWluLnYxLkNyZWF0ZUhvc3RSZXNwb25zZSIXgtPkkwIROgRob3N0IgkvdjEvaG9zdHMSdAoKVXBkYXRlSG9zdBIfLm1zZy5hZG1pbi52MS5VcGRhdGVIb3N0UmVxdWVzdBogLm1zZy5hZG1pbi52MS5VcGRhdGVIb3N0UmVzcG9uc2UiI4LT5JMCHToEaG9zdDIVL3YxL2hvc3RzL3tob3N0Lm5hbWV9EmkKCkRlbGV0ZUhvc3QSHy5tc2cuYWRtaW4udjEuRGVsZXRlSG9zdFJlcXVlc3QaIC5tc2cuYWRtaW4udjEuRGVsZXRlSG9zdFJlc3BvbnNlIhiC0+STAhIqEC92MS9ob3N0cy97bmFtZX0SXwoJTGlzdFJ1bGVzEh4ubXNnLmFkbWluLnYxLkxpc3RSdWxlc1JlcXVlc3QaHy5tc2cuYWRtaW4udjEuTGlzdFJ1bGVzUmVzcG9uc2UiEYLT5JMCCxIJL3YxL3J1bGVzEl4KB0dldFJ1bGUSHC5tc2cuYWRtaW4udjEuR2V0UnVsZVJlcXVlc3QaHS5tc2cuYWRtaW4udjEuR2V0UnVsZVJlc3BvbnNlIhaC0+STAhASDi92MS9ydWxlcy97aWR9EmgKCkNyZWF0ZVJ1bGUSHy5tc2cuYWRtaW4udjEuQ3JlYXRlUnVsZVJlcXVlc3QaIC5tc2cuYWRtaW4udjEuQ3JlYXRlUnVsZVJlc3BvbnNlIheC0+STAhE6BHJ1bGUiCS92MS9ydWxlcxJyCgpVcGRhdGVSdWxlEh8ubXNnLmFkbWluLnYxLlVwZGF0ZVJ1bGVSZXF1ZXN0GiAubXNnLmFkbWluLnYxLlVwZGF0ZVJ1bGVSZXNwb25zZSIhgtPkkwIbOgRydWxlMhMvdjEvcnVsZXMve3J1bGUuaWR9EmcKCkRlbGV0ZVJ1bGUSHy5tc2cuYWRtaW4udjEuRGVsZXRlUnVsZVJlcXVlc3QaIC5tc2cuYWRtaW4udjEuRGVsZXRlUnVsZVJlc3BvbnNlIhaC0+STAhAqDi92MS9ydWxlcy97aWR9EncKD0xpc3RSZXZvY2F0aW9ucxIkLm1zZy5hZG1pbi52MS5MaXN0UmV2b2NhdGlvbnNSZXF1ZXN0GiUubXNnLmFkbWluLnYxLkxpc3RSZXZvY2F0aW9uc1Jlc3BvbnNlIheC0+STAhESDy92MS9yZXZvY2F0aW9ucxKGAQoQQ3JlYXRlUmV2b2NhdGlvbhIlLm1zZy5hZG1pbi52MS5DcmVhdGVSZXZvY2F0aW9uUmVxdWVzdBomLm1zZy5hZG1pbi52MS5DcmVhdGVSZXZvY2F0aW9uUmVzcG9uc2UiI4LT5JMCHToKcmV2b2NhdGlvbiIPL3YxL3Jldm9jYXRpb25zEn8KEERlbGV0ZVJldm9jYXRpb24SJS5tc2cuYWRtaW4udjEuRGVsZXRlUmV2b2NhdGlvblJlcXVlc3QaJi5tc2cuYWRtaW4udjEuRGVsZXRlUmV2b2NhdGlvblJlc3BvbnNlIhyC0+STAhYqFC92MS9yZXZvY2F0aW9ucy97aWR9EnQKEExpc3RBdWRpdFJlY29yZHMSJS5tc2cuYWRtaW4udjEuTGlzdEF1ZGl0UmVjb3Jkc1JlcXVlc3QaJi5tc2cuYWRtaW4udjEuTGlzdEF1ZGl0UmVjb3Jkc1Jlc3BvbnNlIhGC0+STAgsSCS92MS9hdWRpdBJpCgtHZXRBdWRpdExvZxIgLm1zZy5hZG1pbi52MS5HZXRBdWRpdExvZ1JlcXVlc3QaIS5tc2cuYWRtaW4udjEuR2V0QXVkaXRMb2dSZXNwb25zZSIVgtPkkwIPEg0vdjEvYXVkaXQvbG9nEowBChRMaXN0QXVkaXRDaGVja3BvaW50cxIpLm1zZy5hZG1pbi52MS5MaXN0QXVkaXRDaGVja3BvaW50c1JlcXVlc3QaKi5tc2cuYWRtaW4udjEuTGlzdEF1ZGl0Q2hlY2twb2ludHNSZXNwb25zZSIdgtPkkwIXEhUvdjEvYXVkaXQvY2hlY2twb2ludHMSeAoOVmVyaWZ5QXVkaXRMb2cSIy5tc2cuYWRtaW4udjEuVmVyaWZ5QXVkaXRMb2dSZXF1ZXN0GiQubXNnLmFkbWluLnYxLlZlcmlmeUF1ZGl0TG9nUmVzcG9uc2UiG4LT5JMCFToBKiIQL3YxL2F1ZGl0OnZlcmlmeRKBAQoNR2V0QXVkaXRQcm9vZhIiLm1zZy5hZG1pbi52MS5HZXRBdWRpdFByb29mUmVxdWVzdBojLm1zZy5hZG1pbi52MS5HZXRBdWRpdFByb29mUmVzcG9uc2UiJ4LT5JMCIRIfL3YxL2F1ZGl0L3JlY29yZHMve2luZGV4fS9wcm9vZhJ1Cg5HZXRBdWRpdEhhc2hlcxIjLm1zZy5hZG1pbi52MS5HZXRBdWRpdEhhc2hlc1JlcXVlc3QaJC5tc2cuYWRtaW4udjEuR2V0QXVkaXRIYXNoZXNSZXNwb25zZSIYgtPkkwISEhAvdjEvYXVkaXQvaGFzaGVzEmAKCUdldFN0YXR1cxIeLm1zZy5hZG1pbi52MS5HZXRTdGF0dXNSZXF1ZXN0Gh8ubXNnLmFkbWluLnYxLkdldFN0YXR1c1Jlc3BvbnNlIhKC0+STAgwSCi92MS9zdGF0dXMSewoORXZhbHVhdGVQb2xpY3kSIy5tc2cuYWRtaW4udjEuRXZhbHVhdGVQb2xpY3lSZXF1ZXN0GiQubXNnLmFkbWluLnYxLkV2YWx1YXRlUG9saWN5UmVzcG9uc2UiHoLT5JMCGDoBKiITL3YxL3BvbGljeTpldmFsdWF0ZUKlBFozZ2l0aHViLmNvbS9tc2ctZ2F0ZXdheS9tc2cvZ2VuL21zZy9hZG1pbi92MTthZG1pbnYxkkHsAxLCAgoNbXNnIGFkbWluIEFQSRKsAk1hbmFnZXMgYSBtb2JpbGUgc2VjdXJlIGdhdGV3YXkncyBhbGxvdy1saXN0ZWQgaG9zdHMsIGF1dGhvcml6YXRpb24gcnVsZXMgYW5kIGNlcnRpZmljYXRlIHJldm9jYXRpb25zIHdoaWxlIGl0IHJ1bnMsIHJlYWRzIGl0cyBhdWRpdCB0cmFpbCBhbmQgZXhwbGFpbnMgaXRzIHBvbGljeSBkZWNpc2lvbnMuIFJlYWRzIG5lZWQgdGhlIHZpZXdlciByb2xlLCB3cml0ZXMgdGhlIGVkaXRvciByb2xlLiBVcGRhdGVzIGFuZCBkZWxldGVzIHNlbmQgdGhlIGV0YWcgdGhleSB3ZXJlIGJhc2VkIG9uOyBhIHN0YWxlIGV0YWcgaXMgNDA5LjICdjEqAgECWpIBCo8BCgZiZWFyZXIShAEIAhJvQW4gYWRtaW4gdG9rZW4gYXMgIkJlYXJlciBUT0tFTiIuIE9uIGFuIEhUVFBTIGFkbWluIGxpc3RlbmVyIGFuIGFkbWluIGNsaWVudCBjZXJ0aWZpY2F0ZSBhdXRoZW50aWNhdGVzIGluc3RlYWQuGg1BdXRob3JpemF0aW9uIAJiDAoKCgZiZWFyZXISAGIGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_msg_admin_v1_resources, file_protoc_gen_openapiv2_options_annotations]);
 
 /**
  * ListHostsRequest pages through the hosts.
@@ -762,6 +762,415 @@ export const ListAuditRecordsResponseSchema: GenMessage<ListAuditRecordsResponse
   messageDesc(file_msg_admin_v1_admin, 27);
 
 /**
+ * AuditCheckpoint is a signed statement of the audit log's size and Merkle
+ * tree root at one time.
+ *
+ * @generated from message msg.admin.v1.AuditCheckpoint
+ */
+export type AuditCheckpoint = Message<"msg.admin.v1.AuditCheckpoint"> & {
+  /**
+   * The checkpoint as a signed note (C2SP tlog-checkpoint: the origin, the
+   * tree size, the base64 root hash and a "time" line, a blank line and an
+   * Ed25519 signature line), exactly as witnesses receive it.
+   *
+   * @generated from field: string note = 1;
+   */
+  note: string;
+
+  /**
+   * The number of records the tree holds.
+   *
+   * @generated from field: int64 tree_size = 2;
+   */
+  treeSize: bigint;
+
+  /**
+   * The RFC 6962 Merkle tree root over the first tree_size records.
+   *
+   * @generated from field: bytes root_hash = 3;
+   */
+  rootHash: Uint8Array;
+
+  /**
+   * When the gateway signed it.
+   *
+   * @generated from field: google.protobuf.Timestamp time = 4;
+   */
+  time?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message msg.admin.v1.AuditCheckpoint.
+ * Use `create(AuditCheckpointSchema)` to create a new message.
+ */
+export const AuditCheckpointSchema: GenMessage<AuditCheckpoint> = /*@__PURE__*/
+  messageDesc(file_msg_admin_v1_admin, 28);
+
+/**
+ * GetAuditLogRequest asks for the audit log's description.
+ *
+ * @generated from message msg.admin.v1.GetAuditLogRequest
+ */
+export type GetAuditLogRequest = Message<"msg.admin.v1.GetAuditLogRequest"> & {
+};
+
+/**
+ * Describes the message msg.admin.v1.GetAuditLogRequest.
+ * Use `create(GetAuditLogRequestSchema)` to create a new message.
+ */
+export const GetAuditLogRequestSchema: GenMessage<GetAuditLogRequest> = /*@__PURE__*/
+  messageDesc(file_msg_admin_v1_admin, 29);
+
+/**
+ * GetAuditLogResponse describes this instance's audit log.
+ *
+ * @generated from message msg.admin.v1.GetAuditLogResponse
+ */
+export type GetAuditLogResponse = Message<"msg.admin.v1.GetAuditLogResponse"> & {
+  /**
+   * The instance id every record of this log carries.
+   *
+   * @generated from field: string instance = 1;
+   */
+  instance: string;
+
+  /**
+   * The log's origin: the first line of its checkpoints and the name of its
+   * key.
+   *
+   * @generated from field: string origin = 2;
+   */
+  origin: string;
+
+  /**
+   * The key that verifies the checkpoints' signatures, in signed note
+   * verifier form ("origin+hash+base64"). Keep a copy: a verifier that gets
+   * the key from the gateway it checks trusts that gateway's disk.
+   *
+   * @generated from field: string verifier_key = 3;
+   */
+  verifierKey: string;
+
+  /**
+   * The number of records written to the log so far.
+   *
+   * @generated from field: int64 tree_size = 4;
+   */
+  treeSize: bigint;
+
+  /**
+   * The index of the oldest record still stored; the ones before it were
+   * pruned (audit.max_age, audit.max_records).
+   *
+   * @generated from field: int64 first_index = 5;
+   */
+  firstIndex: bigint;
+
+  /**
+   * The latest signed checkpoint, if any.
+   *
+   * @generated from field: msg.admin.v1.AuditCheckpoint latest_checkpoint = 6;
+   */
+  latestCheckpoint?: AuditCheckpoint | undefined;
+};
+
+/**
+ * Describes the message msg.admin.v1.GetAuditLogResponse.
+ * Use `create(GetAuditLogResponseSchema)` to create a new message.
+ */
+export const GetAuditLogResponseSchema: GenMessage<GetAuditLogResponse> = /*@__PURE__*/
+  messageDesc(file_msg_admin_v1_admin, 30);
+
+/**
+ * ListAuditCheckpointsRequest pages through the signed checkpoints.
+ *
+ * @generated from message msg.admin.v1.ListAuditCheckpointsRequest
+ */
+export type ListAuditCheckpointsRequest = Message<"msg.admin.v1.ListAuditCheckpointsRequest"> & {
+  /**
+   * At most this many checkpoints; 0 means 100, more than 1000 means 1000.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * The next_page_token of the previous page, or empty for the first.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message msg.admin.v1.ListAuditCheckpointsRequest.
+ * Use `create(ListAuditCheckpointsRequestSchema)` to create a new message.
+ */
+export const ListAuditCheckpointsRequestSchema: GenMessage<ListAuditCheckpointsRequest> = /*@__PURE__*/
+  messageDesc(file_msg_admin_v1_admin, 31);
+
+/**
+ * ListAuditCheckpointsResponse is one page of checkpoints, smallest tree
+ * first.
+ *
+ * @generated from message msg.admin.v1.ListAuditCheckpointsResponse
+ */
+export type ListAuditCheckpointsResponse = Message<"msg.admin.v1.ListAuditCheckpointsResponse"> & {
+  /**
+   * The checkpoints on this page.
+   *
+   * @generated from field: repeated msg.admin.v1.AuditCheckpoint checkpoints = 1;
+   */
+  checkpoints: AuditCheckpoint[];
+
+  /**
+   * Pass as page_token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message msg.admin.v1.ListAuditCheckpointsResponse.
+ * Use `create(ListAuditCheckpointsResponseSchema)` to create a new message.
+ */
+export const ListAuditCheckpointsResponseSchema: GenMessage<ListAuditCheckpointsResponse> = /*@__PURE__*/
+  messageDesc(file_msg_admin_v1_admin, 32);
+
+/**
+ * VerifyAuditLogRequest asks for a verification of the stored trail.
+ *
+ * @generated from message msg.admin.v1.VerifyAuditLogRequest
+ */
+export type VerifyAuditLogRequest = Message<"msg.admin.v1.VerifyAuditLogRequest"> & {
+  /**
+   * Checkpoints held elsewhere, e.g. the file of audit.witness.file: signed
+   * notes as the gateway wrote them, one or several per string. They must
+   * verify with the log's key. The latest one tells a trail whose newest
+   * records were deleted together with the stored checkpoints that covered
+   * them.
+   *
+   * @generated from field: repeated string checkpoints = 1;
+   */
+  checkpoints: string[];
+};
+
+/**
+ * Describes the message msg.admin.v1.VerifyAuditLogRequest.
+ * Use `create(VerifyAuditLogRequestSchema)` to create a new message.
+ */
+export const VerifyAuditLogRequestSchema: GenMessage<VerifyAuditLogRequest> = /*@__PURE__*/
+  messageDesc(file_msg_admin_v1_admin, 33);
+
+/**
+ * VerifyAuditLogResponse is the outcome of a verification.
+ *
+ * @generated from message msg.admin.v1.VerifyAuditLogResponse
+ */
+export type VerifyAuditLogResponse = Message<"msg.admin.v1.VerifyAuditLogResponse"> & {
+  /**
+   * Whether every record checked is as the checkpoints signed it and none
+   * that a checkpoint covers is missing.
+   *
+   * @generated from field: bool ok = 1;
+   */
+  ok: boolean;
+
+  /**
+   * The first record checked: the oldest one stored (earlier ones were
+   * pruned).
+   *
+   * @generated from field: int64 first_index = 2;
+   */
+  firstIndex: bigint;
+
+  /**
+   * The records checked end before this index.
+   *
+   * @generated from field: int64 tree_size = 3;
+   */
+  treeSize: bigint;
+
+  /**
+   * How many checkpoints were compared with the records.
+   *
+   * @generated from field: int64 checkpoints_checked = 4;
+   */
+  checkpointsChecked: bigint;
+
+  /**
+   * Every record below this index is covered by a checkpoint that verified;
+   * later ones were written after the last checkpoint.
+   *
+   * @generated from field: int64 verified_size = 5;
+   */
+  verifiedSize: bigint;
+
+  /**
+   * When ok is false: the index of the first record that is wrong or
+   * missing.
+   *
+   * @generated from field: int64 first_bad_index = 6;
+   */
+  firstBadIndex: bigint;
+
+  /**
+   * When ok is false: what is wrong, for people.
+   *
+   * @generated from field: string problem = 7;
+   */
+  problem: string;
+
+  /**
+   * Remarks that do not fail the verification, e.g. checkpoints older than
+   * the retained records.
+   *
+   * @generated from field: repeated string notes = 8;
+   */
+  notes: string[];
+};
+
+/**
+ * Describes the message msg.admin.v1.VerifyAuditLogResponse.
+ * Use `create(VerifyAuditLogResponseSchema)` to create a new message.
+ */
+export const VerifyAuditLogResponseSchema: GenMessage<VerifyAuditLogResponse> = /*@__PURE__*/
+  messageDesc(file_msg_admin_v1_admin, 34);
+
+/**
+ * GetAuditProofRequest names a record and the tree to prove it in.
+ *
+ * @generated from message msg.admin.v1.GetAuditProofRequest
+ */
+export type GetAuditProofRequest = Message<"msg.admin.v1.GetAuditProofRequest"> & {
+  /**
+   * The record's index.
+   *
+   * @generated from field: int64 index = 1;
+   */
+  index: bigint;
+
+  /**
+   * The size of the signed tree to prove it in; 0 means the latest
+   * checkpoint. A checkpoint of exactly this size must exist.
+   *
+   * @generated from field: int64 tree_size = 2;
+   */
+  treeSize: bigint;
+};
+
+/**
+ * Describes the message msg.admin.v1.GetAuditProofRequest.
+ * Use `create(GetAuditProofRequestSchema)` to create a new message.
+ */
+export const GetAuditProofRequestSchema: GenMessage<GetAuditProofRequest> = /*@__PURE__*/
+  messageDesc(file_msg_admin_v1_admin, 35);
+
+/**
+ * GetAuditProofResponse is a record and its inclusion proof.
+ *
+ * @generated from message msg.admin.v1.GetAuditProofResponse
+ */
+export type GetAuditProofResponse = Message<"msg.admin.v1.GetAuditProofResponse"> & {
+  /**
+   * The record.
+   *
+   * @generated from field: msg.admin.v1.AuditRecord record = 1;
+   */
+  record?: AuditRecord | undefined;
+
+  /**
+   * The record's leaf: its deterministic protobuf encoding, whose RFC 6962
+   * leaf hash (SHA-256 of 0x00 and the leaf) the proof starts from.
+   *
+   * @generated from field: bytes leaf = 2;
+   */
+  leaf: Uint8Array;
+
+  /**
+   * The signed checkpoint the proof leads to.
+   *
+   * @generated from field: msg.admin.v1.AuditCheckpoint checkpoint = 3;
+   */
+  checkpoint?: AuditCheckpoint | undefined;
+
+  /**
+   * The RFC 6962 inclusion proof: the sibling hashes from the leaf up to
+   * the checkpoint's root.
+   *
+   * @generated from field: repeated bytes proof = 4;
+   */
+  proof: Uint8Array[];
+};
+
+/**
+ * Describes the message msg.admin.v1.GetAuditProofResponse.
+ * Use `create(GetAuditProofResponseSchema)` to create a new message.
+ */
+export const GetAuditProofResponseSchema: GenMessage<GetAuditProofResponse> = /*@__PURE__*/
+  messageDesc(file_msg_admin_v1_admin, 36);
+
+/**
+ * GetAuditHashesRequest names a range of records.
+ *
+ * @generated from message msg.admin.v1.GetAuditHashesRequest
+ */
+export type GetAuditHashesRequest = Message<"msg.admin.v1.GetAuditHashesRequest"> & {
+  /**
+   * The first record of the range; at least the log's first_index.
+   *
+   * @generated from field: int64 start = 1;
+   */
+  start: bigint;
+
+  /**
+   * The range ends before this record; at most the tree size, and at most
+   * 100000 records after start.
+   *
+   * @generated from field: int64 end = 2;
+   */
+  end: bigint;
+};
+
+/**
+ * Describes the message msg.admin.v1.GetAuditHashesRequest.
+ * Use `create(GetAuditHashesRequestSchema)` to create a new message.
+ */
+export const GetAuditHashesRequestSchema: GenMessage<GetAuditHashesRequest> = /*@__PURE__*/
+  messageDesc(file_msg_admin_v1_admin, 37);
+
+/**
+ * GetAuditHashesResponse carries the hashes of a range of records.
+ *
+ * @generated from message msg.admin.v1.GetAuditHashesResponse
+ */
+export type GetAuditHashesResponse = Message<"msg.admin.v1.GetAuditHashesResponse"> & {
+  /**
+   * The roots of the complete subtrees that cover the records before start,
+   * largest first: with them and the leaf hashes from start on, a verifier
+   * recomputes any tree root from start onwards.
+   *
+   * @generated from field: repeated bytes frontier = 1;
+   */
+  frontier: Uint8Array[];
+
+  /**
+   * The RFC 6962 leaf hashes of the records start to end-1, as stored.
+   *
+   * @generated from field: repeated bytes leaf_hashes = 2;
+   */
+  leafHashes: Uint8Array[];
+};
+
+/**
+ * Describes the message msg.admin.v1.GetAuditHashesResponse.
+ * Use `create(GetAuditHashesResponseSchema)` to create a new message.
+ */
+export const GetAuditHashesResponseSchema: GenMessage<GetAuditHashesResponse> = /*@__PURE__*/
+  messageDesc(file_msg_admin_v1_admin, 38);
+
+/**
  * GetStatusRequest asks for the gateway's status.
  *
  * @generated from message msg.admin.v1.GetStatusRequest
@@ -774,7 +1183,7 @@ export type GetStatusRequest = Message<"msg.admin.v1.GetStatusRequest"> & {
  * Use `create(GetStatusRequestSchema)` to create a new message.
  */
 export const GetStatusRequestSchema: GenMessage<GetStatusRequest> = /*@__PURE__*/
-  messageDesc(file_msg_admin_v1_admin, 28);
+  messageDesc(file_msg_admin_v1_admin, 39);
 
 /**
  * GetStatusResponse describes the running gateway.
@@ -883,7 +1292,7 @@ export type GetStatusResponse = Message<"msg.admin.v1.GetStatusResponse"> & {
  * Use `create(GetStatusResponseSchema)` to create a new message.
  */
 export const GetStatusResponseSchema: GenMessage<GetStatusResponse> = /*@__PURE__*/
-  messageDesc(file_msg_admin_v1_admin, 29);
+  messageDesc(file_msg_admin_v1_admin, 40);
 
 /**
  * EvaluatePolicyRequest is a would-be caller and the request it would send.
@@ -911,7 +1320,7 @@ export type EvaluatePolicyRequest = Message<"msg.admin.v1.EvaluatePolicyRequest"
  * Use `create(EvaluatePolicyRequestSchema)` to create a new message.
  */
 export const EvaluatePolicyRequestSchema: GenMessage<EvaluatePolicyRequest> = /*@__PURE__*/
-  messageDesc(file_msg_admin_v1_admin, 30);
+  messageDesc(file_msg_admin_v1_admin, 41);
 
 /**
  * PolicyIdentity is what the gateway reads from a client certificate.
@@ -971,7 +1380,7 @@ export type PolicyIdentity = Message<"msg.admin.v1.PolicyIdentity"> & {
  * Use `create(PolicyIdentitySchema)` to create a new message.
  */
 export const PolicyIdentitySchema: GenMessage<PolicyIdentity> = /*@__PURE__*/
-  messageDesc(file_msg_admin_v1_admin, 31);
+  messageDesc(file_msg_admin_v1_admin, 42);
 
 /**
  * PolicyRequest is the part of an inner request that policy decides on.
@@ -1007,7 +1416,7 @@ export type PolicyRequest = Message<"msg.admin.v1.PolicyRequest"> & {
  * Use `create(PolicyRequestSchema)` to create a new message.
  */
 export const PolicyRequestSchema: GenMessage<PolicyRequest> = /*@__PURE__*/
-  messageDesc(file_msg_admin_v1_admin, 32);
+  messageDesc(file_msg_admin_v1_admin, 43);
 
 /**
  * EvaluatePolicyResponse is the gateway's answer and why.
@@ -1102,7 +1511,7 @@ export type EvaluatePolicyResponse = Message<"msg.admin.v1.EvaluatePolicyRespons
  * Use `create(EvaluatePolicyResponseSchema)` to create a new message.
  */
 export const EvaluatePolicyResponseSchema: GenMessage<EvaluatePolicyResponse> = /*@__PURE__*/
-  messageDesc(file_msg_admin_v1_admin, 33);
+  messageDesc(file_msg_admin_v1_admin, 44);
 
 /**
  * AdminService manages the gateway's hosts, rules and revocations while it
@@ -1255,6 +1664,65 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof ListAuditRecordsRequestSchema;
     output: typeof ListAuditRecordsResponseSchema;
+  },
+  /**
+   * Describes this instance's audit log: the instance id its records carry,
+   * the key that verifies its checkpoints, how many records it holds and
+   * which were pruned, and its latest signed checkpoint.
+   *
+   * @generated from rpc msg.admin.v1.AdminService.GetAuditLog
+   */
+  getAuditLog: {
+    methodKind: "unary";
+    input: typeof GetAuditLogRequestSchema;
+    output: typeof GetAuditLogResponseSchema;
+  },
+  /**
+   * Lists the audit log's signed checkpoints, smallest tree first.
+   *
+   * @generated from rpc msg.admin.v1.AdminService.ListAuditCheckpoints
+   */
+  listAuditCheckpoints: {
+    methodKind: "unary";
+    input: typeof ListAuditCheckpointsRequestSchema;
+    output: typeof ListAuditCheckpointsResponseSchema;
+  },
+  /**
+   * Verifies the stored audit trail against the signed checkpoints: the
+   * stored ones and those given (kept by a witness). A modified, deleted,
+   * inserted or reordered record, or records missing at the end, make the
+   * answer not ok with the first bad index. Needs the viewer role.
+   *
+   * @generated from rpc msg.admin.v1.AdminService.VerifyAuditLog
+   */
+  verifyAuditLog: {
+    methodKind: "unary";
+    input: typeof VerifyAuditLogRequestSchema;
+    output: typeof VerifyAuditLogResponseSchema;
+  },
+  /**
+   * Returns one audit record with its proof of inclusion in a signed
+   * checkpoint.
+   *
+   * @generated from rpc msg.admin.v1.AdminService.GetAuditProof
+   */
+  getAuditProof: {
+    methodKind: "unary";
+    input: typeof GetAuditProofRequestSchema;
+    output: typeof GetAuditProofResponseSchema;
+  },
+  /**
+   * Returns the leaf hashes of a range of audit records and the hashes that
+   * sum up the log before it, so that a verifier can check a copy of the
+   * records (the JSON-lines file) against the signed checkpoints and find
+   * the first record that differs.
+   *
+   * @generated from rpc msg.admin.v1.AdminService.GetAuditHashes
+   */
+  getAuditHashes: {
+    methodKind: "unary";
+    input: typeof GetAuditHashesRequestSchema;
+    output: typeof GetAuditHashesResponseSchema;
   },
   /**
    * Reports the gateway's version, uptime, config revision, counts and

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file msg/config/v1/config.proto.
  */
 export const file_msg_config_v1_config: GenFile = /*@__PURE__*/
-  fileDesc("Chptc2cvY29uZmlnL3YxL2NvbmZpZy5wcm90bxINbXNnLmNvbmZpZy52MSKgBAoGQ29uZmlnEg4KBmxpc3RlbhgBIAEoCRIUCgxhZG1pbl9saXN0ZW4YAiABKAkSJQoDdGxzGAMgASgLMhgubXNnLmNvbmZpZy52MS5TZXJ2ZXJUTFMSIQoFaG9zdHMYBCADKAsyEi5tc2cuYWRtaW4udjEuSG9zdBIhCgVydWxlcxgFIAMoCzISLm1zZy5hZG1pbi52MS5SdWxlEiUKBmxpbWl0cxgGIAEoCzIVLm1zZy5jb25maWcudjEuTGltaXRzEh8KA2xvZxgHIAEoCzISLm1zZy5jb25maWcudjEuTG9nEjIKDXJlbGF5X2hlYWRlcnMYCCABKAsyGy5tc2cuY29uZmlnLnYxLlJlbGF5SGVhZGVycxIwCg1kcmFpbl90aW1lb3V0GAkgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEicKB3RyYWNpbmcYCiABKAsyFi5tc2cuY29uZmlnLnYxLlRyYWNpbmcSEAoIZGF0YV9kaXIYFCABKAkSIwoFYWRtaW4YFSABKAsyFC5tc2cuY29uZmlnLnYxLkFkbWluEiMKBWF1ZGl0GBYgASgLMhQubXNnLmNvbmZpZy52MS5BdWRpdBIjCgVzdG9yZRgXIAEoCzIULm1zZy5jb25maWcudjEuU3RvcmUSKwoJa2VlcGFsaXZlGBggASgLMhgubXNnLmNvbmZpZy52MS5LZWVwYWxpdmUipAEKCVNlcnZlclRMUxIRCgljZXJ0X2ZpbGUYASABKAkSEAoIa2V5X2ZpbGUYAiABKAkSFgoOY2xpZW50X2NhX2ZpbGUYAyABKAkSEwoLbWluX3ZlcnNpb24YBCABKAkSEQoJY3JsX2ZpbGVzGAUgAygJEjIKD3JlbG9hZF9pbnRlcnZhbBgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiL6AwoGTGltaXRzEhkKEW1heF9tZXNzYWdlX2J5dGVzGAEgASgDEh4KFm1heF9jb25jdXJyZW50X3N0cmVhbXMYAiABKA0SNAoRaGFuZHNoYWtlX3RpbWVvdXQYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGAoQbWF4X2hlYWRlcl9jb3VudBgEIAEoDRIYChBtYXhfaGVhZGVyX2J5dGVzGAUgASgDEhcKD21heF9jb25uZWN0aW9ucxgGIAEoDRIXCg9yYXRlX3Blcl9zZWNvbmQYByABKAESDQoFYnVyc3QYCCABKA0SIgoabWF4X2luX2ZsaWdodF9wZXJfaWRlbnRpdHkYCSABKA0SFgoObWF4X2hhbmRzaGFrZXMYCiABKA0SIQoZbWF4X2hhbmRzaGFrZXNfcGVyX3NvdXJjZRgLIAEoDRI4ChVmaXJzdF9tZXNzYWdlX3RpbWVvdXQYDCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGwoTbWF4X3BlbmRpbmdfc3RyZWFtcxgNIAEoDRIZChFtYXhfcGVuZGluZ19ieXRlcxgOIAEoAxI5ChZyZXNwb25zZV93cml0ZV90aW1lb3V0GA8gASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIuMBCglLZWVwYWxpdmUSMAoNcGluZ19pbnRlcnZhbBgBIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIvCgxwaW5nX3RpbWVvdXQYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SOwoYbWluX2NsaWVudF9waW5nX2ludGVydmFsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjYKE21heF9jb25uZWN0aW9uX2lkbGUYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iJAoDTG9nEg0KBWxldmVsGAEgASgJEg4KBmZvcm1hdBgCIAEoCSI1CgxSZWxheUhlYWRlcnMSEAoIaWRlbnRpdHkYASABKAkSEwoLZmluZ2VycHJpbnQYAiABKAkiWQoHVHJhY2luZxIQCghlbmRwb2ludBgBIAEoCRIQCghpbnNlY3VyZRgCIAEoCBIZCgxzYW1wbGVfcmF0aW8YAyABKAFIAIgBAUIPCg1fc2FtcGxlX3JhdGlvIqYBCgVBZG1pbhIpCgZ0b2tlbnMYASADKAsyGS5tc2cuY29uZmlnLnYxLkFkbWluVG9rZW4SJAoDdGxzGAIgASgLMhcubXNnLmNvbmZpZy52MS5BZG1pblRMUxIrCgdjbGllbnRzGAMgAygLMhoubXNnLmNvbmZpZy52MS5BZG1pbkNsaWVudBIfChdtZXRyaWNzX3VuYXV0aGVudGljYXRlZBgEIAEoCCJHCghBZG1pblRMUxIRCgljZXJ0X2ZpbGUYASABKAkSEAoIa2V5X2ZpbGUYAiABKAkSFgoOY2xpZW50X2NhX2ZpbGUYAyABKAkidAoLQWRtaW5DbGllbnQSDAoEbmFtZRgBIAEoCRIaChJmaW5nZXJwcmludF9zaGEyNTYYAiABKAkSEwoLY29tbW9uX25hbWUYAyABKAkSJgoEcm9sZRgEIAEoDjIYLm1zZy5jb25maWcudjEuQWRtaW5Sb2xlIlIKCkFkbWluVG9rZW4SDAoEbmFtZRgBIAEoCRIOCgZzaGEyNTYYAiABKAkSJgoEcm9sZRgDIAEoDjIYLm1zZy5jb25maWcudjEuQWRtaW5Sb2xlIlwKBUF1ZGl0EhIKCmpzb25sX2ZpbGUYASABKAkSKgoHbWF4X2FnZRgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhITCgttYXhfcmVjb3JkcxgDIAEoAyIqCgVTdG9yZRIhCgRldGNkGAEgASgLMhMubXNnLmNvbmZpZy52MS5FdGNkIpEBCgRFdGNkEhEKCWVuZHBvaW50cxgBIAMoCRIOCgZwcmVmaXgYAiABKAkSLwoMZGlhbF90aW1lb3V0GAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEiMKA3RscxgEIAEoCzIWLm1zZy5jb25maWcudjEuRXRjZFRMUxIQCghpbnNlY3VyZRgFIAEoCCJUCgdFdGNkVExTEg8KB2NhX2ZpbGUYASABKAkSEQoJY2VydF9maWxlGAIgASgJEhAKCGtleV9maWxlGAMgASgJEhMKC3NlcnZlcl9uYW1lGAQgASgJKlUKCUFkbWluUm9sZRIaChZBRE1JTl9ST0xFX1VOU1BFQ0lGSUVEEAASFQoRQURNSU5fUk9MRV9WSUVXRVIQARIVChFBRE1JTl9ST0xFX0VESVRPUhACQjdaNWdpdGh1Yi5jb20vbXNnLWdhdGV3YXkvbXNnL2dlbi9tc2cvY29uZmlnL3YxO2NvbmZpZ3YxYgZwcm90bzM", [file_google_protobuf_duration, file_msg_admin_v1_resources]);
+  fileDesc("Chptc2cvY29uZmlnL3YxL2NvbmZpZy5wcm90bxINbXNnLmNvbmZpZy52MSKgBAoGQ29uZmlnEg4KBmxpc3RlbhgBIAEoCRIUCgxhZG1pbl9saXN0ZW4YAiABKAkSJQoDdGxzGAMgASgLMhgubXNnLmNvbmZpZy52MS5TZXJ2ZXJUTFMSIQoFaG9zdHMYBCADKAsyEi5tc2cuYWRtaW4udjEuSG9zdBIhCgVydWxlcxgFIAMoCzISLm1zZy5hZG1pbi52MS5SdWxlEiUKBmxpbWl0cxgGIAEoCzIVLm1zZy5jb25maWcudjEuTGltaXRzEh8KA2xvZxgHIAEoCzISLm1zZy5jb25maWcudjEuTG9nEjIKDXJlbGF5X2hlYWRlcnMYCCABKAsyGy5tc2cuY29uZmlnLnYxLlJlbGF5SGVhZGVycxIwCg1kcmFpbl90aW1lb3V0GAkgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEicKB3RyYWNpbmcYCiABKAsyFi5tc2cuY29uZmlnLnYxLlRyYWNpbmcSEAoIZGF0YV9kaXIYFCABKAkSIwoFYWRtaW4YFSABKAsyFC5tc2cuY29uZmlnLnYxLkFkbWluEiMKBWF1ZGl0GBYgASgLMhQubXNnLmNvbmZpZy52MS5BdWRpdBIjCgVzdG9yZRgXIAEoCzIULm1zZy5jb25maWcudjEuU3RvcmUSKwoJa2VlcGFsaXZlGBggASgLMhgubXNnLmNvbmZpZy52MS5LZWVwYWxpdmUipAEKCVNlcnZlclRMUxIRCgljZXJ0X2ZpbGUYASABKAkSEAoIa2V5X2ZpbGUYAiABKAkSFgoOY2xpZW50X2NhX2ZpbGUYAyABKAkSEwoLbWluX3ZlcnNpb24YBCABKAkSEQoJY3JsX2ZpbGVzGAUgAygJEjIKD3JlbG9hZF9pbnRlcnZhbBgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiL6AwoGTGltaXRzEhkKEW1heF9tZXNzYWdlX2J5dGVzGAEgASgDEh4KFm1heF9jb25jdXJyZW50X3N0cmVhbXMYAiABKA0SNAoRaGFuZHNoYWtlX3RpbWVvdXQYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGAoQbWF4X2hlYWRlcl9jb3VudBgEIAEoDRIYChBtYXhfaGVhZGVyX2J5dGVzGAUgASgDEhcKD21heF9jb25uZWN0aW9ucxgGIAEoDRIXCg9yYXRlX3Blcl9zZWNvbmQYByABKAESDQoFYnVyc3QYCCABKA0SIgoabWF4X2luX2ZsaWdodF9wZXJfaWRlbnRpdHkYCSABKA0SFgoObWF4X2hhbmRzaGFrZXMYCiABKA0SIQoZbWF4X2hhbmRzaGFrZXNfcGVyX3NvdXJjZRgLIAEoDRI4ChVmaXJzdF9tZXNzYWdlX3RpbWVvdXQYDCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGwoTbWF4X3BlbmRpbmdfc3RyZWFtcxgNIAEoDRIZChFtYXhfcGVuZGluZ19ieXRlcxgOIAEoAxI5ChZyZXNwb25zZV93cml0ZV90aW1lb3V0GA8gASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIuMBCglLZWVwYWxpdmUSMAoNcGluZ19pbnRlcnZhbBgBIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIvCgxwaW5nX3RpbWVvdXQYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SOwoYbWluX2NsaWVudF9waW5nX2ludGVydmFsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjYKE21heF9jb25uZWN0aW9uX2lkbGUYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iJAoDTG9nEg0KBWxldmVsGAEgASgJEg4KBmZvcm1hdBgCIAEoCSI1CgxSZWxheUhlYWRlcnMSEAoIaWRlbnRpdHkYASABKAkSEwoLZmluZ2VycHJpbnQYAiABKAkiWQoHVHJhY2luZxIQCghlbmRwb2ludBgBIAEoCRIQCghpbnNlY3VyZRgCIAEoCBIZCgxzYW1wbGVfcmF0aW8YAyABKAFIAIgBAUIPCg1fc2FtcGxlX3JhdGlvIqYBCgVBZG1pbhIpCgZ0b2tlbnMYASADKAsyGS5tc2cuY29uZmlnLnYxLkFkbWluVG9rZW4SJAoDdGxzGAIgASgLMhcubXNnLmNvbmZpZy52MS5BZG1pblRMUxIrCgdjbGllbnRzGAMgAygLMhoubXNnLmNvbmZpZy52MS5BZG1pbkNsaWVudBIfChdtZXRyaWNzX3VuYXV0aGVudGljYXRlZBgEIAEoCCJHCghBZG1pblRMUxIRCgljZXJ0X2ZpbGUYASABKAkSEAoIa2V5X2ZpbGUYAiABKAkSFgoOY2xpZW50X2NhX2ZpbGUYAyABKAkidAoLQWRtaW5DbGllbnQSDAoEbmFtZRgBIAEoCRIaChJmaW5nZXJwcmludF9zaGEyNTYYAiABKAkSEwoLY29tbW9uX25hbWUYAyABKAkSJgoEcm9sZRgEIAEoDjIYLm1zZy5jb25maWcudjEuQWRtaW5Sb2xlIlIKCkFkbWluVG9rZW4SDAoEbmFtZRgBIAEoCRIOCgZzaGEyNTYYAiABKAkSJgoEcm9sZRgDIAEoDjIYLm1zZy5jb25maWcudjEuQWRtaW5Sb2xlIsIBCgVBdWRpdBISCgpqc29ubF9maWxlGAEgASgJEioKB21heF9hZ2UYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEwoLbWF4X3JlY29yZHMYAyABKAMSNgoTY2hlY2twb2ludF9pbnRlcnZhbBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIsCgd3aXRuZXNzGAUgASgLMhsubXNnLmNvbmZpZy52MS5BdWRpdFdpdG5lc3MiKQoMQXVkaXRXaXRuZXNzEgwKBGZpbGUYASABKAkSCwoDdXJsGAIgASgJIioKBVN0b3JlEiEKBGV0Y2QYASABKAsyEy5tc2cuY29uZmlnLnYxLkV0Y2QikQEKBEV0Y2QSEQoJZW5kcG9pbnRzGAEgAygJEg4KBnByZWZpeBgCIAEoCRIvCgxkaWFsX3RpbWVvdXQYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SIwoDdGxzGAQgASgLMhYubXNnLmNvbmZpZy52MS5FdGNkVExTEhAKCGluc2VjdXJlGAUgASgIIlQKB0V0Y2RUTFMSDwoHY2FfZmlsZRgBIAEoCRIRCgljZXJ0X2ZpbGUYAiABKAkSEAoIa2V5X2ZpbGUYAyABKAkSEwoLc2VydmVyX25hbWUYBCABKAkqVQoJQWRtaW5Sb2xlEhoKFkFETUlOX1JPTEVfVU5TUEVDSUZJRUQQABIVChFBRE1JTl9ST0xFX1ZJRVdFUhABEhUKEUFETUlOX1JPTEVfRURJVE9SEAJCN1o1Z2l0aHViLmNvbS9tc2ctZ2F0ZXdheS9tc2cvZ2VuL21zZy9jb25maWcvdjE7Y29uZmlndjFiBnByb3RvMw", [file_google_protobuf_duration, file_msg_admin_v1_resources]);
 
 /**
  * Config is the gateway's config file. It is written in YAML with the field
@@ -692,6 +692,25 @@ export type Audit = Message<"msg.config.v1.Audit"> & {
    * @generated from field: int64 max_records = 3;
    */
   maxRecords: bigint;
+
+  /**
+   * How often the gateway signs a checkpoint of its audit log (the number
+   * of records and the Merkle tree root) when records were added since the
+   * last one; one is also signed when the gateway stops. Records newer than
+   * the last checkpoint are not covered by a signature yet. Default 10s,
+   * between 1s and 1h.
+   *
+   * @generated from field: google.protobuf.Duration checkpoint_interval = 4;
+   */
+  checkpointInterval?: Duration | undefined;
+
+  /**
+   * Where each signed checkpoint is also handed, so that a copy outside
+   * data_dir can tell a trail whose newest records were deleted.
+   *
+   * @generated from field: msg.config.v1.AuditWitness witness = 5;
+   */
+  witness?: AuditWitness | undefined;
 };
 
 /**
@@ -700,6 +719,39 @@ export type Audit = Message<"msg.config.v1.Audit"> & {
  */
 export const AuditSchema: GenMessage<Audit> = /*@__PURE__*/
   messageDesc(file_msg_config_v1_config, 11);
+
+/**
+ * AuditWitness names where the audit log's checkpoints go besides the store.
+ * Both may be set.
+ *
+ * @generated from message msg.config.v1.AuditWitness
+ */
+export type AuditWitness = Message<"msg.config.v1.AuditWitness"> & {
+  /**
+   * Append every checkpoint (a signed note followed by a blank line) to this
+   * file, created 0600; keep it on another disk or ship it elsewhere.
+   * `msgctl audit verify --checkpoint FILE` reads it.
+   *
+   * @generated from field: string file = 1;
+   */
+  file: string;
+
+  /**
+   * POST every checkpoint to this http or https URL, as text/plain (the
+   * signed note); any 2xx answer accepts it. A checkpoint that fails is
+   * logged; the next one is sent at the next interval.
+   *
+   * @generated from field: string url = 2;
+   */
+  url: string;
+};
+
+/**
+ * Describes the message msg.config.v1.AuditWitness.
+ * Use `create(AuditWitnessSchema)` to create a new message.
+ */
+export const AuditWitnessSchema: GenMessage<AuditWitness> = /*@__PURE__*/
+  messageDesc(file_msg_config_v1_config, 12);
 
 /**
  * Store selects the configuration store shared by the gateway's instances.
@@ -722,7 +774,7 @@ export type Store = Message<"msg.config.v1.Store"> & {
  * Use `create(StoreSchema)` to create a new message.
  */
 export const StoreSchema: GenMessage<Store> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 12);
+  messageDesc(file_msg_config_v1_config, 13);
 
 /**
  * Etcd is the etcd v3 cluster that holds a fleet's hosts, rules and
@@ -776,7 +828,7 @@ export type Etcd = Message<"msg.config.v1.Etcd"> & {
  * Use `create(EtcdSchema)` to create a new message.
  */
 export const EtcdSchema: GenMessage<Etcd> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 13);
+  messageDesc(file_msg_config_v1_config, 14);
 
 /**
  * EtcdTLS names the files of the connection to etcd.
@@ -821,7 +873,7 @@ export type EtcdTLS = Message<"msg.config.v1.EtcdTLS"> & {
  * Use `create(EtcdTLSSchema)` to create a new message.
  */
 export const EtcdTLSSchema: GenMessage<EtcdTLS> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 14);
+  messageDesc(file_msg_config_v1_config, 15);
 
 /**
  * AdminRole is what an admin may do.
