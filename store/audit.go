@@ -14,6 +14,7 @@ import (
 	"time"
 
 	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
+	"github.com/msg-gateway/msg/internal/auditlog"
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -44,14 +45,18 @@ const auditKeyLen = 16
 
 var sinkJSON = protojson.MarshalOptions{UseProtoNames: true}
 
-// auditWriter owns the audit bucket's writes. Everything below the channels
-// is touched only by its goroutine.
+// auditWriter owns the audit buckets' writes: the records and the Merkle
+// log over them (auditlog.go). Everything below the channels is touched only
+// by its goroutine.
 type auditWriter struct {
-	db         *bolt.DB
-	log        *slog.Logger
-	sink       io.Writer
-	maxAge     time.Duration
-	maxRecords int
+	db           *bolt.DB
+	log          *slog.Logger
+	sink         io.Writer
+	maxAge       time.Duration
+	maxRecords   int
+	key          *auditlog.Key
+	interval     time.Duration
+	onCheckpoint func([]byte)
 
 	queue    chan *adminv1.AuditRecord
 	flushReq chan chan error
@@ -61,8 +66,12 @@ type auditWriter struct {
 	dropped  atomic.Uint64
 
 	count       int    // records in the bucket
-	oldest      uint64 // time part of the first key, when count > 0
+	oldest      uint64 // time part of the first record's key, when count > 0
 	pruneMore   bool   // the last prune hit auditPruneLimit
+	size        int64  // the log's size: the next record's index
+	first       int64  // the index of the oldest record kept
+	lastCP      int64  // the size of the latest checkpoint
+	lastCPAt    time.Time
 	loggedDrops uint64
 	lastSinkErr time.Time
 	closeErr    error
@@ -70,16 +79,23 @@ type auditWriter struct {
 	marshalled  [][]byte
 }
 
-func startAuditWriter(db *bolt.DB, opts Options) (*auditWriter, error) {
+func startAuditWriter(db *bolt.DB, dir string, opts Options) (*auditWriter, error) {
+	key, err := loadAuditKey(db, dir)
+	if err != nil {
+		return nil, err
+	}
 	a := &auditWriter{
-		db:         db,
-		log:        opts.Logger,
-		sink:       opts.AuditSink,
-		maxAge:     opts.AuditMaxAge,
-		maxRecords: opts.AuditMaxRecords,
-		flushReq:   make(chan chan error),
-		stop:       make(chan struct{}),
-		done:       make(chan struct{}),
+		db:           db,
+		log:          opts.Logger,
+		sink:         opts.AuditSink,
+		maxAge:       opts.AuditMaxAge,
+		maxRecords:   opts.AuditMaxRecords,
+		key:          key,
+		interval:     opts.AuditCheckpointInterval,
+		onCheckpoint: opts.OnAuditCheckpoint,
+		flushReq:     make(chan chan error),
+		stop:         make(chan struct{}),
+		done:         make(chan struct{}),
 	}
 	if a.maxAge == 0 {
 		a.maxAge = DefaultAuditMaxAge
@@ -87,20 +103,15 @@ func startAuditWriter(db *bolt.DB, opts Options) (*auditWriter, error) {
 	if a.maxRecords == 0 {
 		a.maxRecords = DefaultAuditMaxRecords
 	}
+	if a.interval <= 0 {
+		a.interval = DefaultAuditCheckpointInterval
+	}
 	size := opts.AuditQueueSize
 	if size <= 0 {
 		size = DefaultAuditQueueSize
 	}
 	a.queue = make(chan *adminv1.AuditRecord, size)
-	err := db.View(func(tx *bolt.Tx) error {
-		bk := tx.Bucket(bucketAudit)
-		a.count = bk.Stats().KeyN
-		if k, _ := bk.Cursor().First(); k != nil {
-			a.oldest = keyTime(k)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := a.startLog(); err != nil {
 		return nil, err
 	}
 	go a.run()
@@ -187,10 +198,9 @@ func (a *auditWriter) run() {
 			batch, err = a.drain(batch)
 			reply <- err
 		case <-a.stop:
-			var err error
-			_, err = a.drain(batch)
+			_, err := a.drain(batch)
 			a.reportDrops()
-			a.closeErr = err
+			a.closeErr = errors.Join(err, a.finalCheckpoint())
 			return
 		}
 	}
@@ -234,102 +244,146 @@ func (a *auditWriter) pruneDue(now time.Time) bool {
 	return a.maxAge > 0 && a.count > 0 && a.oldest < timeKey(now.Add(-a.maxAge))
 }
 
-// write commits batch and prunes in one transaction, then copies batch to
-// the sink. The records' slots in batch are cleared.
+// checkpointDue reports whether a log of size records needs a checkpoint.
+func (a *auditWriter) checkpointDue(size int64, now time.Time) bool {
+	return size > a.lastCP && now.Sub(a.lastCPAt) >= a.interval
+}
+
+// write commits batch, the log's hashes over it, retention and, when due, a
+// checkpoint in one transaction, then copies the committed records to the
+// sink. Hashing happens here, off the calls' path: a record costs its
+// callers a channel send. The records' slots in batch are cleared.
 func (a *auditWriter) write(batch []*adminv1.AuditRecord) error {
 	defer clear(batch)
 	now := time.Now()
-	if len(batch) == 0 && !a.pruneDue(now) {
+	if len(batch) == 0 && !a.pruneDue(now) && !a.checkpointDue(a.size, now) {
 		return nil
 	}
 	a.marshalled = a.marshalled[:0]
 	var errs []error
+	size := a.size
 	for _, r := range batch {
 		if r.Time == nil {
 			r.Time = timestamppb.New(now)
 		}
-		data, err := proto.Marshal(r)
+		r.Index, r.Instance = proto.Int64(size), a.key.Instance
+		data, err := auditlog.Leaf(r)
 		if err != nil {
+			// A record that does not encode gets no index: the log has no
+			// gaps.
 			errs = append(errs, err)
 			data = nil
+		} else {
+			size++
 		}
 		a.marshalled = append(a.marshalled, data)
 	}
-	var added, deleted int
+	var first int64
 	var oldest uint64
 	var more bool
+	var signed []byte
 	err := a.db.Update(func(tx *bolt.Tx) error {
-		added, deleted, oldest, more = 0, 0, 0, false
-		bk := tx.Bucket(bucketAudit)
+		signed = nil
+		bk, ib, hb := tx.Bucket(bucketAudit), tx.Bucket(bucketAuditIndex), tx.Bucket(bucketAuditHashes)
 		// Keys arrive almost in order: split full pages, not half-full ones.
-		bk.FillPercent = 0.9
+		bk.FillPercent, ib.FillPercent, hb.FillPercent = 0.9, 1, 1
 		for i, r := range batch {
-			if a.marshalled[i] == nil {
+			leaf := a.marshalled[i]
+			if leaf == nil {
 				continue
 			}
 			seq, err := bk.NextSequence()
 			if err != nil {
 				return err
 			}
-			if err := bk.Put(auditKey(timeKey(r.Time.AsTime()), seq), a.marshalled[i]); err != nil {
+			key := auditKey(timeKey(r.Time.AsTime()), seq)
+			if err := bk.Put(key, leaf); err != nil {
 				return err
 			}
-			added++
+			if err := ib.Put(u64key(r.GetIndex()), key); err != nil {
+				return err
+			}
+			if err := appendLeaf(hb, r.GetIndex(), leaf); err != nil {
+				return err
+			}
 		}
-		var err error
-		deleted, more, err = a.prune(bk, a.count+added, now)
-		if err != nil {
+		meta := tx.Bucket(bucketMeta)
+		if err := meta.Put(keyAuditSize, encodeInt(size)); err != nil {
 			return err
 		}
-		if k, _ := bk.Cursor().First(); k != nil {
+		var err error
+		if first, more, err = a.prune(tx, size, now); err != nil {
+			return err
+		}
+		if err := meta.Put(keyAuditFirst, encodeInt(first)); err != nil {
+			return err
+		}
+		oldest = 0
+		if k := ib.Get(u64key(first)); k != nil {
 			oldest = keyTime(k)
 		}
-		return nil
+		if a.checkpointDue(size, now) {
+			signed, err = a.checkpoint(tx, size, now)
+		}
+		return err
 	})
-	if err == nil {
-		a.count += added - deleted
-		a.oldest = oldest
-		a.pruneMore = more
-	} else {
-		errs = append(errs, err)
+	if err != nil {
+		// Nothing of the batch was stored, and its indexes are given again:
+		// the sink, a copy of the log, does not get it either.
+		return errors.Join(append(errs, fmt.Errorf("%d records lost from the store and the JSON-lines file: %w", size-a.size, err))...)
+	}
+	a.size, a.first, a.count, a.oldest, a.pruneMore = size, first, int(size-first), oldest, more
+	if signed != nil {
+		a.checkpointed(size, now, signed)
 	}
 	a.writeSink(batch)
 	return errors.Join(errs...)
 }
 
-// prune deletes the oldest records beyond the count limit and those older
-// than the age limit, at most auditPruneLimit of them.
-func (a *auditWriter) prune(bk *bolt.Bucket, count int, now time.Time) (int, bool, error) {
-	excess := 0
-	if a.maxRecords > 0 && count > a.maxRecords {
-		excess = count - a.maxRecords
+// prune deletes the oldest records, in index order, beyond the count limit
+// and those older than the age limit, at most auditPruneLimit of them, and
+// the hashes and checkpoints that only they needed. It returns the index of
+// the oldest record kept. The time limit stops at the first record young
+// enough: records reach the writer almost in time order, so a few that
+// queued behind a younger one may stay a moment longer.
+func (a *auditWriter) prune(tx *bolt.Tx, size int64, now time.Time) (int64, bool, error) {
+	from := a.first
+	excess := int64(0)
+	if a.maxRecords > 0 && size-from > int64(a.maxRecords) {
+		excess = size - from - int64(a.maxRecords)
 	}
 	var cutoff uint64
 	if a.maxAge > 0 {
 		cutoff = timeKey(now.Add(-a.maxAge))
 	}
-	var dead [][]byte
-	c := bk.Cursor()
-	for k, _ := c.First(); k != nil; k, _ = c.Next() {
-		if len(dead) >= excess && len(k) == auditKeyLen && keyTime(k) >= cutoff {
+	bk, ib := tx.Bucket(bucketAudit), tx.Bucket(bucketAuditIndex)
+	first, more := from, false
+	for ; first < size; first++ {
+		ik := u64key(first)
+		k := ib.Get(ik)
+		if first-from >= excess && (k == nil || keyTime(k) >= cutoff) {
 			break
 		}
-		if len(dead) == auditPruneLimit {
-			return a.deleteKeys(bk, dead), true, nil
+		if first-from == auditPruneLimit {
+			more = true
+			break
 		}
-		dead = append(dead, bytes.Clone(k))
-	}
-	return a.deleteKeys(bk, dead), false, nil
-}
-
-func (a *auditWriter) deleteKeys(bk *bolt.Bucket, keys [][]byte) int {
-	n := 0
-	for _, k := range keys {
-		if bk.Delete(k) == nil {
-			n++
+		if k != nil {
+			if err := bk.Delete(k); err != nil {
+				return 0, false, err
+			}
+		}
+		if err := ib.Delete(ik); err != nil {
+			return 0, false, err
 		}
 	}
-	return n
+	if first == from {
+		return first, false, nil
+	}
+	if err := thinHashes(tx.Bucket(bucketAuditHashes), from, first); err != nil {
+		return 0, false, err
+	}
+	return first, more, pruneCheckpoints(tx.Bucket(bucketAuditCheckpoints), first)
 }
 
 // writeSink writes batch to the sink as JSON lines, in one Write call.
@@ -338,7 +392,10 @@ func (a *auditWriter) writeSink(batch []*adminv1.AuditRecord) {
 		return
 	}
 	a.sinkBuf.Reset()
-	for _, r := range batch {
+	for i, r := range batch {
+		if a.marshalled[i] == nil {
+			continue // not in the log
+		}
 		line, err := sinkJSON.Marshal(r)
 		if err != nil {
 			continue

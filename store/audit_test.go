@@ -148,10 +148,17 @@ func TestAuditQueryFilters(t *testing.T) {
 		})
 	}
 
-	// Stored records are the appended ones, field for field.
+	// Stored records are the appended ones, field for field, plus their
+	// place in the instance's log.
+	info, err := s.AuditLog(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	got, _, _ := s.QueryAudit(context.Background(), store.AuditQuery{PageSize: 1})
-	if !proto.Equal(got[0], all[19]) {
-		t.Errorf("stored record differs:\n got %v\nwant %v", got[0], all[19])
+	stored := proto.Clone(all[19]).(*adminv1.AuditRecord)
+	stored.Index, stored.Instance = proto.Int64(19), info.Instance
+	if !proto.Equal(got[0], stored) || info.Instance == "" {
+		t.Errorf("stored record differs:\n got %v\nwant %v", got[0], stored)
 	}
 }
 
@@ -312,6 +319,10 @@ func TestAuditSinkGetsOneJSONLinePerRecord(t *testing.T) {
 	t.Parallel()
 	var sink syncBuffer
 	s := openStore(t, t.TempDir(), store.Options{AuditSink: &sink})
+	info, err := s.AuditLog(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	all := auditRecords(7)
 	all[6].Time = nil // the writer stamps it
 	s.AppendAudit(cloneRecords(all)...)
@@ -328,7 +339,12 @@ func TestAuditSinkGetsOneJSONLinePerRecord(t *testing.T) {
 		if !bytes.Contains(line, []byte(`"request_id"`)) {
 			t.Errorf("line %d does not use proto field names: %s", n, line)
 		}
-		want := all[n]
+		// Every line carries its index, record 0's too, and the instance.
+		if !bytes.Contains(line, []byte(fmt.Sprintf(`"index":"%d"`, n))) || !bytes.Contains(line, []byte(`"instance":"`+info.Instance+`"`)) {
+			t.Errorf("line %d lacks its index or instance: %s", n, line)
+		}
+		want := proto.Clone(all[n]).(*adminv1.AuditRecord)
+		want.Index, want.Instance = proto.Int64(int64(n)), info.Instance
 		if n == 6 {
 			if got.GetTime() == nil {
 				t.Error("record without time not stamped")

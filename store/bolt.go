@@ -44,7 +44,10 @@ var (
 	keySchema   = []byte("schema")
 )
 
-const schemaVersion = 1
+// schemaVersion 2 added the audit log (auditlog.go); a schema 1 store is
+// migrated when it is opened. An older gateway refuses a schema 2 store
+// rather than write records outside the log.
+const schemaVersion = 2
 
 // Options configures [Open]. The zero value is usable.
 type Options struct {
@@ -61,6 +64,14 @@ type Options struct {
 	// line (proto field names). It is written only by the audit writer
 	// goroutine, after each batch, and is not closed by the store.
 	AuditSink io.Writer
+	// AuditCheckpointInterval is how often the audit log signs a checkpoint
+	// while it grows. 0 means [DefaultAuditCheckpointInterval]. Close signs
+	// one too.
+	AuditCheckpointInterval time.Duration
+	// OnAuditCheckpoint, when set, receives every signed checkpoint (a
+	// signed note) once it is stored, from the audit writer's goroutine; it
+	// must not block.
+	OnAuditCheckpoint func(note []byte)
 	// Logger receives dropped-record counts and write errors. Nil discards.
 	Logger *slog.Logger
 }
@@ -86,8 +97,9 @@ type Bolt struct {
 var _ Store = (*Bolt)(nil)
 
 // Open opens or creates the store in dir (created with mode 0700; the
-// database file dir/msg.db gets mode 0600). Only one process may have a
-// store open: a second Open fails after about a second with [ErrLocked].
+// database file dir/msg.db gets mode 0600, and the audit log's key
+// dir/audit-key too). Only one process may have a store open: a second
+// Open fails after about a second with [ErrLocked].
 func Open(dir string, opts Options) (*Bolt, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -124,7 +136,7 @@ func Open(dir string, opts Options) (*Bolt, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	b.snap.Store(snap)
-	if b.audit, err = startAuditWriter(db, opts); err != nil {
+	if b.audit, err = startAuditWriter(db, dir, opts); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -151,16 +163,28 @@ func (b *Bolt) init() (*Snapshot, error) {
 			if err := meta.Put(keySchema, encodeInt(schemaVersion)); err != nil {
 				return err
 			}
-		} else if got, ok := decodeInt(v); !ok || got != schemaVersion {
-			return fmt.Errorf("unsupported schema version %x (this build reads %d)", v, schemaVersion)
+		} else if got, ok := decodeInt(v); !ok || got < 1 || got > schemaVersion {
+			// Schema 1 is migrated by the audit writer (auditlog.go).
+			return fmt.Errorf("unsupported schema version %x (this build reads 1 to %d)", v, schemaVersion)
 		}
 		for _, k := range kinds() {
 			if _, err := tx.CreateBucketIfNotExists(bucket(k)); err != nil {
 				return err
 			}
 		}
-		_, err = tx.CreateBucketIfNotExists(bucketAudit)
-		return err
+		for _, b := range [][]byte{bucketAudit, bucketAuditIndex, bucketAuditHashes, bucketAuditCheckpoints} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		for _, k := range [][]byte{keyAuditSize, keyAuditFirst} {
+			if meta.Get(k) == nil {
+				if err := meta.Put(k, encodeInt(0)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -13,10 +13,12 @@ import (
 	"time"
 
 	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
+	"github.com/msg-gateway/msg/internal/auditlog"
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"golang.org/x/mod/sumdb/tlog"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
@@ -1055,6 +1057,29 @@ func (e *Etcd) FlushAudit(ctx context.Context) error { return e.local.FlushAudit
 // QueryAudit implements [Store]. It sees this instance's records only.
 func (e *Etcd) QueryAudit(ctx context.Context, q AuditQuery) ([]*adminv1.AuditRecord, string, error) {
 	return e.local.QueryAudit(ctx, q)
+}
+
+// AuditLog implements [Store]: this instance's log, in the local store.
+func (e *Etcd) AuditLog(ctx context.Context) (AuditLogInfo, error) { return e.local.AuditLog(ctx) }
+
+// AuditCheckpoints implements [Store].
+func (e *Etcd) AuditCheckpoints(ctx context.Context, pageSize int, pageToken string) ([]AuditCheckpoint, string, error) {
+	return e.local.AuditCheckpoints(ctx, pageSize, pageToken)
+}
+
+// VerifyAudit implements [Store].
+func (e *Etcd) VerifyAudit(ctx context.Context, extra []auditlog.Checkpoint) (auditlog.Result, error) {
+	return e.local.VerifyAudit(ctx, extra)
+}
+
+// AuditProof implements [Store].
+func (e *Etcd) AuditProof(ctx context.Context, index, treeSize int64) (AuditProof, error) {
+	return e.local.AuditProof(ctx, index, treeSize)
+}
+
+// AuditHashes implements [Store].
+func (e *Etcd) AuditHashes(ctx context.Context, start, end int64) (frontier, leaves []tlog.Hash, err error) {
+	return e.local.AuditHashes(ctx, start, end)
 }
 
 // AuditDropped returns how many audit records the local store dropped.

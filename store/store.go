@@ -6,6 +6,8 @@ import (
 	"time"
 
 	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
+	"github.com/msg-gateway/msg/internal/auditlog"
+	"golang.org/x/mod/sumdb/tlog"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -148,7 +150,22 @@ type Store interface {
 	// token of the next page (empty on the last page). A page may hold fewer
 	// than PageSize records while a token is returned.
 	QueryAudit(ctx context.Context, q AuditQuery) ([]*adminv1.AuditRecord, string, error)
-	// Close flushes the audit queue, closes every Watch channel and releases
-	// the database.
+	// AuditLog describes this instance's audit log, the Merkle tree its
+	// records form (see package auditlog).
+	AuditLog(ctx context.Context) (AuditLogInfo, error)
+	// AuditCheckpoints returns the log's signed checkpoints, smallest tree
+	// first, and the token of the next page.
+	AuditCheckpoints(ctx context.Context, pageSize int, pageToken string) ([]AuditCheckpoint, string, error)
+	// VerifyAudit checks the stored log against its checkpoints and extra
+	// ones, opened with the log's key.
+	VerifyAudit(ctx context.Context, extra []auditlog.Checkpoint) (auditlog.Result, error)
+	// AuditProof returns a record and its inclusion proof in the signed tree
+	// of treeSize records (0: the latest checkpoint).
+	AuditProof(ctx context.Context, index, treeSize int64) (AuditProof, error)
+	// AuditHashes returns the frontier of the records before start and the
+	// leaf hashes of records start to end-1.
+	AuditHashes(ctx context.Context, start, end int64) (frontier, leaves []tlog.Hash, err error)
+	// Close flushes the audit queue, signs a last checkpoint, closes every
+	// Watch channel and releases the database.
 	Close() error
 }
