@@ -10,6 +10,7 @@ import (
 	"time"
 
 	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
+	"github.com/msg-gateway/msg/internal/auditlog"
 	"github.com/msg-gateway/msg/internal/fieldpath"
 	"github.com/msg-gateway/msg/internal/resource"
 	"github.com/msg-gateway/msg/server/tlsmaterial"
@@ -18,11 +19,12 @@ import (
 )
 
 // storeSession is the store as the server opened it, with the JSON-lines
-// audit sink and the watch that feeds the data plane; close releases all of
-// it.
+// audit sink, the audit log's witness and the watch that feeds the data
+// plane; close releases all of it.
 type storeSession struct {
 	st        store.Store
 	auditSink *os.File
+	witness   *auditlog.Witness // nil: no audit.witness
 	watch     <-chan *store.Snapshot
 	stopWatch context.CancelFunc
 	closeOnce sync.Once
@@ -47,13 +49,38 @@ func openStore(cfg *configv1.Config, log *slog.Logger, connected func(bool)) (*s
 		s.auditSink = sink
 		opts.AuditSink = sink
 	}
+	if err := s.openWitness(cfg.GetAudit(), &opts); err != nil {
+		s.close()
+		return nil, err
+	}
 	st, err := newStore(cfg, opts, connected)
 	if err != nil {
 		s.close()
 		return nil, err
 	}
 	s.st = st
+	if info, err := st.AuditLog(context.Background()); err == nil {
+		// Verifiers should keep this key from here, not fetch it later from
+		// a gateway whose disk they are checking.
+		log.Info("audit log", "instance", info.Instance, "records", info.Size, "first_kept", info.First,
+			"verifier_key", info.VerifierKey)
+	}
 	return s, nil
+}
+
+// openWitness opens where audit.witness sends checkpoints and sets the
+// store's checkpoint options.
+func (s *storeSession) openWitness(a *configv1.Audit, opts *store.Options) error {
+	opts.AuditCheckpointInterval = a.GetCheckpointInterval().AsDuration()
+	w, err := auditlog.NewWitness(a.GetWitness().GetFile(), a.GetWitness().GetUrl(), s.log)
+	if err != nil {
+		return fieldpath.FileError("audit.witness.file", "cannot open", err)
+	}
+	if w != nil {
+		s.witness = w
+		opts.OnAuditCheckpoint = w.Checkpoint
+	}
+	return nil
 }
 
 // startWatch starts collecting the snapshots committed from now on, which
@@ -171,6 +198,12 @@ func (s *storeSession) close() {
 		}
 		if s.auditSink != nil {
 			_ = s.auditSink.Close()
+		}
+		// After the store: its Close signs the last checkpoint.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.witness.Close(ctx); err != nil {
+			s.log.Warn("closing the audit witness file", "error", err.Error())
 		}
 	})
 }

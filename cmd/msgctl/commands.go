@@ -21,6 +21,14 @@ type auditFlags struct {
 
 func (c *cli) auditCommand(ctx context.Context, o *options, args []string) error {
 	const cmd = "audit"
+	if len(args) > 0 {
+		switch args[0] {
+		case "verify":
+			return c.auditVerifyCommand(ctx, o, args[1:])
+		case "proof":
+			return c.auditProofCommand(ctx, o, args[1:])
+		}
+	}
 	fs := newFlagSet(cmd)
 	f := auditFlags{limit: 100}
 	fs.StringVar(&f.principal, "principal", "", "only this principal")

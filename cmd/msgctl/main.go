@@ -4,6 +4,7 @@
 //	msgctl --token-file .dev/admin-token hosts list
 //	msgctl rules update alice-demo -f rule.yaml
 //	msgctl audit --decision deny --since 1h -o json
+//	msgctl audit verify --checkpoint /mnt/witness/audit-checkpoints
 //
 // Run "msgctl help" for the full command reference.
 package main
@@ -56,6 +57,15 @@ commands:
         [--since DURATION | --start TIME] [--end TIME] [--limit N]
                                   show audit records, newest first; TIME is RFC 3339,
                                   --since e.g. 1h; follows pages up to --limit (default 100)
+  audit verify [--file FILE] [--checkpoint FILE]... [--key KEY] [--offline]
+                                  check the trail against its signed checkpoints: the
+                                  gateway's store, or a JSON-lines file (audit.jsonl_file);
+                                  --checkpoint adds a witness's file (audit.witness.file),
+                                  which tells records missing at the end; --key pins the
+                                  log's key. Names the first bad record; exit status 1 then
+  audit proof INDEX [--tree-size N] [--key KEY]
+                                  show one record with its proof of inclusion in a signed
+                                  checkpoint, checked here
 
   status                          show the gateway's version, uptime, revision and counts
 

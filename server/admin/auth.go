@@ -283,11 +283,17 @@ func (a *Authenticator) authenticateToken(vals []string) (Identity, bool) {
 }
 
 // readOnly reports whether a viewer may call method: the list and get
-// methods of every resource kind, the audit trail, the status and the policy
-// tester (which writes nothing). Everything else needs an editor.
+// methods of every resource kind, the audit trail and its log (verifying it
+// writes nothing), the status and the policy tester (which writes nothing
+// either). Everything else needs an editor.
 func readOnly(method string) bool {
 	switch method {
 	case adminv1.AdminService_ListAuditRecords_FullMethodName,
+		adminv1.AdminService_GetAuditLog_FullMethodName,
+		adminv1.AdminService_ListAuditCheckpoints_FullMethodName,
+		adminv1.AdminService_VerifyAuditLog_FullMethodName,
+		adminv1.AdminService_GetAuditProof_FullMethodName,
+		adminv1.AdminService_GetAuditHashes_FullMethodName,
 		adminv1.AdminService_GetStatus_FullMethodName,
 		adminv1.AdminService_EvaluatePolicy_FullMethodName:
 		return true

@@ -8,15 +8,15 @@ import (
 )
 
 // TestViewerMethods checks the roles the resource kinds derive: a viewer may
-// call every method that only reads (List, Get, the policy tester) and none
-// that writes.
+// call every method that only reads (List, Get, the policy tester, the
+// audit log's verification) and none that writes.
 func TestViewerMethods(t *testing.T) {
 	t.Parallel()
 	methods := adminv1.File_msg_admin_v1_admin_proto.Services().ByName("AdminService").Methods()
 	for i := 0; i < methods.Len(); i++ {
 		name := string(methods.Get(i).Name())
 		full := "/" + adminv1.AdminService_ServiceDesc.ServiceName + "/" + name
-		reads := strings.HasPrefix(name, "List") || strings.HasPrefix(name, "Get") || name == "EvaluatePolicy"
+		reads := strings.HasPrefix(name, "List") || strings.HasPrefix(name, "Get") || name == "EvaluatePolicy" || name == "VerifyAuditLog"
 		if got := readOnly(full); got != reads {
 			t.Errorf("readOnly(%s) = %v, want %v", name, got, reads)
 		}

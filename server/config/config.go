@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -207,6 +208,9 @@ func Validate(cfg *configv1.Config) error {
 		}
 		if a.GetMaxRecords() < 0 {
 			return &fieldpath.Error{Path: "audit.max_records", Msg: "must not be negative"}
+		}
+		if err := validateAuditLog(a); err != nil {
+			return err
 		}
 	}
 	t := cfg.GetTls()
@@ -457,6 +461,30 @@ func validatePreAuth(l *configv1.Limits) error {
 	}
 	if d := l.GetResponseWriteTimeout().AsDuration(); d <= 0 || d > maxResponseWriteTimeout {
 		return &fieldpath.Error{Path: "limits.response_write_timeout", Msg: "must be between 1ns and 1h"}
+	}
+	return nil
+}
+
+// validateAuditLog checks the audit log's checkpoint interval and witness.
+func validateAuditLog(a *configv1.Audit) error {
+	if d := a.GetCheckpointInterval(); d != nil && (d.AsDuration() < time.Second || d.AsDuration() > time.Hour) {
+		return &fieldpath.Error{Path: "audit.checkpoint_interval", Msg: "must be between 1s and 1h"}
+	}
+	w := a.GetWitness()
+	if w == nil {
+		return nil
+	}
+	if w.GetFile() == "" && w.GetUrl() == "" {
+		return &fieldpath.Error{Path: "audit.witness", Msg: "set file, url or both (or leave the section out)"}
+	}
+	if raw := w.GetUrl(); raw != "" {
+		u, err := url.Parse(raw)
+		switch {
+		case err != nil, u.Scheme != "http" && u.Scheme != "https", u.Host == "":
+			return &fieldpath.Error{Path: "audit.witness.url", Msg: fmt.Sprintf("want an http or https URL, got %q", raw)}
+		case u.User != nil:
+			return &fieldpath.Error{Path: "audit.witness.url", Msg: "must not carry credentials"}
+		}
 	}
 	return nil
 }
