@@ -57,8 +57,8 @@ func (c *cli) auditVerifyCommand(ctx context.Context, o *options, args []string)
 	var f verifyFlags
 	fs.StringVar(&f.file, "file", "", "verify this JSON-lines file (audit.jsonl_file) instead of the gateway's store")
 	fs.Var(&f.checkpoints, "checkpoint", "a file of checkpoints kept elsewhere (audit.witness.file); repeatable")
-	fs.StringVar(&f.key, "key", "", "the log's verifier key, as the gateway logged it at its first start")
-	fs.BoolVar(&f.offline, "offline", false, "with --file and --key: do not ask the gateway anything")
+	fs.StringVar(&f.key, "log-key", "", "the log's verifier key, as the gateway logged it at its first start")
+	fs.BoolVar(&f.offline, "offline", false, "with --file and --log-key: do not ask the gateway anything")
 	pos, err := parseLeaf(cmd, fs, o, args)
 	if err != nil {
 		return err
@@ -67,7 +67,7 @@ func (c *cli) auditVerifyCommand(ctx context.Context, o *options, args []string)
 		return err
 	}
 	if f.offline && (f.file == "" || f.key == "") {
-		return usagef("%s: --offline needs --file and --key", cmd)
+		return usagef("%s: --offline needs --file and --log-key", cmd)
 	}
 	var witness [][]byte
 	for _, name := range f.checkpoints {
@@ -136,13 +136,13 @@ func logVerifier(ctx context.Context, cl *client, pinned string) (note.Verifier,
 			return nil, err
 		}
 		if pinned != "" && info.GetVerifierKey() != pinned {
-			return nil, fmt.Errorf("the gateway's audit log key is %s, not the --key given (%s): its data directory holds another log", clean(info.GetVerifierKey()), clean(pinned))
+			return nil, fmt.Errorf("the gateway's audit log key is %s, not the --log-key given (%s): its data directory holds another log", clean(info.GetVerifierKey()), clean(pinned))
 		}
 		key = info.GetVerifierKey()
 	}
 	v, err := note.NewVerifier(key)
 	if err != nil {
-		return nil, usagef("--key %q: not a signed note verifier key", clean(key))
+		return nil, usagef("--log-key %q: not a signed note verifier key", clean(key))
 	}
 	return v, nil
 }
@@ -409,7 +409,7 @@ func (c *cli) auditProofCommand(ctx context.Context, o *options, args []string) 
 	const cmd = "audit proof"
 	fs := newFlagSet(cmd)
 	treeSize := fs.Int64("tree-size", 0, "prove the record in the checkpoint of this many records (default: the latest)")
-	key := fs.String("key", "", "the log's verifier key, as the gateway logged it at its first start")
+	key := fs.String("log-key", "", "the log's verifier key, as the gateway logged it at its first start")
 	pos, err := parseLeaf(cmd, fs, o, args)
 	if err != nil {
 		return err

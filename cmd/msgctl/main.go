@@ -57,13 +57,13 @@ commands:
         [--since DURATION | --start TIME] [--end TIME] [--limit N]
                                   show audit records, newest first; TIME is RFC 3339,
                                   --since e.g. 1h; follows pages up to --limit (default 100)
-  audit verify [--file FILE] [--checkpoint FILE]... [--key KEY] [--offline]
+  audit verify [--file FILE] [--checkpoint FILE]... [--log-key KEY] [--offline]
                                   check the trail against its signed checkpoints: the
                                   gateway's store, or a JSON-lines file (audit.jsonl_file);
                                   --checkpoint adds a witness's file (audit.witness.file),
-                                  which tells records missing at the end; --key pins the
+                                  which tells records missing at the end; --log-key pins the
                                   log's key. Names the first bad record; exit status 1 then
-  audit proof INDEX [--tree-size N] [--key KEY]
+  audit proof INDEX [--tree-size N] [--log-key KEY]
                                   show one record with its proof of inclusion in a signed
                                   checkpoint, checked here
 
