@@ -114,7 +114,7 @@ func adminText(t *testing.T, adminAddr, path string) (int, string) {
 // TLS with client certificates): a rule added through A's admin API admits
 // a request on B, a revocation written through B cuts the revoked
 // certificate off A, and each instance's audit trail holds its own admin
-// writes only.
+// writes only, in a log of its own that verifies.
 func TestFleetSharesRulesAndRevocations(t *testing.T) {
 	t.Parallel()
 	f := startFleetEtcd(t, true)
@@ -192,6 +192,27 @@ func TestFleetSharesRulesAndRevocations(t *testing.T) {
 		}
 		if got := strings.Join(actions, ","); got != c.want {
 			t.Errorf("admin records = %s, want %s", got, c.want)
+		}
+	}
+
+	// Each instance keeps its own audit log, which verifies (viewer role).
+	instances := map[string]bool{}
+	for _, g := range []*gateway{a, b} {
+		code, log := adminCall(t, g.adminAddr, testViewerToken, "GET", "/v1/audit/log", "")
+		instance, _ := log["instance"].(string)
+		if code != 200 || instance == "" || instances[instance] {
+			t.Fatalf("GET /v1/audit/log = %d %v (instances so far %v)", code, log, instances)
+		}
+		instances[instance] = true
+		_, body := adminCall(t, g.adminAddr, testViewerToken, "GET", "/v1/audit", "")
+		for _, r := range records(body) {
+			if r["instance"] != instance {
+				t.Errorf("a record of instance %s names %v", instance, r["instance"])
+			}
+		}
+		code, res := adminCall(t, g.adminAddr, testViewerToken, "POST", "/v1/audit:verify", "{}")
+		if code != 200 || res["ok"] != true || res["treeSize"] != log["treeSize"] {
+			t.Errorf("verify on instance %s: %d %v (log %v)", instance, code, res, log)
 		}
 	}
 }
