@@ -479,11 +479,12 @@ func validateAuditLog(a *configv1.Audit) error {
 	}
 	if raw := w.GetUrl(); raw != "" {
 		u, err := url.Parse(raw)
+		// Credentials first: the other message quotes the URL.
 		switch {
+		case err == nil && u.User != nil:
+			return &fieldpath.Error{Path: "audit.witness.url", Msg: "must not carry credentials"}
 		case err != nil, u.Scheme != "http" && u.Scheme != "https", u.Host == "":
 			return &fieldpath.Error{Path: "audit.witness.url", Msg: fmt.Sprintf("want an http or https URL, got %q", raw)}
-		case u.User != nil:
-			return &fieldpath.Error{Path: "audit.witness.url", Msg: "must not carry credentials"}
 		}
 	}
 	return nil

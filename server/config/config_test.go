@@ -124,6 +124,14 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"keepalive zero timeout", base + "keepalive: {ping_timeout: 0s}\n", "keepalive.ping_timeout"},
 		{"keepalive client pings too often", base + "keepalive: {min_client_ping_interval: 100ms}\n", "keepalive.min_client_ping_interval"},
 		{"keepalive idle as number", base + "keepalive: {max_connection_idle: 60}\n", "keepalive.max_connection_idle"},
+		{"audit checkpoint interval under a second", base + "audit: {checkpoint_interval: 500ms}\n", "audit.checkpoint_interval"},
+		{"audit checkpoint interval over an hour", base + "audit: {checkpoint_interval: 2h}\n", "audit.checkpoint_interval"},
+		{"audit witness empty", base + "audit: {witness: {}}\n", "audit.witness"},
+		{"audit witness unknown key", base + "audit: {witness: {path: /w}}\n", "audit.witness.path"},
+		{"audit witness url not http", base + "audit: {witness: {url: 'ftp://w.corp/x'}}\n", "audit.witness.url"},
+		{"audit witness url without host", base + "audit: {witness: {url: 'https:///x'}}\n", "audit.witness.url"},
+		{"audit witness url with credentials", base + "audit: {witness: {url: 'https://u:p@w.corp/x'}}\n", "audit.witness.url"},
+		{"audit witness ftp url with credentials", base + "audit: {witness: {url: 'ftp://u:p@w.corp/x'}}\n", "audit.witness.url"},
 		{"not yaml", "listen: [\n", "(file)"},
 		{"top level list", "- a\n", "(top level)"},
 	}
@@ -140,6 +148,9 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 			}
 			if got != tt.wantPath {
 				t.Errorf("path = %q (%v), want %q", ce.Path, err, tt.wantPath)
+			}
+			if strings.Contains(err.Error(), "u:p@") {
+				t.Errorf("message %q repeats the URL's credentials", err.Error())
 			}
 			if !strings.Contains(err.Error(), tt.wantPath) {
 				t.Errorf("message %q does not name %q", err.Error(), tt.wantPath)
