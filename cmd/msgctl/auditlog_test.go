@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -15,6 +17,7 @@ import (
 	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
 	"github.com/msg-gateway/msg/server/admin"
 	"github.com/msg-gateway/msg/store"
+	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -27,6 +30,8 @@ type jsonlTrail struct {
 	witness string
 	key     string
 	url     string
+	dir     string      // the store's directory
+	st      *store.Bolt // open until the test ends
 }
 
 // writeJSONLTrail writes n records through a real store in batches of ten,
@@ -81,13 +86,20 @@ func writeJSONLTrail(t *testing.T, n int) jsonlTrail {
 	if len(lines) != n {
 		t.Fatalf("%d lines in the JSON-lines file, want %d", len(lines), n)
 	}
+	return jsonlTrail{lines: lines, witness: witnessPath, key: info.VerifierKey, url: serveAdmin(t, s), dir: filepath.Join(dir, "data"), st: s}
+}
+
+// serveAdmin serves the real admin service on s over grpc-gateway on
+// 127.0.0.1 and returns its URL.
+func serveAdmin(t *testing.T, s store.Store) string {
+	t.Helper()
 	mux := runtime.NewServeMux()
 	if err := adminv1.RegisterAdminServiceHandlerServer(t.Context(), mux, admin.NewService(admin.ServiceOptions{Store: s})); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return jsonlTrail{lines: lines, witness: witnessPath, key: info.VerifierKey, url: srv.URL}
+	return srv.URL
 }
 
 // editLine changes one field of a JSON line.
@@ -197,5 +209,60 @@ func TestAuditVerifyNeedsTheRightKey(t *testing.T) {
 	r = execCLI(t, "", nil, "audit", "verify", "--offline", "--file", file, "--log-key", b.key, "--checkpoint", b.witness)
 	if r.code == 0 {
 		t.Fatalf("records of another instance accepted:\n%s", r.stdout)
+	}
+}
+
+// TestAuditVerifyStoreWithWitness truncates a stopped gateway's store
+// together with the checkpoints that covered the deleted records: "msgctl
+// audit verify" finds nothing wrong from the store alone, and with the
+// witness's file (--checkpoint, sent in the VerifyAuditLog request) names
+// the first missing record.
+func TestAuditVerifyStoreWithWitness(t *testing.T) {
+	t.Parallel()
+	trail := writeJSONLTrail(t, 100)
+	if err := trail.st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := bolt.Open(filepath.Join(trail.dir, store.FileName), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u64 := func(n int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(n)) }
+	err = db.Update(func(tx *bolt.Tx) error {
+		records, index := tx.Bucket([]byte("audit")), tx.Bucket([]byte("audit_index"))
+		for i := int64(90); i < 100; i++ {
+			if err := records.Delete(index.Get(u64(i))); err != nil {
+				return err
+			}
+			if err := index.Delete(u64(i)); err != nil {
+				return err
+			}
+		}
+		if err := tx.Bucket([]byte("audit_checkpoints")).Delete(u64(100)); err != nil {
+			return err
+		}
+		return tx.Bucket([]byte("meta")).Put([]byte("audit_size"), u64(90))
+	})
+	if err := errors.Join(err, db.Close()); err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.Open(trail.dir, store.Options{AuditMaxAge: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	url := serveAdmin(t, s)
+	args := []string{"--addr", url, "--token", testToken, "audit", "verify", "--log-key", trail.key, "-o", "json"}
+
+	r := execCLI(t, "", nil, args...)
+	var resp adminv1.VerifyAuditLogResponse
+	decodeJSON(t, r.stdout, &resp)
+	if r.code != 0 || !resp.GetOk() || resp.GetTreeSize() != 90 {
+		t.Fatalf("without the witness: exit %d, %+v", r.code, &resp)
+	}
+	r = execCLI(t, "", nil, append(args, "--checkpoint", trail.witness)...)
+	decodeJSON(t, r.stdout, &resp)
+	if r.code != 1 || resp.GetOk() || resp.GetFirstBadIndex() != 90 {
+		t.Fatalf("with the witness: exit %d, %+v", r.code, &resp)
 	}
 }
