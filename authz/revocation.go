@@ -55,6 +55,8 @@ type Authenticator struct {
 	Now func() time.Time
 	// Logger receives why a caller was refused, which never reaches it.
 	Logger *slog.Logger
+
+	principals principalCache
 }
 
 // Authenticate has the shape of go-grpc-middleware's auth.AuthFunc. It
@@ -95,7 +97,13 @@ func (a *Authenticator) Authenticate(ctx context.Context) (context.Context, erro
 			}
 		}
 	}
-	principal, err := PrincipalFromCertificate(chain[0])
+	var principal *Principal
+	var err error
+	if a != nil {
+		principal, err = a.principals.principal(chain[0])
+	} else {
+		principal, err = PrincipalFromCertificate(chain[0])
+	}
 	if err != nil {
 		return nil, UnauthenticatedError()
 	}

@@ -5,7 +5,9 @@ import (
 	"time"
 )
 
-// Principal is the identity proven by a verified client certificate.
+// Principal is the identity proven by a verified client certificate. The
+// principal in a call's context is shared by every call on the connection
+// (see [Authenticator]): treat it as read-only.
 type Principal struct {
 	// ID is the SPIFFE ID when the certificate has one, otherwise the subject
 	// common name. It is what rules' "id" matchers compare and what the relay
