@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -60,6 +59,8 @@ type metrics struct {
 	pendingStreams      func() int64           // set by the intake
 	pendingBytes        func() int64           // set by the intake
 	handshakesInProcess func() int64           // set by the listener
+
+	series seriesCache // resolved children of the data plane's series
 }
 
 // Handshake failure reasons: the label values of
@@ -255,16 +256,17 @@ func (m *metrics) initSeries(cfg *configv1.Config) {
 
 // ObserveExchange implements [relay.Observer].
 func (m *metrics) ObserveExchange(host string, e relay.Exchange) {
-	class := "error"
-	if e.Err == "" && e.StatusCode >= 100 && e.StatusCode < 600 {
-		class = fmt.Sprintf("%dxx", e.StatusCode/100)
-	}
-	m.relayRequests.WithLabelValues(host, class).Inc()
-	m.relayDuration.WithLabelValues(host).Observe(e.Duration.Seconds())
-	m.relaySent.WithLabelValues(host).Add(float64(e.RequestBytes))
-	m.relayReceived.WithLabelValues(host).Add(float64(e.ResponseBytes))
+	hs := m.hostSeries(host)
+	hs.requests[statusClassIndex(e)].Inc()
+	hs.duration.Observe(e.Duration.Seconds())
+	hs.sent.Add(float64(e.RequestBytes))
+	hs.received.Add(float64(e.ResponseBytes))
 	if e.Err != "" {
-		m.upstreamErrors.WithLabelValues(host, string(e.Err)).Inc()
+		if c, ok := hs.errors[e.Err]; ok {
+			c.Inc()
+		} else {
+			m.upstreamErrors.WithLabelValues(host, string(e.Err)).Inc()
+		}
 	}
 }
 
@@ -276,11 +278,7 @@ func (m *metrics) rateLimited(reason string) {
 
 // observeDecision is the authz interceptors' OnDecision hook.
 func (m *metrics) observeDecision(_ context.Context, d authz.Decision) {
-	result := "deny"
-	if d.Allowed {
-		result = "allow"
-	}
-	m.decisions.WithLabelValues(result, string(d.Reason), d.RuleID).Inc()
+	m.decisionCounter(d).Inc()
 }
 
 // handshakeFailureReason classifies a failed server-side TLS handshake.
