@@ -91,7 +91,9 @@ func cmdServe(args []string, stderr io.Writer) error {
 		return err
 	}
 	level := new(slog.LevelVar)
-	logger, err := newLogger(cfg, stderr, level)
+	logs := newBatchWriter(stderr) // see logFlushDelay
+	defer logs.Close()
+	logger, err := newLogger(cfg, logs, level)
 	if err != nil {
 		return err
 	}
