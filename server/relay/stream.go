@@ -140,8 +140,14 @@ type streamCall struct {
 	// stop (idle, duration, a failure from the receiving side, the app gone).
 	ctx    context.Context
 	cancel context.CancelCauseFunc
-	stop   context.CancelFunc // releases the duration limit's timer
-	idle   *time.Timer
+	// One timer enforces both the idle and the duration limit (see
+	// checkLimits): start is when the call began, moved when a chunk last
+	// moved (or the call began), as time since start. A chunk moving only
+	// stores the time; resetting a timer per chunk took the timer heap's
+	// lock twice per chunk.
+	start time.Time
+	moved atomic.Int64
+	limit atomic.Pointer[time.Timer]
 
 	requestBytes  atomic.Int64
 	responseBytes atomic.Int64
@@ -150,16 +156,37 @@ type streamCall struct {
 
 // begin starts the exchange context with its idle and duration limits.
 func (c *streamCall) begin() {
-	ctx, cancel := context.WithCancelCause(c.stream.Context())
-	c.ctx, c.stop = context.WithTimeoutCause(ctx, c.up.Stream.MaxDuration, errStreamDuration)
-	c.cancel = cancel
-	c.idle = time.AfterFunc(c.up.Stream.IdleTimeout, func() { cancel(errStreamIdle) })
+	c.ctx, c.cancel = context.WithCancelCause(c.stream.Context())
+	c.start = time.Now()
+	t := time.AfterFunc(time.Hour, c.checkLimits)
+	c.limit.Store(t)
+	t.Reset(min(c.up.Stream.IdleTimeout, c.up.Stream.MaxDuration))
+}
+
+// checkLimits runs when the earlier of the two limits may have been
+// reached: it ends the exchange with that limit as the cause, or sets the
+// timer again for the next time one may be reached (a chunk moved since).
+func (c *streamCall) checkLimits() {
+	if c.ctx.Err() != nil {
+		return
+	}
+	lim := c.up.Stream
+	now := time.Since(c.start)
+	if now >= lim.MaxDuration {
+		c.cancel(errStreamDuration)
+		return
+	}
+	idleAt := time.Duration(c.moved.Load()) + lim.IdleTimeout
+	if now >= idleAt {
+		c.cancel(errStreamIdle)
+		return
+	}
+	c.limit.Load().Reset(min(idleAt, lim.MaxDuration) - now)
 }
 
 // end releases what begin started.
 func (c *streamCall) end() {
-	c.idle.Stop()
-	c.stop()
+	c.limit.Load().Stop()
 	c.cancel(errCallDone)
 }
 
@@ -262,11 +289,9 @@ func (c *streamCall) smallResponse(resp *http.Response) bool {
 	return resp.ContentLength >= 0 && resp.ContentLength <= ChunkSize
 }
 
-// progress records that a body chunk moved, restarting the idle timer.
+// progress records that a body chunk moved, which restarts the idle limit.
 func (c *streamCall) progress() {
-	if c.ctx.Err() == nil { // a stopped timer stays stopped
-		c.idle.Reset(c.up.Stream.IdleTimeout)
-	}
+	c.moved.Store(int64(time.Since(c.start)))
 }
 
 // fail ends the exchange with err, a *failure or a status for the app.
