@@ -148,7 +148,8 @@ func rpcRecovery(log *slog.Logger) recovery.Option {
 // trace id and the principal. The data plane and the admin API share it.
 func rpcLogging() []logging.Option {
 	logFields := func(ctx context.Context) logging.Fields {
-		f := logging.Fields{"request_id", requestid.FromContext(ctx)}
+		f := make(logging.Fields, 0, 6) // one allocation for every field below
+		f = append(f, "request_id", requestid.FromContext(ctx))
 		if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
 			f = append(f, "trace_id", sc.TraceID().String())
 		}

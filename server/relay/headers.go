@@ -148,10 +148,14 @@ func responseHeaders(h http.Header) []*gatewayv1.Header {
 		n += len(vs)
 	}
 	sort.Strings(names)
+	// One allocation for all the fields rather than one each.
+	fields := make([]gatewayv1.Header, n)
 	out := make([]*gatewayv1.Header, 0, n)
 	for _, k := range names {
 		for _, v := range h[k] {
-			out = append(out, &gatewayv1.Header{Name: k, Value: v})
+			f := &fields[len(out)]
+			f.Name, f.Value = k, v
+			out = append(out, f)
 		}
 	}
 	return out
