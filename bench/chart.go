@@ -15,14 +15,17 @@ import (
 // modeColors keep one colour per mode across the panels.
 var modeColors = map[string]color.Color{
 	"direct":  color.RGBA{R: 0x88, G: 0x88, B: 0x88, A: 0xff},
+	"floor":   color.RGBA{R: 0x33, G: 0x33, B: 0x33, A: 0xff},
 	"nginx":   color.RGBA{R: 0x2c, G: 0x7f, B: 0xb8, A: 0xff},
+	"haproxy": color.RGBA{R: 0x7f, G: 0xcd, B: 0xbb, A: 0xff},
+	"caddy":   color.RGBA{R: 0x41, G: 0xb6, B: 0x4c, A: 0xff},
 	"gateway": color.RGBA{R: 0xe6, G: 0x55, B: 0x0d, A: 0xff},
 	"before":  color.RGBA{R: 0xfd, G: 0xae, B: 0x6b, A: 0xff},
 }
 
-// chart draws four panels into a PNG: GET 1 KiB req/s and p50 and p99
-// latency by concurrency, and MB/s of the bulk workloads, each as bars
-// grouped by mode.
+// chart draws four panels into a PNG: GET 1 KiB req/s, p50 latency and
+// proxy CPU per request by concurrency, and MB/s of the bulk workloads, each
+// as bars grouped by mode.
 func (r *report) chart(file string) error {
 	get1k := r.cellsOf("get1k")
 	var concNames []string
@@ -43,7 +46,7 @@ func (r *report) chart(file string) error {
 			r.bars("GET 1 KiB: p50 latency", "µs", get1k, concNames, func(s sample) float64 { return s.P50us }),
 		},
 		{
-			r.bars("GET 1 KiB: p99 latency", "µs", get1k, concNames, func(s sample) float64 { return s.P99us }),
+			r.bars("GET 1 KiB: proxy CPU per request", "µs", get1k, concNames, func(s sample) float64 { return s.CPUus }),
 			r.bars("Bodies: MB/s (POST: each way, c=16; GET: one at a time)", "MB/s", bulk, bulkNames, func(s sample) float64 { return s.MBPerSec }),
 		},
 	}
@@ -79,7 +82,7 @@ func (r *report) bars(title, unit string, cs []*cellResult, names []string, get 
 	p.Legend.Left = true
 	p.Add(plotter.NewGrid())
 	ms := r.modes()
-	const barW = 14
+	const barW = 10
 	top := 0.0
 	for i, m := range ms {
 		vs := make(plotter.Values, len(cs))

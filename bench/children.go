@@ -30,7 +30,15 @@ type child struct {
 }
 
 func startChild(name, logFile string, stdout io.Writer, bin string, args ...string) (*child, error) {
+	return startChildEnv(name, logFile, stdout, nil, bin, args...)
+}
+
+// startChildEnv is startChild with env added to the harness's environment.
+func startChildEnv(name, logFile string, stdout io.Writer, env []string, bin string, args ...string) (*child, error) {
 	cmd := exec.Command(bin, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	lf, err := os.Create(logFile)
 	if err != nil {
 		return nil, err
@@ -96,12 +104,18 @@ func (c *child) logTail() string {
 
 // startBackend runs the harness binary's backend subcommand.
 func startBackend(dir string) (*child, string, error) {
+	return startSelf(dir, "backend")
+}
+
+// startSelf runs one of the harness binary's own server subcommands
+// (backend, floor), which prints its address on its first line of stdout.
+func startSelf(dir, name string, args ...string) (*child, string, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, "", err
 	}
 	pr, pw := io.Pipe()
-	c, err := startChild("backend", filepath.Join(dir, "backend.log"), pw, self, "backend")
+	c, err := startChild(name, filepath.Join(dir, name+".log"), pw, self, append([]string{name}, args...)...)
 	if err != nil {
 		return nil, "", err
 	}
@@ -118,7 +132,7 @@ func startBackend(dir string) (*child, string, error) {
 		return c, a, nil
 	case <-time.After(10 * time.Second):
 		c.stop()
-		return nil, "", errors.New("backend did not start: " + c.logTail())
+		return nil, "", errors.New(name + " did not start: " + c.logTail())
 	}
 }
 

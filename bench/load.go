@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -27,6 +28,16 @@ type target struct {
 	// For a baseline gateway: its address and the harness binary (built
 	// from the baseline checkout) that drives it; see runLoad.
 	addr, harness string
+	// call, when set, makes one GET /1k without net/http (the floor's bare
+	// gRPC stub) and returns the body's length.
+	call func(path string) (int64, error)
+	// only, when set, lists the workloads the target takes part in.
+	only map[string]bool
+}
+
+// takes reports whether the target takes part in a workload.
+func (t *target) takes(workload string) bool {
+	return t.only == nil || t.only[workload]
 }
 
 func (t *target) pids() []int {
@@ -41,7 +52,9 @@ func directTarget(backend string) *target {
 	return &target{name: "direct", client: &http.Client{Transport: tr}, base: "http://" + backend, close: tr.CloseIdleConnections}
 }
 
-func nginxTarget(addr string, f *pkiFiles, proxy *child) *target {
+// nginxTarget is Go's HTTP/2 client with the client certificate, over one
+// connection, for nginx and the other anchors (name).
+func nginxTarget(name, addr string, f *pkiFiles, proxy *child) *target {
 	tr := &http.Transport{
 		TLSClientConfig: &tls.Config{
 			Certificates: []tls.Certificate{f.client},
@@ -52,7 +65,7 @@ func nginxTarget(addr string, f *pkiFiles, proxy *child) *target {
 		MaxIdleConnsPerHost: 256,
 		DisableCompression:  true,
 	}
-	return &target{name: "nginx", client: &http.Client{Transport: tr}, base: "https://" + addr, proxy: proxy, close: tr.CloseIdleConnections}
+	return &target{name: name, client: &http.Client{Transport: tr}, base: "https://" + addr, proxy: proxy, close: tr.CloseIdleConnections}
 }
 
 func gatewayTarget(addr string, f *pkiFiles, proxy *child) (*target, error) {
@@ -89,6 +102,7 @@ type sample struct {
 	P90us      float64 `json:"p90_us"`
 	P99us      float64 `json:"p99_us"`
 	CPUus      float64 `json:"proxy_cpu_us_per_req,omitempty"`
+	ClientCPU  float64 `json:"client_cpu_us_per_req,omitempty"`
 	CPUnsPerB  float64 `json:"proxy_cpu_ns_per_byte,omitempty"`
 	RSSGrowth  float64 `json:"proxy_rss_growth_mib,omitempty"`
 	FirstError string  `json:"first_error,omitempty"`
@@ -102,6 +116,9 @@ func (s *sink) Write(p []byte) (int, error) { s.n += int64(len(p)); return len(p
 
 // do sends one request and reads the whole body. It returns the body bytes.
 func do(t *target, mk request, buf []byte) (int64, error) {
+	if t.call != nil {
+		return t.call("/1k") // the only workload such a target takes
+	}
 	req, err := mk(t)
 	if err != nil {
 		return 0, err
@@ -164,10 +181,11 @@ func closedLoop(t *target, mk request, conc int, warm, dur time.Duration) sample
 			mu.Unlock()
 		}()
 	}
+	self := []int{os.Getpid()}
 	time.Sleep(time.Until(measureFrom))
-	cpu0 := cpuSeconds(t.pids())
+	cpu0, own0 := cpuSeconds(t.pids()), cpuSeconds(self)
 	time.Sleep(time.Until(measureTo))
-	cpu1 := cpuSeconds(t.pids())
+	cpu1, own1 := cpuSeconds(t.pids()), cpuSeconds(self)
 	wg.Wait()
 	s := summarize(lat, dur.Seconds())
 	s.Errors = int(errs.Load())
@@ -177,6 +195,11 @@ func closedLoop(t *target, mk request, conc int, warm, dur time.Duration) sample
 	s.MBPerSec = float64(bytesTotal.Load()) / dur.Seconds() / 1e6
 	if t.proxy != nil && s.Requests > 0 {
 		s.CPUus = (cpu1 - cpu0) * 1e6 / float64(s.Requests)
+	}
+	// The load generator's own CPU: the client library of the mode, plus
+	// the generator's bookkeeping, which is the same for every mode.
+	if s.Requests > 0 {
+		s.ClientCPU = (own1 - own0) * 1e6 / float64(s.Requests)
 	}
 	return s
 }

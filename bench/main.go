@@ -52,6 +52,13 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "floor" {
+		if err := runFloor(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "floor:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "backend" {
 		if err := runBackend(); err != nil {
 			fmt.Fprintln(os.Stderr, "backend:", err)
@@ -91,6 +98,9 @@ func newPlan(quick bool) plan {
 func run() error {
 	gatewayBin := flag.String("gateway", "", "the msg-gateway binary (required)")
 	nginxBin := flag.String("nginx", "nginx", "the nginx binary; empty to leave nginx out")
+	haproxyBin := flag.String("haproxy", "haproxy", "the HAProxy binary; empty to leave HAProxy out")
+	caddyBin := flag.String("caddy", "caddy", "the Caddy binary; empty to leave Caddy out")
+	noFloor := flag.Bool("no-floor", false, "leave out the floor (a bare grpc-go server and client)")
 	out := flag.String("out", "docs/benchmarks", "directory for results.md, results.json and chart.png")
 	quick := flag.Bool("quick", os.Getenv("BENCH_QUICK") == "1", "the short run (about a minute); default from BENCH_QUICK=1")
 	only := flag.String("only", "", "comma-separated workloads to run (get1k,post64k,get16m,get256m,idle,handshake); default all")
@@ -143,6 +153,7 @@ func run() error {
 	}()
 
 	rep := &report{Plan: p, Env: environment(*nginxBin)}
+	rep.Env.anchors(*haproxyBin, *caddyBin)
 	progress := func(msg string) {
 		fmt.Fprintf(os.Stderr, "[bench %s] %s\n", time.Now().Format("15:04:05"), msg)
 	}
@@ -180,10 +191,20 @@ func run() error {
 		}
 		children = append(children, ngx)
 		progress(fmt.Sprintf("nginx %s pids %v on %s", rep.Env.Nginx, ngx.pids, ngxAddr))
-		targets = append(targets, nginxTarget(ngxAddr, f, ngx))
+		targets = append(targets, nginxTarget("nginx", ngxAddr, f, ngx))
 	} else {
 		progress("nginx left out: " + rep.Env.NginxNote)
 	}
+	more, err := startAnchors(work, *haproxyBin, *caddyBin, *noFloor, backendAddr, f, &rep.Env, progress)
+	for _, t := range more {
+		if t.proxy != nil {
+			children = append(children, t.proxy)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	targets = append(targets, more...)
 	gt, err := gatewayTarget(gwAddr, f, gw)
 	if err != nil {
 		return err
@@ -219,6 +240,9 @@ func run() error {
 			if _, err := do(t, getPath("/1k"), buf); err != nil {
 				return fmt.Errorf("%s: warm-up: %w", t.name, err)
 			}
+			if !t.takes("post64k") {
+				continue
+			}
 			if _, err := do(t, postBody("/echo", body64k), buf); err != nil {
 				return fmt.Errorf("%s: warm-up: %w", t.name, err)
 			}
@@ -241,6 +265,9 @@ func run() error {
 		for r := range p.Reps {
 			for i := range targets {
 				t := targets[(i+r)%len(targets)]
+				if !t.takes(c.workload) {
+					continue
+				}
 				var s sample
 				if t.harness != "" {
 					if s, err = remoteSample(t, c, p, f); err != nil {
@@ -403,16 +430,20 @@ func raiseFileLimit() {
 
 // env describes the machine and the software measured.
 type env struct {
-	GoVersion  string  `json:"go_version"`
-	Nginx      string  `json:"nginx_version,omitempty"`
-	NginxNote  string  `json:"nginx_note,omitempty"`
-	Kernel     string  `json:"kernel"`
-	CPU        string  `json:"cpu"`
-	Cores      int     `json:"cores"`
-	Commit     string  `json:"commit"`
-	LoadBefore float64 `json:"load_average_before"`
-	LoadAfter  float64 `json:"load_average_after"`
-	FileLimit  uint64  `json:"rlimit_nofile"`
+	GoVersion   string  `json:"go_version"`
+	Nginx       string  `json:"nginx_version,omitempty"`
+	NginxNote   string  `json:"nginx_note,omitempty"`
+	HAProxy     string  `json:"haproxy_version,omitempty"`
+	HAProxyNote string  `json:"haproxy_note,omitempty"`
+	Caddy       string  `json:"caddy_version,omitempty"`
+	CaddyNote   string  `json:"caddy_note,omitempty"`
+	Kernel      string  `json:"kernel"`
+	CPU         string  `json:"cpu"`
+	Cores       int     `json:"cores"`
+	Commit      string  `json:"commit"`
+	LoadBefore  float64 `json:"load_average_before"`
+	LoadAfter   float64 `json:"load_average_after"`
+	FileLimit   uint64  `json:"rlimit_nofile"`
 }
 
 func environment(nginxBin string) env {

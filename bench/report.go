@@ -38,6 +38,7 @@ func (m *modeResult) summarize() {
 		P90us:     med(func(s sample) float64 { return s.P90us }),
 		P99us:     med(func(s sample) float64 { return s.P99us }),
 		CPUus:     med(func(s sample) float64 { return s.CPUus }),
+		ClientCPU: med(func(s sample) float64 { return s.ClientCPU }),
 		CPUnsPerB: med(func(s sample) float64 { return s.CPUnsPerB }),
 		RSSGrowth: med(func(s sample) float64 { return s.RSSGrowth }),
 	}
@@ -77,8 +78,9 @@ type cellResult struct {
 	Modes       map[string]*modeResult `json:"modes"`
 }
 
-// check is one target of issue 7, evaluated on this run.
+// check is one target of an issue, evaluated on this run.
 type check struct {
+	Issue   int     `json:"issue"`
 	Name    string  `json:"name"`
 	Gateway float64 `json:"gateway"`
 	Nginx   float64 `json:"nginx,omitempty"`
@@ -134,11 +136,11 @@ func (r *report) handshakeMedian(mode, kind string) (perCore, perSec float64, ok
 	return median(a), median(b), len(hs) > 0
 }
 
-// evaluate checks the targets of issue 7. Ratios are of medians in this
-// run; the RSS growth is the largest repetition's.
+// evaluate checks the targets of issues 17 and 7. Ratios are of medians
+// in this run; the RSS growth is the largest repetition's.
 func (r *report) evaluate() {
-	ratio := func(id, mode string, get func(*sample) float64) (float64, bool) {
-		m, d := r.med(id, mode), r.med(id, "direct")
+	ratio := func(id, mode, ref string, get func(*sample) float64) (float64, bool) {
+		m, d := r.med(id, mode), r.med(id, ref)
 		if m == nil || d == nil || get(d) == 0 {
 			return 0, false
 		}
@@ -146,8 +148,9 @@ func (r *report) evaluate() {
 	}
 	rps := func(s *sample) float64 { return s.ReqPerSec }
 	mbps := func(s *sample) float64 { return s.MBPerSec }
-	add := func(name, unit, goal string, held func(v float64) bool, get func(mode string) (float64, bool)) {
-		c := check{Name: name, Unit: unit, Goal: goal}
+	proxyCPU := func(s *sample) float64 { return s.CPUus }
+	add := func(issue int, name, unit, goal string, held func(v float64) bool, get func(mode string) (float64, bool)) {
+		c := check{Issue: issue, Name: name, Unit: unit, Goal: goal}
 		v, ok := get("gateway")
 		c.Gateway, c.Missing = v, !ok
 		c.Held = ok && held(v)
@@ -156,19 +159,42 @@ func (r *report) evaluate() {
 		}
 		r.Checks = append(r.Checks, c)
 	}
-	add("1 KiB GET req/s at c=64, gateway / direct", "ratio", ">= 0.60", func(v float64) bool { return v >= 0.60 },
-		func(mode string) (float64, bool) { return ratio("get1k-c64", mode, rps) })
-	add("added p50 latency at c=1, minus direct", "µs", "<= 80", func(v float64) bool { return v <= 80 },
+	below := func(limit float64) func(float64) bool { return func(v float64) bool { return v <= limit } }
+	above := func(limit float64) func(float64) bool { return func(v float64) bool { return v >= limit } }
+	addedP50 := func(mode string) (float64, bool) {
+		m, d := r.med("get1k-c1", mode), r.med("get1k-c1", "direct")
+		if m == nil || d == nil {
+			return 0, false
+		}
+		return m.P50us - d.P50us, true
+	}
+
+	add(17, "proxy CPU per GET 1 KiB at c=64", "µs/req", "<= 40", below(40),
 		func(mode string) (float64, bool) {
-			m, d := r.med("get1k-c1", mode), r.med("get1k-c1", "direct")
-			if m == nil || d == nil {
+			m := r.med("get1k-c64", mode)
+			if m == nil || m.CPUus == 0 {
 				return 0, false
 			}
-			return m.P50us - d.P50us, true
+			return proxyCPU(m), true
 		})
-	add("16 MiB GET MB/s, gateway / direct", "ratio", ">= 0.35", func(v float64) bool { return v >= 0.35 },
-		func(mode string) (float64, bool) { return ratio("get16m", mode, mbps) })
-	add("RSS growth during a 256 MiB transfer (largest repetition)", "MiB", "<= 32", func(v float64) bool { return v <= 32 },
+	add(17, "GET 1 KiB req/s at c=64, / nginx's", "ratio", ">= 0.75", above(0.75),
+		func(mode string) (float64, bool) { return ratio("get1k-c64", mode, "nginx", rps) })
+	add(17, "added p50 latency at c=1, minus direct", "µs", "<= 100", below(100), addedP50)
+	for _, c := range []int{64, 1} {
+		add(17, fmt.Sprintf("client CPU per GET 1 KiB at c=%d, / bare grpc-go client's", c), "ratio", "<= 1.3", below(1.3),
+			func(mode string) (float64, bool) {
+				return ratio(fmt.Sprintf("get1k-c%d", c), mode, "floor", func(s *sample) float64 { return s.ClientCPU })
+			})
+	}
+	add(17, "16 MiB GET MB/s, / nginx's", "ratio", ">= 1.00", above(1),
+		func(mode string) (float64, bool) { return ratio("get16m", mode, "nginx", mbps) })
+
+	add(7, "1 KiB GET req/s at c=64, / direct", "ratio", ">= 0.60", above(0.60),
+		func(mode string) (float64, bool) { return ratio("get1k-c64", mode, "direct", rps) })
+	add(7, "added p50 latency at c=1, minus direct", "µs", "<= 80", below(80), addedP50)
+	add(7, "16 MiB GET MB/s, / direct", "ratio", ">= 0.35", above(0.35),
+		func(mode string) (float64, bool) { return ratio("get16m", mode, "direct", mbps) })
+	add(7, "RSS growth during a 256 MiB transfer (largest repetition)", "MiB", "<= 32", below(32),
 		func(mode string) (float64, bool) {
 			c := r.cell("get256m")
 			if c == nil || c.Modes[mode] == nil {
@@ -180,14 +206,14 @@ func (r *report) evaluate() {
 			}
 			return worst, true
 		})
-	add("RSS per idle mTLS connection at 10k connections", "KiB", "<= 40", func(v float64) bool { return v <= 40 },
+	add(7, "RSS per idle mTLS connection at 10k connections", "KiB", "<= 40", below(40),
 		func(mode string) (float64, bool) {
 			if mode != "gateway" {
 				return 0, false
 			}
 			return r.idleMedian()
 		})
-	add("full mTLS handshakes (ECDSA P-256) per second, per core", "/s", ">= 3000", func(v float64) bool { return v >= 3000 },
+	add(7, "full mTLS handshakes (ECDSA P-256) per second, per core", "/s", ">= 3000", above(3000),
 		func(mode string) (float64, bool) {
 			v, _, ok := r.handshakeMedian(mode, "full")
 			return v, ok
@@ -222,17 +248,26 @@ func (r *report) write(dir string) error {
 	return r.chart(filepath.Join(dir, "chart.png"))
 }
 
-var modeNames = map[string]string{"direct": "direct", "nginx": "nginx mTLS", "gateway": "gateway", "before": "gateway (baseline)"}
+var modeNames = map[string]string{
+	"direct": "direct", "floor": "floor (bare grpc-go)", "nginx": "nginx mTLS", "haproxy": "HAProxy mTLS",
+	"caddy": "Caddy mTLS", "gateway": "gateway", "before": "gateway (baseline)",
+}
 
+// modeOrder is the order of the modes in tables and charts.
+var modeOrder = []string{"direct", "floor", "nginx", "haproxy", "caddy", "gateway", "before"}
+
+// modes returns the modes this run measured, in modeOrder.
 func (r *report) modes() []string {
-	out := []string{"direct"}
-	if r.Env.Nginx != "" {
-		out = append(out, "nginx")
-	}
-	out = append(out, "gateway")
+	seen := map[string]bool{}
 	for _, c := range r.Cells {
-		if c.Modes["before"] != nil {
-			return append(out, "before")
+		for m := range c.Modes {
+			seen[m] = true
+		}
+	}
+	var out []string
+	for _, m := range modeOrder {
+		if seen[m] {
+			out = append(out, m)
 		}
 	}
 	return out
@@ -278,10 +313,10 @@ func (m *modeResult) headline(s sample) float64 {
 	return s.ReqPerSec
 }
 
-// targetsTable is the targets of issue 7 as a Markdown table.
+// targetsTable is the targets of issues 17 and 7 as a Markdown table.
 func (r *report) targetsTable() string {
 	var b strings.Builder
-	b.WriteString("| target | gateway | nginx mTLS | goal | held |\n| --- | ---: | ---: | --- | --- |\n")
+	b.WriteString("| issue | target | gateway | nginx mTLS | goal | held |\n| ---: | --- | ---: | ---: | --- | --- |\n")
 	for _, c := range r.Checks {
 		held := "yes"
 		if !c.Held {
@@ -295,7 +330,7 @@ func (r *report) targetsTable() string {
 		if c.Nginx != 0 {
 			n = fmtCheck(c.Nginx, c.Unit)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", c.Name, g, n, c.Goal, held)
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s |\n", c.Issue, c.Name, g, n, c.Goal, held)
 	}
 	return b.String()
 }
@@ -322,8 +357,8 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "# Benchmarks\n\n")
 	fmt.Fprintf(&b, "Written by `make bench` (`bench/`, see the README's Benchmarks section) on %s, %s.\n",
 		r.Generated.Format("2006-01-02 15:04 UTC"), kind)
-	fmt.Fprintf(&b, "Commit %s; %d cores (%s), Linux %s, %s, nginx %s. Load average %.2f before the run, %.2f after.\n\n",
-		orNA(r.Env.Commit), r.Env.Cores, r.Env.CPU, r.Env.Kernel, r.Env.GoVersion, orNA(r.Env.Nginx), r.Env.LoadBefore, r.Env.LoadAfter)
+	fmt.Fprintf(&b, "Commit %s; %d cores (%s), Linux %s, %s, nginx %s, HAProxy %s, Caddy %s. Load average %.2f before the run, %.2f after.\n\n",
+		orNA(r.Env.Commit), r.Env.Cores, r.Env.CPU, r.Env.Kernel, r.Env.GoVersion, orNA(r.Env.Nginx), orNA(r.Env.HAProxy), orNA(r.Env.Caddy), r.Env.LoadBefore, r.Env.LoadAfter)
 	fmt.Fprintf(&b, "Every cell ran %d times with the modes interleaved (order rotated each time); numbers are medians, "+
 		"[min–max] over the repetitions. Closed-loop windows are %s after a %s warm-up. The load generator, the backend and the proxy share the machine, unpinned.\n\n",
 		r.Plan.Reps, r.Plan.Window, r.Plan.Warm)
@@ -333,7 +368,8 @@ func (r *report) markdown() string {
 
 	ms := r.modes()
 	if cs := r.cellsOf("get1k"); len(cs) > 0 {
-		b.WriteString("\n## GET 1 KiB, closed loop\n\n| concurrency | mode | req/s | p50 µs | p90 µs | p99 µs | proxy CPU µs/req |\n| ---: | --- | ---: | ---: | ---: | ---: | ---: |\n")
+		b.WriteString("\n## GET 1 KiB, closed loop\n\nProxy CPU is the proxy's (for the floor: the bare server's); client CPU is the load generator's process, whose client library differs by mode (see What runs).\n\n" +
+			"| concurrency | mode | req/s | p50 µs | p90 µs | p99 µs | proxy CPU µs/req | client CPU µs/req |\n| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 		for _, c := range cs {
 			for _, m := range ms {
 				mr := c.Modes[m]
@@ -341,7 +377,7 @@ func (r *report) markdown() string {
 					continue
 				}
 				s := mr.Median
-				fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %s |\n", c.Concurrency, modeNames[m], spread(mr), num(s.P50us), num(s.P90us), num(s.P99us), num(s.CPUus))
+				fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %s | %s |\n", c.Concurrency, modeNames[m], spread(mr), num(s.P50us), num(s.P90us), num(s.P99us), num(s.CPUus), num(s.ClientCPU))
 			}
 		}
 	}
@@ -404,9 +440,11 @@ func (r *report) markdown() string {
 
 - **backend**: a Go net/http server in its own process (` + "`msgbench backend`" + `): ` + "`GET /1k`" + `, ` + "`GET /bytes?n=N`" + ` (streamed, with Content-Length), ` + "`POST /echo`" + `.
 - **direct**: Go's http.Client over HTTP/1.1 keep-alive connections straight to the backend.
+- **floor (bare grpc-go)**: the floor of the gateway's design, in its own process (` + "`msgbench floor`" + `): a grpc-go server with mutual TLS and no interceptors whose ` + "`Forward`" + ` answers every call with a static 1 KiB body, called by a bare grpc-go unary stub over one connection. GET 1 KiB only.
 - **nginx mTLS**: Debian's nginx, one worker, TLS 1.2/1.3 with ` + "`ssl_verify_client on`" + `, HTTP/2 from the client, keep-alive HTTP/1.1 to the backend, request and response bodies streamed (no buffering), access log on; the client is Go's http.Client over one HTTP/2 connection with a client certificate.
-- **gateway**: ` + "`msg-gateway serve`" + ` as a child process with the production defaults (JSON log line per call, audit trail in the embedded store, metrics) and the per-principal rate and in-flight limits raised; the client is this repository's ` + "`client.Transport`" + ` (one ForwardStream call per request over one gRPC connection).
-- Proxy CPU is utime+stime from /proc/<pid>/stat (nginx: master and worker); RSS from /proc/<pid>/status (VmHWM after a clear_refs reset, or VmRSS sampled every 5 ms).
+- **HAProxy mTLS**: Debian's HAProxy, one thread (` + "`nbthread 1`" + `), ` + "`verify required`" + `, HTTP/2 from the client, ` + "`http-reuse always`" + ` to the backend, bodies streamed, ` + "`option httplog`" + ` to stdout; the same client as nginx's.
+- **Caddy mTLS**: Debian's Caddy (Go's net/http reverse proxy), ` + "`require_and_verify`" + ` client certificates, ` + "`reverse_proxy`" + ` with ` + "`flush_interval -1`" + `, access log on; the same client as nginx's.
+- Proxy CPU is utime+stime from /proc/<pid>/stat (nginx: master and worker); RSS from /proc/<pid>/status (VmHWM after a clear_refs reset, or VmRSS sampled every 5 ms). Client CPU is the load generator's own utime+stime over the same window: the mode's client library (Go's HTTP/1.1 client for direct, the bare unary stub for the floor, Go's HTTP/2 client for the anchors, ` + "`client.Transport`" + ` for the gateway) plus the generator's bookkeeping, which is the same in every mode.
 `)
 	return b.String()
 }

@@ -97,3 +97,16 @@ func writeGatewayConfig(dir, name, backend string, f *pkiFiles) (string, error) 
 	text := fmt.Sprintf(gatewayConfig, hex.EncodeToString(sum[:]), data, f.serverCert, f.serverKey, f.ca, benchHost, backend, benchHost)
 	return file, os.WriteFile(file, []byte(text), 0o600)
 }
+
+// loadPool reads a PEM bundle of CA certificates.
+func loadPool(file string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("%s: no certificates", file)
+	}
+	return pool, nil
+}
