@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"runtime/debug"
+	"time"
 
 	middleware "github.com/grpc-ecosystem/go-grpc-middleware/v2"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
@@ -175,8 +176,17 @@ func requestIDStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, ha
 }
 
 // slogAdapter lets go-grpc-middleware's logging interceptor write to slog.
+// It hands the record to the handler as slog.Logger.Log would, without the
+// caller's program counter: finding it walked the stack once per call, and
+// the caller would be the middleware anyway (the log has no source field).
 func slogAdapter(l *slog.Logger) logging.Logger {
 	return logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
-		l.Log(ctx, slog.Level(lvl), msg, fields...)
+		h := l.Handler()
+		if !h.Enabled(ctx, slog.Level(lvl)) {
+			return
+		}
+		r := slog.NewRecord(time.Now(), slog.Level(lvl), msg, 0)
+		r.Add(fields...)
+		_ = h.Handle(ctx, r)
 	})
 }
