@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -96,5 +97,16 @@ func TestBatchWriterCloseWritesPending(t *testing.T) {
 	}
 	if got := out.String(); got != "{\"msg\":\"gateway stopped\"}\n" {
 		t.Errorf("after Close: %q", got)
+	}
+}
+
+// BenchmarkBatchWriter is the cost of one log line on the caller's side.
+func BenchmarkBatchWriter(b *testing.B) {
+	w := newBatchWriter(io.Discard)
+	defer w.Close()
+	line := []byte(`{"time":"2026-01-01T00:00:00Z","level":"INFO","msg":"finished call","grpc.code":"OK"}` + "\n")
+	b.ReportAllocs()
+	for b.Loop() {
+		_, _ = w.Write(line)
 	}
 }
