@@ -411,21 +411,37 @@ func TestUpstreamDown(t *testing.T) {
 
 func TestUpstreamSlowerThanDeadline(t *testing.T) {
 	t.Parallel()
-	cancelled := make(chan struct{})
+	arrived, cancelled := make(chan struct{}), make(chan struct{})
 	g := startGateway(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/slow" {
+			return
+		}
+		close(arrived)
 		select {
 		case <-r.Context().Done():
 			close(cancelled)
-		case <-time.After(10 * time.Second):
+		case <-time.After(time.Minute):
 		}
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	// small.internal has the default host timeout (30s): only the caller's
+	// deadline can end the call. The connection is up before the deadline
+	// starts, so the deadline only has to cover the call itself.
+	alice := g.as(t, "alice")
+	if _, err := forward(t, alice, get("small.internal", "/warm")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	_, err := g.as(t, "alice").Forward(ctx, get("demo.internal", "/slow"))
+	_, err := alice.Forward(ctx, get("small.internal", "/slow"))
 	wantCode(t, err, codes.DeadlineExceeded)
 	select {
+	case <-arrived:
+	default:
+		t.Fatal("the call ended before it reached the upstream: the test proved nothing")
+	}
+	select {
 	case <-cancelled:
-	case <-time.After(5 * time.Second):
+	case <-time.After(waitFor):
 		t.Fatal("the upstream never saw the cancellation")
 	}
 }
@@ -453,6 +469,63 @@ func TestBodyLimits(t *testing.T) {
 	}
 	_, err = forward(t, alice, get("small.internal", "/big"))
 	wantCode(t, err, codes.ResourceExhausted)
+}
+
+// TestChunkedResponseOverLimit: a response without a Content-Length (sent
+// chunked) is bounded by max_response_body_bytes as it is read, for the
+// unary Forward that holds it in memory.
+func TestChunkedResponseOverLimit(t *testing.T) {
+	t.Parallel()
+	g := startGateway(t, func(w http.ResponseWriter, r *http.Request) {
+		chunks := []string{"01234", "56789"} // small.internal's limit: 10 bytes
+		if r.URL.Path == "/over" {
+			chunks = append(chunks, "x")
+		}
+		for _, c := range chunks {
+			_, _ = io.WriteString(w, c)
+			w.(http.Flusher).Flush() // no Content-Length: chunked
+		}
+	})
+	bob := g.as(t, "bob")
+	resp, err := forward(t, bob, get("small.internal", "/at"))
+	if err != nil || string(resp.GetBody()) != "0123456789" {
+		t.Fatalf("a chunked body at the limit: %v, %v", resp, err)
+	}
+	_, err = forward(t, bob, get("small.internal", "/over"))
+	if st := wantCode(t, err, codes.ResourceExhausted); st.Message() != "response body too large" {
+		t.Errorf("message = %q", st.Message())
+	}
+}
+
+// TestUpstreamFailsMidBody: an upstream that hangs up in the middle of its
+// response body fails a unary Forward with Unavailable; the app never gets
+// a truncated body as if it were whole.
+func TestUpstreamFailsMidBody(t *testing.T) {
+	t.Parallel()
+	g := startGateway(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/base/announced" {
+			w.Header().Set("Content-Length", "1000")
+		}
+		_, _ = io.WriteString(w, strings.Repeat("a", 500))
+		w.(http.Flusher).Flush()
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			panic(err)
+		}
+		conn.Close()
+	})
+	alice := g.as(t, "alice")
+	for _, path := range []string{"/announced", "/chunked"} {
+		t.Run(path, func(t *testing.T) {
+			resp, err := forward(t, alice, get("demo.internal", path))
+			if err == nil {
+				t.Fatalf("Forward returned %d bytes as a whole response", len(resp.GetBody()))
+			}
+			if st := wantCode(t, err, codes.Unavailable); st.Message() != "upstream unavailable" {
+				t.Errorf("message = %q, want the fixed one", st.Message())
+			}
+		})
+	}
 }
 
 func TestMalformedAndTraversal(t *testing.T) {
@@ -516,12 +589,18 @@ func TestInvalidArgumentNamesField(t *testing.T) {
 func TestSpoofedHeadersReplaced(t *testing.T) {
 	t.Parallel()
 	g := startGateway(t, nil)
-	_, err := forward(t, g.as(t, "alice"), &gatewayv1.ForwardRequest{Host: "demo.internal", Method: "GET", Path: "/x",
+	aliceCert := g.identity(t, "alice")
+	_, err := forward(t, g.dial(t, aliceCert), &gatewayv1.ForwardRequest{Host: "demo.internal", Method: "GET", Path: "/x",
 		Headers: []*gatewayv1.Header{
 			{Name: config.DefaultIdentityHeader, Value: "admin"},
 			{Name: strings.ToLower(config.DefaultIdentityHeader), Value: "admin"},
 			{Name: config.DefaultFingerprintHeader, Value: "00"},
+			{Name: strings.ToUpper(config.DefaultFingerprintHeader), Value: strings.Repeat("ab", 32)},
 			{Name: "X-Forwarded-For", Value: "10.0.0.1"},
+			{Name: "X-Forwarded-Host", Value: "admin.corp"},
+			{Name: "X-Forwarded-Proto", Value: "https"},
+			{Name: "X-Forwarded-Client-Cert", Value: "Hash=00;Subject=\"CN=admin\""},
+			{Name: "X-Forwarded-Prefix", Value: "/admin"},
 			{Name: "Forwarded", Value: "for=10.0.0.1"},
 			{Name: "X-Real-IP", Value: "10.0.0.1"},
 			{Name: "X-Request-Id", Value: "chosen-by-app"},
@@ -531,6 +610,7 @@ func TestSpoofedHeadersReplaced(t *testing.T) {
 			{Name: "Proxy-Authorization", Value: "Basic eA=="},
 			{Name: "Upgrade", Value: "websocket"},
 			{Name: "TE", Value: "trailers"},
+			{Name: "X-App", Value: "kept"},
 		}})
 	if err != nil {
 		t.Fatal(err)
@@ -542,16 +622,17 @@ func TestSpoofedHeadersReplaced(t *testing.T) {
 			t.Errorf("upstream %s = %q, want %q", name, got, want)
 		}
 	}
+	// Exactly the gateway's values: one each, never an app's copy beside them.
 	check(config.DefaultIdentityHeader, "alice")
+	check(config.DefaultFingerprintHeader, fingerprint(aliceCert.Leaf))
 	check("X-Forwarded-For", "127.0.0.1")
-	check("Forwarded")
-	check("X-Real-Ip")
-	check("X-Secret")
-	check("Proxy-Authorization")
-	check("Upgrade")
-	check("Te")
-	if r.Header.Get("X-Request-Id") == "chosen-by-app" {
-		t.Error("the app chose the request id")
+	for _, name := range []string{"X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Client-Cert", "X-Forwarded-Prefix",
+		"Forwarded", "X-Real-Ip", "X-Secret", "Proxy-Authorization", "Upgrade", "Te"} {
+		check(name)
+	}
+	check("X-App", "kept")
+	if ids := r.Header.Values("X-Request-Id"); len(ids) != 1 || ids[0] == "chosen-by-app" {
+		t.Errorf("upstream X-Request-Id = %q, want one id chosen by the gateway", ids)
 	}
 	if r.Host == "evil.example" {
 		t.Error("the app chose the upstream Host")
