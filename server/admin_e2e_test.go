@@ -16,10 +16,12 @@ import (
 	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
 	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
 	"github.com/msg-gateway/msg/server"
+	"github.com/msg-gateway/msg/server/admin"
 	"github.com/msg-gateway/msg/server/config"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
@@ -77,7 +79,11 @@ func TestAdminLiveUpdates(t *testing.T) {
 	})
 
 	// alice works, then her certificate is revoked by fingerprint: her next
-	// request on the same, already-open connection fails.
+	// request on the same, already-open connection fails, refused by the
+	// per-request check (Unauthenticated) or because the revocation closed
+	// the connection first (Unavailable). Each of the two has a test of its
+	// own: TestPerRequestRevocationCheck and
+	// TestStoreRevocationClosesConnections.
 	aliceCert := g.identity(t, "alice")
 	alice := g.dial(t, aliceCert)
 	if _, err := forward(t, alice, get("demo.internal", "/hello")); err != nil {
@@ -114,7 +120,7 @@ func TestAdminLiveUpdates(t *testing.T) {
 		t.Fatalf("audit for mallory's denials: %d %v", code, body)
 	}
 	rec := records(body)[0]
-	if rec["ruleId"] != "" && rec["reason"] != "no_matching_rule" || rec["host"] != "demo.internal" || len(rec["requestId"].(string)) != 32 {
+	if id, _ := rec["requestId"].(string); rec["ruleId"] != "" || rec["reason"] != "no_matching_rule" || rec["host"] != "demo.internal" || len(id) != 32 {
 		t.Errorf("mallory's denial record = %v", rec)
 	}
 	_, body = adminCall(t, g.adminAddr, testViewerToken, "GET", "/v1/audit?kind=RECORD_KIND_ADMIN", "")
@@ -184,21 +190,39 @@ func mustJSON(v any) string {
 
 // TestStreamWithoutHeadTimesOut: a ForwardStream that never sends its request
 // head is ended after limits.first_message_timeout instead of holding a
-// stream slot and an in-flight slot forever.
+// stream slot and an in-flight slot forever. The call has no deadline of its
+// own, so only the gateway can end it.
 func TestStreamWithoutHeadTimesOut(t *testing.T) {
 	t.Parallel()
+	const headTimeout = 300 * time.Millisecond
 	g := startGatewayWith(t, nil, server.Options{DrainTimeout: time.Second}, func(c *configv1.Config) {
-		c.Limits.FirstMessageTimeout = durationpb.New(300 * time.Millisecond)
+		c.Limits.FirstMessageTimeout = durationpb.New(headTimeout)
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	alice := g.as(t, "alice")
+	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	stream, err := g.as(t, "alice").ForwardStream(ctx)
+	start := time.Now()
+	stream, err := alice.ForwardStream(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = stream.Recv()
-	if status.Code(err) != codes.DeadlineExceeded || ctx.Err() != nil {
-		t.Fatalf("Recv on a stream without a head: %v, want DeadlineExceeded from the gateway", err)
+	ended := make(chan error, 1)
+	go func() {
+		_, err := stream.Recv()
+		ended <- err
+	}()
+	select {
+	case err := <-ended:
+		// The call has no deadline: DeadlineExceeded can only be the
+		// gateway's.
+		if status.Code(err) != codes.DeadlineExceeded {
+			t.Fatalf("Recv on a stream without a head: %v, want the gateway's DeadlineExceeded", err)
+		}
+		if took := time.Since(start); took < headTimeout {
+			t.Errorf("ended after %v, before the head timeout %v", took, headTimeout)
+		}
+	case <-time.After(waitFor):
+		t.Fatal("a stream without a head is still open")
 	}
 	if n := len(g.log.all()); n != 0 {
 		t.Errorf("upstream saw %d requests, want 0", n)
@@ -387,4 +411,67 @@ func TestUnauthenticatedCallsAudited(t *testing.T) {
 	if found != 2 {
 		t.Errorf("%d audit records of the unauthenticated Forward and ForwardStream, want 2: %s", found, strings.TrimSpace(mustJSON(body)))
 	}
+}
+
+// TestAdminForgedCertMetadataOverGRPC: the metadata that carries a REST
+// caller's admin certificate from the mux to the admin service is trusted on
+// the in-process connection only. A direct gRPC call to the admin listener
+// that forges it, without a certificate or with a certificate that is not an
+// admin's, is Unauthenticated and writes nothing.
+func TestAdminForgedCertMetadataOverGRPC(t *testing.T) {
+	t.Parallel()
+	g := startGatewayWith(t, nil, server.Options{DrainTimeout: time.Second}, func(c *configv1.Config) {
+		c.Admin.Tls = &configv1.AdminTLS{CertFile: c.Tls.CertFile, KeyFile: c.Tls.KeyFile, ClientCaFile: c.Tls.ClientCaFile}
+		c.Admin.Clients = []*configv1.AdminClient{{Name: "ops-cert", CommonName: "ops", Role: configv1.AdminRole_ADMIN_ROLE_EDITOR}}
+	})
+	ops := g.identity(t, "ops")
+	forged := metadata.Pairs(admin.CertMetadataKey, fingerprint(ops.Leaf), "x-msg-admin-client-cert-cn", "ops")
+	allowAll := &adminv1.Rule{Id: "forged", Effect: adminv1.Effect_EFFECT_ALLOW,
+		Principals: []*adminv1.PrincipalMatcher{{Kind: &adminv1.PrincipalMatcher_Any{Any: true}}}, Hosts: []string{"**"}}
+	statusBefore := adminStatus(t, g, ops)
+
+	for name, certs := range map[string][]tls.Certificate{
+		"no certificate":            nil,
+		"a non-admin's certificate": {g.identity(t, "nobody")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			conn, err := grpc.NewClient(g.adminAddr, grpc.WithTransportCredentials(credentials.NewTLS(
+				&tls.Config{RootCAs: g.ca.Pool(), Certificates: certs, MinVersion: tls.VersionTLS12})))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			ctx, cancel := context.WithTimeout(metadata.NewOutgoingContext(context.Background(), forged), waitFor)
+			defer cancel()
+			_, err = adminv1.NewAdminServiceClient(conn).CreateRule(ctx, &adminv1.CreateRuleRequest{Rule: allowAll})
+			if status.Code(err) != codes.Unauthenticated {
+				t.Fatalf("CreateRule with forged certificate metadata: %v, want Unauthenticated", err)
+			}
+		})
+	}
+	if after := adminStatus(t, g, ops); after.GetRevision() != statusBefore.GetRevision() || after.GetRuleCount() != statusBefore.GetRuleCount() {
+		t.Errorf("status after the forged calls = %v, before %v: something was written", after, statusBefore)
+	}
+	if _, err := forward(t, g.as(t, "mallory"), get("demo.internal", "/hello")); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("mallory after the forged calls: %v, want PermissionDenied", err)
+	}
+}
+
+// adminStatus asks the admin gRPC service for its status with a real admin
+// certificate.
+func adminStatus(t *testing.T, g *gateway, cert tls.Certificate) *adminv1.GetStatusResponse {
+	t.Helper()
+	conn, err := grpc.NewClient(g.adminAddr, grpc.WithTransportCredentials(credentials.NewTLS(
+		&tls.Config{RootCAs: g.ca.Pool(), Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	st, err := adminv1.NewAdminServiceClient(conn).GetStatus(ctx, &adminv1.GetStatusRequest{})
+	if err != nil {
+		t.Fatalf("GetStatus with an admin certificate: %v", err)
+	}
+	return st
 }
