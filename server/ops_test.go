@@ -32,6 +32,8 @@ import (
 	"google.golang.org/grpc/credentials"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // scrape fetches and parses the gateway's /metrics, with a viewer token.
@@ -95,7 +97,7 @@ func (g *gateway) waitMetric(t *testing.T, want float64, name string, labels ...
 	t.Helper()
 	var got float64
 	var ok bool
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(waitFor); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if got, ok = metricValue(g.scrape(t), name, labels...); ok && got == want {
 			return
 		}
@@ -391,7 +393,7 @@ func TestRequestIDInLogAndUpstream(t *testing.T) {
 	}
 	var rpcLines []map[string]any
 	// The RPC's log line is written after the response went out: poll.
-	for deadline := time.Now().Add(5 * time.Second); len(rpcLines) == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(waitFor); len(rpcLines) == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		for _, l := range logs.lines(t) {
 			if l["grpc.method"] == "Forward" && l["msg"] == "finished call" {
 				rpcLines = append(rpcLines, l)
@@ -433,7 +435,7 @@ func TestTracingSpansRPCAndUpstream(t *testing.T) {
 	}
 
 	var server, client tracetest.SpanStub
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(waitFor); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		for _, s := range exp.GetSpans() {
 			switch s.SpanKind {
 			case oteltrace.SpanKindServer:
@@ -510,10 +512,23 @@ func TestDrain(t *testing.T) {
 	g := startGatewayWith(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/base/slow" {
 			close(arrived)
-			<-release
+			// Watch the request too: if the gateway cut the call, the test
+			// fails below instead of hanging here.
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
 		}
 		fmt.Fprint(w, "done")
 	}, server.Options{DrainTimeout: 10 * time.Second})
+	t.Cleanup(func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	})
 
 	for _, p := range []string{"/healthz", "/readyz"} {
 		if code, body := adminGet(t, g.adminAddr, p); code != http.StatusOK {
@@ -532,12 +547,12 @@ func TestDrain(t *testing.T) {
 	}()
 	select {
 	case <-arrived:
-	case <-time.After(10 * time.Second):
+	case <-time.After(waitFor):
 		t.Fatal("the slow request never reached the upstream")
 	}
 
 	g.drain()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(waitFor)
 	for {
 		code, _ := adminGet(t, g.adminAddr, "/readyz")
 		if code == http.StatusServiceUnavailable {
@@ -553,7 +568,7 @@ func TestDrain(t *testing.T) {
 	}
 	// The listener closes right after readiness flips: new connections get
 	// nowhere.
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(waitFor); ; time.Sleep(10 * time.Millisecond) {
 		conn, err := net.DialTimeout("tcp", g.addr, time.Second)
 		if err != nil {
 			break
@@ -571,6 +586,78 @@ func TestDrain(t *testing.T) {
 	}
 	if err := g.wait(); err != nil {
 		t.Fatalf("Serve after drain: %v", err)
+	}
+}
+
+// TestDrainTimeoutCutsLongCalls: a call that would outlive drain_timeout
+// is cut when the timeout passes, and Serve returns: the drain waits for
+// running calls, but not for longer than configured.
+func TestDrainTimeoutCutsLongCalls(t *testing.T) {
+	t.Parallel()
+	const drainTimeout = time.Second
+	logs := &syncBuffer{}
+	arrived, released := make(chan struct{}), make(chan struct{})
+	g := startGatewayWith(t, func(w http.ResponseWriter, r *http.Request) {
+		close(arrived)
+		// Far longer than the drain timeout; it ends early only when the
+		// gateway cuts the call (or the test is over).
+		select {
+		case <-r.Context().Done():
+		case <-released:
+		case <-time.After(10 * time.Minute):
+		}
+	}, server.Options{Logger: slog.New(slog.NewJSONHandler(logs, nil))}, func(c *configv1.Config) {
+		c.DrainTimeout = durationpb.New(drainTimeout)
+		c.Hosts[0].Timeout = durationpb.New(10 * time.Minute)
+	})
+	t.Cleanup(func() { close(released) }) // runs before the gateway's cleanup
+	alice := g.as(t, "alice")
+	callErr := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		_, err := alice.Forward(ctx, get("demo.internal", "/long"))
+		callErr <- err
+	}()
+	select {
+	case <-arrived:
+	case <-time.After(waitFor):
+		t.Fatal("the long call never reached the upstream")
+	}
+
+	drainStart := time.Now()
+	g.drain()
+	served := make(chan error, 1)
+	go func() { served <- g.wait() }()
+	// The bound is far below the call's own 10 minutes and far above the
+	// drain timeout, so only a drain that ignores drain_timeout misses it.
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("Serve still draining %v after the drain began, with drain_timeout %v", time.Since(drainStart).Round(time.Second), drainTimeout)
+	}
+	var draining map[string]any
+	for _, l := range logs.lines(t) {
+		if l["msg"] == "gateway draining" {
+			draining = l
+		}
+	}
+	if draining == nil || draining["timeout"] != drainTimeout.String() {
+		t.Errorf("draining log line = %v, want the configured drain_timeout %v", draining, drainTimeout)
+	}
+	if took := time.Since(drainStart); took < drainTimeout {
+		t.Errorf("Serve returned %v after the drain began, before drain_timeout %v: the call was not given its time", took, drainTimeout)
+	}
+	select {
+	case err := <-callErr:
+		if status.Code(err) != codes.Unavailable {
+			t.Errorf("the cut call ended with %v, want Unavailable", err)
+		}
+	case <-time.After(waitFor):
+		t.Error("the cut call never ended on the client")
 	}
 }
 
@@ -682,7 +769,9 @@ func TestTracingToCollector(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("Serve did not return")
 	}
-	if d := time.Since(start); d > 5*time.Second {
+	// The flush is bounded at 2s; the exporter's own timeout is 10s. 8s
+	// leaves a loaded machine room and still catches an unbounded flush.
+	if d := time.Since(start); d > 8*time.Second {
 		t.Errorf("shutdown took %v with an unreachable collector", d)
 	}
 }
