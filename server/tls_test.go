@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -310,10 +311,13 @@ func TestTLSReloadUnderLoad(t *testing.T) {
 }
 
 // TestTLSReloadKeepsPreviousOnError: a broken certificate, key, CA or CRL
-// file keeps the material in force, and ReloadTLS says why.
+// file keeps the material in force, and both the poll's log line and
+// ReloadTLS's error name the key at fault.
 func TestTLSReloadKeepsPreviousOnError(t *testing.T) {
 	t.Parallel()
-	g := startGatewayWith(t, nil, server.Options{DrainTimeout: time.Second}, fastReload)
+	logs := &syncBuffer{}
+	g := startGatewayWith(t, nil, server.Options{DrainTimeout: time.Second,
+		Logger: slog.New(slog.NewJSONHandler(logs, nil))}, fastReload)
 	serial := g.servedSerial(t)
 	mismatched, err := g.ca.Issue(pki.Localhost())
 	if err != nil {
@@ -321,25 +325,41 @@ func TestTLSReloadKeepsPreviousOnError(t *testing.T) {
 	}
 	caPEM, _ := os.ReadFile(g.caFile)
 	certPEM, _ := os.ReadFile(g.certFile)
+	pollFailures := func() []string {
+		var errs []string
+		for _, l := range logs.lines(t) {
+			if l["msg"] == "tls files changed but do not load: keeping the previous certificate, client CAs and CRLs" {
+				e, _ := l["error"].(string)
+				errs = append(errs, e)
+			}
+		}
+		return errs
+	}
 	tests := []struct {
 		name string
 		file string
 		data []byte
+		key  string
 	}{
-		{"garbage certificate", g.certFile, []byte("not a certificate")},
-		{"certificate without its key", g.certFile, mismatched.CertPEM()},
-		{"empty CA bundle", g.caFile, []byte("")},
-		{"truncated CA bundle", g.caFile, caPEM[:len(caPEM)/2]},
+		{"garbage certificate", g.certFile, []byte("not a certificate"), "tls.cert_file"},
+		{"certificate without its key", g.certFile, mismatched.CertPEM(), "tls.cert_file"},
+		{"empty CA bundle", g.caFile, []byte(""), "tls.client_ca_file"},
+		{"truncated CA bundle", g.caFile, caPEM[:len(caPEM)/2], "tls.client_ca_file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			orig := map[string][]byte{g.certFile: certPEM, g.caFile: caPEM}[tt.file]
+			seen := len(pollFailures())
 			writeAtomic(t, tt.file, tt.data)
 			defer writeAtomic(t, tt.file, orig)
-			if err := g.srv.ReloadTLS(); err == nil {
-				t.Fatal("ReloadTLS = nil, want the load error")
+			// The poll notices the change, refuses it and says why.
+			eventually(t, "the poll to refuse the broken file", waitFor, func() bool { return len(pollFailures()) > seen })
+			if got := pollFailures()[seen]; !strings.HasPrefix(got, tt.key+":") {
+				t.Errorf("poll log error = %q, want it to name %s", got, tt.key)
 			}
-			time.Sleep(300 * time.Millisecond) // a few polls
+			if err := g.srv.ReloadTLS(); err == nil || !strings.HasPrefix(err.Error(), tt.key+":") {
+				t.Errorf("ReloadTLS = %v, want an error naming %s", err, tt.key)
+			}
 			if got := g.servedSerial(t); got != serial {
 				t.Errorf("served serial %s, want the previous %s", got, serial)
 			}
@@ -352,11 +372,14 @@ func TestTLSReloadKeepsPreviousOnError(t *testing.T) {
 
 // TestCRLRevocation: a certificate on its CA's CRL is refused in the
 // handshake; a CRL change reaches open connections (they are closed and
-// cannot come back); PEM and DER CRLs both work.
+// cannot come back), whether ReloadTLS (SIGHUP) or the poll picks it up;
+// PEM and DER CRLs both work. Each way of picking the change up runs alone
+// (the other is off), so each has to close the connections itself.
 func TestCRLRevocation(t *testing.T) {
 	t.Parallel()
-	for _, format := range []string{"PEM", "DER"} {
-		t.Run(format, func(t *testing.T) {
+	for _, tc := range []struct{ format, trigger string }{{"PEM", "ReloadTLS"}, {"DER", "poll"}} {
+		format := tc.format
+		t.Run(tc.format+" via "+tc.trigger, func(t *testing.T) {
 			t.Parallel()
 			ca, err := pki.NewCA("crl test CA")
 			if err != nil {
@@ -385,6 +408,9 @@ func TestCRLRevocation(t *testing.T) {
 			writeCRL(1, bob.Cert)
 			g := startGatewayWithCA(t, ca, func(c *configv1.Config) {
 				fastReload(c)
+				if tc.trigger != "poll" {
+					c.Tls.ReloadInterval = durationpb.New(time.Hour)
+				}
 				c.Tls.CrlFiles = []string{crlFile}
 			})
 			if _, err := forward(t, g.dial(t, bob.TLSCertificate()), get("demo.internal", "/x")); err == nil {
@@ -414,8 +440,10 @@ func TestCRLRevocation(t *testing.T) {
 			}
 			// Revoke alice while her connection is open.
 			writeCRL(2, bob.Cert, alice.Cert)
-			if err := g.srv.ReloadTLS(); err != nil {
-				t.Fatal(err)
+			if tc.trigger == "ReloadTLS" {
+				if err := g.srv.ReloadTLS(); err != nil {
+					t.Fatal(err)
+				}
 			}
 			eventually(t, "alice's connection to close", 10*time.Second, func() bool {
 				return conn.GetState() != connectivity.Ready
@@ -468,16 +496,52 @@ func TestCRLMustVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeAtomic(t, crlFile, pki.CRLPEM(good))
-	g := startGatewayWithCA(t, ca, func(c *configv1.Config) { fastReload(c); c.Tls.CrlFiles = []string{crlFile} })
-	// A forged CRL that would "unrevoke" bob is refused; bob stays out.
+	logs := &syncBuffer{}
+	g := startGatewayWithCAOpts(t, ca, server.Options{DrainTimeout: time.Second, Logger: slog.New(slog.NewJSONHandler(logs, nil))},
+		func(c *configv1.Config) { fastReload(c); c.Tls.CrlFiles = []string{crlFile} })
+	// A forged CRL that would "unrevoke" bob is refused by the poll and by
+	// ReloadTLS; bob stays out.
 	writeAtomic(t, crlFile, pki.CRLPEM(forged))
-	if err := g.srv.ReloadTLS(); err == nil {
-		t.Fatal("ReloadTLS accepted a forged CRL")
+	eventually(t, "the poll to refuse the forged CRL", waitFor, func() bool {
+		for _, l := range logs.lines(t) {
+			if e, _ := l["error"].(string); strings.HasPrefix(e, "tls.crl_files[0]:") {
+				return true
+			}
+		}
+		return false
+	})
+	if err := g.srv.ReloadTLS(); err == nil || !strings.HasPrefix(err.Error(), "tls.crl_files[0]:") {
+		t.Fatalf("ReloadTLS with a forged CRL = %v, want an error naming tls.crl_files[0]", err)
 	}
-	time.Sleep(300 * time.Millisecond)
 	if _, err := forward(t, g.dial(t, bob.TLSCertificate()), get("demo.internal", "/x")); err == nil {
 		t.Fatal("bob got through after a forged CRL")
 	}
+}
+
+// shortLivedCert issues alice a certificate that expires lifetime from now
+// (in whole seconds, as X.509 counts) and returns it with its NotAfter.
+func shortLivedCert(t *testing.T, ca *pki.CA, lifetime time.Duration) (tls.Certificate, time.Time) {
+	t.Helper()
+	leaf, err := ca.Issue(pki.Options{CommonName: "alice", NotAfter: time.Now().Add(lifetime)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return leaf.TLSCertificate(), leaf.Cert.NotAfter
+}
+
+// withLifetimes runs try with certificate lifetimes of 3 s, 6 s, 12 s, ...
+// until try reports that the machine was fast enough to finish its setup
+// before the certificate expired. A slow machine makes the test slower, never
+// skipped.
+func withLifetimes(t *testing.T, try func(lifetime time.Duration) (inTime bool)) {
+	t.Helper()
+	for lifetime := 3 * time.Second; lifetime <= 96*time.Second; lifetime *= 2 {
+		if try(lifetime) {
+			return
+		}
+		t.Logf("the setup outlasted a %v certificate; trying a longer one", lifetime)
+	}
+	t.Fatal("the setup outlasted every certificate lifetime up to 96s")
 }
 
 // TestExpiringCertificateClosesConnection: a connection made with a
@@ -486,34 +550,120 @@ func TestCRLMustVerify(t *testing.T) {
 func TestExpiringCertificateClosesConnection(t *testing.T) {
 	t.Parallel()
 	g := startGateway(t, nil)
-	notAfter := time.Now().Add(3 * time.Second)
-	leaf, err := g.ca.Issue(pki.Options{CommonName: "alice", NotAfter: notAfter})
-	if err != nil {
-		t.Fatal(err)
-	}
-	notAfter = leaf.Cert.NotAfter // whole seconds
-	conf := &tls.Config{RootCAs: g.ca.Pool(), Certificates: []tls.Certificate{leaf.TLSCertificate()}}
-	conn, err := grpc.NewClient(g.addr, grpc.WithTransportCredentials(credentials.NewTLS(conf)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	client := gatewayv1.NewGatewayServiceClient(conn)
-	if _, err := forward(t, client, get("demo.internal", "/x")); err != nil {
-		t.Fatalf("before expiry: %v", err)
-	}
-	if time.Now().After(notAfter) {
-		t.Skip("the machine is too slow for a 3s certificate")
-	}
-	eventually(t, "the connection to close at expiry", time.Until(notAfter)+10*time.Second, func() bool {
-		return conn.GetState() != connectivity.Ready
+	withLifetimes(t, func(lifetime time.Duration) bool {
+		cert, notAfter := shortLivedCert(t, g.ca, lifetime)
+		conf := &tls.Config{RootCAs: g.ca.Pool(), Certificates: []tls.Certificate{cert}}
+		conn, err := grpc.NewClient(g.addr, grpc.WithTransportCredentials(credentials.NewTLS(conf)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		client := gatewayv1.NewGatewayServiceClient(conn)
+		_, err = forward(t, client, get("demo.internal", "/x"))
+		if time.Now().After(notAfter) {
+			return false
+		}
+		if err != nil {
+			t.Fatalf("before expiry: %v", err)
+		}
+		eventually(t, "the connection to close at expiry", time.Until(notAfter)+10*time.Second, func() bool {
+			return conn.GetState() != connectivity.Ready
+		})
+		if closedAt := time.Now(); closedAt.Before(notAfter) {
+			t.Errorf("connection closed at %v, before the certificate's NotAfter %v", closedAt, notAfter)
+		}
+		if _, err := forward(t, client, get("demo.internal", "/x")); err == nil {
+			t.Fatal("an expired certificate got through")
+		}
+		return true
 	})
-	if closedAt := time.Now(); closedAt.Before(notAfter) {
-		t.Errorf("connection closed at %v, before the certificate's NotAfter %v", closedAt, notAfter)
+}
+
+// tlsVersions are the versions resumption is checked with: TLS 1.3 resumes
+// with a PSK, TLS 1.2 with a session ticket; both must re-check the client.
+var tlsVersions = map[string]uint16{"TLS 1.3": tls.VersionTLS13, "TLS 1.2": tls.VersionTLS12}
+
+// TestResumptionNotPastCertificateExpiry: a session ticket is never resumed
+// once its client certificate has expired, although the ticket itself is
+// still young: the client has to make a full handshake, which its expired
+// certificate fails.
+func TestResumptionNotPastCertificateExpiry(t *testing.T) {
+	t.Parallel()
+	g := startGateway(t, nil)
+	for name, version := range tlsVersions {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			withLifetimes(t, func(lifetime time.Duration) bool {
+				cert, notAfter := shortLivedCert(t, g.ca, lifetime)
+				conf := &tls.Config{RootCAs: g.ca.Pool(), Certificates: []tls.Certificate{cert}, MaxVersion: version,
+					ClientSessionCache: tls.NewLRUClientSessionCache(4)}
+				_, err1 := handshake(t, g.addr, conf)
+				cs, err2 := handshake(t, g.addr, conf)
+				if time.Now().After(notAfter) {
+					return false
+				}
+				if err1 != nil || err2 != nil || !cs.DidResume {
+					t.Fatalf("before expiry: resumed %v, errors %v, %v; want a resumed session", cs.DidResume, err1, err2)
+				}
+				// Wait for the expiry itself: this is the event under test.
+				time.Sleep(time.Until(notAfter) + 1100*time.Millisecond)
+				if cs, err := handshake(t, g.addr, conf); err == nil {
+					t.Fatalf("a handshake after the certificate's NotAfter succeeded (resumed %v)", cs.DidResume)
+				}
+				return true
+			})
+		})
 	}
-	_, err = forward(t, client, get("demo.internal", "/x"))
-	if err == nil {
-		t.Fatal("an expired certificate got through")
+}
+
+// TestResumptionAfterClientCABundleShrinks: once a CA is dropped from
+// tls.client_ca_file, its clients cannot resume their sessions either; the
+// clients of the CA that stays still resume.
+func TestResumptionAfterClientCABundleShrinks(t *testing.T) {
+	t.Parallel()
+	g := startGateway(t, nil)
+	staying, err := pki.NewCA("staying client CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeAtomic(t, g.caFile, append(g.ca.CertPEM(), staying.CertPEM()...))
+	if err := g.srv.ReloadTLS(); err != nil {
+		t.Fatal(err)
+	}
+	stayingLeaf, err := staying.Issue(pki.Options{CommonName: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type client struct{ dropped, staying *tls.Config }
+	clients := map[string]client{}
+	for name, version := range tlsVersions {
+		c := client{
+			dropped: &tls.Config{RootCAs: g.ca.Pool(), Certificates: []tls.Certificate{g.identity(t, "alice")},
+				MaxVersion: version, ClientSessionCache: tls.NewLRUClientSessionCache(4)},
+			staying: &tls.Config{RootCAs: g.ca.Pool(), Certificates: []tls.Certificate{stayingLeaf.TLSCertificate()},
+				MaxVersion: version, ClientSessionCache: tls.NewLRUClientSessionCache(4)},
+		}
+		for _, conf := range []*tls.Config{c.dropped, c.staying} {
+			_, err1 := handshake(t, g.addr, conf)
+			cs, err2 := handshake(t, g.addr, conf)
+			if err1 != nil || err2 != nil || !cs.DidResume {
+				t.Fatalf("%s before the change: resumed %v, errors %v, %v; want a resumed session", name, cs.DidResume, err1, err2)
+			}
+		}
+		clients[name] = c
+	}
+
+	writeAtomic(t, g.caFile, staying.CertPEM())
+	if err := g.srv.ReloadTLS(); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range clients {
+		if cs, err := handshake(t, g.addr, c.dropped); err == nil {
+			t.Errorf("%s: a client of the dropped CA got in after the bundle shrank (resumed %v)", name, cs.DidResume)
+		}
+		if cs, err := handshake(t, g.addr, c.staying); err != nil || !cs.DidResume {
+			t.Errorf("%s: a client of the staying CA: resumed %v, error %v; want a resumed session", name, cs.DidResume, err)
+		}
 	}
 }
 
@@ -521,8 +671,14 @@ func TestExpiringCertificateClosesConnection(t *testing.T) {
 // certificate still comes from the gateway's own CA).
 func startGatewayWithCA(t *testing.T, ca *pki.CA, mutate func(*configv1.Config)) *gateway {
 	t.Helper()
+	return startGatewayWithCAOpts(t, ca, server.Options{DrainTimeout: time.Second}, mutate)
+}
+
+// startGatewayWithCAOpts is startGatewayWithCA with server options.
+func startGatewayWithCAOpts(t *testing.T, ca *pki.CA, opts server.Options, mutate func(*configv1.Config)) *gateway {
+	t.Helper()
 	var caFile string
-	g := startGatewayWith(t, nil, server.Options{DrainTimeout: time.Second}, func(c *configv1.Config) {
+	g := startGatewayWith(t, nil, opts, func(c *configv1.Config) {
 		caFile = filepath.Join(filepath.Dir(c.Tls.CertFile), "client-ca.pem")
 		if err := os.WriteFile(caFile, ca.CertPEM(), 0o644); err != nil {
 			t.Fatal(err)

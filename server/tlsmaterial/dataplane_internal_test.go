@@ -104,20 +104,26 @@ func TestTicketKeyRotation(t *testing.T) {
 		}
 	}
 
+	// The promise (docs/SECURITY.md), not the constant: the current key and
+	// the two previous ones, so a ticket lives at most 3 rotations (36 h).
+	const promisedKeys = 3
+	if ticketKeyRotation != 12*time.Hour {
+		t.Errorf("ticket keys rotate every %v, want 12h", ticketKeyRotation)
+	}
 	kept := tls.NewLRUClientSessionCache(4)
 	if resumes(t, m, ca, cert, kept) {
 		t.Fatal("first handshake resumed")
 	}
-	rotate(ticketKeysKept - 1)
+	rotate(promisedKeys - 1)
 	if !resumes(t, m, ca, cert, kept) {
-		t.Errorf("a ticket from %d rotations ago did not resume", ticketKeysKept-1)
+		t.Errorf("a ticket from %d rotations ago did not resume", promisedKeys-1)
 	}
 
 	dropped := tls.NewLRUClientSessionCache(4)
 	resumes(t, m, ca, cert, dropped)
-	rotate(ticketKeysKept)
+	rotate(promisedKeys)
 	if resumes(t, m, ca, cert, dropped) {
-		t.Errorf("a ticket from %d rotations ago resumed: its key should be gone", ticketKeysKept)
+		t.Errorf("a ticket from %d rotations ago resumed: its key should be gone", promisedKeys)
 	}
 
 	// A reload builds a new snapshot config: it must carry the keys.
