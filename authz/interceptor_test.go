@@ -200,3 +200,75 @@ func TestHeadRequest(t *testing.T) {
 		t.Errorf("HeadRequest(nil) = %v, want an empty request", got)
 	}
 }
+
+// TestAuthorizeUnary: the unary interceptor lets exempt methods through
+// untouched, decides Forward calls on their canonical request, and fails
+// closed on everything else: any other method is denied, whatever its
+// context carries, and so is a Forward call without a principal or without
+// a canonical request.
+func TestAuthorizeUnary(t *testing.T) {
+	t.Parallel()
+	policy, err := authz.NewPolicy([]*adminv1.Rule{
+		allow("alice-demo", []*adminv1.PrincipalMatcher{{Kind: &adminv1.PrincipalMatcher_Id{Id: "alice"}}}, []string{"demo.internal"}, nil),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const healthCheck = "/grpc.health.v1.Health/Check"
+	ic := &authz.Interceptors{
+		Policy: func() *authz.Policy { return policy },
+		Exempt: map[string]bool{healthCheck: true},
+	}
+	alice := authz.NewContextWithPrincipal(context.Background(), &authz.Principal{ID: "alice"})
+	mallory := authz.NewContextWithPrincipal(context.Background(), &authz.Principal{ID: "mallory"})
+	allowedReq := &authz.Request{Host: "demo.internal", Method: "GET", Path: "/x"}
+	// A context that would pass the policy if it were asked: only the
+	// method decides that these calls are refused.
+	aliceWithRequest := authz.NewContextWithRequest(alice, allowedReq)
+	forward := &gatewayv1.ForwardRequest{Host: "demo.internal", Method: "GET", Path: "/x"}
+	tests := []struct {
+		name   string
+		ctx    context.Context
+		method string
+		req    any
+		want   codes.Code
+	}{
+		{"allowed Forward", aliceWithRequest, gatewayv1.GatewayService_Forward_FullMethodName, forward, codes.OK},
+		{"exempt method", context.Background(), healthCheck, &gatewayv1.ForwardRequest{}, codes.OK},
+		{"denied Forward", authz.NewContextWithRequest(mallory, allowedReq), gatewayv1.GatewayService_Forward_FullMethodName, forward, codes.PermissionDenied},
+		{"Forward without a principal", authz.NewContextWithRequest(context.Background(), allowedReq), gatewayv1.GatewayService_Forward_FullMethodName, forward, codes.Unauthenticated},
+		{"Forward without a canonical request", alice, gatewayv1.GatewayService_Forward_FullMethodName, forward, codes.PermissionDenied},
+		{"other method, other message", aliceWithRequest, "/msg.gateway.v1.GatewayService/Other", &adminv1.Rule{}, codes.PermissionDenied},
+		{"other service's method", aliceWithRequest, "/grpc.reflection.v1.ServerReflection/Info", &gatewayv1.RequestHead{}, codes.PermissionDenied},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			called := false
+			var gotCtx context.Context
+			handler := func(ctx context.Context, _ any) (any, error) {
+				called, gotCtx = true, ctx
+				return "answer", nil
+			}
+			resp, err := ic.AuthorizeUnary()(tt.ctx, tt.req, &grpc.UnaryServerInfo{FullMethod: tt.method}, handler)
+			if got := status.Code(err); got != tt.want {
+				t.Fatalf("code = %v (%v), want %v", got, err, tt.want)
+			}
+			if tt.want != codes.OK {
+				if called || resp != nil {
+					t.Errorf("the handler ran for a refused call (response %v)", resp)
+				}
+				return
+			}
+			if !called || resp != "answer" {
+				t.Fatal("the handler did not run")
+			}
+			if tt.method == healthCheck {
+				return
+			}
+			if d, ok := authz.DecisionFromContext(gotCtx); !ok || !d.Allowed || d.RuleID != "alice-demo" {
+				t.Errorf("decision = %+v, %v; want allowed by alice-demo", d, ok)
+			}
+		})
+	}
+}
