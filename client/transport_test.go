@@ -533,15 +533,25 @@ func TestContextCanceledBeforeSend(t *testing.T) {
 func TestDeadline(t *testing.T) {
 	t.Parallel()
 	serverDeadline := make(chan bool, 1)
-	gw := startGateway(t, gatewaySetup{handle: func(ctx context.Context, _ *gatewayv1.ForwardRequest) (*gatewayv1.ForwardResponse, error) {
+	gw := startGateway(t, gatewaySetup{handle: func(ctx context.Context, r *gatewayv1.ForwardRequest) (*gatewayv1.ForwardResponse, error) {
+		if r.GetPath() == "/warm" {
+			return &gatewayv1.ForwardResponse{StatusCode: http.StatusOK}, nil
+		}
 		_, ok := ctx.Deadline()
 		serverDeadline <- ok
 		<-ctx.Done()
 		return nil, status.FromContextError(ctx.Err()).Err()
 	}})
 	hc := &http.Client{Transport: newTransport(t, gw)}
+	// The connection (and its TLS handshake) is up before the deadline
+	// starts: the deadline only has to cover the call.
+	warm, err := hc.Get("https://demo.internal/warm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	warm.Body.Close()
 
-	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, "GET", "https://demo.internal/slow", nil)
 	if err != nil {

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
 	gatewayv1 "github.com/msg-gateway/msg/gen/msg/gateway/v1"
 	"github.com/msg-gateway/msg/server"
+	"golang.org/x/net/http2"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -134,7 +136,12 @@ func TestMaxConcurrentStreams(t *testing.T) {
 		}()
 	}
 	eventually(t, "two calls at the upstream", 10*time.Second, func() bool { return up.cur.Load() == 2 })
-	time.Sleep(300 * time.Millisecond) // room for a third to (wrongly) arrive
+	// What holds the third call back is the limit the gateway announces in
+	// its HTTP/2 SETTINGS; read it as a raw HTTP/2 client sees it rather
+	// than wait for a third call that must never come.
+	if got, ok := announcedMaxConcurrentStreams(t, g, "alice"); !ok || got != 2 {
+		t.Errorf("SETTINGS_MAX_CONCURRENT_STREAMS = %d (announced %v), want 2", got, ok)
+	}
 	close(up.release)
 	wg.Wait()
 	close(errs)
@@ -145,6 +152,37 @@ func TestMaxConcurrentStreams(t *testing.T) {
 	}
 	if m := up.max.Load(); m != 2 {
 		t.Errorf("the upstream saw %d calls at once on one connection, want at most 2", m)
+	}
+}
+
+// announcedMaxConcurrentStreams opens a raw HTTP/2 connection as cn and
+// returns the SETTINGS_MAX_CONCURRENT_STREAMS of the gateway's first
+// SETTINGS frame.
+func announcedMaxConcurrentStreams(t *testing.T, g *gateway, cn string) (uint32, bool) {
+	t.Helper()
+	conf := g.clientConf(t, cn)
+	conf.ServerName, conf.NextProtos = "localhost", []string{"h2"}
+	conn, err := tls.Dial("tcp", g.addr, conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(waitFor))
+	if _, err := io.WriteString(conn, http2.ClientPreface); err != nil {
+		t.Fatal(err)
+	}
+	fr := http2.NewFramer(conn, conn)
+	if err := fr.WriteSettings(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("reading the gateway's SETTINGS: %v", err)
+		}
+		if sf, ok := f.(*http2.SettingsFrame); ok && !sf.IsAck() {
+			return sf.Value(http2.SettingMaxConcurrentStreams)
+		}
 	}
 }
 
@@ -168,11 +206,14 @@ func retryInfo(t *testing.T, err error, wantReason string) time.Duration {
 }
 
 // TestRateLimitPerIdentity: each principal has its own token bucket, shared
-// by all its connections; over it, ResourceExhausted with RetryInfo.
+// by all its connections; over it, ResourceExhausted with RetryInfo. The
+// bucket refills one token every 1000 s, so however slow the machine, no
+// token comes back during the test.
 func TestRateLimitPerIdentity(t *testing.T) {
 	t.Parallel()
+	const rate = 0.001
 	g := startGatewayWith(t, nil, server.Options{DrainTimeout: time.Second}, withLimits(func(l *configv1.Limits) {
-		l.RatePerSecond, l.Burst = 0.5, 3
+		l.RatePerSecond, l.Burst = rate, 3
 	}))
 	a1, a2 := g.as(t, "alice"), g.as(t, "alice")
 	for i, c := range []gatewayv1.GatewayServiceClient{a1, a2, a1} {
@@ -181,8 +222,8 @@ func TestRateLimitPerIdentity(t *testing.T) {
 		}
 	}
 	_, err := forward(t, a2, get("demo.internal", "/r")) // a second connection: same bucket
-	if d := retryInfo(t, err, server.ErrorReasonRateLimited); d > 2*time.Second {
-		t.Errorf("retry delay %v, want at most 1/rate = 2s", d)
+	if d, perToken := retryInfo(t, err, server.ErrorReasonRateLimited), time.Duration(float64(time.Second)/rate); d > perToken {
+		t.Errorf("retry delay %v, want at most 1/rate = %v", d, perToken)
 	}
 	if _, err := forward(t, g.as(t, "bob"), get("demo.internal", "/r")); err != nil {
 		t.Errorf("bob is limited by alice's bucket: %v", err)
@@ -235,12 +276,14 @@ func TestInFlightPerIdentity(t *testing.T) {
 // never says anything, within limit.
 func silentConnClosed(t *testing.T, addr string, limit time.Duration) (time.Duration, bool) {
 	t.Helper()
+	// Timed from before the dial: the gateway's clock for this connection
+	// starts at accept, which cannot come earlier.
+	start := time.Now()
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	start := time.Now()
 	_ = conn.SetReadDeadline(start.Add(limit))
 	_, err = conn.Read(make([]byte, 1))
 	var ne net.Error
@@ -261,7 +304,7 @@ func TestHandshakeTimeout(t *testing.T) {
 	if !closed {
 		t.Fatalf("a silent connection was still open after %v", took)
 	}
-	if took < 400*time.Millisecond {
+	if took < 500*time.Millisecond {
 		t.Errorf("closed after %v, before the handshake timeout", took)
 	}
 }
@@ -321,7 +364,10 @@ func TestHandshakeFlood(t *testing.T) {
 				return
 			}
 			defer c.Close()
-			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			// The client's own deadline is only a backstop, far beyond the
+			// handshake timeout: running into it means the gateway never
+			// closed the connection.
+			_ = c.SetDeadline(time.Now().Add(waitFor))
 			switch i % 3 {
 			case 0: // silent
 			case 1: // garbage
@@ -331,7 +377,11 @@ func TestHandshakeFlood(t *testing.T) {
 			case 2: // a TLS record header that promises more than ever comes
 				_, _ = c.Write([]byte{0x16, 0x03, 0x01, 0x40, 0x00, 0x01})
 			}
-			_, _ = io.Copy(io.Discard, c) // until the gateway closes it
+			// Until the gateway closes it: EOF, a reset, or an alert then EOF.
+			_, err = io.Copy(io.Discard, c)
+			if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+				t.Errorf("flood connection %d (kind %d): still open at the client's deadline; the gateway never closed it", i, i%3)
+			}
 		}()
 	}
 	var served atomic.Int64

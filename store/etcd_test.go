@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -28,6 +30,12 @@ func newPrefix() string { return fmt.Sprintf("/test/%d", prefixSeq.Add(1)) }
 // test ends.
 func openEtcd(t *testing.T, srv *etcdtest.Server, prefix string) *store.Etcd {
 	t.Helper()
+	return openEtcdLogged(t, srv, prefix, nil)
+}
+
+// openEtcdLogged is openEtcd with the store's log going to log.
+func openEtcdLogged(t *testing.T, srv *etcdtest.Server, prefix string, log *slog.Logger) *store.Etcd {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	s, err := store.OpenEtcd(ctx, store.EtcdOptions{
@@ -36,6 +44,7 @@ func openEtcd(t *testing.T, srv *etcdtest.Server, prefix string) *store.Etcd {
 		DialTimeout:   time.Second,
 		ProbeInterval: 100 * time.Millisecond,
 		DataDir:       t.TempDir(),
+		Logger:        log,
 	})
 	if err != nil {
 		t.Fatalf("OpenEtcd: %v", err)
@@ -321,7 +330,8 @@ func TestEtcdKeyLayout(t *testing.T) {
 	t.Parallel()
 	srv := etcdtest.Start(t, nil)
 	prefix := newPrefix()
-	s := openEtcd(t, srv, prefix)
+	var logs syncBuffer
+	s := openEtcdLogged(t, srv, prefix, slog.New(slog.NewTextHandler(&logs, nil)))
 	ctx := context.Background()
 	snap, err := s.Apply(ctx, []store.Mutation{put(store.KindHost, "a.internal", host("a.internal", "http://a")), put(store.KindRevocation, "fp-1", &adminv1.Revocation{Id: "fp-1"})}, nil)
 	if err != nil {
@@ -351,7 +361,10 @@ func TestEtcdKeyLayout(t *testing.T) {
 	if _, err := c.Put(ctx, prefix+"/rules/broken", "\xff\xff not a proto"); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond)
+	// The store has read the broken value once it says so.
+	waitFor(t, "the store to report the unreadable value", 10*time.Second, func() bool {
+		return strings.Contains(logs.String(), "etcd holds a value this gateway cannot read")
+	})
 	if got := s.Snapshot(); got.Revision != snap.Revision {
 		t.Errorf("an undecodable value changed the snapshot: %v", got)
 	}
