@@ -205,6 +205,10 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 3s; try FUZZTIME=2m)
 	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; done
 
+.PHONY: mutants
+mutants: ## break each security promise on purpose; fail unless its tests notice (MUTANTS=REGEXP: a subset)
+	GO=$(GO) $(GO) run ./scripts/mutants $(if $(MUTANTS),-run '$(MUTANTS)')
+
 .PHONY: build
 build: ## build msg-gateway and msgctl into bin/, stamped with VERSION (git describe)
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/ ./cmd/...
