@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/msg-gateway/msg/server"
 )
 
 // TestAdminWriteSurvivesKill9 runs the real gateway as a child process,
@@ -20,8 +18,7 @@ func TestAdminWriteSurvivesKill9(t *testing.T) {
 	}
 	t.Parallel()
 	f := newServeFixture(t, func(w http.ResponseWriter, r *http.Request) {})
-	const token = "crash-test-editor-token"
-	f.write(t, f.config("info")+"admin:\n  tokens:\n    - {name: crash-test, sha256: "+server.HashAdminToken(token)+", role: editor}\n")
+	const token = fixtureToken
 
 	call := func(adminAddr, method, path, body string) (int, string) {
 		t.Helper()

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -75,6 +77,7 @@ admin_listen: 127.0.0.1:0
 drain_timeout: 10s
 data_dir: %q
 tls: {cert_file: %q, key_file: %q, client_ca_file: %q}
+admin: {tokens: [{name: serve-test, sha256: %q, role: editor}]}
 log: {level: %s, format: json}
 hosts:
   - name: slow.internal
@@ -85,11 +88,17 @@ rules:
     effect: allow
     principals: [{id: alice}]
     hosts: [slow.internal]
-`, filepath.Join(f.dir, "data"), certFile, keyFile, caFile, level, up.URL)
+`, filepath.Join(f.dir, "data"), certFile, keyFile, caFile, hex.EncodeToString(fixtureTokenHash[:]), level, up.URL)
 	}
 	f.write(t, f.config("info"))
 	return f
 }
+
+// fixtureToken is the serve fixture's admin token (role editor): tests
+// read /metrics and write through the admin API with it.
+const fixtureToken = "serve-test-editor-token"
+
+var fixtureTokenHash = sha256.Sum256([]byte(fixtureToken))
 
 func (f *serveFixture) write(t *testing.T, text string) {
 	t.Helper()
@@ -146,7 +155,13 @@ func (l *logLines) findWith(msg string, ok func(map[string]any) bool, wait time.
 func waitHandshakeFailures(t *testing.T, adminAddr string, n int) {
 	t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		resp, err := http.Get("http://" + adminAddr + "/metrics")
+		req, _ := http.NewRequest("GET", "http://"+adminAddr+"/metrics", nil)
+		req.Header.Set("Authorization", "Bearer "+fixtureToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil && resp.StatusCode != http.StatusOK {
+			resp.Body.Close()
+			t.Fatalf("GET /metrics: %s", resp.Status)
+		}
 		if err == nil {
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
