@@ -179,6 +179,53 @@ func TestProjectList(t *testing.T) {
 	}
 }
 
+// TestProjectKillsExist checks, without building anything, that every test
+// the list names is still declared in its package: a renamed or deleted test
+// fails here, in `make test`, rather than at the next `make mutants`.
+func TestProjectKillsExist(t *testing.T) {
+	t.Parallel()
+	f, err := os.Open("mutants.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	list, err := loadList(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	top := regexp.MustCompile(`^\^((?:Test|Fuzz)[A-Za-z0-9_]*)\$(?:/|$)`)
+	srcs := map[string]string{}
+	for _, m := range list {
+		for _, k := range m.Kill {
+			name := top.FindStringSubmatch(k.Run)
+			if name == nil {
+				t.Errorf("mutant %s: -run %q does not start with ^TestName$: name one top-level test", m.ID, k.Run)
+				continue
+			}
+			src, ok := srcs[k.Pkg]
+			if !ok {
+				files, err := filepath.Glob(filepath.Join("../..", k.Pkg, "*_test.go"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var b strings.Builder
+				for _, file := range files {
+					text, err := os.ReadFile(file)
+					if err != nil {
+						t.Fatal(err)
+					}
+					b.Write(text)
+				}
+				src = b.String()
+				srcs[k.Pkg] = src
+			}
+			if !regexp.MustCompile(`(?m)^func ` + name[1] + `\(`).MatchString(src) {
+				t.Errorf("mutant %s: package %s declares no %s — update the mutant list", m.ID, k.Pkg, name[1])
+			}
+		}
+	}
+}
+
 // TestSecurityDocNamesEveryMutant: docs/SECURITY.md names each promise's
 // mutants in brackets ([`id`, ...]); every mutant of the list is named
 // there, and every name there is a mutant of the list.
