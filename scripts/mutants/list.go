@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -101,11 +102,23 @@ func loadList(r io.Reader) ([]Mutant, error) {
 type StaleError struct {
 	Mutant, File string
 	Count        int
+	// Missing says that File itself is gone.
+	Missing bool
+	// Elsewhere lists the module's other Go files that hold the snippet:
+	// where the code most likely moved to.
+	Elsewhere []string
 }
 
 func (e *StaleError) Error() string {
+	hint := ""
+	if len(e.Elsewhere) > 0 {
+		hint = " (the snippet occurs in " + strings.Join(e.Elsewhere, ", ") + ")"
+	}
+	if e.Missing {
+		return fmt.Sprintf("mutant %s: file %s does not exist%s — update the mutant list", e.Mutant, e.File, hint)
+	}
 	if e.Count == 0 {
-		return fmt.Sprintf("mutant %s: snippet not found in file %s — update the mutant list", e.Mutant, e.File)
+		return fmt.Sprintf("mutant %s: snippet not found in file %s%s — update the mutant list", e.Mutant, e.File, hint)
 	}
 	return fmt.Sprintf("mutant %s: snippet occurs %d times in file %s — make it unique in the mutant list", e.Mutant, e.Count, e.File)
 }
@@ -129,15 +142,51 @@ func (m Mutant) apply(root, goroot string) (map[string][]byte, error) {
 			var err error
 			if src, err = os.ReadFile(path); err != nil {
 				if errors.Is(err, os.ErrNotExist) {
-					return nil, fmt.Errorf("mutant %s: file %s does not exist — update the mutant list", m.ID, e.File)
+					return nil, &StaleError{Mutant: m.ID, File: e.File, Missing: true, Elsewhere: findSnippet(root, e)}
 				}
 				return nil, fmt.Errorf("mutant %s: %w", m.ID, err)
 			}
 		}
 		if n := bytes.Count(src, []byte(e.Find)); n != 1 {
-			return nil, &StaleError{Mutant: m.ID, File: e.File, Count: n}
+			stale := &StaleError{Mutant: m.ID, File: e.File, Count: n}
+			if n == 0 {
+				stale.Elsewhere = findSnippet(root, e)
+			}
+			return nil, stale
 		}
 		out[path] = bytes.Replace(src, []byte(e.Find), []byte(e.Replace), 1)
 	}
 	return out, nil
+}
+
+// findSnippet returns the module's Go files, other than e.File, that hold
+// e.Find, for the message of a stale mutant.
+func findSnippet(root string, e Edit) []string {
+	if strings.HasPrefix(e.File, "$GOROOT/") {
+		return nil
+	}
+	var found []string
+	_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() {
+			if name := d.Name(); path != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "node_modules") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		rel, err := filepath.Rel(root, path)
+		if err != nil || filepath.ToSlash(rel) == e.File {
+			return nil
+		}
+		if src, err := os.ReadFile(path); err == nil && bytes.Contains(src, []byte(e.Find)) {
+			found = append(found, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	return found
 }

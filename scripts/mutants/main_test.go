@@ -73,8 +73,10 @@ func TestRun(t *testing.T) {
 			{File: "gate/gate.go", Find: "return n > 0", Replace: "return n >= 0"},
 			{File: "gate/gate.go", Find: "return n * 2", Replace: "return n * 3"},
 		}, Kill: kill("^TestAllowed$")}, Killed, ""},
-		{"missing file", Mutant{ID: "f", Edits: []Edit{{File: "gate/nope.go", Find: "x", Replace: "y"}}, Kill: kill("^TestAllowed$")}, Failed,
+		{"missing file", Mutant{ID: "f", Edits: []Edit{{File: "gate/nope.go", Find: "x", Replace: "y"}}, Kill: kill("^TestAllowed$")}, Stale,
 			"file gate/nope.go does not exist"},
+		{"snippet moved", Mutant{ID: "m", Edits: []Edit{{File: "gate/moved.go", Find: "Answer = 42", Replace: "Answer = 43"}}, Kill: kill("^TestAllowed$")}, Stale,
+			"mutant m: file gate/moved.go does not exist (the snippet occurs in other/other.go) — update the mutant list"},
 	}
 	r := fixtureRunner(t)
 	var all []Mutant
