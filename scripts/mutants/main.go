@@ -22,6 +22,7 @@ import (
 	"os/signal"
 	"regexp"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 )
@@ -73,7 +74,8 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// SIGTERM too, so that a stopped run still removes its work directory.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	goCmd := os.Getenv("GO")
 	if goCmd == "" {
