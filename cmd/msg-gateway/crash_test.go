@@ -34,7 +34,7 @@ func TestAdminWriteSurvivesKill9(t *testing.T) {
 	}
 
 	child, logs, _ := startServe(t, f.cfgPath)
-	adminAddr, _ := logs.find("gateway listening", 10*time.Second)["admin"].(string)
+	adminAddr, _ := logs.find("gateway listening", logWait)["admin"].(string)
 	writes := []struct{ path, body string }{
 		{"/v1/hosts", `{"name":"kept.internal","upstream":"http://kept.corp:8080"}`},
 		{"/v1/rules", `{"id":"kept-rule","effect":"EFFECT_ALLOW","principals":[{"id":"alice"}],"hosts":["kept.internal"]}`},
@@ -52,7 +52,7 @@ func TestAdminWriteSurvivesKill9(t *testing.T) {
 	_ = child.Wait()
 
 	_, logs, _ = startServe(t, f.cfgPath)
-	adminAddr, _ = logs.find("gateway listening", 10*time.Second)["admin"].(string)
+	adminAddr, _ = logs.find("gateway listening", logWait)["admin"].(string)
 	for _, path := range []string{"/v1/hosts/kept.internal", "/v1/rules/kept-rule", "/v1/revocations"} {
 		code, body := call(adminAddr, "GET", path, "")
 		if code != 200 || (path == "/v1/revocations" && !strings.Contains(body, strings.Repeat("ab", 32))) {

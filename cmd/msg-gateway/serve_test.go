@@ -127,6 +127,11 @@ func (l *logLines) scan(r io.Reader) {
 	}
 }
 
+// logWait bounds every wait for a log line: generous, because the child is
+// a race-enabled gateway on a shared machine (a debug line has taken 4 s to
+// appear), and free when the line comes, as the wait ends at once.
+const logWait = 30 * time.Second
+
 // find returns the first line whose msg is msg, waiting up to wait.
 func (l *logLines) find(msg string, wait time.Duration) map[string]any {
 	return l.findWith(msg, nil, wait)
@@ -214,7 +219,7 @@ func startServe(t *testing.T, cfgPath string) (*exec.Cmd, *logLines, string) {
 			t.Logf("serve stderr:\n%s", logs)
 		}
 	})
-	m := logs.find("gateway listening", 60*time.Second)
+	m := logs.find("gateway listening", 2*logWait)
 	if m == nil {
 		t.Fatal("serve did not log that it listens")
 	}
@@ -377,7 +382,7 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 		t.Error("no call was in flight at the signal: the test proved nothing")
 	}
 	for _, msg := range []string{"gateway draining", "gateway stopped"} {
-		if logs.find(msg, time.Second) == nil {
+		if logs.find(msg, logWait) == nil {
 			t.Errorf("no %q log line", msg)
 		}
 	}
@@ -392,7 +397,7 @@ func TestServeSIGHUPReloadsLogLevel(t *testing.T) {
 	t.Parallel()
 	f := newServeFixture(t, func(w http.ResponseWriter, r *http.Request) {})
 	child, logs, addr := startServe(t, f.cfgPath)
-	adminAddr, _ := logs.find("gateway listening", time.Second)["admin"].(string)
+	adminAddr, _ := logs.find("gateway listening", logWait)["admin"].(string)
 
 	// A connection that hangs up before the handshake is logged at debug
 	// level only.
@@ -411,7 +416,7 @@ func TestServeSIGHUPReloadsLogLevel(t *testing.T) {
 	if err := child.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	if m := logs.find("config reloaded", 10*time.Second); m == nil || m["log_level"] != "INFO" {
+	if m := logs.find("config reloaded", logWait); m == nil || m["log_level"] != "INFO" {
 		t.Fatalf("reload line = %v, want log_level INFO", m)
 	}
 	if logs.find("TLS handshake failed", 0) != nil {
@@ -422,11 +427,11 @@ func TestServeSIGHUPReloadsLogLevel(t *testing.T) {
 	if err := child.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	if m := logs.findWith("config reloaded", func(m map[string]any) bool { return m["log_level"] == "DEBUG" }, 10*time.Second); m == nil {
+	if m := logs.findWith("config reloaded", func(m map[string]any) bool { return m["log_level"] == "DEBUG" }, logWait); m == nil {
 		t.Fatal("no reload line with log_level DEBUG")
 	}
 	probe()
-	if logs.find("TLS handshake failed", 5*time.Second) == nil {
+	if logs.find("TLS handshake failed", logWait) == nil {
 		t.Error("no debug line after reloading with log.level debug")
 	}
 
@@ -434,7 +439,7 @@ func TestServeSIGHUPReloadsLogLevel(t *testing.T) {
 	if err := child.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	if logs.find("config reload failed; keeping the running config", 10*time.Second) == nil {
+	if logs.find("config reload failed; keeping the running config", logWait) == nil {
 		t.Error("a broken config file was not reported")
 	}
 	if err := child.Process.Signal(syscall.SIGTERM); err != nil {
