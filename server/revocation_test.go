@@ -7,20 +7,16 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"testing"
 	"time"
 
-	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
 	gatewayv1 "github.com/msg-gateway/msg/gen/msg/gateway/v1"
-	"github.com/msg-gateway/msg/internal/pki"
 	"github.com/msg-gateway/msg/server"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // dialConn connects with cert and returns the connection itself, so that a
@@ -60,46 +56,6 @@ func TestPerRequestRevocationCheck(t *testing.T) {
 			t.Fatalf("alice before the revocation: %v", err)
 		}
 		server.RevokeInStoreStateWithoutClosing(g.srv, "fp-"+fingerprint(aliceCert.Leaf))
-		assertRefusedPerRequest(t, g, conn, alice, bob)
-	})
-	t.Run("CRL", func(t *testing.T) {
-		t.Parallel()
-		ca, err := pki.NewCA("per-request CRL CA")
-		if err != nil {
-			t.Fatal(err)
-		}
-		aliceLeaf, err := ca.Issue(pki.Options{CommonName: "alice"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		bobLeaf, err := ca.Issue(pki.Options{CommonName: "bob"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		crlFile := filepath.Join(t.TempDir(), "client.crl")
-		empty, err := ca.CRL(1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		writeAtomic(t, crlFile, pki.CRLPEM(empty))
-		g := startGatewayWithCA(t, ca, func(c *configv1.Config) {
-			// No poll during the test: the poll would sweep connections.
-			c.Tls.ReloadInterval = durationpb.New(time.Hour)
-			c.Tls.CrlFiles = []string{crlFile}
-		})
-		conn, alice := g.dialConn(t, aliceLeaf.TLSCertificate())
-		_, bob := g.dialConn(t, bobLeaf.TLSCertificate())
-		if _, err := forward(t, alice, get("demo.internal", "/before")); err != nil {
-			t.Fatalf("alice before the revocation: %v", err)
-		}
-		revoking, err := ca.CRL(2, aliceLeaf.Cert)
-		if err != nil {
-			t.Fatal(err)
-		}
-		writeAtomic(t, crlFile, pki.CRLPEM(revoking))
-		if err := server.ReloadCRLsWithoutClosing(g.srv); err != nil {
-			t.Fatal(err)
-		}
 		assertRefusedPerRequest(t, g, conn, alice, bob)
 	})
 }
