@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/msg-gateway/msg/internal/auditlog"
-	"github.com/msg-gateway/msg/server"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -54,19 +53,16 @@ func TestAuditTrailVerifiesAcrossRestart(t *testing.T) {
 	t.Cleanup(witnessSrv.Close)
 
 	f := newServeFixture(t, func(w http.ResponseWriter, r *http.Request) {})
-	const token = "audit-test-editor-token"
+	const token = fixtureToken
 	jsonl, witnessFile := filepath.Join(f.dir, "audit.jsonl"), filepath.Join(f.dir, "witness", "checkpoints")
 	if err := os.Mkdir(filepath.Dir(witnessFile), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	f.write(t, f.config("info")+fmt.Sprintf(`admin:
-  tokens:
-    - {name: audit-test, sha256: %s, role: editor}
-audit:
+	f.write(t, f.config("info")+fmt.Sprintf(`audit:
   jsonl_file: %q
   checkpoint_interval: 1h # only the shutdown signs one in this test
   witness: {file: %q, url: %q}
-`, server.HashAdminToken(token), jsonl, witnessFile, witnessSrv.URL+"/checkpoints"))
+`, jsonl, witnessFile, witnessSrv.URL+"/checkpoints"))
 
 	call := func(adminAddr, method, path, body string, out any) {
 		t.Helper()
