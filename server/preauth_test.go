@@ -198,7 +198,11 @@ func TestUnreadResponsesDropped(t *testing.T) {
 		_, _ = w.Write(big)
 	}, server.Options{DrainTimeout: time.Second}, func(c *configv1.Config) {
 		c.Limits.MaxInFlightPerIdentity = inFlight
-		c.Limits.ResponseWriteTimeout = durationpb.New(2 * time.Second)
+		// Long enough that no admitted call's connection is closed (and its
+		// slots freed) before the attacker has sent all 40 calls, on a
+		// loaded box too; with 2 s, a second connection's late calls were
+		// admitted into the freed slots.
+		c.Limits.ResponseWriteTimeout = durationpb.New(10 * time.Second)
 		c.Hosts[0].MaxResponseBodyBytes = 4 << 20
 	})
 	bob := g.as(t, "bob")
