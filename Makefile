@@ -218,10 +218,10 @@ bench: ## gateway vs direct vs nginx mTLS: tables and chart in docs/benchmarks/ 
 	GO=$(GO) bash scripts/bench.sh
 
 .PHONY: test-ts
-test-ts: ## TypeScript SDK: npm ci, build, tests against a real dev gateway (sdk/typescript)
-	$(GO) build -o .build/bin/msg-gateway ./cmd/msg-gateway
+test-ts: ## TypeScript SDK: npm ci, build, tests against real gateways (dev mode, serve behind the emulated mobile link)
+	$(GO) build -o .build/bin/ ./cmd/msg-gateway ./internal/mobilelink/cmd/mobilelink
 	cd sdk/typescript && $(NPM) ci --no-audit --no-fund && $(NPM) run build
-	cd sdk/typescript && MSG_GATEWAY_BIN=$(CURDIR)/.build/bin/msg-gateway $(NPM) test
+	cd sdk/typescript && MSG_GATEWAY_BIN=$(CURDIR)/.build/bin/msg-gateway MSG_MOBILELINK_BIN=$(CURDIR)/.build/bin/mobilelink $(NPM) test
 
 .PHONY: bench-ts
 bench-ts: ## TypeScript SDK vs Node's https and fetch straight to HTTPS: CPU and p50 per small GET, memory of 64 MiB transfers

@@ -1,9 +1,6 @@
 import { isIP } from "node:net";
 import * as tls from "node:tls";
-import type { Duplex } from "node:stream";
-import { createClient, type Client } from "@connectrpc/connect";
-import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { GatewayService } from "./gen/msg/gateway/v1/gateway_pb.js";
+import { Link } from "./link.js";
 
 /** Options of {@link createGatewayFetch}. */
 export interface GatewayFetchOptions {
@@ -46,23 +43,80 @@ export interface GatewayFetchOptions {
    * limit).
    */
   maxRequestBodyBytes?: number;
+  /**
+   * Keepalive pings while calls wait for the gateway: after `intervalMs`
+   * without anything arriving (default 15 000) the SDK pings, and gives the
+   * connection up when the answer takes longer than `timeoutMs` (default
+   * 10 000); the calls on it fail, and those that are safe to send again are
+   * sent on a new connection. It never pings an idle connection (see
+   * {@link idleTimeoutMs}). Each ping wakes a phone's radio, so a longer
+   * interval saves battery; it must stay below the carrier's NAT timeout,
+   * and never below the gateway's `keepalive.min_client_ping_interval`
+   * (15 s by default), which answers faster pings with GOAWAY
+   * `too_many_pings`. `intervalMs` is at least 1000.
+   */
+  keepalive?: { intervalMs?: number; timeoutMs?: number };
+  /**
+   * How long a connection without calls stays open, in milliseconds
+   * (default 20 000, below the idle timeouts of carrier NATs, 30 s and up).
+   * The next call opens a new connection. 0 keeps idle connections open,
+   * which a NAT may then silently forget.
+   */
+  idleTimeoutMs?: number;
 }
 
 /** The default of {@link GatewayFetchOptions.maxResponseMessageBytes}. */
 const defaultMaxResponseMessageBytes = 64 << 20;
 
 /**
- * Connection is the SDK's one HTTP/2 connection to the gateway (re-made as
- * needed by Connect's session manager) and what is known about the gateway at
- * its other end.
+ * The defaults of {@link GatewayFetchOptions.keepalive} and
+ * {@link GatewayFetchOptions.idleTimeoutMs}, the Go client's: the gateway's
+ * keepalive policy permits exactly these pings.
+ */
+export const defaultKeepaliveIntervalMs = 15_000;
+export const defaultKeepaliveTimeoutMs = 10_000;
+export const defaultIdleTimeoutMs = 20_000;
+
+/**
+ * Tuning holds the times of the SDK's connection checks (client/transport.go
+ * has the same): the tests shorten or disable them to isolate one mechanism.
+ */
+export interface Tuning {
+  /**
+   * How long a call may wait for its response with nothing arriving on its
+   * connection before the SDK checks the connection with a health check
+   * (0: never). A slow internal host costs one small health check per slow
+   * request; a dead connection is noticed about four seconds after the call
+   * was sent, well before the keepalive pings would notice.
+   */
+  probeAfterMs: number;
+  /** How long that check may take before the connection counts as dead. */
+  probeWaitMs: number;
+  /**
+   * How long a connection may have been silent before a request that cannot
+   * be sent twice waits for a health check of it: one round trip, paid only
+   * after such a silence and only for such requests.
+   */
+  preflightAfterMs: number;
+  /** How long a request that is sent again waits for a connection to the gateway. */
+  reconnectWaitMs: number;
+}
+
+export const defaultTuning: Tuning = { probeAfterMs: 1000, probeWaitMs: 3000, preflightAfterMs: 5000, reconnectWaitMs: 20_000 };
+
+/**
+ * Connection is the SDK's connection to the gateway: the current {@link Link}
+ * that new calls go out on, and the retired links that calls still use.
  */
 export class Connection {
-  readonly gateway: Client<typeof GatewayService>;
-  readonly inline = new InlineState();
   readonly maxRequestBodyBytes: number | undefined;
-  private readonly sessions: Http2SessionManager;
+  readonly tuning: Tuning;
+  private readonly dial: () => Link;
+  private cur: Link;
+  private readonly links = new Set<Link>();
+  private closed = false;
 
-  constructor(opts: GatewayFetchOptions) {
+  constructor(opts: GatewayFetchOptions, tuning: Tuning = defaultTuning) {
     const { host, port } = parseAddress(opts.address);
     if (!opts.cert || !opts.key) {
       throw new TypeError("createGatewayFetch: cert and key are required: the gateway accepts mutual TLS only");
@@ -77,7 +131,19 @@ export class Connection {
     if (opts.maxRequestBodyBytes !== undefined && (!Number.isSafeInteger(opts.maxRequestBodyBytes) || opts.maxRequestBodyBytes <= 0)) {
       throw new RangeError(`createGatewayFetch: maxRequestBodyBytes ${opts.maxRequestBodyBytes}: must be a positive integer`);
     }
+    const pingIntervalMs = opts.keepalive?.intervalMs ?? defaultKeepaliveIntervalMs;
+    const pingTimeoutMs = opts.keepalive?.timeoutMs ?? defaultKeepaliveTimeoutMs;
+    if (!Number.isSafeInteger(pingIntervalMs) || pingIntervalMs < 1000 || !Number.isSafeInteger(pingTimeoutMs) || pingTimeoutMs <= 0) {
+      throw new RangeError(
+        `createGatewayFetch: keepalive ${JSON.stringify(opts.keepalive)}: intervalMs must be an integer of at least 1000 and timeoutMs a positive integer`,
+      );
+    }
+    const idleTimeoutMs = opts.idleTimeoutMs ?? defaultIdleTimeoutMs;
+    if (!Number.isSafeInteger(idleTimeoutMs) || idleTimeoutMs < 0) {
+      throw new RangeError(`createGatewayFetch: idleTimeoutMs ${idleTimeoutMs}: must be a non-negative integer`);
+    }
     this.maxRequestBodyBytes = opts.maxRequestBodyBytes;
+    this.tuning = tuning;
 
     const tlsOptions: tls.ConnectionOptions = {
       host,
@@ -97,68 +163,76 @@ export class Connection {
     tls.createSecureContext(tlsOptions);
 
     const baseUrl = `https://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
-    this.sessions = new Http2SessionManager(baseUrl, {}, {
-      // The TLS connection is made here rather than by http2.connect so that
-      // every connection's start and end is seen (see InlineState).
-      createConnection: (): Duplex => this.inline.track(tls.connect(tlsOptions)),
-    });
-    const transport = createGrpcTransport({
-      baseUrl,
-      sessionManager: this.sessions,
-      readMaxBytes: maxMessage,
-      acceptCompression: [],
-    });
-    this.gateway = createClient(GatewayService, transport);
+    const settings = { pingIntervalMs, pingTimeoutMs, idleTimeoutMs, probeWaitMs: tuning.probeWaitMs };
+    // The TLS connection is made here rather than by http2.connect so that
+    // the link sees every connection's start and end.
+    this.dial = () => new Link(baseUrl, () => tls.connect(tlsOptions), settings, maxMessage);
+    this.cur = this.dial();
+    this.links.add(this.cur);
   }
 
-  /** close closes the connection; calls in flight fail. */
-  close(): void {
-    this.sessions.abort();
+  /** current is the link new calls go out on. */
+  current(): Link {
+    return this.cur;
   }
-}
 
-/**
- * InlineState remembers whether the gateway at the other end of the current
- * connection has announced (ResponseHead.accepts_inline_requests) that it
- * accepts requests whole in their head. The knowledge is per connection:
- * behind a load balancer a new connection may reach a gateway of another
- * version, so every connection that starts or ends forgets it and the next
- * call learns it again (as client/inline.go does).
- */
-export class InlineState {
-  // gen counts connection starts and ends; learned is the gen in which the
-  // gateway announced inline requests, 0 when it has not.
-  private gen = 0;
-  private learned = 0;
-
-  /** allowed returns the current generation and whether inline requests may be sent in it. */
-  allowed(): { gen: number; ok: boolean } {
-    return { gen: this.gen, ok: this.gen !== 0 && this.learned === this.gen };
+  /** hold returns the current link, counted as in use by a call. */
+  hold(): Link {
+    for (;;) {
+      const l = this.cur;
+      if (l.hold()) return l;
+    }
   }
 
   /**
-   * learn records an announcement that has just arrived, for the connection
-   * that is up now. Should the call's connection have been replaced in
-   * between by one to a gateway that predates inline requests, that gateway
-   * refuses the next inline request without relaying it and the request is
-   * sent again the classic way.
+   * replace puts a new link in place of old, unless old is no longer current,
+   * and retires old. With connect set the new link connects at once.
    */
-  learn(): void {
-    if (this.gen !== 0) this.learned = this.gen;
+  replace(old: Link, connect: boolean): void {
+    if (this.closed || this.cur !== old) return;
+    const l = this.dial();
+    // The same gateway and identity: if the gateway answered the old link,
+    // a failure to reach it on the new one is an outage worth waiting out.
+    l.reached = old.reached;
+    this.cur = l;
+    this.links.add(l);
+    old.retireNow();
+    for (const o of this.links) if (o.isClosed()) this.links.delete(o);
+    if (connect) l.connect();
   }
 
-  /** forget drops what was learned in gen, after a gateway refused an inline request. */
-  forget(gen: number): void {
-    if (this.learned === gen) this.learned = 0;
+  /**
+   * networkChanged sends the next call out on a new connection at once, and
+   * moves the calls that wait for an answer on the old one and may be sent
+   * twice; see {@link GatewayFetch.networkChanged}.
+   */
+  networkChanged(): void {
+    this.replace(this.cur, true);
   }
 
-  /** track counts the socket's start now and its end when it closes. */
-  track<S extends Duplex>(socket: S): S {
-    this.gen++;
-    socket.once("close", () => {
-      this.gen++;
-    });
-    return socket;
+  /**
+   * preflight checks a connection that has been silent for preflightAfterMs
+   * before a request that cannot be sent twice goes out on it, and returns
+   * the link to use, held: l, or a new one when l did not answer. Such a
+   * request must not vanish into a connection that died unnoticed (a NAT
+   * that forgot it, a network change the app did not report), since it
+   * could not be sent again.
+   */
+  async preflight(l: Link, signal: AbortSignal): Promise<Link> {
+    if (l.silentFor() < this.tuning.preflightAfterMs || !l.connected()) return l;
+    const start = l.clock();
+    await l.check(this.tuning.probeWaitMs);
+    if (l.readSince(start) || signal.aborted) return l;
+    this.replace(l, true);
+    l.release();
+    return this.hold();
+  }
+
+  /** close closes every link; calls in flight fail. */
+  close(): void {
+    this.closed = true;
+    for (const l of this.links) l.close();
+    this.links.clear();
   }
 }
 

@@ -84,7 +84,19 @@ export function gatewayErrorFrom(err: unknown): GatewayError {
     // A detail that does not decode is ignored, as the Go client does; the
     // code and message still stand.
   }
-  return new GatewayError(connectionCode(ce), ce.rawMessage, reason, retryAfterMs, { cause: err });
+  const e = new GatewayError(connectionCode(ce), ce.rawMessage, reason, retryAfterMs, { cause: err });
+  fromCalls.add(e);
+  return e;
+}
+
+// The errors that came from a call (the gateway's status, or the connection
+// under the call), as opposed to the SDK's own verdicts on a request: only
+// those can be worth sending the request again.
+const fromCalls = new WeakSet<GatewayError>();
+
+/** fromCall reports whether err is a call's outcome rather than the SDK's own verdict. */
+export function fromCall(err: unknown): err is GatewayError {
+  return err instanceof GatewayError && fromCalls.has(err);
 }
 
 /**

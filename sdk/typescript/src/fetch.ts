@@ -1,9 +1,19 @@
-import { create } from "@bufbuild/protobuf";
+import { clone, create } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
-import { Connection, type GatewayFetchOptions } from "./connection.js";
+import { Connection, defaultTuning, type GatewayFetchOptions, type Tuning } from "./connection.js";
 import { GatewayError, gatewayErrorFrom, protocolError } from "./error.js";
-import { ForwardStreamRequestSchema, HeaderSchema, RequestEndSchema, type ForwardStreamRequest, type ForwardStreamResponse, type RequestHead } from "./gen/msg/gateway/v1/gateway_pb.js";
+import {
+  ForwardStreamRequestSchema,
+  HeaderSchema,
+  RequestEndSchema,
+  RequestHeadSchema,
+  type ForwardStreamRequest,
+  type ForwardStreamResponse,
+  type RequestHead,
+} from "./gen/msg/gateway/v1/gateway_pb.js";
+import { Attempt, delay, inAttempt, type Link } from "./link.js";
 import { knownLength, requestHead, responseLength } from "./request.js";
+import { idempotent, retryDelay } from "./retry.js";
 
 /**
  * A GatewayFetch is a `fetch` that sends every request through the gateway.
@@ -19,6 +29,20 @@ export type GatewayFetch = ((input: string | URL | Request, init?: RequestInit) 
    * short-lived script need not call it.
    */
   close(): void;
+  /**
+   * networkChanged tells the SDK that the device's network changed (Wi-Fi
+   * to mobile data or back, a new address, a VPN that came up). The next
+   * request goes out on a new connection at once, instead of on one that may
+   * be dead without knowing it; requests already waiting for a response on
+   * the old connection that can safely be sent again (idempotent, with no
+   * body or one kept in memory) move to the new one now. The others (a POST
+   * without an idempotency key, a streamed upload, a response being read)
+   * continue on the old connection, which closes once they have ended.
+   *
+   * Call it from the platform's network-change notifications. Without it the
+   * SDK notices a dead connection by itself, a few seconds later.
+   */
+  networkChanged(): void;
 };
 
 /**
@@ -61,10 +85,17 @@ export class GatewayResponse extends Response {
  * (HTTP/2 flow control holds a fast side back); the promise resolves when the
  * response head arrives. Aborting the request's signal, or cancelling the
  * response body, cancels the call and the gateway cancels the upstream
- * request. Redirects are returned, never followed.
+ * request. Redirects are returned, never followed. A request whose
+ * connection died before it was answered is sent once more when that is
+ * safe (see the README's "Mobile networks").
  */
 export function createGatewayFetch(options: GatewayFetchOptions): GatewayFetch {
-  const conn = new Connection(options);
+  return createGatewayFetchWith(options, defaultTuning);
+}
+
+/** createGatewayFetchWith is createGatewayFetch with the connection checks' times, for tests. */
+export function createGatewayFetchWith(options: GatewayFetchOptions, tuning: Tuning): GatewayFetch {
+  const conn = new Connection(options, tuning);
   let closed = false;
   const gatewayFetch = (input: string | URL | Request, init?: RequestInit): Promise<GatewayResponse> => {
     if (closed) return Promise.reject(new GatewayError(Code.Canceled, "client: the gateway fetch is closed"));
@@ -74,6 +105,9 @@ export function createGatewayFetch(options: GatewayFetchOptions): GatewayFetch {
     close(): void {
       closed = true;
       conn.close();
+    },
+    networkChanged(): void {
+      if (!closed) conn.networkChanged();
     },
   });
 }
@@ -88,7 +122,8 @@ const chunkSize = (32 << 10) - 16;
 /**
  * inlineBodyMax is the largest request body (of known length) that travels
  * inside the request head, when the gateway accepts whole requests in one
- * message.
+ * message; the SDK keeps such a body in memory, so it can also be sent
+ * again.
  */
 const inlineBodyMax = 16 << 10;
 
@@ -96,13 +131,19 @@ const endMessage: ForwardStreamRequest = create(ForwardStreamRequestSchema, {
   kind: { case: "end", value: create(RequestEndSchema) },
 });
 
+/** A request's body as its attempts need it. */
+interface Body {
+  /** the whole body, when it is small and of known length (or there is none: empty) */
+  mem: Uint8Array<ArrayBuffer> | undefined;
+  /** the streamed body, for the first attempt only */
+  stream: ReadableStream<Uint8Array> | null;
+  declared: number | undefined;
+}
+
 /**
- * roundTrip sends one request. A request without a body, or with a small one
- * of known length, goes as one message (the head carries the body and the end
- * marker) once the gateway has announced on this connection that it accepts
- * that; a gateway that predates it refuses such a call with UNKNOWN "EOF"
- * before relaying anything, and the request is then sent again the usual
- * way, as client/stream.go does.
+ * roundTrip sends one request as a ForwardStream call, and as a second one
+ * when the first failed in a way that makes sending it again safe (see
+ * retryDelay), as client/stream.go does.
  */
 async function roundTrip(conn: Connection, input: string | URL | Request, init: RequestInit | undefined): Promise<GatewayResponse> {
   // fetch wants duplex "half" for a stream body; it is the only mode there is.
@@ -111,40 +152,87 @@ async function roundTrip(conn: Connection, input: string | URL | Request, init: 
   const head = requestHead(request);
   head.acceptInlineResponse = true;
 
-  let body = request.body;
-  let declared = body === null ? undefined : knownLength(init?.body);
-  if (declared === 0) {
-    body = null;
-    declared = undefined;
-  }
-  if (declared !== undefined) {
-    if (conn.maxRequestBodyBytes !== undefined && declared > conn.maxRequestBodyBytes) {
+  const body: Body = { mem: new Uint8Array(0), stream: null, declared: request.body === null ? undefined : knownLength(init?.body) };
+  if (body.declared === 0) body.declared = undefined;
+  if (body.declared !== undefined) {
+    if (conn.maxRequestBodyBytes !== undefined && body.declared > conn.maxRequestBodyBytes) {
       throw bodyTooLarge(conn.maxRequestBodyBytes);
     }
-    head.headers.push(create(HeaderSchema, { name: "Content-Length", value: String(declared) }));
+    head.headers.push(create(HeaderSchema, { name: "Content-Length", value: String(body.declared) }));
   }
-
-  const { gen, ok } = conn.inline.allowed();
-  if (!ok || (body !== null && (declared === undefined || declared > inlineBodyMax))) {
-    return exchange(conn, request, head, body, declared);
-  }
-  let bytes: Uint8Array<ArrayBuffer> | undefined;
-  if (body !== null) {
-    bytes = new Uint8Array(await request.arrayBuffer());
-    if (bytes.byteLength !== declared) {
-      throw new GatewayError(Code.InvalidArgument, `client: request body of ${bytes.byteLength} bytes, not its length ${declared}`);
+  if (request.body !== null && body.declared !== undefined && body.declared <= inlineBodyMax) {
+    // Small enough to keep: it can go inline, and be sent again.
+    body.mem = new Uint8Array(await request.arrayBuffer());
+    if (body.mem.byteLength !== body.declared) {
+      throw new GatewayError(Code.InvalidArgument, `client: request body of ${body.mem.byteLength} bytes, not its length ${body.declared}`);
     }
-    head.body = bytes;
+  } else if (request.body !== null && body.declared !== 0) {
+    body.mem = undefined;
+    body.stream = request.body;
   }
-  head.end = true;
+  const replayable = body.mem !== undefined;
+
+  for (let n = 0; ; n++) {
+    let link = conn.hold();
+    const movable = n === 0 && replayable && idempotent(request);
+    if (!movable) link = await conn.preflight(link, request.signal);
+    const a = new Attempt(link.clock());
+    let outcome: { err: unknown; moved: boolean };
+    try {
+      return await attempt(conn, link, request, head, body, movable, a);
+    } catch (err) {
+      outcome = err instanceof AttemptFailure ? err : { err, moved: false };
+    }
+    const wait = retryDelay({ request, replayable, link, attempt: a, ...outcome, limitMs: conn.tuning.reconnectWaitMs });
+    if (n > 0 || wait === undefined) throw outcome.err;
+    await delay(wait, request.signal);
+    // Wait, within reason, for a connection: a restarting gateway or a new
+    // network may take a moment.
+    if (!(await conn.current().waitReady(request.signal, conn.tuning.reconnectWaitMs))) {
+      request.signal.throwIfAborted();
+      throw outcome.err;
+    }
+  }
+}
+
+/** An AttemptFailure carries a failed attempt's error and whether its call moved. */
+class AttemptFailure {
+  constructor(
+    readonly err: unknown,
+    readonly moved: boolean,
+  ) {}
+}
+
+/**
+ * attempt makes one ForwardStream call of the request on link, which the
+ * call holds until it ends. A request without a body, or with a small one
+ * in memory, goes as one message (the head carries the body and the end
+ * marker) once the gateway has announced on this connection that it accepts
+ * that; a gateway that predates it refuses such a call with UNKNOWN "EOF"
+ * before relaying anything, and the request is then sent again the usual
+ * way, within the same attempt.
+ */
+async function attempt(conn: Connection, link: Link, request: Request, head: RequestHead, body: Body, movable: boolean, a: Attempt): Promise<GatewayResponse> {
+  const h = clone(RequestHeadSchema, head);
+  const { gen, ok } = link.inline.allowed();
+  if (!ok || body.mem === undefined) {
+    const stream = body.mem === undefined ? body.stream : body.mem.byteLength > 0 ? new Blob([body.mem]).stream() : null;
+    return exchange(conn, link, request, h, stream, body.declared, movable, a);
+  }
+  h.body = body.mem;
+  h.end = true;
   try {
-    return await exchange(conn, request, head, null, declared);
+    return await exchange(conn, link, request, h, null, body.declared, movable, a);
   } catch (err) {
-    if (!(err instanceof GatewayError && err.code === Code.Unknown && err.rawMessage === "EOF")) throw err;
-    conn.inline.forget(gen);
-    head.end = false;
-    head.body = new Uint8Array(0);
-    return exchange(conn, request, head, bytes === undefined ? null : new Blob([bytes]).stream(), declared);
+    const e = err instanceof AttemptFailure ? err.err : err;
+    if (!(e instanceof GatewayError && e.code === Code.Unknown && e.rawMessage === "EOF")) throw err;
+    link.inline.forget(gen);
+    // Retired meanwhile: the gateway relayed nothing, so the request moves
+    // like any other.
+    if (!link.hold()) throw new AttemptFailure(e, true);
+    h.end = false;
+    h.body = new Uint8Array(0);
+    return exchange(conn, link, request, h, body.mem.byteLength > 0 ? new Blob([body.mem]).stream() : null, body.declared, movable, a);
   }
 }
 
@@ -153,34 +241,64 @@ function bodyTooLarge(max: number): GatewayError {
 }
 
 /**
- * exchange makes one ForwardStream call for head and body (null when the head
- * ends the request or there is no body) and resolves once the response head
- * has arrived.
+ * exchange makes one ForwardStream call on link for head and body (null when
+ * the head ends the request or there is no body), and resolves once the
+ * response head has arrived. The call releases link when it ends.
+ *
+ * While the call waits for the response head, nothing arriving on link for
+ * probeAfterMs has the link checked (see Link.probe); a dead link is
+ * replaced, and with movable set this call moves (it fails with an
+ * AttemptFailure whose moved is set). A call whose timeout signal fires with
+ * nothing read on link since it was sent also has link replaced: the next
+ * call should not wait on the same silence.
  */
 async function exchange(
   conn: Connection,
+  link: Link,
   request: Request,
   head: RequestHead,
   body: ReadableStream<Uint8Array> | null,
   declared: number | undefined,
+  movable: boolean,
+  a: Attempt,
 ): Promise<GatewayResponse> {
-  const call = new Exchange(request.signal);
+  const call = new Exchange(request.signal, () => link.release());
+  const stopMove = movable
+    ? link.onRetire(() => {
+        if (!a.answered) call.end(movedAway);
+      })
+    : () => {};
+  const probe =
+    conn.tuning.probeAfterMs > 0
+      ? setTimeout(() => {
+          if (!a.answered) link.probe(a.sentAt, () => conn.replace(link, true));
+        }, conn.tuning.probeAfterMs).unref()
+      : undefined;
   const messages = requestMessages(head, body, declared, conn.maxRequestBodyBytes, call);
-  const responses = conn.gateway.forwardStream(messages, { signal: call.signal })[Symbol.asyncIterator]();
+  const responses = inAttempt(a, () => link.gateway.forwardStream(messages, { signal: call.signal })[Symbol.asyncIterator]());
   call.responses = responses;
 
   let first: IteratorResult<ForwardStreamResponse>;
   try {
     first = await responses.next();
   } catch (err) {
-    throw call.fail(err);
+    clearTimeout(probe);
+    stopMove();
+    const moved = call.endedFor(movedAway) && !request.signal.aborted;
+    if (a.answered) link.reached = true;
+    if (!moved && !a.answered && timedOut(request.signal) && !link.readSince(a.sentAt)) conn.replace(link, true);
+    throw new AttemptFailure(call.fail(err), moved);
   }
+  clearTimeout(probe);
+  stopMove();
+  a.answered = true;
+  link.reached = true;
   try {
     if (first.done) throw protocolError("the call ended without a response");
     const kind = first.value.kind;
     if (kind.case !== "head") throw protocolError("the response did not start with a head");
     const rh = kind.value;
-    if (rh.acceptsInlineRequests) conn.inline.learn();
+    if (rh.acceptsInlineRequests) link.inline.learn();
     const status = rh.statusCode;
     if (status < 200 || status > 599) {
       throw new GatewayError(Code.Internal, `client: the gateway returned HTTP status ${status}, which a fetch Response cannot carry`);
@@ -214,6 +332,15 @@ async function exchange(
   } catch (err) {
     throw call.fail(err);
   }
+}
+
+/** movedAway ends a call whose link was retired, so that it is sent again on the new link. */
+const movedAway = new GatewayError(Code.Unavailable, "client: call moved to a new connection");
+
+/** timedOut reports whether signal ended the request for its timeout (AbortSignal.timeout). */
+function timedOut(signal: AbortSignal): boolean {
+  const reason: unknown = signal.reason;
+  return signal.aborted && reason instanceof Error && reason.name === "TimeoutError";
 }
 
 /**
@@ -297,7 +424,14 @@ class Exchange {
   private settle!: (err?: unknown) => void;
   private stream: ReadableStreamDefaultController<Uint8Array> | undefined;
 
-  constructor(private readonly appSignal: AbortSignal) {
+  /**
+   * @param appSignal the request's signal
+   * @param onDone called once when the call is over, for the link it holds
+   */
+  constructor(
+    private readonly appSignal: AbortSignal,
+    private readonly onDone: () => void,
+  ) {
     this.trailersPromise = new Promise<Headers>((resolve, reject) => {
       this.settle = (err?: unknown) => (err === undefined ? resolve(this.trailers) : reject(err));
     });
@@ -326,6 +460,11 @@ class Exchange {
     void this.upload?.cancel(reason).catch(() => {});
   }
 
+  /** endedFor reports whether the call was ended for reason. */
+  endedFor(reason: unknown): boolean {
+    return this.failure === reason;
+  }
+
   /** fail ends the call after err and returns the error to report. */
   fail(err: unknown): unknown {
     const reported = this.appSignal.aborted ? this.appSignal.reason : (this.failure ?? gatewayErrorFrom(err));
@@ -341,6 +480,7 @@ class Exchange {
     // The call is over: a body the gateway did not take all of is released.
     void this.upload?.cancel(err).catch(() => {});
     this.settle(err);
+    this.onDone();
   }
 
   /**

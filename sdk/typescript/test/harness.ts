@@ -32,11 +32,7 @@ export interface Gateway {
  * msg-gateway into a temporary directory.
  */
 function gatewayBinary(): string {
-  const fromEnv = process.env["MSG_GATEWAY_BIN"];
-  if (fromEnv) return fromEnv;
-  const out = join(mkdtempSync(join(tmpdir(), "msg-ts-bin-")), "msg-gateway");
-  execFileSync("go", ["build", "-o", out, "./cmd/msg-gateway"], { cwd: repoRoot, stdio: "inherit" });
-  return out;
+  return binary("MSG_GATEWAY_BIN", "./cmd/msg-gateway", "msg-gateway");
 }
 
 /** startGateway runs dev mode and resolves once it printed its listeners. */
@@ -80,12 +76,13 @@ export async function startGateway(): Promise<Gateway> {
 }
 
 /**
- * startServe runs `msg-gateway serve` with config (YAML) written into dir,
+ * startServe runs `msg-gateway serve` with config (YAML) written into dir
+ * (as name),
  * and resolves with its gRPC address once it logged "gateway listening"
  * (text log format).
  */
-export async function startServe(dir: string, config: string): Promise<{ addr: string; stop(): Promise<void> }> {
-  const file = join(dir, "serve.yaml");
+export async function startServe(dir: string, config: string, name = "serve.yaml"): Promise<{ addr: string; stop(): Promise<void> }> {
+  const file = join(dir, name);
   writeFileSync(file, config);
   const child = spawn(gatewayBinary(), ["serve", "--config", file], { stdio: ["ignore", "ignore", "pipe"] });
   const unreap = reapOnExit(child);
@@ -107,27 +104,40 @@ export async function startServe(dir: string, config: string): Promise<{ addr: s
   };
 }
 
+/** The children that reapOnExit kills when this process ends. */
+const children = new Set<ChildProcess>();
+
+function killChildren(): void {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, "SIGKILL");
+  }
+}
+
 /**
  * reapOnExit kills child (by its PID) when this process exits or is told to
  * stop (the test runner ends a file that timed out with a signal), so that no
  * gateway outlives its test. The returned function undoes it.
  */
 function reapOnExit(child: ChildProcess): () => void {
-  const kill = () => {
-    if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, "SIGKILL");
-  };
-  const onSignal = (signal: NodeJS.Signals) => {
-    kill();
-    process.exit(signal === "SIGINT" ? 130 : 143);
-  };
-  process.once("exit", kill);
-  process.once("SIGTERM", onSignal);
-  process.once("SIGINT", onSignal);
+  if (children.size === 0) {
+    process.once("exit", killChildren);
+    process.once("SIGTERM", onSignal);
+    process.once("SIGINT", onSignal);
+  }
+  children.add(child);
   return () => {
-    process.off("exit", kill);
-    process.off("SIGTERM", onSignal);
-    process.off("SIGINT", onSignal);
+    children.delete(child);
+    if (children.size === 0) {
+      process.off("exit", killChildren);
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
+    }
   };
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  killChildren();
+  process.exit(signal === "SIGINT" ? 130 : 143);
 }
 
 async function stopChild(child: ChildProcess, dir?: string): Promise<void> {
@@ -303,4 +313,140 @@ export async function startUpstreamProcess(seed: string, tls?: { cert: string; k
       await exited;
     },
   };
+}
+
+/**
+ * binary returns the path in env or builds the Go package pkg (a command)
+ * into a temporary directory.
+ */
+function binary(env: string, pkg: string, name: string): string {
+  const fromEnv = process.env[env];
+  if (fromEnv) return fromEnv;
+  const out = join(mkdtempSync(join(tmpdir(), "msg-ts-bin-")), name);
+  execFileSync("go", ["build", "-o", out, pkg], { cwd: repoRoot, stdio: "inherit" });
+  return out;
+}
+
+/** A ServedGateway is `msg-gateway serve` as a child process; restart runs a new one on the same config. */
+export interface ServedGateway {
+  /** the gRPC (mTLS) address of the current process */
+  addr: string;
+  /** stop sends SIGTERM (the gateway drains) and resolves when the process exited. */
+  stop(): Promise<void>;
+  /** start runs a new process on the same config and data (after stop); addr changes. */
+  start(): Promise<void>;
+}
+
+/**
+ * serveGateway runs `msg-gateway serve` with the PKI and admin tokens of the
+ * dev directory pki, its own data directory, one internal host up.internal
+ * (the loopback upstream on port upstreamPort, with a timeout that outlasts
+ * the tests' silent calls) that alice may use, and extra YAML appended
+ * (keepalive, limits).
+ */
+export async function serveGateway(pki: string, name: string, upstreamPort: number, extra = ""): Promise<ServedGateway> {
+  const base = readFileSync(join(pki, "gateway.yaml"), "utf8");
+  const keep = base.slice(0, base.indexOf("\nhosts:")).replace(/^data_dir: .*$/m, `data_dir: "${join(pki, `data-${name}`)}"`);
+  const config = `${keep}
+hosts:
+  - name: up.internal
+    upstream: "http://127.0.0.1:${upstreamPort}"
+    timeout: 60s
+    stream_idle_timeout: 60s
+    allowed_cidrs: [127.0.0.0/8]
+rules:
+  - id: alice-up
+    effect: allow
+    principals: [{id: alice}]
+    hosts: [up.internal]
+${extra}
+`;
+  const file = `serve-${name}.yaml`;
+  let current = await startServe(pki, config, file);
+  const g: ServedGateway = {
+    addr: current.addr,
+    stop: () => current.stop(),
+    start: async () => {
+      current = await startServe(pki, config, file);
+      g.addr = current.addr;
+    },
+  };
+  return g;
+}
+
+/** A MobileLink is the emulated mobile link (internal/mobilelink) as a child process, steered over its control endpoint. */
+export interface MobileLink {
+  /** where the SDK connects instead of the gateway */
+  addr: string;
+  /** networkChange silences every open connection for good; new ones work. */
+  networkChange(): Promise<number>;
+  /** reset resets every open connection. */
+  reset(): Promise<number>;
+  /** configure sets link settings, e.g. {target: "127.0.0.1:9443", nat_idle_timeout: "2s"}. */
+  configure(settings: Record<string, unknown>): Promise<void>;
+  stats(): Promise<LinkStats>;
+  stop(): Promise<void>;
+}
+
+/** LinkStats are the link's counters (mobilelink.Stats). */
+export interface LinkStats {
+  accepted: number;
+  open: number;
+  silenced: number;
+  up_bytes: number;
+  down_bytes: number;
+  conns: Array<{ id: number; up_bytes: number; down_bytes: number; silenced: boolean; closed: boolean }>;
+}
+
+/**
+ * startMobileLink runs mobilelink in front of target with args (flags such
+ * as "-rtt", "150ms") and resolves once it printed its addresses.
+ */
+export async function startMobileLink(target: string, args: string[] = []): Promise<MobileLink> {
+  const bin = binary("MSG_MOBILELINK_BIN", "./internal/mobilelink/cmd/mobilelink", "mobilelink");
+  const child = spawn(bin, ["-target", target, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const unreap = reapOnExit(child);
+  let stderr = "";
+  child.stderr!.setEncoding("utf8").on("data", (s: string) => {
+    stderr = (stderr + s).slice(-20000);
+  });
+  const addrs = await new Promise<{ listen: string; control: string }>((resolve, reject) => {
+    let out = "";
+    child.once("exit", (code) => reject(new Error(`mobilelink exited (${code}): ${stderr}`)));
+    child.stdout!.setEncoding("utf8").on("data", (s: string) => {
+      out += s;
+      const nl = out.indexOf("\n");
+      if (nl >= 0) resolve(JSON.parse(out.slice(0, nl)) as { listen: string; control: string });
+    });
+  });
+  const control = async (method: string, path: string, body?: unknown): Promise<unknown> => {
+    const init: RequestInit = { method };
+    if (body !== undefined) init.body = JSON.stringify(body);
+    const resp = await fetch(`http://${addrs.control}${path}`, init);
+    const text = await resp.text();
+    if (resp.status !== 200) throw new Error(`mobilelink ${method} ${path}: ${resp.status} ${text}`);
+    return JSON.parse(text);
+  };
+  return {
+    addr: addrs.listen,
+    networkChange: async () => ((await control("POST", "/network-change")) as { silenced: number }).silenced,
+    reset: async () => ((await control("POST", "/reset")) as { reset: number }).reset,
+    configure: async (settings) => {
+      await control("POST", "/config", settings);
+    },
+    stats: async () => (await control("GET", "/stats")) as LinkStats,
+    stop: () => {
+      unreap();
+      return stopChild(child);
+    },
+  };
+}
+
+/** waitUntil polls cond every 20 ms until it holds, and fails after timeoutMs. */
+export async function waitUntil(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
