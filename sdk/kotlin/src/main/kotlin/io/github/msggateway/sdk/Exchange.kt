@@ -29,9 +29,14 @@ import msg.gateway.v1.GatewayServiceGrpc
  * queues and signals; and this class never calls into gRPC while holding [lock], because gRPC
  * delivers to the listener while holding its own locks.
  */
-internal class Exchange(channel: Channel) : ClientCall.Listener<ForwardStreamResponse>() {
+internal class Exchange(
+    channel: Channel,
+    callOptions: CallOptions,
+    /** Called once when the call has ended, for the link it holds. */
+    private val onEnd: () -> Unit,
+) : ClientCall.Listener<ForwardStreamResponse>() {
     private val call: ClientCall<ForwardStreamRequest, ForwardStreamResponse> =
-        channel.newCall(GatewayServiceGrpc.getForwardStreamMethod(), CallOptions.DEFAULT)
+        channel.newCall(GatewayServiceGrpc.getForwardStreamMethod(), callOptions)
 
     private val lock = ReentrantLock()
     private val changed = lock.newCondition()
@@ -151,6 +156,9 @@ internal class Exchange(channel: Channel) : ClientCall.Listener<ForwardStreamRes
         call.cancel(cause?.message ?: "cancelled by the app", cause)
     }
 
+    /** Whether the call was ended for [cause] (see [cancel]). */
+    fun endedFor(cause: IOException): Boolean = lock.withLock { failure === cause }
+
     /** Whether the call has ended, one way or another. */
     val isOver: Boolean get() = lock.withLock { status != null }
 
@@ -168,6 +176,7 @@ internal class Exchange(channel: Channel) : ClientCall.Listener<ForwardStreamRes
             this.trailers = trailers
             changed.signalAll()
         }
+        onEnd()
     }
 
     override fun onReady() {

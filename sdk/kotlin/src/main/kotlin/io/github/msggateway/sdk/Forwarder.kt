@@ -2,11 +2,15 @@ package io.github.msggateway.sdk
 
 import com.google.protobuf.ByteString
 import com.google.protobuf.UnsafeByteOperations
-import io.grpc.Channel
+import io.grpc.CallOptions
 import io.grpc.Grpc
 import java.io.IOException
+import java.net.SocketTimeoutException
+import java.util.concurrent.CountDownLatch
 import java.util.concurrent.Executor
 import java.util.concurrent.RejectedExecutionException
+import java.util.concurrent.ScheduledExecutorService
+import java.util.concurrent.TimeUnit
 import javax.net.ssl.SSLPeerUnverifiedException
 import msg.gateway.v1.Gateway.ForwardStreamRequest
 import msg.gateway.v1.Gateway.Header
@@ -35,7 +39,9 @@ import okio.buffer
 /**
  * Sends one OkHttp request as one ForwardStream call, as the Go client's Transport does: the
  * head, the body in chunks from [uploads] as fast as the gateway takes them, then the end marker;
- * the response returns once its head has arrived and its body streams from the call.
+ * the response returns once its head has arrived and its body streams from the call. A request
+ * whose call failed in a way that makes sending it again safe is sent once more (see
+ * [retryDelay]).
  *
  * When the gateway has announced on this connection that it accepts it, a request without a
  * body or with a known-length body of at most 16 KiB is one message: the head carries the body
@@ -43,66 +49,157 @@ import okio.buffer
  * anything reaches the internal host, and the request is then sent again the classic way.
  */
 internal class Forwarder(
-    private val channel: Channel,
-    private val inline: InlineState,
+    private val connection: Connection,
     private val uploads: Executor,
+    private val timer: ScheduledExecutorService,
 ) {
     fun forward(chain: Interceptor.Chain): Response {
         val call = chain.call()
         val request = chain.request()
+        val started = System.nanoTime()
         // An empty body is no body (as Go's http.NoBody), but its Content-Type still goes.
         val body = request.body?.takeIf { it.contentLength() != 0L }
         val declared = body?.contentLength() ?: -1L
-        val head = requestHead(request, declared, chain.cookieJar)
-
-        val gen = inline.allowed()
-        if (gen == 0L || (body != null && (declared < 0 || declared > INLINE_BODY_MAX))) {
-            return exchange(chain, call, head.build(), body, declared)
+        val head = requestHead(request, declared, chain.cookieJar).build()
+        // Small enough to keep: it can go inline, and be sent again whatever the body says.
+        val mem: ByteArray? = when {
+            body == null -> EMPTY
+            declared in 1..INLINE_BODY_MAX -> readInline(body, declared)
+            else -> null
         }
-        val bytes = body?.let { readInline(it, declared) }
-        if (bytes != null) head.body = UnsafeByteOperations.unsafeWrap(bytes)
-        head.end = true
-        try {
-            return exchange(chain, call, head.build(), null, declared)
-        } catch (e: GatewayException) {
-            if (e.code != GatewayCode.UNKNOWN || e.statusMessage != "EOF") throw e
-            inline.forget(gen)
-            head.clearBody().clearEnd()
-            return exchange(chain, call, head.build(), bytes?.let { InlineBody(it) }, declared)
+        val replayable = mem != null || !body!!.isOneShot()
+        val state = CallState(call)
+        var n = 0
+        while (true) {
+            if (call.isCanceled()) throw canceled()
+            var link = connection.hold()
+            val movable = n == 0 && replayable && idempotent(request)
+            if (!movable) link = connection.preflight(link)
+            val a = Attempt(link.clock())
+            val failed = try {
+                return attempt(chain, state, link, head, body, mem, declared, movable, a)
+            } catch (f: Failed) {
+                f
+            }
+            val limit = remainingNanos(call, started)?.let { TimeUnit.NANOSECONDS.toMillis(it) } ?: connection.tuning.reconnectWaitMillis
+            val wait = retryDelay(request, replayable, link, a, failed.error, failed.moved, limit)
+            if (n > 0 || wait == null || call.isCanceled()) throw failed.error
+            if (wait > 0 && state.awaitCancel(wait)) throw failed.error
+            // A body being written for the failed attempt must let go before it is written again.
+            state.awaitUpload()
+            // Wait, within reason, for a connection: a restarting gateway or a new network may take a moment.
+            val reconnect = minOf(TimeUnit.MILLISECONDS.toNanos(connection.tuning.reconnectWaitMillis), remainingNanos(call, started) ?: Long.MAX_VALUE)
+            if (!connection.current.awaitReady(reconnect) { call.isCanceled() }) throw failed.error
+            n++
         }
     }
 
+    /** The OkHttp call's time left before its call timeout, or null without one. */
+    private fun remainingNanos(call: Call, started: Long): Long? {
+        val timeout = call.timeout().timeoutNanos()
+        return if (timeout > 0) timeout - (System.nanoTime() - started) else null
+    }
+
+    /**
+     * One ForwardStream call of the request on [link], held by the caller; the call releases it
+     * when it ends.
+     */
+    private fun attempt(
+        chain: Interceptor.Chain,
+        state: CallState,
+        link: Link,
+        head: RequestHead,
+        body: RequestBody?,
+        mem: ByteArray?,
+        declared: Long,
+        movable: Boolean,
+        a: Attempt,
+    ): Response {
+        val gen = link.inline.allowed()
+        if (gen == 0L || mem == null) {
+            val b = if (mem == null) body else mem.takeIf { it.isNotEmpty() }?.let { InlineBody(it) }
+            return exchange(chain, state, link, head, b, declared, movable, a)
+        }
+        val whole = head.toBuilder().setBody(UnsafeByteOperations.unsafeWrap(mem)).setEnd(true).build()
+        try {
+            return exchange(chain, state, link, whole, null, declared, movable, a)
+        } catch (f: Failed) {
+            val e = f.error
+            if (e !is GatewayException || e.code != GatewayCode.UNKNOWN || e.statusMessage != "EOF") throw f
+            link.inline.forget(gen)
+            // Retired meanwhile: the gateway relayed nothing, so the request moves like any other.
+            if (!link.hold()) throw Failed(e, moved = true)
+            return exchange(chain, state, link, head, mem.takeIf { it.isNotEmpty() }?.let { InlineBody(it) }, declared, movable, a)
+        }
+    }
+
+    /**
+     * Makes one ForwardStream call on [link] for [head] and [body] (null when the head ends the
+     * request or there is no body), and returns once the response head has arrived. A failure
+     * before that is a [Failed].
+     *
+     * While the call waits for the response head, nothing arriving on the link for
+     * [Tuning.probeAfterMillis] has the link checked (see [Link.probe]); a dead link is replaced,
+     * and with [movable] set this call moves. A call that times out with nothing read on the link
+     * since it was sent also has the link replaced: the next call should not wait on the same
+     * silence.
+     */
     private fun exchange(
         chain: Interceptor.Chain,
-        call: Call,
+        state: CallState,
+        link: Link,
         head: RequestHead,
         body: RequestBody?,
         declared: Long,
+        movable: Boolean,
+        a: Attempt,
     ): Response {
-        val sentAt = System.currentTimeMillis()
-        val exchange = Exchange(channel)
+        val call = chain.call()
+        val sentAtMillis = System.currentTimeMillis()
+        val options = CallOptions.DEFAULT.withOption(Attempt.KEY, a).withStreamTracerFactory(link.tracers)
+        val exchange = Exchange(link.channel, options) { link.release() }
+        exchange.start()
         // Call.cancel() at any point, from any thread, ends the gRPC call and with it the
         // upstream request at the gateway.
-        call.addEventListener(object : EventListener() {
-            override fun canceled(call: Call) = exchange.cancel(canceled())
-        })
-        exchange.start()
+        state.current = exchange
         if (call.isCanceled()) exchange.cancel(canceled())
+        val moved = GatewayException.local(GatewayCode.UNAVAILABLE, "call moved to a new connection")
+        val stopMove = if (movable) link.onRetire { if (!a.answered) exchange.cancel(moved) } else NOTHING
+        val probeAfter = connection.tuning.probeAfterMillis
+        val probe = if (probeAfter > 0) {
+            timer.schedule({ if (!a.answered) link.probe(a.sentAt) { connection.replace(link, true) } }, probeAfter, TimeUnit.MILLISECONDS)
+        } else {
+            null
+        }
 
         if (exchange.sendNow(ForwardStreamRequest.newBuilder().setHead(head).build())) {
             when {
                 head.end -> exchange.halfClose()
                 body == null -> if (exchange.sendNow(END)) exchange.halfClose()
-                else -> upload(exchange, body, declared, chain.writeTimeoutMillis().toLong())
+                else -> state.upload = upload(exchange, body, declared, chain.writeTimeoutMillis().toLong())
             }
         }
 
         val readTimeout = chain.readTimeoutMillis().toLong()
-        val msg = exchange.next(readTimeout)
-            ?: throw fail(exchange, GatewayException.protocol("the call ended without a response"))
+        val msg = try {
+            exchange.next(readTimeout) ?: throw fail(exchange, GatewayException.protocol("the call ended without a response"))
+        } catch (e: IOException) {
+            probe?.cancel(false)
+            stopMove()
+            val wasMoved = exchange.endedFor(moved) && !call.isCanceled()
+            if (a.answered) link.reached.set(true)
+            if (!wasMoved && !a.answered && timedOut(e, call, state.started) && !link.readSince(a.sentAt)) {
+                connection.replace(link, true)
+            }
+            throw Failed(e, wasMoved)
+        }
+        probe?.cancel(false)
+        stopMove()
+        a.answered = true
+        link.reached.set(true)
         if (!msg.hasHead()) throw fail(exchange, GatewayException.protocol("the response did not start with a head"))
         val rh = msg.head
-        if (rh.acceptsInlineRequests) inline.learn()
+        if (rh.acceptsInlineRequests) link.inline.learn()
         val request = chain.request()
         val code = rh.statusCode
         if (code !in 100..999) throw fail(exchange, GatewayException.protocol("invalid HTTP status code $code"))
@@ -112,7 +209,7 @@ internal class Forwarder(
             throw fail(exchange, GatewayException.protocol("invalid response header: ${e.message}"))
         }
         val length = responseLength(request.method, code, headers)
-        val body = StreamBody(
+        val responseBody = StreamBody(
             exchange,
             headers["Content-Type"]?.toMediaTypeOrNull(),
             length,
@@ -125,7 +222,7 @@ internal class Forwarder(
                 if (bodyAllowed(request.method, code) && length >= 0 && inlineBody.size.toLong() != length) {
                     throw fail(exchange, GatewayException.protocol("the response body does not match its Content-Length"))
                 }
-                body.inline(inlineBody, rh.trailersList)
+                responseBody.inline(inlineBody, rh.trailersList)
             }
             !rh.body.isEmpty || rh.trailersCount > 0 ->
                 throw fail(exchange, GatewayException.protocol("a body in the response head without its end"))
@@ -140,20 +237,25 @@ internal class Forwarder(
             .message(reasonPhrase(code))
             .headers(headers)
             .handshake(handshake(exchange))
-            .body(body)
-            .trailers(body)
-            .sentRequestAtMillis(sentAt)
+            .body(responseBody)
+            .trailers(responseBody)
+            .sentRequestAtMillis(sentAtMillis)
             .receivedResponseAtMillis(System.currentTimeMillis())
             .build()
     }
+
+    /** Whether [e] ended a call because a timeout passed: OkHttp's read timeout, or its call timeout. */
+    private fun timedOut(e: IOException, call: Call, started: Long): Boolean =
+        e is SocketTimeoutException || remainingNanos(call, started)?.let { it <= 0 } == true
 
     /**
      * Streams [body] on an upload thread: `RequestBody.writeTo` writes into a sink that cuts
      * messages of [CHUNK_SIZE] and waits for gRPC's flow control, so at most one chunk is held.
      * A body that fails, or does not match its declared length, cancels the call with an error
-     * saying so.
+     * saying so. The latch returned opens when the upload has ended.
      */
-    private fun upload(exchange: Exchange, body: RequestBody, declared: Long, writeTimeoutMillis: Long) {
+    private fun upload(exchange: Exchange, body: RequestBody, declared: Long, writeTimeoutMillis: Long): CountDownLatch {
+        val done = CountDownLatch(1)
         val task = Runnable {
             val sink = ChunkSink(exchange, writeTimeoutMillis)
             try {
@@ -171,12 +273,54 @@ internal class Forwarder(
                 if (!sink.aborted) exchange.cancel(e as? GatewayException ?: GatewayException.local(GatewayCode.UNKNOWN, "request body: $e", e))
             } catch (e: RuntimeException) {
                 exchange.cancel(GatewayException.local(GatewayCode.UNKNOWN, "request body: $e", e))
+            } finally {
+                done.countDown()
             }
         }
         try {
             uploads.execute(task)
         } catch (e: RejectedExecutionException) {
+            done.countDown()
             exchange.cancel(GatewayException.local(GatewayCode.CANCELLED, "the gateway client is closed", e))
+        }
+        return done
+    }
+
+    /** An attempt that failed before the response head, and whether its call moved to a new link. */
+    private class Failed(val error: IOException, val moved: Boolean) : Exception(error)
+
+    /**
+     * What the attempts of one OkHttp call share: the call's cancellation, which ends the current
+     * gRPC call or a wait between attempts, and the upload a retry must wait for.
+     */
+    private class CallState(call: Call) {
+        val started = System.nanoTime()
+
+        @Volatile
+        var current: Exchange? = null
+
+        @Volatile
+        var upload: CountDownLatch? = null
+        private val cancelled = CountDownLatch(1)
+
+        init {
+            call.addEventListener(object : EventListener() {
+                override fun canceled(call: Call) {
+                    cancelled.countDown()
+                    current?.cancel(canceled())
+                }
+            })
+        }
+
+        /** Waits [millis]; true when the call was cancelled first. */
+        fun awaitCancel(millis: Long): Boolean = cancelled.await(millis, TimeUnit.MILLISECONDS)
+
+        /** Waits until the last attempt's body upload ended (it fails fast once its call is over), or the call is cancelled. */
+        fun awaitUpload() {
+            val u = upload ?: return
+            while (!u.await(100, TimeUnit.MILLISECONDS)) {
+                if (cancelled.count == 0L) return
+            }
         }
     }
 
@@ -209,7 +353,7 @@ internal class Forwarder(
         override fun close() {}
     }
 
-    /** A body already read into memory, to send again after an older gateway refused it inline. */
+    /** A body kept in memory, sent as a stream when it does not go inline. */
     private class InlineBody(private val bytes: ByteArray) : RequestBody() {
         override fun contentType() = null
         override fun contentLength() = bytes.size.toLong()
@@ -227,6 +371,10 @@ internal class Forwarder(
 
         /** The largest body (of known length) that travels inside the request head. */
         const val INLINE_BODY_MAX = 16 * 1024L
+
+        private val EMPTY = ByteArray(0)
+
+        private val NOTHING: () -> Unit = {}
 
         private val END: ForwardStreamRequest =
             ForwardStreamRequest.newBuilder().setEnd(RequestEnd.getDefaultInstance()).build()

@@ -1,8 +1,7 @@
 package io.github.msggateway.sdk
 
-import io.grpc.ManagedChannel
-import io.grpc.TlsChannelCredentials
 import io.grpc.okhttp.OkHttpChannelBuilder
+import io.grpc.okhttp.SslSocketFactoryChannelCredentials
 import java.io.Closeable
 import java.io.File
 import java.io.IOException
@@ -11,8 +10,11 @@ import java.security.KeyStore
 import java.security.cert.X509Certificate
 import java.util.concurrent.ExecutorService
 import java.util.concurrent.Executors
+import java.util.concurrent.ScheduledExecutorService
 import java.util.concurrent.ThreadFactory
+import java.util.concurrent.TimeUnit
 import java.util.concurrent.atomic.AtomicInteger
+import javax.net.ssl.SSLContext
 import javax.net.ssl.X509KeyManager
 import okhttp3.Interceptor
 
@@ -32,13 +34,17 @@ import okhttp3.Interceptor
  * val client = OkHttpClient.Builder().addInterceptor(gateway.interceptor).build()
  * ```
  *
- * A `Gateway` is immutable and safe for concurrent use. Create one per gateway and identity,
- * share it, and [close] it when the app no longer needs it: it holds the gRPC connection, which
- * is made on the first request and made again as needed.
+ * A `Gateway` is safe for concurrent use. Create one per gateway and identity, share it, and
+ * [close] it when the app no longer needs it: it holds the gRPC connection, which is made on the
+ * first request and made again as needed, and the TLS session that makes reconnecting cheap.
  *
  * Request and response bodies stream in constant memory, `Call.cancel()` cancels the upstream
  * request, the internal host's trailers are `Response.trailers()` once the body has been read, and
  * a refusal by the gateway is a [GatewayException]. See the README for the details.
+ *
+ * On a phone, call [networkChanged] whenever the device's network changes (see its
+ * documentation for the Android wiring): connections die silently when a phone moves from Wi-Fi to
+ * mobile data, and the SDK otherwise notices only a few seconds later.
  */
 public class Gateway private constructor(builder: Builder, keyManager: X509KeyManager, anchors: List<X509Certificate>) :
     Closeable {
@@ -52,23 +58,46 @@ public class Gateway private constructor(builder: Builder, keyManager: X509KeyMa
     public val routes: List<String> = builder.routes.toList()
 
     private val config = builder.copy()
-    private val inline = InlineState()
-    private val uploads: ExecutorService = Executors.newCachedThreadPool(UploadThreads())
-    private val channel: ManagedChannel
+    private val uploads: ExecutorService = Executors.newCachedThreadPool(SdkThreads("upload"))
+    private val timer: ScheduledExecutorService = Executors.newSingleThreadScheduledExecutor(SdkThreads("timer"))
+    private val connection: Connection
     private val forwarder: Forwarder
 
     init {
-        val credentials = TlsChannelCredentials.newBuilder()
-            .keyManager(keyManager)
-            .trustManager(TlsMaterial.trustManager(anchors))
-            .build()
-        channel = OkHttpChannelBuilder.forAddress(host, port, credentials)
-            .socketFactory(inline.socketFactory)
-            // The call listener only queues and signals (see Exchange): no executor hop needed.
-            .directExecutor()
-            .apply { builder.serverName?.let { overrideAuthority(it) } }
-            .build()
-        forwarder = Forwarder(channel, inline, uploads)
+        // One SSLContext, and so one TLS session cache, for every connection the Gateway makes: a
+        // reconnect after a network change or an idle close resumes the session.
+        val tls = try {
+            SSLContext.getInstance("TLS").apply { init(arrayOf(keyManager), arrayOf(TlsMaterial.trustManager(anchors)), null) }
+        } catch (e: GeneralSecurityException) {
+            throw IOException("Gateway.Builder: TLS: $e", e)
+        }
+        val credentials = SslSocketFactoryChannelCredentials.create(tls.socketFactory)
+        val keepaliveInterval = builder.keepaliveIntervalMillis
+        val keepaliveTimeout = builder.keepaliveTimeoutMillis
+        val idleTimeout = builder.idleTimeoutMillis
+        val tuning = builder.tuning
+        connection = Connection({
+            val inline = InlineState()
+            val channel = OkHttpChannelBuilder.forAddress(host, port, credentials)
+                .socketFactory(inline.socketFactory)
+                // The call listener only queues and signals (see Exchange): no executor hop needed.
+                .directExecutor()
+                // Pings only while calls wait: an idle phone's radio stays asleep, and the idle
+                // timeout closes the connection before a NAT forgets it.
+                .keepAliveTime(keepaliveInterval, TimeUnit.MILLISECONDS)
+                .keepAliveTimeout(keepaliveTimeout, TimeUnit.MILLISECONDS)
+                .keepAliveWithoutCalls(false)
+                // gRPC lets a connection linger for 5 s after its channel went idle.
+                .idleTimeout(if (idleTimeout > 0) maxOf(idleTimeout - IDLE_LINGER_MILLIS, 1000) else TimeUnit.DAYS.toMillis(30), TimeUnit.MILLISECONDS)
+                // No retries by gRPC: grpc-okhttp reports the calls of a connection that failed
+                // as never processed, and would send a POST that the gateway may have relayed a
+                // second time. The Forwarder decides what is sent again.
+                .disableRetry()
+                .apply { builder.serverName?.let { overrideAuthority(it) } }
+                .build()
+            Link(channel, inline, timer, tuning.probeWaitMillis)
+        }, tuning)
+        forwarder = Forwarder(connection, uploads, timer)
     }
 
     /**
@@ -88,12 +117,31 @@ public class Gateway private constructor(builder: Builder, keyManager: X509KeyMa
     public fun newBuilder(): Builder = config.copy()
 
     /**
+     * Tells the SDK that the device's network changed (Wi-Fi to mobile data or back, a new
+     * address, a VPN that came up). The next request goes out on a new connection at once, instead
+     * of on one that may be dead without knowing it; requests already waiting for a response on
+     * the old connection that can safely be sent again (idempotent, with a body that can be
+     * written again) move to the new one now. The others (a POST without an Idempotency-Key, a
+     * one-shot body, a response being read) continue on the old connection, which closes once they
+     * have ended. It is cheap: the new connection resumes the TLS session.
+     *
+     * On Android, call it from a `ConnectivityManager.NetworkCallback` registered with
+     * `registerDefaultNetworkCallback`, in `onAvailable` for a network that replaces one the
+     * callback saw before (as grpc-android's `AndroidChannelBuilder` does), and in `onLost`; see
+     * the README. Without it the SDK notices a dead connection by itself, a few seconds later.
+     */
+    public fun networkChanged() {
+        connection.networkChanged()
+    }
+
+    /**
      * Closes the connection to the gateway. Requests in flight fail with a [GatewayException],
      * and so do later ones.
      */
     override fun close() {
-        channel.shutdownNow()
+        connection.close()
         uploads.shutdownNow()
+        timer.shutdownNow()
     }
 
     /** Builds a [Gateway]. The address, the client identity, the trusted certificates and at least one route are required. */
@@ -105,6 +153,10 @@ public class Gateway private constructor(builder: Builder, keyManager: X509KeyMa
         private var identityOption = ""
         private var anchors: (() -> List<X509Certificate>)? = null
         internal val routes = LinkedHashSet<String>()
+        internal var keepaliveIntervalMillis = DEFAULT_KEEPALIVE_INTERVAL_MILLIS
+        internal var keepaliveTimeoutMillis = DEFAULT_KEEPALIVE_TIMEOUT_MILLIS
+        internal var idleTimeoutMillis = DEFAULT_IDLE_TIMEOUT_MILLIS
+        internal var tuning = Tuning()
 
         /** The gateway's host name or IP address and its gRPC port, for example 8443. */
         public fun address(host: String, port: Int): Builder = apply {
@@ -186,6 +238,40 @@ public class Gateway private constructor(builder: Builder, keyManager: X509KeyMa
         }
 
         /**
+         * How the SDK notices that its connection to the gateway died while calls wait in silence
+         * (a slow internal host, a quiet server-sent event stream): after [interval] without
+         * anything arriving it pings the gateway, and gives the connection up when the answer
+         * takes longer than [timeout]; the calls on it fail, and those that are safe to send again
+         * are sent on a new connection. Default 15 s and 10 s, the Go client's.
+         *
+         * It never pings an idle connection (see [idleTimeout]). Each ping wakes a phone's radio,
+         * which then stays in a high-power state for seconds, so a longer interval saves battery;
+         * it must stay below the carrier's NAT timeout, and never below the gateway's
+         * `keepalive.min_client_ping_interval` (15 s by default), which answers faster pings with
+         * GOAWAY `too_many_pings`. gRPC does not allow intervals under 10 s.
+         */
+        public fun keepalive(interval: Long, timeout: Long, unit: TimeUnit): Builder = apply {
+            require(unit.toMillis(interval) >= MIN_KEEPALIVE_INTERVAL_MILLIS && unit.toMillis(timeout) > 0) {
+                "keepalive: the interval must be at least 10 s (gRPC's floor) and the timeout positive"
+            }
+            keepaliveIntervalMillis = unit.toMillis(interval)
+            keepaliveTimeoutMillis = unit.toMillis(timeout)
+        }
+
+        /**
+         * How long a connection without calls stays open (default 20 s, below the idle timeouts
+         * of carrier NATs, 30 s and up). The next request opens a new connection, resuming the TLS
+         * session: one round trip more than an open connection, which costs less battery than the
+         * pings that would keep it open through a NAT. 0 keeps idle connections open, which a NAT
+         * may then silently forget. The shortest is 6 s: gRPC's shortest idle time, a second, and
+         * the 5 s for which it lets an idle connection linger.
+         */
+        public fun idleTimeout(value: Long, unit: TimeUnit): Builder = apply {
+            require(value >= 0) { "idleTimeout: must not be negative" }
+            idleTimeoutMillis = unit.toMillis(value)
+        }
+
+        /**
          * Loads the identity and the trusted certificates and returns the [Gateway]. It does not
          * connect: the connection is made on the first request.
          *
@@ -221,13 +307,36 @@ public class Gateway private constructor(builder: Builder, keyManager: X509KeyMa
             it.identityOption = identityOption
             it.anchors = anchors
             it.routes += routes
+            it.keepaliveIntervalMillis = keepaliveIntervalMillis
+            it.keepaliveTimeoutMillis = keepaliveTimeoutMillis
+            it.idleTimeoutMillis = idleTimeoutMillis
+            it.tuning = tuning
         }
     }
 
-    private class UploadThreads : ThreadFactory {
+    public companion object {
+        /** The default keepalive interval of [Builder.keepalive]: the gateway's default policy permits exactly this. */
+        public const val DEFAULT_KEEPALIVE_INTERVAL_MILLIS: Long = 15_000
+
+        /** The default keepalive timeout of [Builder.keepalive]. */
+        public const val DEFAULT_KEEPALIVE_TIMEOUT_MILLIS: Long = 10_000
+
+        /** The default of [Builder.idleTimeout], below carrier NAT timeouts. */
+        public const val DEFAULT_IDLE_TIMEOUT_MILLIS: Long = 20_000
+
+        private const val MIN_KEEPALIVE_INTERVAL_MILLIS: Long = 10_000
+
+        /**
+         * How long grpc-java keeps a connection open after its channel went idle
+         * (ManagedChannelImpl.SUBCHANNEL_SHUTDOWN_DELAY_SECONDS); [Builder.idleTimeout] counts it in.
+         */
+        private const val IDLE_LINGER_MILLIS: Long = 5_000
+    }
+
+    private class SdkThreads(private val what: String) : ThreadFactory {
         private val n = AtomicInteger()
 
         override fun newThread(r: Runnable): Thread =
-            Thread(r, "msg-gateway upload ${n.incrementAndGet()}").apply { isDaemon = true }
+            Thread(r, "msg-gateway $what ${n.incrementAndGet()}").apply { isDaemon = true }
     }
 }

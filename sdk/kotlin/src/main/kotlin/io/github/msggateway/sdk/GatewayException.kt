@@ -34,6 +34,8 @@ public class GatewayException internal constructor(
      */
     public val retryAfterMillis: Long = 0,
     cause: Throwable? = null,
+    /** The outcome of a call (the gateway's status, or the connection under the call), not the SDK's own verdict. */
+    internal val fromCall: Boolean = false,
 ) : IOException(describe(code, statusMessage, reason, retryAfterMillis), cause) {
 
     internal companion object {
@@ -66,7 +68,7 @@ public class GatewayException internal constructor(
                 }
             }
             return GatewayException(
-                GatewayCode.of(status.code), status.description ?: "", reason, retryAfterMillis, status.cause,
+                GatewayCode.of(status.code), status.description ?: "", reason, retryAfterMillis, status.cause, fromCall = true,
             )
         }
 
@@ -74,7 +76,8 @@ public class GatewayException internal constructor(
             if (!info.hasRetryDelay()) return 0
             val d = info.retryDelay
             if (d.seconds < 0 || d.nanos < 0 || d.seconds > Long.MAX_VALUE / 1000 - 1) return 0
-            return d.seconds * 1000 + d.nanos / 1_000_000
+            // Rounded up: never suggest retrying sooner than the gateway said.
+            return d.seconds * 1000 + (d.nanos + 999_999) / 1_000_000
         }
 
         fun local(code: GatewayCode, message: String, cause: Throwable? = null): GatewayException =

@@ -21,9 +21,9 @@ import okhttp3.RequestBody.Companion.toRequestBody
 class DevGateway(serveConfig: String? = null) : AutoCloseable {
     val dir: File = Files.createTempDirectory("msg-dev").toFile()
     var process: Process
-    val grpcHost: String
-    val grpcPort: Int
-    val adminUrl: String
+    var grpcHost: String
+    var grpcPort: Int
+    var adminUrl: String
     val adminToken: String
     private val admin = OkHttpClient()
 
@@ -44,6 +44,26 @@ class DevGateway(serveConfig: String? = null) : AutoCloseable {
         adminToken = File(dir, "admin-token").readText().trim()
     }
 
+    /** The gRPC address, host:port. */
+    val grpcAddress: String get() = "$grpcHost:$grpcPort"
+
+    /** Stops the gateway (SIGTERM: it drains) and waits for it to exit. */
+    fun stop() = stop(process)
+
+    /**
+     * Starts `msg-gateway serve` again on the same config and data after [stop] (a gateway made
+     * with a serve config only), as a restart would; it listens on new ports.
+     */
+    fun restart() {
+        val p = ProcessBuilder(binary.path, "serve", "--config", File(dir, "gateway.yaml").path)
+            .directory(root).redirectErrorStream(true).start()
+        val addrs = listening(p, Regex("""gateway listening.*grpc=(\S+).*admin=(\S+)"""))
+        process = p
+        grpcHost = addrs.first.substringBeforeLast(':')
+        grpcPort = addrs.first.substringAfterLast(':').toInt()
+        adminUrl = "http://" + addrs.second
+    }
+
     private fun startDev(): Pair<Process, Pair<String, String>> {
         val p = ProcessBuilder(
             binary.path, "dev", "--dir", dir.path, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
@@ -58,13 +78,17 @@ class DevGateway(serveConfig: String? = null) : AutoCloseable {
         val a = CompletableFuture<String>()
         val seen = StringBuffer()
         Thread({
-            p.inputStream.bufferedReader().forEachLine { line ->
-                if (!g.isDone) seen.append(line).append('\n')
-                grpc.find(line)?.let {
-                    g.complete(it.groupValues[1])
-                    if (admin == null) a.complete(it.groupValues[2])
+            try {
+                p.inputStream.bufferedReader().forEachLine { line ->
+                    if (!g.isDone) seen.append(line).append('\n')
+                    grpc.find(line)?.let {
+                        g.complete(it.groupValues[1])
+                        if (admin == null) a.complete(it.groupValues[2])
+                    }
+                    admin?.find(line)?.let { a.complete(it.groupValues[1]) }
                 }
-                admin?.find(line)?.let { a.complete(it.groupValues[1]) }
+            } catch (_: java.io.IOException) {
+                // The JVM closes the pipe of a process that exited (a gateway the test stopped).
             }
             val err = IllegalStateException("the gateway exited: $seen${File(dir, "dev.stderr").takeIf { it.exists() }?.readText() ?: ""}")
             g.completeExceptionally(err)
@@ -81,9 +105,13 @@ class DevGateway(serveConfig: String? = null) : AutoCloseable {
             .trustedCertificates(File(dir, "ca.pem"))
             .apply { routes.forEach { routeHost(it) } }
 
-    /** Registers [name] as an internal host on loopback [upstream] and lets alice use it, through the admin REST API. */
-    fun addHost(name: String, upstream: String) {
-        post("/v1/hosts", """{"name":"$name","upstream":"$upstream","allowedCidrs":["127.0.0.0/8"]}""")
+    /**
+     * Registers [name] as an internal host on loopback [upstream] and lets alice use it, through
+     * the admin REST API. [timeout] (e.g. "60s") outlasts slow answers.
+     */
+    fun addHost(name: String, upstream: String, timeout: String? = null) {
+        val limits = timeout?.let { ""","timeout":"$it","streamIdleTimeout":"$it"""" } ?: ""
+        post("/v1/hosts", """{"name":"$name","upstream":"$upstream","allowedCidrs":["127.0.0.0/8"]$limits}""")
         post(
             "/v1/rules",
             """{"id":"alice-$name","effect":"EFFECT_ALLOW","principals":[{"id":"alice"}],"hosts":["$name"]}""",

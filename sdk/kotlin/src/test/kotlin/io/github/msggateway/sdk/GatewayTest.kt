@@ -23,6 +23,7 @@ import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.TestInstance
 import org.junit.jupiter.api.Timeout
 import org.junit.jupiter.api.assertThrows
+import org.junit.jupiter.api.parallel.Isolated
 
 /**
  * The SDK through OkHttp against the real gateway in dev mode, with an internal host the test
@@ -30,6 +31,8 @@ import org.junit.jupiter.api.assertThrows
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
+// Alone: the heap growth the 64 MiB tests measure must be this class's own.
+@Isolated
 class GatewayTest {
     private lateinit var dev: DevGateway
     private lateinit var upstream: Upstream
