@@ -256,9 +256,13 @@ internal class Link(
      * Checks the link when nothing has arrived on it since [sentAt], and calls [dead] (on the
      * timer thread) when the check goes unanswered and still nothing arrived: the connection is
      * presumed gone (the phone changed networks, a NAT forgot it). One probe runs at a time.
+     *
+     * A link still connecting is not probed: its silence is a handshake under way, which gRPC's
+     * connect timeout bounds, and replacing it would start the handshake over (on a slow device,
+     * again and again).
      */
     fun probe(sentAt: Long, dead: () -> Unit) {
-        if (readSince(sentAt) || retired.get() || !probing.compareAndSet(false, true)) return
+        if (readSince(sentAt) || retired.get() || !connected() || !probing.compareAndSet(false, true)) return
         val start = clock()
         check(probeWaitMillis) { r ->
             probing.set(false)

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.parallel.Execution
 import org.junit.jupiter.api.parallel.ExecutionMode
 
 /**
- * The gateway's per-identity rate limit, here one request per second, refuses with
+ * The gateway's per-identity rate limit, here one request per 4 s, refuses with
  * RESOURCE_EXHAUSTED, the stable reason and a RetryInfo delay. The SDK sends such a request again
  * after the delay, whatever its method (the gateway's limits refuse before relaying anything), when
  * the delay ends within the call timeout; otherwise the app gets the GatewayException at once. A
@@ -25,7 +25,7 @@ class RateLimitTest {
     @Test
     fun aRateLimitRefusalIsSentAgainAfterItsDelayOrReportedWithIt() {
         PhoneUpstream().use { upstream ->
-            DevGateway("limits: {rate_per_second: 1, burst: 1}").use { dev ->
+            DevGateway("limits: {rate_per_second: 0.25, burst: 1}").use { dev ->
                 dev.addHost("up.internal", upstream.url)
                 dev.builder().build().use { gateway ->
                     val client = OkHttpClient.Builder().addInterceptor(gateway.interceptor).build()
@@ -42,10 +42,10 @@ class RateLimitTest {
                         assertEquals(1, upstream.count("again-$method"))
                     }
                     // A call timeout shorter than the delay: the refusal is reported at once, not waited out.
-                    val e = assertThrows<GatewayException> { send("GET", "short", 300) }
+                    val e = assertThrows<GatewayException> { send("GET", "short", 2000) }
                     assertEquals(GatewayCode.RESOURCE_EXHAUSTED, e.code)
                     assertEquals("RATE_LIMITED", e.reason)
-                    assertTrue(e.retryAfterMillis > 300, e.toString())
+                    assertTrue(e.retryAfterMillis > 2000, e.toString())
                     assertEquals(0, upstream.count("short"))
                 }
             }
