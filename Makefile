@@ -147,7 +147,7 @@ lint: buf-lint ## buf lint, gofmt and go vet
 	$(GO) vet ./...
 
 .PHONY: test
-test: tools lint check-generate buf-breaking ## lint, generated code, buf breaking, vet, race tests, SDK tests, short fuzz runs, console in Chromium, TLS scan
+test: tools lint check-generate buf-breaking assertion-verifier ## lint, generated code, buf breaking, vet, race tests, SDK tests, short fuzz runs, console in Chromium, TLS scan
 	LAST_RELEASE=$(LAST_RELEASE) $(GO) test -race -count=1 ./...
 	$(MAKE) test-ts
 	$(MAKE) test-kotlin
@@ -216,6 +216,14 @@ build: ## build msg-gateway and msgctl into bin/, stamped with VERSION (git desc
 .PHONY: bench
 bench: ## gateway vs direct vs nginx mTLS: tables and chart in docs/benchmarks/ (~7 min; BENCH_QUICK=1: ~1 min)
 	GO=$(GO) bash scripts/bench.sh
+
+# The Node internal host that verifies the gateway's identity assertion with
+# the jose package pinned in its lockfile (server/assertion_e2e_test.go).
+ASSERTION_VERIFIER := server/assertion/testdata/verifier
+.PHONY: assertion-verifier
+assertion-verifier: $(ASSERTION_VERIFIER)/node_modules/.package-lock.json ## install the Node assertion verifier the server tests run
+$(ASSERTION_VERIFIER)/node_modules/.package-lock.json: $(ASSERTION_VERIFIER)/package.json $(ASSERTION_VERIFIER)/package-lock.json
+	cd $(ASSERTION_VERIFIER) && $(NPM) ci --no-audit --no-fund --loglevel=error
 
 .PHONY: test-ts
 test-ts: ## TypeScript SDK: npm ci, build, tests against real gateways (dev mode, serve behind the emulated mobile link)

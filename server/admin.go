@@ -15,6 +15,7 @@ import (
 	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
 	"github.com/msg-gateway/msg/internal/resource"
 	"github.com/msg-gateway/msg/server/admin"
+	"github.com/msg-gateway/msg/server/assertion"
 	"github.com/msg-gateway/msg/server/relay"
 	"github.com/msg-gateway/msg/server/tlsmaterial"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -111,13 +112,15 @@ func (s *Server) liveState() admin.LiveState {
 
 // adminRoutes are the admin listener's plain HTTP routes besides the API.
 // /healthz and /readyz stay open for load balancers and hold nothing
-// secret; /metrics needs admin credentials (any role) unless
+// secret, nor does the assertion JWKS; /metrics needs admin credentials (any role) unless
 // admin.metrics_unauthenticated is set, because its series name the host
 // table, the rule ids and the traffic per host.
 func (s *Server) adminRoutes(auth *admin.Authenticator) map[string]http.Handler {
 	mux := map[string]http.Handler{}
 	mux["GET /healthz"] = http.HandlerFunc(healthz)
 	mux["GET /readyz"] = http.HandlerFunc(s.readyz)
+	// Public keys: a backend verifying assertions needs no credentials.
+	mux["GET "+assertion.JWKSPath] = s.assertions
 	var metrics http.Handler = promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{
 		ErrorLog:            slog.NewLogLogger(s.log.Handler(), slog.LevelError),
 		MaxRequestsInFlight: 4,

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
 	gatewayv1 "github.com/msg-gateway/msg/gen/msg/gateway/v1"
 	"github.com/msg-gateway/msg/internal/requestid"
+	"github.com/msg-gateway/msg/server/assertion"
 	"github.com/msg-gateway/msg/server/relay"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
@@ -62,6 +64,8 @@ func (s *Server) newGRPCServer(in *intake, rec recovery.Option, logOpts []loggin
 	srv.RegisterService(in.guardDesc(&gatewayv1.GatewayService_ServiceDesc), relay.New(func() *relay.Table { return s.served.load().table }, relay.Options{
 		IdentityHeader:    s.cfg.GetRelayHeaders().GetIdentity(),
 		FingerprintHeader: s.cfg.GetRelayHeaders().GetFingerprint(),
+		Assertions:        s.assertions,
+		AssertionHeader:   cmp.Or(s.cfg.GetAssertion().GetHeader(), assertion.DefaultHeader),
 		Logger:            s.log,
 		Observer:          s.metrics,
 	}))

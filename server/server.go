@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"github.com/msg-gateway/msg/authz"
 	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
 	"github.com/msg-gateway/msg/internal/fieldpath"
+	"github.com/msg-gateway/msg/server/assertion"
 	"github.com/msg-gateway/msg/server/config"
 	"github.com/msg-gateway/msg/server/relay"
 	"github.com/msg-gateway/msg/server/tlsmaterial"
@@ -87,6 +89,10 @@ type Server struct {
 	authn  *authz.Authenticator
 	grpc   *grpc.Server
 	health *health.Server
+	// assertions signs the identity assertion of every relayed request and
+	// publishes its public keys.
+	assertions *assertion.Signer
+	jwksAddr   atomic.Pointer[net.Addr] // assertion.jwks_listen, once Serve opened it
 
 	// The admin listener, and the store it writes to, which the data plane
 	// follows.
@@ -129,6 +135,15 @@ func New(cfg *configv1.Config, opts Options) (*Server, error) {
 	}
 	if s.tracing.enabled() {
 		s.served.tableOpts = append(s.served.tableOpts, relay.WithTransportWrapper(s.tracing.wrapTransport))
+	}
+	a := cfg.GetAssertion()
+	if s.assertions, err = assertion.New(assertion.Config{
+		Issuer:         a.GetIssuer(),
+		TTL:            a.GetTtl().AsDuration(),
+		RotationPeriod: a.GetRotationPeriod().AsDuration(),
+	}); err != nil {
+		s.tracing.flush(s.log)
+		return nil, err
 	}
 	if err := s.assemble(); err != nil {
 		s.tracing.flush(s.log)
@@ -239,9 +254,23 @@ func (s *Server) Serve(ctx context.Context, lis, adminLis net.Listener) error {
 	go s.followStore(ctx)
 	lis = s.dataListener(lis)
 	go s.tls.Watch(ctx, s.tlsReloadInterval())
-	errc := make(chan error, 2)
+	jwksSrv, jwksLis, err := s.listenJWKS()
+	if err != nil {
+		lis.Close()
+		adminLis.Close()
+		return err
+	}
+	go s.rotateAssertionKeys(ctx)
+	errc := make(chan error, 3)
 	go func() { errc <- s.grpc.Serve(lis) }()
 	go func() { errc <- s.admin.serve(adminSrv, adminLis) }()
+	if jwksSrv != nil {
+		go func() {
+			if err := jwksSrv.Serve(jwksLis); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("assertion.jwks_listen: %w", err)
+			}
+		}()
+	}
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	s.ready.Store(true)
 	s.log.Info("gateway listening", "grpc", lis.Addr().String(), "admin", adminLis.Addr().String(),
@@ -256,7 +285,47 @@ func (s *Server) Serve(ctx context.Context, lis, adminLis net.Listener) error {
 	case serveErr = <-errc:
 	}
 	s.shutdown(adminSrv)
+	if jwksSrv != nil {
+		_ = jwksSrv.Close()
+	}
 	return serveErr
+}
+
+// listenJWKS opens assertion.jwks_listen, when set: plain HTTP serving only
+// the public keys, for backends that must not reach the admin listener.
+func (s *Server) listenJWKS() (*http.Server, net.Listener, error) {
+	addr := s.cfg.GetAssertion().GetJwksListen()
+	if addr == "" {
+		return nil, nil, nil
+	}
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("assertion.jwks_listen: %w", err)
+	}
+	a := lis.Addr()
+	s.jwksAddr.Store(&a)
+	s.log.Info("assertion JWKS listening", "addr", a.String())
+	mux := http.NewServeMux()
+	mux.Handle("GET "+assertion.JWKSPath, s.assertions)
+	return &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, lis, nil
+}
+
+// JWKSAddr is the address of the assertion.jwks_listen listener, or nil
+// when it is not set or Serve has not opened it yet.
+func (s *Server) JWKSAddr() net.Addr {
+	if a := s.jwksAddr.Load(); a != nil {
+		return *a
+	}
+	return nil
+}
+
+// rotateAssertionKeys rotates the assertion keys until ctx ends. A failed
+// rotation (the system's randomness failing) keeps the keys in force, and
+// the retired key's tokens still verify; the error is logged.
+func (s *Server) rotateAssertionKeys(ctx context.Context) {
+	if err := s.assertions.Run(ctx); err != nil {
+		s.log.Error("assertion: key rotation stopped", "err", err)
+	}
 }
 
 // shutdown drains the gateway: not ready, no new calls, in-flight calls

@@ -9,9 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/msg-gateway/msg/authz"
 	configv1 "github.com/msg-gateway/msg/gen/msg/config/v1"
 	"github.com/msg-gateway/msg/internal/fieldpath"
 	"github.com/msg-gateway/msg/internal/protoyaml"
+	"github.com/msg-gateway/msg/server/assertion"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
@@ -128,6 +130,7 @@ func ApplyDefaults(cfg *configv1.Config) {
 		cfg.DrainTimeout = durationpb.New(DefaultDrainTimeout)
 	}
 	applyKeepaliveDefaults(cfg)
+	applyAssertionDefaults(cfg)
 	if cfg.Tracing == nil {
 		cfg.Tracing = &configv1.Tracing{}
 	}
@@ -265,6 +268,9 @@ func Validate(cfg *configv1.Config) error {
 		return err
 	}
 	if err := validateKeepalive(cfg.GetKeepalive()); err != nil {
+		return err
+	}
+	if err := validateAssertion(cfg); err != nil {
 		return err
 	}
 	if cfg.GetDataDir() == "" {
@@ -488,4 +494,62 @@ func validateAuditLog(a *configv1.Audit) error {
 		}
 	}
 	return nil
+}
+
+func applyAssertionDefaults(cfg *configv1.Config) {
+	if cfg.Assertion == nil {
+		cfg.Assertion = &configv1.Assertion{}
+	}
+	a := cfg.Assertion
+	if a.Issuer == "" {
+		a.Issuer = assertion.DefaultIssuer
+	}
+	if a.Header == "" {
+		a.Header = assertion.DefaultHeader
+	}
+	if a.Ttl == nil {
+		a.Ttl = durationpb.New(assertion.DefaultTTL)
+	}
+	if a.RotationPeriod == nil {
+		a.RotationPeriod = durationpb.New(assertion.DefaultRotationPeriod)
+	}
+}
+
+// validateAssertion checks the assertion section. Its header must not be
+// one the gateway already sets: the upstream would see two meanings under
+// one name.
+func validateAssertion(cfg *configv1.Config) error {
+	a := cfg.GetAssertion()
+	if d := a.GetTtl(); d == nil || d.AsDuration() < time.Second || d.AsDuration() > time.Hour {
+		return &fieldpath.Error{Path: "assertion.ttl", Msg: "must be between 1s and 1h"}
+	}
+	if d := a.GetRotationPeriod(); d == nil || d.AsDuration() < time.Second || d.AsDuration() > 30*24*time.Hour {
+		return &fieldpath.Error{Path: "assertion.rotation_period", Msg: "must be between 1s and 720h"}
+	}
+	h := a.GetHeader()
+	if !validHeaderName(h) {
+		return &fieldpath.Error{Path: "assertion.header", Msg: fmt.Sprintf("not a header name: %q", h)}
+	}
+	for _, other := range []string{cfg.GetRelayHeaders().GetIdentity(), cfg.GetRelayHeaders().GetFingerprint(), "X-Request-Id", "X-Forwarded-For"} {
+		if authz.FoldHeaderName(h) == authz.FoldHeaderName(other) {
+			return &fieldpath.Error{Path: "assertion.header", Msg: fmt.Sprintf("%q is already set by the gateway", h)}
+		}
+	}
+	if l := a.GetJwksListen(); l != "" {
+		return validateAddr("assertion.jwks_listen", l)
+	}
+	return nil
+}
+
+// validHeaderName reports whether name is an RFC 9110 token.
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, c := range []byte(name) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }

@@ -3,6 +3,8 @@ package relay
 import (
 	"log/slog"
 
+	"github.com/msg-gateway/msg/server/assertion"
+
 	gatewayv1 "github.com/msg-gateway/msg/gen/msg/gateway/v1"
 )
 
@@ -12,10 +14,21 @@ type Options struct {
 	IdentityHeader string
 	// FingerprintHeader carries the client certificate fingerprint.
 	FingerprintHeader string
+	// Assertions signs the identity assertion sent to hosts that have not
+	// opted out. Nil: none is sent.
+	Assertions Asserter
+	// AssertionHeader carries the assertion; it is stripped from what apps
+	// send whether or not one is signed.
+	AssertionHeader string
 	// Logger receives the details that never reach the app.
 	Logger *slog.Logger
 	// Observer is told about every upstream exchange. Default: none.
 	Observer Observer
+}
+
+// Asserter signs identity assertions; *assertion.Signer is one.
+type Asserter interface {
+	Sign(assertion.Request) (string, error)
 }
 
 // Relay implements msg.gateway.v1.GatewayService. It relays only requests

@@ -9,6 +9,7 @@ import (
 
 	"github.com/msg-gateway/msg/authz"
 	"github.com/msg-gateway/msg/internal/requestid"
+	"github.com/msg-gateway/msg/server/assertion"
 	"google.golang.org/grpc/peer"
 )
 
@@ -66,7 +67,7 @@ func (r *Relay) newUpstreamRequest(ctx context.Context, up *Upstream, creq *auth
 	}
 	req.URL = &u
 	req.Host = up.Base.Host
-	req.Header = FilterRequestHeaders(creq.Headers, up.Options, r.opts.IdentityHeader, r.opts.FingerprintHeader)
+	req.Header = FilterRequestHeaders(creq.Headers, up.Options, r.opts.IdentityHeader, r.opts.FingerprintHeader, r.opts.AssertionHeader)
 	if ip := peerIP(ctx); ip != "" {
 		req.Header.Set("X-Forwarded-For", ip)
 	}
@@ -79,8 +80,34 @@ func (r *Relay) newUpstreamRequest(ctx context.Context, up *Upstream, creq *auth
 	if id := requestid.FromContext(ctx); id != "" {
 		req.Header.Set("X-Request-Id", id)
 	}
+	if err := r.attachAssertion(ctx, req, up, p); err != nil {
+		return nil, err
+	}
 	req.ContentLength = contentLength
 	return req, nil
+}
+
+// attachAssertion adds the signed identity assertion for req, bound to its
+// method and path as sent, unless the host opted out.
+func (r *Relay) attachAssertion(ctx context.Context, req *http.Request, up *Upstream, p *authz.Principal) error {
+	if r.opts.Assertions == nil || !up.Assert {
+		return nil
+	}
+	token, err := r.opts.Assertions.Sign(assertion.Request{
+		Audience:            up.Name,
+		Subject:             p.ID,
+		CertSHA256:          p.FingerprintSHA256,
+		Organizations:       p.Organizations,
+		OrganizationalUnits: p.OrganizationalUnits,
+		RequestID:           requestid.FromContext(ctx),
+		Method:              req.Method,
+		Path:                req.URL.Opaque,
+	})
+	if err != nil {
+		return &failure{kind: failInternal, host: up.Name, op: "signing the identity assertion", err: err}
+	}
+	req.Header.Set(r.opts.AssertionHeader, token)
+	return nil
 }
 
 func peerIP(ctx context.Context) string {

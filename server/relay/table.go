@@ -60,6 +60,9 @@ type Upstream struct {
 	// beyond the strict defaults (path parameters, extra methods, method
 	// overrides, header names with '_').
 	Options authz.HostOptions
+	// Assert says whether requests carry the signed identity assertion
+	// (the host did not set disable_assertion).
+	Assert bool
 
 	transport    *http.Transport   // owns the connection pool
 	roundTripper http.RoundTripper // transport, possibly wrapped (tracing)
@@ -180,6 +183,7 @@ func compileHost(path fieldpath.Path, h *adminv1.Host, o *tableOptions) (*Upstre
 		MaxRequestBodyBytes:  DefaultMaxBodyBytes,
 		MaxResponseBodyBytes: DefaultMaxBodyBytes,
 		Options:              opts,
+		Assert:               !h.GetDisableAssertion(),
 	}
 	if err := compileLimits(path, h, up); err != nil {
 		return nil, err

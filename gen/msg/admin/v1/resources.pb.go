@@ -275,8 +275,13 @@ type Host struct {
 	// and the overriding one. URL-override headers (X-Original-URL,
 	// X-Rewrite-URL, X-Envoy-Original-Path) are always dropped.
 	AllowMethodOverride bool `protobuf:"varint,16,opt,name=allow_method_override,json=allowMethodOverride,proto3" json:"allow_method_override,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// Send this host no signed identity assertion (the JWT in the
+	// assertion.header header, see the README's "Identity assertion"). Default
+	// false: every relayed request carries one. The header is stripped from
+	// what apps send either way.
+	DisableAssertion bool `protobuf:"varint,17,opt,name=disable_assertion,json=disableAssertion,proto3" json:"disable_assertion,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Host) Reset() {
@@ -417,6 +422,13 @@ func (x *Host) GetAllowUnderscoreHeaders() bool {
 func (x *Host) GetAllowMethodOverride() bool {
 	if x != nil {
 		return x.AllowMethodOverride
+	}
+	return false
+}
+
+func (x *Host) GetDisableAssertion() bool {
+	if x != nil {
+		return x.DisableAssertion
 	}
 	return false
 }
@@ -1276,7 +1288,7 @@ var File_msg_admin_v1_resources_proto protoreflect.FileDescriptor
 
 const file_msg_admin_v1_resources_proto_rawDesc = "" +
 	"\n" +
-	"\x1cmsg/admin/v1/resources.proto\x12\fmsg.admin.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9f\x06\n" +
+	"\x1cmsg/admin/v1/resources.proto\x12\fmsg.admin.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcc\x06\n" +
 	"\x04Host\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\bupstream\x18\x02 \x01(\tR\bupstream\x123\n" +
@@ -1294,7 +1306,8 @@ const file_msg_admin_v1_resources_proto_rawDesc = "" +
 	"\x15allow_path_parameters\x18\f \x01(\bR\x13allowPathParameters\x12#\n" +
 	"\rextra_methods\x18\r \x03(\tR\fextraMethods\x128\n" +
 	"\x18allow_underscore_headers\x18\x0e \x01(\bR\x16allowUnderscoreHeaders\x122\n" +
-	"\x15allow_method_override\x18\x10 \x01(\bR\x13allowMethodOverride\"~\n" +
+	"\x15allow_method_override\x18\x10 \x01(\bR\x13allowMethodOverride\x12+\n" +
+	"\x11disable_assertion\x18\x11 \x01(\bR\x10disableAssertion\"~\n" +
 	"\n" +
 	"BackendTLS\x12\x17\n" +
 	"\aca_file\x18\x01 \x01(\tR\x06caFile\x12\x1b\n" +

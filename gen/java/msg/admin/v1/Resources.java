@@ -785,6 +785,19 @@ public final class Resources {
      * @return The allowMethodOverride.
      */
     boolean getAllowMethodOverride();
+
+    /**
+     * <pre>
+     * Send this host no signed identity assertion (the JWT in the
+     * assertion.header header, see the README's "Identity assertion"). Default
+     * false: every relayed request carries one. The header is stripped from
+     * what apps send either way.
+     * </pre>
+     *
+     * <code>bool disable_assertion = 17 [json_name = "disableAssertion"];</code>
+     * @return The disableAssertion.
+     */
+    boolean getDisableAssertion();
   }
   /**
    * <pre>
@@ -2065,6 +2078,53 @@ public final class Resources {
     private void clearAllowMethodOverride() {
 
       allowMethodOverride_ = false;
+    }
+
+    public static final int DISABLE_ASSERTION_FIELD_NUMBER = 17;
+    private boolean disableAssertion_;
+    /**
+     * <pre>
+     * Send this host no signed identity assertion (the JWT in the
+     * assertion.header header, see the README's "Identity assertion"). Default
+     * false: every relayed request carries one. The header is stripped from
+     * what apps send either way.
+     * </pre>
+     *
+     * <code>bool disable_assertion = 17 [json_name = "disableAssertion"];</code>
+     * @return The disableAssertion.
+     */
+    @java.lang.Override
+    public boolean getDisableAssertion() {
+      return disableAssertion_;
+    }
+    /**
+     * <pre>
+     * Send this host no signed identity assertion (the JWT in the
+     * assertion.header header, see the README's "Identity assertion"). Default
+     * false: every relayed request carries one. The header is stripped from
+     * what apps send either way.
+     * </pre>
+     *
+     * <code>bool disable_assertion = 17 [json_name = "disableAssertion"];</code>
+     * @param value The disableAssertion to set.
+     */
+    private void setDisableAssertion(boolean value) {
+      
+      disableAssertion_ = value;
+    }
+    /**
+     * <pre>
+     * Send this host no signed identity assertion (the JWT in the
+     * assertion.header header, see the README's "Identity assertion"). Default
+     * false: every relayed request carries one. The header is stripped from
+     * what apps send either way.
+     * </pre>
+     *
+     * <code>bool disable_assertion = 17 [json_name = "disableAssertion"];</code>
+     */
+    private void clearDisableAssertion() {
+
+      disableAssertion_ = false;
     }
 
     public static msg.admin.v1.Resources.Host parseFrom(
@@ -3478,6 +3538,55 @@ public final class Resources {
         return this;
       }
 
+      /**
+       * <pre>
+       * Send this host no signed identity assertion (the JWT in the
+       * assertion.header header, see the README's "Identity assertion"). Default
+       * false: every relayed request carries one. The header is stripped from
+       * what apps send either way.
+       * </pre>
+       *
+       * <code>bool disable_assertion = 17 [json_name = "disableAssertion"];</code>
+       * @return The disableAssertion.
+       */
+      @java.lang.Override
+      public boolean getDisableAssertion() {
+        return instance.getDisableAssertion();
+      }
+      /**
+       * <pre>
+       * Send this host no signed identity assertion (the JWT in the
+       * assertion.header header, see the README's "Identity assertion"). Default
+       * false: every relayed request carries one. The header is stripped from
+       * what apps send either way.
+       * </pre>
+       *
+       * <code>bool disable_assertion = 17 [json_name = "disableAssertion"];</code>
+       * @param value The disableAssertion to set.
+       * @return This builder for chaining.
+       */
+      public Builder setDisableAssertion(boolean value) {
+        copyOnWrite();
+        instance.setDisableAssertion(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * Send this host no signed identity assertion (the JWT in the
+       * assertion.header header, see the README's "Identity assertion"). Default
+       * false: every relayed request carries one. The header is stripped from
+       * what apps send either way.
+       * </pre>
+       *
+       * <code>bool disable_assertion = 17 [json_name = "disableAssertion"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearDisableAssertion() {
+        copyOnWrite();
+        instance.clearDisableAssertion();
+        return this;
+      }
+
       // @@protoc_insertion_point(builder_scope:msg.admin.v1.Host)
     }
     @java.lang.Override
@@ -3511,12 +3620,13 @@ public final class Resources {
               "allowUnderscoreHeaders_",
               "etag_",
               "allowMethodOverride_",
+              "disableAssertion_",
             };
             java.lang.String info =
-                "\u0000\u0010\u0000\u0001\u0001\u0010\u0010\u0000\u0002\u0000\u0001\u0208\u0002\u0208" +
+                "\u0000\u0011\u0000\u0001\u0001\u0011\u0011\u0000\u0002\u0000\u0001\u0208\u0002\u0208" +
                 "\u0003\u1009\u0000\u0004\u0002\u0005\u0002\u0006\u1009\u0001\u0007\u1009\u0002\b" +
                 "\u1009\u0003\t\u0002\n\u0002\u000b\u021a\f\u0007\r\u021a\u000e\u0007\u000f\u0208" +
-                "\u0010\u0007";
+                "\u0010\u0007\u0011\u0007";
             return newMessageInfo(DEFAULT_INSTANCE, info, objects);
         }
         // fall through

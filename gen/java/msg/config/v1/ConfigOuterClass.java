@@ -456,6 +456,25 @@ public final class ConfigOuterClass {
      * @return The keepalive.
      */
     msg.config.v1.ConfigOuterClass.Keepalive getKeepalive();
+
+    /**
+     * <pre>
+     * The signed identity assertion sent to internal hosts.
+     * </pre>
+     *
+     * <code>.msg.config.v1.Assertion assertion = 25 [json_name = "assertion"];</code>
+     * @return Whether the assertion field is set.
+     */
+    boolean hasAssertion();
+    /**
+     * <pre>
+     * The signed identity assertion sent to internal hosts.
+     * </pre>
+     *
+     * <code>.msg.config.v1.Assertion assertion = 25 [json_name = "assertion"];</code>
+     * @return The assertion.
+     */
+    msg.config.v1.ConfigOuterClass.Assertion getAssertion();
   }
   /**
    * <pre>
@@ -1653,6 +1672,72 @@ public final class ConfigOuterClass {
      */
     private void clearKeepalive() {  keepalive_ = null;
       bitField0_ = (bitField0_ & ~0x00000200);
+    }
+
+    public static final int ASSERTION_FIELD_NUMBER = 25;
+    private msg.config.v1.ConfigOuterClass.Assertion assertion_;
+    /**
+     * <pre>
+     * The signed identity assertion sent to internal hosts.
+     * </pre>
+     *
+     * <code>.msg.config.v1.Assertion assertion = 25 [json_name = "assertion"];</code>
+     */
+    @java.lang.Override
+    public boolean hasAssertion() {
+      return ((bitField0_ & 0x00000400) != 0);
+    }
+    /**
+     * <pre>
+     * The signed identity assertion sent to internal hosts.
+     * </pre>
+     *
+     * <code>.msg.config.v1.Assertion assertion = 25 [json_name = "assertion"];</code>
+     */
+    @java.lang.Override
+    public msg.config.v1.ConfigOuterClass.Assertion getAssertion() {
+      return assertion_ == null ? msg.config.v1.ConfigOuterClass.Assertion.getDefaultInstance() : assertion_;
+    }
+    /**
+     * <pre>
+     * The signed identity assertion sent to internal hosts.
+     * </pre>
+     *
+     * <code>.msg.config.v1.Assertion assertion = 25 [json_name = "assertion"];</code>
+     */
+    private void setAssertion(msg.config.v1.ConfigOuterClass.Assertion value) {
+      value.getClass();
+  assertion_ = value;
+      bitField0_ |= 0x00000400;
+      }
+    /**
+     * <pre>
+     * The signed identity assertion sent to internal hosts.
+     * </pre>
+     *
+     * <code>.msg.config.v1.Assertion assertion = 25 [json_name = "assertion"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergeAssertion(msg.config.v1.ConfigOuterClass.Assertion value) {
+      value.getClass();
+  if (assertion_ != null &&
+          assertion_ != msg.config.v1.ConfigOuterClass.Assertion.getDefaultInstance()) {
+        assertion_ =
+          msg.config.v1.ConfigOuterClass.Assertion.newBuilder(assertion_).mergeFrom(value).buildPartial();
+      } else {
+        assertion_ = value;
+      }
+      bitField0_ |= 0x00000400;
+    }
+    /**
+     * <pre>
+     * The signed identity assertion sent to internal hosts.
+     * </pre>
+     *
+     * <code>.msg.config.v1.Assertion assertion = 25 [json_name = "assertion"];</code>
+     */
+    private void clearAssertion() {  assertion_ = null;
+      bitField0_ = (bitField0_ & ~0x00000400);
     }
 
     public static msg.config.v1.ConfigOuterClass.Config parseFrom(
@@ -3018,6 +3103,77 @@ public final class ConfigOuterClass {
         return this;
       }
 
+      /**
+       * <pre>
+       * The signed identity assertion sent to internal hosts.
+       * </pre>
+       *
+       * <code>.msg.config.v1.Assertion assertion = 25 [json_name = "assertion"];</code>
+       */
+      @java.lang.Override
+      public boolean hasAssertion() {
+        return instance.hasAssertion();
+      }
+      /**
+       * <pre>
+       * The signed identity assertion sent to internal hosts.
+       * </pre>
+       *
+       * <code>.msg.config.v1.Assertion assertion = 25 [json_name = "assertion"];</code>
+       */
+      @java.lang.Override
+      public msg.config.v1.ConfigOuterClass.Assertion getAssertion() {
+        return instance.getAssertion();
+      }
+      /**
+       * <pre>
+       * The signed identity assertion sent to internal hosts.
+       * </pre>
+       *
+       * <code>.msg.config.v1.Assertion assertion = 25 [json_name = "assertion"];</code>
+       */
+      public Builder setAssertion(msg.config.v1.ConfigOuterClass.Assertion value) {
+        copyOnWrite();
+        instance.setAssertion(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * The signed identity assertion sent to internal hosts.
+       * </pre>
+       *
+       * <code>.msg.config.v1.Assertion assertion = 25 [json_name = "assertion"];</code>
+       */
+      public Builder setAssertion(
+          msg.config.v1.ConfigOuterClass.Assertion.Builder builderForValue) {
+        copyOnWrite();
+        instance.setAssertion(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * The signed identity assertion sent to internal hosts.
+       * </pre>
+       *
+       * <code>.msg.config.v1.Assertion assertion = 25 [json_name = "assertion"];</code>
+       */
+      public Builder mergeAssertion(msg.config.v1.ConfigOuterClass.Assertion value) {
+        copyOnWrite();
+        instance.mergeAssertion(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The signed identity assertion sent to internal hosts.
+       * </pre>
+       *
+       * <code>.msg.config.v1.Assertion assertion = 25 [json_name = "assertion"];</code>
+       */
+      public Builder clearAssertion() {  copyOnWrite();
+        instance.clearAssertion();
+        return this;
+      }
+
       // @@protoc_insertion_point(builder_scope:msg.config.v1.Config)
     }
     @java.lang.Override
@@ -3052,12 +3208,13 @@ public final class ConfigOuterClass {
               "audit_",
               "store_",
               "keepalive_",
+              "assertion_",
             };
             java.lang.String info =
-                "\u0000\u000f\u0000\u0001\u0001\u0018\u000f\u0000\u0002\u0000\u0001\u0208\u0002\u0208" +
+                "\u0000\u0010\u0000\u0001\u0001\u0019\u0010\u0000\u0002\u0000\u0001\u0208\u0002\u0208" +
                 "\u0003\u1009\u0000\u0004\u001b\u0005\u001b\u0006\u1009\u0001\u0007\u1009\u0002\b" +
                 "\u1009\u0003\t\u1009\u0004\n\u1009\u0005\u0014\u0208\u0015\u1009\u0006\u0016\u1009" +
-                "\u0007\u0017\u1009\b\u0018\u1009\t";
+                "\u0007\u0017\u1009\b\u0018\u1009\t\u0019\u1009\n";
             return newMessageInfo(DEFAULT_INSTANCE, info, objects);
         }
         // fall through
@@ -3108,6 +3265,1084 @@ public final class ConfigOuterClass {
     private static volatile com.google.protobuf.Parser<Config> PARSER;
 
     public static com.google.protobuf.Parser<Config> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
+  public interface AssertionOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.config.v1.Assertion)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * The iss claim. Default "msg-gateway"; give every instance of a fleet the
+     * same value.
+     * </pre>
+     *
+     * <code>string issuer = 1 [json_name = "issuer"];</code>
+     * @return The issuer.
+     */
+    java.lang.String getIssuer();
+    /**
+     * <pre>
+     * The iss claim. Default "msg-gateway"; give every instance of a fleet the
+     * same value.
+     * </pre>
+     *
+     * <code>string issuer = 1 [json_name = "issuer"];</code>
+     * @return The bytes for issuer.
+     */
+    com.google.protobuf.ByteString
+        getIssuerBytes();
+
+    /**
+     * <pre>
+     * The request header that carries the JWT. Default "X-Msg-Assertion". The
+     * gateway strips it (and its spellings with "_" or another case) from what
+     * apps send.
+     * </pre>
+     *
+     * <code>string header = 2 [json_name = "header"];</code>
+     * @return The header.
+     */
+    java.lang.String getHeader();
+    /**
+     * <pre>
+     * The request header that carries the JWT. Default "X-Msg-Assertion". The
+     * gateway strips it (and its spellings with "_" or another case) from what
+     * apps send.
+     * </pre>
+     *
+     * <code>string header = 2 [json_name = "header"];</code>
+     * @return The bytes for header.
+     */
+    com.google.protobuf.ByteString
+        getHeaderBytes();
+
+    /**
+     * <pre>
+     * How long an assertion is valid after it is issued. Default 60s, between
+     * 1s and 1h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration ttl = 3 [json_name = "ttl"];</code>
+     * @return Whether the ttl field is set.
+     */
+    boolean hasTtl();
+    /**
+     * <pre>
+     * How long an assertion is valid after it is issued. Default 60s, between
+     * 1s and 1h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration ttl = 3 [json_name = "ttl"];</code>
+     * @return The ttl.
+     */
+    com.google.protobuf.Duration getTtl();
+
+    /**
+     * <pre>
+     * How long each signing key signs. Default 24h, between 1s and 30 days.
+     * Each key is published one period before it signs and stays published
+     * until ttl after it stopped.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration rotation_period = 4 [json_name = "rotationPeriod"];</code>
+     * @return Whether the rotationPeriod field is set.
+     */
+    boolean hasRotationPeriod();
+    /**
+     * <pre>
+     * How long each signing key signs. Default 24h, between 1s and 30 days.
+     * Each key is published one period before it signs and stays published
+     * until ttl after it stopped.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration rotation_period = 4 [json_name = "rotationPeriod"];</code>
+     * @return The rotationPeriod.
+     */
+    com.google.protobuf.Duration getRotationPeriod();
+
+    /**
+     * <pre>
+     * An optional plain-HTTP listener, "host:port", that serves only the JWKS,
+     * for backends that cannot reach the admin listener.
+     * </pre>
+     *
+     * <code>string jwks_listen = 5 [json_name = "jwksListen"];</code>
+     * @return The jwksListen.
+     */
+    java.lang.String getJwksListen();
+    /**
+     * <pre>
+     * An optional plain-HTTP listener, "host:port", that serves only the JWKS,
+     * for backends that cannot reach the admin listener.
+     * </pre>
+     *
+     * <code>string jwks_listen = 5 [json_name = "jwksListen"];</code>
+     * @return The bytes for jwksListen.
+     */
+    com.google.protobuf.ByteString
+        getJwksListenBytes();
+  }
+  /**
+   * <pre>
+   * Assertion configures the signed identity assertion: a short-lived JWT
+   * (EdDSA) naming the caller and bound to the request's method and path, sent
+   * to every host that does not set disable_assertion. The public keys are
+   * served as a JWKS at /.well-known/jwks.json on the admin listener and on
+   * jwks_listen.
+   * </pre>
+   *
+   * Protobuf type {@code msg.config.v1.Assertion}
+   */
+  public  static final class Assertion extends
+      com.google.protobuf.GeneratedMessageLite<
+          Assertion, Assertion.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.config.v1.Assertion)
+      AssertionOrBuilder {
+    private Assertion() {
+      issuer_ = "";
+      header_ = "";
+      jwksListen_ = "";
+    }
+    private int bitField0_;
+    public static final int ISSUER_FIELD_NUMBER = 1;
+    private java.lang.String issuer_;
+    /**
+     * <pre>
+     * The iss claim. Default "msg-gateway"; give every instance of a fleet the
+     * same value.
+     * </pre>
+     *
+     * <code>string issuer = 1 [json_name = "issuer"];</code>
+     * @return The issuer.
+     */
+    @java.lang.Override
+    public java.lang.String getIssuer() {
+      return issuer_;
+    }
+    /**
+     * <pre>
+     * The iss claim. Default "msg-gateway"; give every instance of a fleet the
+     * same value.
+     * </pre>
+     *
+     * <code>string issuer = 1 [json_name = "issuer"];</code>
+     * @return The bytes for issuer.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getIssuerBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(issuer_);
+    }
+    /**
+     * <pre>
+     * The iss claim. Default "msg-gateway"; give every instance of a fleet the
+     * same value.
+     * </pre>
+     *
+     * <code>string issuer = 1 [json_name = "issuer"];</code>
+     * @param value The issuer to set.
+     */
+    private void setIssuer(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      issuer_ = value;
+    }
+    /**
+     * <pre>
+     * The iss claim. Default "msg-gateway"; give every instance of a fleet the
+     * same value.
+     * </pre>
+     *
+     * <code>string issuer = 1 [json_name = "issuer"];</code>
+     */
+    private void clearIssuer() {
+
+      issuer_ = getDefaultInstance().getIssuer();
+    }
+    /**
+     * <pre>
+     * The iss claim. Default "msg-gateway"; give every instance of a fleet the
+     * same value.
+     * </pre>
+     *
+     * <code>string issuer = 1 [json_name = "issuer"];</code>
+     * @param value The bytes for issuer to set.
+     */
+    private void setIssuerBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      issuer_ = value.toStringUtf8();
+
+    }
+
+    public static final int HEADER_FIELD_NUMBER = 2;
+    private java.lang.String header_;
+    /**
+     * <pre>
+     * The request header that carries the JWT. Default "X-Msg-Assertion". The
+     * gateway strips it (and its spellings with "_" or another case) from what
+     * apps send.
+     * </pre>
+     *
+     * <code>string header = 2 [json_name = "header"];</code>
+     * @return The header.
+     */
+    @java.lang.Override
+    public java.lang.String getHeader() {
+      return header_;
+    }
+    /**
+     * <pre>
+     * The request header that carries the JWT. Default "X-Msg-Assertion". The
+     * gateway strips it (and its spellings with "_" or another case) from what
+     * apps send.
+     * </pre>
+     *
+     * <code>string header = 2 [json_name = "header"];</code>
+     * @return The bytes for header.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getHeaderBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(header_);
+    }
+    /**
+     * <pre>
+     * The request header that carries the JWT. Default "X-Msg-Assertion". The
+     * gateway strips it (and its spellings with "_" or another case) from what
+     * apps send.
+     * </pre>
+     *
+     * <code>string header = 2 [json_name = "header"];</code>
+     * @param value The header to set.
+     */
+    private void setHeader(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      header_ = value;
+    }
+    /**
+     * <pre>
+     * The request header that carries the JWT. Default "X-Msg-Assertion". The
+     * gateway strips it (and its spellings with "_" or another case) from what
+     * apps send.
+     * </pre>
+     *
+     * <code>string header = 2 [json_name = "header"];</code>
+     */
+    private void clearHeader() {
+
+      header_ = getDefaultInstance().getHeader();
+    }
+    /**
+     * <pre>
+     * The request header that carries the JWT. Default "X-Msg-Assertion". The
+     * gateway strips it (and its spellings with "_" or another case) from what
+     * apps send.
+     * </pre>
+     *
+     * <code>string header = 2 [json_name = "header"];</code>
+     * @param value The bytes for header to set.
+     */
+    private void setHeaderBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      header_ = value.toStringUtf8();
+
+    }
+
+    public static final int TTL_FIELD_NUMBER = 3;
+    private com.google.protobuf.Duration ttl_;
+    /**
+     * <pre>
+     * How long an assertion is valid after it is issued. Default 60s, between
+     * 1s and 1h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration ttl = 3 [json_name = "ttl"];</code>
+     */
+    @java.lang.Override
+    public boolean hasTtl() {
+      return ((bitField0_ & 0x00000001) != 0);
+    }
+    /**
+     * <pre>
+     * How long an assertion is valid after it is issued. Default 60s, between
+     * 1s and 1h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration ttl = 3 [json_name = "ttl"];</code>
+     */
+    @java.lang.Override
+    public com.google.protobuf.Duration getTtl() {
+      return ttl_ == null ? com.google.protobuf.Duration.getDefaultInstance() : ttl_;
+    }
+    /**
+     * <pre>
+     * How long an assertion is valid after it is issued. Default 60s, between
+     * 1s and 1h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration ttl = 3 [json_name = "ttl"];</code>
+     */
+    private void setTtl(com.google.protobuf.Duration value) {
+      value.getClass();
+  ttl_ = value;
+      bitField0_ |= 0x00000001;
+      }
+    /**
+     * <pre>
+     * How long an assertion is valid after it is issued. Default 60s, between
+     * 1s and 1h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration ttl = 3 [json_name = "ttl"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergeTtl(com.google.protobuf.Duration value) {
+      value.getClass();
+  if (ttl_ != null &&
+          ttl_ != com.google.protobuf.Duration.getDefaultInstance()) {
+        ttl_ =
+          com.google.protobuf.Duration.newBuilder(ttl_).mergeFrom(value).buildPartial();
+      } else {
+        ttl_ = value;
+      }
+      bitField0_ |= 0x00000001;
+    }
+    /**
+     * <pre>
+     * How long an assertion is valid after it is issued. Default 60s, between
+     * 1s and 1h.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration ttl = 3 [json_name = "ttl"];</code>
+     */
+    private void clearTtl() {  ttl_ = null;
+      bitField0_ = (bitField0_ & ~0x00000001);
+    }
+
+    public static final int ROTATION_PERIOD_FIELD_NUMBER = 4;
+    private com.google.protobuf.Duration rotationPeriod_;
+    /**
+     * <pre>
+     * How long each signing key signs. Default 24h, between 1s and 30 days.
+     * Each key is published one period before it signs and stays published
+     * until ttl after it stopped.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration rotation_period = 4 [json_name = "rotationPeriod"];</code>
+     */
+    @java.lang.Override
+    public boolean hasRotationPeriod() {
+      return ((bitField0_ & 0x00000002) != 0);
+    }
+    /**
+     * <pre>
+     * How long each signing key signs. Default 24h, between 1s and 30 days.
+     * Each key is published one period before it signs and stays published
+     * until ttl after it stopped.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration rotation_period = 4 [json_name = "rotationPeriod"];</code>
+     */
+    @java.lang.Override
+    public com.google.protobuf.Duration getRotationPeriod() {
+      return rotationPeriod_ == null ? com.google.protobuf.Duration.getDefaultInstance() : rotationPeriod_;
+    }
+    /**
+     * <pre>
+     * How long each signing key signs. Default 24h, between 1s and 30 days.
+     * Each key is published one period before it signs and stays published
+     * until ttl after it stopped.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration rotation_period = 4 [json_name = "rotationPeriod"];</code>
+     */
+    private void setRotationPeriod(com.google.protobuf.Duration value) {
+      value.getClass();
+  rotationPeriod_ = value;
+      bitField0_ |= 0x00000002;
+      }
+    /**
+     * <pre>
+     * How long each signing key signs. Default 24h, between 1s and 30 days.
+     * Each key is published one period before it signs and stays published
+     * until ttl after it stopped.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration rotation_period = 4 [json_name = "rotationPeriod"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergeRotationPeriod(com.google.protobuf.Duration value) {
+      value.getClass();
+  if (rotationPeriod_ != null &&
+          rotationPeriod_ != com.google.protobuf.Duration.getDefaultInstance()) {
+        rotationPeriod_ =
+          com.google.protobuf.Duration.newBuilder(rotationPeriod_).mergeFrom(value).buildPartial();
+      } else {
+        rotationPeriod_ = value;
+      }
+      bitField0_ |= 0x00000002;
+    }
+    /**
+     * <pre>
+     * How long each signing key signs. Default 24h, between 1s and 30 days.
+     * Each key is published one period before it signs and stays published
+     * until ttl after it stopped.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration rotation_period = 4 [json_name = "rotationPeriod"];</code>
+     */
+    private void clearRotationPeriod() {  rotationPeriod_ = null;
+      bitField0_ = (bitField0_ & ~0x00000002);
+    }
+
+    public static final int JWKS_LISTEN_FIELD_NUMBER = 5;
+    private java.lang.String jwksListen_;
+    /**
+     * <pre>
+     * An optional plain-HTTP listener, "host:port", that serves only the JWKS,
+     * for backends that cannot reach the admin listener.
+     * </pre>
+     *
+     * <code>string jwks_listen = 5 [json_name = "jwksListen"];</code>
+     * @return The jwksListen.
+     */
+    @java.lang.Override
+    public java.lang.String getJwksListen() {
+      return jwksListen_;
+    }
+    /**
+     * <pre>
+     * An optional plain-HTTP listener, "host:port", that serves only the JWKS,
+     * for backends that cannot reach the admin listener.
+     * </pre>
+     *
+     * <code>string jwks_listen = 5 [json_name = "jwksListen"];</code>
+     * @return The bytes for jwksListen.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getJwksListenBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(jwksListen_);
+    }
+    /**
+     * <pre>
+     * An optional plain-HTTP listener, "host:port", that serves only the JWKS,
+     * for backends that cannot reach the admin listener.
+     * </pre>
+     *
+     * <code>string jwks_listen = 5 [json_name = "jwksListen"];</code>
+     * @param value The jwksListen to set.
+     */
+    private void setJwksListen(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      jwksListen_ = value;
+    }
+    /**
+     * <pre>
+     * An optional plain-HTTP listener, "host:port", that serves only the JWKS,
+     * for backends that cannot reach the admin listener.
+     * </pre>
+     *
+     * <code>string jwks_listen = 5 [json_name = "jwksListen"];</code>
+     */
+    private void clearJwksListen() {
+
+      jwksListen_ = getDefaultInstance().getJwksListen();
+    }
+    /**
+     * <pre>
+     * An optional plain-HTTP listener, "host:port", that serves only the JWKS,
+     * for backends that cannot reach the admin listener.
+     * </pre>
+     *
+     * <code>string jwks_listen = 5 [json_name = "jwksListen"];</code>
+     * @param value The bytes for jwksListen to set.
+     */
+    private void setJwksListenBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      jwksListen_ = value.toStringUtf8();
+
+    }
+
+    public static msg.config.v1.ConfigOuterClass.Assertion parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.config.v1.ConfigOuterClass.Assertion parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.config.v1.ConfigOuterClass.Assertion parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.config.v1.ConfigOuterClass.Assertion parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.config.v1.ConfigOuterClass.Assertion parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.config.v1.ConfigOuterClass.Assertion parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.config.v1.ConfigOuterClass.Assertion parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.config.v1.ConfigOuterClass.Assertion parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.config.v1.ConfigOuterClass.Assertion parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.config.v1.ConfigOuterClass.Assertion parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.config.v1.ConfigOuterClass.Assertion parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.config.v1.ConfigOuterClass.Assertion parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.config.v1.ConfigOuterClass.Assertion prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * Assertion configures the signed identity assertion: a short-lived JWT
+     * (EdDSA) naming the caller and bound to the request's method and path, sent
+     * to every host that does not set disable_assertion. The public keys are
+     * served as a JWKS at /.well-known/jwks.json on the admin listener and on
+     * jwks_listen.
+     * </pre>
+     *
+     * Protobuf type {@code msg.config.v1.Assertion}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.config.v1.ConfigOuterClass.Assertion, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.config.v1.Assertion)
+        msg.config.v1.ConfigOuterClass.AssertionOrBuilder {
+      // Construct using msg.config.v1.ConfigOuterClass.Assertion.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * The iss claim. Default "msg-gateway"; give every instance of a fleet the
+       * same value.
+       * </pre>
+       *
+       * <code>string issuer = 1 [json_name = "issuer"];</code>
+       * @return The issuer.
+       */
+      @java.lang.Override
+      public java.lang.String getIssuer() {
+        return instance.getIssuer();
+      }
+      /**
+       * <pre>
+       * The iss claim. Default "msg-gateway"; give every instance of a fleet the
+       * same value.
+       * </pre>
+       *
+       * <code>string issuer = 1 [json_name = "issuer"];</code>
+       * @return The bytes for issuer.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getIssuerBytes() {
+        return instance.getIssuerBytes();
+      }
+      /**
+       * <pre>
+       * The iss claim. Default "msg-gateway"; give every instance of a fleet the
+       * same value.
+       * </pre>
+       *
+       * <code>string issuer = 1 [json_name = "issuer"];</code>
+       * @param value The issuer to set.
+       * @return This builder for chaining.
+       */
+      public Builder setIssuer(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setIssuer(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The iss claim. Default "msg-gateway"; give every instance of a fleet the
+       * same value.
+       * </pre>
+       *
+       * <code>string issuer = 1 [json_name = "issuer"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearIssuer() {
+        copyOnWrite();
+        instance.clearIssuer();
+        return this;
+      }
+      /**
+       * <pre>
+       * The iss claim. Default "msg-gateway"; give every instance of a fleet the
+       * same value.
+       * </pre>
+       *
+       * <code>string issuer = 1 [json_name = "issuer"];</code>
+       * @param value The bytes for issuer to set.
+       * @return This builder for chaining.
+       */
+      public Builder setIssuerBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setIssuerBytes(value);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The request header that carries the JWT. Default "X-Msg-Assertion". The
+       * gateway strips it (and its spellings with "_" or another case) from what
+       * apps send.
+       * </pre>
+       *
+       * <code>string header = 2 [json_name = "header"];</code>
+       * @return The header.
+       */
+      @java.lang.Override
+      public java.lang.String getHeader() {
+        return instance.getHeader();
+      }
+      /**
+       * <pre>
+       * The request header that carries the JWT. Default "X-Msg-Assertion". The
+       * gateway strips it (and its spellings with "_" or another case) from what
+       * apps send.
+       * </pre>
+       *
+       * <code>string header = 2 [json_name = "header"];</code>
+       * @return The bytes for header.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getHeaderBytes() {
+        return instance.getHeaderBytes();
+      }
+      /**
+       * <pre>
+       * The request header that carries the JWT. Default "X-Msg-Assertion". The
+       * gateway strips it (and its spellings with "_" or another case) from what
+       * apps send.
+       * </pre>
+       *
+       * <code>string header = 2 [json_name = "header"];</code>
+       * @param value The header to set.
+       * @return This builder for chaining.
+       */
+      public Builder setHeader(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setHeader(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The request header that carries the JWT. Default "X-Msg-Assertion". The
+       * gateway strips it (and its spellings with "_" or another case) from what
+       * apps send.
+       * </pre>
+       *
+       * <code>string header = 2 [json_name = "header"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearHeader() {
+        copyOnWrite();
+        instance.clearHeader();
+        return this;
+      }
+      /**
+       * <pre>
+       * The request header that carries the JWT. Default "X-Msg-Assertion". The
+       * gateway strips it (and its spellings with "_" or another case) from what
+       * apps send.
+       * </pre>
+       *
+       * <code>string header = 2 [json_name = "header"];</code>
+       * @param value The bytes for header to set.
+       * @return This builder for chaining.
+       */
+      public Builder setHeaderBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setHeaderBytes(value);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * How long an assertion is valid after it is issued. Default 60s, between
+       * 1s and 1h.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration ttl = 3 [json_name = "ttl"];</code>
+       */
+      @java.lang.Override
+      public boolean hasTtl() {
+        return instance.hasTtl();
+      }
+      /**
+       * <pre>
+       * How long an assertion is valid after it is issued. Default 60s, between
+       * 1s and 1h.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration ttl = 3 [json_name = "ttl"];</code>
+       */
+      @java.lang.Override
+      public com.google.protobuf.Duration getTtl() {
+        return instance.getTtl();
+      }
+      /**
+       * <pre>
+       * How long an assertion is valid after it is issued. Default 60s, between
+       * 1s and 1h.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration ttl = 3 [json_name = "ttl"];</code>
+       */
+      public Builder setTtl(com.google.protobuf.Duration value) {
+        copyOnWrite();
+        instance.setTtl(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * How long an assertion is valid after it is issued. Default 60s, between
+       * 1s and 1h.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration ttl = 3 [json_name = "ttl"];</code>
+       */
+      public Builder setTtl(
+          com.google.protobuf.Duration.Builder builderForValue) {
+        copyOnWrite();
+        instance.setTtl(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * How long an assertion is valid after it is issued. Default 60s, between
+       * 1s and 1h.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration ttl = 3 [json_name = "ttl"];</code>
+       */
+      public Builder mergeTtl(com.google.protobuf.Duration value) {
+        copyOnWrite();
+        instance.mergeTtl(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * How long an assertion is valid after it is issued. Default 60s, between
+       * 1s and 1h.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration ttl = 3 [json_name = "ttl"];</code>
+       */
+      public Builder clearTtl() {  copyOnWrite();
+        instance.clearTtl();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * How long each signing key signs. Default 24h, between 1s and 30 days.
+       * Each key is published one period before it signs and stays published
+       * until ttl after it stopped.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration rotation_period = 4 [json_name = "rotationPeriod"];</code>
+       */
+      @java.lang.Override
+      public boolean hasRotationPeriod() {
+        return instance.hasRotationPeriod();
+      }
+      /**
+       * <pre>
+       * How long each signing key signs. Default 24h, between 1s and 30 days.
+       * Each key is published one period before it signs and stays published
+       * until ttl after it stopped.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration rotation_period = 4 [json_name = "rotationPeriod"];</code>
+       */
+      @java.lang.Override
+      public com.google.protobuf.Duration getRotationPeriod() {
+        return instance.getRotationPeriod();
+      }
+      /**
+       * <pre>
+       * How long each signing key signs. Default 24h, between 1s and 30 days.
+       * Each key is published one period before it signs and stays published
+       * until ttl after it stopped.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration rotation_period = 4 [json_name = "rotationPeriod"];</code>
+       */
+      public Builder setRotationPeriod(com.google.protobuf.Duration value) {
+        copyOnWrite();
+        instance.setRotationPeriod(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * How long each signing key signs. Default 24h, between 1s and 30 days.
+       * Each key is published one period before it signs and stays published
+       * until ttl after it stopped.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration rotation_period = 4 [json_name = "rotationPeriod"];</code>
+       */
+      public Builder setRotationPeriod(
+          com.google.protobuf.Duration.Builder builderForValue) {
+        copyOnWrite();
+        instance.setRotationPeriod(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * How long each signing key signs. Default 24h, between 1s and 30 days.
+       * Each key is published one period before it signs and stays published
+       * until ttl after it stopped.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration rotation_period = 4 [json_name = "rotationPeriod"];</code>
+       */
+      public Builder mergeRotationPeriod(com.google.protobuf.Duration value) {
+        copyOnWrite();
+        instance.mergeRotationPeriod(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * How long each signing key signs. Default 24h, between 1s and 30 days.
+       * Each key is published one period before it signs and stays published
+       * until ttl after it stopped.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration rotation_period = 4 [json_name = "rotationPeriod"];</code>
+       */
+      public Builder clearRotationPeriod() {  copyOnWrite();
+        instance.clearRotationPeriod();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * An optional plain-HTTP listener, "host:port", that serves only the JWKS,
+       * for backends that cannot reach the admin listener.
+       * </pre>
+       *
+       * <code>string jwks_listen = 5 [json_name = "jwksListen"];</code>
+       * @return The jwksListen.
+       */
+      @java.lang.Override
+      public java.lang.String getJwksListen() {
+        return instance.getJwksListen();
+      }
+      /**
+       * <pre>
+       * An optional plain-HTTP listener, "host:port", that serves only the JWKS,
+       * for backends that cannot reach the admin listener.
+       * </pre>
+       *
+       * <code>string jwks_listen = 5 [json_name = "jwksListen"];</code>
+       * @return The bytes for jwksListen.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getJwksListenBytes() {
+        return instance.getJwksListenBytes();
+      }
+      /**
+       * <pre>
+       * An optional plain-HTTP listener, "host:port", that serves only the JWKS,
+       * for backends that cannot reach the admin listener.
+       * </pre>
+       *
+       * <code>string jwks_listen = 5 [json_name = "jwksListen"];</code>
+       * @param value The jwksListen to set.
+       * @return This builder for chaining.
+       */
+      public Builder setJwksListen(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setJwksListen(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * An optional plain-HTTP listener, "host:port", that serves only the JWKS,
+       * for backends that cannot reach the admin listener.
+       * </pre>
+       *
+       * <code>string jwks_listen = 5 [json_name = "jwksListen"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearJwksListen() {
+        copyOnWrite();
+        instance.clearJwksListen();
+        return this;
+      }
+      /**
+       * <pre>
+       * An optional plain-HTTP listener, "host:port", that serves only the JWKS,
+       * for backends that cannot reach the admin listener.
+       * </pre>
+       *
+       * <code>string jwks_listen = 5 [json_name = "jwksListen"];</code>
+       * @param value The bytes for jwksListen to set.
+       * @return This builder for chaining.
+       */
+      public Builder setJwksListenBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setJwksListenBytes(value);
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.config.v1.Assertion)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.config.v1.ConfigOuterClass.Assertion();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "bitField0_",
+              "issuer_",
+              "header_",
+              "ttl_",
+              "rotationPeriod_",
+              "jwksListen_",
+            };
+            java.lang.String info =
+                "\u0000\u0005\u0000\u0001\u0001\u0005\u0005\u0000\u0000\u0000\u0001\u0208\u0002\u0208" +
+                "\u0003\u1009\u0000\u0004\u1009\u0001\u0005\u0208";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.config.v1.ConfigOuterClass.Assertion> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.config.v1.ConfigOuterClass.Assertion.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.config.v1.ConfigOuterClass.Assertion>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.config.v1.Assertion)
+    private static final msg.config.v1.ConfigOuterClass.Assertion DEFAULT_INSTANCE;
+    static {
+      Assertion defaultInstance = new Assertion();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        Assertion.class, defaultInstance);
+    }
+
+    public static msg.config.v1.ConfigOuterClass.Assertion getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<Assertion> PARSER;
+
+    public static com.google.protobuf.Parser<Assertion> parser() {
       return DEFAULT_INSTANCE.getParserForType();
     }
   }

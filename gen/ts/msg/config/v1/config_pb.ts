@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file msg/config/v1/config.proto.
  */
 export const file_msg_config_v1_config: GenFile = /*@__PURE__*/
-  fileDesc("Chptc2cvY29uZmlnL3YxL2NvbmZpZy5wcm90bxINbXNnLmNvbmZpZy52MSKgBAoGQ29uZmlnEg4KBmxpc3RlbhgBIAEoCRIUCgxhZG1pbl9saXN0ZW4YAiABKAkSJQoDdGxzGAMgASgLMhgubXNnLmNvbmZpZy52MS5TZXJ2ZXJUTFMSIQoFaG9zdHMYBCADKAsyEi5tc2cuYWRtaW4udjEuSG9zdBIhCgVydWxlcxgFIAMoCzISLm1zZy5hZG1pbi52MS5SdWxlEiUKBmxpbWl0cxgGIAEoCzIVLm1zZy5jb25maWcudjEuTGltaXRzEh8KA2xvZxgHIAEoCzISLm1zZy5jb25maWcudjEuTG9nEjIKDXJlbGF5X2hlYWRlcnMYCCABKAsyGy5tc2cuY29uZmlnLnYxLlJlbGF5SGVhZGVycxIwCg1kcmFpbl90aW1lb3V0GAkgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEicKB3RyYWNpbmcYCiABKAsyFi5tc2cuY29uZmlnLnYxLlRyYWNpbmcSEAoIZGF0YV9kaXIYFCABKAkSIwoFYWRtaW4YFSABKAsyFC5tc2cuY29uZmlnLnYxLkFkbWluEiMKBWF1ZGl0GBYgASgLMhQubXNnLmNvbmZpZy52MS5BdWRpdBIjCgVzdG9yZRgXIAEoCzIULm1zZy5jb25maWcudjEuU3RvcmUSKwoJa2VlcGFsaXZlGBggASgLMhgubXNnLmNvbmZpZy52MS5LZWVwYWxpdmUipAEKCVNlcnZlclRMUxIRCgljZXJ0X2ZpbGUYASABKAkSEAoIa2V5X2ZpbGUYAiABKAkSFgoOY2xpZW50X2NhX2ZpbGUYAyABKAkSEwoLbWluX3ZlcnNpb24YBCABKAkSEQoJY3JsX2ZpbGVzGAUgAygJEjIKD3JlbG9hZF9pbnRlcnZhbBgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiL6AwoGTGltaXRzEhkKEW1heF9tZXNzYWdlX2J5dGVzGAEgASgDEh4KFm1heF9jb25jdXJyZW50X3N0cmVhbXMYAiABKA0SNAoRaGFuZHNoYWtlX3RpbWVvdXQYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGAoQbWF4X2hlYWRlcl9jb3VudBgEIAEoDRIYChBtYXhfaGVhZGVyX2J5dGVzGAUgASgDEhcKD21heF9jb25uZWN0aW9ucxgGIAEoDRIXCg9yYXRlX3Blcl9zZWNvbmQYByABKAESDQoFYnVyc3QYCCABKA0SIgoabWF4X2luX2ZsaWdodF9wZXJfaWRlbnRpdHkYCSABKA0SFgoObWF4X2hhbmRzaGFrZXMYCiABKA0SIQoZbWF4X2hhbmRzaGFrZXNfcGVyX3NvdXJjZRgLIAEoDRI4ChVmaXJzdF9tZXNzYWdlX3RpbWVvdXQYDCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGwoTbWF4X3BlbmRpbmdfc3RyZWFtcxgNIAEoDRIZChFtYXhfcGVuZGluZ19ieXRlcxgOIAEoAxI5ChZyZXNwb25zZV93cml0ZV90aW1lb3V0GA8gASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIuMBCglLZWVwYWxpdmUSMAoNcGluZ19pbnRlcnZhbBgBIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIvCgxwaW5nX3RpbWVvdXQYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SOwoYbWluX2NsaWVudF9waW5nX2ludGVydmFsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjYKE21heF9jb25uZWN0aW9uX2lkbGUYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iJAoDTG9nEg0KBWxldmVsGAEgASgJEg4KBmZvcm1hdBgCIAEoCSI1CgxSZWxheUhlYWRlcnMSEAoIaWRlbnRpdHkYASABKAkSEwoLZmluZ2VycHJpbnQYAiABKAkiWQoHVHJhY2luZxIQCghlbmRwb2ludBgBIAEoCRIQCghpbnNlY3VyZRgCIAEoCBIZCgxzYW1wbGVfcmF0aW8YAyABKAFIAIgBAUIPCg1fc2FtcGxlX3JhdGlvIqYBCgVBZG1pbhIpCgZ0b2tlbnMYASADKAsyGS5tc2cuY29uZmlnLnYxLkFkbWluVG9rZW4SJAoDdGxzGAIgASgLMhcubXNnLmNvbmZpZy52MS5BZG1pblRMUxIrCgdjbGllbnRzGAMgAygLMhoubXNnLmNvbmZpZy52MS5BZG1pbkNsaWVudBIfChdtZXRyaWNzX3VuYXV0aGVudGljYXRlZBgEIAEoCCJHCghBZG1pblRMUxIRCgljZXJ0X2ZpbGUYASABKAkSEAoIa2V5X2ZpbGUYAiABKAkSFgoOY2xpZW50X2NhX2ZpbGUYAyABKAkidAoLQWRtaW5DbGllbnQSDAoEbmFtZRgBIAEoCRIaChJmaW5nZXJwcmludF9zaGEyNTYYAiABKAkSEwoLY29tbW9uX25hbWUYAyABKAkSJgoEcm9sZRgEIAEoDjIYLm1zZy5jb25maWcudjEuQWRtaW5Sb2xlIlIKCkFkbWluVG9rZW4SDAoEbmFtZRgBIAEoCRIOCgZzaGEyNTYYAiABKAkSJgoEcm9sZRgDIAEoDjIYLm1zZy5jb25maWcudjEuQWRtaW5Sb2xlIsIBCgVBdWRpdBISCgpqc29ubF9maWxlGAEgASgJEioKB21heF9hZ2UYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEwoLbWF4X3JlY29yZHMYAyABKAMSNgoTY2hlY2twb2ludF9pbnRlcnZhbBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIsCgd3aXRuZXNzGAUgASgLMhsubXNnLmNvbmZpZy52MS5BdWRpdFdpdG5lc3MiKQoMQXVkaXRXaXRuZXNzEgwKBGZpbGUYASABKAkSCwoDdXJsGAIgASgJIioKBVN0b3JlEiEKBGV0Y2QYASABKAsyEy5tc2cuY29uZmlnLnYxLkV0Y2QikQEKBEV0Y2QSEQoJZW5kcG9pbnRzGAEgAygJEg4KBnByZWZpeBgCIAEoCRIvCgxkaWFsX3RpbWVvdXQYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SIwoDdGxzGAQgASgLMhYubXNnLmNvbmZpZy52MS5FdGNkVExTEhAKCGluc2VjdXJlGAUgASgIIlQKB0V0Y2RUTFMSDwoHY2FfZmlsZRgBIAEoCRIRCgljZXJ0X2ZpbGUYAiABKAkSEAoIa2V5X2ZpbGUYAyABKAkSEwoLc2VydmVyX25hbWUYBCABKAkqVQoJQWRtaW5Sb2xlEhoKFkFETUlOX1JPTEVfVU5TUEVDSUZJRUQQABIVChFBRE1JTl9ST0xFX1ZJRVdFUhABEhUKEUFETUlOX1JPTEVfRURJVE9SEAJCN1o1Z2l0aHViLmNvbS9tc2ctZ2F0ZXdheS9tc2cvZ2VuL21zZy9jb25maWcvdjE7Y29uZmlndjFiBnByb3RvMw", [file_google_protobuf_duration, file_msg_admin_v1_resources]);
+  fileDesc("Chptc2cvY29uZmlnL3YxL2NvbmZpZy5wcm90bxINbXNnLmNvbmZpZy52MSLNBAoGQ29uZmlnEg4KBmxpc3RlbhgBIAEoCRIUCgxhZG1pbl9saXN0ZW4YAiABKAkSJQoDdGxzGAMgASgLMhgubXNnLmNvbmZpZy52MS5TZXJ2ZXJUTFMSIQoFaG9zdHMYBCADKAsyEi5tc2cuYWRtaW4udjEuSG9zdBIhCgVydWxlcxgFIAMoCzISLm1zZy5hZG1pbi52MS5SdWxlEiUKBmxpbWl0cxgGIAEoCzIVLm1zZy5jb25maWcudjEuTGltaXRzEh8KA2xvZxgHIAEoCzISLm1zZy5jb25maWcudjEuTG9nEjIKDXJlbGF5X2hlYWRlcnMYCCABKAsyGy5tc2cuY29uZmlnLnYxLlJlbGF5SGVhZGVycxIwCg1kcmFpbl90aW1lb3V0GAkgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEicKB3RyYWNpbmcYCiABKAsyFi5tc2cuY29uZmlnLnYxLlRyYWNpbmcSEAoIZGF0YV9kaXIYFCABKAkSIwoFYWRtaW4YFSABKAsyFC5tc2cuY29uZmlnLnYxLkFkbWluEiMKBWF1ZGl0GBYgASgLMhQubXNnLmNvbmZpZy52MS5BdWRpdBIjCgVzdG9yZRgXIAEoCzIULm1zZy5jb25maWcudjEuU3RvcmUSKwoJa2VlcGFsaXZlGBggASgLMhgubXNnLmNvbmZpZy52MS5LZWVwYWxpdmUSKwoJYXNzZXJ0aW9uGBkgASgLMhgubXNnLmNvbmZpZy52MS5Bc3NlcnRpb24inAEKCUFzc2VydGlvbhIOCgZpc3N1ZXIYASABKAkSDgoGaGVhZGVyGAIgASgJEiYKA3R0bBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIyCg9yb3RhdGlvbl9wZXJpb2QYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEwoLandrc19saXN0ZW4YBSABKAkipAEKCVNlcnZlclRMUxIRCgljZXJ0X2ZpbGUYASABKAkSEAoIa2V5X2ZpbGUYAiABKAkSFgoOY2xpZW50X2NhX2ZpbGUYAyABKAkSEwoLbWluX3ZlcnNpb24YBCABKAkSEQoJY3JsX2ZpbGVzGAUgAygJEjIKD3JlbG9hZF9pbnRlcnZhbBgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiL6AwoGTGltaXRzEhkKEW1heF9tZXNzYWdlX2J5dGVzGAEgASgDEh4KFm1heF9jb25jdXJyZW50X3N0cmVhbXMYAiABKA0SNAoRaGFuZHNoYWtlX3RpbWVvdXQYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGAoQbWF4X2hlYWRlcl9jb3VudBgEIAEoDRIYChBtYXhfaGVhZGVyX2J5dGVzGAUgASgDEhcKD21heF9jb25uZWN0aW9ucxgGIAEoDRIXCg9yYXRlX3Blcl9zZWNvbmQYByABKAESDQoFYnVyc3QYCCABKA0SIgoabWF4X2luX2ZsaWdodF9wZXJfaWRlbnRpdHkYCSABKA0SFgoObWF4X2hhbmRzaGFrZXMYCiABKA0SIQoZbWF4X2hhbmRzaGFrZXNfcGVyX3NvdXJjZRgLIAEoDRI4ChVmaXJzdF9tZXNzYWdlX3RpbWVvdXQYDCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGwoTbWF4X3BlbmRpbmdfc3RyZWFtcxgNIAEoDRIZChFtYXhfcGVuZGluZ19ieXRlcxgOIAEoAxI5ChZyZXNwb25zZV93cml0ZV90aW1lb3V0GA8gASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIuMBCglLZWVwYWxpdmUSMAoNcGluZ19pbnRlcnZhbBgBIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIvCgxwaW5nX3RpbWVvdXQYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SOwoYbWluX2NsaWVudF9waW5nX2ludGVydmFsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjYKE21heF9jb25uZWN0aW9uX2lkbGUYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iJAoDTG9nEg0KBWxldmVsGAEgASgJEg4KBmZvcm1hdBgCIAEoCSI1CgxSZWxheUhlYWRlcnMSEAoIaWRlbnRpdHkYASABKAkSEwoLZmluZ2VycHJpbnQYAiABKAkiWQoHVHJhY2luZxIQCghlbmRwb2ludBgBIAEoCRIQCghpbnNlY3VyZRgCIAEoCBIZCgxzYW1wbGVfcmF0aW8YAyABKAFIAIgBAUIPCg1fc2FtcGxlX3JhdGlvIqYBCgVBZG1pbhIpCgZ0b2tlbnMYASADKAsyGS5tc2cuY29uZmlnLnYxLkFkbWluVG9rZW4SJAoDdGxzGAIgASgLMhcubXNnLmNvbmZpZy52MS5BZG1pblRMUxIrCgdjbGllbnRzGAMgAygLMhoubXNnLmNvbmZpZy52MS5BZG1pbkNsaWVudBIfChdtZXRyaWNzX3VuYXV0aGVudGljYXRlZBgEIAEoCCJHCghBZG1pblRMUxIRCgljZXJ0X2ZpbGUYASABKAkSEAoIa2V5X2ZpbGUYAiABKAkSFgoOY2xpZW50X2NhX2ZpbGUYAyABKAkidAoLQWRtaW5DbGllbnQSDAoEbmFtZRgBIAEoCRIaChJmaW5nZXJwcmludF9zaGEyNTYYAiABKAkSEwoLY29tbW9uX25hbWUYAyABKAkSJgoEcm9sZRgEIAEoDjIYLm1zZy5jb25maWcudjEuQWRtaW5Sb2xlIlIKCkFkbWluVG9rZW4SDAoEbmFtZRgBIAEoCRIOCgZzaGEyNTYYAiABKAkSJgoEcm9sZRgDIAEoDjIYLm1zZy5jb25maWcudjEuQWRtaW5Sb2xlIsIBCgVBdWRpdBISCgpqc29ubF9maWxlGAEgASgJEioKB21heF9hZ2UYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEwoLbWF4X3JlY29yZHMYAyABKAMSNgoTY2hlY2twb2ludF9pbnRlcnZhbBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIsCgd3aXRuZXNzGAUgASgLMhsubXNnLmNvbmZpZy52MS5BdWRpdFdpdG5lc3MiKQoMQXVkaXRXaXRuZXNzEgwKBGZpbGUYASABKAkSCwoDdXJsGAIgASgJIioKBVN0b3JlEiEKBGV0Y2QYASABKAsyEy5tc2cuY29uZmlnLnYxLkV0Y2QikQEKBEV0Y2QSEQoJZW5kcG9pbnRzGAEgAygJEg4KBnByZWZpeBgCIAEoCRIvCgxkaWFsX3RpbWVvdXQYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SIwoDdGxzGAQgASgLMhYubXNnLmNvbmZpZy52MS5FdGNkVExTEhAKCGluc2VjdXJlGAUgASgIIlQKB0V0Y2RUTFMSDwoHY2FfZmlsZRgBIAEoCRIRCgljZXJ0X2ZpbGUYAiABKAkSEAoIa2V5X2ZpbGUYAyABKAkSEwoLc2VydmVyX25hbWUYBCABKAkqVQoJQWRtaW5Sb2xlEhoKFkFETUlOX1JPTEVfVU5TUEVDSUZJRUQQABIVChFBRE1JTl9ST0xFX1ZJRVdFUhABEhUKEUFETUlOX1JPTEVfRURJVE9SEAJCN1o1Z2l0aHViLmNvbS9tc2ctZ2F0ZXdheS9tc2cvZ2VuL21zZy9jb25maWcvdjE7Y29uZmlndjFiBnByb3RvMw", [file_google_protobuf_duration, file_msg_admin_v1_resources]);
 
 /**
  * Config is the gateway's config file. It is written in YAML with the field
@@ -135,6 +135,13 @@ export type Config = Message<"msg.config.v1.Config"> & {
    * @generated from field: msg.config.v1.Keepalive keepalive = 24;
    */
   keepalive?: Keepalive | undefined;
+
+  /**
+   * The signed identity assertion sent to internal hosts.
+   *
+   * @generated from field: msg.config.v1.Assertion assertion = 25;
+   */
+  assertion?: Assertion | undefined;
 };
 
 /**
@@ -143,6 +150,66 @@ export type Config = Message<"msg.config.v1.Config"> & {
  */
 export const ConfigSchema: GenMessage<Config> = /*@__PURE__*/
   messageDesc(file_msg_config_v1_config, 0);
+
+/**
+ * Assertion configures the signed identity assertion: a short-lived JWT
+ * (EdDSA) naming the caller and bound to the request's method and path, sent
+ * to every host that does not set disable_assertion. The public keys are
+ * served as a JWKS at /.well-known/jwks.json on the admin listener and on
+ * jwks_listen.
+ *
+ * @generated from message msg.config.v1.Assertion
+ */
+export type Assertion = Message<"msg.config.v1.Assertion"> & {
+  /**
+   * The iss claim. Default "msg-gateway"; give every instance of a fleet the
+   * same value.
+   *
+   * @generated from field: string issuer = 1;
+   */
+  issuer: string;
+
+  /**
+   * The request header that carries the JWT. Default "X-Msg-Assertion". The
+   * gateway strips it (and its spellings with "_" or another case) from what
+   * apps send.
+   *
+   * @generated from field: string header = 2;
+   */
+  header: string;
+
+  /**
+   * How long an assertion is valid after it is issued. Default 60s, between
+   * 1s and 1h.
+   *
+   * @generated from field: google.protobuf.Duration ttl = 3;
+   */
+  ttl?: Duration | undefined;
+
+  /**
+   * How long each signing key signs. Default 24h, between 1s and 30 days.
+   * Each key is published one period before it signs and stays published
+   * until ttl after it stopped.
+   *
+   * @generated from field: google.protobuf.Duration rotation_period = 4;
+   */
+  rotationPeriod?: Duration | undefined;
+
+  /**
+   * An optional plain-HTTP listener, "host:port", that serves only the JWKS,
+   * for backends that cannot reach the admin listener.
+   *
+   * @generated from field: string jwks_listen = 5;
+   */
+  jwksListen: string;
+};
+
+/**
+ * Describes the message msg.config.v1.Assertion.
+ * Use `create(AssertionSchema)` to create a new message.
+ */
+export const AssertionSchema: GenMessage<Assertion> = /*@__PURE__*/
+  messageDesc(file_msg_config_v1_config, 1);
 
 /**
  * ServerTLS names the files of the data-plane listener.
@@ -204,7 +271,7 @@ export type ServerTLS = Message<"msg.config.v1.ServerTLS"> & {
  * Use `create(ServerTLSSchema)` to create a new message.
  */
 export const ServerTLSSchema: GenMessage<ServerTLS> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 1);
+  messageDesc(file_msg_config_v1_config, 2);
 
 /**
  * Limits bound what one caller can make the gateway do.
@@ -347,7 +414,7 @@ export type Limits = Message<"msg.config.v1.Limits"> & {
  * Use `create(LimitsSchema)` to create a new message.
  */
 export const LimitsSchema: GenMessage<Limits> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 2);
+  messageDesc(file_msg_config_v1_config, 3);
 
 /**
  * Keepalive configures the HTTP/2 pings of data-plane connections. A phone
@@ -403,7 +470,7 @@ export type Keepalive = Message<"msg.config.v1.Keepalive"> & {
  * Use `create(KeepaliveSchema)` to create a new message.
  */
 export const KeepaliveSchema: GenMessage<Keepalive> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 3);
+  messageDesc(file_msg_config_v1_config, 4);
 
 /**
  * Log configures logging.
@@ -431,7 +498,7 @@ export type Log = Message<"msg.config.v1.Log"> & {
  * Use `create(LogSchema)` to create a new message.
  */
 export const LogSchema: GenMessage<Log> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 4);
+  messageDesc(file_msg_config_v1_config, 5);
 
 /**
  * RelayHeaders names the headers that carry the caller's identity to the
@@ -461,7 +528,7 @@ export type RelayHeaders = Message<"msg.config.v1.RelayHeaders"> & {
  * Use `create(RelayHeadersSchema)` to create a new message.
  */
 export const RelayHeadersSchema: GenMessage<RelayHeaders> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 5);
+  messageDesc(file_msg_config_v1_config, 6);
 
 /**
  * Tracing exports spans over OTLP/gRPC. Each RPC starts a new trace at the
@@ -500,7 +567,7 @@ export type Tracing = Message<"msg.config.v1.Tracing"> & {
  * Use `create(TracingSchema)` to create a new message.
  */
 export const TracingSchema: GenMessage<Tracing> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 6);
+  messageDesc(file_msg_config_v1_config, 7);
 
 /**
  * Admin configures who may use the admin API.
@@ -548,7 +615,7 @@ export type Admin = Message<"msg.config.v1.Admin"> & {
  * Use `create(AdminSchema)` to create a new message.
  */
 export const AdminSchema: GenMessage<Admin> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 7);
+  messageDesc(file_msg_config_v1_config, 8);
 
 /**
  * AdminTLS names the files of an HTTPS admin listener.
@@ -584,7 +651,7 @@ export type AdminTLS = Message<"msg.config.v1.AdminTLS"> & {
  * Use `create(AdminTLSSchema)` to create a new message.
  */
 export const AdminTLSSchema: GenMessage<AdminTLS> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 8);
+  messageDesc(file_msg_config_v1_config, 9);
 
 /**
  * AdminClient grants a role to an admin client certificate, named by its
@@ -627,7 +694,7 @@ export type AdminClient = Message<"msg.config.v1.AdminClient"> & {
  * Use `create(AdminClientSchema)` to create a new message.
  */
 export const AdminClientSchema: GenMessage<AdminClient> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 9);
+  messageDesc(file_msg_config_v1_config, 10);
 
 /**
  * AdminToken is one admin bearer token.
@@ -663,7 +730,7 @@ export type AdminToken = Message<"msg.config.v1.AdminToken"> & {
  * Use `create(AdminTokenSchema)` to create a new message.
  */
 export const AdminTokenSchema: GenMessage<AdminToken> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 10);
+  messageDesc(file_msg_config_v1_config, 11);
 
 /**
  * Audit configures the audit trail.
@@ -718,7 +785,7 @@ export type Audit = Message<"msg.config.v1.Audit"> & {
  * Use `create(AuditSchema)` to create a new message.
  */
 export const AuditSchema: GenMessage<Audit> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 11);
+  messageDesc(file_msg_config_v1_config, 12);
 
 /**
  * AuditWitness names where the audit log's checkpoints go besides the store.
@@ -751,7 +818,7 @@ export type AuditWitness = Message<"msg.config.v1.AuditWitness"> & {
  * Use `create(AuditWitnessSchema)` to create a new message.
  */
 export const AuditWitnessSchema: GenMessage<AuditWitness> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 12);
+  messageDesc(file_msg_config_v1_config, 13);
 
 /**
  * Store selects the configuration store shared by the gateway's instances.
@@ -774,7 +841,7 @@ export type Store = Message<"msg.config.v1.Store"> & {
  * Use `create(StoreSchema)` to create a new message.
  */
 export const StoreSchema: GenMessage<Store> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 13);
+  messageDesc(file_msg_config_v1_config, 14);
 
 /**
  * Etcd is the etcd v3 cluster that holds a fleet's hosts, rules and
@@ -828,7 +895,7 @@ export type Etcd = Message<"msg.config.v1.Etcd"> & {
  * Use `create(EtcdSchema)` to create a new message.
  */
 export const EtcdSchema: GenMessage<Etcd> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 14);
+  messageDesc(file_msg_config_v1_config, 15);
 
 /**
  * EtcdTLS names the files of the connection to etcd.
@@ -873,7 +940,7 @@ export type EtcdTLS = Message<"msg.config.v1.EtcdTLS"> & {
  * Use `create(EtcdTLSSchema)` to create a new message.
  */
 export const EtcdTLSSchema: GenMessage<EtcdTLS> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 15);
+  messageDesc(file_msg_config_v1_config, 16);
 
 /**
  * AdminRole is what an admin may do.

@@ -111,6 +111,7 @@ const hosts: ResourceKind<Host> = {
     { name: "extra_methods", label: "Extra methods", kind: "strings", placeholder: "PROPFIND", help: "Methods beyond GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, one per line. Never CONNECT or TRACE." },
     { name: "allow_underscore_headers", label: "Relay header names with '_'", kind: "bool", help: "Names that collide with the gateway's own headers are dropped anyway." },
     { name: "allow_method_override", label: "Relay method-override headers", kind: "bool", help: "X-HTTP-Method-Override and friends; the rules must then allow both methods." },
+    { name: "disable_assertion", label: "Send no identity assertion", kind: "bool", help: "Default: every request carries the gateway's signed JWT (X-Msg-Assertion). The header from apps is stripped either way." },
   ],
   template: {},
 };
