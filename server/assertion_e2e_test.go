@@ -3,6 +3,7 @@ package server_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -312,5 +313,30 @@ func TestAssertionRotationUnderLoad(t *testing.T) {
 	}
 	if failures.Load() != 0 {
 		t.Errorf("%d of %d verifications failed across rotations; first: %s", failures.Load(), calls.Load(), first.String())
+	}
+}
+
+// BenchmarkForwardAssertion is the relay's cost per request of the
+// assertion: the same unary Forward to two hosts on one upstream, one with
+// assertions (the default), one that opted out (the relay before them).
+func BenchmarkForwardAssertion(b *testing.B) {
+	g := startGatewayWith(b, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "hello, small world")
+	}, server.Options{DrainTimeout: time.Second}, func(cfg *configv1.Config) {
+		cfg.Limits.RatePerSecond, cfg.Limits.Burst = 1e6, 1e6
+		cfg.Hosts = append(cfg.Hosts, &adminv1.Host{Name: "plain.internal", Upstream: cfg.Hosts[0].GetUpstream(),
+			AllowedCidrs: []string{"127.0.0.0/8"}, DisableAssertion: true})
+	})
+	c := g.dial(b, g.identity(b, "bob"))
+	for _, host := range []string{"plain.internal", "demo.internal"} {
+		name := map[string]string{"plain.internal": "without", "demo.internal": "with"}[host]
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.Forward(context.Background(), &gatewayv1.ForwardRequest{Host: host, Method: "GET", Path: "/small"}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

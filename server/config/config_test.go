@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/msg-gateway/msg/internal/fieldpath"
+	"github.com/msg-gateway/msg/server/assertion"
 	"github.com/msg-gateway/msg/server/config"
 )
 
@@ -116,6 +117,14 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"tracing ratio above 1", base + "tracing: {endpoint: 'collector:4317', sample_ratio: 1.5}\n", "tracing.sample_ratio"},
 		{"tracing ratio not a number", base + "tracing: {endpoint: 'collector:4317', sample_ratio: half}\n", "tracing.sample_ratio"},
 		{"tracing ratio NaN", base + "tracing: {endpoint: 'collector:4317', sample_ratio: .nan}\n", "tracing.sample_ratio"},
+		{"assertion ttl too short", base + "assertion: {ttl: 500ms}\n", "assertion.ttl"},
+		{"assertion ttl too long", base + "assertion: {ttl: 2h}\n", "assertion.ttl"},
+		{"assertion rotation too short", base + "assertion: {rotation_period: 10ms}\n", "assertion.rotation_period"},
+		{"assertion header not a token", base + "assertion: {header: 'X Assertion'}\n", "assertion.header"},
+		{"assertion header is the identity header", base + "assertion: {header: x_msg_principal}\n", "assertion.header"},
+		{"assertion header is X-Request-Id", base + "assertion: {header: X-Request-ID}\n", "assertion.header"},
+		{"assertion jwks_listen not host:port", base + "assertion: {jwks_listen: jwks}\n", "assertion.jwks_listen"},
+		{"assertion unknown key", base + "assertion: {algorithm: RS256}\n", "assertion.algorithm"},
 		{"tracing insecure without endpoint", base + "tracing: {insecure: true}\n", "tracing.insecure"},
 		{"tracing unknown key", base + "tracing: {endpiont: 'collector:4317'}\n", "tracing.endpiont"},
 		{"keepalive unknown key", base + "keepalive: {time: 10s}\n", "keepalive.time"},
@@ -186,6 +195,27 @@ func TestKeepaliveSettings(t *testing.T) {
 	if k := cfg.GetKeepalive(); k.GetPingInterval().AsDuration() != 2*time.Second || k.GetPingTimeout().AsDuration() != time.Second ||
 		k.GetMinClientPingInterval().AsDuration() != 10*time.Second || k.GetMaxConnectionIdle().AsDuration() != 5*time.Minute {
 		t.Errorf("keepalive = %v, want the file's values", k)
+	}
+}
+
+func TestAssertionSettings(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Parse([]byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := cfg.GetAssertion()
+	if a.GetIssuer() != assertion.DefaultIssuer || a.GetHeader() != assertion.DefaultHeader ||
+		a.GetTtl().AsDuration() != assertion.DefaultTTL || a.GetRotationPeriod().AsDuration() != assertion.DefaultRotationPeriod || a.GetJwksListen() != "" {
+		t.Errorf("default assertion = %v", a)
+	}
+	cfg, err = config.Parse([]byte(base + "assertion: {issuer: fleet-eu, header: X-Gw-Jwt, ttl: 30s, rotation_period: 1h, jwks_listen: '127.0.0.1:8081'}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := cfg.GetAssertion(); a.GetIssuer() != "fleet-eu" || a.GetHeader() != "X-Gw-Jwt" || a.GetTtl().AsDuration() != 30*time.Second ||
+		a.GetRotationPeriod().AsDuration() != time.Hour || a.GetJwksListen() != "127.0.0.1:8081" {
+		t.Errorf("assertion = %v, want the file's values", a)
 	}
 }
 

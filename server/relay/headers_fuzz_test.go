@@ -65,6 +65,7 @@ func FuzzFilterRequestHeaders(f *testing.F) {
 	f.Add("Host: evil\nContent-Length: 3\nX-Request-Id: mine\nContent-Type: text/plain", "X-Id", "", false, false)
 	f.Add("Connection: content-type\nContent-Type: text/plain\nconnection: ,,x-a ,\nX-A: 1", "", "", false, false)
 	f.Add("X_Msg_Principal: admin\nX-Msg_Client-Cert_Sha256: 00\nX_Forwarded_For: 1.2.3.4\nX_App: 1", "X-Msg-Principal", "X-Msg-Client-Cert-Sha256", true, false)
+	f.Add("x-msg-assertion: eyJ.forged.sig\nX_Msg_Assertion: eyJ.x.y\nX-App: 1", "X-Msg-Assertion", "X-Msg-Principal", true, false)
 	f.Add("X-HTTP-Method-Override: DELETE\nX_HTTP_Method: DELETE\nX-Original-URL: /admin\nTrue-Client-IP: 10.0.0.1", "", "", true, true)
 	f.Fuzz(func(t *testing.T, raw, owned1, owned2 string, underscore, override bool) {
 		opts := authz.HostOptions{AllowUnderscoreHeaders: underscore, AllowMethodOverride: override}
