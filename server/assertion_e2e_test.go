@@ -135,6 +135,7 @@ func startAssertionGateway(t *testing.T, ttl, period time.Duration) (*gateway, *
 		cfg.Assertion.Ttl = durationpb.New(ttl)
 		cfg.Assertion.RotationPeriod = durationpb.New(period)
 		cfg.Assertion.JwksListen = "127.0.0.1:0"
+		cfg.Limits.RatePerSecond, cfg.Limits.Burst = 1e6, 1e6 // the rotation loop is not a flood
 	})
 	deadline := time.Now().Add(30 * time.Second)
 	for g.srv.JWKSAddr() == nil {
