@@ -120,7 +120,7 @@ func (s *Server) adminRoutes(auth *admin.Authenticator) map[string]http.Handler 
 	mux["GET /healthz"] = http.HandlerFunc(healthz)
 	mux["GET /readyz"] = http.HandlerFunc(s.readyz)
 	// Public keys: a backend verifying assertions needs no credentials.
-	mux["GET "+assertion.JWKSPath] = s.assertions
+	mux["GET "+assertion.JWKSPath] = s.jwks
 	var metrics http.Handler = promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{
 		ErrorLog:            slog.NewLogLogger(s.log.Handler(), slog.LevelError),
 		MaxRequestsInFlight: 4,

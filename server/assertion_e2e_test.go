@@ -123,20 +123,23 @@ func viaGateway(t *testing.T, c gatewayv1.GatewayServiceClient, req *gatewayv1.F
 	return out
 }
 
-// startAssertionGateway runs a gateway whose hosts are the Node verifier:
-// demo.internal with assertions, plain.internal without; keys rotate every
-// period.
-func startAssertionGateway(t *testing.T, ttl, period time.Duration) (*gateway, *nodeVerifier) {
-	t.Helper()
-	v := startNodeVerifier(t, "CACHE_MAX_AGE_MS=300")
-	g := startGatewayWith(t, nil, server.Options{DrainTimeout: time.Second}, func(cfg *configv1.Config) {
+// assertionHosts points a test gateway's demo.internal (with assertions)
+// and plain.internal (without) at the verifier, with keys rotating every
+// period and the JWKS on a plain listener.
+func assertionHosts(v *nodeVerifier, ttl, period time.Duration) func(*configv1.Config) {
+	return func(cfg *configv1.Config) {
 		cfg.Hosts[0] = &adminv1.Host{Name: "demo.internal", Upstream: v.url, AllowedCidrs: []string{"127.0.0.0/8"}}
 		cfg.Hosts = append(cfg.Hosts, &adminv1.Host{Name: "plain.internal", Upstream: v.url, AllowedCidrs: []string{"127.0.0.0/8"}, DisableAssertion: true})
 		cfg.Assertion.Ttl = durationpb.New(ttl)
 		cfg.Assertion.RotationPeriod = durationpb.New(period)
 		cfg.Assertion.JwksListen = "127.0.0.1:0"
 		cfg.Limits.RatePerSecond, cfg.Limits.Burst = 1e6, 1e6 // the rotation loop is not a flood
-	})
+	}
+}
+
+// useJWKSOf tells the verifier to fetch g's JWKS from its jwks_listen.
+func (v *nodeVerifier) useJWKSOf(t *testing.T, g *gateway) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for g.srv.JWKSAddr() == nil {
 		if time.Now().After(deadline) {
@@ -147,7 +150,77 @@ func startAssertionGateway(t *testing.T, ttl, period time.Duration) (*gateway, *
 	if _, err := fmt.Fprintf(v.stdin, "http://%s%s\n", g.srv.JWKSAddr(), assertion.JWKSPath); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// startAssertionGateway runs a gateway in front of a Node verifier that
+// uses its JWKS.
+func startAssertionGateway(t *testing.T, ttl, period time.Duration) (*gateway, *nodeVerifier) {
+	t.Helper()
+	v := startNodeVerifier(t, "CACHE_MAX_AGE_MS=300")
+	g := startGatewayWith(t, nil, server.Options{DrainTimeout: time.Second}, assertionHosts(v, ttl, period))
+	v.useJWKSOf(t, g)
 	return g, v
+}
+
+// callThroughRotations calls demo.internal through c from two workers
+// until wantKeys signing keys were seen (or a minute passed) and checks
+// that the verifier accepted every assertion.
+func callThroughRotations(t *testing.T, c gatewayv1.GatewayServiceClient, wantKeys int) {
+	t.Helper()
+	var (
+		mu       sync.Mutex
+		kids     = map[string]bool{}
+		calls    atomic.Int64
+		failures atomic.Int64
+		first    bytes.Buffer
+	)
+	deadline := time.Now().Add(60 * time.Second)
+	var wg sync.WaitGroup
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; time.Now().Before(deadline); i++ {
+				mu.Lock()
+				done := len(kids) >= wantKeys
+				mu.Unlock()
+				if done {
+					return
+				}
+				resp, err := forward(t, c, get("demo.internal", fmt.Sprintf("/items/%d/%d", w, i)))
+				if err != nil {
+					t.Errorf("call: %v", err)
+					return
+				}
+				var r verdict
+				_ = json.Unmarshal(resp.GetBody(), &r)
+				if r.Reason == "no JWKS yet" {
+					continue
+				}
+				calls.Add(1)
+				mu.Lock()
+				if !r.OK {
+					failures.Add(1)
+					if first.Len() == 0 {
+						fmt.Fprintf(&first, "%+v", r)
+					}
+				} else {
+					kids[r.Kid] = true
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("%d calls, %d keys, %d failed", calls.Load(), len(kids), failures.Load())
+	if len(kids) < wantKeys {
+		t.Errorf("saw %d signing keys before the deadline, want %d", len(kids), wantKeys)
+	}
+	if failures.Load() != 0 {
+		t.Errorf("%d of %d verifications failed across rotations; first: %s", failures.Load(), calls.Load(), first.String())
+	}
 }
 
 // TestAssertionVerifiedByNode: an internal host in Node verifies the
@@ -259,61 +332,32 @@ func TestAssertionVerifiedByNode(t *testing.T) {
 // 30 s cooldown), so only publication ahead keeps it verifying.
 func TestAssertionRotationUnderLoad(t *testing.T) {
 	g, _ := startAssertionGateway(t, 2*time.Second, time.Second)
-	alice := g.as(t, "alice")
-	var (
-		mu       sync.Mutex
-		kids     = map[string]bool{}
-		calls    atomic.Int64
-		failures atomic.Int64
-		first    bytes.Buffer
-	)
-	// Three rotations seen, bounded by a deadline.
-	deadline := time.Now().Add(60 * time.Second)
-	var wg sync.WaitGroup
-	for w := range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; time.Now().Before(deadline); i++ {
-				mu.Lock()
-				done := len(kids) >= 4
-				mu.Unlock()
-				if done {
-					return
-				}
-				resp, err := forward(t, alice, get("demo.internal", fmt.Sprintf("/items/%d/%d", w, i)))
-				if err != nil {
-					t.Errorf("call: %v", err)
-					return
-				}
-				var r verdict
-				_ = json.Unmarshal(resp.GetBody(), &r)
-				if r.Reason == "no JWKS yet" {
-					continue
-				}
-				calls.Add(1)
-				mu.Lock()
-				if !r.OK {
-					failures.Add(1)
-					if first.Len() == 0 {
-						fmt.Fprintf(&first, "%+v", r)
-					}
-				} else {
-					kids[r.Kid] = true
-				}
-				mu.Unlock()
-			}
-		}()
+	callThroughRotations(t, g.as(t, "alice"), 4)
+}
+
+// TestAssertionFleetJWKS: two instances on one etcd; a backend that knows
+// only b's JWKS verifies every assertion a signs, across a's rotations: each
+// instance publishes its public keys into the store and serves the union.
+func TestAssertionFleetJWKS(t *testing.T) {
+	f := startFleetEtcd(t, false)
+	v := startNodeVerifier(t, "CACHE_MAX_AGE_MS=300")
+	opts := server.Options{DrainTimeout: time.Second}
+	hosts := assertionHosts(v, 2*time.Second, 2*time.Second)
+	a := startGatewayWith(t, nil, opts, hosts, f.member(""))
+	b := startGatewayWith(t, nil, opts, hosts, f.member(a.caFile))
+	v.useJWKSOf(t, b)
+	callThroughRotations(t, a.as(t, "alice"), 3)
+
+	// b's JWKS holds both instances' keys and no private one.
+	_, bJWKS := adminGet(t, b.adminAddr, assertion.JWKSPath)
+	var doc struct {
+		Keys []map[string]any `json:"keys"`
 	}
-	wg.Wait()
-	mu.Lock()
-	defer mu.Unlock()
-	t.Logf("%d calls, %d keys, %d failed", calls.Load(), len(kids), failures.Load())
-	if len(kids) < 4 {
-		t.Errorf("saw %d signing keys before the deadline, want 4 (three rotations)", len(kids))
+	if err := json.Unmarshal([]byte(bJWKS), &doc); err != nil {
+		t.Fatal(err)
 	}
-	if failures.Load() != 0 {
-		t.Errorf("%d of %d verifications failed across rotations; first: %s", failures.Load(), calls.Load(), first.String())
+	if len(doc.Keys) < 4 || strings.Contains(bJWKS, `"d"`) {
+		t.Errorf("b's JWKS = %s, want a's and b's public keys (at least two each)", bJWKS)
 	}
 }
 

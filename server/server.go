@@ -92,6 +92,8 @@ type Server struct {
 	// assertions signs the identity assertion of every relayed request and
 	// publishes its public keys.
 	assertions *assertion.Signer
+	jwks       http.Handler             // the signer's keys, or in a fleet the union (fleetKeys)
+	fleetKeys  *fleetKeys               // nil without a shared store
 	jwksAddr   atomic.Pointer[net.Addr] // assertion.jwks_listen, once Serve opened it
 
 	// The admin listener, and the store it writes to, which the data plane
@@ -164,6 +166,11 @@ func (s *Server) assemble() error {
 	table.Close()
 	if err := s.initStore(); err != nil {
 		return err
+	}
+	s.jwks = s.assertions
+	if dir, ok := s.store.(assertionKeyDirectory); ok {
+		s.fleetKeys = newFleetKeys(s.assertions, dir, s.log)
+		s.jwks = s.fleetKeys.handler()
 	}
 	rec, logOpts := rpcRecovery(s.log), rpcLogging()
 	s.authn = &authz.Authenticator{Revocation: s.tls.Revocation(), Logger: s.log}
@@ -261,6 +268,9 @@ func (s *Server) Serve(ctx context.Context, lis, adminLis net.Listener) error {
 		return err
 	}
 	go s.rotateAssertionKeys(ctx)
+	if s.fleetKeys != nil {
+		go s.fleetKeys.run(ctx)
+	}
 	errc := make(chan error, 3)
 	go func() { errc <- s.grpc.Serve(lis) }()
 	go func() { errc <- s.admin.serve(adminSrv, adminLis) }()
@@ -306,7 +316,7 @@ func (s *Server) listenJWKS() (*http.Server, net.Listener, error) {
 	s.jwksAddr.Store(&a)
 	s.log.Info("assertion JWKS listening", "addr", a.String())
 	mux := http.NewServeMux()
-	mux.Handle("GET "+assertion.JWKSPath, s.assertions)
+	mux.Handle("GET "+assertion.JWKSPath, s.jwks)
 	return &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, lis, nil
 }
 

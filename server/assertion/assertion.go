@@ -275,6 +275,55 @@ func (s *Signer) KeyIDs() []string {
 // ServeHTTP serves the JWKS. It holds only public keys, so it needs no
 // authentication.
 func (s *Signer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.serveJWKS(w, r, s.JWKS())
+}
+
+// Union serves the JWKS of a fleet: the signer's own keys, always current,
+// and the keys the other instances published.
+type Union struct {
+	Signer *Signer
+	// Others returns the other instances' JWKS documents (this instance's
+	// may be among them).
+	Others func() [][]byte
+}
+
+// ServeHTTP serves the union of the keys, each kid once.
+func (u *Union) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	u.Signer.serveJWKS(w, r, MergeJWKS(append([][]byte{u.Signer.JWKS()}, u.Others()...)...))
+}
+
+// MergeJWKS returns one JWKS with the keys of sets, each kid once (the
+// first wins); a set that does not parse is left out.
+func MergeJWKS(sets ...[]byte) []byte {
+	seen := map[string]bool{}
+	var keys []json.RawMessage
+	for _, set := range sets {
+		var doc struct {
+			Keys []json.RawMessage `json:"keys"`
+		}
+		if json.Unmarshal(set, &doc) != nil {
+			continue
+		}
+		for _, k := range doc.Keys {
+			var id struct {
+				Kid string `json:"kid"`
+				D   string `json:"d"`
+			}
+			// Never publish a private key, whoever put it in the store.
+			if json.Unmarshal(k, &id) != nil || id.Kid == "" || id.D != "" || seen[id.Kid] {
+				continue
+			}
+			seen[id.Kid] = true
+			keys = append(keys, k)
+		}
+	}
+	out, _ := json.Marshal(struct {
+		Keys []json.RawMessage `json:"keys"`
+	}{Keys: append([]json.RawMessage{}, keys...)})
+	return out
+}
+
+func (s *Signer) serveJWKS(w http.ResponseWriter, r *http.Request, jwks []byte) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -285,5 +334,11 @@ func (s *Signer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// the next key before it signs.
 	maxAge := min(time.Minute, s.cfg.RotationPeriod/4)
 	w.Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(maxAge.Seconds())))
-	_, _ = w.Write(s.JWKS())
+	_, _ = w.Write(jwks)
 }
+
+// TTL is how long an assertion is valid.
+func (s *Signer) TTL() time.Duration { return s.cfg.TTL }
+
+// RotationPeriod is how long each key signs.
+func (s *Signer) RotationPeriod() time.Duration { return s.cfg.RotationPeriod }

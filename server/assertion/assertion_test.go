@@ -210,3 +210,26 @@ func BenchmarkSign(b *testing.B) {
 		}
 	})
 }
+
+// TestMergeJWKS: the fleet's union has each kid once and never a private
+// key, whatever an instance (or whoever writes the store) published.
+func TestMergeJWKS(t *testing.T) {
+	a := []byte(`{"keys":[{"kid":"k1","kty":"OKP","crv":"Ed25519","x":"AA"},{"kid":"k2","kty":"OKP","crv":"Ed25519","x":"BB"}]}`)
+	b := []byte(`{"keys":[{"kid":"k2","kty":"OKP","crv":"Ed25519","x":"XX"},{"kid":"k3","kty":"OKP","crv":"Ed25519","x":"CC","d":"secret"},{"kty":"OKP"}]}`)
+	var got struct {
+		Keys []map[string]string `json:"keys"`
+	}
+	if err := json.Unmarshal(MergeJWKS(a, []byte("not json"), b), &got); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, k := range got.Keys {
+		ids = append(ids, k["kid"]+"="+k["x"])
+	}
+	if strings.Join(ids, ",") != "k1=AA,k2=BB" {
+		t.Errorf("merged = %v, want k1=AA,k2=BB (k2 once, the first; k3 carries a private key; a key without kid)", ids)
+	}
+	if got := string(MergeJWKS()); got != `{"keys":[]}` {
+		t.Errorf("empty union = %s", got)
+	}
+}
