@@ -26,10 +26,10 @@ type state struct {
 	// hosts and rules are the snapshot's slices that table and policy were
 	// compiled from: a later snapshot sharing them (a write of other kinds,
 	// such as a device's renewal) reuses both.
-	hosts    []*adminv1.Host
-	rules    []*adminv1.Rule
-	table    *relay.Table
-	policy   *authz.Policy
+	hosts  []*adminv1.Host
+	rules  []*adminv1.Rule
+	table  *relay.Table
+	policy *authz.Policy
 	// revoked holds the ids of the store's revocations ("fp-..." and
 	// "sn-..."), as package revocation computes them.
 	revoked map[string]bool
