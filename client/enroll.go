@@ -214,3 +214,23 @@ func renewIdentity(ctx context.Context, id *Identity, store IdentityStore) (*Ide
 	}
 	return &next, nil
 }
+
+// Renew renews the identity in store now, for a new key, and saves it:
+// for a command run from cron or a CI job. A [Transport] built
+// [WithIdentityStore] renews by itself and needs no call. A device the
+// gateway no longer knows (an admin deleted it) gets an [*Error] with code
+// PermissionDenied and reason RENEWAL_REFUSED.
+func Renew(ctx context.Context, store IdentityStore) (*Identity, error) {
+	id, err := store.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	next, err := renewIdentity(ctx, id, store)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.Save(ctx, next); err != nil {
+		return nil, err
+	}
+	return next, nil
+}
