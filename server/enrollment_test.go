@@ -13,6 +13,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -30,6 +31,7 @@ import (
 	gatewayv1 "github.com/msg-gateway/msg/gen/msg/gateway/v1"
 	"github.com/msg-gateway/msg/internal/pki"
 	"github.com/msg-gateway/msg/server"
+	"github.com/msg-gateway/msg/server/config"
 	"github.com/msg-gateway/msg/server/enroll"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -498,5 +500,62 @@ func unmarshalJSON(t testing.TB, s string, m proto.Message) {
 	t.Helper()
 	if err := protojson.Unmarshal([]byte(s), m); err != nil {
 		t.Fatalf("%s: %v", s, err)
+	}
+}
+
+// TestEnrollCAMustChainToClientCAs: an issuing CA that tls.client_ca_file
+// does not trust fails `check` and the start, naming the key; so does a
+// key that is not the CA's.
+func TestEnrollCAMustChainToClientCAs(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ca, err := pki.NewCA("test CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(caFile, ca.CertPEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := ca.Issue(pki.Localhost())
+	certFile, keyFile, err := srv.WriteFiles(dir, "server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger, _ := pki.NewCA("untrusted enrollment CA")
+	sCert, sKey, err := stranger.WriteFiles(dir, "stranger")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, caKey, err := ca.WriteFiles(dir, "client-ca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, cert, key, want string
+	}{
+		{"not trusted", sCert, sKey, "enroll.ca_cert_file: does not chain to tls.client_ca_file"},
+		{"another key", caFile, sKey, "enroll.ca_key_file: is not the key of the first certificate"},
+		{"trusted", caFile, caKey, ""},
+	} {
+		yaml := fmt.Sprintf("listen: 127.0.0.1:0\ndata_dir: %q\ntls: {cert_file: %q, key_file: %q, client_ca_file: %q}\nenroll: {listen: 127.0.0.1:0, ca_cert_file: %q, ca_key_file: %q}\n",
+			filepath.Join(dir, "data-"+strings.ReplaceAll(tc.name, " ", "-")), certFile, keyFile, caFile, tc.cert, tc.key)
+		cfg, err := config.Parse([]byte(yaml))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = server.Check(cfg)
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("%s: Check: %v", tc.name, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: Check: %v, want %q", tc.name, err, tc.want)
+		}
+		if _, err := server.New(cfg, server.Options{}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: New: %v, want %q", tc.name, err, tc.want)
+		}
 	}
 }
