@@ -45,6 +45,11 @@ const (
 	// maxAttempts bounds how often a write is retried when the token or
 	// device changed between reading and writing it.
 	maxAttempts = 8
+	// defaultCatchUpWait bounds how long a retry waits for the snapshot to
+	// show the change that failed the write; catchUpPoll is how often it
+	// looks.
+	defaultCatchUpWait = 2 * time.Second
+	catchUpPoll        = 5 * time.Millisecond
 )
 
 // Options configure a [Service].
@@ -90,6 +95,9 @@ type Service struct {
 	o       Options
 	limiter *sourceLimiter
 	metrics *metrics
+	// catchUpWait is defaultCatchUpWait; tests of a store whose snapshot
+	// never advances shorten it.
+	catchUpWait time.Duration
 }
 
 // New returns the service.
@@ -115,7 +123,8 @@ func New(o Options) *Service {
 	if o.Audit == nil {
 		o.Audit = func(*adminv1.AuditRecord) {}
 	}
-	return &Service{o: o, limiter: newSourceLimiter(o.RatePerSource, o.BurstPerSource), metrics: newMetrics(o.Registerer)}
+	return &Service{o: o, limiter: newSourceLimiter(o.RatePerSource, o.BurstPerSource), metrics: newMetrics(o.Registerer),
+		catchUpWait: defaultCatchUpWait}
 }
 
 // request is one enrollment or renewal as either protocol delivers it.
@@ -211,7 +220,9 @@ func (s *Service) doEnroll(ctx context.Context, r request, out *outcome) (*issue
 			return nil, ref
 		}
 		// The token changed (another device used it, here or on another
-		// instance) or the device id was taken: read again.
+		// instance) or the device id was taken: read again, once this
+		// instance has seen the change.
+		s.catchUp(ctx, snap.Revision)
 	}
 }
 
@@ -289,7 +300,19 @@ func (s *Service) doRenew(ctx context.Context, r request, out *outcome) (*issued
 			return nil, ref
 		}
 		// Renewed meanwhile (a retry on another instance) or deleted: the
-		// next round finds out which.
+		// next round finds out which, once this instance has seen it.
+		s.catchUp(ctx, snap.Revision)
+	}
+}
+
+// catchUp waits, at most catchUpWait, until the store's snapshot is newer
+// than revision: a write that failed its precondition means the store has
+// moved on, and on a fleet member the watch may not have delivered that
+// yet. Reading again at once would find the same stale token or device.
+func (s *Service) catchUp(ctx context.Context, revision int64) {
+	deadline := time.Now().Add(s.catchUpWait)
+	for s.o.Store.Snapshot().Revision <= revision && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(catchUpPoll)
 	}
 }
 

@@ -55,7 +55,9 @@ func newTestService(t *testing.T) (*Service, *laggingStore) {
 		t.Fatal(err)
 	}
 	st := &laggingStore{Store: b}
-	return New(Options{Store: st, Issuer: iss, Anchor: ca.Cert, CertLifetime: time.Hour, RatePerSource: 1000, BurstPerSource: 1000}), st
+	s := New(Options{Store: st, Issuer: iss, Anchor: ca.Cert, CertLifetime: time.Hour, RatePerSource: 1000, BurstPerSource: 1000})
+	s.catchUpWait = time.Millisecond // the frozen snapshot never catches up
+	return s, st
 }
 
 func testCSR(t *testing.T) []byte {
