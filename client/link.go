@@ -115,6 +115,16 @@ func (l *link) retireNow() {
 	}
 }
 
+// drain stops new calls on the link and closes it once no call holds it.
+// Unlike retireNow it moves nothing: the link is healthy, only no longer
+// the one new calls should use.
+func (l *link) drain() {
+	l.isRetired.Store(true)
+	if l.active.Load() == 0 {
+		l.close()
+	}
+}
+
 // onRetire has move called when the link retires, at once if it has; stop
 // undoes that.
 func (l *link) onRetire(move func()) (stop func()) {

@@ -56,6 +56,8 @@ type transportConfig struct {
 	keepaliveTimeout    time.Duration
 	idleTimeout         time.Duration
 	dialOptions         []grpc.DialOption
+	identityStore       IdentityStore
+	renewalHandler      func(RenewalStatus)
 }
 
 func newTransportConfig(opts []Option) *transportConfig {
@@ -288,4 +290,46 @@ type dialOptionsOption struct {
 
 func (o *dialOptionsOption) applyToTransport(cfg *transportConfig) {
 	cfg.dialOptions = append(cfg.dialOptions, o.opts...)
+}
+
+// WithIdentityStore has the transport use the identity an enrolled device
+// keeps in store (see [Enroll]): its certificate, its trust anchor as the
+// only root (unless [WithRootCAs] or [WithRootCAFile] says otherwise), and
+// its gateway address when [New] gets "". [New] loads it once.
+//
+// The transport then keeps the certificate renewed: at about two thirds of
+// its lifetime it asks the gateway's enrollment listener for a new one,
+// for a new key, saves it in store, and sends new calls on new connections
+// that present it; calls in flight finish on their connection, which the
+// old certificate keeps valid until it expires. A failed renewal is retried
+// with growing delays until the certificate expires; see
+// [Transport.RenewalStatus] and [WithRenewalHandler].
+//
+// It excludes [WithCertificate] and [WithCertificateFiles].
+func WithIdentityStore(store IdentityStore) Option {
+	return &identityStoreOption{store: store}
+}
+
+type identityStoreOption struct {
+	store IdentityStore
+}
+
+func (o *identityStoreOption) applyToTransport(cfg *transportConfig) {
+	cfg.identityStore = o.store
+}
+
+// WithRenewalHandler has h called after every renewal attempt of a
+// transport built [WithIdentityStore], with the status it left: a failed
+// attempt's Err, or the new certificate's expiry. h runs on the renewal
+// goroutine; it must not block for long.
+func WithRenewalHandler(h func(RenewalStatus)) Option {
+	return &renewalHandlerOption{h: h}
+}
+
+type renewalHandlerOption struct {
+	h func(RenewalStatus)
+}
+
+func (o *renewalHandlerOption) applyToTransport(cfg *transportConfig) {
+	cfg.renewalHandler = o.h
 }

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -28,6 +29,12 @@ import (
 type Transport struct {
 	maxRequestBodyBytes int64
 	dial                func(connect bool) (*link, error)
+	// tlsConfig is what new connections use. A renewed certificate swaps
+	// in a copy with a session cache of its own (see rotate).
+	tlsConfig atomic.Pointer[tls.Config]
+	// renewer keeps an identity store's certificate renewed; nil without
+	// one.
+	renewer *renewer
 
 	mu     sync.Mutex // serializes link changes
 	cur    atomic.Pointer[link]
@@ -67,12 +74,25 @@ const reconnectWait = 20 * time.Second
 // verified against [WithRootCAFile] or [WithRootCAs], or the system roots if
 // neither is given.
 func New(addr string, opts ...Option) (*Transport, error) {
+	cfg := newTransportConfig(opts)
+	var id *Identity
+	if cfg.identityStore != nil {
+		if cfg.certificate != nil {
+			return nil, errors.New("client: WithIdentityStore and WithCertificate or WithCertificateFiles exclude each other")
+		}
+		var err error
+		if id, err = cfg.identityStore.Load(context.Background()); err != nil {
+			return nil, err
+		}
+		if addr == "" {
+			addr = id.GatewayAddress
+		}
+	}
 	if addr == "" {
 		return nil, errors.New("client: empty gateway address")
 	}
-	cfg := newTransportConfig(opts)
-	if cfg.certificate == nil {
-		return nil, errors.New("client: no client certificate: the gateway requires mutual TLS; use WithCertificateFiles or WithCertificate")
+	if cfg.certificate == nil && id == nil {
+		return nil, errors.New("client: no client certificate: the gateway requires mutual TLS; use WithCertificateFiles, WithCertificate or WithIdentityStore")
 	}
 	if cfg.maxResponseBytes <= 0 {
 		return nil, fmt.Errorf("client: WithMaxResponseBytes(%d): must be positive", cfg.maxResponseBytes)
@@ -87,9 +107,19 @@ func New(addr string, opts ...Option) (*Transport, error) {
 	if cfg.idleTimeout < 0 {
 		return nil, fmt.Errorf("client: WithIdleTimeout(%v): must not be negative", cfg.idleTimeout)
 	}
-	cert, err := cfg.certificate()
-	if err != nil {
-		return nil, fmt.Errorf("client: %w", err)
+	var cert atomic.Pointer[tls.Certificate]
+	if id != nil {
+		c, err := id.tlsCertificate()
+		if err != nil {
+			return nil, err
+		}
+		cert.Store(c)
+	} else {
+		c, err := cfg.certificate()
+		if err != nil {
+			return nil, fmt.Errorf("client: %w", err)
+		}
+		cert.Store(&c)
 	}
 	tlsConfig := &tls.Config{
 		MinVersion: tls.VersionTLS12,
@@ -97,21 +127,29 @@ func New(addr string, opts ...Option) (*Transport, error) {
 		// Always present the certificate. With tls.Config.Certificates, Go
 		// silently sends none when the gateway's list of acceptable CAs does
 		// not name the app's issuer, and the app would see a vague handshake
-		// failure instead of the gateway's verdict on its certificate.
+		// failure instead of the gateway's verdict on its certificate. A
+		// renewal swaps the certificate for the connections made after it.
 		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-			return &cert, nil
+			return cert.Load(), nil
 		},
 		// One cache for every connection this transport makes: a reconnect
 		// after a network change or an idle close resumes the session, so
 		// neither side sends or verifies certificates again.
 		ClientSessionCache: tls.NewLRUClientSessionCache(8),
 	}
-	if cfg.rootCAs != nil {
+	var err error
+	switch {
+	case cfg.rootCAs != nil:
 		if tlsConfig.RootCAs, err = cfg.rootCAs(); err != nil {
 			return nil, fmt.Errorf("client: %w", err)
 		}
+	case id != nil:
+		// The enrolled device trusts the anchor its bundle pinned, and
+		// nothing else.
+		if tlsConfig.RootCAs, err = id.anchorPool(); err != nil {
+			return nil, err
+		}
 	}
-	creds := credentials.NewTLS(tlsConfig)
 	dialOptions := append([]grpc.DialOption{
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(cfg.maxResponseBytes)),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{
@@ -127,9 +165,10 @@ func New(addr string, opts ...Option) (*Transport, error) {
 	t := &Transport{
 		maxRequestBodyBytes: cfg.maxRequestBodyBytes,
 		links:               map[*link]struct{}{},
-		dial: func(connect bool) (*link, error) {
-			return newLink(addr, creds, dialOptions, probeAfter, probeWait, connect)
-		},
+	}
+	t.tlsConfig.Store(tlsConfig)
+	t.dial = func(connect bool) (*link, error) {
+		return newLink(addr, credentials.NewTLS(t.tlsConfig.Load()), dialOptions, probeAfter, probeWait, connect)
 	}
 	l, err := t.dial(false)
 	if err != nil {
@@ -137,6 +176,9 @@ func New(addr string, opts ...Option) (*Transport, error) {
 	}
 	t.cur.Store(l)
 	t.links[l] = struct{}{}
+	if id != nil {
+		t.renewer = startRenewer(id, cfg.identityStore, &cert, t.rotate, cfg.renewalHandler)
+	}
 	return t, nil
 }
 
@@ -187,9 +229,27 @@ func (t *Transport) NetworkChanged() {
 	}
 }
 
+// rotate makes new calls go out on new connections with the certificate
+// just renewed, and a TLS session cache of their own (a resumed session
+// would carry the old certificate). Calls in flight finish on the old
+// connection, which the old certificate keeps valid for a third of its
+// lifetime: it closes once they have.
+func (t *Transport) rotate() {
+	c := t.tlsConfig.Load().Clone()
+	c.ClientSessionCache = tls.NewLRUClientSessionCache(8)
+	t.tlsConfig.Store(c)
+	if l := t.cur.Load(); l != nil {
+		t.swap(l, false, false)
+	}
+}
+
 // replace swaps a new link in for old, unless old is no longer current, and
 // retires old. With connect set the new link connects at once.
-func (t *Transport) replace(old *link, connect bool) {
+func (t *Transport) replace(old *link, connect bool) { t.swap(old, connect, true) }
+
+// swap is replace; without move, old only drains: calls on it stay there
+// rather than move to the new link.
+func (t *Transport) swap(old *link, connect, move bool) {
 	t.mu.Lock()
 	if t.closed || t.cur.Load() != old {
 		t.mu.Unlock()
@@ -212,7 +272,11 @@ func (t *Transport) replace(old *link, connect bool) {
 		}
 	}
 	t.mu.Unlock()
-	old.retireNow()
+	if move {
+		old.retireNow()
+	} else {
+		old.drain()
+	}
 }
 
 // hold returns the current link, counted as in use by a call.
@@ -228,6 +292,9 @@ func (t *Transport) hold() *link {
 // Close closes the connections to the gateway. Requests in flight fail and
 // later requests fail with an [*Error] whose code is Canceled.
 func (t *Transport) Close() error {
+	if t.renewer != nil {
+		t.renewer.close()
+	}
 	t.mu.Lock()
 	t.closed = true
 	links := make([]*link, 0, len(t.links))

@@ -86,9 +86,11 @@ func (s *Server) adminService() *admin.Service {
 				return err
 			}),
 		},
-		DataPlane: admin.DataPlaneFunc(s.liveState),
-		Version:   s.opts.Version,
-		Logger:    s.log,
+		Lifecycles:        s.lifecycles(),
+		EnrollmentEnabled: s.enroll != nil,
+		DataPlane:         admin.DataPlaneFunc(s.liveState),
+		Version:           s.opts.Version,
+		Logger:            s.log,
 		// Read at each call, so a reloaded client CA bundle applies.
 		ClientCAs: s.tls.ClientCAs,
 	})

@@ -29,6 +29,9 @@ func Check(cfg *configv1.Config) error {
 	if _, err := tlsmaterial.NewDataPlane(cfg.GetTls(), nil, nil); err != nil {
 		return err
 	}
+	if err := checkEnrollment(cfg); err != nil {
+		return err
+	}
 	if _, err := tlsmaterial.EtcdConfig(cfg.GetStore().GetEtcd().GetTls()); err != nil {
 		return err
 	}

@@ -60,6 +60,10 @@ type Options struct {
 	// ReloadConfig reads the config file again on Reload. Nil: Reload
 	// re-reads only the TLS files.
 	ReloadConfig func() (*configv1.Config, error)
+	// EnrollListener, when set, is the enrollment listener Serve uses
+	// instead of opening the config's enroll.listen (tests pass one bound
+	// to a free port). Ignored without an enroll section.
+	EnrollListener net.Listener
 }
 
 // withDefaults fills in the defaults that depend on cfg.
@@ -101,6 +105,9 @@ type Server struct {
 	admin   *adminPlane
 	store   store.Store
 	session *storeSession // the store's lifetime
+
+	// Device enrollment (package enroll), nil without an enroll section.
+	enroll *enrollment
 
 	// Operations.
 	metrics *metrics
@@ -175,6 +182,10 @@ func (s *Server) assemble() error {
 	rec, logOpts := rpcRecovery(s.log), rpcLogging()
 	s.authn = &authz.Authenticator{Revocation: s.tls.Revocation(), Logger: s.log}
 	s.grpc = s.newGRPCServer(newIntake(s.cfg.GetLimits(), s.metrics, s.log), rec, logOpts)
+	if s.enroll, err = s.newEnrollment(rec, logOpts); err != nil {
+		s.session.close()
+		return err
+	}
 	if s.admin, err = s.newAdmin(rec, logOpts); err != nil {
 		s.session.close()
 		return err
@@ -257,6 +268,12 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 // cancelled, then stops accepting connections, lets in-flight calls finish
 // within the drain timeout and returns.
 func (s *Server) Serve(ctx context.Context, lis, adminLis net.Listener) error {
+	// The enrollment listener opens first: when it cannot, nothing has
+	// started yet.
+	enrollLis, err := s.enrollListener()
+	if err != nil {
+		return err
+	}
 	adminSrv := s.admin.httpServer()
 	go s.followStore(ctx)
 	lis = s.dataListener(lis)
@@ -265,13 +282,20 @@ func (s *Server) Serve(ctx context.Context, lis, adminLis net.Listener) error {
 	if err != nil {
 		lis.Close()
 		adminLis.Close()
+		if enrollLis != nil {
+			enrollLis.Close()
+		}
 		return err
 	}
 	go s.rotateAssertionKeys(ctx)
 	if s.fleetKeys != nil {
 		go s.fleetKeys.run(ctx)
 	}
-	errc := make(chan error, 3)
+	// One slot per server: data plane, admin, JWKS, enrollment.
+	errc := make(chan error, 4)
+	if enrollLis != nil {
+		s.serveEnrollment(enrollLis, lis.Addr(), errc)
+	}
 	go func() { errc <- s.grpc.Serve(lis) }()
 	go func() { errc <- s.admin.serve(adminSrv, adminLis) }()
 	if jwksSrv != nil {
@@ -355,6 +379,7 @@ func (s *Server) shutdown(adminSrv *http.Server) {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = adminSrv.Shutdown(shutdownCtx)
+	s.enroll.shutdown(shutdownCtx)
 	s.admin.handler.Close()
 	s.served.load().table.Close()
 	s.session.close()

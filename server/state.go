@@ -23,8 +23,13 @@ import (
 // a whole on every committed change.
 type state struct {
 	revision int64
-	table    *relay.Table
-	policy   *authz.Policy
+	// hosts and rules are the snapshot's slices that table and policy were
+	// compiled from: a later snapshot sharing them (a write of other kinds,
+	// such as a device's renewal) reuses both.
+	hosts  []*adminv1.Host
+	rules  []*adminv1.Rule
+	table  *relay.Table
+	policy *authz.Policy
 	// revoked holds the ids of the store's revocations ("fp-..." and
 	// "sn-..."), as package revocation computes them.
 	revoked map[string]bool
@@ -48,18 +53,29 @@ func (v *served) load() *state { return v.cur.Load() }
 func (v *served) apply(next *state) {
 	old := v.cur.Swap(next)
 	v.revision.Set(float64(next.revision))
-	if old != nil {
+	if old != nil && old.table != next.table {
 		old.table.Close()
 	}
 }
 
-// compile builds the data plane's state from a store snapshot.
+// compile builds the data plane's state from a store snapshot. When the
+// snapshot has the hosts and rules of the state in force, it reuses that
+// state's host table and policy: the store replaces only the slices of the
+// kinds a write touches, and recompiling would needlessly drop the
+// upstreams' pooled connections on every enrollment and renewal.
 func (v *served) compile(snap *store.Snapshot) (*state, error) {
-	table, policy, err := compile(snap.Hosts, snap.Rules, v.tableOpts...)
-	if err != nil {
-		return nil, err
+	var table *relay.Table
+	var policy *authz.Policy
+	if prev := v.load(); prev != nil && sameSlice(prev.hosts, snap.Hosts) && sameSlice(prev.rules, snap.Rules) {
+		table, policy = prev.table, prev.policy
+	} else {
+		var err error
+		if table, policy, err = compile(snap.Hosts, snap.Rules, v.tableOpts...); err != nil {
+			return nil, err
+		}
 	}
-	st := &state{revision: snap.Revision, table: table, policy: policy, revoked: make(map[string]bool, len(snap.Revocations))}
+	st := &state{revision: snap.Revision, hosts: snap.Hosts, rules: snap.Rules, table: table, policy: policy,
+		revoked: make(map[string]bool, len(snap.Revocations))}
 	for _, r := range snap.Revocations {
 		st.revoked[v.revocationID(r)] = true
 	}
@@ -140,4 +156,10 @@ func (v *served) Revoked(cert *x509.Certificate) (bool, string) {
 		return true, "revoked by an admin (issuer and serial)"
 	}
 	return false, ""
+}
+
+// sameSlice reports whether a and b are the same slice: same length and
+// backing array.
+func sameSlice[T any](a, b []T) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }

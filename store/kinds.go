@@ -24,6 +24,11 @@ const (
 	KindRule = resource.Rule
 	// KindRevocation: Key is Revocation.id, Value a *adminv1.Revocation.
 	KindRevocation = resource.Revocation
+	// KindEnrollmentToken: Key is EnrollmentToken.id, Value a
+	// *adminv1.EnrollmentToken.
+	KindEnrollmentToken = resource.EnrollmentToken
+	// KindDevice: Key is Device.id, Value a *adminv1.Device.
+	KindDevice = resource.Device
 )
 
 // collection is how a kind's items sit in a [Snapshot]: a typed slice
@@ -38,9 +43,11 @@ type collection struct {
 // collections binds every kind to its field of Snapshot; index is the Kind.
 // TestEveryKindHasACollection catches a kind declared without one.
 var collections = [...]collection{
-	KindHost:       field(func(s *Snapshot) *[]*adminv1.Host { return &s.Hosts }),
-	KindRule:       field(func(s *Snapshot) *[]*adminv1.Rule { return &s.Rules }),
-	KindRevocation: field(func(s *Snapshot) *[]*adminv1.Revocation { return &s.Revocations }),
+	KindHost:            field(func(s *Snapshot) *[]*adminv1.Host { return &s.Hosts }),
+	KindRule:            field(func(s *Snapshot) *[]*adminv1.Rule { return &s.Rules }),
+	KindRevocation:      field(func(s *Snapshot) *[]*adminv1.Revocation { return &s.Revocations }),
+	KindEnrollmentToken: field(func(s *Snapshot) *[]*adminv1.EnrollmentToken { return &s.EnrollmentTokens }),
+	KindDevice:          field(func(s *Snapshot) *[]*adminv1.Device { return &s.Devices }),
 }
 
 func field[T proto.Message](f func(*Snapshot) *[]T) collection {

@@ -35,8 +35,8 @@ var (
 	ErrUnavailable = errors.New("store unavailable")
 )
 
-// Snapshot is an immutable view of the hosts, rules and revocations at one
-// revision. Every slice and message in it is shared by all readers: never
+// Snapshot is an immutable view of the hosts, rules, revocations,
+// enrollment tokens and devices at one revision. Every slice and message in it is shared by all readers: never
 // mutate any of it; clone a message (proto.Clone) before editing it. Each
 // kind of package resource has a typed field here (see kinds.go); Items,
 // Get and Len reach any kind's.
@@ -51,6 +51,10 @@ type Snapshot struct {
 	Rules []*adminv1.Rule
 	// Revocations sorted by id, each with its etag.
 	Revocations []*adminv1.Revocation
+	// EnrollmentTokens sorted by id, each with its etag.
+	EnrollmentTokens []*adminv1.EnrollmentToken
+	// Devices sorted by id, each with its etag.
+	Devices []*adminv1.Device
 }
 
 // Host returns the host with the given name, or nil.
@@ -69,6 +73,18 @@ func (s *Snapshot) Rule(id string) *adminv1.Rule {
 func (s *Snapshot) Revocation(id string) *adminv1.Revocation {
 	r, _ := s.Get(KindRevocation, id).(*adminv1.Revocation)
 	return r
+}
+
+// EnrollmentToken returns the enrollment token with the given id, or nil.
+func (s *Snapshot) EnrollmentToken(id string) *adminv1.EnrollmentToken {
+	t, _ := s.Get(KindEnrollmentToken, id).(*adminv1.EnrollmentToken)
+	return t
+}
+
+// Device returns the device with the given id, or nil.
+func (s *Snapshot) Device(id string) *adminv1.Device {
+	d, _ := s.Get(KindDevice, id).(*adminv1.Device)
+	return d
 }
 
 // Mutation is one put or delete in an [Store.Apply] batch. A batch names

@@ -61,7 +61,22 @@ rules:
     principals: [{id: alice}]
     hosts: [demo.internal]
     paths: [{prefix: /private}]
+  # carol enrolls herself with the bundle dev mode prints (issue 14).
+  - id: carol-demo
+    effect: allow
+    principals: [{id: carol}]
+    hosts: [demo.internal]
 # mallory has a valid certificate but no rule: default deny.
+`
+
+// devEnroll is the dev config's enroll section: devices enroll on listen
+// and get day-long certificates from the dev enrollment CA, an
+// intermediate of the dev CA.
+const devEnroll = `enroll:
+  listen: %q
+  ca_cert_file: %q
+  ca_key_file: %q
+  cert_lifetime: 24h
 `
 
 func cmdDev(args []string, stdout, stderr io.Writer) error {
@@ -70,8 +85,16 @@ func cmdDev(args []string, stdout, stderr io.Writer) error {
 	dir := fs.String("dir", ".dev", "directory for the throwaway PKI and config")
 	listen := fs.String("listen", "127.0.0.1:8443", "gRPC (mTLS) listen address")
 	adminListen := fs.String("admin-listen", "127.0.0.1:8080", "admin HTTP listen address")
+	enrollListen := fs.String("enroll-listen", "127.0.0.1:8444", "device enrollment listen address (TLS, gRPC and EST); empty: none; a free port when --listen's port is 0")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	// Callers that ask for a free data-plane port (tests, SDK harnesses)
+	// run side by side: they must not all reach for 8444.
+	if !flagSet(fs, "enroll-listen") {
+		if host, port, err := net.SplitHostPort(*listen); err == nil && port == "0" {
+			*enrollListen = net.JoinHostPort(host, "0")
+		}
 	}
 	if fs.NArg() > 0 {
 		return errors.New("dev: unexpected arguments")
@@ -106,7 +129,10 @@ func cmdDev(args []string, stdout, stderr io.Writer) error {
 
 	cfgPath := filepath.Join(absDir, "gateway.yaml")
 	cfgText := fmt.Sprintf(devConfig, *listen, *adminListen, filepath.Join(absDir, "data"),
-		server.HashAdminToken(token), server.HashAdminToken(viewerToken), files.serverCert, files.serverKey, files.ca, demoURL)
+		server.HashAdminToken(token), server.HashAdminToken(viewerToken), files.serverCert, files.serverKey, files.clientCAs, demoURL)
+	if *enrollListen != "" {
+		cfgText += fmt.Sprintf(devEnroll, *enrollListen, files.enrollCert, files.enrollKey)
+	}
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}
@@ -128,6 +154,9 @@ func cmdDev(args []string, stdout, stderr io.Writer) error {
 		Version:  version,
 		OnListening: func(grpcAddr, adminAddr net.Addr) {
 			printDevBanner(stdout, absDir, grpcAddr.String(), adminAddr.String())
+			if *enrollListen != "" {
+				go printEnrollBanner(stdout, absDir, grpcAddr.String(), adminAddr.String(), token, logger)
+			}
 		},
 		// The config seeds the store once; after that the stored demo host
 		// is pointed at this run's port like an admin write, audited.
@@ -135,23 +164,29 @@ func cmdDev(args []string, stdout, stderr io.Writer) error {
 	})
 }
 
-type devFiles struct{ ca, serverCert, serverKey string }
+// devFiles are the dev PKI's files: ca is the dev CA (it signs the
+// server's, alice's and mallory's certificates), clientCAs the client CA
+// bundle (the dev CA and the enrollment CA).
+type devFiles struct{ ca, clientCAs, serverCert, serverKey, enrollCert, enrollKey string }
 
 // devPKI reuses the PKI of an earlier run in dir while its certificates are
 // valid for at least another day, so that revocations and app setups survive
 // restarts; otherwise it writes a new one.
 func devPKI(dir string) (devFiles, error) {
-	files := devFiles{ca: filepath.Join(dir, "ca.pem"), serverCert: filepath.Join(dir, "server.pem"), serverKey: filepath.Join(dir, "server-key.pem")}
+	files := devFiles{ca: filepath.Join(dir, "ca.pem"), clientCAs: filepath.Join(dir, "client-cas.pem"), serverCert: filepath.Join(dir, "server.pem"), serverKey: filepath.Join(dir, "server-key.pem"),
+		enrollCert: filepath.Join(dir, "enroll-ca.pem"), enrollKey: filepath.Join(dir, "enroll-ca-key.pem")}
 	reuse := true
-	for _, name := range []string{"server", "alice", "mallory"} {
+	for _, name := range []string{"server", "alice", "mallory", "enroll-ca"} {
 		pair, err := tls.LoadX509KeyPair(filepath.Join(dir, name+".pem"), filepath.Join(dir, name+"-key.pem"))
 		if err != nil || pair.Leaf == nil || time.Until(pair.Leaf.NotAfter) < 24*time.Hour {
 			reuse = false
 			break
 		}
 	}
-	if _, err := os.Stat(files.ca); err != nil {
-		reuse = false
+	for _, f := range []string{files.ca, files.clientCAs} {
+		if _, err := os.Stat(f); err != nil {
+			reuse = false
+		}
 	}
 	if reuse {
 		return files, nil
@@ -194,6 +229,20 @@ func writeDevPKI(dir string) (devFiles, error) {
 	if err != nil {
 		return devFiles{}, err
 	}
+	// The enrollment CA is a root of its own (the dev CA may not sign
+	// CAs), trusted for client certificates next to the dev CA.
+	enrollCA, err := pki.NewCA("msg dev enrollment CA")
+	if err != nil {
+		return devFiles{}, err
+	}
+	ec, ek, err := enrollCA.WriteFiles(dir, "enroll-ca")
+	if err != nil {
+		return devFiles{}, err
+	}
+	clientCAs := filepath.Join(dir, "client-cas.pem")
+	if err := os.WriteFile(clientCAs, append(ca.CertPEM(), enrollCA.CertPEM()...), 0o644); err != nil {
+		return devFiles{}, err
+	}
 	for _, id := range []struct{ cn, ou string }{{"alice", "mobile"}, {"mallory", "mobile"}} {
 		leaf, err := ca.Issue(pki.Options{
 			CommonName:         id.cn,
@@ -208,7 +257,7 @@ func writeDevPKI(dir string) (devFiles, error) {
 			return devFiles{}, err
 		}
 	}
-	return devFiles{ca: caFile, serverCert: sc, serverKey: sk}, nil
+	return devFiles{ca: caFile, clientCAs: clientCAs, serverCert: sc, serverKey: sk, enrollCert: ec, enrollKey: ek}, nil
 }
 
 // demoHandler is the demo internal host. Everything under /private/ answers
@@ -285,4 +334,11 @@ From Go:
 `, grpcAddr, adminAddr, adminAddr, dir, call("alice", "/hello"), call("mallory", "/hello"),
 		dir, adminAddr, msgctl, adminAddr, dir,
 		grpcAddr, dir+"/alice.pem", dir+"/alice-key.pem", dir+"/ca.pem")
+}
+
+// flagSet reports whether the command line set the flag.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

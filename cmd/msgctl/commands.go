@@ -94,8 +94,12 @@ func (c *cli) auditQuery(cmd string, f auditFlags) (url.Values, error) {
 		q.Set("kind", adminv1.RecordKind_RECORD_KIND_FORWARD.String())
 	case "admin":
 		q.Set("kind", adminv1.RecordKind_RECORD_KIND_ADMIN.String())
+	case "enroll":
+		q.Set("kind", adminv1.RecordKind_RECORD_KIND_ENROLL.String())
+	case "renew":
+		q.Set("kind", adminv1.RecordKind_RECORD_KIND_RENEW.String())
 	default:
-		return nil, usagef("%s: --kind %q: want forward or admin", cmd, f.kind)
+		return nil, usagef("%s: --kind %q: want forward, admin, enroll or renew", cmd, f.kind)
 	}
 	if err := c.auditTimes(cmd, f, q); err != nil {
 		return nil, err

@@ -58,6 +58,25 @@ func columnsOf(k resource.Kind) []column {
 			col("REASON", (*adminv1.Revocation).GetReason),
 			col("CREATED", func(r *adminv1.Revocation) string { return formatTime(r.GetCreateTime()) }),
 		}
+	case resource.EnrollmentToken:
+		return []column{
+			col("ID", (*adminv1.EnrollmentToken).GetId),
+			col("IDENTITY", func(t *adminv1.EnrollmentToken) string { return formatIdentity(t.GetIdentity()) }),
+			col("USES", func(t *adminv1.EnrollmentToken) string { return fmt.Sprintf("%d/%d", t.GetUses(), t.GetMaxUses()) }),
+			col("EXPIRES", func(t *adminv1.EnrollmentToken) string { return formatTime(t.GetExpireTime()) }),
+			col("CERT_LIFETIME", func(t *adminv1.EnrollmentToken) string { return formatDuration(t.GetCertLifetime()) }),
+			col("CREATOR", (*adminv1.EnrollmentToken).GetCreator),
+			col("ETAG", (*adminv1.EnrollmentToken).GetEtag),
+		}
+	case resource.Device:
+		return []column{
+			col("ID", (*adminv1.Device).GetId),
+			col("IDENTITY", func(d *adminv1.Device) string { return formatIdentity(d.GetIdentity()) }),
+			col("SERIAL", func(d *adminv1.Device) string { return d.GetCertificate().GetSerialHex() }),
+			col("EXPIRES", func(d *adminv1.Device) string { return formatTime(d.GetCertificate().GetNotAfter()) }),
+			col("RENEWED", func(d *adminv1.Device) string { return orNever(formatTime(d.GetLastRenewTime())) }),
+			col("ETAG", (*adminv1.Device).GetEtag),
+		}
 	}
 	return []column{
 		{header: keyArg(k), value: k.KeyOf},
@@ -170,4 +189,12 @@ func revisionOf(m proto.Message) int64 {
 		return 0
 	}
 	return m.ProtoReflect().Get(fd).Int()
+}
+
+// orNever shows an unset time as "never".
+func orNever(s string) string {
+	if s == "" {
+		return "never"
+	}
+	return s
 }

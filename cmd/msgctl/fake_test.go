@@ -42,6 +42,8 @@ type fakeAdmin struct {
 	hosts        map[string]*adminv1.Host
 	rules        map[string]*adminv1.Rule
 	revocations  map[string]*adminv1.Revocation
+	tokens       map[string]*adminv1.EnrollmentToken
+	devices      map[string]*adminv1.Device
 	audit        []*adminv1.AuditRecord // newest first
 	auditReqs    []*adminv1.ListAuditRecordsRequest
 	updateMasks  [][]string
@@ -55,6 +57,8 @@ func newFakeAdmin() *fakeAdmin {
 		hosts:       map[string]*adminv1.Host{},
 		rules:       map[string]*adminv1.Rule{},
 		revocations: map[string]*adminv1.Revocation{},
+		tokens:      map[string]*adminv1.EnrollmentToken{},
+		devices:     map[string]*adminv1.Device{},
 	}
 }
 

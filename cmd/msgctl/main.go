@@ -53,7 +53,22 @@ commands:
   revocations delete ID [--etag ETAG]
                                   lift a revocation
 
-  audit [--principal P] [--host H] [--decision allow|deny] [--kind forward|admin]
+  enrollment-tokens list          list the enrollment tokens (never their secrets)
+  enrollment-tokens get ID        show one enrollment token
+  enrollment-tokens create --cn CN [--org O,...] [--ou OU,...] [--spiffe-id URI]
+        [--ttl DURATION] [--max-uses N] [--cert-lifetime DURATION] [--description TEXT]
+        [--png FILE]              let devices enroll with this identity: prints the
+                                  one-time secret, the enrollment bundle and its QR
+                                  code (shown only now); --png also writes the QR
+                                  code as an image (mode 0600)
+  enrollment-tokens delete ID [--etag ETAG]
+                                  revoke an enrollment token's secret
+
+  devices list                    list the enrolled devices
+  devices get ID                  show one device
+  devices delete ID [--etag ETAG] delete a device and revoke its certificates
+
+  audit [--principal P] [--host H] [--decision allow|deny] [--kind forward|admin|enroll|renew]
         [--since DURATION | --start TIME] [--end TIME] [--limit N]
                                   show audit records, newest first; TIME is RFC 3339,
                                   --since e.g. 1h; follows pages up to --limit (default 100)

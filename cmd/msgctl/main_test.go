@@ -478,7 +478,7 @@ func TestAudit(t *testing.T) {
 		want string
 	}{
 		{"decision", []string{"--decision", "maybe"}, `--decision "maybe": want allow or deny`},
-		{"kind", []string{"--kind", "relay"}, `--kind "relay": want forward or admin`},
+		{"kind", []string{"--kind", "relay"}, `--kind "relay": want forward, admin, enroll or renew`},
 		{"since and start", []string{"--since", "1h", "--start", "2026-03-04T09:00:00Z"}, "use --since or --start, not both"},
 		{"bad start", []string{"--start", "yesterday"}, `--start "yesterday": want an RFC 3339 time`},
 		{"end before start", []string{"--start", "2026-03-04T09:00:00Z", "--end", "2026-03-04T08:00:00Z"}, "--end must be after the start"},

@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
+	adminv1 "github.com/msg-gateway/msg/gen/msg/admin/v1"
 	"github.com/msg-gateway/msg/internal/protoyaml"
 	"github.com/msg-gateway/msg/internal/resource"
 	"google.golang.org/grpc/codes"
@@ -42,6 +44,8 @@ func verbsOf(k resource.Kind) []string {
 // resourceArgs are one resource command's flags and arguments.
 type resourceArgs struct {
 	file, mask, etag string
+	// png is where enrollment-tokens create writes the QR code.
+	png string
 	// fromFlags, when set, builds the resource to create from flags.
 	fromFlags func() (proto.Message, error)
 	key       string
@@ -50,7 +54,13 @@ type resourceArgs struct {
 
 // createFlags registers the flags a kind that is created from flags takes
 // and returns the function that builds the resource from them, or nil.
-func createFlags(k resource.Kind, fs *flag.FlagSet) func() (proto.Message, error) {
+func createFlags(k resource.Kind, fs *flag.FlagSet, a *resourceArgs, now func() time.Time) func() (proto.Message, error) {
+	if k == resource.EnrollmentToken {
+		var f tokenFlags
+		f.register(fs)
+		fs.StringVar(&a.png, "png", "", "also write the bundle's QR code as a PNG image to this file")
+		return func() (proto.Message, error) { return f.token(now()) }
+	}
 	if k != resource.Revocation {
 		return nil
 	}
@@ -68,7 +78,7 @@ func (c *cli) resourceCommand(ctx context.Context, o *options, k resource.Kind, 
 		return err
 	}
 	cmd := commandName(k) + " " + v
-	a, err := parseResourceArgs(cmd, k, resource.Verb(strings.ToUpper(v[:1])+v[1:]), o, args)
+	a, err := parseResourceArgs(cmd, k, resource.Verb(strings.ToUpper(v[:1])+v[1:]), o, args, c.now)
 	if err != nil {
 		return err
 	}
@@ -92,7 +102,7 @@ func (c *cli) resourceCommand(ctx context.Context, o *options, k resource.Kind, 
 		}
 		return c.printItem(o, k, resp)
 	case "create":
-		return c.create(ctx, cl, o, k, item, a.file)
+		return c.create(ctx, cl, o, k, item, a)
 	case "update":
 		return c.update(ctx, cl, o, k, a)
 	}
@@ -101,11 +111,11 @@ func (c *cli) resourceCommand(ctx context.Context, o *options, k resource.Kind, 
 
 // parseResourceArgs parses and checks a resource command's flags and
 // arguments; nothing has been sent yet.
-func parseResourceArgs(cmd string, k resource.Kind, v resource.Verb, o *options, args []string) (*resourceArgs, error) {
+func parseResourceArgs(cmd string, k resource.Kind, v resource.Verb, o *options, args []string, now func() time.Time) (*resourceArgs, error) {
 	a := &resourceArgs{}
 	fs := newFlagSet(cmd)
 	if v == resource.Create {
-		a.fromFlags = createFlags(k, fs)
+		a.fromFlags = createFlags(k, fs, a, now)
 	}
 	if (v == resource.Create && a.fromFlags == nil) || v == resource.Update {
 		fs.StringVar(&a.file, "f", "", "YAML or JSON file, '-' for stdin")
@@ -253,19 +263,26 @@ func wrapperName(k resource.Kind) string {
 	return k.Singular()
 }
 
-// create sends item, or the resource read from file.
-func (c *cli) create(ctx context.Context, cl *client, o *options, k resource.Kind, item proto.Message, file string) error {
+// create sends item, or the resource read from a.file.
+func (c *cli) create(ctx context.Context, cl *client, o *options, k resource.Kind, item proto.Message, a *resourceArgs) error {
 	if item == nil {
 		var err error
-		if item, err = c.readItem(k, file); err != nil {
+		if item, err = c.readItem(k, a.file); err != nil {
 			return err
 		}
 		// A file saved from "get" carries an etag; a new resource has none.
 		k.SetEtag(item, "")
 	}
+	var q url.Values
+	if a.png != "" {
+		q = url.Values{"qrCodePng": {"true"}}
+	}
 	resp := k.Response(resource.Create)
-	if err := cl.call(ctx, http.MethodPost, k.RESTPath(), nil, item, resp); err != nil {
+	if err := cl.call(ctx, http.MethodPost, k.RESTPath(), q, item, resp); err != nil {
 		return err
+	}
+	if r, ok := resp.(*adminv1.CreateEnrollmentTokenResponse); ok {
+		return c.printCreatedToken(o, r, a.png)
 	}
 	return c.printItem(o, k, resp)
 }

@@ -85,6 +85,61 @@ func NewCAWithSubject(subject pkix.Name) (*CA, error) {
 	return &CA{Cert: cert, Key: key}, nil
 }
 
+// IssueCA signs an intermediate CA certificate with the given common name,
+// valid as long as ca; the intermediate may sign leaves only.
+func (ca *CA) IssueCA(commonName string) (*CA, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	serial, err := newSerial()
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: commonName},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              ca.Cert.NotAfter,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		MaxPathLenZero:        true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	return &CA{Cert: cert, Key: key}, nil
+}
+
+// KeyPEM returns the CA's private key in PKCS#8 PEM form.
+func (ca *CA) KeyPEM() []byte {
+	der, err := x509.MarshalPKCS8PrivateKey(ca.Key)
+	if err != nil {
+		panic(err) // an ECDSA key always marshals
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+}
+
+// WriteFiles writes the CA's certificate and key as dir/name.pem and
+// dir/name-key.pem (mode 0600) and returns both paths.
+func (ca *CA) WriteFiles(dir, name string) (certFile, keyFile string, err error) {
+	certFile = filepath.Join(dir, name+".pem")
+	keyFile = filepath.Join(dir, name+"-key.pem")
+	if err := os.WriteFile(certFile, ca.CertPEM(), 0o644); err != nil {
+		return "", "", err
+	}
+	if err := os.WriteFile(keyFile, ca.KeyPEM(), 0o600); err != nil {
+		return "", "", err
+	}
+	return certFile, keyFile, nil
+}
+
 // Issue signs a new leaf certificate.
 func (ca *CA) Issue(o Options) (*Leaf, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

@@ -31,6 +31,13 @@ const (
 	// Revocation: a revoked client certificate, keyed by its derived id.
 	// It is created and deleted, never updated, and has no get method.
 	Revocation
+	// EnrollmentToken: a one-time enrollment secret's token, keyed by the
+	// id derived from the secret. Created and deleted, never updated.
+	EnrollmentToken
+	// Device: an enrolled device, keyed by id. Created by enrollment,
+	// updated by renewal, deleted by an admin; the API has no create or
+	// update.
+	Device
 )
 
 // A kind's API has list and delete methods; get, create and update are
@@ -50,9 +57,11 @@ type spec struct {
 
 // specs declares the kinds; index is the Kind.
 var specs = [...]spec{
-	Host:       {collection: "hosts", message: (*adminv1.Host)(nil), key: "name"},
-	Rule:       {collection: "rules", message: (*adminv1.Rule)(nil), key: "id"},
-	Revocation: {collection: "revocations", message: (*adminv1.Revocation)(nil), key: "id"},
+	Host:            {collection: "hosts", message: (*adminv1.Host)(nil), key: "name"},
+	Rule:            {collection: "rules", message: (*adminv1.Rule)(nil), key: "id"},
+	Revocation:      {collection: "revocations", message: (*adminv1.Revocation)(nil), key: "id"},
+	EnrollmentToken: {collection: "enrollment_tokens", message: (*adminv1.EnrollmentToken)(nil), key: "id"},
+	Device:          {collection: "devices", message: (*adminv1.Device)(nil), key: "id"},
 }
 
 // All returns every kind in declaration order.

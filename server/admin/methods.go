@@ -74,3 +74,40 @@ func (s *Service) CreateRevocation(ctx context.Context, req *adminv1.CreateRevoc
 func (s *Service) DeleteRevocation(ctx context.Context, req *adminv1.DeleteRevocationRequest) (*adminv1.DeleteRevocationResponse, error) {
 	return call[*adminv1.DeleteRevocationResponse](ctx, s.delete, resource.Revocation, req)
 }
+
+// ListEnrollmentTokens implements AdminService.
+func (s *Service) ListEnrollmentTokens(ctx context.Context, req *adminv1.ListEnrollmentTokensRequest) (*adminv1.ListEnrollmentTokensResponse, error) {
+	return call[*adminv1.ListEnrollmentTokensResponse](ctx, s.list, resource.EnrollmentToken, req)
+}
+
+// GetEnrollmentToken implements AdminService.
+func (s *Service) GetEnrollmentToken(ctx context.Context, req *adminv1.GetEnrollmentTokenRequest) (*adminv1.GetEnrollmentTokenResponse, error) {
+	return call[*adminv1.GetEnrollmentTokenResponse](ctx, s.get, resource.EnrollmentToken, req)
+}
+
+// CreateEnrollmentToken implements AdminService: the kind's Lifecycle makes
+// the secret and the bundle.
+func (s *Service) CreateEnrollmentToken(ctx context.Context, req *adminv1.CreateEnrollmentTokenRequest) (*adminv1.CreateEnrollmentTokenResponse, error) {
+	return call[*adminv1.CreateEnrollmentTokenResponse](ctx, s.create, resource.EnrollmentToken, req)
+}
+
+// DeleteEnrollmentToken implements AdminService.
+func (s *Service) DeleteEnrollmentToken(ctx context.Context, req *adminv1.DeleteEnrollmentTokenRequest) (*adminv1.DeleteEnrollmentTokenResponse, error) {
+	return call[*adminv1.DeleteEnrollmentTokenResponse](ctx, s.delete, resource.EnrollmentToken, req)
+}
+
+// ListDevices implements AdminService.
+func (s *Service) ListDevices(ctx context.Context, req *adminv1.ListDevicesRequest) (*adminv1.ListDevicesResponse, error) {
+	return call[*adminv1.ListDevicesResponse](ctx, s.list, resource.Device, req)
+}
+
+// GetDevice implements AdminService.
+func (s *Service) GetDevice(ctx context.Context, req *adminv1.GetDeviceRequest) (*adminv1.GetDeviceResponse, error) {
+	return call[*adminv1.GetDeviceResponse](ctx, s.get, resource.Device, req)
+}
+
+// DeleteDevice implements AdminService: the kind's Lifecycle revokes the
+// device's certificates in the same write.
+func (s *Service) DeleteDevice(ctx context.Context, req *adminv1.DeleteDeviceRequest) (*adminv1.DeleteDeviceResponse, error) {
+	return call[*adminv1.DeleteDeviceResponse](ctx, s.delete, resource.Device, req)
+}

@@ -20,8 +20,9 @@ import (
 // This file is the one implementation of the standard methods (list, get,
 // create, update, delete) for every resource kind. The generated methods
 // are one-line adapters (methods.go); what is specific to a kind is its
-// validation (ResourceValidator) and, for revocations, how a create request
-// becomes the stored resource (revocation.go).
+// validation (ResourceValidator), for revocations how a create request
+// becomes the stored resource (revocation.go), and for kinds whose create or
+// delete is more than one stored resource, their Lifecycle.
 
 // ResourceValidator checks single resources of a kind before the whole
 // snapshot, so that errors can name the request's own fields
@@ -35,6 +36,26 @@ type ResourceValidator map[resource.Kind]func(proto.Message) error
 func Check[T proto.Message](check func(T) error) func(proto.Message) error {
 	return func(m proto.Message) error { return check(m.(T)) }
 }
+
+// Lifecycle is what a kind's create and delete do beyond storing or
+// removing one resource: an enrollment token's create derives the stored
+// token from the request and answers with a one-time secret the store never
+// sees; a device's delete revokes its certificates in the same write. The
+// server plugs them in (the admin package knows nothing about enrollment);
+// nil fields keep the standard behaviour.
+type Lifecycle struct {
+	// Create turns a create request (the kind's generated request type)
+	// into the resource to store, validated; caller is the admin's name.
+	// After the write has committed, respond completes the response (the
+	// stored resource is already set in it). Errors are gRPC statuses.
+	Create func(ctx context.Context, caller string, req proto.Message) (stored proto.Message, respond func(stored, resp proto.Message) error, err error)
+	// Delete returns further mutations for the write that deletes cur, the
+	// stored resource at the etag the request names. Errors are statuses.
+	Delete func(ctx context.Context, caller string, cur proto.Message) ([]store.Mutation, error)
+}
+
+// Lifecycles holds the kinds that have one.
+type Lifecycles map[resource.Kind]Lifecycle
 
 const (
 	defaultPageSize = 100
@@ -84,6 +105,9 @@ func (s *Service) get(_ context.Context, k resource.Kind, req, resp proto.Messag
 
 // create adds the request's resource; its key must be new.
 func (s *Service) create(ctx context.Context, k resource.Kind, req, resp proto.Message) error {
+	if lc := s.o.Lifecycles[k]; lc.Create != nil {
+		return s.createWith(ctx, lc, k, req, resp)
+	}
 	in := getMessage(req, k.Singular())
 	if in == nil {
 		return invalid(k.Singular(), "required")
@@ -99,6 +123,22 @@ func (s *Service) create(ctx context.Context, k resource.Kind, req, resp proto.M
 	}
 	setMessage(resp, k.Singular(), proto.Clone(snap.Get(k, key)))
 	return nil
+}
+
+// createWith is create for a kind with its own Lifecycle.Create.
+func (s *Service) createWith(ctx context.Context, lc Lifecycle, k resource.Kind, req, resp proto.Message) error {
+	m, respond, err := lc.Create(ctx, IdentityFromContext(ctx).Name, req)
+	if err != nil {
+		return err
+	}
+	key := k.KeyOf(m)
+	snap, err := s.apply(ctx, k, resource.Create, store.Mutation{Kind: k, Key: key, Value: m, IfAbsent: true})
+	if err != nil {
+		return err
+	}
+	stored := proto.Clone(snap.Get(k, key))
+	setMessage(resp, k.Singular(), stored)
+	return respond(stored, resp)
 }
 
 // newResource turns a create request's resource into the one to store.
@@ -154,7 +194,23 @@ func (s *Service) delete(ctx context.Context, k resource.Kind, req, resp proto.M
 	if etag == "" {
 		return invalid("etag", "required: send the etag you read")
 	}
-	snap, err := s.apply(ctx, k, resource.Delete, store.Mutation{Kind: k, Key: key, IfEtag: etag})
+	var more []store.Mutation
+	if lc := s.o.Lifecycles[k]; lc.Delete != nil {
+		// The further mutations follow from the version the etag names;
+		// the write below fails unless that is still the stored one.
+		cur := s.o.Store.Snapshot().Get(k, key)
+		switch {
+		case cur == nil:
+			return status.Error(codes.NotFound, k.Singular()+" not found")
+		case k.Etag(cur) != etag:
+			return status.Error(codes.Aborted, "etag mismatch: the resource was changed by someone else; read it again")
+		}
+		var err error
+		if more, err = lc.Delete(ctx, IdentityFromContext(ctx).Name, cur); err != nil {
+			return err
+		}
+	}
+	snap, err := s.apply(ctx, k, resource.Delete, store.Mutation{Kind: k, Key: key, IfEtag: etag}, more...)
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,12 @@ type ServiceOptions struct {
 	Store     store.Store
 	Validate  Validator
 	Resources ResourceValidator
+	// Lifecycles are the kinds whose create or delete does more than the
+	// standard methods (enrollment tokens, devices).
+	Lifecycles Lifecycles
+	// EnrollmentEnabled reports whether the gateway enrolls devices, for
+	// the status.
+	EnrollmentEnabled bool
 	// DataPlane is the live state the policy tester decides with and the
 	// status reports as serving; nil: the tester is unavailable.
 	DataPlane DataPlane
@@ -101,27 +107,31 @@ func (s *Service) GetStatus(ctx context.Context, _ *adminv1.GetStatusRequest) (*
 	snap := s.o.Store.Snapshot()
 	now := s.o.Now()
 	resp := &adminv1.GetStatusResponse{
-		Version:         s.o.Version,
-		StartTime:       timestamppb.New(s.o.StartTime),
-		UptimeSeconds:   int64(now.Sub(s.o.StartTime) / time.Second),
-		Revision:        snap.Revision,
-		HostCount:       int32(snap.Len(resource.Host)),
-		RuleCount:       int32(snap.Len(resource.Rule)),
-		RevocationCount: int32(snap.Len(resource.Revocation)),
+		Version:              s.o.Version,
+		StartTime:            timestamppb.New(s.o.StartTime),
+		UptimeSeconds:        int64(now.Sub(s.o.StartTime) / time.Second),
+		Revision:             snap.Revision,
+		HostCount:            int32(snap.Len(resource.Host)),
+		RuleCount:            int32(snap.Len(resource.Rule)),
+		RevocationCount:      int32(snap.Len(resource.Revocation)),
+		EnrollmentTokenCount: int32(snap.Len(resource.EnrollmentToken)),
+		DeviceCount:          int32(snap.Len(resource.Device)),
+		EnrollmentEnabled:    s.o.EnrollmentEnabled,
 	}
 	s.describeStore(ctx, resp)
 	return resp, nil
 }
 
-// apply commits one write of kind k after validating the would-be snapshot,
-// records it (or its refusal) in the audit trail, and maps store errors to
-// statuses. Validation errors about the written resource name the request's
-// field ("rule.hosts[0]") instead of its position in the snapshot
+// apply commits one write of kind k, with the further mutations more of its
+// Lifecycle, after validating the would-be snapshot, records it (or its
+// refusal) in the audit trail, and maps store errors to statuses.
+// Validation errors about the written resource name the request's field
+// ("rule.hosts[0]") instead of its position in the snapshot
 // ("rules[2].hosts[0]").
-func (s *Service) apply(ctx context.Context, k resource.Kind, v resource.Verb, m store.Mutation) (*store.Snapshot, error) {
+func (s *Service) apply(ctx context.Context, k resource.Kind, v resource.Verb, m store.Mutation, more ...store.Mutation) (*store.Snapshot, error) {
 	action, target := k.MethodName(v), k.String()+"/"+m.Key
 	var verr error
-	snap, err := s.o.Store.Apply(ctx, []store.Mutation{m}, func(next *store.Snapshot) error {
+	snap, err := s.o.Store.Apply(ctx, append([]store.Mutation{m}, more...), func(next *store.Snapshot) error {
 		if s.o.Validate == nil {
 			return nil
 		}

@@ -56,6 +56,19 @@ const (
 	maxResponseWriteTimeout       = time.Hour
 )
 
+// Defaults and bounds of device enrollment (the enroll section).
+const (
+	DefaultEnrollCertLifetime   = 7 * 24 * time.Hour
+	DefaultEnrollMaxTokenTTL    = 24 * time.Hour
+	DefaultEnrollRatePerSource  = 1.0
+	DefaultEnrollBurstPerSource = 20
+	minEnrollCertLifetime       = 5 * time.Second
+	maxEnrollCertLifetime       = 90 * 24 * time.Hour
+	minEnrollTokenTTL           = time.Minute
+	maxEnrollTokenTTL           = 30 * 24 * time.Hour
+	maxEnrollRatePerSource      = 1e4
+)
+
 // Defaults for the data plane's HTTP/2 keepalive. DefaultMinClientPingInterval
 // must not exceed the Go client's ping interval (client.DefaultKeepaliveInterval),
 // and DefaultPingInterval should exceed it and the client's idle timeout, so
@@ -131,6 +144,7 @@ func ApplyDefaults(cfg *configv1.Config) {
 	}
 	applyKeepaliveDefaults(cfg)
 	applyAssertionDefaults(cfg)
+	applyEnrollDefaults(cfg.GetEnroll())
 	if cfg.Tracing == nil {
 		cfg.Tracing = &configv1.Tracing{}
 	}
@@ -276,7 +290,105 @@ func Validate(cfg *configv1.Config) error {
 	if cfg.GetDataDir() == "" {
 		return &fieldpath.Error{Path: "data_dir", Msg: "required: the directory of the embedded store"}
 	}
+	if err := validateEnroll(cfg); err != nil {
+		return err
+	}
 	return validateStore(cfg.GetStore())
+}
+
+// applyEnrollDefaults fills the unset enrollment settings of a present
+// enroll section. The addresses that default to others are left empty:
+// the server derives them from the listeners it opened.
+func applyEnrollDefaults(e *configv1.Enroll) {
+	if e == nil {
+		return
+	}
+	if e.CertLifetime == nil {
+		e.CertLifetime = durationpb.New(DefaultEnrollCertLifetime)
+	}
+	if e.MaxTokenTtl == nil {
+		e.MaxTokenTtl = durationpb.New(DefaultEnrollMaxTokenTTL)
+	}
+	if e.RatePerSource == 0 {
+		e.RatePerSource = DefaultEnrollRatePerSource
+	}
+	if e.BurstPerSource == 0 {
+		e.BurstPerSource = DefaultEnrollBurstPerSource
+	}
+}
+
+// validateEnroll checks the enroll section's settings; its files are
+// checked where they are loaded (server.Check and the start).
+func validateEnroll(cfg *configv1.Config) error {
+	e := cfg.GetEnroll()
+	if e == nil {
+		return nil
+	}
+	if err := validateAddr("enroll.listen", e.GetListen()); err != nil {
+		return err
+	}
+	if _, port, _ := net.SplitHostPort(e.GetListen()); port != "0" && (e.GetListen() == cfg.GetListen() || e.GetListen() == cfg.GetAdminListen()) {
+		return &fieldpath.Error{Path: "enroll.listen", Msg: "must differ from listen and admin_listen: devices without a certificate must reach nothing but enrollment"}
+	}
+	if a := e.GetAdvertiseAddress(); a != "" {
+		if err := validatePublicAddr("enroll.advertise_address", a); err != nil {
+			return err
+		}
+	} else if host, _, _ := net.SplitHostPort(e.GetListen()); wildcardHost(host) {
+		return &fieldpath.Error{Path: "enroll.advertise_address", Msg: fmt.Sprintf("required: enroll.listen %q names no host that devices could reach", e.GetListen())}
+	}
+	if a := e.GetGatewayAddress(); a != "" {
+		if err := validatePublicAddr("enroll.gateway_address", a); err != nil {
+			return err
+		}
+	}
+	if e.GetCaCertFile() == "" {
+		return &fieldpath.Error{Path: "enroll.ca_cert_file", Msg: "required: the CA that issues the devices' certificates"}
+	}
+	if e.GetCaKeyFile() == "" {
+		return &fieldpath.Error{Path: "enroll.ca_key_file", Msg: "required: the private key of enroll.ca_cert_file"}
+	}
+	if d := e.GetCertLifetime().AsDuration(); d < minEnrollCertLifetime || d > maxEnrollCertLifetime {
+		return &fieldpath.Error{Path: "enroll.cert_lifetime", Msg: fmt.Sprintf("must be between %v and %v", minEnrollCertLifetime, maxEnrollCertLifetime)}
+	}
+	if d := e.GetMaxTokenTtl().AsDuration(); d < minEnrollTokenTTL || d > maxEnrollTokenTTL {
+		return &fieldpath.Error{Path: "enroll.max_token_ttl", Msg: fmt.Sprintf("must be between %v and %v", minEnrollTokenTTL, maxEnrollTokenTTL)}
+	}
+	if r := e.GetRatePerSource(); !(r > 0 && r <= maxEnrollRatePerSource) { // NaN fails too
+		return &fieldpath.Error{Path: "enroll.rate_per_source", Msg: fmt.Sprintf("must be between 0 (default) and %v", maxEnrollRatePerSource)}
+	}
+	if b := e.GetBurstPerSource(); b > 10000 {
+		return &fieldpath.Error{Path: "enroll.burst_per_source", Msg: "must be at most 10000"}
+	}
+	return nil
+}
+
+// validatePublicAddr checks an address devices are told: host:port with a
+// DNS name or IP address that is not a wildcard, and a port from 1.
+func validatePublicAddr(key fieldpath.Path, addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return &fieldpath.Error{Path: key, Msg: fmt.Sprintf("not a host:port address: %q", addr)}
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return &fieldpath.Error{Path: key, Msg: fmt.Sprintf("invalid port %q", port)}
+	}
+	if wildcardHost(host) {
+		return &fieldpath.Error{Path: key, Msg: fmt.Sprintf("%q is a wildcard address, not one devices can reach", host)}
+	}
+	if net.ParseIP(host) == nil && strings.ContainsAny(host, "/?#@ ") {
+		return &fieldpath.Error{Path: key, Msg: fmt.Sprintf("not a host name or IP address: %q", host)}
+	}
+	return nil
+}
+
+// wildcardHost reports whether a listen host binds every address.
+func wildcardHost(host string) bool {
+	if host == "" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsUnspecified()
 }
 
 func applyKeepaliveDefaults(cfg *configv1.Config) {

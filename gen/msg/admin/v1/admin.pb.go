@@ -1348,6 +1348,765 @@ func (x *DeleteRevocationResponse) GetRevision() int64 {
 	return 0
 }
 
+// ListEnrollmentTokensRequest pages through the enrollment tokens.
+type ListEnrollmentTokensRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many tokens; 0 means 100, more than 1000 means 1000.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page, or empty for the first.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListEnrollmentTokensRequest) Reset() {
+	*x = ListEnrollmentTokensRequest{}
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListEnrollmentTokensRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListEnrollmentTokensRequest) ProtoMessage() {}
+
+func (x *ListEnrollmentTokensRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListEnrollmentTokensRequest.ProtoReflect.Descriptor instead.
+func (*ListEnrollmentTokensRequest) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ListEnrollmentTokensRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListEnrollmentTokensRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListEnrollmentTokensResponse is one page of enrollment tokens.
+type ListEnrollmentTokensResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tokens on this page.
+	EnrollmentTokens []*EnrollmentToken `protobuf:"bytes,1,rep,name=enrollment_tokens,json=enrollmentTokens,proto3" json:"enrollment_tokens,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// The store revision the page was read at.
+	Revision      int64 `protobuf:"varint,3,opt,name=revision,proto3" json:"revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListEnrollmentTokensResponse) Reset() {
+	*x = ListEnrollmentTokensResponse{}
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListEnrollmentTokensResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListEnrollmentTokensResponse) ProtoMessage() {}
+
+func (x *ListEnrollmentTokensResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListEnrollmentTokensResponse.ProtoReflect.Descriptor instead.
+func (*ListEnrollmentTokensResponse) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ListEnrollmentTokensResponse) GetEnrollmentTokens() []*EnrollmentToken {
+	if x != nil {
+		return x.EnrollmentTokens
+	}
+	return nil
+}
+
+func (x *ListEnrollmentTokensResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListEnrollmentTokensResponse) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+// GetEnrollmentTokenRequest names an enrollment token.
+type GetEnrollmentTokenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token's id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetEnrollmentTokenRequest) Reset() {
+	*x = GetEnrollmentTokenRequest{}
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetEnrollmentTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetEnrollmentTokenRequest) ProtoMessage() {}
+
+func (x *GetEnrollmentTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetEnrollmentTokenRequest.ProtoReflect.Descriptor instead.
+func (*GetEnrollmentTokenRequest) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *GetEnrollmentTokenRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// GetEnrollmentTokenResponse carries one enrollment token.
+type GetEnrollmentTokenResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token.
+	EnrollmentToken *EnrollmentToken `protobuf:"bytes,1,opt,name=enrollment_token,json=enrollmentToken,proto3" json:"enrollment_token,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *GetEnrollmentTokenResponse) Reset() {
+	*x = GetEnrollmentTokenResponse{}
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetEnrollmentTokenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetEnrollmentTokenResponse) ProtoMessage() {}
+
+func (x *GetEnrollmentTokenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetEnrollmentTokenResponse.ProtoReflect.Descriptor instead.
+func (*GetEnrollmentTokenResponse) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *GetEnrollmentTokenResponse) GetEnrollmentToken() *EnrollmentToken {
+	if x != nil {
+		return x.EnrollmentToken
+	}
+	return nil
+}
+
+// CreateEnrollmentTokenRequest creates an enrollment token.
+type CreateEnrollmentTokenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The identity, and optionally the expiry, uses, certificate lifetime and
+	// description; output-only fields must be empty.
+	EnrollmentToken *EnrollmentToken `protobuf:"bytes,1,opt,name=enrollment_token,json=enrollmentToken,proto3" json:"enrollment_token,omitempty"`
+	// Also return the bundle as a QR code in a PNG image.
+	QrCodePng     bool `protobuf:"varint,2,opt,name=qr_code_png,json=qrCodePng,proto3" json:"qr_code_png,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateEnrollmentTokenRequest) Reset() {
+	*x = CreateEnrollmentTokenRequest{}
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateEnrollmentTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateEnrollmentTokenRequest) ProtoMessage() {}
+
+func (x *CreateEnrollmentTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateEnrollmentTokenRequest.ProtoReflect.Descriptor instead.
+func (*CreateEnrollmentTokenRequest) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *CreateEnrollmentTokenRequest) GetEnrollmentToken() *EnrollmentToken {
+	if x != nil {
+		return x.EnrollmentToken
+	}
+	return nil
+}
+
+func (x *CreateEnrollmentTokenRequest) GetQrCodePng() bool {
+	if x != nil {
+		return x.QrCodePng
+	}
+	return false
+}
+
+// CreateEnrollmentTokenResponse carries the stored token and, once, its
+// secret.
+type CreateEnrollmentTokenResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token as stored, with its id and etag.
+	EnrollmentToken *EnrollmentToken `protobuf:"bytes,1,opt,name=enrollment_token,json=enrollmentToken,proto3" json:"enrollment_token,omitempty"`
+	// The one-time secret: at least 128 random bits in base64url. EST clients
+	// send it as "Authorization: Bearer SECRET". Not retrievable later.
+	Secret string `protobuf:"bytes,2,opt,name=secret,proto3" json:"secret,omitempty"`
+	// The enrollment bundle, everything a device needs:
+	// "msg-enroll://HOST:PORT/?s=SECRET&pin=sha256:PIN", where HOST:PORT is
+	// the enrollment listener's advertised address and PIN the base64url
+	// SHA-256 of the DER certificate of the CA that signs the gateway's server
+	// certificate.
+	Bundle string `protobuf:"bytes,3,opt,name=bundle,proto3" json:"bundle,omitempty"`
+	// The bundle as a QR code, a PNG image, when qr_code_png was set.
+	QrCodePng     []byte `protobuf:"bytes,4,opt,name=qr_code_png,json=qrCodePng,proto3" json:"qr_code_png,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateEnrollmentTokenResponse) Reset() {
+	*x = CreateEnrollmentTokenResponse{}
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateEnrollmentTokenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateEnrollmentTokenResponse) ProtoMessage() {}
+
+func (x *CreateEnrollmentTokenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateEnrollmentTokenResponse.ProtoReflect.Descriptor instead.
+func (*CreateEnrollmentTokenResponse) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *CreateEnrollmentTokenResponse) GetEnrollmentToken() *EnrollmentToken {
+	if x != nil {
+		return x.EnrollmentToken
+	}
+	return nil
+}
+
+func (x *CreateEnrollmentTokenResponse) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+func (x *CreateEnrollmentTokenResponse) GetBundle() string {
+	if x != nil {
+		return x.Bundle
+	}
+	return ""
+}
+
+func (x *CreateEnrollmentTokenResponse) GetQrCodePng() []byte {
+	if x != nil {
+		return x.QrCodePng
+	}
+	return nil
+}
+
+// DeleteEnrollmentTokenRequest deletes an enrollment token.
+type DeleteEnrollmentTokenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token's id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The etag the deletion is based on. Required.
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteEnrollmentTokenRequest) Reset() {
+	*x = DeleteEnrollmentTokenRequest{}
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteEnrollmentTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteEnrollmentTokenRequest) ProtoMessage() {}
+
+func (x *DeleteEnrollmentTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteEnrollmentTokenRequest.ProtoReflect.Descriptor instead.
+func (*DeleteEnrollmentTokenRequest) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *DeleteEnrollmentTokenRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DeleteEnrollmentTokenRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+// DeleteEnrollmentTokenResponse confirms a deletion.
+type DeleteEnrollmentTokenResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The store revision the deletion produced.
+	Revision      int64 `protobuf:"varint,1,opt,name=revision,proto3" json:"revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteEnrollmentTokenResponse) Reset() {
+	*x = DeleteEnrollmentTokenResponse{}
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteEnrollmentTokenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteEnrollmentTokenResponse) ProtoMessage() {}
+
+func (x *DeleteEnrollmentTokenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteEnrollmentTokenResponse.ProtoReflect.Descriptor instead.
+func (*DeleteEnrollmentTokenResponse) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *DeleteEnrollmentTokenResponse) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+// ListDevicesRequest pages through the devices.
+type ListDevicesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many devices; 0 means 100, more than 1000 means 1000.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page, or empty for the first.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDevicesRequest) Reset() {
+	*x = ListDevicesRequest{}
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDevicesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDevicesRequest) ProtoMessage() {}
+
+func (x *ListDevicesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDevicesRequest.ProtoReflect.Descriptor instead.
+func (*ListDevicesRequest) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *ListDevicesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListDevicesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListDevicesResponse is one page of devices.
+type ListDevicesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The devices on this page.
+	Devices []*Device `protobuf:"bytes,1,rep,name=devices,proto3" json:"devices,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// The store revision the page was read at.
+	Revision      int64 `protobuf:"varint,3,opt,name=revision,proto3" json:"revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDevicesResponse) Reset() {
+	*x = ListDevicesResponse{}
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDevicesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDevicesResponse) ProtoMessage() {}
+
+func (x *ListDevicesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDevicesResponse.ProtoReflect.Descriptor instead.
+func (*ListDevicesResponse) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ListDevicesResponse) GetDevices() []*Device {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
+}
+
+func (x *ListDevicesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListDevicesResponse) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+// GetDeviceRequest names a device.
+type GetDeviceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The device's id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDeviceRequest) Reset() {
+	*x = GetDeviceRequest{}
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDeviceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDeviceRequest) ProtoMessage() {}
+
+func (x *GetDeviceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDeviceRequest.ProtoReflect.Descriptor instead.
+func (*GetDeviceRequest) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *GetDeviceRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// GetDeviceResponse carries one device.
+type GetDeviceResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The device.
+	Device        *Device `protobuf:"bytes,1,opt,name=device,proto3" json:"device,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDeviceResponse) Reset() {
+	*x = GetDeviceResponse{}
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDeviceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDeviceResponse) ProtoMessage() {}
+
+func (x *GetDeviceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDeviceResponse.ProtoReflect.Descriptor instead.
+func (*GetDeviceResponse) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *GetDeviceResponse) GetDevice() *Device {
+	if x != nil {
+		return x.Device
+	}
+	return nil
+}
+
+// DeleteDeviceRequest deletes a device and revokes its certificates.
+type DeleteDeviceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The device's id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The etag the deletion is based on. Required.
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteDeviceRequest) Reset() {
+	*x = DeleteDeviceRequest{}
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteDeviceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteDeviceRequest) ProtoMessage() {}
+
+func (x *DeleteDeviceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteDeviceRequest.ProtoReflect.Descriptor instead.
+func (*DeleteDeviceRequest) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *DeleteDeviceRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DeleteDeviceRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+// DeleteDeviceResponse confirms a deletion.
+type DeleteDeviceResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The store revision the deletion (and its revocations) produced.
+	Revision      int64 `protobuf:"varint,1,opt,name=revision,proto3" json:"revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteDeviceResponse) Reset() {
+	*x = DeleteDeviceResponse{}
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteDeviceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteDeviceResponse) ProtoMessage() {}
+
+func (x *DeleteDeviceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteDeviceResponse.ProtoReflect.Descriptor instead.
+func (*DeleteDeviceResponse) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *DeleteDeviceResponse) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
 // ListAuditRecordsRequest queries the audit trail. Filters combine with AND.
 type ListAuditRecordsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1373,7 +2132,7 @@ type ListAuditRecordsRequest struct {
 
 func (x *ListAuditRecordsRequest) Reset() {
 	*x = ListAuditRecordsRequest{}
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[26]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1385,7 +2144,7 @@ func (x *ListAuditRecordsRequest) String() string {
 func (*ListAuditRecordsRequest) ProtoMessage() {}
 
 func (x *ListAuditRecordsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[26]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1398,7 +2157,7 @@ func (x *ListAuditRecordsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditRecordsRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditRecordsRequest) Descriptor() ([]byte, []int) {
-	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{26}
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ListAuditRecordsRequest) GetPrincipal() string {
@@ -1470,7 +2229,7 @@ type ListAuditRecordsResponse struct {
 
 func (x *ListAuditRecordsResponse) Reset() {
 	*x = ListAuditRecordsResponse{}
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[27]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1482,7 +2241,7 @@ func (x *ListAuditRecordsResponse) String() string {
 func (*ListAuditRecordsResponse) ProtoMessage() {}
 
 func (x *ListAuditRecordsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[27]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1495,7 +2254,7 @@ func (x *ListAuditRecordsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditRecordsResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditRecordsResponse) Descriptor() ([]byte, []int) {
-	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{27}
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ListAuditRecordsResponse) GetRecords() []*AuditRecord {
@@ -1532,7 +2291,7 @@ type AuditCheckpoint struct {
 
 func (x *AuditCheckpoint) Reset() {
 	*x = AuditCheckpoint{}
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[28]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1544,7 +2303,7 @@ func (x *AuditCheckpoint) String() string {
 func (*AuditCheckpoint) ProtoMessage() {}
 
 func (x *AuditCheckpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[28]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1557,7 +2316,7 @@ func (x *AuditCheckpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditCheckpoint.ProtoReflect.Descriptor instead.
 func (*AuditCheckpoint) Descriptor() ([]byte, []int) {
-	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{28}
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *AuditCheckpoint) GetNote() string {
@@ -1597,7 +2356,7 @@ type GetAuditLogRequest struct {
 
 func (x *GetAuditLogRequest) Reset() {
 	*x = GetAuditLogRequest{}
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[29]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1609,7 +2368,7 @@ func (x *GetAuditLogRequest) String() string {
 func (*GetAuditLogRequest) ProtoMessage() {}
 
 func (x *GetAuditLogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[29]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1622,7 +2381,7 @@ func (x *GetAuditLogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAuditLogRequest.ProtoReflect.Descriptor instead.
 func (*GetAuditLogRequest) Descriptor() ([]byte, []int) {
-	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{29}
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{43}
 }
 
 // GetAuditLogResponse describes this instance's audit log.
@@ -1650,7 +2409,7 @@ type GetAuditLogResponse struct {
 
 func (x *GetAuditLogResponse) Reset() {
 	*x = GetAuditLogResponse{}
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[30]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1662,7 +2421,7 @@ func (x *GetAuditLogResponse) String() string {
 func (*GetAuditLogResponse) ProtoMessage() {}
 
 func (x *GetAuditLogResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[30]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1675,7 +2434,7 @@ func (x *GetAuditLogResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAuditLogResponse.ProtoReflect.Descriptor instead.
 func (*GetAuditLogResponse) Descriptor() ([]byte, []int) {
-	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{30}
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *GetAuditLogResponse) GetInstance() string {
@@ -1733,7 +2492,7 @@ type ListAuditCheckpointsRequest struct {
 
 func (x *ListAuditCheckpointsRequest) Reset() {
 	*x = ListAuditCheckpointsRequest{}
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[31]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1745,7 +2504,7 @@ func (x *ListAuditCheckpointsRequest) String() string {
 func (*ListAuditCheckpointsRequest) ProtoMessage() {}
 
 func (x *ListAuditCheckpointsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[31]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1758,7 +2517,7 @@ func (x *ListAuditCheckpointsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditCheckpointsRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditCheckpointsRequest) Descriptor() ([]byte, []int) {
-	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{31}
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ListAuditCheckpointsRequest) GetPageSize() int32 {
@@ -1789,7 +2548,7 @@ type ListAuditCheckpointsResponse struct {
 
 func (x *ListAuditCheckpointsResponse) Reset() {
 	*x = ListAuditCheckpointsResponse{}
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[32]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1801,7 +2560,7 @@ func (x *ListAuditCheckpointsResponse) String() string {
 func (*ListAuditCheckpointsResponse) ProtoMessage() {}
 
 func (x *ListAuditCheckpointsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[32]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1814,7 +2573,7 @@ func (x *ListAuditCheckpointsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditCheckpointsResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditCheckpointsResponse) Descriptor() ([]byte, []int) {
-	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{32}
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ListAuditCheckpointsResponse) GetCheckpoints() []*AuditCheckpoint {
@@ -1846,7 +2605,7 @@ type VerifyAuditLogRequest struct {
 
 func (x *VerifyAuditLogRequest) Reset() {
 	*x = VerifyAuditLogRequest{}
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[33]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1858,7 +2617,7 @@ func (x *VerifyAuditLogRequest) String() string {
 func (*VerifyAuditLogRequest) ProtoMessage() {}
 
 func (x *VerifyAuditLogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[33]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1871,7 +2630,7 @@ func (x *VerifyAuditLogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyAuditLogRequest.ProtoReflect.Descriptor instead.
 func (*VerifyAuditLogRequest) Descriptor() ([]byte, []int) {
-	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{33}
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *VerifyAuditLogRequest) GetCheckpoints() []string {
@@ -1911,7 +2670,7 @@ type VerifyAuditLogResponse struct {
 
 func (x *VerifyAuditLogResponse) Reset() {
 	*x = VerifyAuditLogResponse{}
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[34]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1923,7 +2682,7 @@ func (x *VerifyAuditLogResponse) String() string {
 func (*VerifyAuditLogResponse) ProtoMessage() {}
 
 func (x *VerifyAuditLogResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[34]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1936,7 +2695,7 @@ func (x *VerifyAuditLogResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyAuditLogResponse.ProtoReflect.Descriptor instead.
 func (*VerifyAuditLogResponse) Descriptor() ([]byte, []int) {
-	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{34}
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *VerifyAuditLogResponse) GetOk() bool {
@@ -2009,7 +2768,7 @@ type GetAuditProofRequest struct {
 
 func (x *GetAuditProofRequest) Reset() {
 	*x = GetAuditProofRequest{}
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[35]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2021,7 +2780,7 @@ func (x *GetAuditProofRequest) String() string {
 func (*GetAuditProofRequest) ProtoMessage() {}
 
 func (x *GetAuditProofRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[35]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2034,7 +2793,7 @@ func (x *GetAuditProofRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAuditProofRequest.ProtoReflect.Descriptor instead.
 func (*GetAuditProofRequest) Descriptor() ([]byte, []int) {
-	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{35}
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *GetAuditProofRequest) GetIndex() int64 {
@@ -2070,7 +2829,7 @@ type GetAuditProofResponse struct {
 
 func (x *GetAuditProofResponse) Reset() {
 	*x = GetAuditProofResponse{}
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[36]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2082,7 +2841,7 @@ func (x *GetAuditProofResponse) String() string {
 func (*GetAuditProofResponse) ProtoMessage() {}
 
 func (x *GetAuditProofResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[36]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2095,7 +2854,7 @@ func (x *GetAuditProofResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAuditProofResponse.ProtoReflect.Descriptor instead.
 func (*GetAuditProofResponse) Descriptor() ([]byte, []int) {
-	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{36}
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *GetAuditProofResponse) GetRecord() *AuditRecord {
@@ -2140,7 +2899,7 @@ type GetAuditHashesRequest struct {
 
 func (x *GetAuditHashesRequest) Reset() {
 	*x = GetAuditHashesRequest{}
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[37]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2152,7 +2911,7 @@ func (x *GetAuditHashesRequest) String() string {
 func (*GetAuditHashesRequest) ProtoMessage() {}
 
 func (x *GetAuditHashesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[37]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2165,7 +2924,7 @@ func (x *GetAuditHashesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAuditHashesRequest.ProtoReflect.Descriptor instead.
 func (*GetAuditHashesRequest) Descriptor() ([]byte, []int) {
-	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{37}
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *GetAuditHashesRequest) GetStart() int64 {
@@ -2197,7 +2956,7 @@ type GetAuditHashesResponse struct {
 
 func (x *GetAuditHashesResponse) Reset() {
 	*x = GetAuditHashesResponse{}
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[38]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2209,7 +2968,7 @@ func (x *GetAuditHashesResponse) String() string {
 func (*GetAuditHashesResponse) ProtoMessage() {}
 
 func (x *GetAuditHashesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[38]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2222,7 +2981,7 @@ func (x *GetAuditHashesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAuditHashesResponse.ProtoReflect.Descriptor instead.
 func (*GetAuditHashesResponse) Descriptor() ([]byte, []int) {
-	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{38}
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *GetAuditHashesResponse) GetFrontier() [][]byte {
@@ -2248,7 +3007,7 @@ type GetStatusRequest struct {
 
 func (x *GetStatusRequest) Reset() {
 	*x = GetStatusRequest{}
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[39]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2260,7 +3019,7 @@ func (x *GetStatusRequest) String() string {
 func (*GetStatusRequest) ProtoMessage() {}
 
 func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[39]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2273,7 +3032,7 @@ func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{39}
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{53}
 }
 
 // GetStatusResponse describes the running gateway.
@@ -2308,14 +3067,20 @@ type GetStatusResponse struct {
 	Caller string `protobuf:"bytes,12,opt,name=caller,proto3" json:"caller,omitempty"`
 	// The caller's role, "viewer" or "editor": what the web console lets them
 	// do (the API checks every call regardless).
-	CallerRole    string `protobuf:"bytes,13,opt,name=caller_role,json=callerRole,proto3" json:"caller_role,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CallerRole string `protobuf:"bytes,13,opt,name=caller_role,json=callerRole,proto3" json:"caller_role,omitempty"`
+	// The number of enrollment tokens.
+	EnrollmentTokenCount int32 `protobuf:"varint,14,opt,name=enrollment_token_count,json=enrollmentTokenCount,proto3" json:"enrollment_token_count,omitempty"`
+	// The number of enrolled devices.
+	DeviceCount int32 `protobuf:"varint,15,opt,name=device_count,json=deviceCount,proto3" json:"device_count,omitempty"`
+	// Whether device enrollment is configured (the enroll section).
+	EnrollmentEnabled bool `protobuf:"varint,16,opt,name=enrollment_enabled,json=enrollmentEnabled,proto3" json:"enrollment_enabled,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *GetStatusResponse) Reset() {
 	*x = GetStatusResponse{}
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[40]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2327,7 +3092,7 @@ func (x *GetStatusResponse) String() string {
 func (*GetStatusResponse) ProtoMessage() {}
 
 func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[40]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2340,7 +3105,7 @@ func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{40}
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *GetStatusResponse) GetVersion() string {
@@ -2434,6 +3199,27 @@ func (x *GetStatusResponse) GetCallerRole() string {
 	return ""
 }
 
+func (x *GetStatusResponse) GetEnrollmentTokenCount() int32 {
+	if x != nil {
+		return x.EnrollmentTokenCount
+	}
+	return 0
+}
+
+func (x *GetStatusResponse) GetDeviceCount() int32 {
+	if x != nil {
+		return x.DeviceCount
+	}
+	return 0
+}
+
+func (x *GetStatusResponse) GetEnrollmentEnabled() bool {
+	if x != nil {
+		return x.EnrollmentEnabled
+	}
+	return false
+}
+
 // EvaluatePolicyRequest is a would-be caller and the request it would send.
 type EvaluatePolicyRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2447,7 +3233,7 @@ type EvaluatePolicyRequest struct {
 
 func (x *EvaluatePolicyRequest) Reset() {
 	*x = EvaluatePolicyRequest{}
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[41]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2459,7 +3245,7 @@ func (x *EvaluatePolicyRequest) String() string {
 func (*EvaluatePolicyRequest) ProtoMessage() {}
 
 func (x *EvaluatePolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[41]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2472,7 +3258,7 @@ func (x *EvaluatePolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluatePolicyRequest.ProtoReflect.Descriptor instead.
 func (*EvaluatePolicyRequest) Descriptor() ([]byte, []int) {
-	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{41}
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *EvaluatePolicyRequest) GetIdentity() *PolicyIdentity {
@@ -2514,7 +3300,7 @@ type PolicyIdentity struct {
 
 func (x *PolicyIdentity) Reset() {
 	*x = PolicyIdentity{}
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[42]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2526,7 +3312,7 @@ func (x *PolicyIdentity) String() string {
 func (*PolicyIdentity) ProtoMessage() {}
 
 func (x *PolicyIdentity) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[42]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2539,7 +3325,7 @@ func (x *PolicyIdentity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyIdentity.ProtoReflect.Descriptor instead.
 func (*PolicyIdentity) Descriptor() ([]byte, []int) {
-	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{42}
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *PolicyIdentity) GetPrincipalId() string {
@@ -2600,7 +3386,7 @@ type PolicyRequest struct {
 
 func (x *PolicyRequest) Reset() {
 	*x = PolicyRequest{}
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[43]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2612,7 +3398,7 @@ func (x *PolicyRequest) String() string {
 func (*PolicyRequest) ProtoMessage() {}
 
 func (x *PolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[43]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2625,7 +3411,7 @@ func (x *PolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyRequest.ProtoReflect.Descriptor instead.
 func (*PolicyRequest) Descriptor() ([]byte, []int) {
-	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{43}
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *PolicyRequest) GetHost() string {
@@ -2684,7 +3470,7 @@ type EvaluatePolicyResponse struct {
 
 func (x *EvaluatePolicyResponse) Reset() {
 	*x = EvaluatePolicyResponse{}
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[44]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2696,7 +3482,7 @@ func (x *EvaluatePolicyResponse) String() string {
 func (*EvaluatePolicyResponse) ProtoMessage() {}
 
 func (x *EvaluatePolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_admin_v1_admin_proto_msgTypes[44]
+	mi := &file_msg_admin_v1_admin_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2709,7 +3495,7 @@ func (x *EvaluatePolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluatePolicyResponse.ProtoReflect.Descriptor instead.
 func (*EvaluatePolicyResponse) Descriptor() ([]byte, []int) {
-	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{44}
+	return file_msg_admin_v1_admin_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *EvaluatePolicyResponse) GetDecision() Decision {
@@ -2868,6 +3654,48 @@ const file_msg_admin_v1_admin_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\"6\n" +
 	"\x18DeleteRevocationResponse\x12\x1a\n" +
+	"\brevision\x18\x01 \x01(\x03R\brevision\"Y\n" +
+	"\x1bListEnrollmentTokensRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\xae\x01\n" +
+	"\x1cListEnrollmentTokensResponse\x12J\n" +
+	"\x11enrollment_tokens\x18\x01 \x03(\v2\x1d.msg.admin.v1.EnrollmentTokenR\x10enrollmentTokens\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1a\n" +
+	"\brevision\x18\x03 \x01(\x03R\brevision\"+\n" +
+	"\x19GetEnrollmentTokenRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"f\n" +
+	"\x1aGetEnrollmentTokenResponse\x12H\n" +
+	"\x10enrollment_token\x18\x01 \x01(\v2\x1d.msg.admin.v1.EnrollmentTokenR\x0fenrollmentToken\"\x88\x01\n" +
+	"\x1cCreateEnrollmentTokenRequest\x12H\n" +
+	"\x10enrollment_token\x18\x01 \x01(\v2\x1d.msg.admin.v1.EnrollmentTokenR\x0fenrollmentToken\x12\x1e\n" +
+	"\vqr_code_png\x18\x02 \x01(\bR\tqrCodePng\"\xb9\x01\n" +
+	"\x1dCreateEnrollmentTokenResponse\x12H\n" +
+	"\x10enrollment_token\x18\x01 \x01(\v2\x1d.msg.admin.v1.EnrollmentTokenR\x0fenrollmentToken\x12\x16\n" +
+	"\x06secret\x18\x02 \x01(\tR\x06secret\x12\x16\n" +
+	"\x06bundle\x18\x03 \x01(\tR\x06bundle\x12\x1e\n" +
+	"\vqr_code_png\x18\x04 \x01(\fR\tqrCodePng\"B\n" +
+	"\x1cDeleteEnrollmentTokenRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\";\n" +
+	"\x1dDeleteEnrollmentTokenResponse\x12\x1a\n" +
+	"\brevision\x18\x01 \x01(\x03R\brevision\"P\n" +
+	"\x12ListDevicesRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\x89\x01\n" +
+	"\x13ListDevicesResponse\x12.\n" +
+	"\adevices\x18\x01 \x03(\v2\x14.msg.admin.v1.DeviceR\adevices\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1a\n" +
+	"\brevision\x18\x03 \x01(\x03R\brevision\"\"\n" +
+	"\x10GetDeviceRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"A\n" +
+	"\x11GetDeviceResponse\x12,\n" +
+	"\x06device\x18\x01 \x01(\v2\x14.msg.admin.v1.DeviceR\x06device\"9\n" +
+	"\x13DeleteDeviceRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"2\n" +
+	"\x14DeleteDeviceResponse\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x03R\brevision\"\xdb\x02\n" +
 	"\x17ListAuditRecordsRequest\x12\x1c\n" +
 	"\tprincipal\x18\x01 \x01(\tR\tprincipal\x12\x12\n" +
@@ -2933,7 +3761,7 @@ const file_msg_admin_v1_admin_proto_rawDesc = "" +
 	"\bfrontier\x18\x01 \x03(\fR\bfrontier\x12\x1f\n" +
 	"\vleaf_hashes\x18\x02 \x03(\fR\n" +
 	"leafHashes\"\x12\n" +
-	"\x10GetStatusRequest\"\x92\x04\n" +
+	"\x10GetStatusRequest\"\x9a\x05\n" +
 	"\x11GetStatusResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x129\n" +
 	"\n" +
@@ -2952,7 +3780,10 @@ const file_msg_admin_v1_admin_proto_rawDesc = "" +
 	"\x10serving_revision\x18\v \x01(\x03R\x0fservingRevision\x12\x16\n" +
 	"\x06caller\x18\f \x01(\tR\x06caller\x12\x1f\n" +
 	"\vcaller_role\x18\r \x01(\tR\n" +
-	"callerRole\"\x88\x01\n" +
+	"callerRole\x124\n" +
+	"\x16enrollment_token_count\x18\x0e \x01(\x05R\x14enrollmentTokenCount\x12!\n" +
+	"\fdevice_count\x18\x0f \x01(\x05R\vdeviceCount\x12-\n" +
+	"\x12enrollment_enabled\x18\x10 \x01(\bR\x11enrollmentEnabled\"\x88\x01\n" +
 	"\x15EvaluatePolicyRequest\x128\n" +
 	"\bidentity\x18\x01 \x01(\v2\x1c.msg.admin.v1.PolicyIdentityR\bidentity\x125\n" +
 	"\arequest\x18\x02 \x01(\v2\x1b.msg.admin.v1.PolicyRequestR\arequest\"\xf9\x01\n" +
@@ -2980,7 +3811,7 @@ const file_msg_admin_v1_admin_proto_rawDesc = "" +
 	"\x0fcanonical_query\x18\t \x01(\tR\x0ecanonicalQuery\x12!\n" +
 	"\fprincipal_id\x18\n" +
 	" \x01(\tR\vprincipalId\x12\x1a\n" +
-	"\brevision\x18\v \x01(\x03R\brevision2\xeb\x12\n" +
+	"\brevision\x18\v \x01(\x03R\brevision2\x81\x1a\n" +
 	"\fAdminService\x12_\n" +
 	"\tListHosts\x12\x1e.msg.admin.v1.ListHostsRequest\x1a\x1f.msg.admin.v1.ListHostsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/hosts\x12`\n" +
 	"\aGetHost\x12\x1c.msg.admin.v1.GetHostRequest\x1a\x1d.msg.admin.v1.GetHostResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/hosts/{name}\x12h\n" +
@@ -3001,7 +3832,14 @@ const file_msg_admin_v1_admin_proto_rawDesc = "" +
 	"\x0fListRevocations\x12$.msg.admin.v1.ListRevocationsRequest\x1a%.msg.admin.v1.ListRevocationsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/revocations\x12\x86\x01\n" +
 	"\x10CreateRevocation\x12%.msg.admin.v1.CreateRevocationRequest\x1a&.msg.admin.v1.CreateRevocationResponse\"#\x82\xd3\xe4\x93\x02\x1d:\n" +
 	"revocation\"\x0f/v1/revocations\x12\x7f\n" +
-	"\x10DeleteRevocation\x12%.msg.admin.v1.DeleteRevocationRequest\x1a&.msg.admin.v1.DeleteRevocationResponse\"\x1c\x82\xd3\xe4\x93\x02\x16*\x14/v1/revocations/{id}\x12t\n" +
+	"\x10DeleteRevocation\x12%.msg.admin.v1.DeleteRevocationRequest\x1a&.msg.admin.v1.DeleteRevocationResponse\"\x1c\x82\xd3\xe4\x93\x02\x16*\x14/v1/revocations/{id}\x12\x8b\x01\n" +
+	"\x14ListEnrollmentTokens\x12).msg.admin.v1.ListEnrollmentTokensRequest\x1a*.msg.admin.v1.ListEnrollmentTokensResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/enrollmentTokens\x12\x8a\x01\n" +
+	"\x12GetEnrollmentToken\x12'.msg.admin.v1.GetEnrollmentTokenRequest\x1a(.msg.admin.v1.GetEnrollmentTokenResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/enrollmentTokens/{id}\x12\xa0\x01\n" +
+	"\x15CreateEnrollmentToken\x12*.msg.admin.v1.CreateEnrollmentTokenRequest\x1a+.msg.admin.v1.CreateEnrollmentTokenResponse\".\x82\xd3\xe4\x93\x02(:\x10enrollment_token\"\x14/v1/enrollmentTokens\x12\x93\x01\n" +
+	"\x15DeleteEnrollmentToken\x12*.msg.admin.v1.DeleteEnrollmentTokenRequest\x1a+.msg.admin.v1.DeleteEnrollmentTokenResponse\"!\x82\xd3\xe4\x93\x02\x1b*\x19/v1/enrollmentTokens/{id}\x12g\n" +
+	"\vListDevices\x12 .msg.admin.v1.ListDevicesRequest\x1a!.msg.admin.v1.ListDevicesResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/devices\x12f\n" +
+	"\tGetDevice\x12\x1e.msg.admin.v1.GetDeviceRequest\x1a\x1f.msg.admin.v1.GetDeviceResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/devices/{id}\x12o\n" +
+	"\fDeleteDevice\x12!.msg.admin.v1.DeleteDeviceRequest\x1a\".msg.admin.v1.DeleteDeviceResponse\"\x18\x82\xd3\xe4\x93\x02\x12*\x10/v1/devices/{id}\x12t\n" +
 	"\x10ListAuditRecords\x12%.msg.admin.v1.ListAuditRecordsRequest\x1a&.msg.admin.v1.ListAuditRecordsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/audit\x12i\n" +
 	"\vGetAuditLog\x12 .msg.admin.v1.GetAuditLogRequest\x1a!.msg.admin.v1.GetAuditLogResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/audit/log\x12\x8c\x01\n" +
 	"\x14ListAuditCheckpoints\x12).msg.admin.v1.ListAuditCheckpointsRequest\x1a*.msg.admin.v1.ListAuditCheckpointsResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/audit/checkpoints\x12x\n" +
@@ -3010,8 +3848,8 @@ const file_msg_admin_v1_admin_proto_rawDesc = "" +
 	"\x0eGetAuditHashes\x12#.msg.admin.v1.GetAuditHashesRequest\x1a$.msg.admin.v1.GetAuditHashesResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/audit/hashes\x12`\n" +
 	"\tGetStatus\x12\x1e.msg.admin.v1.GetStatusRequest\x1a\x1f.msg.admin.v1.GetStatusResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
 	"/v1/status\x12{\n" +
-	"\x0eEvaluatePolicy\x12#.msg.admin.v1.EvaluatePolicyRequest\x1a$.msg.admin.v1.EvaluatePolicyResponse\"\x1e\x82\xd3\xe4\x93\x02\x18:\x01*\"\x13/v1/policy:evaluateB\xa5\x04\x92A\xec\x03\x12\xc2\x02\n" +
-	"\rmsg admin API\x12\xac\x02Manages a mobile secure gateway's allow-listed hosts, authorization rules and certificate revocations while it runs, reads its audit trail and explains its policy decisions. Reads need the viewer role, writes the editor role. Updates and deletes send the etag they were based on; a stale etag is 409.2\x02v1*\x02\x01\x02Z\x92\x01\n" +
+	"\x0eEvaluatePolicy\x12#.msg.admin.v1.EvaluatePolicyRequest\x1a$.msg.admin.v1.EvaluatePolicyResponse\"\x1e\x82\xd3\xe4\x93\x02\x18:\x01*\"\x13/v1/policy:evaluateB\xca\x04\x92A\x91\x04\x12\xe7\x02\n" +
+	"\rmsg admin API\x12\xd1\x02Manages a mobile secure gateway's allow-listed hosts, authorization rules, certificate revocations, enrollment tokens and enrolled devices while it runs, reads its audit trail and explains its policy decisions. Reads need the viewer role, writes the editor role. Updates and deletes send the etag they were based on; a stale etag is 409.2\x02v1*\x02\x01\x02Z\x92\x01\n" +
 	"\x8f\x01\n" +
 	"\x06bearer\x12\x84\x01\b\x02\x12oAn admin token as \"Bearer TOKEN\". On an HTTPS admin listener an admin client certificate authenticates instead.\x1a\rAuthorization \x02b\f\n" +
 	"\n" +
@@ -3030,142 +3868,178 @@ func file_msg_admin_v1_admin_proto_rawDescGZIP() []byte {
 	return file_msg_admin_v1_admin_proto_rawDescData
 }
 
-var file_msg_admin_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_msg_admin_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
 var file_msg_admin_v1_admin_proto_goTypes = []any{
-	(*ListHostsRequest)(nil),             // 0: msg.admin.v1.ListHostsRequest
-	(*ListHostsResponse)(nil),            // 1: msg.admin.v1.ListHostsResponse
-	(*GetHostRequest)(nil),               // 2: msg.admin.v1.GetHostRequest
-	(*GetHostResponse)(nil),              // 3: msg.admin.v1.GetHostResponse
-	(*CreateHostRequest)(nil),            // 4: msg.admin.v1.CreateHostRequest
-	(*CreateHostResponse)(nil),           // 5: msg.admin.v1.CreateHostResponse
-	(*UpdateHostRequest)(nil),            // 6: msg.admin.v1.UpdateHostRequest
-	(*UpdateHostResponse)(nil),           // 7: msg.admin.v1.UpdateHostResponse
-	(*DeleteHostRequest)(nil),            // 8: msg.admin.v1.DeleteHostRequest
-	(*DeleteHostResponse)(nil),           // 9: msg.admin.v1.DeleteHostResponse
-	(*ListRulesRequest)(nil),             // 10: msg.admin.v1.ListRulesRequest
-	(*ListRulesResponse)(nil),            // 11: msg.admin.v1.ListRulesResponse
-	(*GetRuleRequest)(nil),               // 12: msg.admin.v1.GetRuleRequest
-	(*GetRuleResponse)(nil),              // 13: msg.admin.v1.GetRuleResponse
-	(*CreateRuleRequest)(nil),            // 14: msg.admin.v1.CreateRuleRequest
-	(*CreateRuleResponse)(nil),           // 15: msg.admin.v1.CreateRuleResponse
-	(*UpdateRuleRequest)(nil),            // 16: msg.admin.v1.UpdateRuleRequest
-	(*UpdateRuleResponse)(nil),           // 17: msg.admin.v1.UpdateRuleResponse
-	(*DeleteRuleRequest)(nil),            // 18: msg.admin.v1.DeleteRuleRequest
-	(*DeleteRuleResponse)(nil),           // 19: msg.admin.v1.DeleteRuleResponse
-	(*ListRevocationsRequest)(nil),       // 20: msg.admin.v1.ListRevocationsRequest
-	(*ListRevocationsResponse)(nil),      // 21: msg.admin.v1.ListRevocationsResponse
-	(*CreateRevocationRequest)(nil),      // 22: msg.admin.v1.CreateRevocationRequest
-	(*CreateRevocationResponse)(nil),     // 23: msg.admin.v1.CreateRevocationResponse
-	(*DeleteRevocationRequest)(nil),      // 24: msg.admin.v1.DeleteRevocationRequest
-	(*DeleteRevocationResponse)(nil),     // 25: msg.admin.v1.DeleteRevocationResponse
-	(*ListAuditRecordsRequest)(nil),      // 26: msg.admin.v1.ListAuditRecordsRequest
-	(*ListAuditRecordsResponse)(nil),     // 27: msg.admin.v1.ListAuditRecordsResponse
-	(*AuditCheckpoint)(nil),              // 28: msg.admin.v1.AuditCheckpoint
-	(*GetAuditLogRequest)(nil),           // 29: msg.admin.v1.GetAuditLogRequest
-	(*GetAuditLogResponse)(nil),          // 30: msg.admin.v1.GetAuditLogResponse
-	(*ListAuditCheckpointsRequest)(nil),  // 31: msg.admin.v1.ListAuditCheckpointsRequest
-	(*ListAuditCheckpointsResponse)(nil), // 32: msg.admin.v1.ListAuditCheckpointsResponse
-	(*VerifyAuditLogRequest)(nil),        // 33: msg.admin.v1.VerifyAuditLogRequest
-	(*VerifyAuditLogResponse)(nil),       // 34: msg.admin.v1.VerifyAuditLogResponse
-	(*GetAuditProofRequest)(nil),         // 35: msg.admin.v1.GetAuditProofRequest
-	(*GetAuditProofResponse)(nil),        // 36: msg.admin.v1.GetAuditProofResponse
-	(*GetAuditHashesRequest)(nil),        // 37: msg.admin.v1.GetAuditHashesRequest
-	(*GetAuditHashesResponse)(nil),       // 38: msg.admin.v1.GetAuditHashesResponse
-	(*GetStatusRequest)(nil),             // 39: msg.admin.v1.GetStatusRequest
-	(*GetStatusResponse)(nil),            // 40: msg.admin.v1.GetStatusResponse
-	(*EvaluatePolicyRequest)(nil),        // 41: msg.admin.v1.EvaluatePolicyRequest
-	(*PolicyIdentity)(nil),               // 42: msg.admin.v1.PolicyIdentity
-	(*PolicyRequest)(nil),                // 43: msg.admin.v1.PolicyRequest
-	(*EvaluatePolicyResponse)(nil),       // 44: msg.admin.v1.EvaluatePolicyResponse
-	(*Host)(nil),                         // 45: msg.admin.v1.Host
-	(*fieldmaskpb.FieldMask)(nil),        // 46: google.protobuf.FieldMask
-	(*Rule)(nil),                         // 47: msg.admin.v1.Rule
-	(*Revocation)(nil),                   // 48: msg.admin.v1.Revocation
-	(Decision)(0),                        // 49: msg.admin.v1.Decision
-	(*timestamppb.Timestamp)(nil),        // 50: google.protobuf.Timestamp
-	(RecordKind)(0),                      // 51: msg.admin.v1.RecordKind
-	(*AuditRecord)(nil),                  // 52: msg.admin.v1.AuditRecord
+	(*ListHostsRequest)(nil),              // 0: msg.admin.v1.ListHostsRequest
+	(*ListHostsResponse)(nil),             // 1: msg.admin.v1.ListHostsResponse
+	(*GetHostRequest)(nil),                // 2: msg.admin.v1.GetHostRequest
+	(*GetHostResponse)(nil),               // 3: msg.admin.v1.GetHostResponse
+	(*CreateHostRequest)(nil),             // 4: msg.admin.v1.CreateHostRequest
+	(*CreateHostResponse)(nil),            // 5: msg.admin.v1.CreateHostResponse
+	(*UpdateHostRequest)(nil),             // 6: msg.admin.v1.UpdateHostRequest
+	(*UpdateHostResponse)(nil),            // 7: msg.admin.v1.UpdateHostResponse
+	(*DeleteHostRequest)(nil),             // 8: msg.admin.v1.DeleteHostRequest
+	(*DeleteHostResponse)(nil),            // 9: msg.admin.v1.DeleteHostResponse
+	(*ListRulesRequest)(nil),              // 10: msg.admin.v1.ListRulesRequest
+	(*ListRulesResponse)(nil),             // 11: msg.admin.v1.ListRulesResponse
+	(*GetRuleRequest)(nil),                // 12: msg.admin.v1.GetRuleRequest
+	(*GetRuleResponse)(nil),               // 13: msg.admin.v1.GetRuleResponse
+	(*CreateRuleRequest)(nil),             // 14: msg.admin.v1.CreateRuleRequest
+	(*CreateRuleResponse)(nil),            // 15: msg.admin.v1.CreateRuleResponse
+	(*UpdateRuleRequest)(nil),             // 16: msg.admin.v1.UpdateRuleRequest
+	(*UpdateRuleResponse)(nil),            // 17: msg.admin.v1.UpdateRuleResponse
+	(*DeleteRuleRequest)(nil),             // 18: msg.admin.v1.DeleteRuleRequest
+	(*DeleteRuleResponse)(nil),            // 19: msg.admin.v1.DeleteRuleResponse
+	(*ListRevocationsRequest)(nil),        // 20: msg.admin.v1.ListRevocationsRequest
+	(*ListRevocationsResponse)(nil),       // 21: msg.admin.v1.ListRevocationsResponse
+	(*CreateRevocationRequest)(nil),       // 22: msg.admin.v1.CreateRevocationRequest
+	(*CreateRevocationResponse)(nil),      // 23: msg.admin.v1.CreateRevocationResponse
+	(*DeleteRevocationRequest)(nil),       // 24: msg.admin.v1.DeleteRevocationRequest
+	(*DeleteRevocationResponse)(nil),      // 25: msg.admin.v1.DeleteRevocationResponse
+	(*ListEnrollmentTokensRequest)(nil),   // 26: msg.admin.v1.ListEnrollmentTokensRequest
+	(*ListEnrollmentTokensResponse)(nil),  // 27: msg.admin.v1.ListEnrollmentTokensResponse
+	(*GetEnrollmentTokenRequest)(nil),     // 28: msg.admin.v1.GetEnrollmentTokenRequest
+	(*GetEnrollmentTokenResponse)(nil),    // 29: msg.admin.v1.GetEnrollmentTokenResponse
+	(*CreateEnrollmentTokenRequest)(nil),  // 30: msg.admin.v1.CreateEnrollmentTokenRequest
+	(*CreateEnrollmentTokenResponse)(nil), // 31: msg.admin.v1.CreateEnrollmentTokenResponse
+	(*DeleteEnrollmentTokenRequest)(nil),  // 32: msg.admin.v1.DeleteEnrollmentTokenRequest
+	(*DeleteEnrollmentTokenResponse)(nil), // 33: msg.admin.v1.DeleteEnrollmentTokenResponse
+	(*ListDevicesRequest)(nil),            // 34: msg.admin.v1.ListDevicesRequest
+	(*ListDevicesResponse)(nil),           // 35: msg.admin.v1.ListDevicesResponse
+	(*GetDeviceRequest)(nil),              // 36: msg.admin.v1.GetDeviceRequest
+	(*GetDeviceResponse)(nil),             // 37: msg.admin.v1.GetDeviceResponse
+	(*DeleteDeviceRequest)(nil),           // 38: msg.admin.v1.DeleteDeviceRequest
+	(*DeleteDeviceResponse)(nil),          // 39: msg.admin.v1.DeleteDeviceResponse
+	(*ListAuditRecordsRequest)(nil),       // 40: msg.admin.v1.ListAuditRecordsRequest
+	(*ListAuditRecordsResponse)(nil),      // 41: msg.admin.v1.ListAuditRecordsResponse
+	(*AuditCheckpoint)(nil),               // 42: msg.admin.v1.AuditCheckpoint
+	(*GetAuditLogRequest)(nil),            // 43: msg.admin.v1.GetAuditLogRequest
+	(*GetAuditLogResponse)(nil),           // 44: msg.admin.v1.GetAuditLogResponse
+	(*ListAuditCheckpointsRequest)(nil),   // 45: msg.admin.v1.ListAuditCheckpointsRequest
+	(*ListAuditCheckpointsResponse)(nil),  // 46: msg.admin.v1.ListAuditCheckpointsResponse
+	(*VerifyAuditLogRequest)(nil),         // 47: msg.admin.v1.VerifyAuditLogRequest
+	(*VerifyAuditLogResponse)(nil),        // 48: msg.admin.v1.VerifyAuditLogResponse
+	(*GetAuditProofRequest)(nil),          // 49: msg.admin.v1.GetAuditProofRequest
+	(*GetAuditProofResponse)(nil),         // 50: msg.admin.v1.GetAuditProofResponse
+	(*GetAuditHashesRequest)(nil),         // 51: msg.admin.v1.GetAuditHashesRequest
+	(*GetAuditHashesResponse)(nil),        // 52: msg.admin.v1.GetAuditHashesResponse
+	(*GetStatusRequest)(nil),              // 53: msg.admin.v1.GetStatusRequest
+	(*GetStatusResponse)(nil),             // 54: msg.admin.v1.GetStatusResponse
+	(*EvaluatePolicyRequest)(nil),         // 55: msg.admin.v1.EvaluatePolicyRequest
+	(*PolicyIdentity)(nil),                // 56: msg.admin.v1.PolicyIdentity
+	(*PolicyRequest)(nil),                 // 57: msg.admin.v1.PolicyRequest
+	(*EvaluatePolicyResponse)(nil),        // 58: msg.admin.v1.EvaluatePolicyResponse
+	(*Host)(nil),                          // 59: msg.admin.v1.Host
+	(*fieldmaskpb.FieldMask)(nil),         // 60: google.protobuf.FieldMask
+	(*Rule)(nil),                          // 61: msg.admin.v1.Rule
+	(*Revocation)(nil),                    // 62: msg.admin.v1.Revocation
+	(*EnrollmentToken)(nil),               // 63: msg.admin.v1.EnrollmentToken
+	(*Device)(nil),                        // 64: msg.admin.v1.Device
+	(Decision)(0),                         // 65: msg.admin.v1.Decision
+	(*timestamppb.Timestamp)(nil),         // 66: google.protobuf.Timestamp
+	(RecordKind)(0),                       // 67: msg.admin.v1.RecordKind
+	(*AuditRecord)(nil),                   // 68: msg.admin.v1.AuditRecord
 }
 var file_msg_admin_v1_admin_proto_depIdxs = []int32{
-	45, // 0: msg.admin.v1.ListHostsResponse.hosts:type_name -> msg.admin.v1.Host
-	45, // 1: msg.admin.v1.GetHostResponse.host:type_name -> msg.admin.v1.Host
-	45, // 2: msg.admin.v1.CreateHostRequest.host:type_name -> msg.admin.v1.Host
-	45, // 3: msg.admin.v1.CreateHostResponse.host:type_name -> msg.admin.v1.Host
-	45, // 4: msg.admin.v1.UpdateHostRequest.host:type_name -> msg.admin.v1.Host
-	46, // 5: msg.admin.v1.UpdateHostRequest.update_mask:type_name -> google.protobuf.FieldMask
-	45, // 6: msg.admin.v1.UpdateHostResponse.host:type_name -> msg.admin.v1.Host
-	47, // 7: msg.admin.v1.ListRulesResponse.rules:type_name -> msg.admin.v1.Rule
-	47, // 8: msg.admin.v1.GetRuleResponse.rule:type_name -> msg.admin.v1.Rule
-	47, // 9: msg.admin.v1.CreateRuleRequest.rule:type_name -> msg.admin.v1.Rule
-	47, // 10: msg.admin.v1.CreateRuleResponse.rule:type_name -> msg.admin.v1.Rule
-	47, // 11: msg.admin.v1.UpdateRuleRequest.rule:type_name -> msg.admin.v1.Rule
-	46, // 12: msg.admin.v1.UpdateRuleRequest.update_mask:type_name -> google.protobuf.FieldMask
-	47, // 13: msg.admin.v1.UpdateRuleResponse.rule:type_name -> msg.admin.v1.Rule
-	48, // 14: msg.admin.v1.ListRevocationsResponse.revocations:type_name -> msg.admin.v1.Revocation
-	48, // 15: msg.admin.v1.CreateRevocationRequest.revocation:type_name -> msg.admin.v1.Revocation
-	48, // 16: msg.admin.v1.CreateRevocationResponse.revocation:type_name -> msg.admin.v1.Revocation
-	49, // 17: msg.admin.v1.ListAuditRecordsRequest.decision:type_name -> msg.admin.v1.Decision
-	50, // 18: msg.admin.v1.ListAuditRecordsRequest.start_time:type_name -> google.protobuf.Timestamp
-	50, // 19: msg.admin.v1.ListAuditRecordsRequest.end_time:type_name -> google.protobuf.Timestamp
-	51, // 20: msg.admin.v1.ListAuditRecordsRequest.kind:type_name -> msg.admin.v1.RecordKind
-	52, // 21: msg.admin.v1.ListAuditRecordsResponse.records:type_name -> msg.admin.v1.AuditRecord
-	50, // 22: msg.admin.v1.AuditCheckpoint.time:type_name -> google.protobuf.Timestamp
-	28, // 23: msg.admin.v1.GetAuditLogResponse.latest_checkpoint:type_name -> msg.admin.v1.AuditCheckpoint
-	28, // 24: msg.admin.v1.ListAuditCheckpointsResponse.checkpoints:type_name -> msg.admin.v1.AuditCheckpoint
-	52, // 25: msg.admin.v1.GetAuditProofResponse.record:type_name -> msg.admin.v1.AuditRecord
-	28, // 26: msg.admin.v1.GetAuditProofResponse.checkpoint:type_name -> msg.admin.v1.AuditCheckpoint
-	50, // 27: msg.admin.v1.GetStatusResponse.start_time:type_name -> google.protobuf.Timestamp
-	50, // 28: msg.admin.v1.GetStatusResponse.store_connected_change_time:type_name -> google.protobuf.Timestamp
-	42, // 29: msg.admin.v1.EvaluatePolicyRequest.identity:type_name -> msg.admin.v1.PolicyIdentity
-	43, // 30: msg.admin.v1.EvaluatePolicyRequest.request:type_name -> msg.admin.v1.PolicyRequest
-	49, // 31: msg.admin.v1.EvaluatePolicyResponse.decision:type_name -> msg.admin.v1.Decision
-	0,  // 32: msg.admin.v1.AdminService.ListHosts:input_type -> msg.admin.v1.ListHostsRequest
-	2,  // 33: msg.admin.v1.AdminService.GetHost:input_type -> msg.admin.v1.GetHostRequest
-	4,  // 34: msg.admin.v1.AdminService.CreateHost:input_type -> msg.admin.v1.CreateHostRequest
-	6,  // 35: msg.admin.v1.AdminService.UpdateHost:input_type -> msg.admin.v1.UpdateHostRequest
-	8,  // 36: msg.admin.v1.AdminService.DeleteHost:input_type -> msg.admin.v1.DeleteHostRequest
-	10, // 37: msg.admin.v1.AdminService.ListRules:input_type -> msg.admin.v1.ListRulesRequest
-	12, // 38: msg.admin.v1.AdminService.GetRule:input_type -> msg.admin.v1.GetRuleRequest
-	14, // 39: msg.admin.v1.AdminService.CreateRule:input_type -> msg.admin.v1.CreateRuleRequest
-	16, // 40: msg.admin.v1.AdminService.UpdateRule:input_type -> msg.admin.v1.UpdateRuleRequest
-	18, // 41: msg.admin.v1.AdminService.DeleteRule:input_type -> msg.admin.v1.DeleteRuleRequest
-	20, // 42: msg.admin.v1.AdminService.ListRevocations:input_type -> msg.admin.v1.ListRevocationsRequest
-	22, // 43: msg.admin.v1.AdminService.CreateRevocation:input_type -> msg.admin.v1.CreateRevocationRequest
-	24, // 44: msg.admin.v1.AdminService.DeleteRevocation:input_type -> msg.admin.v1.DeleteRevocationRequest
-	26, // 45: msg.admin.v1.AdminService.ListAuditRecords:input_type -> msg.admin.v1.ListAuditRecordsRequest
-	29, // 46: msg.admin.v1.AdminService.GetAuditLog:input_type -> msg.admin.v1.GetAuditLogRequest
-	31, // 47: msg.admin.v1.AdminService.ListAuditCheckpoints:input_type -> msg.admin.v1.ListAuditCheckpointsRequest
-	33, // 48: msg.admin.v1.AdminService.VerifyAuditLog:input_type -> msg.admin.v1.VerifyAuditLogRequest
-	35, // 49: msg.admin.v1.AdminService.GetAuditProof:input_type -> msg.admin.v1.GetAuditProofRequest
-	37, // 50: msg.admin.v1.AdminService.GetAuditHashes:input_type -> msg.admin.v1.GetAuditHashesRequest
-	39, // 51: msg.admin.v1.AdminService.GetStatus:input_type -> msg.admin.v1.GetStatusRequest
-	41, // 52: msg.admin.v1.AdminService.EvaluatePolicy:input_type -> msg.admin.v1.EvaluatePolicyRequest
-	1,  // 53: msg.admin.v1.AdminService.ListHosts:output_type -> msg.admin.v1.ListHostsResponse
-	3,  // 54: msg.admin.v1.AdminService.GetHost:output_type -> msg.admin.v1.GetHostResponse
-	5,  // 55: msg.admin.v1.AdminService.CreateHost:output_type -> msg.admin.v1.CreateHostResponse
-	7,  // 56: msg.admin.v1.AdminService.UpdateHost:output_type -> msg.admin.v1.UpdateHostResponse
-	9,  // 57: msg.admin.v1.AdminService.DeleteHost:output_type -> msg.admin.v1.DeleteHostResponse
-	11, // 58: msg.admin.v1.AdminService.ListRules:output_type -> msg.admin.v1.ListRulesResponse
-	13, // 59: msg.admin.v1.AdminService.GetRule:output_type -> msg.admin.v1.GetRuleResponse
-	15, // 60: msg.admin.v1.AdminService.CreateRule:output_type -> msg.admin.v1.CreateRuleResponse
-	17, // 61: msg.admin.v1.AdminService.UpdateRule:output_type -> msg.admin.v1.UpdateRuleResponse
-	19, // 62: msg.admin.v1.AdminService.DeleteRule:output_type -> msg.admin.v1.DeleteRuleResponse
-	21, // 63: msg.admin.v1.AdminService.ListRevocations:output_type -> msg.admin.v1.ListRevocationsResponse
-	23, // 64: msg.admin.v1.AdminService.CreateRevocation:output_type -> msg.admin.v1.CreateRevocationResponse
-	25, // 65: msg.admin.v1.AdminService.DeleteRevocation:output_type -> msg.admin.v1.DeleteRevocationResponse
-	27, // 66: msg.admin.v1.AdminService.ListAuditRecords:output_type -> msg.admin.v1.ListAuditRecordsResponse
-	30, // 67: msg.admin.v1.AdminService.GetAuditLog:output_type -> msg.admin.v1.GetAuditLogResponse
-	32, // 68: msg.admin.v1.AdminService.ListAuditCheckpoints:output_type -> msg.admin.v1.ListAuditCheckpointsResponse
-	34, // 69: msg.admin.v1.AdminService.VerifyAuditLog:output_type -> msg.admin.v1.VerifyAuditLogResponse
-	36, // 70: msg.admin.v1.AdminService.GetAuditProof:output_type -> msg.admin.v1.GetAuditProofResponse
-	38, // 71: msg.admin.v1.AdminService.GetAuditHashes:output_type -> msg.admin.v1.GetAuditHashesResponse
-	40, // 72: msg.admin.v1.AdminService.GetStatus:output_type -> msg.admin.v1.GetStatusResponse
-	44, // 73: msg.admin.v1.AdminService.EvaluatePolicy:output_type -> msg.admin.v1.EvaluatePolicyResponse
-	53, // [53:74] is the sub-list for method output_type
-	32, // [32:53] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	59, // 0: msg.admin.v1.ListHostsResponse.hosts:type_name -> msg.admin.v1.Host
+	59, // 1: msg.admin.v1.GetHostResponse.host:type_name -> msg.admin.v1.Host
+	59, // 2: msg.admin.v1.CreateHostRequest.host:type_name -> msg.admin.v1.Host
+	59, // 3: msg.admin.v1.CreateHostResponse.host:type_name -> msg.admin.v1.Host
+	59, // 4: msg.admin.v1.UpdateHostRequest.host:type_name -> msg.admin.v1.Host
+	60, // 5: msg.admin.v1.UpdateHostRequest.update_mask:type_name -> google.protobuf.FieldMask
+	59, // 6: msg.admin.v1.UpdateHostResponse.host:type_name -> msg.admin.v1.Host
+	61, // 7: msg.admin.v1.ListRulesResponse.rules:type_name -> msg.admin.v1.Rule
+	61, // 8: msg.admin.v1.GetRuleResponse.rule:type_name -> msg.admin.v1.Rule
+	61, // 9: msg.admin.v1.CreateRuleRequest.rule:type_name -> msg.admin.v1.Rule
+	61, // 10: msg.admin.v1.CreateRuleResponse.rule:type_name -> msg.admin.v1.Rule
+	61, // 11: msg.admin.v1.UpdateRuleRequest.rule:type_name -> msg.admin.v1.Rule
+	60, // 12: msg.admin.v1.UpdateRuleRequest.update_mask:type_name -> google.protobuf.FieldMask
+	61, // 13: msg.admin.v1.UpdateRuleResponse.rule:type_name -> msg.admin.v1.Rule
+	62, // 14: msg.admin.v1.ListRevocationsResponse.revocations:type_name -> msg.admin.v1.Revocation
+	62, // 15: msg.admin.v1.CreateRevocationRequest.revocation:type_name -> msg.admin.v1.Revocation
+	62, // 16: msg.admin.v1.CreateRevocationResponse.revocation:type_name -> msg.admin.v1.Revocation
+	63, // 17: msg.admin.v1.ListEnrollmentTokensResponse.enrollment_tokens:type_name -> msg.admin.v1.EnrollmentToken
+	63, // 18: msg.admin.v1.GetEnrollmentTokenResponse.enrollment_token:type_name -> msg.admin.v1.EnrollmentToken
+	63, // 19: msg.admin.v1.CreateEnrollmentTokenRequest.enrollment_token:type_name -> msg.admin.v1.EnrollmentToken
+	63, // 20: msg.admin.v1.CreateEnrollmentTokenResponse.enrollment_token:type_name -> msg.admin.v1.EnrollmentToken
+	64, // 21: msg.admin.v1.ListDevicesResponse.devices:type_name -> msg.admin.v1.Device
+	64, // 22: msg.admin.v1.GetDeviceResponse.device:type_name -> msg.admin.v1.Device
+	65, // 23: msg.admin.v1.ListAuditRecordsRequest.decision:type_name -> msg.admin.v1.Decision
+	66, // 24: msg.admin.v1.ListAuditRecordsRequest.start_time:type_name -> google.protobuf.Timestamp
+	66, // 25: msg.admin.v1.ListAuditRecordsRequest.end_time:type_name -> google.protobuf.Timestamp
+	67, // 26: msg.admin.v1.ListAuditRecordsRequest.kind:type_name -> msg.admin.v1.RecordKind
+	68, // 27: msg.admin.v1.ListAuditRecordsResponse.records:type_name -> msg.admin.v1.AuditRecord
+	66, // 28: msg.admin.v1.AuditCheckpoint.time:type_name -> google.protobuf.Timestamp
+	42, // 29: msg.admin.v1.GetAuditLogResponse.latest_checkpoint:type_name -> msg.admin.v1.AuditCheckpoint
+	42, // 30: msg.admin.v1.ListAuditCheckpointsResponse.checkpoints:type_name -> msg.admin.v1.AuditCheckpoint
+	68, // 31: msg.admin.v1.GetAuditProofResponse.record:type_name -> msg.admin.v1.AuditRecord
+	42, // 32: msg.admin.v1.GetAuditProofResponse.checkpoint:type_name -> msg.admin.v1.AuditCheckpoint
+	66, // 33: msg.admin.v1.GetStatusResponse.start_time:type_name -> google.protobuf.Timestamp
+	66, // 34: msg.admin.v1.GetStatusResponse.store_connected_change_time:type_name -> google.protobuf.Timestamp
+	56, // 35: msg.admin.v1.EvaluatePolicyRequest.identity:type_name -> msg.admin.v1.PolicyIdentity
+	57, // 36: msg.admin.v1.EvaluatePolicyRequest.request:type_name -> msg.admin.v1.PolicyRequest
+	65, // 37: msg.admin.v1.EvaluatePolicyResponse.decision:type_name -> msg.admin.v1.Decision
+	0,  // 38: msg.admin.v1.AdminService.ListHosts:input_type -> msg.admin.v1.ListHostsRequest
+	2,  // 39: msg.admin.v1.AdminService.GetHost:input_type -> msg.admin.v1.GetHostRequest
+	4,  // 40: msg.admin.v1.AdminService.CreateHost:input_type -> msg.admin.v1.CreateHostRequest
+	6,  // 41: msg.admin.v1.AdminService.UpdateHost:input_type -> msg.admin.v1.UpdateHostRequest
+	8,  // 42: msg.admin.v1.AdminService.DeleteHost:input_type -> msg.admin.v1.DeleteHostRequest
+	10, // 43: msg.admin.v1.AdminService.ListRules:input_type -> msg.admin.v1.ListRulesRequest
+	12, // 44: msg.admin.v1.AdminService.GetRule:input_type -> msg.admin.v1.GetRuleRequest
+	14, // 45: msg.admin.v1.AdminService.CreateRule:input_type -> msg.admin.v1.CreateRuleRequest
+	16, // 46: msg.admin.v1.AdminService.UpdateRule:input_type -> msg.admin.v1.UpdateRuleRequest
+	18, // 47: msg.admin.v1.AdminService.DeleteRule:input_type -> msg.admin.v1.DeleteRuleRequest
+	20, // 48: msg.admin.v1.AdminService.ListRevocations:input_type -> msg.admin.v1.ListRevocationsRequest
+	22, // 49: msg.admin.v1.AdminService.CreateRevocation:input_type -> msg.admin.v1.CreateRevocationRequest
+	24, // 50: msg.admin.v1.AdminService.DeleteRevocation:input_type -> msg.admin.v1.DeleteRevocationRequest
+	26, // 51: msg.admin.v1.AdminService.ListEnrollmentTokens:input_type -> msg.admin.v1.ListEnrollmentTokensRequest
+	28, // 52: msg.admin.v1.AdminService.GetEnrollmentToken:input_type -> msg.admin.v1.GetEnrollmentTokenRequest
+	30, // 53: msg.admin.v1.AdminService.CreateEnrollmentToken:input_type -> msg.admin.v1.CreateEnrollmentTokenRequest
+	32, // 54: msg.admin.v1.AdminService.DeleteEnrollmentToken:input_type -> msg.admin.v1.DeleteEnrollmentTokenRequest
+	34, // 55: msg.admin.v1.AdminService.ListDevices:input_type -> msg.admin.v1.ListDevicesRequest
+	36, // 56: msg.admin.v1.AdminService.GetDevice:input_type -> msg.admin.v1.GetDeviceRequest
+	38, // 57: msg.admin.v1.AdminService.DeleteDevice:input_type -> msg.admin.v1.DeleteDeviceRequest
+	40, // 58: msg.admin.v1.AdminService.ListAuditRecords:input_type -> msg.admin.v1.ListAuditRecordsRequest
+	43, // 59: msg.admin.v1.AdminService.GetAuditLog:input_type -> msg.admin.v1.GetAuditLogRequest
+	45, // 60: msg.admin.v1.AdminService.ListAuditCheckpoints:input_type -> msg.admin.v1.ListAuditCheckpointsRequest
+	47, // 61: msg.admin.v1.AdminService.VerifyAuditLog:input_type -> msg.admin.v1.VerifyAuditLogRequest
+	49, // 62: msg.admin.v1.AdminService.GetAuditProof:input_type -> msg.admin.v1.GetAuditProofRequest
+	51, // 63: msg.admin.v1.AdminService.GetAuditHashes:input_type -> msg.admin.v1.GetAuditHashesRequest
+	53, // 64: msg.admin.v1.AdminService.GetStatus:input_type -> msg.admin.v1.GetStatusRequest
+	55, // 65: msg.admin.v1.AdminService.EvaluatePolicy:input_type -> msg.admin.v1.EvaluatePolicyRequest
+	1,  // 66: msg.admin.v1.AdminService.ListHosts:output_type -> msg.admin.v1.ListHostsResponse
+	3,  // 67: msg.admin.v1.AdminService.GetHost:output_type -> msg.admin.v1.GetHostResponse
+	5,  // 68: msg.admin.v1.AdminService.CreateHost:output_type -> msg.admin.v1.CreateHostResponse
+	7,  // 69: msg.admin.v1.AdminService.UpdateHost:output_type -> msg.admin.v1.UpdateHostResponse
+	9,  // 70: msg.admin.v1.AdminService.DeleteHost:output_type -> msg.admin.v1.DeleteHostResponse
+	11, // 71: msg.admin.v1.AdminService.ListRules:output_type -> msg.admin.v1.ListRulesResponse
+	13, // 72: msg.admin.v1.AdminService.GetRule:output_type -> msg.admin.v1.GetRuleResponse
+	15, // 73: msg.admin.v1.AdminService.CreateRule:output_type -> msg.admin.v1.CreateRuleResponse
+	17, // 74: msg.admin.v1.AdminService.UpdateRule:output_type -> msg.admin.v1.UpdateRuleResponse
+	19, // 75: msg.admin.v1.AdminService.DeleteRule:output_type -> msg.admin.v1.DeleteRuleResponse
+	21, // 76: msg.admin.v1.AdminService.ListRevocations:output_type -> msg.admin.v1.ListRevocationsResponse
+	23, // 77: msg.admin.v1.AdminService.CreateRevocation:output_type -> msg.admin.v1.CreateRevocationResponse
+	25, // 78: msg.admin.v1.AdminService.DeleteRevocation:output_type -> msg.admin.v1.DeleteRevocationResponse
+	27, // 79: msg.admin.v1.AdminService.ListEnrollmentTokens:output_type -> msg.admin.v1.ListEnrollmentTokensResponse
+	29, // 80: msg.admin.v1.AdminService.GetEnrollmentToken:output_type -> msg.admin.v1.GetEnrollmentTokenResponse
+	31, // 81: msg.admin.v1.AdminService.CreateEnrollmentToken:output_type -> msg.admin.v1.CreateEnrollmentTokenResponse
+	33, // 82: msg.admin.v1.AdminService.DeleteEnrollmentToken:output_type -> msg.admin.v1.DeleteEnrollmentTokenResponse
+	35, // 83: msg.admin.v1.AdminService.ListDevices:output_type -> msg.admin.v1.ListDevicesResponse
+	37, // 84: msg.admin.v1.AdminService.GetDevice:output_type -> msg.admin.v1.GetDeviceResponse
+	39, // 85: msg.admin.v1.AdminService.DeleteDevice:output_type -> msg.admin.v1.DeleteDeviceResponse
+	41, // 86: msg.admin.v1.AdminService.ListAuditRecords:output_type -> msg.admin.v1.ListAuditRecordsResponse
+	44, // 87: msg.admin.v1.AdminService.GetAuditLog:output_type -> msg.admin.v1.GetAuditLogResponse
+	46, // 88: msg.admin.v1.AdminService.ListAuditCheckpoints:output_type -> msg.admin.v1.ListAuditCheckpointsResponse
+	48, // 89: msg.admin.v1.AdminService.VerifyAuditLog:output_type -> msg.admin.v1.VerifyAuditLogResponse
+	50, // 90: msg.admin.v1.AdminService.GetAuditProof:output_type -> msg.admin.v1.GetAuditProofResponse
+	52, // 91: msg.admin.v1.AdminService.GetAuditHashes:output_type -> msg.admin.v1.GetAuditHashesResponse
+	54, // 92: msg.admin.v1.AdminService.GetStatus:output_type -> msg.admin.v1.GetStatusResponse
+	58, // 93: msg.admin.v1.AdminService.EvaluatePolicy:output_type -> msg.admin.v1.EvaluatePolicyResponse
+	66, // [66:94] is the sub-list for method output_type
+	38, // [38:66] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_msg_admin_v1_admin_proto_init() }
@@ -3180,7 +4054,7 @@ func file_msg_admin_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_msg_admin_v1_admin_proto_rawDesc), len(file_msg_admin_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   45,
+			NumMessages:   59,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,35 +19,42 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AdminService_ListHosts_FullMethodName            = "/msg.admin.v1.AdminService/ListHosts"
-	AdminService_GetHost_FullMethodName              = "/msg.admin.v1.AdminService/GetHost"
-	AdminService_CreateHost_FullMethodName           = "/msg.admin.v1.AdminService/CreateHost"
-	AdminService_UpdateHost_FullMethodName           = "/msg.admin.v1.AdminService/UpdateHost"
-	AdminService_DeleteHost_FullMethodName           = "/msg.admin.v1.AdminService/DeleteHost"
-	AdminService_ListRules_FullMethodName            = "/msg.admin.v1.AdminService/ListRules"
-	AdminService_GetRule_FullMethodName              = "/msg.admin.v1.AdminService/GetRule"
-	AdminService_CreateRule_FullMethodName           = "/msg.admin.v1.AdminService/CreateRule"
-	AdminService_UpdateRule_FullMethodName           = "/msg.admin.v1.AdminService/UpdateRule"
-	AdminService_DeleteRule_FullMethodName           = "/msg.admin.v1.AdminService/DeleteRule"
-	AdminService_ListRevocations_FullMethodName      = "/msg.admin.v1.AdminService/ListRevocations"
-	AdminService_CreateRevocation_FullMethodName     = "/msg.admin.v1.AdminService/CreateRevocation"
-	AdminService_DeleteRevocation_FullMethodName     = "/msg.admin.v1.AdminService/DeleteRevocation"
-	AdminService_ListAuditRecords_FullMethodName     = "/msg.admin.v1.AdminService/ListAuditRecords"
-	AdminService_GetAuditLog_FullMethodName          = "/msg.admin.v1.AdminService/GetAuditLog"
-	AdminService_ListAuditCheckpoints_FullMethodName = "/msg.admin.v1.AdminService/ListAuditCheckpoints"
-	AdminService_VerifyAuditLog_FullMethodName       = "/msg.admin.v1.AdminService/VerifyAuditLog"
-	AdminService_GetAuditProof_FullMethodName        = "/msg.admin.v1.AdminService/GetAuditProof"
-	AdminService_GetAuditHashes_FullMethodName       = "/msg.admin.v1.AdminService/GetAuditHashes"
-	AdminService_GetStatus_FullMethodName            = "/msg.admin.v1.AdminService/GetStatus"
-	AdminService_EvaluatePolicy_FullMethodName       = "/msg.admin.v1.AdminService/EvaluatePolicy"
+	AdminService_ListHosts_FullMethodName             = "/msg.admin.v1.AdminService/ListHosts"
+	AdminService_GetHost_FullMethodName               = "/msg.admin.v1.AdminService/GetHost"
+	AdminService_CreateHost_FullMethodName            = "/msg.admin.v1.AdminService/CreateHost"
+	AdminService_UpdateHost_FullMethodName            = "/msg.admin.v1.AdminService/UpdateHost"
+	AdminService_DeleteHost_FullMethodName            = "/msg.admin.v1.AdminService/DeleteHost"
+	AdminService_ListRules_FullMethodName             = "/msg.admin.v1.AdminService/ListRules"
+	AdminService_GetRule_FullMethodName               = "/msg.admin.v1.AdminService/GetRule"
+	AdminService_CreateRule_FullMethodName            = "/msg.admin.v1.AdminService/CreateRule"
+	AdminService_UpdateRule_FullMethodName            = "/msg.admin.v1.AdminService/UpdateRule"
+	AdminService_DeleteRule_FullMethodName            = "/msg.admin.v1.AdminService/DeleteRule"
+	AdminService_ListRevocations_FullMethodName       = "/msg.admin.v1.AdminService/ListRevocations"
+	AdminService_CreateRevocation_FullMethodName      = "/msg.admin.v1.AdminService/CreateRevocation"
+	AdminService_DeleteRevocation_FullMethodName      = "/msg.admin.v1.AdminService/DeleteRevocation"
+	AdminService_ListEnrollmentTokens_FullMethodName  = "/msg.admin.v1.AdminService/ListEnrollmentTokens"
+	AdminService_GetEnrollmentToken_FullMethodName    = "/msg.admin.v1.AdminService/GetEnrollmentToken"
+	AdminService_CreateEnrollmentToken_FullMethodName = "/msg.admin.v1.AdminService/CreateEnrollmentToken"
+	AdminService_DeleteEnrollmentToken_FullMethodName = "/msg.admin.v1.AdminService/DeleteEnrollmentToken"
+	AdminService_ListDevices_FullMethodName           = "/msg.admin.v1.AdminService/ListDevices"
+	AdminService_GetDevice_FullMethodName             = "/msg.admin.v1.AdminService/GetDevice"
+	AdminService_DeleteDevice_FullMethodName          = "/msg.admin.v1.AdminService/DeleteDevice"
+	AdminService_ListAuditRecords_FullMethodName      = "/msg.admin.v1.AdminService/ListAuditRecords"
+	AdminService_GetAuditLog_FullMethodName           = "/msg.admin.v1.AdminService/GetAuditLog"
+	AdminService_ListAuditCheckpoints_FullMethodName  = "/msg.admin.v1.AdminService/ListAuditCheckpoints"
+	AdminService_VerifyAuditLog_FullMethodName        = "/msg.admin.v1.AdminService/VerifyAuditLog"
+	AdminService_GetAuditProof_FullMethodName         = "/msg.admin.v1.AdminService/GetAuditProof"
+	AdminService_GetAuditHashes_FullMethodName        = "/msg.admin.v1.AdminService/GetAuditHashes"
+	AdminService_GetStatus_FullMethodName             = "/msg.admin.v1.AdminService/GetStatus"
+	AdminService_EvaluatePolicy_FullMethodName        = "/msg.admin.v1.AdminService/EvaluatePolicy"
 )
 
 // AdminServiceClient is the client API for AdminService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// AdminService manages the gateway's hosts, rules and revocations while it
-// runs, and reads the audit trail. Every call needs a bearer token or an admin
+// AdminService manages the gateway's hosts, rules, revocations, enrollment
+// tokens and devices while it runs, and reads the audit trail. Every call needs a bearer token or an admin
 // client certificate; reads need the viewer role, writes the editor role.
 // Writes are validated completely before anything is applied and take effect
 // on the next Forward call. Updates and deletes carry the etag they were based
@@ -80,6 +87,26 @@ type AdminServiceClient interface {
 	CreateRevocation(ctx context.Context, in *CreateRevocationRequest, opts ...grpc.CallOption) (*CreateRevocationResponse, error)
 	// Lifts a revocation.
 	DeleteRevocation(ctx context.Context, in *DeleteRevocationRequest, opts ...grpc.CallOption) (*DeleteRevocationResponse, error)
+	// Lists the enrollment tokens, sorted by id. Their secrets are never
+	// returned.
+	ListEnrollmentTokens(ctx context.Context, in *ListEnrollmentTokensRequest, opts ...grpc.CallOption) (*ListEnrollmentTokensResponse, error)
+	// Returns one enrollment token, without its secret.
+	GetEnrollmentToken(ctx context.Context, in *GetEnrollmentTokenRequest, opts ...grpc.CallOption) (*GetEnrollmentTokenResponse, error)
+	// Creates an enrollment token and returns its one-time secret and the
+	// enrollment bundle that carries it: the only time either is shown. Fails
+	// with FAILED_PRECONDITION when the gateway has no enroll section.
+	CreateEnrollmentToken(ctx context.Context, in *CreateEnrollmentTokenRequest, opts ...grpc.CallOption) (*CreateEnrollmentTokenResponse, error)
+	// Deletes an enrollment token: its secret stops working at once. Devices
+	// that enrolled with it stay.
+	DeleteEnrollmentToken(ctx context.Context, in *DeleteEnrollmentTokenRequest, opts ...grpc.CallOption) (*DeleteEnrollmentTokenResponse, error)
+	// Lists the enrolled devices, sorted by id.
+	ListDevices(ctx context.Context, in *ListDevicesRequest, opts ...grpc.CallOption) (*ListDevicesResponse, error)
+	// Returns one device.
+	GetDevice(ctx context.Context, in *GetDeviceRequest, opts ...grpc.CallOption) (*GetDeviceResponse, error)
+	// Deletes a device and, in the same write, revokes its certificates that
+	// have not expired (revocations by fingerprint): its open connections
+	// close and it can no longer renew.
+	DeleteDevice(ctx context.Context, in *DeleteDeviceRequest, opts ...grpc.CallOption) (*DeleteDeviceResponse, error)
 	// Queries the audit trail, newest first.
 	ListAuditRecords(ctx context.Context, in *ListAuditRecordsRequest, opts ...grpc.CallOption) (*ListAuditRecordsResponse, error)
 	// Describes this instance's audit log: the instance id its records carry,
@@ -249,6 +276,76 @@ func (c *adminServiceClient) DeleteRevocation(ctx context.Context, in *DeleteRev
 	return out, nil
 }
 
+func (c *adminServiceClient) ListEnrollmentTokens(ctx context.Context, in *ListEnrollmentTokensRequest, opts ...grpc.CallOption) (*ListEnrollmentTokensResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListEnrollmentTokensResponse)
+	err := c.cc.Invoke(ctx, AdminService_ListEnrollmentTokens_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) GetEnrollmentToken(ctx context.Context, in *GetEnrollmentTokenRequest, opts ...grpc.CallOption) (*GetEnrollmentTokenResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetEnrollmentTokenResponse)
+	err := c.cc.Invoke(ctx, AdminService_GetEnrollmentToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) CreateEnrollmentToken(ctx context.Context, in *CreateEnrollmentTokenRequest, opts ...grpc.CallOption) (*CreateEnrollmentTokenResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateEnrollmentTokenResponse)
+	err := c.cc.Invoke(ctx, AdminService_CreateEnrollmentToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) DeleteEnrollmentToken(ctx context.Context, in *DeleteEnrollmentTokenRequest, opts ...grpc.CallOption) (*DeleteEnrollmentTokenResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteEnrollmentTokenResponse)
+	err := c.cc.Invoke(ctx, AdminService_DeleteEnrollmentToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) ListDevices(ctx context.Context, in *ListDevicesRequest, opts ...grpc.CallOption) (*ListDevicesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDevicesResponse)
+	err := c.cc.Invoke(ctx, AdminService_ListDevices_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) GetDevice(ctx context.Context, in *GetDeviceRequest, opts ...grpc.CallOption) (*GetDeviceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetDeviceResponse)
+	err := c.cc.Invoke(ctx, AdminService_GetDevice_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) DeleteDevice(ctx context.Context, in *DeleteDeviceRequest, opts ...grpc.CallOption) (*DeleteDeviceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteDeviceResponse)
+	err := c.cc.Invoke(ctx, AdminService_DeleteDevice_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *adminServiceClient) ListAuditRecords(ctx context.Context, in *ListAuditRecordsRequest, opts ...grpc.CallOption) (*ListAuditRecordsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListAuditRecordsResponse)
@@ -333,8 +430,8 @@ func (c *adminServiceClient) EvaluatePolicy(ctx context.Context, in *EvaluatePol
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
 //
-// AdminService manages the gateway's hosts, rules and revocations while it
-// runs, and reads the audit trail. Every call needs a bearer token or an admin
+// AdminService manages the gateway's hosts, rules, revocations, enrollment
+// tokens and devices while it runs, and reads the audit trail. Every call needs a bearer token or an admin
 // client certificate; reads need the viewer role, writes the editor role.
 // Writes are validated completely before anything is applied and take effect
 // on the next Forward call. Updates and deletes carry the etag they were based
@@ -367,6 +464,26 @@ type AdminServiceServer interface {
 	CreateRevocation(context.Context, *CreateRevocationRequest) (*CreateRevocationResponse, error)
 	// Lifts a revocation.
 	DeleteRevocation(context.Context, *DeleteRevocationRequest) (*DeleteRevocationResponse, error)
+	// Lists the enrollment tokens, sorted by id. Their secrets are never
+	// returned.
+	ListEnrollmentTokens(context.Context, *ListEnrollmentTokensRequest) (*ListEnrollmentTokensResponse, error)
+	// Returns one enrollment token, without its secret.
+	GetEnrollmentToken(context.Context, *GetEnrollmentTokenRequest) (*GetEnrollmentTokenResponse, error)
+	// Creates an enrollment token and returns its one-time secret and the
+	// enrollment bundle that carries it: the only time either is shown. Fails
+	// with FAILED_PRECONDITION when the gateway has no enroll section.
+	CreateEnrollmentToken(context.Context, *CreateEnrollmentTokenRequest) (*CreateEnrollmentTokenResponse, error)
+	// Deletes an enrollment token: its secret stops working at once. Devices
+	// that enrolled with it stay.
+	DeleteEnrollmentToken(context.Context, *DeleteEnrollmentTokenRequest) (*DeleteEnrollmentTokenResponse, error)
+	// Lists the enrolled devices, sorted by id.
+	ListDevices(context.Context, *ListDevicesRequest) (*ListDevicesResponse, error)
+	// Returns one device.
+	GetDevice(context.Context, *GetDeviceRequest) (*GetDeviceResponse, error)
+	// Deletes a device and, in the same write, revokes its certificates that
+	// have not expired (revocations by fingerprint): its open connections
+	// close and it can no longer renew.
+	DeleteDevice(context.Context, *DeleteDeviceRequest) (*DeleteDeviceResponse, error)
 	// Queries the audit trail, newest first.
 	ListAuditRecords(context.Context, *ListAuditRecordsRequest) (*ListAuditRecordsResponse, error)
 	// Describes this instance's audit log: the instance id its records carry,
@@ -444,6 +561,27 @@ func (UnimplementedAdminServiceServer) CreateRevocation(context.Context, *Create
 }
 func (UnimplementedAdminServiceServer) DeleteRevocation(context.Context, *DeleteRevocationRequest) (*DeleteRevocationResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteRevocation not implemented")
+}
+func (UnimplementedAdminServiceServer) ListEnrollmentTokens(context.Context, *ListEnrollmentTokensRequest) (*ListEnrollmentTokensResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListEnrollmentTokens not implemented")
+}
+func (UnimplementedAdminServiceServer) GetEnrollmentToken(context.Context, *GetEnrollmentTokenRequest) (*GetEnrollmentTokenResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetEnrollmentToken not implemented")
+}
+func (UnimplementedAdminServiceServer) CreateEnrollmentToken(context.Context, *CreateEnrollmentTokenRequest) (*CreateEnrollmentTokenResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateEnrollmentToken not implemented")
+}
+func (UnimplementedAdminServiceServer) DeleteEnrollmentToken(context.Context, *DeleteEnrollmentTokenRequest) (*DeleteEnrollmentTokenResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteEnrollmentToken not implemented")
+}
+func (UnimplementedAdminServiceServer) ListDevices(context.Context, *ListDevicesRequest) (*ListDevicesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDevices not implemented")
+}
+func (UnimplementedAdminServiceServer) GetDevice(context.Context, *GetDeviceRequest) (*GetDeviceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetDevice not implemented")
+}
+func (UnimplementedAdminServiceServer) DeleteDevice(context.Context, *DeleteDeviceRequest) (*DeleteDeviceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteDevice not implemented")
 }
 func (UnimplementedAdminServiceServer) ListAuditRecords(context.Context, *ListAuditRecordsRequest) (*ListAuditRecordsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAuditRecords not implemented")
@@ -724,6 +862,132 @@ func _AdminService_DeleteRevocation_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_ListEnrollmentTokens_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListEnrollmentTokensRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ListEnrollmentTokens(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_ListEnrollmentTokens_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ListEnrollmentTokens(ctx, req.(*ListEnrollmentTokensRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_GetEnrollmentToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetEnrollmentTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).GetEnrollmentToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_GetEnrollmentToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).GetEnrollmentToken(ctx, req.(*GetEnrollmentTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_CreateEnrollmentToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateEnrollmentTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).CreateEnrollmentToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_CreateEnrollmentToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).CreateEnrollmentToken(ctx, req.(*CreateEnrollmentTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_DeleteEnrollmentToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteEnrollmentTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).DeleteEnrollmentToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_DeleteEnrollmentToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).DeleteEnrollmentToken(ctx, req.(*DeleteEnrollmentTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_ListDevices_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDevicesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ListDevices(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_ListDevices_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ListDevices(ctx, req.(*ListDevicesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_GetDevice_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDeviceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).GetDevice(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_GetDevice_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).GetDevice(ctx, req.(*GetDeviceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_DeleteDevice_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteDeviceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).DeleteDevice(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_DeleteDevice_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).DeleteDevice(ctx, req.(*DeleteDeviceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AdminService_ListAuditRecords_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListAuditRecordsRequest)
 	if err := dec(in); err != nil {
@@ -926,6 +1190,34 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteRevocation",
 			Handler:    _AdminService_DeleteRevocation_Handler,
+		},
+		{
+			MethodName: "ListEnrollmentTokens",
+			Handler:    _AdminService_ListEnrollmentTokens_Handler,
+		},
+		{
+			MethodName: "GetEnrollmentToken",
+			Handler:    _AdminService_GetEnrollmentToken_Handler,
+		},
+		{
+			MethodName: "CreateEnrollmentToken",
+			Handler:    _AdminService_CreateEnrollmentToken_Handler,
+		},
+		{
+			MethodName: "DeleteEnrollmentToken",
+			Handler:    _AdminService_DeleteEnrollmentToken_Handler,
+		},
+		{
+			MethodName: "ListDevices",
+			Handler:    _AdminService_ListDevices_Handler,
+		},
+		{
+			MethodName: "GetDevice",
+			Handler:    _AdminService_GetDevice_Handler,
+		},
+		{
+			MethodName: "DeleteDevice",
+			Handler:    _AdminService_DeleteDevice_Handler,
 		},
 		{
 			MethodName: "ListAuditRecords",

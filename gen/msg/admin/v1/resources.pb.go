@@ -86,6 +86,10 @@ const (
 	RecordKind_RECORD_KIND_FORWARD RecordKind = 1
 	// A write through the admin API.
 	RecordKind_RECORD_KIND_ADMIN RecordKind = 2
+	// A device's enrollment with a one-time secret (allowed or refused).
+	RecordKind_RECORD_KIND_ENROLL RecordKind = 3
+	// A device's certificate renewal (allowed or refused).
+	RecordKind_RECORD_KIND_RENEW RecordKind = 4
 )
 
 // Enum value maps for RecordKind.
@@ -94,11 +98,15 @@ var (
 		0: "RECORD_KIND_UNSPECIFIED",
 		1: "RECORD_KIND_FORWARD",
 		2: "RECORD_KIND_ADMIN",
+		3: "RECORD_KIND_ENROLL",
+		4: "RECORD_KIND_RENEW",
 	}
 	RecordKind_value = map[string]int32{
 		"RECORD_KIND_UNSPECIFIED": 0,
 		"RECORD_KIND_FORWARD":     1,
 		"RECORD_KIND_ADMIN":       2,
+		"RECORD_KIND_ENROLL":      3,
+		"RECORD_KIND_RENEW":       4,
 	}
 )
 
@@ -1095,7 +1103,10 @@ type AuditRecord struct {
 	// The gateway instance whose log holds the record (each instance of a
 	// fleet keeps its own log); the checkpoints that cover it name the same
 	// instance.
-	Instance      string `protobuf:"bytes,22,opt,name=instance,proto3" json:"instance,omitempty"`
+	Instance string `protobuf:"bytes,22,opt,name=instance,proto3" json:"instance,omitempty"`
+	// For enrollment and renewal records: the caller's network address
+	// (host:port), which the per-source rate limit counts.
+	SourceAddress string `protobuf:"bytes,23,opt,name=source_address,json=sourceAddress,proto3" json:"source_address,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1284,6 +1295,420 @@ func (x *AuditRecord) GetInstance() string {
 	return ""
 }
 
+func (x *AuditRecord) GetSourceAddress() string {
+	if x != nil {
+		return x.SourceAddress
+	}
+	return ""
+}
+
+// DeviceIdentity is what a device's certificates say about it: their subject
+// and SPIFFE ID. Rules match these (see PrincipalMatcher).
+type DeviceIdentity struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The subject common name (CN), e.g. "carol". Required unless spiffe_id is
+	// set; the principal id is the SPIFFE ID when there is one, else this.
+	CommonName string `protobuf:"bytes,1,opt,name=common_name,json=commonName,proto3" json:"common_name,omitempty"`
+	// The subject organizations (O).
+	Organizations []string `protobuf:"bytes,2,rep,name=organizations,proto3" json:"organizations,omitempty"`
+	// The subject organizational units (OU), e.g. "mobile".
+	OrganizationalUnits []string `protobuf:"bytes,3,rep,name=organizational_units,json=organizationalUnits,proto3" json:"organizational_units,omitempty"`
+	// A SPIFFE ID put into the certificates as their only URI SAN, e.g.
+	// "spiffe://example.org/app/ios".
+	SpiffeId      string `protobuf:"bytes,4,opt,name=spiffe_id,json=spiffeId,proto3" json:"spiffe_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeviceIdentity) Reset() {
+	*x = DeviceIdentity{}
+	mi := &file_msg_admin_v1_resources_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeviceIdentity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeviceIdentity) ProtoMessage() {}
+
+func (x *DeviceIdentity) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_resources_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeviceIdentity.ProtoReflect.Descriptor instead.
+func (*DeviceIdentity) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_resources_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *DeviceIdentity) GetCommonName() string {
+	if x != nil {
+		return x.CommonName
+	}
+	return ""
+}
+
+func (x *DeviceIdentity) GetOrganizations() []string {
+	if x != nil {
+		return x.Organizations
+	}
+	return nil
+}
+
+func (x *DeviceIdentity) GetOrganizationalUnits() []string {
+	if x != nil {
+		return x.OrganizationalUnits
+	}
+	return nil
+}
+
+func (x *DeviceIdentity) GetSpiffeId() string {
+	if x != nil {
+		return x.SpiffeId
+	}
+	return ""
+}
+
+// EnrollmentToken lets devices enroll: whoever holds its one-time secret (in
+// an enrollment bundle) gets a certificate with the token's identity. The
+// secret is shown once, when the token is created; the gateway keeps only
+// its SHA-256. Deleting a token revokes its secret; devices already enrolled
+// stay.
+type EnrollmentToken struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Output only: derived from the secret's SHA-256, "et-" and 32 hex digits.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The identity the token grants. Required.
+	Identity *DeviceIdentity `protobuf:"bytes,2,opt,name=identity,proto3" json:"identity,omitempty"`
+	// When the secret stops working. Default 24h after creation; at most
+	// enroll.max_token_ttl after it.
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// How many devices may enroll with the secret. Default 1 (single use), at
+	// most 10000. The token is deleted with its last use.
+	MaxUses int32 `protobuf:"varint,4,opt,name=max_uses,json=maxUses,proto3" json:"max_uses,omitempty"`
+	// Output only: how many devices have enrolled with it.
+	Uses int32 `protobuf:"varint,5,opt,name=uses,proto3" json:"uses,omitempty"`
+	// The lifetime of the certificates its devices get (at enrollment and at
+	// every renewal). Default enroll.cert_lifetime, which is also the most;
+	// at least 5s.
+	CertLifetime *durationpb.Duration `protobuf:"bytes,6,opt,name=cert_lifetime,json=certLifetime,proto3" json:"cert_lifetime,omitempty"`
+	// Output only: the admin who created it.
+	Creator string `protobuf:"bytes,7,opt,name=creator,proto3" json:"creator,omitempty"`
+	// Output only: when it was created.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Output only: the store revision at which it was written.
+	Etag string `protobuf:"bytes,9,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Free text for people, e.g. "Carol's phone". Copied to the device.
+	Description   string `protobuf:"bytes,10,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EnrollmentToken) Reset() {
+	*x = EnrollmentToken{}
+	mi := &file_msg_admin_v1_resources_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnrollmentToken) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnrollmentToken) ProtoMessage() {}
+
+func (x *EnrollmentToken) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_resources_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnrollmentToken.ProtoReflect.Descriptor instead.
+func (*EnrollmentToken) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_resources_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *EnrollmentToken) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *EnrollmentToken) GetIdentity() *DeviceIdentity {
+	if x != nil {
+		return x.Identity
+	}
+	return nil
+}
+
+func (x *EnrollmentToken) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *EnrollmentToken) GetMaxUses() int32 {
+	if x != nil {
+		return x.MaxUses
+	}
+	return 0
+}
+
+func (x *EnrollmentToken) GetUses() int32 {
+	if x != nil {
+		return x.Uses
+	}
+	return 0
+}
+
+func (x *EnrollmentToken) GetCertLifetime() *durationpb.Duration {
+	if x != nil {
+		return x.CertLifetime
+	}
+	return nil
+}
+
+func (x *EnrollmentToken) GetCreator() string {
+	if x != nil {
+		return x.Creator
+	}
+	return ""
+}
+
+func (x *EnrollmentToken) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *EnrollmentToken) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *EnrollmentToken) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+// DeviceCertificate is one certificate issued to a device.
+type DeviceCertificate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The serial number in hex.
+	SerialHex string `protobuf:"bytes,1,opt,name=serial_hex,json=serialHex,proto3" json:"serial_hex,omitempty"`
+	// The SHA-256 fingerprint of the DER certificate, 64 hex digits.
+	FingerprintSha256 string `protobuf:"bytes,2,opt,name=fingerprint_sha256,json=fingerprintSha256,proto3" json:"fingerprint_sha256,omitempty"`
+	// When it expires.
+	NotAfter      *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=not_after,json=notAfter,proto3" json:"not_after,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeviceCertificate) Reset() {
+	*x = DeviceCertificate{}
+	mi := &file_msg_admin_v1_resources_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeviceCertificate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeviceCertificate) ProtoMessage() {}
+
+func (x *DeviceCertificate) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_resources_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeviceCertificate.ProtoReflect.Descriptor instead.
+func (*DeviceCertificate) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_resources_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *DeviceCertificate) GetSerialHex() string {
+	if x != nil {
+		return x.SerialHex
+	}
+	return ""
+}
+
+func (x *DeviceCertificate) GetFingerprintSha256() string {
+	if x != nil {
+		return x.FingerprintSha256
+	}
+	return ""
+}
+
+func (x *DeviceCertificate) GetNotAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NotAfter
+	}
+	return nil
+}
+
+// Device is a device that enrolled. It is created by enrollment, updated by
+// each renewal, and deleted by an admin: deleting it revokes its
+// certificates (their open connections close) and refuses its renewals.
+type Device struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Output only: "dv-" and 16 hex digits.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The identity its certificates carry, from its enrollment token.
+	Identity *DeviceIdentity `protobuf:"bytes,2,opt,name=identity,proto3" json:"identity,omitempty"`
+	// When it enrolled.
+	EnrollTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=enroll_time,json=enrollTime,proto3" json:"enroll_time,omitempty"`
+	// Its current certificate: the latest one issued.
+	Certificate *DeviceCertificate `protobuf:"bytes,4,opt,name=certificate,proto3" json:"certificate,omitempty"`
+	// When it last renewed; unset before the first renewal.
+	LastRenewTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_renew_time,json=lastRenewTime,proto3" json:"last_renew_time,omitempty"`
+	// The enrollment token it enrolled with (which may be gone since).
+	TokenId string `protobuf:"bytes,6,opt,name=token_id,json=tokenId,proto3" json:"token_id,omitempty"`
+	// The store revision at which it was last written. Send it back with a
+	// delete; a stale value fails with ABORTED.
+	Etag string `protobuf:"bytes,7,opt,name=etag,proto3" json:"etag,omitempty"`
+	// The lifetime of its certificates, from its enrollment token.
+	CertLifetime *durationpb.Duration `protobuf:"bytes,8,opt,name=cert_lifetime,json=certLifetime,proto3" json:"cert_lifetime,omitempty"`
+	// Certificates issued before the current one that have not expired yet,
+	// newest first: a renewal does not cut off connections that use the
+	// previous certificate. Deleting the device revokes them too.
+	PreviousCertificates []*DeviceCertificate `protobuf:"bytes,9,rep,name=previous_certificates,json=previousCertificates,proto3" json:"previous_certificates,omitempty"`
+	// From the enrollment token's description.
+	Description   string `protobuf:"bytes,10,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Device) Reset() {
+	*x = Device{}
+	mi := &file_msg_admin_v1_resources_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Device) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Device) ProtoMessage() {}
+
+func (x *Device) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_admin_v1_resources_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Device.ProtoReflect.Descriptor instead.
+func (*Device) Descriptor() ([]byte, []int) {
+	return file_msg_admin_v1_resources_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Device) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Device) GetIdentity() *DeviceIdentity {
+	if x != nil {
+		return x.Identity
+	}
+	return nil
+}
+
+func (x *Device) GetEnrollTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EnrollTime
+	}
+	return nil
+}
+
+func (x *Device) GetCertificate() *DeviceCertificate {
+	if x != nil {
+		return x.Certificate
+	}
+	return nil
+}
+
+func (x *Device) GetLastRenewTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastRenewTime
+	}
+	return nil
+}
+
+func (x *Device) GetTokenId() string {
+	if x != nil {
+		return x.TokenId
+	}
+	return ""
+}
+
+func (x *Device) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *Device) GetCertLifetime() *durationpb.Duration {
+	if x != nil {
+		return x.CertLifetime
+	}
+	return nil
+}
+
+func (x *Device) GetPreviousCertificates() []*DeviceCertificate {
+	if x != nil {
+		return x.PreviousCertificates
+	}
+	return nil
+}
+
+func (x *Device) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
 var File_msg_admin_v1_resources_proto protoreflect.FileDescriptor
 
 const file_msg_admin_v1_resources_proto_rawDesc = "" +
@@ -1353,7 +1778,7 @@ const file_msg_admin_v1_resources_proto_rawDesc = "" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12\x18\n" +
 	"\acreator\x18\a \x01(\tR\acreator\x12\x12\n" +
-	"\x04etag\x18\b \x01(\tR\x04etag\"\xfc\x05\n" +
+	"\x04etag\x18\b \x01(\tR\x04etag\"\xa3\x06\n" +
 	"\vAuditRecord\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x1d\n" +
 	"\n" +
@@ -1378,17 +1803,58 @@ const file_msg_admin_v1_resources_proto_rawDesc = "" +
 	"\fadmin_target\x18\x13 \x01(\tR\vadminTarget\x12\x1a\n" +
 	"\brevision\x18\x14 \x01(\x03R\brevision\x12\x19\n" +
 	"\x05index\x18\x15 \x01(\x03H\x00R\x05index\x88\x01\x01\x12\x1a\n" +
-	"\binstance\x18\x16 \x01(\tR\binstanceB\b\n" +
-	"\x06_index*C\n" +
+	"\binstance\x18\x16 \x01(\tR\binstance\x12%\n" +
+	"\x0esource_address\x18\x17 \x01(\tR\rsourceAddressB\b\n" +
+	"\x06_index\"\xa7\x01\n" +
+	"\x0eDeviceIdentity\x12\x1f\n" +
+	"\vcommon_name\x18\x01 \x01(\tR\n" +
+	"commonName\x12$\n" +
+	"\rorganizations\x18\x02 \x03(\tR\rorganizations\x121\n" +
+	"\x14organizational_units\x18\x03 \x03(\tR\x13organizationalUnits\x12\x1b\n" +
+	"\tspiffe_id\x18\x04 \x01(\tR\bspiffeId\"\x94\x03\n" +
+	"\x0fEnrollmentToken\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x128\n" +
+	"\bidentity\x18\x02 \x01(\v2\x1c.msg.admin.v1.DeviceIdentityR\bidentity\x12;\n" +
+	"\vexpire_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x12\x19\n" +
+	"\bmax_uses\x18\x04 \x01(\x05R\amaxUses\x12\x12\n" +
+	"\x04uses\x18\x05 \x01(\x05R\x04uses\x12>\n" +
+	"\rcert_lifetime\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\fcertLifetime\x12\x18\n" +
+	"\acreator\x18\a \x01(\tR\acreator\x12;\n" +
+	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12\x12\n" +
+	"\x04etag\x18\t \x01(\tR\x04etag\x12 \n" +
+	"\vdescription\x18\n" +
+	" \x01(\tR\vdescription\"\x9a\x01\n" +
+	"\x11DeviceCertificate\x12\x1d\n" +
+	"\n" +
+	"serial_hex\x18\x01 \x01(\tR\tserialHex\x12-\n" +
+	"\x12fingerprint_sha256\x18\x02 \x01(\tR\x11fingerprintSha256\x127\n" +
+	"\tnot_after\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bnotAfter\"\xfd\x03\n" +
+	"\x06Device\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x128\n" +
+	"\bidentity\x18\x02 \x01(\v2\x1c.msg.admin.v1.DeviceIdentityR\bidentity\x12;\n" +
+	"\venroll_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"enrollTime\x12A\n" +
+	"\vcertificate\x18\x04 \x01(\v2\x1f.msg.admin.v1.DeviceCertificateR\vcertificate\x12B\n" +
+	"\x0flast_renew_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\rlastRenewTime\x12\x19\n" +
+	"\btoken_id\x18\x06 \x01(\tR\atokenId\x12\x12\n" +
+	"\x04etag\x18\a \x01(\tR\x04etag\x12>\n" +
+	"\rcert_lifetime\x18\b \x01(\v2\x19.google.protobuf.DurationR\fcertLifetime\x12T\n" +
+	"\x15previous_certificates\x18\t \x03(\v2\x1f.msg.admin.v1.DeviceCertificateR\x14previousCertificates\x12 \n" +
+	"\vdescription\x18\n" +
+	" \x01(\tR\vdescription*C\n" +
 	"\x06Effect\x12\x16\n" +
 	"\x12EFFECT_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fEFFECT_ALLOW\x10\x01\x12\x0f\n" +
-	"\vEFFECT_DENY\x10\x02*Y\n" +
+	"\vEFFECT_DENY\x10\x02*\x88\x01\n" +
 	"\n" +
 	"RecordKind\x12\x1b\n" +
 	"\x17RECORD_KIND_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13RECORD_KIND_FORWARD\x10\x01\x12\x15\n" +
-	"\x11RECORD_KIND_ADMIN\x10\x02*K\n" +
+	"\x11RECORD_KIND_ADMIN\x10\x02\x12\x16\n" +
+	"\x12RECORD_KIND_ENROLL\x10\x03\x12\x15\n" +
+	"\x11RECORD_KIND_RENEW\x10\x04*K\n" +
 	"\bDecision\x12\x18\n" +
 	"\x14DECISION_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eDECISION_ALLOW\x10\x01\x12\x11\n" +
@@ -1407,7 +1873,7 @@ func file_msg_admin_v1_resources_proto_rawDescGZIP() []byte {
 }
 
 var file_msg_admin_v1_resources_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_msg_admin_v1_resources_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_msg_admin_v1_resources_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_msg_admin_v1_resources_proto_goTypes = []any{
 	(Effect)(0),                   // 0: msg.admin.v1.Effect
 	(RecordKind)(0),               // 1: msg.admin.v1.RecordKind
@@ -1419,27 +1885,42 @@ var file_msg_admin_v1_resources_proto_goTypes = []any{
 	(*PathMatcher)(nil),           // 7: msg.admin.v1.PathMatcher
 	(*Revocation)(nil),            // 8: msg.admin.v1.Revocation
 	(*AuditRecord)(nil),           // 9: msg.admin.v1.AuditRecord
-	(*durationpb.Duration)(nil),   // 10: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(*DeviceIdentity)(nil),        // 10: msg.admin.v1.DeviceIdentity
+	(*EnrollmentToken)(nil),       // 11: msg.admin.v1.EnrollmentToken
+	(*DeviceCertificate)(nil),     // 12: msg.admin.v1.DeviceCertificate
+	(*Device)(nil),                // 13: msg.admin.v1.Device
+	(*durationpb.Duration)(nil),   // 14: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
 }
 var file_msg_admin_v1_resources_proto_depIdxs = []int32{
-	10, // 0: msg.admin.v1.Host.timeout:type_name -> google.protobuf.Duration
+	14, // 0: msg.admin.v1.Host.timeout:type_name -> google.protobuf.Duration
 	4,  // 1: msg.admin.v1.Host.tls:type_name -> msg.admin.v1.BackendTLS
-	10, // 2: msg.admin.v1.Host.stream_idle_timeout:type_name -> google.protobuf.Duration
-	10, // 3: msg.admin.v1.Host.max_stream_duration:type_name -> google.protobuf.Duration
+	14, // 2: msg.admin.v1.Host.stream_idle_timeout:type_name -> google.protobuf.Duration
+	14, // 3: msg.admin.v1.Host.max_stream_duration:type_name -> google.protobuf.Duration
 	0,  // 4: msg.admin.v1.Rule.effect:type_name -> msg.admin.v1.Effect
 	6,  // 5: msg.admin.v1.Rule.principals:type_name -> msg.admin.v1.PrincipalMatcher
 	7,  // 6: msg.admin.v1.Rule.paths:type_name -> msg.admin.v1.PathMatcher
-	11, // 7: msg.admin.v1.Revocation.create_time:type_name -> google.protobuf.Timestamp
-	11, // 8: msg.admin.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
+	15, // 7: msg.admin.v1.Revocation.create_time:type_name -> google.protobuf.Timestamp
+	15, // 8: msg.admin.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
 	1,  // 9: msg.admin.v1.AuditRecord.kind:type_name -> msg.admin.v1.RecordKind
 	2,  // 10: msg.admin.v1.AuditRecord.decision:type_name -> msg.admin.v1.Decision
-	10, // 11: msg.admin.v1.AuditRecord.duration:type_name -> google.protobuf.Duration
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	14, // 11: msg.admin.v1.AuditRecord.duration:type_name -> google.protobuf.Duration
+	10, // 12: msg.admin.v1.EnrollmentToken.identity:type_name -> msg.admin.v1.DeviceIdentity
+	15, // 13: msg.admin.v1.EnrollmentToken.expire_time:type_name -> google.protobuf.Timestamp
+	14, // 14: msg.admin.v1.EnrollmentToken.cert_lifetime:type_name -> google.protobuf.Duration
+	15, // 15: msg.admin.v1.EnrollmentToken.create_time:type_name -> google.protobuf.Timestamp
+	15, // 16: msg.admin.v1.DeviceCertificate.not_after:type_name -> google.protobuf.Timestamp
+	10, // 17: msg.admin.v1.Device.identity:type_name -> msg.admin.v1.DeviceIdentity
+	15, // 18: msg.admin.v1.Device.enroll_time:type_name -> google.protobuf.Timestamp
+	12, // 19: msg.admin.v1.Device.certificate:type_name -> msg.admin.v1.DeviceCertificate
+	15, // 20: msg.admin.v1.Device.last_renew_time:type_name -> google.protobuf.Timestamp
+	14, // 21: msg.admin.v1.Device.cert_lifetime:type_name -> google.protobuf.Duration
+	12, // 22: msg.admin.v1.Device.previous_certificates:type_name -> msg.admin.v1.DeviceCertificate
+	23, // [23:23] is the sub-list for method output_type
+	23, // [23:23] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_msg_admin_v1_resources_proto_init() }
@@ -1469,7 +1950,7 @@ func file_msg_admin_v1_resources_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_msg_admin_v1_resources_proto_rawDesc), len(file_msg_admin_v1_resources_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   7,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -119,7 +119,11 @@ type Config struct {
 	// vanished, and how often apps may ping it.
 	Keepalive *Keepalive `protobuf:"bytes,24,opt,name=keepalive,proto3" json:"keepalive,omitempty"`
 	// The signed identity assertion sent to internal hosts.
-	Assertion     *Assertion `protobuf:"bytes,25,opt,name=assertion,proto3" json:"assertion,omitempty"`
+	Assertion *Assertion `protobuf:"bytes,25,opt,name=assertion,proto3" json:"assertion,omitempty"`
+	// Device enrollment: a listener where devices without a certificate get
+	// one with a one-time secret, and renew it. Unset: no enrollment listener,
+	// and creating enrollment tokens fails.
+	Enroll        *Enroll `protobuf:"bytes,26,opt,name=enroll,proto3" json:"enroll,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -266,6 +270,13 @@ func (x *Config) GetAssertion() *Assertion {
 	return nil
 }
 
+func (x *Config) GetEnroll() *Enroll {
+	if x != nil {
+		return x.Enroll
+	}
+	return nil
+}
+
 // Assertion configures the signed identity assertion: a short-lived JWT
 // (EdDSA) naming the caller and bound to the request's method and path, sent
 // to every host that does not set disable_assertion. The public keys are
@@ -359,6 +370,152 @@ func (x *Assertion) GetJwksListen() string {
 	return ""
 }
 
+// Enroll configures device enrollment and the CA that issues the devices'
+// certificates (see the README's "Enrolling devices").
+type Enroll struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The enrollment listener, e.g. "0.0.0.0:8444": TLS with the gateway's
+	// server certificate, client certificate optional; it serves the gRPC
+	// msg.enroll.v1.EnrollmentService and EST (RFC 7030) under
+	// /.well-known/est/, and nothing else. Required.
+	Listen string `protobuf:"bytes,1,opt,name=listen,proto3" json:"listen,omitempty"`
+	// The address (host:port) devices reach the enrollment listener at, as
+	// written into enrollment bundles. Its host must be a name or address the
+	// gateway's server certificate is valid for. Default: listen, which must
+	// then name a host (not 0.0.0.0 or [::]).
+	AdvertiseAddress string `protobuf:"bytes,2,opt,name=advertise_address,json=advertiseAddress,proto3" json:"advertise_address,omitempty"`
+	// The data-plane address (host:port) devices are told to send Forward
+	// calls to. Default: advertise_address's host with listen's port.
+	GatewayAddress string `protobuf:"bytes,3,opt,name=gateway_address,json=gatewayAddress,proto3" json:"gateway_address,omitempty"`
+	// PEM certificate of the issuing CA, optionally followed by the
+	// intermediates up to a CA in tls.client_ca_file. It must chain to
+	// tls.client_ca_file (checked at start and by `msg-gateway check`).
+	// Required.
+	CaCertFile string `protobuf:"bytes,4,opt,name=ca_cert_file,json=caCertFile,proto3" json:"ca_cert_file,omitempty"`
+	// PEM private key of ca_cert_file (PKCS #8, SEC 1 or PKCS #1). Required.
+	CaKeyFile string `protobuf:"bytes,5,opt,name=ca_key_file,json=caKeyFile,proto3" json:"ca_key_file,omitempty"`
+	// The lifetime of issued certificates, and the most an enrollment token
+	// may ask for. Devices renew at about two thirds of it. Default 168h (7
+	// days), between 5s and 2160h (90 days).
+	CertLifetime *durationpb.Duration `protobuf:"bytes,6,opt,name=cert_lifetime,json=certLifetime,proto3" json:"cert_lifetime,omitempty"`
+	// The longest an enrollment token may stay valid. Default 24h, between 1m
+	// and 720h (30 days).
+	MaxTokenTtl *durationpb.Duration `protobuf:"bytes,7,opt,name=max_token_ttl,json=maxTokenTtl,proto3" json:"max_token_ttl,omitempty"`
+	// Enrollment and renewal requests per second one source address (an IPv4
+	// address or an IPv6 /64) may make, token bucket. Default 1.
+	RatePerSource float64 `protobuf:"fixed64,8,opt,name=rate_per_source,json=ratePerSource,proto3" json:"rate_per_source,omitempty"`
+	// The token bucket's size. Default 20: a shared office address can enroll
+	// a few phones at once.
+	BurstPerSource uint32 `protobuf:"varint,9,opt,name=burst_per_source,json=burstPerSource,proto3" json:"burst_per_source,omitempty"`
+	// PEM certificate of the CA that signs the gateway's server certificate
+	// (tls.cert_file): the trust anchor that enrollment bundles pin and that
+	// enrolled devices trust. Default: the issuer of tls.cert_file's leaf,
+	// found in tls.cert_file itself or in tls.client_ca_file.
+	ServerCaFile  string `protobuf:"bytes,10,opt,name=server_ca_file,json=serverCaFile,proto3" json:"server_ca_file,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Enroll) Reset() {
+	*x = Enroll{}
+	mi := &file_msg_config_v1_config_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Enroll) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Enroll) ProtoMessage() {}
+
+func (x *Enroll) ProtoReflect() protoreflect.Message {
+	mi := &file_msg_config_v1_config_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Enroll.ProtoReflect.Descriptor instead.
+func (*Enroll) Descriptor() ([]byte, []int) {
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Enroll) GetListen() string {
+	if x != nil {
+		return x.Listen
+	}
+	return ""
+}
+
+func (x *Enroll) GetAdvertiseAddress() string {
+	if x != nil {
+		return x.AdvertiseAddress
+	}
+	return ""
+}
+
+func (x *Enroll) GetGatewayAddress() string {
+	if x != nil {
+		return x.GatewayAddress
+	}
+	return ""
+}
+
+func (x *Enroll) GetCaCertFile() string {
+	if x != nil {
+		return x.CaCertFile
+	}
+	return ""
+}
+
+func (x *Enroll) GetCaKeyFile() string {
+	if x != nil {
+		return x.CaKeyFile
+	}
+	return ""
+}
+
+func (x *Enroll) GetCertLifetime() *durationpb.Duration {
+	if x != nil {
+		return x.CertLifetime
+	}
+	return nil
+}
+
+func (x *Enroll) GetMaxTokenTtl() *durationpb.Duration {
+	if x != nil {
+		return x.MaxTokenTtl
+	}
+	return nil
+}
+
+func (x *Enroll) GetRatePerSource() float64 {
+	if x != nil {
+		return x.RatePerSource
+	}
+	return 0
+}
+
+func (x *Enroll) GetBurstPerSource() uint32 {
+	if x != nil {
+		return x.BurstPerSource
+	}
+	return 0
+}
+
+func (x *Enroll) GetServerCaFile() string {
+	if x != nil {
+		return x.ServerCaFile
+	}
+	return ""
+}
+
 // ServerTLS names the files of the data-plane listener.
 type ServerTLS struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -386,7 +543,7 @@ type ServerTLS struct {
 
 func (x *ServerTLS) Reset() {
 	*x = ServerTLS{}
-	mi := &file_msg_config_v1_config_proto_msgTypes[2]
+	mi := &file_msg_config_v1_config_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -398,7 +555,7 @@ func (x *ServerTLS) String() string {
 func (*ServerTLS) ProtoMessage() {}
 
 func (x *ServerTLS) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_config_v1_config_proto_msgTypes[2]
+	mi := &file_msg_config_v1_config_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -411,7 +568,7 @@ func (x *ServerTLS) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerTLS.ProtoReflect.Descriptor instead.
 func (*ServerTLS) Descriptor() ([]byte, []int) {
-	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{2}
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ServerTLS) GetCertFile() string {
@@ -519,7 +676,7 @@ type Limits struct {
 
 func (x *Limits) Reset() {
 	*x = Limits{}
-	mi := &file_msg_config_v1_config_proto_msgTypes[3]
+	mi := &file_msg_config_v1_config_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -531,7 +688,7 @@ func (x *Limits) String() string {
 func (*Limits) ProtoMessage() {}
 
 func (x *Limits) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_config_v1_config_proto_msgTypes[3]
+	mi := &file_msg_config_v1_config_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -544,7 +701,7 @@ func (x *Limits) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Limits.ProtoReflect.Descriptor instead.
 func (*Limits) Descriptor() ([]byte, []int) {
-	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{3}
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Limits) GetMaxMessageBytes() int64 {
@@ -683,7 +840,7 @@ type Keepalive struct {
 
 func (x *Keepalive) Reset() {
 	*x = Keepalive{}
-	mi := &file_msg_config_v1_config_proto_msgTypes[4]
+	mi := &file_msg_config_v1_config_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -695,7 +852,7 @@ func (x *Keepalive) String() string {
 func (*Keepalive) ProtoMessage() {}
 
 func (x *Keepalive) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_config_v1_config_proto_msgTypes[4]
+	mi := &file_msg_config_v1_config_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -708,7 +865,7 @@ func (x *Keepalive) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Keepalive.ProtoReflect.Descriptor instead.
 func (*Keepalive) Descriptor() ([]byte, []int) {
-	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{4}
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Keepalive) GetPingInterval() *durationpb.Duration {
@@ -752,7 +909,7 @@ type Log struct {
 
 func (x *Log) Reset() {
 	*x = Log{}
-	mi := &file_msg_config_v1_config_proto_msgTypes[5]
+	mi := &file_msg_config_v1_config_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -764,7 +921,7 @@ func (x *Log) String() string {
 func (*Log) ProtoMessage() {}
 
 func (x *Log) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_config_v1_config_proto_msgTypes[5]
+	mi := &file_msg_config_v1_config_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -777,7 +934,7 @@ func (x *Log) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Log.ProtoReflect.Descriptor instead.
 func (*Log) Descriptor() ([]byte, []int) {
-	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{5}
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Log) GetLevel() string {
@@ -809,7 +966,7 @@ type RelayHeaders struct {
 
 func (x *RelayHeaders) Reset() {
 	*x = RelayHeaders{}
-	mi := &file_msg_config_v1_config_proto_msgTypes[6]
+	mi := &file_msg_config_v1_config_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -821,7 +978,7 @@ func (x *RelayHeaders) String() string {
 func (*RelayHeaders) ProtoMessage() {}
 
 func (x *RelayHeaders) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_config_v1_config_proto_msgTypes[6]
+	mi := &file_msg_config_v1_config_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -834,7 +991,7 @@ func (x *RelayHeaders) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RelayHeaders.ProtoReflect.Descriptor instead.
 func (*RelayHeaders) Descriptor() ([]byte, []int) {
-	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{6}
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RelayHeaders) GetIdentity() string {
@@ -870,7 +1027,7 @@ type Tracing struct {
 
 func (x *Tracing) Reset() {
 	*x = Tracing{}
-	mi := &file_msg_config_v1_config_proto_msgTypes[7]
+	mi := &file_msg_config_v1_config_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -882,7 +1039,7 @@ func (x *Tracing) String() string {
 func (*Tracing) ProtoMessage() {}
 
 func (x *Tracing) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_config_v1_config_proto_msgTypes[7]
+	mi := &file_msg_config_v1_config_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -895,7 +1052,7 @@ func (x *Tracing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Tracing.ProtoReflect.Descriptor instead.
 func (*Tracing) Descriptor() ([]byte, []int) {
-	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{7}
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Tracing) GetEndpoint() string {
@@ -942,7 +1099,7 @@ type Admin struct {
 
 func (x *Admin) Reset() {
 	*x = Admin{}
-	mi := &file_msg_config_v1_config_proto_msgTypes[8]
+	mi := &file_msg_config_v1_config_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -954,7 +1111,7 @@ func (x *Admin) String() string {
 func (*Admin) ProtoMessage() {}
 
 func (x *Admin) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_config_v1_config_proto_msgTypes[8]
+	mi := &file_msg_config_v1_config_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -967,7 +1124,7 @@ func (x *Admin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Admin.ProtoReflect.Descriptor instead.
 func (*Admin) Descriptor() ([]byte, []int) {
-	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{8}
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Admin) GetTokens() []*AdminToken {
@@ -1014,7 +1171,7 @@ type AdminTLS struct {
 
 func (x *AdminTLS) Reset() {
 	*x = AdminTLS{}
-	mi := &file_msg_config_v1_config_proto_msgTypes[9]
+	mi := &file_msg_config_v1_config_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1026,7 +1183,7 @@ func (x *AdminTLS) String() string {
 func (*AdminTLS) ProtoMessage() {}
 
 func (x *AdminTLS) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_config_v1_config_proto_msgTypes[9]
+	mi := &file_msg_config_v1_config_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1039,7 +1196,7 @@ func (x *AdminTLS) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminTLS.ProtoReflect.Descriptor instead.
 func (*AdminTLS) Descriptor() ([]byte, []int) {
-	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{9}
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *AdminTLS) GetCertFile() string {
@@ -1081,7 +1238,7 @@ type AdminClient struct {
 
 func (x *AdminClient) Reset() {
 	*x = AdminClient{}
-	mi := &file_msg_config_v1_config_proto_msgTypes[10]
+	mi := &file_msg_config_v1_config_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1093,7 +1250,7 @@ func (x *AdminClient) String() string {
 func (*AdminClient) ProtoMessage() {}
 
 func (x *AdminClient) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_config_v1_config_proto_msgTypes[10]
+	mi := &file_msg_config_v1_config_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1106,7 +1263,7 @@ func (x *AdminClient) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminClient.ProtoReflect.Descriptor instead.
 func (*AdminClient) Descriptor() ([]byte, []int) {
-	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{10}
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AdminClient) GetName() string {
@@ -1153,7 +1310,7 @@ type AdminToken struct {
 
 func (x *AdminToken) Reset() {
 	*x = AdminToken{}
-	mi := &file_msg_config_v1_config_proto_msgTypes[11]
+	mi := &file_msg_config_v1_config_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1165,7 +1322,7 @@ func (x *AdminToken) String() string {
 func (*AdminToken) ProtoMessage() {}
 
 func (x *AdminToken) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_config_v1_config_proto_msgTypes[11]
+	mi := &file_msg_config_v1_config_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1178,7 +1335,7 @@ func (x *AdminToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminToken.ProtoReflect.Descriptor instead.
 func (*AdminToken) Descriptor() ([]byte, []int) {
-	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{11}
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AdminToken) GetName() string {
@@ -1227,7 +1384,7 @@ type Audit struct {
 
 func (x *Audit) Reset() {
 	*x = Audit{}
-	mi := &file_msg_config_v1_config_proto_msgTypes[12]
+	mi := &file_msg_config_v1_config_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1239,7 +1396,7 @@ func (x *Audit) String() string {
 func (*Audit) ProtoMessage() {}
 
 func (x *Audit) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_config_v1_config_proto_msgTypes[12]
+	mi := &file_msg_config_v1_config_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1252,7 +1409,7 @@ func (x *Audit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Audit.ProtoReflect.Descriptor instead.
 func (*Audit) Descriptor() ([]byte, []int) {
-	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{12}
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Audit) GetJsonlFile() string {
@@ -1308,7 +1465,7 @@ type AuditWitness struct {
 
 func (x *AuditWitness) Reset() {
 	*x = AuditWitness{}
-	mi := &file_msg_config_v1_config_proto_msgTypes[13]
+	mi := &file_msg_config_v1_config_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1320,7 +1477,7 @@ func (x *AuditWitness) String() string {
 func (*AuditWitness) ProtoMessage() {}
 
 func (x *AuditWitness) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_config_v1_config_proto_msgTypes[13]
+	mi := &file_msg_config_v1_config_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1333,7 +1490,7 @@ func (x *AuditWitness) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditWitness.ProtoReflect.Descriptor instead.
 func (*AuditWitness) Descriptor() ([]byte, []int) {
-	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{13}
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *AuditWitness) GetFile() string {
@@ -1363,7 +1520,7 @@ type Store struct {
 
 func (x *Store) Reset() {
 	*x = Store{}
-	mi := &file_msg_config_v1_config_proto_msgTypes[14]
+	mi := &file_msg_config_v1_config_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1375,7 +1532,7 @@ func (x *Store) String() string {
 func (*Store) ProtoMessage() {}
 
 func (x *Store) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_config_v1_config_proto_msgTypes[14]
+	mi := &file_msg_config_v1_config_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1388,7 +1545,7 @@ func (x *Store) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Store.ProtoReflect.Descriptor instead.
 func (*Store) Descriptor() ([]byte, []int) {
-	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{14}
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Store) GetEtcd() *Etcd {
@@ -1422,7 +1579,7 @@ type Etcd struct {
 
 func (x *Etcd) Reset() {
 	*x = Etcd{}
-	mi := &file_msg_config_v1_config_proto_msgTypes[15]
+	mi := &file_msg_config_v1_config_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1434,7 +1591,7 @@ func (x *Etcd) String() string {
 func (*Etcd) ProtoMessage() {}
 
 func (x *Etcd) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_config_v1_config_proto_msgTypes[15]
+	mi := &file_msg_config_v1_config_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1447,7 +1604,7 @@ func (x *Etcd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Etcd.ProtoReflect.Descriptor instead.
 func (*Etcd) Descriptor() ([]byte, []int) {
-	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{15}
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Etcd) GetEndpoints() []string {
@@ -1505,7 +1662,7 @@ type EtcdTLS struct {
 
 func (x *EtcdTLS) Reset() {
 	*x = EtcdTLS{}
-	mi := &file_msg_config_v1_config_proto_msgTypes[16]
+	mi := &file_msg_config_v1_config_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1517,7 +1674,7 @@ func (x *EtcdTLS) String() string {
 func (*EtcdTLS) ProtoMessage() {}
 
 func (x *EtcdTLS) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_config_v1_config_proto_msgTypes[16]
+	mi := &file_msg_config_v1_config_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1530,7 +1687,7 @@ func (x *EtcdTLS) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EtcdTLS.ProtoReflect.Descriptor instead.
 func (*EtcdTLS) Descriptor() ([]byte, []int) {
-	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{16}
+	return file_msg_config_v1_config_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *EtcdTLS) GetCaFile() string {
@@ -1565,7 +1722,7 @@ var File_msg_config_v1_config_proto protoreflect.FileDescriptor
 
 const file_msg_config_v1_config_proto_rawDesc = "" +
 	"\n" +
-	"\x1amsg/config/v1/config.proto\x12\rmsg.config.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cmsg/admin/v1/resources.proto\"\xdb\x05\n" +
+	"\x1amsg/config/v1/config.proto\x12\rmsg.config.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cmsg/admin/v1/resources.proto\"\x8a\x06\n" +
 	"\x06Config\x12\x16\n" +
 	"\x06listen\x18\x01 \x01(\tR\x06listen\x12!\n" +
 	"\fadmin_listen\x18\x02 \x01(\tR\vadminListen\x12*\n" +
@@ -1583,14 +1740,28 @@ const file_msg_config_v1_config_proto_rawDesc = "" +
 	"\x05audit\x18\x16 \x01(\v2\x14.msg.config.v1.AuditR\x05audit\x12*\n" +
 	"\x05store\x18\x17 \x01(\v2\x14.msg.config.v1.StoreR\x05store\x126\n" +
 	"\tkeepalive\x18\x18 \x01(\v2\x18.msg.config.v1.KeepaliveR\tkeepalive\x126\n" +
-	"\tassertion\x18\x19 \x01(\v2\x18.msg.config.v1.AssertionR\tassertion\"\xcd\x01\n" +
+	"\tassertion\x18\x19 \x01(\v2\x18.msg.config.v1.AssertionR\tassertion\x12-\n" +
+	"\x06enroll\x18\x1a \x01(\v2\x15.msg.config.v1.EnrollR\x06enroll\"\xcd\x01\n" +
 	"\tAssertion\x12\x16\n" +
 	"\x06issuer\x18\x01 \x01(\tR\x06issuer\x12\x16\n" +
 	"\x06header\x18\x02 \x01(\tR\x06header\x12+\n" +
 	"\x03ttl\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\x12B\n" +
 	"\x0frotation_period\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0erotationPeriod\x12\x1f\n" +
 	"\vjwks_listen\x18\x05 \x01(\tR\n" +
-	"jwksListen\"\xeb\x01\n" +
+	"jwksListen\"\xaf\x03\n" +
+	"\x06Enroll\x12\x16\n" +
+	"\x06listen\x18\x01 \x01(\tR\x06listen\x12+\n" +
+	"\x11advertise_address\x18\x02 \x01(\tR\x10advertiseAddress\x12'\n" +
+	"\x0fgateway_address\x18\x03 \x01(\tR\x0egatewayAddress\x12 \n" +
+	"\fca_cert_file\x18\x04 \x01(\tR\n" +
+	"caCertFile\x12\x1e\n" +
+	"\vca_key_file\x18\x05 \x01(\tR\tcaKeyFile\x12>\n" +
+	"\rcert_lifetime\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\fcertLifetime\x12=\n" +
+	"\rmax_token_ttl\x18\a \x01(\v2\x19.google.protobuf.DurationR\vmaxTokenTtl\x12&\n" +
+	"\x0frate_per_source\x18\b \x01(\x01R\rratePerSource\x12(\n" +
+	"\x10burst_per_source\x18\t \x01(\rR\x0eburstPerSource\x12$\n" +
+	"\x0eserver_ca_file\x18\n" +
+	" \x01(\tR\fserverCaFile\"\xeb\x01\n" +
 	"\tServerTLS\x12\x1b\n" +
 	"\tcert_file\x18\x01 \x01(\tR\bcertFile\x12\x19\n" +
 	"\bkey_file\x18\x02 \x01(\tR\akeyFile\x12$\n" +
@@ -1695,70 +1866,74 @@ func file_msg_config_v1_config_proto_rawDescGZIP() []byte {
 }
 
 var file_msg_config_v1_config_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_msg_config_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_msg_config_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_msg_config_v1_config_proto_goTypes = []any{
 	(AdminRole)(0),              // 0: msg.config.v1.AdminRole
 	(*Config)(nil),              // 1: msg.config.v1.Config
 	(*Assertion)(nil),           // 2: msg.config.v1.Assertion
-	(*ServerTLS)(nil),           // 3: msg.config.v1.ServerTLS
-	(*Limits)(nil),              // 4: msg.config.v1.Limits
-	(*Keepalive)(nil),           // 5: msg.config.v1.Keepalive
-	(*Log)(nil),                 // 6: msg.config.v1.Log
-	(*RelayHeaders)(nil),        // 7: msg.config.v1.RelayHeaders
-	(*Tracing)(nil),             // 8: msg.config.v1.Tracing
-	(*Admin)(nil),               // 9: msg.config.v1.Admin
-	(*AdminTLS)(nil),            // 10: msg.config.v1.AdminTLS
-	(*AdminClient)(nil),         // 11: msg.config.v1.AdminClient
-	(*AdminToken)(nil),          // 12: msg.config.v1.AdminToken
-	(*Audit)(nil),               // 13: msg.config.v1.Audit
-	(*AuditWitness)(nil),        // 14: msg.config.v1.AuditWitness
-	(*Store)(nil),               // 15: msg.config.v1.Store
-	(*Etcd)(nil),                // 16: msg.config.v1.Etcd
-	(*EtcdTLS)(nil),             // 17: msg.config.v1.EtcdTLS
-	(*v1.Host)(nil),             // 18: msg.admin.v1.Host
-	(*v1.Rule)(nil),             // 19: msg.admin.v1.Rule
-	(*durationpb.Duration)(nil), // 20: google.protobuf.Duration
+	(*Enroll)(nil),              // 3: msg.config.v1.Enroll
+	(*ServerTLS)(nil),           // 4: msg.config.v1.ServerTLS
+	(*Limits)(nil),              // 5: msg.config.v1.Limits
+	(*Keepalive)(nil),           // 6: msg.config.v1.Keepalive
+	(*Log)(nil),                 // 7: msg.config.v1.Log
+	(*RelayHeaders)(nil),        // 8: msg.config.v1.RelayHeaders
+	(*Tracing)(nil),             // 9: msg.config.v1.Tracing
+	(*Admin)(nil),               // 10: msg.config.v1.Admin
+	(*AdminTLS)(nil),            // 11: msg.config.v1.AdminTLS
+	(*AdminClient)(nil),         // 12: msg.config.v1.AdminClient
+	(*AdminToken)(nil),          // 13: msg.config.v1.AdminToken
+	(*Audit)(nil),               // 14: msg.config.v1.Audit
+	(*AuditWitness)(nil),        // 15: msg.config.v1.AuditWitness
+	(*Store)(nil),               // 16: msg.config.v1.Store
+	(*Etcd)(nil),                // 17: msg.config.v1.Etcd
+	(*EtcdTLS)(nil),             // 18: msg.config.v1.EtcdTLS
+	(*v1.Host)(nil),             // 19: msg.admin.v1.Host
+	(*v1.Rule)(nil),             // 20: msg.admin.v1.Rule
+	(*durationpb.Duration)(nil), // 21: google.protobuf.Duration
 }
 var file_msg_config_v1_config_proto_depIdxs = []int32{
-	3,  // 0: msg.config.v1.Config.tls:type_name -> msg.config.v1.ServerTLS
-	18, // 1: msg.config.v1.Config.hosts:type_name -> msg.admin.v1.Host
-	19, // 2: msg.config.v1.Config.rules:type_name -> msg.admin.v1.Rule
-	4,  // 3: msg.config.v1.Config.limits:type_name -> msg.config.v1.Limits
-	6,  // 4: msg.config.v1.Config.log:type_name -> msg.config.v1.Log
-	7,  // 5: msg.config.v1.Config.relay_headers:type_name -> msg.config.v1.RelayHeaders
-	20, // 6: msg.config.v1.Config.drain_timeout:type_name -> google.protobuf.Duration
-	8,  // 7: msg.config.v1.Config.tracing:type_name -> msg.config.v1.Tracing
-	9,  // 8: msg.config.v1.Config.admin:type_name -> msg.config.v1.Admin
-	13, // 9: msg.config.v1.Config.audit:type_name -> msg.config.v1.Audit
-	15, // 10: msg.config.v1.Config.store:type_name -> msg.config.v1.Store
-	5,  // 11: msg.config.v1.Config.keepalive:type_name -> msg.config.v1.Keepalive
+	4,  // 0: msg.config.v1.Config.tls:type_name -> msg.config.v1.ServerTLS
+	19, // 1: msg.config.v1.Config.hosts:type_name -> msg.admin.v1.Host
+	20, // 2: msg.config.v1.Config.rules:type_name -> msg.admin.v1.Rule
+	5,  // 3: msg.config.v1.Config.limits:type_name -> msg.config.v1.Limits
+	7,  // 4: msg.config.v1.Config.log:type_name -> msg.config.v1.Log
+	8,  // 5: msg.config.v1.Config.relay_headers:type_name -> msg.config.v1.RelayHeaders
+	21, // 6: msg.config.v1.Config.drain_timeout:type_name -> google.protobuf.Duration
+	9,  // 7: msg.config.v1.Config.tracing:type_name -> msg.config.v1.Tracing
+	10, // 8: msg.config.v1.Config.admin:type_name -> msg.config.v1.Admin
+	14, // 9: msg.config.v1.Config.audit:type_name -> msg.config.v1.Audit
+	16, // 10: msg.config.v1.Config.store:type_name -> msg.config.v1.Store
+	6,  // 11: msg.config.v1.Config.keepalive:type_name -> msg.config.v1.Keepalive
 	2,  // 12: msg.config.v1.Config.assertion:type_name -> msg.config.v1.Assertion
-	20, // 13: msg.config.v1.Assertion.ttl:type_name -> google.protobuf.Duration
-	20, // 14: msg.config.v1.Assertion.rotation_period:type_name -> google.protobuf.Duration
-	20, // 15: msg.config.v1.ServerTLS.reload_interval:type_name -> google.protobuf.Duration
-	20, // 16: msg.config.v1.Limits.handshake_timeout:type_name -> google.protobuf.Duration
-	20, // 17: msg.config.v1.Limits.first_message_timeout:type_name -> google.protobuf.Duration
-	20, // 18: msg.config.v1.Limits.response_write_timeout:type_name -> google.protobuf.Duration
-	20, // 19: msg.config.v1.Keepalive.ping_interval:type_name -> google.protobuf.Duration
-	20, // 20: msg.config.v1.Keepalive.ping_timeout:type_name -> google.protobuf.Duration
-	20, // 21: msg.config.v1.Keepalive.min_client_ping_interval:type_name -> google.protobuf.Duration
-	20, // 22: msg.config.v1.Keepalive.max_connection_idle:type_name -> google.protobuf.Duration
-	12, // 23: msg.config.v1.Admin.tokens:type_name -> msg.config.v1.AdminToken
-	10, // 24: msg.config.v1.Admin.tls:type_name -> msg.config.v1.AdminTLS
-	11, // 25: msg.config.v1.Admin.clients:type_name -> msg.config.v1.AdminClient
-	0,  // 26: msg.config.v1.AdminClient.role:type_name -> msg.config.v1.AdminRole
-	0,  // 27: msg.config.v1.AdminToken.role:type_name -> msg.config.v1.AdminRole
-	20, // 28: msg.config.v1.Audit.max_age:type_name -> google.protobuf.Duration
-	20, // 29: msg.config.v1.Audit.checkpoint_interval:type_name -> google.protobuf.Duration
-	14, // 30: msg.config.v1.Audit.witness:type_name -> msg.config.v1.AuditWitness
-	16, // 31: msg.config.v1.Store.etcd:type_name -> msg.config.v1.Etcd
-	20, // 32: msg.config.v1.Etcd.dial_timeout:type_name -> google.protobuf.Duration
-	17, // 33: msg.config.v1.Etcd.tls:type_name -> msg.config.v1.EtcdTLS
-	34, // [34:34] is the sub-list for method output_type
-	34, // [34:34] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	3,  // 13: msg.config.v1.Config.enroll:type_name -> msg.config.v1.Enroll
+	21, // 14: msg.config.v1.Assertion.ttl:type_name -> google.protobuf.Duration
+	21, // 15: msg.config.v1.Assertion.rotation_period:type_name -> google.protobuf.Duration
+	21, // 16: msg.config.v1.Enroll.cert_lifetime:type_name -> google.protobuf.Duration
+	21, // 17: msg.config.v1.Enroll.max_token_ttl:type_name -> google.protobuf.Duration
+	21, // 18: msg.config.v1.ServerTLS.reload_interval:type_name -> google.protobuf.Duration
+	21, // 19: msg.config.v1.Limits.handshake_timeout:type_name -> google.protobuf.Duration
+	21, // 20: msg.config.v1.Limits.first_message_timeout:type_name -> google.protobuf.Duration
+	21, // 21: msg.config.v1.Limits.response_write_timeout:type_name -> google.protobuf.Duration
+	21, // 22: msg.config.v1.Keepalive.ping_interval:type_name -> google.protobuf.Duration
+	21, // 23: msg.config.v1.Keepalive.ping_timeout:type_name -> google.protobuf.Duration
+	21, // 24: msg.config.v1.Keepalive.min_client_ping_interval:type_name -> google.protobuf.Duration
+	21, // 25: msg.config.v1.Keepalive.max_connection_idle:type_name -> google.protobuf.Duration
+	13, // 26: msg.config.v1.Admin.tokens:type_name -> msg.config.v1.AdminToken
+	11, // 27: msg.config.v1.Admin.tls:type_name -> msg.config.v1.AdminTLS
+	12, // 28: msg.config.v1.Admin.clients:type_name -> msg.config.v1.AdminClient
+	0,  // 29: msg.config.v1.AdminClient.role:type_name -> msg.config.v1.AdminRole
+	0,  // 30: msg.config.v1.AdminToken.role:type_name -> msg.config.v1.AdminRole
+	21, // 31: msg.config.v1.Audit.max_age:type_name -> google.protobuf.Duration
+	21, // 32: msg.config.v1.Audit.checkpoint_interval:type_name -> google.protobuf.Duration
+	15, // 33: msg.config.v1.Audit.witness:type_name -> msg.config.v1.AuditWitness
+	17, // 34: msg.config.v1.Store.etcd:type_name -> msg.config.v1.Etcd
+	21, // 35: msg.config.v1.Etcd.dial_timeout:type_name -> google.protobuf.Duration
+	18, // 36: msg.config.v1.Etcd.tls:type_name -> msg.config.v1.EtcdTLS
+	37, // [37:37] is the sub-list for method output_type
+	37, // [37:37] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_msg_config_v1_config_proto_init() }
@@ -1766,14 +1941,14 @@ func file_msg_config_v1_config_proto_init() {
 	if File_msg_config_v1_config_proto != nil {
 		return
 	}
-	file_msg_config_v1_config_proto_msgTypes[7].OneofWrappers = []any{}
+	file_msg_config_v1_config_proto_msgTypes[8].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_msg_config_v1_config_proto_rawDesc), len(file_msg_config_v1_config_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -11211,6 +11211,6657 @@ public final class Admin {
     }
   }
 
+  public interface ListEnrollmentTokensRequestOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.admin.v1.ListEnrollmentTokensRequest)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * At most this many tokens; 0 means 100, more than 1000 means 1000.
+     * </pre>
+     *
+     * <code>int32 page_size = 1 [json_name = "pageSize"];</code>
+     * @return The pageSize.
+     */
+    int getPageSize();
+
+    /**
+     * <pre>
+     * The next_page_token of the previous page, or empty for the first.
+     * </pre>
+     *
+     * <code>string page_token = 2 [json_name = "pageToken"];</code>
+     * @return The pageToken.
+     */
+    java.lang.String getPageToken();
+    /**
+     * <pre>
+     * The next_page_token of the previous page, or empty for the first.
+     * </pre>
+     *
+     * <code>string page_token = 2 [json_name = "pageToken"];</code>
+     * @return The bytes for pageToken.
+     */
+    com.google.protobuf.ByteString
+        getPageTokenBytes();
+  }
+  /**
+   * <pre>
+   * ListEnrollmentTokensRequest pages through the enrollment tokens.
+   * </pre>
+   *
+   * Protobuf type {@code msg.admin.v1.ListEnrollmentTokensRequest}
+   */
+  public  static final class ListEnrollmentTokensRequest extends
+      com.google.protobuf.GeneratedMessageLite<
+          ListEnrollmentTokensRequest, ListEnrollmentTokensRequest.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.admin.v1.ListEnrollmentTokensRequest)
+      ListEnrollmentTokensRequestOrBuilder {
+    private ListEnrollmentTokensRequest() {
+      pageToken_ = "";
+    }
+    public static final int PAGE_SIZE_FIELD_NUMBER = 1;
+    private int pageSize_;
+    /**
+     * <pre>
+     * At most this many tokens; 0 means 100, more than 1000 means 1000.
+     * </pre>
+     *
+     * <code>int32 page_size = 1 [json_name = "pageSize"];</code>
+     * @return The pageSize.
+     */
+    @java.lang.Override
+    public int getPageSize() {
+      return pageSize_;
+    }
+    /**
+     * <pre>
+     * At most this many tokens; 0 means 100, more than 1000 means 1000.
+     * </pre>
+     *
+     * <code>int32 page_size = 1 [json_name = "pageSize"];</code>
+     * @param value The pageSize to set.
+     */
+    private void setPageSize(int value) {
+      
+      pageSize_ = value;
+    }
+    /**
+     * <pre>
+     * At most this many tokens; 0 means 100, more than 1000 means 1000.
+     * </pre>
+     *
+     * <code>int32 page_size = 1 [json_name = "pageSize"];</code>
+     */
+    private void clearPageSize() {
+
+      pageSize_ = 0;
+    }
+
+    public static final int PAGE_TOKEN_FIELD_NUMBER = 2;
+    private java.lang.String pageToken_;
+    /**
+     * <pre>
+     * The next_page_token of the previous page, or empty for the first.
+     * </pre>
+     *
+     * <code>string page_token = 2 [json_name = "pageToken"];</code>
+     * @return The pageToken.
+     */
+    @java.lang.Override
+    public java.lang.String getPageToken() {
+      return pageToken_;
+    }
+    /**
+     * <pre>
+     * The next_page_token of the previous page, or empty for the first.
+     * </pre>
+     *
+     * <code>string page_token = 2 [json_name = "pageToken"];</code>
+     * @return The bytes for pageToken.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getPageTokenBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(pageToken_);
+    }
+    /**
+     * <pre>
+     * The next_page_token of the previous page, or empty for the first.
+     * </pre>
+     *
+     * <code>string page_token = 2 [json_name = "pageToken"];</code>
+     * @param value The pageToken to set.
+     */
+    private void setPageToken(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      pageToken_ = value;
+    }
+    /**
+     * <pre>
+     * The next_page_token of the previous page, or empty for the first.
+     * </pre>
+     *
+     * <code>string page_token = 2 [json_name = "pageToken"];</code>
+     */
+    private void clearPageToken() {
+
+      pageToken_ = getDefaultInstance().getPageToken();
+    }
+    /**
+     * <pre>
+     * The next_page_token of the previous page, or empty for the first.
+     * </pre>
+     *
+     * <code>string page_token = 2 [json_name = "pageToken"];</code>
+     * @param value The bytes for pageToken to set.
+     */
+    private void setPageTokenBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      pageToken_ = value.toStringUtf8();
+
+    }
+
+    public static msg.admin.v1.Admin.ListEnrollmentTokensRequest parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.ListEnrollmentTokensRequest parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.ListEnrollmentTokensRequest parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.ListEnrollmentTokensRequest parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.ListEnrollmentTokensRequest parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.ListEnrollmentTokensRequest parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.ListEnrollmentTokensRequest parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.ListEnrollmentTokensRequest parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.admin.v1.Admin.ListEnrollmentTokensRequest parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.admin.v1.Admin.ListEnrollmentTokensRequest parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.ListEnrollmentTokensRequest parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.ListEnrollmentTokensRequest parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.admin.v1.Admin.ListEnrollmentTokensRequest prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * ListEnrollmentTokensRequest pages through the enrollment tokens.
+     * </pre>
+     *
+     * Protobuf type {@code msg.admin.v1.ListEnrollmentTokensRequest}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.admin.v1.Admin.ListEnrollmentTokensRequest, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.admin.v1.ListEnrollmentTokensRequest)
+        msg.admin.v1.Admin.ListEnrollmentTokensRequestOrBuilder {
+      // Construct using msg.admin.v1.Admin.ListEnrollmentTokensRequest.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * At most this many tokens; 0 means 100, more than 1000 means 1000.
+       * </pre>
+       *
+       * <code>int32 page_size = 1 [json_name = "pageSize"];</code>
+       * @return The pageSize.
+       */
+      @java.lang.Override
+      public int getPageSize() {
+        return instance.getPageSize();
+      }
+      /**
+       * <pre>
+       * At most this many tokens; 0 means 100, more than 1000 means 1000.
+       * </pre>
+       *
+       * <code>int32 page_size = 1 [json_name = "pageSize"];</code>
+       * @param value The pageSize to set.
+       * @return This builder for chaining.
+       */
+      public Builder setPageSize(int value) {
+        copyOnWrite();
+        instance.setPageSize(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * At most this many tokens; 0 means 100, more than 1000 means 1000.
+       * </pre>
+       *
+       * <code>int32 page_size = 1 [json_name = "pageSize"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearPageSize() {
+        copyOnWrite();
+        instance.clearPageSize();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The next_page_token of the previous page, or empty for the first.
+       * </pre>
+       *
+       * <code>string page_token = 2 [json_name = "pageToken"];</code>
+       * @return The pageToken.
+       */
+      @java.lang.Override
+      public java.lang.String getPageToken() {
+        return instance.getPageToken();
+      }
+      /**
+       * <pre>
+       * The next_page_token of the previous page, or empty for the first.
+       * </pre>
+       *
+       * <code>string page_token = 2 [json_name = "pageToken"];</code>
+       * @return The bytes for pageToken.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getPageTokenBytes() {
+        return instance.getPageTokenBytes();
+      }
+      /**
+       * <pre>
+       * The next_page_token of the previous page, or empty for the first.
+       * </pre>
+       *
+       * <code>string page_token = 2 [json_name = "pageToken"];</code>
+       * @param value The pageToken to set.
+       * @return This builder for chaining.
+       */
+      public Builder setPageToken(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setPageToken(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The next_page_token of the previous page, or empty for the first.
+       * </pre>
+       *
+       * <code>string page_token = 2 [json_name = "pageToken"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearPageToken() {
+        copyOnWrite();
+        instance.clearPageToken();
+        return this;
+      }
+      /**
+       * <pre>
+       * The next_page_token of the previous page, or empty for the first.
+       * </pre>
+       *
+       * <code>string page_token = 2 [json_name = "pageToken"];</code>
+       * @param value The bytes for pageToken to set.
+       * @return This builder for chaining.
+       */
+      public Builder setPageTokenBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setPageTokenBytes(value);
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.admin.v1.ListEnrollmentTokensRequest)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.admin.v1.Admin.ListEnrollmentTokensRequest();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "pageSize_",
+              "pageToken_",
+            };
+            java.lang.String info =
+                "\u0000\u0002\u0000\u0000\u0001\u0002\u0002\u0000\u0000\u0000\u0001\u0004\u0002\u0208" +
+                "";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.admin.v1.Admin.ListEnrollmentTokensRequest> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.admin.v1.Admin.ListEnrollmentTokensRequest.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.admin.v1.Admin.ListEnrollmentTokensRequest>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.admin.v1.ListEnrollmentTokensRequest)
+    private static final msg.admin.v1.Admin.ListEnrollmentTokensRequest DEFAULT_INSTANCE;
+    static {
+      ListEnrollmentTokensRequest defaultInstance = new ListEnrollmentTokensRequest();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        ListEnrollmentTokensRequest.class, defaultInstance);
+    }
+
+    public static msg.admin.v1.Admin.ListEnrollmentTokensRequest getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<ListEnrollmentTokensRequest> PARSER;
+
+    public static com.google.protobuf.Parser<ListEnrollmentTokensRequest> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
+  public interface ListEnrollmentTokensResponseOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.admin.v1.ListEnrollmentTokensResponse)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * The tokens on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.EnrollmentToken enrollment_tokens = 1 [json_name = "enrollmentTokens"];</code>
+     */
+    java.util.List<msg.admin.v1.Resources.EnrollmentToken> 
+        getEnrollmentTokensList();
+    /**
+     * <pre>
+     * The tokens on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.EnrollmentToken enrollment_tokens = 1 [json_name = "enrollmentTokens"];</code>
+     */
+    msg.admin.v1.Resources.EnrollmentToken getEnrollmentTokens(int index);
+    /**
+     * <pre>
+     * The tokens on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.EnrollmentToken enrollment_tokens = 1 [json_name = "enrollmentTokens"];</code>
+     */
+    int getEnrollmentTokensCount();
+
+    /**
+     * <pre>
+     * Pass as page_token for the next page; empty on the last page.
+     * </pre>
+     *
+     * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+     * @return The nextPageToken.
+     */
+    java.lang.String getNextPageToken();
+    /**
+     * <pre>
+     * Pass as page_token for the next page; empty on the last page.
+     * </pre>
+     *
+     * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+     * @return The bytes for nextPageToken.
+     */
+    com.google.protobuf.ByteString
+        getNextPageTokenBytes();
+
+    /**
+     * <pre>
+     * The store revision the page was read at.
+     * </pre>
+     *
+     * <code>int64 revision = 3 [json_name = "revision"];</code>
+     * @return The revision.
+     */
+    long getRevision();
+  }
+  /**
+   * <pre>
+   * ListEnrollmentTokensResponse is one page of enrollment tokens.
+   * </pre>
+   *
+   * Protobuf type {@code msg.admin.v1.ListEnrollmentTokensResponse}
+   */
+  public  static final class ListEnrollmentTokensResponse extends
+      com.google.protobuf.GeneratedMessageLite<
+          ListEnrollmentTokensResponse, ListEnrollmentTokensResponse.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.admin.v1.ListEnrollmentTokensResponse)
+      ListEnrollmentTokensResponseOrBuilder {
+    private ListEnrollmentTokensResponse() {
+      enrollmentTokens_ = emptyProtobufList();
+      nextPageToken_ = "";
+    }
+    public static final int ENROLLMENT_TOKENS_FIELD_NUMBER = 1;
+    private com.google.protobuf.Internal.ProtobufList<msg.admin.v1.Resources.EnrollmentToken> enrollmentTokens_;
+    /**
+     * <pre>
+     * The tokens on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.EnrollmentToken enrollment_tokens = 1 [json_name = "enrollmentTokens"];</code>
+     */
+    @java.lang.Override
+    public java.util.List<msg.admin.v1.Resources.EnrollmentToken> getEnrollmentTokensList() {
+      return enrollmentTokens_;
+    }
+    /**
+     * <pre>
+     * The tokens on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.EnrollmentToken enrollment_tokens = 1 [json_name = "enrollmentTokens"];</code>
+     */
+    public java.util.List<? extends msg.admin.v1.Resources.EnrollmentTokenOrBuilder> 
+        getEnrollmentTokensOrBuilderList() {
+      return enrollmentTokens_;
+    }
+    /**
+     * <pre>
+     * The tokens on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.EnrollmentToken enrollment_tokens = 1 [json_name = "enrollmentTokens"];</code>
+     */
+    @java.lang.Override
+    public int getEnrollmentTokensCount() {
+      return enrollmentTokens_.size();
+    }
+    /**
+     * <pre>
+     * The tokens on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.EnrollmentToken enrollment_tokens = 1 [json_name = "enrollmentTokens"];</code>
+     */
+    @java.lang.Override
+    public msg.admin.v1.Resources.EnrollmentToken getEnrollmentTokens(int index) {
+      return enrollmentTokens_.get(index);
+    }
+    /**
+     * <pre>
+     * The tokens on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.EnrollmentToken enrollment_tokens = 1 [json_name = "enrollmentTokens"];</code>
+     */
+    public msg.admin.v1.Resources.EnrollmentTokenOrBuilder getEnrollmentTokensOrBuilder(
+        int index) {
+      return enrollmentTokens_.get(index);
+    }
+    private void ensureEnrollmentTokensIsMutable() {
+      com.google.protobuf.Internal.ProtobufList<msg.admin.v1.Resources.EnrollmentToken> tmp = enrollmentTokens_;
+      if (!tmp.isModifiable()) {
+        enrollmentTokens_ =
+            com.google.protobuf.GeneratedMessageLite.mutableCopy(tmp);
+       }
+    }
+
+    /**
+     * <pre>
+     * The tokens on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.EnrollmentToken enrollment_tokens = 1 [json_name = "enrollmentTokens"];</code>
+     */
+    private void setEnrollmentTokens(
+        int index, msg.admin.v1.Resources.EnrollmentToken value) {
+      value.getClass();
+  ensureEnrollmentTokensIsMutable();
+      enrollmentTokens_.set(index, value);
+    }
+    /**
+     * <pre>
+     * The tokens on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.EnrollmentToken enrollment_tokens = 1 [json_name = "enrollmentTokens"];</code>
+     */
+    private void addEnrollmentTokens(msg.admin.v1.Resources.EnrollmentToken value) {
+      value.getClass();
+  ensureEnrollmentTokensIsMutable();
+      enrollmentTokens_.add(value);
+    }
+    /**
+     * <pre>
+     * The tokens on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.EnrollmentToken enrollment_tokens = 1 [json_name = "enrollmentTokens"];</code>
+     */
+    private void addEnrollmentTokens(
+        int index, msg.admin.v1.Resources.EnrollmentToken value) {
+      value.getClass();
+  ensureEnrollmentTokensIsMutable();
+      enrollmentTokens_.add(index, value);
+    }
+    /**
+     * <pre>
+     * The tokens on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.EnrollmentToken enrollment_tokens = 1 [json_name = "enrollmentTokens"];</code>
+     */
+    private void addAllEnrollmentTokens(
+        java.lang.Iterable<? extends msg.admin.v1.Resources.EnrollmentToken> values) {
+      ensureEnrollmentTokensIsMutable();
+      com.google.protobuf.AbstractMessageLite.addAll(
+          values, enrollmentTokens_);
+    }
+    /**
+     * <pre>
+     * The tokens on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.EnrollmentToken enrollment_tokens = 1 [json_name = "enrollmentTokens"];</code>
+     */
+    private void clearEnrollmentTokens() {
+      enrollmentTokens_ = emptyProtobufList();
+    }
+    /**
+     * <pre>
+     * The tokens on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.EnrollmentToken enrollment_tokens = 1 [json_name = "enrollmentTokens"];</code>
+     */
+    private void removeEnrollmentTokens(int index) {
+      ensureEnrollmentTokensIsMutable();
+      enrollmentTokens_.remove(index);
+    }
+
+    public static final int NEXT_PAGE_TOKEN_FIELD_NUMBER = 2;
+    private java.lang.String nextPageToken_;
+    /**
+     * <pre>
+     * Pass as page_token for the next page; empty on the last page.
+     * </pre>
+     *
+     * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+     * @return The nextPageToken.
+     */
+    @java.lang.Override
+    public java.lang.String getNextPageToken() {
+      return nextPageToken_;
+    }
+    /**
+     * <pre>
+     * Pass as page_token for the next page; empty on the last page.
+     * </pre>
+     *
+     * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+     * @return The bytes for nextPageToken.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getNextPageTokenBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(nextPageToken_);
+    }
+    /**
+     * <pre>
+     * Pass as page_token for the next page; empty on the last page.
+     * </pre>
+     *
+     * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+     * @param value The nextPageToken to set.
+     */
+    private void setNextPageToken(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      nextPageToken_ = value;
+    }
+    /**
+     * <pre>
+     * Pass as page_token for the next page; empty on the last page.
+     * </pre>
+     *
+     * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+     */
+    private void clearNextPageToken() {
+
+      nextPageToken_ = getDefaultInstance().getNextPageToken();
+    }
+    /**
+     * <pre>
+     * Pass as page_token for the next page; empty on the last page.
+     * </pre>
+     *
+     * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+     * @param value The bytes for nextPageToken to set.
+     */
+    private void setNextPageTokenBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      nextPageToken_ = value.toStringUtf8();
+
+    }
+
+    public static final int REVISION_FIELD_NUMBER = 3;
+    private long revision_;
+    /**
+     * <pre>
+     * The store revision the page was read at.
+     * </pre>
+     *
+     * <code>int64 revision = 3 [json_name = "revision"];</code>
+     * @return The revision.
+     */
+    @java.lang.Override
+    public long getRevision() {
+      return revision_;
+    }
+    /**
+     * <pre>
+     * The store revision the page was read at.
+     * </pre>
+     *
+     * <code>int64 revision = 3 [json_name = "revision"];</code>
+     * @param value The revision to set.
+     */
+    private void setRevision(long value) {
+      
+      revision_ = value;
+    }
+    /**
+     * <pre>
+     * The store revision the page was read at.
+     * </pre>
+     *
+     * <code>int64 revision = 3 [json_name = "revision"];</code>
+     */
+    private void clearRevision() {
+
+      revision_ = 0L;
+    }
+
+    public static msg.admin.v1.Admin.ListEnrollmentTokensResponse parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.ListEnrollmentTokensResponse parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.ListEnrollmentTokensResponse parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.ListEnrollmentTokensResponse parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.ListEnrollmentTokensResponse parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.ListEnrollmentTokensResponse parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.ListEnrollmentTokensResponse parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.ListEnrollmentTokensResponse parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.admin.v1.Admin.ListEnrollmentTokensResponse parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.admin.v1.Admin.ListEnrollmentTokensResponse parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.ListEnrollmentTokensResponse parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.ListEnrollmentTokensResponse parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.admin.v1.Admin.ListEnrollmentTokensResponse prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * ListEnrollmentTokensResponse is one page of enrollment tokens.
+     * </pre>
+     *
+     * Protobuf type {@code msg.admin.v1.ListEnrollmentTokensResponse}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.admin.v1.Admin.ListEnrollmentTokensResponse, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.admin.v1.ListEnrollmentTokensResponse)
+        msg.admin.v1.Admin.ListEnrollmentTokensResponseOrBuilder {
+      // Construct using msg.admin.v1.Admin.ListEnrollmentTokensResponse.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * The tokens on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.EnrollmentToken enrollment_tokens = 1 [json_name = "enrollmentTokens"];</code>
+       */
+      @java.lang.Override
+      public java.util.List<msg.admin.v1.Resources.EnrollmentToken> getEnrollmentTokensList() {
+        return java.util.Collections.unmodifiableList(
+            instance.getEnrollmentTokensList());
+      }
+      /**
+       * <pre>
+       * The tokens on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.EnrollmentToken enrollment_tokens = 1 [json_name = "enrollmentTokens"];</code>
+       */
+      @java.lang.Override
+      public int getEnrollmentTokensCount() {
+        return instance.getEnrollmentTokensCount();
+      }/**
+       * <pre>
+       * The tokens on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.EnrollmentToken enrollment_tokens = 1 [json_name = "enrollmentTokens"];</code>
+       */
+      @java.lang.Override
+      public msg.admin.v1.Resources.EnrollmentToken getEnrollmentTokens(int index) {
+        return instance.getEnrollmentTokens(index);
+      }
+      /**
+       * <pre>
+       * The tokens on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.EnrollmentToken enrollment_tokens = 1 [json_name = "enrollmentTokens"];</code>
+       */
+      public Builder setEnrollmentTokens(
+          int index, msg.admin.v1.Resources.EnrollmentToken value) {
+        copyOnWrite();
+        instance.setEnrollmentTokens(index, value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The tokens on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.EnrollmentToken enrollment_tokens = 1 [json_name = "enrollmentTokens"];</code>
+       */
+      public Builder setEnrollmentTokens(
+          int index, msg.admin.v1.Resources.EnrollmentToken.Builder builderForValue) {
+        copyOnWrite();
+        instance.setEnrollmentTokens(index,
+            builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * The tokens on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.EnrollmentToken enrollment_tokens = 1 [json_name = "enrollmentTokens"];</code>
+       */
+      public Builder addEnrollmentTokens(msg.admin.v1.Resources.EnrollmentToken value) {
+        copyOnWrite();
+        instance.addEnrollmentTokens(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The tokens on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.EnrollmentToken enrollment_tokens = 1 [json_name = "enrollmentTokens"];</code>
+       */
+      public Builder addEnrollmentTokens(
+          int index, msg.admin.v1.Resources.EnrollmentToken value) {
+        copyOnWrite();
+        instance.addEnrollmentTokens(index, value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The tokens on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.EnrollmentToken enrollment_tokens = 1 [json_name = "enrollmentTokens"];</code>
+       */
+      public Builder addEnrollmentTokens(
+          msg.admin.v1.Resources.EnrollmentToken.Builder builderForValue) {
+        copyOnWrite();
+        instance.addEnrollmentTokens(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * The tokens on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.EnrollmentToken enrollment_tokens = 1 [json_name = "enrollmentTokens"];</code>
+       */
+      public Builder addEnrollmentTokens(
+          int index, msg.admin.v1.Resources.EnrollmentToken.Builder builderForValue) {
+        copyOnWrite();
+        instance.addEnrollmentTokens(index,
+            builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * The tokens on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.EnrollmentToken enrollment_tokens = 1 [json_name = "enrollmentTokens"];</code>
+       */
+      public Builder addAllEnrollmentTokens(
+          java.lang.Iterable<? extends msg.admin.v1.Resources.EnrollmentToken> values) {
+        copyOnWrite();
+        instance.addAllEnrollmentTokens(values);
+        return this;
+      }
+      /**
+       * <pre>
+       * The tokens on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.EnrollmentToken enrollment_tokens = 1 [json_name = "enrollmentTokens"];</code>
+       */
+      public Builder clearEnrollmentTokens() {
+        copyOnWrite();
+        instance.clearEnrollmentTokens();
+        return this;
+      }
+      /**
+       * <pre>
+       * The tokens on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.EnrollmentToken enrollment_tokens = 1 [json_name = "enrollmentTokens"];</code>
+       */
+      public Builder removeEnrollmentTokens(int index) {
+        copyOnWrite();
+        instance.removeEnrollmentTokens(index);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * Pass as page_token for the next page; empty on the last page.
+       * </pre>
+       *
+       * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+       * @return The nextPageToken.
+       */
+      @java.lang.Override
+      public java.lang.String getNextPageToken() {
+        return instance.getNextPageToken();
+      }
+      /**
+       * <pre>
+       * Pass as page_token for the next page; empty on the last page.
+       * </pre>
+       *
+       * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+       * @return The bytes for nextPageToken.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getNextPageTokenBytes() {
+        return instance.getNextPageTokenBytes();
+      }
+      /**
+       * <pre>
+       * Pass as page_token for the next page; empty on the last page.
+       * </pre>
+       *
+       * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+       * @param value The nextPageToken to set.
+       * @return This builder for chaining.
+       */
+      public Builder setNextPageToken(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setNextPageToken(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * Pass as page_token for the next page; empty on the last page.
+       * </pre>
+       *
+       * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearNextPageToken() {
+        copyOnWrite();
+        instance.clearNextPageToken();
+        return this;
+      }
+      /**
+       * <pre>
+       * Pass as page_token for the next page; empty on the last page.
+       * </pre>
+       *
+       * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+       * @param value The bytes for nextPageToken to set.
+       * @return This builder for chaining.
+       */
+      public Builder setNextPageTokenBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setNextPageTokenBytes(value);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The store revision the page was read at.
+       * </pre>
+       *
+       * <code>int64 revision = 3 [json_name = "revision"];</code>
+       * @return The revision.
+       */
+      @java.lang.Override
+      public long getRevision() {
+        return instance.getRevision();
+      }
+      /**
+       * <pre>
+       * The store revision the page was read at.
+       * </pre>
+       *
+       * <code>int64 revision = 3 [json_name = "revision"];</code>
+       * @param value The revision to set.
+       * @return This builder for chaining.
+       */
+      public Builder setRevision(long value) {
+        copyOnWrite();
+        instance.setRevision(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The store revision the page was read at.
+       * </pre>
+       *
+       * <code>int64 revision = 3 [json_name = "revision"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearRevision() {
+        copyOnWrite();
+        instance.clearRevision();
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.admin.v1.ListEnrollmentTokensResponse)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.admin.v1.Admin.ListEnrollmentTokensResponse();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "enrollmentTokens_",
+              msg.admin.v1.Resources.EnrollmentToken.class,
+              "nextPageToken_",
+              "revision_",
+            };
+            java.lang.String info =
+                "\u0000\u0003\u0000\u0000\u0001\u0003\u0003\u0000\u0001\u0000\u0001\u001b\u0002\u0208" +
+                "\u0003\u0002";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.admin.v1.Admin.ListEnrollmentTokensResponse> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.admin.v1.Admin.ListEnrollmentTokensResponse.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.admin.v1.Admin.ListEnrollmentTokensResponse>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.admin.v1.ListEnrollmentTokensResponse)
+    private static final msg.admin.v1.Admin.ListEnrollmentTokensResponse DEFAULT_INSTANCE;
+    static {
+      ListEnrollmentTokensResponse defaultInstance = new ListEnrollmentTokensResponse();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        ListEnrollmentTokensResponse.class, defaultInstance);
+    }
+
+    public static msg.admin.v1.Admin.ListEnrollmentTokensResponse getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<ListEnrollmentTokensResponse> PARSER;
+
+    public static com.google.protobuf.Parser<ListEnrollmentTokensResponse> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
+  public interface GetEnrollmentTokenRequestOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.admin.v1.GetEnrollmentTokenRequest)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * The token's id.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @return The id.
+     */
+    java.lang.String getId();
+    /**
+     * <pre>
+     * The token's id.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @return The bytes for id.
+     */
+    com.google.protobuf.ByteString
+        getIdBytes();
+  }
+  /**
+   * <pre>
+   * GetEnrollmentTokenRequest names an enrollment token.
+   * </pre>
+   *
+   * Protobuf type {@code msg.admin.v1.GetEnrollmentTokenRequest}
+   */
+  public  static final class GetEnrollmentTokenRequest extends
+      com.google.protobuf.GeneratedMessageLite<
+          GetEnrollmentTokenRequest, GetEnrollmentTokenRequest.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.admin.v1.GetEnrollmentTokenRequest)
+      GetEnrollmentTokenRequestOrBuilder {
+    private GetEnrollmentTokenRequest() {
+      id_ = "";
+    }
+    public static final int ID_FIELD_NUMBER = 1;
+    private java.lang.String id_;
+    /**
+     * <pre>
+     * The token's id.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @return The id.
+     */
+    @java.lang.Override
+    public java.lang.String getId() {
+      return id_;
+    }
+    /**
+     * <pre>
+     * The token's id.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @return The bytes for id.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getIdBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(id_);
+    }
+    /**
+     * <pre>
+     * The token's id.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @param value The id to set.
+     */
+    private void setId(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      id_ = value;
+    }
+    /**
+     * <pre>
+     * The token's id.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     */
+    private void clearId() {
+
+      id_ = getDefaultInstance().getId();
+    }
+    /**
+     * <pre>
+     * The token's id.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @param value The bytes for id to set.
+     */
+    private void setIdBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      id_ = value.toStringUtf8();
+
+    }
+
+    public static msg.admin.v1.Admin.GetEnrollmentTokenRequest parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.GetEnrollmentTokenRequest parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetEnrollmentTokenRequest parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.GetEnrollmentTokenRequest parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetEnrollmentTokenRequest parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.GetEnrollmentTokenRequest parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetEnrollmentTokenRequest parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.GetEnrollmentTokenRequest parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.admin.v1.Admin.GetEnrollmentTokenRequest parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.admin.v1.Admin.GetEnrollmentTokenRequest parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetEnrollmentTokenRequest parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.GetEnrollmentTokenRequest parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.admin.v1.Admin.GetEnrollmentTokenRequest prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * GetEnrollmentTokenRequest names an enrollment token.
+     * </pre>
+     *
+     * Protobuf type {@code msg.admin.v1.GetEnrollmentTokenRequest}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.admin.v1.Admin.GetEnrollmentTokenRequest, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.admin.v1.GetEnrollmentTokenRequest)
+        msg.admin.v1.Admin.GetEnrollmentTokenRequestOrBuilder {
+      // Construct using msg.admin.v1.Admin.GetEnrollmentTokenRequest.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * The token's id.
+       * </pre>
+       *
+       * <code>string id = 1 [json_name = "id"];</code>
+       * @return The id.
+       */
+      @java.lang.Override
+      public java.lang.String getId() {
+        return instance.getId();
+      }
+      /**
+       * <pre>
+       * The token's id.
+       * </pre>
+       *
+       * <code>string id = 1 [json_name = "id"];</code>
+       * @return The bytes for id.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getIdBytes() {
+        return instance.getIdBytes();
+      }
+      /**
+       * <pre>
+       * The token's id.
+       * </pre>
+       *
+       * <code>string id = 1 [json_name = "id"];</code>
+       * @param value The id to set.
+       * @return This builder for chaining.
+       */
+      public Builder setId(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setId(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The token's id.
+       * </pre>
+       *
+       * <code>string id = 1 [json_name = "id"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearId() {
+        copyOnWrite();
+        instance.clearId();
+        return this;
+      }
+      /**
+       * <pre>
+       * The token's id.
+       * </pre>
+       *
+       * <code>string id = 1 [json_name = "id"];</code>
+       * @param value The bytes for id to set.
+       * @return This builder for chaining.
+       */
+      public Builder setIdBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setIdBytes(value);
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.admin.v1.GetEnrollmentTokenRequest)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.admin.v1.Admin.GetEnrollmentTokenRequest();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "id_",
+            };
+            java.lang.String info =
+                "\u0000\u0001\u0000\u0000\u0001\u0001\u0001\u0000\u0000\u0000\u0001\u0208";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.admin.v1.Admin.GetEnrollmentTokenRequest> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.admin.v1.Admin.GetEnrollmentTokenRequest.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.admin.v1.Admin.GetEnrollmentTokenRequest>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.admin.v1.GetEnrollmentTokenRequest)
+    private static final msg.admin.v1.Admin.GetEnrollmentTokenRequest DEFAULT_INSTANCE;
+    static {
+      GetEnrollmentTokenRequest defaultInstance = new GetEnrollmentTokenRequest();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        GetEnrollmentTokenRequest.class, defaultInstance);
+    }
+
+    public static msg.admin.v1.Admin.GetEnrollmentTokenRequest getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<GetEnrollmentTokenRequest> PARSER;
+
+    public static com.google.protobuf.Parser<GetEnrollmentTokenRequest> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
+  public interface GetEnrollmentTokenResponseOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.admin.v1.GetEnrollmentTokenResponse)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * The token.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+     * @return Whether the enrollmentToken field is set.
+     */
+    boolean hasEnrollmentToken();
+    /**
+     * <pre>
+     * The token.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+     * @return The enrollmentToken.
+     */
+    msg.admin.v1.Resources.EnrollmentToken getEnrollmentToken();
+  }
+  /**
+   * <pre>
+   * GetEnrollmentTokenResponse carries one enrollment token.
+   * </pre>
+   *
+   * Protobuf type {@code msg.admin.v1.GetEnrollmentTokenResponse}
+   */
+  public  static final class GetEnrollmentTokenResponse extends
+      com.google.protobuf.GeneratedMessageLite<
+          GetEnrollmentTokenResponse, GetEnrollmentTokenResponse.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.admin.v1.GetEnrollmentTokenResponse)
+      GetEnrollmentTokenResponseOrBuilder {
+    private GetEnrollmentTokenResponse() {
+    }
+    private int bitField0_;
+    public static final int ENROLLMENT_TOKEN_FIELD_NUMBER = 1;
+    private msg.admin.v1.Resources.EnrollmentToken enrollmentToken_;
+    /**
+     * <pre>
+     * The token.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+     */
+    @java.lang.Override
+    public boolean hasEnrollmentToken() {
+      return ((bitField0_ & 0x00000001) != 0);
+    }
+    /**
+     * <pre>
+     * The token.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+     */
+    @java.lang.Override
+    public msg.admin.v1.Resources.EnrollmentToken getEnrollmentToken() {
+      return enrollmentToken_ == null ? msg.admin.v1.Resources.EnrollmentToken.getDefaultInstance() : enrollmentToken_;
+    }
+    /**
+     * <pre>
+     * The token.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+     */
+    private void setEnrollmentToken(msg.admin.v1.Resources.EnrollmentToken value) {
+      value.getClass();
+  enrollmentToken_ = value;
+      bitField0_ |= 0x00000001;
+      }
+    /**
+     * <pre>
+     * The token.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergeEnrollmentToken(msg.admin.v1.Resources.EnrollmentToken value) {
+      value.getClass();
+  if (enrollmentToken_ != null &&
+          enrollmentToken_ != msg.admin.v1.Resources.EnrollmentToken.getDefaultInstance()) {
+        enrollmentToken_ =
+          msg.admin.v1.Resources.EnrollmentToken.newBuilder(enrollmentToken_).mergeFrom(value).buildPartial();
+      } else {
+        enrollmentToken_ = value;
+      }
+      bitField0_ |= 0x00000001;
+    }
+    /**
+     * <pre>
+     * The token.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+     */
+    private void clearEnrollmentToken() {  enrollmentToken_ = null;
+      bitField0_ = (bitField0_ & ~0x00000001);
+    }
+
+    public static msg.admin.v1.Admin.GetEnrollmentTokenResponse parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.GetEnrollmentTokenResponse parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetEnrollmentTokenResponse parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.GetEnrollmentTokenResponse parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetEnrollmentTokenResponse parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.GetEnrollmentTokenResponse parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetEnrollmentTokenResponse parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.GetEnrollmentTokenResponse parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.admin.v1.Admin.GetEnrollmentTokenResponse parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.admin.v1.Admin.GetEnrollmentTokenResponse parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetEnrollmentTokenResponse parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.GetEnrollmentTokenResponse parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.admin.v1.Admin.GetEnrollmentTokenResponse prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * GetEnrollmentTokenResponse carries one enrollment token.
+     * </pre>
+     *
+     * Protobuf type {@code msg.admin.v1.GetEnrollmentTokenResponse}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.admin.v1.Admin.GetEnrollmentTokenResponse, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.admin.v1.GetEnrollmentTokenResponse)
+        msg.admin.v1.Admin.GetEnrollmentTokenResponseOrBuilder {
+      // Construct using msg.admin.v1.Admin.GetEnrollmentTokenResponse.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * The token.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+       */
+      @java.lang.Override
+      public boolean hasEnrollmentToken() {
+        return instance.hasEnrollmentToken();
+      }
+      /**
+       * <pre>
+       * The token.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+       */
+      @java.lang.Override
+      public msg.admin.v1.Resources.EnrollmentToken getEnrollmentToken() {
+        return instance.getEnrollmentToken();
+      }
+      /**
+       * <pre>
+       * The token.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+       */
+      public Builder setEnrollmentToken(msg.admin.v1.Resources.EnrollmentToken value) {
+        copyOnWrite();
+        instance.setEnrollmentToken(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * The token.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+       */
+      public Builder setEnrollmentToken(
+          msg.admin.v1.Resources.EnrollmentToken.Builder builderForValue) {
+        copyOnWrite();
+        instance.setEnrollmentToken(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * The token.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+       */
+      public Builder mergeEnrollmentToken(msg.admin.v1.Resources.EnrollmentToken value) {
+        copyOnWrite();
+        instance.mergeEnrollmentToken(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The token.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+       */
+      public Builder clearEnrollmentToken() {  copyOnWrite();
+        instance.clearEnrollmentToken();
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.admin.v1.GetEnrollmentTokenResponse)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.admin.v1.Admin.GetEnrollmentTokenResponse();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "bitField0_",
+              "enrollmentToken_",
+            };
+            java.lang.String info =
+                "\u0000\u0001\u0000\u0001\u0001\u0001\u0001\u0000\u0000\u0000\u0001\u1009\u0000";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.admin.v1.Admin.GetEnrollmentTokenResponse> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.admin.v1.Admin.GetEnrollmentTokenResponse.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.admin.v1.Admin.GetEnrollmentTokenResponse>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.admin.v1.GetEnrollmentTokenResponse)
+    private static final msg.admin.v1.Admin.GetEnrollmentTokenResponse DEFAULT_INSTANCE;
+    static {
+      GetEnrollmentTokenResponse defaultInstance = new GetEnrollmentTokenResponse();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        GetEnrollmentTokenResponse.class, defaultInstance);
+    }
+
+    public static msg.admin.v1.Admin.GetEnrollmentTokenResponse getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<GetEnrollmentTokenResponse> PARSER;
+
+    public static com.google.protobuf.Parser<GetEnrollmentTokenResponse> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
+  public interface CreateEnrollmentTokenRequestOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.admin.v1.CreateEnrollmentTokenRequest)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * The identity, and optionally the expiry, uses, certificate lifetime and
+     * description; output-only fields must be empty.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+     * @return Whether the enrollmentToken field is set.
+     */
+    boolean hasEnrollmentToken();
+    /**
+     * <pre>
+     * The identity, and optionally the expiry, uses, certificate lifetime and
+     * description; output-only fields must be empty.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+     * @return The enrollmentToken.
+     */
+    msg.admin.v1.Resources.EnrollmentToken getEnrollmentToken();
+
+    /**
+     * <pre>
+     * Also return the bundle as a QR code in a PNG image.
+     * </pre>
+     *
+     * <code>bool qr_code_png = 2 [json_name = "qrCodePng"];</code>
+     * @return The qrCodePng.
+     */
+    boolean getQrCodePng();
+  }
+  /**
+   * <pre>
+   * CreateEnrollmentTokenRequest creates an enrollment token.
+   * </pre>
+   *
+   * Protobuf type {@code msg.admin.v1.CreateEnrollmentTokenRequest}
+   */
+  public  static final class CreateEnrollmentTokenRequest extends
+      com.google.protobuf.GeneratedMessageLite<
+          CreateEnrollmentTokenRequest, CreateEnrollmentTokenRequest.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.admin.v1.CreateEnrollmentTokenRequest)
+      CreateEnrollmentTokenRequestOrBuilder {
+    private CreateEnrollmentTokenRequest() {
+    }
+    private int bitField0_;
+    public static final int ENROLLMENT_TOKEN_FIELD_NUMBER = 1;
+    private msg.admin.v1.Resources.EnrollmentToken enrollmentToken_;
+    /**
+     * <pre>
+     * The identity, and optionally the expiry, uses, certificate lifetime and
+     * description; output-only fields must be empty.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+     */
+    @java.lang.Override
+    public boolean hasEnrollmentToken() {
+      return ((bitField0_ & 0x00000001) != 0);
+    }
+    /**
+     * <pre>
+     * The identity, and optionally the expiry, uses, certificate lifetime and
+     * description; output-only fields must be empty.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+     */
+    @java.lang.Override
+    public msg.admin.v1.Resources.EnrollmentToken getEnrollmentToken() {
+      return enrollmentToken_ == null ? msg.admin.v1.Resources.EnrollmentToken.getDefaultInstance() : enrollmentToken_;
+    }
+    /**
+     * <pre>
+     * The identity, and optionally the expiry, uses, certificate lifetime and
+     * description; output-only fields must be empty.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+     */
+    private void setEnrollmentToken(msg.admin.v1.Resources.EnrollmentToken value) {
+      value.getClass();
+  enrollmentToken_ = value;
+      bitField0_ |= 0x00000001;
+      }
+    /**
+     * <pre>
+     * The identity, and optionally the expiry, uses, certificate lifetime and
+     * description; output-only fields must be empty.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergeEnrollmentToken(msg.admin.v1.Resources.EnrollmentToken value) {
+      value.getClass();
+  if (enrollmentToken_ != null &&
+          enrollmentToken_ != msg.admin.v1.Resources.EnrollmentToken.getDefaultInstance()) {
+        enrollmentToken_ =
+          msg.admin.v1.Resources.EnrollmentToken.newBuilder(enrollmentToken_).mergeFrom(value).buildPartial();
+      } else {
+        enrollmentToken_ = value;
+      }
+      bitField0_ |= 0x00000001;
+    }
+    /**
+     * <pre>
+     * The identity, and optionally the expiry, uses, certificate lifetime and
+     * description; output-only fields must be empty.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+     */
+    private void clearEnrollmentToken() {  enrollmentToken_ = null;
+      bitField0_ = (bitField0_ & ~0x00000001);
+    }
+
+    public static final int QR_CODE_PNG_FIELD_NUMBER = 2;
+    private boolean qrCodePng_;
+    /**
+     * <pre>
+     * Also return the bundle as a QR code in a PNG image.
+     * </pre>
+     *
+     * <code>bool qr_code_png = 2 [json_name = "qrCodePng"];</code>
+     * @return The qrCodePng.
+     */
+    @java.lang.Override
+    public boolean getQrCodePng() {
+      return qrCodePng_;
+    }
+    /**
+     * <pre>
+     * Also return the bundle as a QR code in a PNG image.
+     * </pre>
+     *
+     * <code>bool qr_code_png = 2 [json_name = "qrCodePng"];</code>
+     * @param value The qrCodePng to set.
+     */
+    private void setQrCodePng(boolean value) {
+      
+      qrCodePng_ = value;
+    }
+    /**
+     * <pre>
+     * Also return the bundle as a QR code in a PNG image.
+     * </pre>
+     *
+     * <code>bool qr_code_png = 2 [json_name = "qrCodePng"];</code>
+     */
+    private void clearQrCodePng() {
+
+      qrCodePng_ = false;
+    }
+
+    public static msg.admin.v1.Admin.CreateEnrollmentTokenRequest parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.CreateEnrollmentTokenRequest parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.CreateEnrollmentTokenRequest parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.CreateEnrollmentTokenRequest parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.CreateEnrollmentTokenRequest parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.CreateEnrollmentTokenRequest parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.CreateEnrollmentTokenRequest parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.CreateEnrollmentTokenRequest parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.admin.v1.Admin.CreateEnrollmentTokenRequest parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.admin.v1.Admin.CreateEnrollmentTokenRequest parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.CreateEnrollmentTokenRequest parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.CreateEnrollmentTokenRequest parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.admin.v1.Admin.CreateEnrollmentTokenRequest prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * CreateEnrollmentTokenRequest creates an enrollment token.
+     * </pre>
+     *
+     * Protobuf type {@code msg.admin.v1.CreateEnrollmentTokenRequest}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.admin.v1.Admin.CreateEnrollmentTokenRequest, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.admin.v1.CreateEnrollmentTokenRequest)
+        msg.admin.v1.Admin.CreateEnrollmentTokenRequestOrBuilder {
+      // Construct using msg.admin.v1.Admin.CreateEnrollmentTokenRequest.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * The identity, and optionally the expiry, uses, certificate lifetime and
+       * description; output-only fields must be empty.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+       */
+      @java.lang.Override
+      public boolean hasEnrollmentToken() {
+        return instance.hasEnrollmentToken();
+      }
+      /**
+       * <pre>
+       * The identity, and optionally the expiry, uses, certificate lifetime and
+       * description; output-only fields must be empty.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+       */
+      @java.lang.Override
+      public msg.admin.v1.Resources.EnrollmentToken getEnrollmentToken() {
+        return instance.getEnrollmentToken();
+      }
+      /**
+       * <pre>
+       * The identity, and optionally the expiry, uses, certificate lifetime and
+       * description; output-only fields must be empty.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+       */
+      public Builder setEnrollmentToken(msg.admin.v1.Resources.EnrollmentToken value) {
+        copyOnWrite();
+        instance.setEnrollmentToken(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * The identity, and optionally the expiry, uses, certificate lifetime and
+       * description; output-only fields must be empty.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+       */
+      public Builder setEnrollmentToken(
+          msg.admin.v1.Resources.EnrollmentToken.Builder builderForValue) {
+        copyOnWrite();
+        instance.setEnrollmentToken(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * The identity, and optionally the expiry, uses, certificate lifetime and
+       * description; output-only fields must be empty.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+       */
+      public Builder mergeEnrollmentToken(msg.admin.v1.Resources.EnrollmentToken value) {
+        copyOnWrite();
+        instance.mergeEnrollmentToken(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The identity, and optionally the expiry, uses, certificate lifetime and
+       * description; output-only fields must be empty.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+       */
+      public Builder clearEnrollmentToken() {  copyOnWrite();
+        instance.clearEnrollmentToken();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * Also return the bundle as a QR code in a PNG image.
+       * </pre>
+       *
+       * <code>bool qr_code_png = 2 [json_name = "qrCodePng"];</code>
+       * @return The qrCodePng.
+       */
+      @java.lang.Override
+      public boolean getQrCodePng() {
+        return instance.getQrCodePng();
+      }
+      /**
+       * <pre>
+       * Also return the bundle as a QR code in a PNG image.
+       * </pre>
+       *
+       * <code>bool qr_code_png = 2 [json_name = "qrCodePng"];</code>
+       * @param value The qrCodePng to set.
+       * @return This builder for chaining.
+       */
+      public Builder setQrCodePng(boolean value) {
+        copyOnWrite();
+        instance.setQrCodePng(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * Also return the bundle as a QR code in a PNG image.
+       * </pre>
+       *
+       * <code>bool qr_code_png = 2 [json_name = "qrCodePng"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearQrCodePng() {
+        copyOnWrite();
+        instance.clearQrCodePng();
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.admin.v1.CreateEnrollmentTokenRequest)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.admin.v1.Admin.CreateEnrollmentTokenRequest();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "bitField0_",
+              "enrollmentToken_",
+              "qrCodePng_",
+            };
+            java.lang.String info =
+                "\u0000\u0002\u0000\u0001\u0001\u0002\u0002\u0000\u0000\u0000\u0001\u1009\u0000\u0002" +
+                "\u0007";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.admin.v1.Admin.CreateEnrollmentTokenRequest> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.admin.v1.Admin.CreateEnrollmentTokenRequest.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.admin.v1.Admin.CreateEnrollmentTokenRequest>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.admin.v1.CreateEnrollmentTokenRequest)
+    private static final msg.admin.v1.Admin.CreateEnrollmentTokenRequest DEFAULT_INSTANCE;
+    static {
+      CreateEnrollmentTokenRequest defaultInstance = new CreateEnrollmentTokenRequest();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        CreateEnrollmentTokenRequest.class, defaultInstance);
+    }
+
+    public static msg.admin.v1.Admin.CreateEnrollmentTokenRequest getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<CreateEnrollmentTokenRequest> PARSER;
+
+    public static com.google.protobuf.Parser<CreateEnrollmentTokenRequest> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
+  public interface CreateEnrollmentTokenResponseOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.admin.v1.CreateEnrollmentTokenResponse)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * The token as stored, with its id and etag.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+     * @return Whether the enrollmentToken field is set.
+     */
+    boolean hasEnrollmentToken();
+    /**
+     * <pre>
+     * The token as stored, with its id and etag.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+     * @return The enrollmentToken.
+     */
+    msg.admin.v1.Resources.EnrollmentToken getEnrollmentToken();
+
+    /**
+     * <pre>
+     * The one-time secret: at least 128 random bits in base64url. EST clients
+     * send it as "Authorization: Bearer SECRET". Not retrievable later.
+     * </pre>
+     *
+     * <code>string secret = 2 [json_name = "secret"];</code>
+     * @return The secret.
+     */
+    java.lang.String getSecret();
+    /**
+     * <pre>
+     * The one-time secret: at least 128 random bits in base64url. EST clients
+     * send it as "Authorization: Bearer SECRET". Not retrievable later.
+     * </pre>
+     *
+     * <code>string secret = 2 [json_name = "secret"];</code>
+     * @return The bytes for secret.
+     */
+    com.google.protobuf.ByteString
+        getSecretBytes();
+
+    /**
+     * <pre>
+     * The enrollment bundle, everything a device needs:
+     * "msg-enroll://HOST:PORT/?s=SECRET&amp;pin=sha256:PIN", where HOST:PORT is
+     * the enrollment listener's advertised address and PIN the base64url
+     * SHA-256 of the DER certificate of the CA that signs the gateway's server
+     * certificate.
+     * </pre>
+     *
+     * <code>string bundle = 3 [json_name = "bundle"];</code>
+     * @return The bundle.
+     */
+    java.lang.String getBundle();
+    /**
+     * <pre>
+     * The enrollment bundle, everything a device needs:
+     * "msg-enroll://HOST:PORT/?s=SECRET&amp;pin=sha256:PIN", where HOST:PORT is
+     * the enrollment listener's advertised address and PIN the base64url
+     * SHA-256 of the DER certificate of the CA that signs the gateway's server
+     * certificate.
+     * </pre>
+     *
+     * <code>string bundle = 3 [json_name = "bundle"];</code>
+     * @return The bytes for bundle.
+     */
+    com.google.protobuf.ByteString
+        getBundleBytes();
+
+    /**
+     * <pre>
+     * The bundle as a QR code, a PNG image, when qr_code_png was set.
+     * </pre>
+     *
+     * <code>bytes qr_code_png = 4 [json_name = "qrCodePng"];</code>
+     * @return The qrCodePng.
+     */
+    com.google.protobuf.ByteString getQrCodePng();
+  }
+  /**
+   * <pre>
+   * CreateEnrollmentTokenResponse carries the stored token and, once, its
+   * secret.
+   * </pre>
+   *
+   * Protobuf type {@code msg.admin.v1.CreateEnrollmentTokenResponse}
+   */
+  public  static final class CreateEnrollmentTokenResponse extends
+      com.google.protobuf.GeneratedMessageLite<
+          CreateEnrollmentTokenResponse, CreateEnrollmentTokenResponse.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.admin.v1.CreateEnrollmentTokenResponse)
+      CreateEnrollmentTokenResponseOrBuilder {
+    private CreateEnrollmentTokenResponse() {
+      secret_ = "";
+      bundle_ = "";
+      qrCodePng_ = com.google.protobuf.ByteString.EMPTY;
+    }
+    private int bitField0_;
+    public static final int ENROLLMENT_TOKEN_FIELD_NUMBER = 1;
+    private msg.admin.v1.Resources.EnrollmentToken enrollmentToken_;
+    /**
+     * <pre>
+     * The token as stored, with its id and etag.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+     */
+    @java.lang.Override
+    public boolean hasEnrollmentToken() {
+      return ((bitField0_ & 0x00000001) != 0);
+    }
+    /**
+     * <pre>
+     * The token as stored, with its id and etag.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+     */
+    @java.lang.Override
+    public msg.admin.v1.Resources.EnrollmentToken getEnrollmentToken() {
+      return enrollmentToken_ == null ? msg.admin.v1.Resources.EnrollmentToken.getDefaultInstance() : enrollmentToken_;
+    }
+    /**
+     * <pre>
+     * The token as stored, with its id and etag.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+     */
+    private void setEnrollmentToken(msg.admin.v1.Resources.EnrollmentToken value) {
+      value.getClass();
+  enrollmentToken_ = value;
+      bitField0_ |= 0x00000001;
+      }
+    /**
+     * <pre>
+     * The token as stored, with its id and etag.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergeEnrollmentToken(msg.admin.v1.Resources.EnrollmentToken value) {
+      value.getClass();
+  if (enrollmentToken_ != null &&
+          enrollmentToken_ != msg.admin.v1.Resources.EnrollmentToken.getDefaultInstance()) {
+        enrollmentToken_ =
+          msg.admin.v1.Resources.EnrollmentToken.newBuilder(enrollmentToken_).mergeFrom(value).buildPartial();
+      } else {
+        enrollmentToken_ = value;
+      }
+      bitField0_ |= 0x00000001;
+    }
+    /**
+     * <pre>
+     * The token as stored, with its id and etag.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+     */
+    private void clearEnrollmentToken() {  enrollmentToken_ = null;
+      bitField0_ = (bitField0_ & ~0x00000001);
+    }
+
+    public static final int SECRET_FIELD_NUMBER = 2;
+    private java.lang.String secret_;
+    /**
+     * <pre>
+     * The one-time secret: at least 128 random bits in base64url. EST clients
+     * send it as "Authorization: Bearer SECRET". Not retrievable later.
+     * </pre>
+     *
+     * <code>string secret = 2 [json_name = "secret"];</code>
+     * @return The secret.
+     */
+    @java.lang.Override
+    public java.lang.String getSecret() {
+      return secret_;
+    }
+    /**
+     * <pre>
+     * The one-time secret: at least 128 random bits in base64url. EST clients
+     * send it as "Authorization: Bearer SECRET". Not retrievable later.
+     * </pre>
+     *
+     * <code>string secret = 2 [json_name = "secret"];</code>
+     * @return The bytes for secret.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getSecretBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(secret_);
+    }
+    /**
+     * <pre>
+     * The one-time secret: at least 128 random bits in base64url. EST clients
+     * send it as "Authorization: Bearer SECRET". Not retrievable later.
+     * </pre>
+     *
+     * <code>string secret = 2 [json_name = "secret"];</code>
+     * @param value The secret to set.
+     */
+    private void setSecret(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      secret_ = value;
+    }
+    /**
+     * <pre>
+     * The one-time secret: at least 128 random bits in base64url. EST clients
+     * send it as "Authorization: Bearer SECRET". Not retrievable later.
+     * </pre>
+     *
+     * <code>string secret = 2 [json_name = "secret"];</code>
+     */
+    private void clearSecret() {
+
+      secret_ = getDefaultInstance().getSecret();
+    }
+    /**
+     * <pre>
+     * The one-time secret: at least 128 random bits in base64url. EST clients
+     * send it as "Authorization: Bearer SECRET". Not retrievable later.
+     * </pre>
+     *
+     * <code>string secret = 2 [json_name = "secret"];</code>
+     * @param value The bytes for secret to set.
+     */
+    private void setSecretBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      secret_ = value.toStringUtf8();
+
+    }
+
+    public static final int BUNDLE_FIELD_NUMBER = 3;
+    private java.lang.String bundle_;
+    /**
+     * <pre>
+     * The enrollment bundle, everything a device needs:
+     * "msg-enroll://HOST:PORT/?s=SECRET&amp;pin=sha256:PIN", where HOST:PORT is
+     * the enrollment listener's advertised address and PIN the base64url
+     * SHA-256 of the DER certificate of the CA that signs the gateway's server
+     * certificate.
+     * </pre>
+     *
+     * <code>string bundle = 3 [json_name = "bundle"];</code>
+     * @return The bundle.
+     */
+    @java.lang.Override
+    public java.lang.String getBundle() {
+      return bundle_;
+    }
+    /**
+     * <pre>
+     * The enrollment bundle, everything a device needs:
+     * "msg-enroll://HOST:PORT/?s=SECRET&amp;pin=sha256:PIN", where HOST:PORT is
+     * the enrollment listener's advertised address and PIN the base64url
+     * SHA-256 of the DER certificate of the CA that signs the gateway's server
+     * certificate.
+     * </pre>
+     *
+     * <code>string bundle = 3 [json_name = "bundle"];</code>
+     * @return The bytes for bundle.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getBundleBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(bundle_);
+    }
+    /**
+     * <pre>
+     * The enrollment bundle, everything a device needs:
+     * "msg-enroll://HOST:PORT/?s=SECRET&amp;pin=sha256:PIN", where HOST:PORT is
+     * the enrollment listener's advertised address and PIN the base64url
+     * SHA-256 of the DER certificate of the CA that signs the gateway's server
+     * certificate.
+     * </pre>
+     *
+     * <code>string bundle = 3 [json_name = "bundle"];</code>
+     * @param value The bundle to set.
+     */
+    private void setBundle(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      bundle_ = value;
+    }
+    /**
+     * <pre>
+     * The enrollment bundle, everything a device needs:
+     * "msg-enroll://HOST:PORT/?s=SECRET&amp;pin=sha256:PIN", where HOST:PORT is
+     * the enrollment listener's advertised address and PIN the base64url
+     * SHA-256 of the DER certificate of the CA that signs the gateway's server
+     * certificate.
+     * </pre>
+     *
+     * <code>string bundle = 3 [json_name = "bundle"];</code>
+     */
+    private void clearBundle() {
+
+      bundle_ = getDefaultInstance().getBundle();
+    }
+    /**
+     * <pre>
+     * The enrollment bundle, everything a device needs:
+     * "msg-enroll://HOST:PORT/?s=SECRET&amp;pin=sha256:PIN", where HOST:PORT is
+     * the enrollment listener's advertised address and PIN the base64url
+     * SHA-256 of the DER certificate of the CA that signs the gateway's server
+     * certificate.
+     * </pre>
+     *
+     * <code>string bundle = 3 [json_name = "bundle"];</code>
+     * @param value The bytes for bundle to set.
+     */
+    private void setBundleBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      bundle_ = value.toStringUtf8();
+
+    }
+
+    public static final int QR_CODE_PNG_FIELD_NUMBER = 4;
+    private com.google.protobuf.ByteString qrCodePng_;
+    /**
+     * <pre>
+     * The bundle as a QR code, a PNG image, when qr_code_png was set.
+     * </pre>
+     *
+     * <code>bytes qr_code_png = 4 [json_name = "qrCodePng"];</code>
+     * @return The qrCodePng.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString getQrCodePng() {
+      return qrCodePng_;
+    }
+    /**
+     * <pre>
+     * The bundle as a QR code, a PNG image, when qr_code_png was set.
+     * </pre>
+     *
+     * <code>bytes qr_code_png = 4 [json_name = "qrCodePng"];</code>
+     * @param value The qrCodePng to set.
+     */
+    private void setQrCodePng(com.google.protobuf.ByteString value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      qrCodePng_ = value;
+    }
+    /**
+     * <pre>
+     * The bundle as a QR code, a PNG image, when qr_code_png was set.
+     * </pre>
+     *
+     * <code>bytes qr_code_png = 4 [json_name = "qrCodePng"];</code>
+     */
+    private void clearQrCodePng() {
+
+      qrCodePng_ = getDefaultInstance().getQrCodePng();
+    }
+
+    public static msg.admin.v1.Admin.CreateEnrollmentTokenResponse parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.CreateEnrollmentTokenResponse parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.CreateEnrollmentTokenResponse parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.CreateEnrollmentTokenResponse parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.CreateEnrollmentTokenResponse parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.CreateEnrollmentTokenResponse parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.CreateEnrollmentTokenResponse parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.CreateEnrollmentTokenResponse parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.admin.v1.Admin.CreateEnrollmentTokenResponse parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.admin.v1.Admin.CreateEnrollmentTokenResponse parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.CreateEnrollmentTokenResponse parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.CreateEnrollmentTokenResponse parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.admin.v1.Admin.CreateEnrollmentTokenResponse prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * CreateEnrollmentTokenResponse carries the stored token and, once, its
+     * secret.
+     * </pre>
+     *
+     * Protobuf type {@code msg.admin.v1.CreateEnrollmentTokenResponse}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.admin.v1.Admin.CreateEnrollmentTokenResponse, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.admin.v1.CreateEnrollmentTokenResponse)
+        msg.admin.v1.Admin.CreateEnrollmentTokenResponseOrBuilder {
+      // Construct using msg.admin.v1.Admin.CreateEnrollmentTokenResponse.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * The token as stored, with its id and etag.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+       */
+      @java.lang.Override
+      public boolean hasEnrollmentToken() {
+        return instance.hasEnrollmentToken();
+      }
+      /**
+       * <pre>
+       * The token as stored, with its id and etag.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+       */
+      @java.lang.Override
+      public msg.admin.v1.Resources.EnrollmentToken getEnrollmentToken() {
+        return instance.getEnrollmentToken();
+      }
+      /**
+       * <pre>
+       * The token as stored, with its id and etag.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+       */
+      public Builder setEnrollmentToken(msg.admin.v1.Resources.EnrollmentToken value) {
+        copyOnWrite();
+        instance.setEnrollmentToken(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * The token as stored, with its id and etag.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+       */
+      public Builder setEnrollmentToken(
+          msg.admin.v1.Resources.EnrollmentToken.Builder builderForValue) {
+        copyOnWrite();
+        instance.setEnrollmentToken(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * The token as stored, with its id and etag.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+       */
+      public Builder mergeEnrollmentToken(msg.admin.v1.Resources.EnrollmentToken value) {
+        copyOnWrite();
+        instance.mergeEnrollmentToken(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The token as stored, with its id and etag.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.EnrollmentToken enrollment_token = 1 [json_name = "enrollmentToken"];</code>
+       */
+      public Builder clearEnrollmentToken() {  copyOnWrite();
+        instance.clearEnrollmentToken();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The one-time secret: at least 128 random bits in base64url. EST clients
+       * send it as "Authorization: Bearer SECRET". Not retrievable later.
+       * </pre>
+       *
+       * <code>string secret = 2 [json_name = "secret"];</code>
+       * @return The secret.
+       */
+      @java.lang.Override
+      public java.lang.String getSecret() {
+        return instance.getSecret();
+      }
+      /**
+       * <pre>
+       * The one-time secret: at least 128 random bits in base64url. EST clients
+       * send it as "Authorization: Bearer SECRET". Not retrievable later.
+       * </pre>
+       *
+       * <code>string secret = 2 [json_name = "secret"];</code>
+       * @return The bytes for secret.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getSecretBytes() {
+        return instance.getSecretBytes();
+      }
+      /**
+       * <pre>
+       * The one-time secret: at least 128 random bits in base64url. EST clients
+       * send it as "Authorization: Bearer SECRET". Not retrievable later.
+       * </pre>
+       *
+       * <code>string secret = 2 [json_name = "secret"];</code>
+       * @param value The secret to set.
+       * @return This builder for chaining.
+       */
+      public Builder setSecret(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setSecret(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The one-time secret: at least 128 random bits in base64url. EST clients
+       * send it as "Authorization: Bearer SECRET". Not retrievable later.
+       * </pre>
+       *
+       * <code>string secret = 2 [json_name = "secret"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearSecret() {
+        copyOnWrite();
+        instance.clearSecret();
+        return this;
+      }
+      /**
+       * <pre>
+       * The one-time secret: at least 128 random bits in base64url. EST clients
+       * send it as "Authorization: Bearer SECRET". Not retrievable later.
+       * </pre>
+       *
+       * <code>string secret = 2 [json_name = "secret"];</code>
+       * @param value The bytes for secret to set.
+       * @return This builder for chaining.
+       */
+      public Builder setSecretBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setSecretBytes(value);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The enrollment bundle, everything a device needs:
+       * "msg-enroll://HOST:PORT/?s=SECRET&amp;pin=sha256:PIN", where HOST:PORT is
+       * the enrollment listener's advertised address and PIN the base64url
+       * SHA-256 of the DER certificate of the CA that signs the gateway's server
+       * certificate.
+       * </pre>
+       *
+       * <code>string bundle = 3 [json_name = "bundle"];</code>
+       * @return The bundle.
+       */
+      @java.lang.Override
+      public java.lang.String getBundle() {
+        return instance.getBundle();
+      }
+      /**
+       * <pre>
+       * The enrollment bundle, everything a device needs:
+       * "msg-enroll://HOST:PORT/?s=SECRET&amp;pin=sha256:PIN", where HOST:PORT is
+       * the enrollment listener's advertised address and PIN the base64url
+       * SHA-256 of the DER certificate of the CA that signs the gateway's server
+       * certificate.
+       * </pre>
+       *
+       * <code>string bundle = 3 [json_name = "bundle"];</code>
+       * @return The bytes for bundle.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getBundleBytes() {
+        return instance.getBundleBytes();
+      }
+      /**
+       * <pre>
+       * The enrollment bundle, everything a device needs:
+       * "msg-enroll://HOST:PORT/?s=SECRET&amp;pin=sha256:PIN", where HOST:PORT is
+       * the enrollment listener's advertised address and PIN the base64url
+       * SHA-256 of the DER certificate of the CA that signs the gateway's server
+       * certificate.
+       * </pre>
+       *
+       * <code>string bundle = 3 [json_name = "bundle"];</code>
+       * @param value The bundle to set.
+       * @return This builder for chaining.
+       */
+      public Builder setBundle(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setBundle(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The enrollment bundle, everything a device needs:
+       * "msg-enroll://HOST:PORT/?s=SECRET&amp;pin=sha256:PIN", where HOST:PORT is
+       * the enrollment listener's advertised address and PIN the base64url
+       * SHA-256 of the DER certificate of the CA that signs the gateway's server
+       * certificate.
+       * </pre>
+       *
+       * <code>string bundle = 3 [json_name = "bundle"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearBundle() {
+        copyOnWrite();
+        instance.clearBundle();
+        return this;
+      }
+      /**
+       * <pre>
+       * The enrollment bundle, everything a device needs:
+       * "msg-enroll://HOST:PORT/?s=SECRET&amp;pin=sha256:PIN", where HOST:PORT is
+       * the enrollment listener's advertised address and PIN the base64url
+       * SHA-256 of the DER certificate of the CA that signs the gateway's server
+       * certificate.
+       * </pre>
+       *
+       * <code>string bundle = 3 [json_name = "bundle"];</code>
+       * @param value The bytes for bundle to set.
+       * @return This builder for chaining.
+       */
+      public Builder setBundleBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setBundleBytes(value);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The bundle as a QR code, a PNG image, when qr_code_png was set.
+       * </pre>
+       *
+       * <code>bytes qr_code_png = 4 [json_name = "qrCodePng"];</code>
+       * @return The qrCodePng.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString getQrCodePng() {
+        return instance.getQrCodePng();
+      }
+      /**
+       * <pre>
+       * The bundle as a QR code, a PNG image, when qr_code_png was set.
+       * </pre>
+       *
+       * <code>bytes qr_code_png = 4 [json_name = "qrCodePng"];</code>
+       * @param value The qrCodePng to set.
+       * @return This builder for chaining.
+       */
+      public Builder setQrCodePng(com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setQrCodePng(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The bundle as a QR code, a PNG image, when qr_code_png was set.
+       * </pre>
+       *
+       * <code>bytes qr_code_png = 4 [json_name = "qrCodePng"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearQrCodePng() {
+        copyOnWrite();
+        instance.clearQrCodePng();
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.admin.v1.CreateEnrollmentTokenResponse)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.admin.v1.Admin.CreateEnrollmentTokenResponse();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "bitField0_",
+              "enrollmentToken_",
+              "secret_",
+              "bundle_",
+              "qrCodePng_",
+            };
+            java.lang.String info =
+                "\u0000\u0004\u0000\u0001\u0001\u0004\u0004\u0000\u0000\u0000\u0001\u1009\u0000\u0002" +
+                "\u0208\u0003\u0208\u0004\n";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.admin.v1.Admin.CreateEnrollmentTokenResponse> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.admin.v1.Admin.CreateEnrollmentTokenResponse.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.admin.v1.Admin.CreateEnrollmentTokenResponse>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.admin.v1.CreateEnrollmentTokenResponse)
+    private static final msg.admin.v1.Admin.CreateEnrollmentTokenResponse DEFAULT_INSTANCE;
+    static {
+      CreateEnrollmentTokenResponse defaultInstance = new CreateEnrollmentTokenResponse();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        CreateEnrollmentTokenResponse.class, defaultInstance);
+    }
+
+    public static msg.admin.v1.Admin.CreateEnrollmentTokenResponse getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<CreateEnrollmentTokenResponse> PARSER;
+
+    public static com.google.protobuf.Parser<CreateEnrollmentTokenResponse> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
+  public interface DeleteEnrollmentTokenRequestOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.admin.v1.DeleteEnrollmentTokenRequest)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * The token's id.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @return The id.
+     */
+    java.lang.String getId();
+    /**
+     * <pre>
+     * The token's id.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @return The bytes for id.
+     */
+    com.google.protobuf.ByteString
+        getIdBytes();
+
+    /**
+     * <pre>
+     * The etag the deletion is based on. Required.
+     * </pre>
+     *
+     * <code>string etag = 2 [json_name = "etag"];</code>
+     * @return The etag.
+     */
+    java.lang.String getEtag();
+    /**
+     * <pre>
+     * The etag the deletion is based on. Required.
+     * </pre>
+     *
+     * <code>string etag = 2 [json_name = "etag"];</code>
+     * @return The bytes for etag.
+     */
+    com.google.protobuf.ByteString
+        getEtagBytes();
+  }
+  /**
+   * <pre>
+   * DeleteEnrollmentTokenRequest deletes an enrollment token.
+   * </pre>
+   *
+   * Protobuf type {@code msg.admin.v1.DeleteEnrollmentTokenRequest}
+   */
+  public  static final class DeleteEnrollmentTokenRequest extends
+      com.google.protobuf.GeneratedMessageLite<
+          DeleteEnrollmentTokenRequest, DeleteEnrollmentTokenRequest.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.admin.v1.DeleteEnrollmentTokenRequest)
+      DeleteEnrollmentTokenRequestOrBuilder {
+    private DeleteEnrollmentTokenRequest() {
+      id_ = "";
+      etag_ = "";
+    }
+    public static final int ID_FIELD_NUMBER = 1;
+    private java.lang.String id_;
+    /**
+     * <pre>
+     * The token's id.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @return The id.
+     */
+    @java.lang.Override
+    public java.lang.String getId() {
+      return id_;
+    }
+    /**
+     * <pre>
+     * The token's id.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @return The bytes for id.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getIdBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(id_);
+    }
+    /**
+     * <pre>
+     * The token's id.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @param value The id to set.
+     */
+    private void setId(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      id_ = value;
+    }
+    /**
+     * <pre>
+     * The token's id.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     */
+    private void clearId() {
+
+      id_ = getDefaultInstance().getId();
+    }
+    /**
+     * <pre>
+     * The token's id.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @param value The bytes for id to set.
+     */
+    private void setIdBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      id_ = value.toStringUtf8();
+
+    }
+
+    public static final int ETAG_FIELD_NUMBER = 2;
+    private java.lang.String etag_;
+    /**
+     * <pre>
+     * The etag the deletion is based on. Required.
+     * </pre>
+     *
+     * <code>string etag = 2 [json_name = "etag"];</code>
+     * @return The etag.
+     */
+    @java.lang.Override
+    public java.lang.String getEtag() {
+      return etag_;
+    }
+    /**
+     * <pre>
+     * The etag the deletion is based on. Required.
+     * </pre>
+     *
+     * <code>string etag = 2 [json_name = "etag"];</code>
+     * @return The bytes for etag.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getEtagBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(etag_);
+    }
+    /**
+     * <pre>
+     * The etag the deletion is based on. Required.
+     * </pre>
+     *
+     * <code>string etag = 2 [json_name = "etag"];</code>
+     * @param value The etag to set.
+     */
+    private void setEtag(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      etag_ = value;
+    }
+    /**
+     * <pre>
+     * The etag the deletion is based on. Required.
+     * </pre>
+     *
+     * <code>string etag = 2 [json_name = "etag"];</code>
+     */
+    private void clearEtag() {
+
+      etag_ = getDefaultInstance().getEtag();
+    }
+    /**
+     * <pre>
+     * The etag the deletion is based on. Required.
+     * </pre>
+     *
+     * <code>string etag = 2 [json_name = "etag"];</code>
+     * @param value The bytes for etag to set.
+     */
+    private void setEtagBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      etag_ = value.toStringUtf8();
+
+    }
+
+    public static msg.admin.v1.Admin.DeleteEnrollmentTokenRequest parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.DeleteEnrollmentTokenRequest parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.DeleteEnrollmentTokenRequest parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.DeleteEnrollmentTokenRequest parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.DeleteEnrollmentTokenRequest parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.DeleteEnrollmentTokenRequest parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.DeleteEnrollmentTokenRequest parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.DeleteEnrollmentTokenRequest parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.admin.v1.Admin.DeleteEnrollmentTokenRequest parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.admin.v1.Admin.DeleteEnrollmentTokenRequest parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.DeleteEnrollmentTokenRequest parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.DeleteEnrollmentTokenRequest parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.admin.v1.Admin.DeleteEnrollmentTokenRequest prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * DeleteEnrollmentTokenRequest deletes an enrollment token.
+     * </pre>
+     *
+     * Protobuf type {@code msg.admin.v1.DeleteEnrollmentTokenRequest}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.admin.v1.Admin.DeleteEnrollmentTokenRequest, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.admin.v1.DeleteEnrollmentTokenRequest)
+        msg.admin.v1.Admin.DeleteEnrollmentTokenRequestOrBuilder {
+      // Construct using msg.admin.v1.Admin.DeleteEnrollmentTokenRequest.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * The token's id.
+       * </pre>
+       *
+       * <code>string id = 1 [json_name = "id"];</code>
+       * @return The id.
+       */
+      @java.lang.Override
+      public java.lang.String getId() {
+        return instance.getId();
+      }
+      /**
+       * <pre>
+       * The token's id.
+       * </pre>
+       *
+       * <code>string id = 1 [json_name = "id"];</code>
+       * @return The bytes for id.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getIdBytes() {
+        return instance.getIdBytes();
+      }
+      /**
+       * <pre>
+       * The token's id.
+       * </pre>
+       *
+       * <code>string id = 1 [json_name = "id"];</code>
+       * @param value The id to set.
+       * @return This builder for chaining.
+       */
+      public Builder setId(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setId(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The token's id.
+       * </pre>
+       *
+       * <code>string id = 1 [json_name = "id"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearId() {
+        copyOnWrite();
+        instance.clearId();
+        return this;
+      }
+      /**
+       * <pre>
+       * The token's id.
+       * </pre>
+       *
+       * <code>string id = 1 [json_name = "id"];</code>
+       * @param value The bytes for id to set.
+       * @return This builder for chaining.
+       */
+      public Builder setIdBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setIdBytes(value);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The etag the deletion is based on. Required.
+       * </pre>
+       *
+       * <code>string etag = 2 [json_name = "etag"];</code>
+       * @return The etag.
+       */
+      @java.lang.Override
+      public java.lang.String getEtag() {
+        return instance.getEtag();
+      }
+      /**
+       * <pre>
+       * The etag the deletion is based on. Required.
+       * </pre>
+       *
+       * <code>string etag = 2 [json_name = "etag"];</code>
+       * @return The bytes for etag.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getEtagBytes() {
+        return instance.getEtagBytes();
+      }
+      /**
+       * <pre>
+       * The etag the deletion is based on. Required.
+       * </pre>
+       *
+       * <code>string etag = 2 [json_name = "etag"];</code>
+       * @param value The etag to set.
+       * @return This builder for chaining.
+       */
+      public Builder setEtag(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setEtag(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The etag the deletion is based on. Required.
+       * </pre>
+       *
+       * <code>string etag = 2 [json_name = "etag"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearEtag() {
+        copyOnWrite();
+        instance.clearEtag();
+        return this;
+      }
+      /**
+       * <pre>
+       * The etag the deletion is based on. Required.
+       * </pre>
+       *
+       * <code>string etag = 2 [json_name = "etag"];</code>
+       * @param value The bytes for etag to set.
+       * @return This builder for chaining.
+       */
+      public Builder setEtagBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setEtagBytes(value);
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.admin.v1.DeleteEnrollmentTokenRequest)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.admin.v1.Admin.DeleteEnrollmentTokenRequest();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "id_",
+              "etag_",
+            };
+            java.lang.String info =
+                "\u0000\u0002\u0000\u0000\u0001\u0002\u0002\u0000\u0000\u0000\u0001\u0208\u0002\u0208" +
+                "";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.admin.v1.Admin.DeleteEnrollmentTokenRequest> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.admin.v1.Admin.DeleteEnrollmentTokenRequest.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.admin.v1.Admin.DeleteEnrollmentTokenRequest>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.admin.v1.DeleteEnrollmentTokenRequest)
+    private static final msg.admin.v1.Admin.DeleteEnrollmentTokenRequest DEFAULT_INSTANCE;
+    static {
+      DeleteEnrollmentTokenRequest defaultInstance = new DeleteEnrollmentTokenRequest();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        DeleteEnrollmentTokenRequest.class, defaultInstance);
+    }
+
+    public static msg.admin.v1.Admin.DeleteEnrollmentTokenRequest getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<DeleteEnrollmentTokenRequest> PARSER;
+
+    public static com.google.protobuf.Parser<DeleteEnrollmentTokenRequest> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
+  public interface DeleteEnrollmentTokenResponseOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.admin.v1.DeleteEnrollmentTokenResponse)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * The store revision the deletion produced.
+     * </pre>
+     *
+     * <code>int64 revision = 1 [json_name = "revision"];</code>
+     * @return The revision.
+     */
+    long getRevision();
+  }
+  /**
+   * <pre>
+   * DeleteEnrollmentTokenResponse confirms a deletion.
+   * </pre>
+   *
+   * Protobuf type {@code msg.admin.v1.DeleteEnrollmentTokenResponse}
+   */
+  public  static final class DeleteEnrollmentTokenResponse extends
+      com.google.protobuf.GeneratedMessageLite<
+          DeleteEnrollmentTokenResponse, DeleteEnrollmentTokenResponse.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.admin.v1.DeleteEnrollmentTokenResponse)
+      DeleteEnrollmentTokenResponseOrBuilder {
+    private DeleteEnrollmentTokenResponse() {
+    }
+    public static final int REVISION_FIELD_NUMBER = 1;
+    private long revision_;
+    /**
+     * <pre>
+     * The store revision the deletion produced.
+     * </pre>
+     *
+     * <code>int64 revision = 1 [json_name = "revision"];</code>
+     * @return The revision.
+     */
+    @java.lang.Override
+    public long getRevision() {
+      return revision_;
+    }
+    /**
+     * <pre>
+     * The store revision the deletion produced.
+     * </pre>
+     *
+     * <code>int64 revision = 1 [json_name = "revision"];</code>
+     * @param value The revision to set.
+     */
+    private void setRevision(long value) {
+      
+      revision_ = value;
+    }
+    /**
+     * <pre>
+     * The store revision the deletion produced.
+     * </pre>
+     *
+     * <code>int64 revision = 1 [json_name = "revision"];</code>
+     */
+    private void clearRevision() {
+
+      revision_ = 0L;
+    }
+
+    public static msg.admin.v1.Admin.DeleteEnrollmentTokenResponse parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.DeleteEnrollmentTokenResponse parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.DeleteEnrollmentTokenResponse parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.DeleteEnrollmentTokenResponse parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.DeleteEnrollmentTokenResponse parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.DeleteEnrollmentTokenResponse parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.DeleteEnrollmentTokenResponse parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.DeleteEnrollmentTokenResponse parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.admin.v1.Admin.DeleteEnrollmentTokenResponse parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.admin.v1.Admin.DeleteEnrollmentTokenResponse parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.DeleteEnrollmentTokenResponse parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.DeleteEnrollmentTokenResponse parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.admin.v1.Admin.DeleteEnrollmentTokenResponse prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * DeleteEnrollmentTokenResponse confirms a deletion.
+     * </pre>
+     *
+     * Protobuf type {@code msg.admin.v1.DeleteEnrollmentTokenResponse}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.admin.v1.Admin.DeleteEnrollmentTokenResponse, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.admin.v1.DeleteEnrollmentTokenResponse)
+        msg.admin.v1.Admin.DeleteEnrollmentTokenResponseOrBuilder {
+      // Construct using msg.admin.v1.Admin.DeleteEnrollmentTokenResponse.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * The store revision the deletion produced.
+       * </pre>
+       *
+       * <code>int64 revision = 1 [json_name = "revision"];</code>
+       * @return The revision.
+       */
+      @java.lang.Override
+      public long getRevision() {
+        return instance.getRevision();
+      }
+      /**
+       * <pre>
+       * The store revision the deletion produced.
+       * </pre>
+       *
+       * <code>int64 revision = 1 [json_name = "revision"];</code>
+       * @param value The revision to set.
+       * @return This builder for chaining.
+       */
+      public Builder setRevision(long value) {
+        copyOnWrite();
+        instance.setRevision(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The store revision the deletion produced.
+       * </pre>
+       *
+       * <code>int64 revision = 1 [json_name = "revision"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearRevision() {
+        copyOnWrite();
+        instance.clearRevision();
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.admin.v1.DeleteEnrollmentTokenResponse)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.admin.v1.Admin.DeleteEnrollmentTokenResponse();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "revision_",
+            };
+            java.lang.String info =
+                "\u0000\u0001\u0000\u0000\u0001\u0001\u0001\u0000\u0000\u0000\u0001\u0002";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.admin.v1.Admin.DeleteEnrollmentTokenResponse> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.admin.v1.Admin.DeleteEnrollmentTokenResponse.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.admin.v1.Admin.DeleteEnrollmentTokenResponse>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.admin.v1.DeleteEnrollmentTokenResponse)
+    private static final msg.admin.v1.Admin.DeleteEnrollmentTokenResponse DEFAULT_INSTANCE;
+    static {
+      DeleteEnrollmentTokenResponse defaultInstance = new DeleteEnrollmentTokenResponse();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        DeleteEnrollmentTokenResponse.class, defaultInstance);
+    }
+
+    public static msg.admin.v1.Admin.DeleteEnrollmentTokenResponse getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<DeleteEnrollmentTokenResponse> PARSER;
+
+    public static com.google.protobuf.Parser<DeleteEnrollmentTokenResponse> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
+  public interface ListDevicesRequestOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.admin.v1.ListDevicesRequest)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * At most this many devices; 0 means 100, more than 1000 means 1000.
+     * </pre>
+     *
+     * <code>int32 page_size = 1 [json_name = "pageSize"];</code>
+     * @return The pageSize.
+     */
+    int getPageSize();
+
+    /**
+     * <pre>
+     * The next_page_token of the previous page, or empty for the first.
+     * </pre>
+     *
+     * <code>string page_token = 2 [json_name = "pageToken"];</code>
+     * @return The pageToken.
+     */
+    java.lang.String getPageToken();
+    /**
+     * <pre>
+     * The next_page_token of the previous page, or empty for the first.
+     * </pre>
+     *
+     * <code>string page_token = 2 [json_name = "pageToken"];</code>
+     * @return The bytes for pageToken.
+     */
+    com.google.protobuf.ByteString
+        getPageTokenBytes();
+  }
+  /**
+   * <pre>
+   * ListDevicesRequest pages through the devices.
+   * </pre>
+   *
+   * Protobuf type {@code msg.admin.v1.ListDevicesRequest}
+   */
+  public  static final class ListDevicesRequest extends
+      com.google.protobuf.GeneratedMessageLite<
+          ListDevicesRequest, ListDevicesRequest.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.admin.v1.ListDevicesRequest)
+      ListDevicesRequestOrBuilder {
+    private ListDevicesRequest() {
+      pageToken_ = "";
+    }
+    public static final int PAGE_SIZE_FIELD_NUMBER = 1;
+    private int pageSize_;
+    /**
+     * <pre>
+     * At most this many devices; 0 means 100, more than 1000 means 1000.
+     * </pre>
+     *
+     * <code>int32 page_size = 1 [json_name = "pageSize"];</code>
+     * @return The pageSize.
+     */
+    @java.lang.Override
+    public int getPageSize() {
+      return pageSize_;
+    }
+    /**
+     * <pre>
+     * At most this many devices; 0 means 100, more than 1000 means 1000.
+     * </pre>
+     *
+     * <code>int32 page_size = 1 [json_name = "pageSize"];</code>
+     * @param value The pageSize to set.
+     */
+    private void setPageSize(int value) {
+      
+      pageSize_ = value;
+    }
+    /**
+     * <pre>
+     * At most this many devices; 0 means 100, more than 1000 means 1000.
+     * </pre>
+     *
+     * <code>int32 page_size = 1 [json_name = "pageSize"];</code>
+     */
+    private void clearPageSize() {
+
+      pageSize_ = 0;
+    }
+
+    public static final int PAGE_TOKEN_FIELD_NUMBER = 2;
+    private java.lang.String pageToken_;
+    /**
+     * <pre>
+     * The next_page_token of the previous page, or empty for the first.
+     * </pre>
+     *
+     * <code>string page_token = 2 [json_name = "pageToken"];</code>
+     * @return The pageToken.
+     */
+    @java.lang.Override
+    public java.lang.String getPageToken() {
+      return pageToken_;
+    }
+    /**
+     * <pre>
+     * The next_page_token of the previous page, or empty for the first.
+     * </pre>
+     *
+     * <code>string page_token = 2 [json_name = "pageToken"];</code>
+     * @return The bytes for pageToken.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getPageTokenBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(pageToken_);
+    }
+    /**
+     * <pre>
+     * The next_page_token of the previous page, or empty for the first.
+     * </pre>
+     *
+     * <code>string page_token = 2 [json_name = "pageToken"];</code>
+     * @param value The pageToken to set.
+     */
+    private void setPageToken(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      pageToken_ = value;
+    }
+    /**
+     * <pre>
+     * The next_page_token of the previous page, or empty for the first.
+     * </pre>
+     *
+     * <code>string page_token = 2 [json_name = "pageToken"];</code>
+     */
+    private void clearPageToken() {
+
+      pageToken_ = getDefaultInstance().getPageToken();
+    }
+    /**
+     * <pre>
+     * The next_page_token of the previous page, or empty for the first.
+     * </pre>
+     *
+     * <code>string page_token = 2 [json_name = "pageToken"];</code>
+     * @param value The bytes for pageToken to set.
+     */
+    private void setPageTokenBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      pageToken_ = value.toStringUtf8();
+
+    }
+
+    public static msg.admin.v1.Admin.ListDevicesRequest parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.ListDevicesRequest parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.ListDevicesRequest parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.ListDevicesRequest parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.ListDevicesRequest parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.ListDevicesRequest parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.ListDevicesRequest parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.ListDevicesRequest parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.admin.v1.Admin.ListDevicesRequest parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.admin.v1.Admin.ListDevicesRequest parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.ListDevicesRequest parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.ListDevicesRequest parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.admin.v1.Admin.ListDevicesRequest prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * ListDevicesRequest pages through the devices.
+     * </pre>
+     *
+     * Protobuf type {@code msg.admin.v1.ListDevicesRequest}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.admin.v1.Admin.ListDevicesRequest, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.admin.v1.ListDevicesRequest)
+        msg.admin.v1.Admin.ListDevicesRequestOrBuilder {
+      // Construct using msg.admin.v1.Admin.ListDevicesRequest.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * At most this many devices; 0 means 100, more than 1000 means 1000.
+       * </pre>
+       *
+       * <code>int32 page_size = 1 [json_name = "pageSize"];</code>
+       * @return The pageSize.
+       */
+      @java.lang.Override
+      public int getPageSize() {
+        return instance.getPageSize();
+      }
+      /**
+       * <pre>
+       * At most this many devices; 0 means 100, more than 1000 means 1000.
+       * </pre>
+       *
+       * <code>int32 page_size = 1 [json_name = "pageSize"];</code>
+       * @param value The pageSize to set.
+       * @return This builder for chaining.
+       */
+      public Builder setPageSize(int value) {
+        copyOnWrite();
+        instance.setPageSize(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * At most this many devices; 0 means 100, more than 1000 means 1000.
+       * </pre>
+       *
+       * <code>int32 page_size = 1 [json_name = "pageSize"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearPageSize() {
+        copyOnWrite();
+        instance.clearPageSize();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The next_page_token of the previous page, or empty for the first.
+       * </pre>
+       *
+       * <code>string page_token = 2 [json_name = "pageToken"];</code>
+       * @return The pageToken.
+       */
+      @java.lang.Override
+      public java.lang.String getPageToken() {
+        return instance.getPageToken();
+      }
+      /**
+       * <pre>
+       * The next_page_token of the previous page, or empty for the first.
+       * </pre>
+       *
+       * <code>string page_token = 2 [json_name = "pageToken"];</code>
+       * @return The bytes for pageToken.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getPageTokenBytes() {
+        return instance.getPageTokenBytes();
+      }
+      /**
+       * <pre>
+       * The next_page_token of the previous page, or empty for the first.
+       * </pre>
+       *
+       * <code>string page_token = 2 [json_name = "pageToken"];</code>
+       * @param value The pageToken to set.
+       * @return This builder for chaining.
+       */
+      public Builder setPageToken(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setPageToken(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The next_page_token of the previous page, or empty for the first.
+       * </pre>
+       *
+       * <code>string page_token = 2 [json_name = "pageToken"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearPageToken() {
+        copyOnWrite();
+        instance.clearPageToken();
+        return this;
+      }
+      /**
+       * <pre>
+       * The next_page_token of the previous page, or empty for the first.
+       * </pre>
+       *
+       * <code>string page_token = 2 [json_name = "pageToken"];</code>
+       * @param value The bytes for pageToken to set.
+       * @return This builder for chaining.
+       */
+      public Builder setPageTokenBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setPageTokenBytes(value);
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.admin.v1.ListDevicesRequest)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.admin.v1.Admin.ListDevicesRequest();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "pageSize_",
+              "pageToken_",
+            };
+            java.lang.String info =
+                "\u0000\u0002\u0000\u0000\u0001\u0002\u0002\u0000\u0000\u0000\u0001\u0004\u0002\u0208" +
+                "";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.admin.v1.Admin.ListDevicesRequest> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.admin.v1.Admin.ListDevicesRequest.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.admin.v1.Admin.ListDevicesRequest>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.admin.v1.ListDevicesRequest)
+    private static final msg.admin.v1.Admin.ListDevicesRequest DEFAULT_INSTANCE;
+    static {
+      ListDevicesRequest defaultInstance = new ListDevicesRequest();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        ListDevicesRequest.class, defaultInstance);
+    }
+
+    public static msg.admin.v1.Admin.ListDevicesRequest getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<ListDevicesRequest> PARSER;
+
+    public static com.google.protobuf.Parser<ListDevicesRequest> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
+  public interface ListDevicesResponseOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.admin.v1.ListDevicesResponse)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * The devices on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.Device devices = 1 [json_name = "devices"];</code>
+     */
+    java.util.List<msg.admin.v1.Resources.Device> 
+        getDevicesList();
+    /**
+     * <pre>
+     * The devices on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.Device devices = 1 [json_name = "devices"];</code>
+     */
+    msg.admin.v1.Resources.Device getDevices(int index);
+    /**
+     * <pre>
+     * The devices on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.Device devices = 1 [json_name = "devices"];</code>
+     */
+    int getDevicesCount();
+
+    /**
+     * <pre>
+     * Pass as page_token for the next page; empty on the last page.
+     * </pre>
+     *
+     * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+     * @return The nextPageToken.
+     */
+    java.lang.String getNextPageToken();
+    /**
+     * <pre>
+     * Pass as page_token for the next page; empty on the last page.
+     * </pre>
+     *
+     * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+     * @return The bytes for nextPageToken.
+     */
+    com.google.protobuf.ByteString
+        getNextPageTokenBytes();
+
+    /**
+     * <pre>
+     * The store revision the page was read at.
+     * </pre>
+     *
+     * <code>int64 revision = 3 [json_name = "revision"];</code>
+     * @return The revision.
+     */
+    long getRevision();
+  }
+  /**
+   * <pre>
+   * ListDevicesResponse is one page of devices.
+   * </pre>
+   *
+   * Protobuf type {@code msg.admin.v1.ListDevicesResponse}
+   */
+  public  static final class ListDevicesResponse extends
+      com.google.protobuf.GeneratedMessageLite<
+          ListDevicesResponse, ListDevicesResponse.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.admin.v1.ListDevicesResponse)
+      ListDevicesResponseOrBuilder {
+    private ListDevicesResponse() {
+      devices_ = emptyProtobufList();
+      nextPageToken_ = "";
+    }
+    public static final int DEVICES_FIELD_NUMBER = 1;
+    private com.google.protobuf.Internal.ProtobufList<msg.admin.v1.Resources.Device> devices_;
+    /**
+     * <pre>
+     * The devices on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.Device devices = 1 [json_name = "devices"];</code>
+     */
+    @java.lang.Override
+    public java.util.List<msg.admin.v1.Resources.Device> getDevicesList() {
+      return devices_;
+    }
+    /**
+     * <pre>
+     * The devices on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.Device devices = 1 [json_name = "devices"];</code>
+     */
+    public java.util.List<? extends msg.admin.v1.Resources.DeviceOrBuilder> 
+        getDevicesOrBuilderList() {
+      return devices_;
+    }
+    /**
+     * <pre>
+     * The devices on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.Device devices = 1 [json_name = "devices"];</code>
+     */
+    @java.lang.Override
+    public int getDevicesCount() {
+      return devices_.size();
+    }
+    /**
+     * <pre>
+     * The devices on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.Device devices = 1 [json_name = "devices"];</code>
+     */
+    @java.lang.Override
+    public msg.admin.v1.Resources.Device getDevices(int index) {
+      return devices_.get(index);
+    }
+    /**
+     * <pre>
+     * The devices on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.Device devices = 1 [json_name = "devices"];</code>
+     */
+    public msg.admin.v1.Resources.DeviceOrBuilder getDevicesOrBuilder(
+        int index) {
+      return devices_.get(index);
+    }
+    private void ensureDevicesIsMutable() {
+      com.google.protobuf.Internal.ProtobufList<msg.admin.v1.Resources.Device> tmp = devices_;
+      if (!tmp.isModifiable()) {
+        devices_ =
+            com.google.protobuf.GeneratedMessageLite.mutableCopy(tmp);
+       }
+    }
+
+    /**
+     * <pre>
+     * The devices on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.Device devices = 1 [json_name = "devices"];</code>
+     */
+    private void setDevices(
+        int index, msg.admin.v1.Resources.Device value) {
+      value.getClass();
+  ensureDevicesIsMutable();
+      devices_.set(index, value);
+    }
+    /**
+     * <pre>
+     * The devices on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.Device devices = 1 [json_name = "devices"];</code>
+     */
+    private void addDevices(msg.admin.v1.Resources.Device value) {
+      value.getClass();
+  ensureDevicesIsMutable();
+      devices_.add(value);
+    }
+    /**
+     * <pre>
+     * The devices on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.Device devices = 1 [json_name = "devices"];</code>
+     */
+    private void addDevices(
+        int index, msg.admin.v1.Resources.Device value) {
+      value.getClass();
+  ensureDevicesIsMutable();
+      devices_.add(index, value);
+    }
+    /**
+     * <pre>
+     * The devices on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.Device devices = 1 [json_name = "devices"];</code>
+     */
+    private void addAllDevices(
+        java.lang.Iterable<? extends msg.admin.v1.Resources.Device> values) {
+      ensureDevicesIsMutable();
+      com.google.protobuf.AbstractMessageLite.addAll(
+          values, devices_);
+    }
+    /**
+     * <pre>
+     * The devices on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.Device devices = 1 [json_name = "devices"];</code>
+     */
+    private void clearDevices() {
+      devices_ = emptyProtobufList();
+    }
+    /**
+     * <pre>
+     * The devices on this page.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.Device devices = 1 [json_name = "devices"];</code>
+     */
+    private void removeDevices(int index) {
+      ensureDevicesIsMutable();
+      devices_.remove(index);
+    }
+
+    public static final int NEXT_PAGE_TOKEN_FIELD_NUMBER = 2;
+    private java.lang.String nextPageToken_;
+    /**
+     * <pre>
+     * Pass as page_token for the next page; empty on the last page.
+     * </pre>
+     *
+     * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+     * @return The nextPageToken.
+     */
+    @java.lang.Override
+    public java.lang.String getNextPageToken() {
+      return nextPageToken_;
+    }
+    /**
+     * <pre>
+     * Pass as page_token for the next page; empty on the last page.
+     * </pre>
+     *
+     * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+     * @return The bytes for nextPageToken.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getNextPageTokenBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(nextPageToken_);
+    }
+    /**
+     * <pre>
+     * Pass as page_token for the next page; empty on the last page.
+     * </pre>
+     *
+     * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+     * @param value The nextPageToken to set.
+     */
+    private void setNextPageToken(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      nextPageToken_ = value;
+    }
+    /**
+     * <pre>
+     * Pass as page_token for the next page; empty on the last page.
+     * </pre>
+     *
+     * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+     */
+    private void clearNextPageToken() {
+
+      nextPageToken_ = getDefaultInstance().getNextPageToken();
+    }
+    /**
+     * <pre>
+     * Pass as page_token for the next page; empty on the last page.
+     * </pre>
+     *
+     * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+     * @param value The bytes for nextPageToken to set.
+     */
+    private void setNextPageTokenBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      nextPageToken_ = value.toStringUtf8();
+
+    }
+
+    public static final int REVISION_FIELD_NUMBER = 3;
+    private long revision_;
+    /**
+     * <pre>
+     * The store revision the page was read at.
+     * </pre>
+     *
+     * <code>int64 revision = 3 [json_name = "revision"];</code>
+     * @return The revision.
+     */
+    @java.lang.Override
+    public long getRevision() {
+      return revision_;
+    }
+    /**
+     * <pre>
+     * The store revision the page was read at.
+     * </pre>
+     *
+     * <code>int64 revision = 3 [json_name = "revision"];</code>
+     * @param value The revision to set.
+     */
+    private void setRevision(long value) {
+      
+      revision_ = value;
+    }
+    /**
+     * <pre>
+     * The store revision the page was read at.
+     * </pre>
+     *
+     * <code>int64 revision = 3 [json_name = "revision"];</code>
+     */
+    private void clearRevision() {
+
+      revision_ = 0L;
+    }
+
+    public static msg.admin.v1.Admin.ListDevicesResponse parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.ListDevicesResponse parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.ListDevicesResponse parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.ListDevicesResponse parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.ListDevicesResponse parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.ListDevicesResponse parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.ListDevicesResponse parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.ListDevicesResponse parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.admin.v1.Admin.ListDevicesResponse parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.admin.v1.Admin.ListDevicesResponse parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.ListDevicesResponse parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.ListDevicesResponse parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.admin.v1.Admin.ListDevicesResponse prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * ListDevicesResponse is one page of devices.
+     * </pre>
+     *
+     * Protobuf type {@code msg.admin.v1.ListDevicesResponse}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.admin.v1.Admin.ListDevicesResponse, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.admin.v1.ListDevicesResponse)
+        msg.admin.v1.Admin.ListDevicesResponseOrBuilder {
+      // Construct using msg.admin.v1.Admin.ListDevicesResponse.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * The devices on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.Device devices = 1 [json_name = "devices"];</code>
+       */
+      @java.lang.Override
+      public java.util.List<msg.admin.v1.Resources.Device> getDevicesList() {
+        return java.util.Collections.unmodifiableList(
+            instance.getDevicesList());
+      }
+      /**
+       * <pre>
+       * The devices on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.Device devices = 1 [json_name = "devices"];</code>
+       */
+      @java.lang.Override
+      public int getDevicesCount() {
+        return instance.getDevicesCount();
+      }/**
+       * <pre>
+       * The devices on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.Device devices = 1 [json_name = "devices"];</code>
+       */
+      @java.lang.Override
+      public msg.admin.v1.Resources.Device getDevices(int index) {
+        return instance.getDevices(index);
+      }
+      /**
+       * <pre>
+       * The devices on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.Device devices = 1 [json_name = "devices"];</code>
+       */
+      public Builder setDevices(
+          int index, msg.admin.v1.Resources.Device value) {
+        copyOnWrite();
+        instance.setDevices(index, value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The devices on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.Device devices = 1 [json_name = "devices"];</code>
+       */
+      public Builder setDevices(
+          int index, msg.admin.v1.Resources.Device.Builder builderForValue) {
+        copyOnWrite();
+        instance.setDevices(index,
+            builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * The devices on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.Device devices = 1 [json_name = "devices"];</code>
+       */
+      public Builder addDevices(msg.admin.v1.Resources.Device value) {
+        copyOnWrite();
+        instance.addDevices(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The devices on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.Device devices = 1 [json_name = "devices"];</code>
+       */
+      public Builder addDevices(
+          int index, msg.admin.v1.Resources.Device value) {
+        copyOnWrite();
+        instance.addDevices(index, value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The devices on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.Device devices = 1 [json_name = "devices"];</code>
+       */
+      public Builder addDevices(
+          msg.admin.v1.Resources.Device.Builder builderForValue) {
+        copyOnWrite();
+        instance.addDevices(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * The devices on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.Device devices = 1 [json_name = "devices"];</code>
+       */
+      public Builder addDevices(
+          int index, msg.admin.v1.Resources.Device.Builder builderForValue) {
+        copyOnWrite();
+        instance.addDevices(index,
+            builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * The devices on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.Device devices = 1 [json_name = "devices"];</code>
+       */
+      public Builder addAllDevices(
+          java.lang.Iterable<? extends msg.admin.v1.Resources.Device> values) {
+        copyOnWrite();
+        instance.addAllDevices(values);
+        return this;
+      }
+      /**
+       * <pre>
+       * The devices on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.Device devices = 1 [json_name = "devices"];</code>
+       */
+      public Builder clearDevices() {
+        copyOnWrite();
+        instance.clearDevices();
+        return this;
+      }
+      /**
+       * <pre>
+       * The devices on this page.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.Device devices = 1 [json_name = "devices"];</code>
+       */
+      public Builder removeDevices(int index) {
+        copyOnWrite();
+        instance.removeDevices(index);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * Pass as page_token for the next page; empty on the last page.
+       * </pre>
+       *
+       * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+       * @return The nextPageToken.
+       */
+      @java.lang.Override
+      public java.lang.String getNextPageToken() {
+        return instance.getNextPageToken();
+      }
+      /**
+       * <pre>
+       * Pass as page_token for the next page; empty on the last page.
+       * </pre>
+       *
+       * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+       * @return The bytes for nextPageToken.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getNextPageTokenBytes() {
+        return instance.getNextPageTokenBytes();
+      }
+      /**
+       * <pre>
+       * Pass as page_token for the next page; empty on the last page.
+       * </pre>
+       *
+       * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+       * @param value The nextPageToken to set.
+       * @return This builder for chaining.
+       */
+      public Builder setNextPageToken(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setNextPageToken(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * Pass as page_token for the next page; empty on the last page.
+       * </pre>
+       *
+       * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearNextPageToken() {
+        copyOnWrite();
+        instance.clearNextPageToken();
+        return this;
+      }
+      /**
+       * <pre>
+       * Pass as page_token for the next page; empty on the last page.
+       * </pre>
+       *
+       * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
+       * @param value The bytes for nextPageToken to set.
+       * @return This builder for chaining.
+       */
+      public Builder setNextPageTokenBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setNextPageTokenBytes(value);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The store revision the page was read at.
+       * </pre>
+       *
+       * <code>int64 revision = 3 [json_name = "revision"];</code>
+       * @return The revision.
+       */
+      @java.lang.Override
+      public long getRevision() {
+        return instance.getRevision();
+      }
+      /**
+       * <pre>
+       * The store revision the page was read at.
+       * </pre>
+       *
+       * <code>int64 revision = 3 [json_name = "revision"];</code>
+       * @param value The revision to set.
+       * @return This builder for chaining.
+       */
+      public Builder setRevision(long value) {
+        copyOnWrite();
+        instance.setRevision(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The store revision the page was read at.
+       * </pre>
+       *
+       * <code>int64 revision = 3 [json_name = "revision"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearRevision() {
+        copyOnWrite();
+        instance.clearRevision();
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.admin.v1.ListDevicesResponse)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.admin.v1.Admin.ListDevicesResponse();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "devices_",
+              msg.admin.v1.Resources.Device.class,
+              "nextPageToken_",
+              "revision_",
+            };
+            java.lang.String info =
+                "\u0000\u0003\u0000\u0000\u0001\u0003\u0003\u0000\u0001\u0000\u0001\u001b\u0002\u0208" +
+                "\u0003\u0002";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.admin.v1.Admin.ListDevicesResponse> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.admin.v1.Admin.ListDevicesResponse.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.admin.v1.Admin.ListDevicesResponse>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.admin.v1.ListDevicesResponse)
+    private static final msg.admin.v1.Admin.ListDevicesResponse DEFAULT_INSTANCE;
+    static {
+      ListDevicesResponse defaultInstance = new ListDevicesResponse();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        ListDevicesResponse.class, defaultInstance);
+    }
+
+    public static msg.admin.v1.Admin.ListDevicesResponse getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<ListDevicesResponse> PARSER;
+
+    public static com.google.protobuf.Parser<ListDevicesResponse> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
+  public interface GetDeviceRequestOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.admin.v1.GetDeviceRequest)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * The device's id.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @return The id.
+     */
+    java.lang.String getId();
+    /**
+     * <pre>
+     * The device's id.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @return The bytes for id.
+     */
+    com.google.protobuf.ByteString
+        getIdBytes();
+  }
+  /**
+   * <pre>
+   * GetDeviceRequest names a device.
+   * </pre>
+   *
+   * Protobuf type {@code msg.admin.v1.GetDeviceRequest}
+   */
+  public  static final class GetDeviceRequest extends
+      com.google.protobuf.GeneratedMessageLite<
+          GetDeviceRequest, GetDeviceRequest.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.admin.v1.GetDeviceRequest)
+      GetDeviceRequestOrBuilder {
+    private GetDeviceRequest() {
+      id_ = "";
+    }
+    public static final int ID_FIELD_NUMBER = 1;
+    private java.lang.String id_;
+    /**
+     * <pre>
+     * The device's id.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @return The id.
+     */
+    @java.lang.Override
+    public java.lang.String getId() {
+      return id_;
+    }
+    /**
+     * <pre>
+     * The device's id.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @return The bytes for id.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getIdBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(id_);
+    }
+    /**
+     * <pre>
+     * The device's id.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @param value The id to set.
+     */
+    private void setId(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      id_ = value;
+    }
+    /**
+     * <pre>
+     * The device's id.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     */
+    private void clearId() {
+
+      id_ = getDefaultInstance().getId();
+    }
+    /**
+     * <pre>
+     * The device's id.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @param value The bytes for id to set.
+     */
+    private void setIdBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      id_ = value.toStringUtf8();
+
+    }
+
+    public static msg.admin.v1.Admin.GetDeviceRequest parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.GetDeviceRequest parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetDeviceRequest parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.GetDeviceRequest parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetDeviceRequest parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.GetDeviceRequest parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetDeviceRequest parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.GetDeviceRequest parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.admin.v1.Admin.GetDeviceRequest parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.admin.v1.Admin.GetDeviceRequest parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetDeviceRequest parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.GetDeviceRequest parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.admin.v1.Admin.GetDeviceRequest prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * GetDeviceRequest names a device.
+     * </pre>
+     *
+     * Protobuf type {@code msg.admin.v1.GetDeviceRequest}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.admin.v1.Admin.GetDeviceRequest, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.admin.v1.GetDeviceRequest)
+        msg.admin.v1.Admin.GetDeviceRequestOrBuilder {
+      // Construct using msg.admin.v1.Admin.GetDeviceRequest.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * The device's id.
+       * </pre>
+       *
+       * <code>string id = 1 [json_name = "id"];</code>
+       * @return The id.
+       */
+      @java.lang.Override
+      public java.lang.String getId() {
+        return instance.getId();
+      }
+      /**
+       * <pre>
+       * The device's id.
+       * </pre>
+       *
+       * <code>string id = 1 [json_name = "id"];</code>
+       * @return The bytes for id.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getIdBytes() {
+        return instance.getIdBytes();
+      }
+      /**
+       * <pre>
+       * The device's id.
+       * </pre>
+       *
+       * <code>string id = 1 [json_name = "id"];</code>
+       * @param value The id to set.
+       * @return This builder for chaining.
+       */
+      public Builder setId(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setId(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The device's id.
+       * </pre>
+       *
+       * <code>string id = 1 [json_name = "id"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearId() {
+        copyOnWrite();
+        instance.clearId();
+        return this;
+      }
+      /**
+       * <pre>
+       * The device's id.
+       * </pre>
+       *
+       * <code>string id = 1 [json_name = "id"];</code>
+       * @param value The bytes for id to set.
+       * @return This builder for chaining.
+       */
+      public Builder setIdBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setIdBytes(value);
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.admin.v1.GetDeviceRequest)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.admin.v1.Admin.GetDeviceRequest();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "id_",
+            };
+            java.lang.String info =
+                "\u0000\u0001\u0000\u0000\u0001\u0001\u0001\u0000\u0000\u0000\u0001\u0208";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.admin.v1.Admin.GetDeviceRequest> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.admin.v1.Admin.GetDeviceRequest.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.admin.v1.Admin.GetDeviceRequest>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.admin.v1.GetDeviceRequest)
+    private static final msg.admin.v1.Admin.GetDeviceRequest DEFAULT_INSTANCE;
+    static {
+      GetDeviceRequest defaultInstance = new GetDeviceRequest();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        GetDeviceRequest.class, defaultInstance);
+    }
+
+    public static msg.admin.v1.Admin.GetDeviceRequest getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<GetDeviceRequest> PARSER;
+
+    public static com.google.protobuf.Parser<GetDeviceRequest> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
+  public interface GetDeviceResponseOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.admin.v1.GetDeviceResponse)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * The device.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.Device device = 1 [json_name = "device"];</code>
+     * @return Whether the device field is set.
+     */
+    boolean hasDevice();
+    /**
+     * <pre>
+     * The device.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.Device device = 1 [json_name = "device"];</code>
+     * @return The device.
+     */
+    msg.admin.v1.Resources.Device getDevice();
+  }
+  /**
+   * <pre>
+   * GetDeviceResponse carries one device.
+   * </pre>
+   *
+   * Protobuf type {@code msg.admin.v1.GetDeviceResponse}
+   */
+  public  static final class GetDeviceResponse extends
+      com.google.protobuf.GeneratedMessageLite<
+          GetDeviceResponse, GetDeviceResponse.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.admin.v1.GetDeviceResponse)
+      GetDeviceResponseOrBuilder {
+    private GetDeviceResponse() {
+    }
+    private int bitField0_;
+    public static final int DEVICE_FIELD_NUMBER = 1;
+    private msg.admin.v1.Resources.Device device_;
+    /**
+     * <pre>
+     * The device.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.Device device = 1 [json_name = "device"];</code>
+     */
+    @java.lang.Override
+    public boolean hasDevice() {
+      return ((bitField0_ & 0x00000001) != 0);
+    }
+    /**
+     * <pre>
+     * The device.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.Device device = 1 [json_name = "device"];</code>
+     */
+    @java.lang.Override
+    public msg.admin.v1.Resources.Device getDevice() {
+      return device_ == null ? msg.admin.v1.Resources.Device.getDefaultInstance() : device_;
+    }
+    /**
+     * <pre>
+     * The device.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.Device device = 1 [json_name = "device"];</code>
+     */
+    private void setDevice(msg.admin.v1.Resources.Device value) {
+      value.getClass();
+  device_ = value;
+      bitField0_ |= 0x00000001;
+      }
+    /**
+     * <pre>
+     * The device.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.Device device = 1 [json_name = "device"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergeDevice(msg.admin.v1.Resources.Device value) {
+      value.getClass();
+  if (device_ != null &&
+          device_ != msg.admin.v1.Resources.Device.getDefaultInstance()) {
+        device_ =
+          msg.admin.v1.Resources.Device.newBuilder(device_).mergeFrom(value).buildPartial();
+      } else {
+        device_ = value;
+      }
+      bitField0_ |= 0x00000001;
+    }
+    /**
+     * <pre>
+     * The device.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.Device device = 1 [json_name = "device"];</code>
+     */
+    private void clearDevice() {  device_ = null;
+      bitField0_ = (bitField0_ & ~0x00000001);
+    }
+
+    public static msg.admin.v1.Admin.GetDeviceResponse parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.GetDeviceResponse parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetDeviceResponse parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.GetDeviceResponse parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetDeviceResponse parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.GetDeviceResponse parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetDeviceResponse parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.GetDeviceResponse parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.admin.v1.Admin.GetDeviceResponse parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.admin.v1.Admin.GetDeviceResponse parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.GetDeviceResponse parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.GetDeviceResponse parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.admin.v1.Admin.GetDeviceResponse prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * GetDeviceResponse carries one device.
+     * </pre>
+     *
+     * Protobuf type {@code msg.admin.v1.GetDeviceResponse}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.admin.v1.Admin.GetDeviceResponse, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.admin.v1.GetDeviceResponse)
+        msg.admin.v1.Admin.GetDeviceResponseOrBuilder {
+      // Construct using msg.admin.v1.Admin.GetDeviceResponse.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * The device.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.Device device = 1 [json_name = "device"];</code>
+       */
+      @java.lang.Override
+      public boolean hasDevice() {
+        return instance.hasDevice();
+      }
+      /**
+       * <pre>
+       * The device.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.Device device = 1 [json_name = "device"];</code>
+       */
+      @java.lang.Override
+      public msg.admin.v1.Resources.Device getDevice() {
+        return instance.getDevice();
+      }
+      /**
+       * <pre>
+       * The device.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.Device device = 1 [json_name = "device"];</code>
+       */
+      public Builder setDevice(msg.admin.v1.Resources.Device value) {
+        copyOnWrite();
+        instance.setDevice(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * The device.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.Device device = 1 [json_name = "device"];</code>
+       */
+      public Builder setDevice(
+          msg.admin.v1.Resources.Device.Builder builderForValue) {
+        copyOnWrite();
+        instance.setDevice(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * The device.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.Device device = 1 [json_name = "device"];</code>
+       */
+      public Builder mergeDevice(msg.admin.v1.Resources.Device value) {
+        copyOnWrite();
+        instance.mergeDevice(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The device.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.Device device = 1 [json_name = "device"];</code>
+       */
+      public Builder clearDevice() {  copyOnWrite();
+        instance.clearDevice();
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.admin.v1.GetDeviceResponse)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.admin.v1.Admin.GetDeviceResponse();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "bitField0_",
+              "device_",
+            };
+            java.lang.String info =
+                "\u0000\u0001\u0000\u0001\u0001\u0001\u0001\u0000\u0000\u0000\u0001\u1009\u0000";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.admin.v1.Admin.GetDeviceResponse> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.admin.v1.Admin.GetDeviceResponse.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.admin.v1.Admin.GetDeviceResponse>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.admin.v1.GetDeviceResponse)
+    private static final msg.admin.v1.Admin.GetDeviceResponse DEFAULT_INSTANCE;
+    static {
+      GetDeviceResponse defaultInstance = new GetDeviceResponse();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        GetDeviceResponse.class, defaultInstance);
+    }
+
+    public static msg.admin.v1.Admin.GetDeviceResponse getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<GetDeviceResponse> PARSER;
+
+    public static com.google.protobuf.Parser<GetDeviceResponse> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
+  public interface DeleteDeviceRequestOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.admin.v1.DeleteDeviceRequest)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * The device's id.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @return The id.
+     */
+    java.lang.String getId();
+    /**
+     * <pre>
+     * The device's id.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @return The bytes for id.
+     */
+    com.google.protobuf.ByteString
+        getIdBytes();
+
+    /**
+     * <pre>
+     * The etag the deletion is based on. Required.
+     * </pre>
+     *
+     * <code>string etag = 2 [json_name = "etag"];</code>
+     * @return The etag.
+     */
+    java.lang.String getEtag();
+    /**
+     * <pre>
+     * The etag the deletion is based on. Required.
+     * </pre>
+     *
+     * <code>string etag = 2 [json_name = "etag"];</code>
+     * @return The bytes for etag.
+     */
+    com.google.protobuf.ByteString
+        getEtagBytes();
+  }
+  /**
+   * <pre>
+   * DeleteDeviceRequest deletes a device and revokes its certificates.
+   * </pre>
+   *
+   * Protobuf type {@code msg.admin.v1.DeleteDeviceRequest}
+   */
+  public  static final class DeleteDeviceRequest extends
+      com.google.protobuf.GeneratedMessageLite<
+          DeleteDeviceRequest, DeleteDeviceRequest.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.admin.v1.DeleteDeviceRequest)
+      DeleteDeviceRequestOrBuilder {
+    private DeleteDeviceRequest() {
+      id_ = "";
+      etag_ = "";
+    }
+    public static final int ID_FIELD_NUMBER = 1;
+    private java.lang.String id_;
+    /**
+     * <pre>
+     * The device's id.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @return The id.
+     */
+    @java.lang.Override
+    public java.lang.String getId() {
+      return id_;
+    }
+    /**
+     * <pre>
+     * The device's id.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @return The bytes for id.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getIdBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(id_);
+    }
+    /**
+     * <pre>
+     * The device's id.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @param value The id to set.
+     */
+    private void setId(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      id_ = value;
+    }
+    /**
+     * <pre>
+     * The device's id.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     */
+    private void clearId() {
+
+      id_ = getDefaultInstance().getId();
+    }
+    /**
+     * <pre>
+     * The device's id.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @param value The bytes for id to set.
+     */
+    private void setIdBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      id_ = value.toStringUtf8();
+
+    }
+
+    public static final int ETAG_FIELD_NUMBER = 2;
+    private java.lang.String etag_;
+    /**
+     * <pre>
+     * The etag the deletion is based on. Required.
+     * </pre>
+     *
+     * <code>string etag = 2 [json_name = "etag"];</code>
+     * @return The etag.
+     */
+    @java.lang.Override
+    public java.lang.String getEtag() {
+      return etag_;
+    }
+    /**
+     * <pre>
+     * The etag the deletion is based on. Required.
+     * </pre>
+     *
+     * <code>string etag = 2 [json_name = "etag"];</code>
+     * @return The bytes for etag.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getEtagBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(etag_);
+    }
+    /**
+     * <pre>
+     * The etag the deletion is based on. Required.
+     * </pre>
+     *
+     * <code>string etag = 2 [json_name = "etag"];</code>
+     * @param value The etag to set.
+     */
+    private void setEtag(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      etag_ = value;
+    }
+    /**
+     * <pre>
+     * The etag the deletion is based on. Required.
+     * </pre>
+     *
+     * <code>string etag = 2 [json_name = "etag"];</code>
+     */
+    private void clearEtag() {
+
+      etag_ = getDefaultInstance().getEtag();
+    }
+    /**
+     * <pre>
+     * The etag the deletion is based on. Required.
+     * </pre>
+     *
+     * <code>string etag = 2 [json_name = "etag"];</code>
+     * @param value The bytes for etag to set.
+     */
+    private void setEtagBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      etag_ = value.toStringUtf8();
+
+    }
+
+    public static msg.admin.v1.Admin.DeleteDeviceRequest parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.DeleteDeviceRequest parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.DeleteDeviceRequest parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.DeleteDeviceRequest parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.DeleteDeviceRequest parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.DeleteDeviceRequest parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.DeleteDeviceRequest parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.DeleteDeviceRequest parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.admin.v1.Admin.DeleteDeviceRequest parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.admin.v1.Admin.DeleteDeviceRequest parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.DeleteDeviceRequest parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.DeleteDeviceRequest parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.admin.v1.Admin.DeleteDeviceRequest prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * DeleteDeviceRequest deletes a device and revokes its certificates.
+     * </pre>
+     *
+     * Protobuf type {@code msg.admin.v1.DeleteDeviceRequest}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.admin.v1.Admin.DeleteDeviceRequest, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.admin.v1.DeleteDeviceRequest)
+        msg.admin.v1.Admin.DeleteDeviceRequestOrBuilder {
+      // Construct using msg.admin.v1.Admin.DeleteDeviceRequest.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * The device's id.
+       * </pre>
+       *
+       * <code>string id = 1 [json_name = "id"];</code>
+       * @return The id.
+       */
+      @java.lang.Override
+      public java.lang.String getId() {
+        return instance.getId();
+      }
+      /**
+       * <pre>
+       * The device's id.
+       * </pre>
+       *
+       * <code>string id = 1 [json_name = "id"];</code>
+       * @return The bytes for id.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getIdBytes() {
+        return instance.getIdBytes();
+      }
+      /**
+       * <pre>
+       * The device's id.
+       * </pre>
+       *
+       * <code>string id = 1 [json_name = "id"];</code>
+       * @param value The id to set.
+       * @return This builder for chaining.
+       */
+      public Builder setId(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setId(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The device's id.
+       * </pre>
+       *
+       * <code>string id = 1 [json_name = "id"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearId() {
+        copyOnWrite();
+        instance.clearId();
+        return this;
+      }
+      /**
+       * <pre>
+       * The device's id.
+       * </pre>
+       *
+       * <code>string id = 1 [json_name = "id"];</code>
+       * @param value The bytes for id to set.
+       * @return This builder for chaining.
+       */
+      public Builder setIdBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setIdBytes(value);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The etag the deletion is based on. Required.
+       * </pre>
+       *
+       * <code>string etag = 2 [json_name = "etag"];</code>
+       * @return The etag.
+       */
+      @java.lang.Override
+      public java.lang.String getEtag() {
+        return instance.getEtag();
+      }
+      /**
+       * <pre>
+       * The etag the deletion is based on. Required.
+       * </pre>
+       *
+       * <code>string etag = 2 [json_name = "etag"];</code>
+       * @return The bytes for etag.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getEtagBytes() {
+        return instance.getEtagBytes();
+      }
+      /**
+       * <pre>
+       * The etag the deletion is based on. Required.
+       * </pre>
+       *
+       * <code>string etag = 2 [json_name = "etag"];</code>
+       * @param value The etag to set.
+       * @return This builder for chaining.
+       */
+      public Builder setEtag(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setEtag(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The etag the deletion is based on. Required.
+       * </pre>
+       *
+       * <code>string etag = 2 [json_name = "etag"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearEtag() {
+        copyOnWrite();
+        instance.clearEtag();
+        return this;
+      }
+      /**
+       * <pre>
+       * The etag the deletion is based on. Required.
+       * </pre>
+       *
+       * <code>string etag = 2 [json_name = "etag"];</code>
+       * @param value The bytes for etag to set.
+       * @return This builder for chaining.
+       */
+      public Builder setEtagBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setEtagBytes(value);
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.admin.v1.DeleteDeviceRequest)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.admin.v1.Admin.DeleteDeviceRequest();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "id_",
+              "etag_",
+            };
+            java.lang.String info =
+                "\u0000\u0002\u0000\u0000\u0001\u0002\u0002\u0000\u0000\u0000\u0001\u0208\u0002\u0208" +
+                "";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.admin.v1.Admin.DeleteDeviceRequest> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.admin.v1.Admin.DeleteDeviceRequest.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.admin.v1.Admin.DeleteDeviceRequest>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.admin.v1.DeleteDeviceRequest)
+    private static final msg.admin.v1.Admin.DeleteDeviceRequest DEFAULT_INSTANCE;
+    static {
+      DeleteDeviceRequest defaultInstance = new DeleteDeviceRequest();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        DeleteDeviceRequest.class, defaultInstance);
+    }
+
+    public static msg.admin.v1.Admin.DeleteDeviceRequest getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<DeleteDeviceRequest> PARSER;
+
+    public static com.google.protobuf.Parser<DeleteDeviceRequest> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
+  public interface DeleteDeviceResponseOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.admin.v1.DeleteDeviceResponse)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * The store revision the deletion (and its revocations) produced.
+     * </pre>
+     *
+     * <code>int64 revision = 1 [json_name = "revision"];</code>
+     * @return The revision.
+     */
+    long getRevision();
+  }
+  /**
+   * <pre>
+   * DeleteDeviceResponse confirms a deletion.
+   * </pre>
+   *
+   * Protobuf type {@code msg.admin.v1.DeleteDeviceResponse}
+   */
+  public  static final class DeleteDeviceResponse extends
+      com.google.protobuf.GeneratedMessageLite<
+          DeleteDeviceResponse, DeleteDeviceResponse.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.admin.v1.DeleteDeviceResponse)
+      DeleteDeviceResponseOrBuilder {
+    private DeleteDeviceResponse() {
+    }
+    public static final int REVISION_FIELD_NUMBER = 1;
+    private long revision_;
+    /**
+     * <pre>
+     * The store revision the deletion (and its revocations) produced.
+     * </pre>
+     *
+     * <code>int64 revision = 1 [json_name = "revision"];</code>
+     * @return The revision.
+     */
+    @java.lang.Override
+    public long getRevision() {
+      return revision_;
+    }
+    /**
+     * <pre>
+     * The store revision the deletion (and its revocations) produced.
+     * </pre>
+     *
+     * <code>int64 revision = 1 [json_name = "revision"];</code>
+     * @param value The revision to set.
+     */
+    private void setRevision(long value) {
+      
+      revision_ = value;
+    }
+    /**
+     * <pre>
+     * The store revision the deletion (and its revocations) produced.
+     * </pre>
+     *
+     * <code>int64 revision = 1 [json_name = "revision"];</code>
+     */
+    private void clearRevision() {
+
+      revision_ = 0L;
+    }
+
+    public static msg.admin.v1.Admin.DeleteDeviceResponse parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.DeleteDeviceResponse parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.DeleteDeviceResponse parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.DeleteDeviceResponse parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.DeleteDeviceResponse parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Admin.DeleteDeviceResponse parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.DeleteDeviceResponse parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.DeleteDeviceResponse parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.admin.v1.Admin.DeleteDeviceResponse parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.admin.v1.Admin.DeleteDeviceResponse parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.admin.v1.Admin.DeleteDeviceResponse parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Admin.DeleteDeviceResponse parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.admin.v1.Admin.DeleteDeviceResponse prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * DeleteDeviceResponse confirms a deletion.
+     * </pre>
+     *
+     * Protobuf type {@code msg.admin.v1.DeleteDeviceResponse}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.admin.v1.Admin.DeleteDeviceResponse, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.admin.v1.DeleteDeviceResponse)
+        msg.admin.v1.Admin.DeleteDeviceResponseOrBuilder {
+      // Construct using msg.admin.v1.Admin.DeleteDeviceResponse.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * The store revision the deletion (and its revocations) produced.
+       * </pre>
+       *
+       * <code>int64 revision = 1 [json_name = "revision"];</code>
+       * @return The revision.
+       */
+      @java.lang.Override
+      public long getRevision() {
+        return instance.getRevision();
+      }
+      /**
+       * <pre>
+       * The store revision the deletion (and its revocations) produced.
+       * </pre>
+       *
+       * <code>int64 revision = 1 [json_name = "revision"];</code>
+       * @param value The revision to set.
+       * @return This builder for chaining.
+       */
+      public Builder setRevision(long value) {
+        copyOnWrite();
+        instance.setRevision(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The store revision the deletion (and its revocations) produced.
+       * </pre>
+       *
+       * <code>int64 revision = 1 [json_name = "revision"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearRevision() {
+        copyOnWrite();
+        instance.clearRevision();
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.admin.v1.DeleteDeviceResponse)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.admin.v1.Admin.DeleteDeviceResponse();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "revision_",
+            };
+            java.lang.String info =
+                "\u0000\u0001\u0000\u0000\u0001\u0001\u0001\u0000\u0000\u0000\u0001\u0002";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.admin.v1.Admin.DeleteDeviceResponse> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.admin.v1.Admin.DeleteDeviceResponse.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.admin.v1.Admin.DeleteDeviceResponse>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.admin.v1.DeleteDeviceResponse)
+    private static final msg.admin.v1.Admin.DeleteDeviceResponse DEFAULT_INSTANCE;
+    static {
+      DeleteDeviceResponse defaultInstance = new DeleteDeviceResponse();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        DeleteDeviceResponse.class, defaultInstance);
+    }
+
+    public static msg.admin.v1.Admin.DeleteDeviceResponse getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<DeleteDeviceResponse> PARSER;
+
+    public static com.google.protobuf.Parser<DeleteDeviceResponse> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
   public interface ListAuditRecordsRequestOrBuilder extends
       // @@protoc_insertion_point(interface_extends:msg.admin.v1.ListAuditRecordsRequest)
       com.google.protobuf.MessageLiteOrBuilder {
@@ -20803,6 +27454,36 @@ public final class Admin {
      */
     com.google.protobuf.ByteString
         getCallerRoleBytes();
+
+    /**
+     * <pre>
+     * The number of enrollment tokens.
+     * </pre>
+     *
+     * <code>int32 enrollment_token_count = 14 [json_name = "enrollmentTokenCount"];</code>
+     * @return The enrollmentTokenCount.
+     */
+    int getEnrollmentTokenCount();
+
+    /**
+     * <pre>
+     * The number of enrolled devices.
+     * </pre>
+     *
+     * <code>int32 device_count = 15 [json_name = "deviceCount"];</code>
+     * @return The deviceCount.
+     */
+    int getDeviceCount();
+
+    /**
+     * <pre>
+     * Whether device enrollment is configured (the enroll section).
+     * </pre>
+     *
+     * <code>bool enrollment_enabled = 16 [json_name = "enrollmentEnabled"];</code>
+     * @return The enrollmentEnabled.
+     */
+    boolean getEnrollmentEnabled();
   }
   /**
    * <pre>
@@ -21503,6 +28184,120 @@ public final class Admin {
       checkByteStringIsUtf8(value);
       callerRole_ = value.toStringUtf8();
 
+    }
+
+    public static final int ENROLLMENT_TOKEN_COUNT_FIELD_NUMBER = 14;
+    private int enrollmentTokenCount_;
+    /**
+     * <pre>
+     * The number of enrollment tokens.
+     * </pre>
+     *
+     * <code>int32 enrollment_token_count = 14 [json_name = "enrollmentTokenCount"];</code>
+     * @return The enrollmentTokenCount.
+     */
+    @java.lang.Override
+    public int getEnrollmentTokenCount() {
+      return enrollmentTokenCount_;
+    }
+    /**
+     * <pre>
+     * The number of enrollment tokens.
+     * </pre>
+     *
+     * <code>int32 enrollment_token_count = 14 [json_name = "enrollmentTokenCount"];</code>
+     * @param value The enrollmentTokenCount to set.
+     */
+    private void setEnrollmentTokenCount(int value) {
+      
+      enrollmentTokenCount_ = value;
+    }
+    /**
+     * <pre>
+     * The number of enrollment tokens.
+     * </pre>
+     *
+     * <code>int32 enrollment_token_count = 14 [json_name = "enrollmentTokenCount"];</code>
+     */
+    private void clearEnrollmentTokenCount() {
+
+      enrollmentTokenCount_ = 0;
+    }
+
+    public static final int DEVICE_COUNT_FIELD_NUMBER = 15;
+    private int deviceCount_;
+    /**
+     * <pre>
+     * The number of enrolled devices.
+     * </pre>
+     *
+     * <code>int32 device_count = 15 [json_name = "deviceCount"];</code>
+     * @return The deviceCount.
+     */
+    @java.lang.Override
+    public int getDeviceCount() {
+      return deviceCount_;
+    }
+    /**
+     * <pre>
+     * The number of enrolled devices.
+     * </pre>
+     *
+     * <code>int32 device_count = 15 [json_name = "deviceCount"];</code>
+     * @param value The deviceCount to set.
+     */
+    private void setDeviceCount(int value) {
+      
+      deviceCount_ = value;
+    }
+    /**
+     * <pre>
+     * The number of enrolled devices.
+     * </pre>
+     *
+     * <code>int32 device_count = 15 [json_name = "deviceCount"];</code>
+     */
+    private void clearDeviceCount() {
+
+      deviceCount_ = 0;
+    }
+
+    public static final int ENROLLMENT_ENABLED_FIELD_NUMBER = 16;
+    private boolean enrollmentEnabled_;
+    /**
+     * <pre>
+     * Whether device enrollment is configured (the enroll section).
+     * </pre>
+     *
+     * <code>bool enrollment_enabled = 16 [json_name = "enrollmentEnabled"];</code>
+     * @return The enrollmentEnabled.
+     */
+    @java.lang.Override
+    public boolean getEnrollmentEnabled() {
+      return enrollmentEnabled_;
+    }
+    /**
+     * <pre>
+     * Whether device enrollment is configured (the enroll section).
+     * </pre>
+     *
+     * <code>bool enrollment_enabled = 16 [json_name = "enrollmentEnabled"];</code>
+     * @param value The enrollmentEnabled to set.
+     */
+    private void setEnrollmentEnabled(boolean value) {
+      
+      enrollmentEnabled_ = value;
+    }
+    /**
+     * <pre>
+     * Whether device enrollment is configured (the enroll section).
+     * </pre>
+     *
+     * <code>bool enrollment_enabled = 16 [json_name = "enrollmentEnabled"];</code>
+     */
+    private void clearEnrollmentEnabled() {
+
+      enrollmentEnabled_ = false;
     }
 
     public static msg.admin.v1.Admin.GetStatusResponse parseFrom(
@@ -22320,6 +29115,126 @@ public final class Admin {
         return this;
       }
 
+      /**
+       * <pre>
+       * The number of enrollment tokens.
+       * </pre>
+       *
+       * <code>int32 enrollment_token_count = 14 [json_name = "enrollmentTokenCount"];</code>
+       * @return The enrollmentTokenCount.
+       */
+      @java.lang.Override
+      public int getEnrollmentTokenCount() {
+        return instance.getEnrollmentTokenCount();
+      }
+      /**
+       * <pre>
+       * The number of enrollment tokens.
+       * </pre>
+       *
+       * <code>int32 enrollment_token_count = 14 [json_name = "enrollmentTokenCount"];</code>
+       * @param value The enrollmentTokenCount to set.
+       * @return This builder for chaining.
+       */
+      public Builder setEnrollmentTokenCount(int value) {
+        copyOnWrite();
+        instance.setEnrollmentTokenCount(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The number of enrollment tokens.
+       * </pre>
+       *
+       * <code>int32 enrollment_token_count = 14 [json_name = "enrollmentTokenCount"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearEnrollmentTokenCount() {
+        copyOnWrite();
+        instance.clearEnrollmentTokenCount();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The number of enrolled devices.
+       * </pre>
+       *
+       * <code>int32 device_count = 15 [json_name = "deviceCount"];</code>
+       * @return The deviceCount.
+       */
+      @java.lang.Override
+      public int getDeviceCount() {
+        return instance.getDeviceCount();
+      }
+      /**
+       * <pre>
+       * The number of enrolled devices.
+       * </pre>
+       *
+       * <code>int32 device_count = 15 [json_name = "deviceCount"];</code>
+       * @param value The deviceCount to set.
+       * @return This builder for chaining.
+       */
+      public Builder setDeviceCount(int value) {
+        copyOnWrite();
+        instance.setDeviceCount(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The number of enrolled devices.
+       * </pre>
+       *
+       * <code>int32 device_count = 15 [json_name = "deviceCount"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearDeviceCount() {
+        copyOnWrite();
+        instance.clearDeviceCount();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * Whether device enrollment is configured (the enroll section).
+       * </pre>
+       *
+       * <code>bool enrollment_enabled = 16 [json_name = "enrollmentEnabled"];</code>
+       * @return The enrollmentEnabled.
+       */
+      @java.lang.Override
+      public boolean getEnrollmentEnabled() {
+        return instance.getEnrollmentEnabled();
+      }
+      /**
+       * <pre>
+       * Whether device enrollment is configured (the enroll section).
+       * </pre>
+       *
+       * <code>bool enrollment_enabled = 16 [json_name = "enrollmentEnabled"];</code>
+       * @param value The enrollmentEnabled to set.
+       * @return This builder for chaining.
+       */
+      public Builder setEnrollmentEnabled(boolean value) {
+        copyOnWrite();
+        instance.setEnrollmentEnabled(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * Whether device enrollment is configured (the enroll section).
+       * </pre>
+       *
+       * <code>bool enrollment_enabled = 16 [json_name = "enrollmentEnabled"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearEnrollmentEnabled() {
+        copyOnWrite();
+        instance.clearEnrollmentEnabled();
+        return this;
+      }
+
       // @@protoc_insertion_point(builder_scope:msg.admin.v1.GetStatusResponse)
     }
     @java.lang.Override
@@ -22350,11 +29265,14 @@ public final class Admin {
               "servingRevision_",
               "caller_",
               "callerRole_",
+              "enrollmentTokenCount_",
+              "deviceCount_",
+              "enrollmentEnabled_",
             };
             java.lang.String info =
-                "\u0000\r\u0000\u0001\u0001\r\r\u0000\u0000\u0000\u0001\u0208\u0002\u1009\u0000\u0003" +
-                "\u0002\u0004\u0002\u0005\u0004\u0006\u0004\u0007\u0004\b\u0208\t\u0007\n\u1009\u0001" +
-                "\u000b\u0002\f\u0208\r\u0208";
+                "\u0000\u0010\u0000\u0001\u0001\u0010\u0010\u0000\u0000\u0000\u0001\u0208\u0002\u1009" +
+                "\u0000\u0003\u0002\u0004\u0002\u0005\u0004\u0006\u0004\u0007\u0004\b\u0208\t\u0007" +
+                "\n\u1009\u0001\u000b\u0002\f\u0208\r\u0208\u000e\u0004\u000f\u0004\u0010\u0007";
             return newMessageInfo(DEFAULT_INSTANCE, info, objects);
         }
         // fall through

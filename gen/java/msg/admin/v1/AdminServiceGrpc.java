@@ -4,8 +4,8 @@ import static io.grpc.MethodDescriptor.generateFullMethodName;
 
 /**
  * <pre>
- * AdminService manages the gateway's hosts, rules and revocations while it
- * runs, and reads the audit trail. Every call needs a bearer token or an admin
+ * AdminService manages the gateway's hosts, rules, revocations, enrollment
+ * tokens and devices while it runs, and reads the audit trail. Every call needs a bearer token or an admin
  * client certificate; reads need the viewer role, writes the editor role.
  * Writes are validated completely before anything is applied and take effect
  * on the next Forward call. Updates and deletes carry the etag they were based
@@ -411,6 +411,216 @@ public final class AdminServiceGrpc {
     return getDeleteRevocationMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<msg.admin.v1.Admin.ListEnrollmentTokensRequest,
+      msg.admin.v1.Admin.ListEnrollmentTokensResponse> getListEnrollmentTokensMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ListEnrollmentTokens",
+      requestType = msg.admin.v1.Admin.ListEnrollmentTokensRequest.class,
+      responseType = msg.admin.v1.Admin.ListEnrollmentTokensResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<msg.admin.v1.Admin.ListEnrollmentTokensRequest,
+      msg.admin.v1.Admin.ListEnrollmentTokensResponse> getListEnrollmentTokensMethod() {
+    io.grpc.MethodDescriptor<msg.admin.v1.Admin.ListEnrollmentTokensRequest, msg.admin.v1.Admin.ListEnrollmentTokensResponse> getListEnrollmentTokensMethod;
+    if ((getListEnrollmentTokensMethod = AdminServiceGrpc.getListEnrollmentTokensMethod) == null) {
+      synchronized (AdminServiceGrpc.class) {
+        if ((getListEnrollmentTokensMethod = AdminServiceGrpc.getListEnrollmentTokensMethod) == null) {
+          AdminServiceGrpc.getListEnrollmentTokensMethod = getListEnrollmentTokensMethod =
+              io.grpc.MethodDescriptor.<msg.admin.v1.Admin.ListEnrollmentTokensRequest, msg.admin.v1.Admin.ListEnrollmentTokensResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ListEnrollmentTokens"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.lite.ProtoLiteUtils.marshaller(
+                  msg.admin.v1.Admin.ListEnrollmentTokensRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.lite.ProtoLiteUtils.marshaller(
+                  msg.admin.v1.Admin.ListEnrollmentTokensResponse.getDefaultInstance()))
+              .build();
+        }
+      }
+    }
+    return getListEnrollmentTokensMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<msg.admin.v1.Admin.GetEnrollmentTokenRequest,
+      msg.admin.v1.Admin.GetEnrollmentTokenResponse> getGetEnrollmentTokenMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "GetEnrollmentToken",
+      requestType = msg.admin.v1.Admin.GetEnrollmentTokenRequest.class,
+      responseType = msg.admin.v1.Admin.GetEnrollmentTokenResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<msg.admin.v1.Admin.GetEnrollmentTokenRequest,
+      msg.admin.v1.Admin.GetEnrollmentTokenResponse> getGetEnrollmentTokenMethod() {
+    io.grpc.MethodDescriptor<msg.admin.v1.Admin.GetEnrollmentTokenRequest, msg.admin.v1.Admin.GetEnrollmentTokenResponse> getGetEnrollmentTokenMethod;
+    if ((getGetEnrollmentTokenMethod = AdminServiceGrpc.getGetEnrollmentTokenMethod) == null) {
+      synchronized (AdminServiceGrpc.class) {
+        if ((getGetEnrollmentTokenMethod = AdminServiceGrpc.getGetEnrollmentTokenMethod) == null) {
+          AdminServiceGrpc.getGetEnrollmentTokenMethod = getGetEnrollmentTokenMethod =
+              io.grpc.MethodDescriptor.<msg.admin.v1.Admin.GetEnrollmentTokenRequest, msg.admin.v1.Admin.GetEnrollmentTokenResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "GetEnrollmentToken"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.lite.ProtoLiteUtils.marshaller(
+                  msg.admin.v1.Admin.GetEnrollmentTokenRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.lite.ProtoLiteUtils.marshaller(
+                  msg.admin.v1.Admin.GetEnrollmentTokenResponse.getDefaultInstance()))
+              .build();
+        }
+      }
+    }
+    return getGetEnrollmentTokenMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<msg.admin.v1.Admin.CreateEnrollmentTokenRequest,
+      msg.admin.v1.Admin.CreateEnrollmentTokenResponse> getCreateEnrollmentTokenMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "CreateEnrollmentToken",
+      requestType = msg.admin.v1.Admin.CreateEnrollmentTokenRequest.class,
+      responseType = msg.admin.v1.Admin.CreateEnrollmentTokenResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<msg.admin.v1.Admin.CreateEnrollmentTokenRequest,
+      msg.admin.v1.Admin.CreateEnrollmentTokenResponse> getCreateEnrollmentTokenMethod() {
+    io.grpc.MethodDescriptor<msg.admin.v1.Admin.CreateEnrollmentTokenRequest, msg.admin.v1.Admin.CreateEnrollmentTokenResponse> getCreateEnrollmentTokenMethod;
+    if ((getCreateEnrollmentTokenMethod = AdminServiceGrpc.getCreateEnrollmentTokenMethod) == null) {
+      synchronized (AdminServiceGrpc.class) {
+        if ((getCreateEnrollmentTokenMethod = AdminServiceGrpc.getCreateEnrollmentTokenMethod) == null) {
+          AdminServiceGrpc.getCreateEnrollmentTokenMethod = getCreateEnrollmentTokenMethod =
+              io.grpc.MethodDescriptor.<msg.admin.v1.Admin.CreateEnrollmentTokenRequest, msg.admin.v1.Admin.CreateEnrollmentTokenResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "CreateEnrollmentToken"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.lite.ProtoLiteUtils.marshaller(
+                  msg.admin.v1.Admin.CreateEnrollmentTokenRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.lite.ProtoLiteUtils.marshaller(
+                  msg.admin.v1.Admin.CreateEnrollmentTokenResponse.getDefaultInstance()))
+              .build();
+        }
+      }
+    }
+    return getCreateEnrollmentTokenMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<msg.admin.v1.Admin.DeleteEnrollmentTokenRequest,
+      msg.admin.v1.Admin.DeleteEnrollmentTokenResponse> getDeleteEnrollmentTokenMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "DeleteEnrollmentToken",
+      requestType = msg.admin.v1.Admin.DeleteEnrollmentTokenRequest.class,
+      responseType = msg.admin.v1.Admin.DeleteEnrollmentTokenResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<msg.admin.v1.Admin.DeleteEnrollmentTokenRequest,
+      msg.admin.v1.Admin.DeleteEnrollmentTokenResponse> getDeleteEnrollmentTokenMethod() {
+    io.grpc.MethodDescriptor<msg.admin.v1.Admin.DeleteEnrollmentTokenRequest, msg.admin.v1.Admin.DeleteEnrollmentTokenResponse> getDeleteEnrollmentTokenMethod;
+    if ((getDeleteEnrollmentTokenMethod = AdminServiceGrpc.getDeleteEnrollmentTokenMethod) == null) {
+      synchronized (AdminServiceGrpc.class) {
+        if ((getDeleteEnrollmentTokenMethod = AdminServiceGrpc.getDeleteEnrollmentTokenMethod) == null) {
+          AdminServiceGrpc.getDeleteEnrollmentTokenMethod = getDeleteEnrollmentTokenMethod =
+              io.grpc.MethodDescriptor.<msg.admin.v1.Admin.DeleteEnrollmentTokenRequest, msg.admin.v1.Admin.DeleteEnrollmentTokenResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "DeleteEnrollmentToken"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.lite.ProtoLiteUtils.marshaller(
+                  msg.admin.v1.Admin.DeleteEnrollmentTokenRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.lite.ProtoLiteUtils.marshaller(
+                  msg.admin.v1.Admin.DeleteEnrollmentTokenResponse.getDefaultInstance()))
+              .build();
+        }
+      }
+    }
+    return getDeleteEnrollmentTokenMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<msg.admin.v1.Admin.ListDevicesRequest,
+      msg.admin.v1.Admin.ListDevicesResponse> getListDevicesMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ListDevices",
+      requestType = msg.admin.v1.Admin.ListDevicesRequest.class,
+      responseType = msg.admin.v1.Admin.ListDevicesResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<msg.admin.v1.Admin.ListDevicesRequest,
+      msg.admin.v1.Admin.ListDevicesResponse> getListDevicesMethod() {
+    io.grpc.MethodDescriptor<msg.admin.v1.Admin.ListDevicesRequest, msg.admin.v1.Admin.ListDevicesResponse> getListDevicesMethod;
+    if ((getListDevicesMethod = AdminServiceGrpc.getListDevicesMethod) == null) {
+      synchronized (AdminServiceGrpc.class) {
+        if ((getListDevicesMethod = AdminServiceGrpc.getListDevicesMethod) == null) {
+          AdminServiceGrpc.getListDevicesMethod = getListDevicesMethod =
+              io.grpc.MethodDescriptor.<msg.admin.v1.Admin.ListDevicesRequest, msg.admin.v1.Admin.ListDevicesResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ListDevices"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.lite.ProtoLiteUtils.marshaller(
+                  msg.admin.v1.Admin.ListDevicesRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.lite.ProtoLiteUtils.marshaller(
+                  msg.admin.v1.Admin.ListDevicesResponse.getDefaultInstance()))
+              .build();
+        }
+      }
+    }
+    return getListDevicesMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<msg.admin.v1.Admin.GetDeviceRequest,
+      msg.admin.v1.Admin.GetDeviceResponse> getGetDeviceMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "GetDevice",
+      requestType = msg.admin.v1.Admin.GetDeviceRequest.class,
+      responseType = msg.admin.v1.Admin.GetDeviceResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<msg.admin.v1.Admin.GetDeviceRequest,
+      msg.admin.v1.Admin.GetDeviceResponse> getGetDeviceMethod() {
+    io.grpc.MethodDescriptor<msg.admin.v1.Admin.GetDeviceRequest, msg.admin.v1.Admin.GetDeviceResponse> getGetDeviceMethod;
+    if ((getGetDeviceMethod = AdminServiceGrpc.getGetDeviceMethod) == null) {
+      synchronized (AdminServiceGrpc.class) {
+        if ((getGetDeviceMethod = AdminServiceGrpc.getGetDeviceMethod) == null) {
+          AdminServiceGrpc.getGetDeviceMethod = getGetDeviceMethod =
+              io.grpc.MethodDescriptor.<msg.admin.v1.Admin.GetDeviceRequest, msg.admin.v1.Admin.GetDeviceResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "GetDevice"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.lite.ProtoLiteUtils.marshaller(
+                  msg.admin.v1.Admin.GetDeviceRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.lite.ProtoLiteUtils.marshaller(
+                  msg.admin.v1.Admin.GetDeviceResponse.getDefaultInstance()))
+              .build();
+        }
+      }
+    }
+    return getGetDeviceMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<msg.admin.v1.Admin.DeleteDeviceRequest,
+      msg.admin.v1.Admin.DeleteDeviceResponse> getDeleteDeviceMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "DeleteDevice",
+      requestType = msg.admin.v1.Admin.DeleteDeviceRequest.class,
+      responseType = msg.admin.v1.Admin.DeleteDeviceResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<msg.admin.v1.Admin.DeleteDeviceRequest,
+      msg.admin.v1.Admin.DeleteDeviceResponse> getDeleteDeviceMethod() {
+    io.grpc.MethodDescriptor<msg.admin.v1.Admin.DeleteDeviceRequest, msg.admin.v1.Admin.DeleteDeviceResponse> getDeleteDeviceMethod;
+    if ((getDeleteDeviceMethod = AdminServiceGrpc.getDeleteDeviceMethod) == null) {
+      synchronized (AdminServiceGrpc.class) {
+        if ((getDeleteDeviceMethod = AdminServiceGrpc.getDeleteDeviceMethod) == null) {
+          AdminServiceGrpc.getDeleteDeviceMethod = getDeleteDeviceMethod =
+              io.grpc.MethodDescriptor.<msg.admin.v1.Admin.DeleteDeviceRequest, msg.admin.v1.Admin.DeleteDeviceResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "DeleteDevice"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.lite.ProtoLiteUtils.marshaller(
+                  msg.admin.v1.Admin.DeleteDeviceRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.lite.ProtoLiteUtils.marshaller(
+                  msg.admin.v1.Admin.DeleteDeviceResponse.getDefaultInstance()))
+              .build();
+        }
+      }
+    }
+    return getDeleteDeviceMethod;
+  }
+
   private static volatile io.grpc.MethodDescriptor<msg.admin.v1.Admin.ListAuditRecordsRequest,
       msg.admin.v1.Admin.ListAuditRecordsResponse> getListAuditRecordsMethod;
 
@@ -712,8 +922,8 @@ public final class AdminServiceGrpc {
 
   /**
    * <pre>
-   * AdminService manages the gateway's hosts, rules and revocations while it
-   * runs, and reads the audit trail. Every call needs a bearer token or an admin
+   * AdminService manages the gateway's hosts, rules, revocations, enrollment
+   * tokens and devices while it runs, and reads the audit trail. Every call needs a bearer token or an admin
    * client certificate; reads need the viewer role, writes the editor role.
    * Writes are validated completely before anything is applied and take effect
    * on the next Forward call. Updates and deletes carry the etag they were based
@@ -855,6 +1065,82 @@ public final class AdminServiceGrpc {
 
     /**
      * <pre>
+     * Lists the enrollment tokens, sorted by id. Their secrets are never
+     * returned.
+     * </pre>
+     */
+    default void listEnrollmentTokens(msg.admin.v1.Admin.ListEnrollmentTokensRequest request,
+        io.grpc.stub.StreamObserver<msg.admin.v1.Admin.ListEnrollmentTokensResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getListEnrollmentTokensMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Returns one enrollment token, without its secret.
+     * </pre>
+     */
+    default void getEnrollmentToken(msg.admin.v1.Admin.GetEnrollmentTokenRequest request,
+        io.grpc.stub.StreamObserver<msg.admin.v1.Admin.GetEnrollmentTokenResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getGetEnrollmentTokenMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Creates an enrollment token and returns its one-time secret and the
+     * enrollment bundle that carries it: the only time either is shown. Fails
+     * with FAILED_PRECONDITION when the gateway has no enroll section.
+     * </pre>
+     */
+    default void createEnrollmentToken(msg.admin.v1.Admin.CreateEnrollmentTokenRequest request,
+        io.grpc.stub.StreamObserver<msg.admin.v1.Admin.CreateEnrollmentTokenResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getCreateEnrollmentTokenMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Deletes an enrollment token: its secret stops working at once. Devices
+     * that enrolled with it stay.
+     * </pre>
+     */
+    default void deleteEnrollmentToken(msg.admin.v1.Admin.DeleteEnrollmentTokenRequest request,
+        io.grpc.stub.StreamObserver<msg.admin.v1.Admin.DeleteEnrollmentTokenResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getDeleteEnrollmentTokenMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Lists the enrolled devices, sorted by id.
+     * </pre>
+     */
+    default void listDevices(msg.admin.v1.Admin.ListDevicesRequest request,
+        io.grpc.stub.StreamObserver<msg.admin.v1.Admin.ListDevicesResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getListDevicesMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Returns one device.
+     * </pre>
+     */
+    default void getDevice(msg.admin.v1.Admin.GetDeviceRequest request,
+        io.grpc.stub.StreamObserver<msg.admin.v1.Admin.GetDeviceResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getGetDeviceMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Deletes a device and, in the same write, revokes its certificates that
+     * have not expired (revocations by fingerprint): its open connections
+     * close and it can no longer renew.
+     * </pre>
+     */
+    default void deleteDevice(msg.admin.v1.Admin.DeleteDeviceRequest request,
+        io.grpc.stub.StreamObserver<msg.admin.v1.Admin.DeleteDeviceResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getDeleteDeviceMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
      * Queries the audit trail, newest first.
      * </pre>
      */
@@ -950,8 +1236,8 @@ public final class AdminServiceGrpc {
   /**
    * Base class for the server implementation of the service AdminService.
    * <pre>
-   * AdminService manages the gateway's hosts, rules and revocations while it
-   * runs, and reads the audit trail. Every call needs a bearer token or an admin
+   * AdminService manages the gateway's hosts, rules, revocations, enrollment
+   * tokens and devices while it runs, and reads the audit trail. Every call needs a bearer token or an admin
    * client certificate; reads need the viewer role, writes the editor role.
    * Writes are validated completely before anything is applied and take effect
    * on the next Forward call. Updates and deletes carry the etag they were based
@@ -970,8 +1256,8 @@ public final class AdminServiceGrpc {
   /**
    * A stub to allow clients to do asynchronous rpc calls to service AdminService.
    * <pre>
-   * AdminService manages the gateway's hosts, rules and revocations while it
-   * runs, and reads the audit trail. Every call needs a bearer token or an admin
+   * AdminService manages the gateway's hosts, rules, revocations, enrollment
+   * tokens and devices while it runs, and reads the audit trail. Every call needs a bearer token or an admin
    * client certificate; reads need the viewer role, writes the editor role.
    * Writes are validated completely before anything is applied and take effect
    * on the next Forward call. Updates and deletes carry the etag they were based
@@ -1137,6 +1423,89 @@ public final class AdminServiceGrpc {
 
     /**
      * <pre>
+     * Lists the enrollment tokens, sorted by id. Their secrets are never
+     * returned.
+     * </pre>
+     */
+    public void listEnrollmentTokens(msg.admin.v1.Admin.ListEnrollmentTokensRequest request,
+        io.grpc.stub.StreamObserver<msg.admin.v1.Admin.ListEnrollmentTokensResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getListEnrollmentTokensMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Returns one enrollment token, without its secret.
+     * </pre>
+     */
+    public void getEnrollmentToken(msg.admin.v1.Admin.GetEnrollmentTokenRequest request,
+        io.grpc.stub.StreamObserver<msg.admin.v1.Admin.GetEnrollmentTokenResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getGetEnrollmentTokenMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Creates an enrollment token and returns its one-time secret and the
+     * enrollment bundle that carries it: the only time either is shown. Fails
+     * with FAILED_PRECONDITION when the gateway has no enroll section.
+     * </pre>
+     */
+    public void createEnrollmentToken(msg.admin.v1.Admin.CreateEnrollmentTokenRequest request,
+        io.grpc.stub.StreamObserver<msg.admin.v1.Admin.CreateEnrollmentTokenResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getCreateEnrollmentTokenMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Deletes an enrollment token: its secret stops working at once. Devices
+     * that enrolled with it stay.
+     * </pre>
+     */
+    public void deleteEnrollmentToken(msg.admin.v1.Admin.DeleteEnrollmentTokenRequest request,
+        io.grpc.stub.StreamObserver<msg.admin.v1.Admin.DeleteEnrollmentTokenResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getDeleteEnrollmentTokenMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Lists the enrolled devices, sorted by id.
+     * </pre>
+     */
+    public void listDevices(msg.admin.v1.Admin.ListDevicesRequest request,
+        io.grpc.stub.StreamObserver<msg.admin.v1.Admin.ListDevicesResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getListDevicesMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Returns one device.
+     * </pre>
+     */
+    public void getDevice(msg.admin.v1.Admin.GetDeviceRequest request,
+        io.grpc.stub.StreamObserver<msg.admin.v1.Admin.GetDeviceResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getGetDeviceMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Deletes a device and, in the same write, revokes its certificates that
+     * have not expired (revocations by fingerprint): its open connections
+     * close and it can no longer renew.
+     * </pre>
+     */
+    public void deleteDevice(msg.admin.v1.Admin.DeleteDeviceRequest request,
+        io.grpc.stub.StreamObserver<msg.admin.v1.Admin.DeleteDeviceResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getDeleteDeviceMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
      * Queries the audit trail, newest first.
      * </pre>
      */
@@ -1240,8 +1609,8 @@ public final class AdminServiceGrpc {
   /**
    * A stub to allow clients to do synchronous rpc calls to service AdminService.
    * <pre>
-   * AdminService manages the gateway's hosts, rules and revocations while it
-   * runs, and reads the audit trail. Every call needs a bearer token or an admin
+   * AdminService manages the gateway's hosts, rules, revocations, enrollment
+   * tokens and devices while it runs, and reads the audit trail. Every call needs a bearer token or an admin
    * client certificate; reads need the viewer role, writes the editor role.
    * Writes are validated completely before anything is applied and take effect
    * on the next Forward call. Updates and deletes carry the etag they were based
@@ -1394,6 +1763,82 @@ public final class AdminServiceGrpc {
 
     /**
      * <pre>
+     * Lists the enrollment tokens, sorted by id. Their secrets are never
+     * returned.
+     * </pre>
+     */
+    public msg.admin.v1.Admin.ListEnrollmentTokensResponse listEnrollmentTokens(msg.admin.v1.Admin.ListEnrollmentTokensRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getListEnrollmentTokensMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Returns one enrollment token, without its secret.
+     * </pre>
+     */
+    public msg.admin.v1.Admin.GetEnrollmentTokenResponse getEnrollmentToken(msg.admin.v1.Admin.GetEnrollmentTokenRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getGetEnrollmentTokenMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Creates an enrollment token and returns its one-time secret and the
+     * enrollment bundle that carries it: the only time either is shown. Fails
+     * with FAILED_PRECONDITION when the gateway has no enroll section.
+     * </pre>
+     */
+    public msg.admin.v1.Admin.CreateEnrollmentTokenResponse createEnrollmentToken(msg.admin.v1.Admin.CreateEnrollmentTokenRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getCreateEnrollmentTokenMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Deletes an enrollment token: its secret stops working at once. Devices
+     * that enrolled with it stay.
+     * </pre>
+     */
+    public msg.admin.v1.Admin.DeleteEnrollmentTokenResponse deleteEnrollmentToken(msg.admin.v1.Admin.DeleteEnrollmentTokenRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getDeleteEnrollmentTokenMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Lists the enrolled devices, sorted by id.
+     * </pre>
+     */
+    public msg.admin.v1.Admin.ListDevicesResponse listDevices(msg.admin.v1.Admin.ListDevicesRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getListDevicesMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Returns one device.
+     * </pre>
+     */
+    public msg.admin.v1.Admin.GetDeviceResponse getDevice(msg.admin.v1.Admin.GetDeviceRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getGetDeviceMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Deletes a device and, in the same write, revokes its certificates that
+     * have not expired (revocations by fingerprint): its open connections
+     * close and it can no longer renew.
+     * </pre>
+     */
+    public msg.admin.v1.Admin.DeleteDeviceResponse deleteDevice(msg.admin.v1.Admin.DeleteDeviceRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getDeleteDeviceMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
      * Queries the audit trail, newest first.
      * </pre>
      */
@@ -1489,8 +1934,8 @@ public final class AdminServiceGrpc {
   /**
    * A stub to allow clients to do limited synchronous rpc calls to service AdminService.
    * <pre>
-   * AdminService manages the gateway's hosts, rules and revocations while it
-   * runs, and reads the audit trail. Every call needs a bearer token or an admin
+   * AdminService manages the gateway's hosts, rules, revocations, enrollment
+   * tokens and devices while it runs, and reads the audit trail. Every call needs a bearer token or an admin
    * client certificate; reads need the viewer role, writes the editor role.
    * Writes are validated completely before anything is applied and take effect
    * on the next Forward call. Updates and deletes carry the etag they were based
@@ -1643,6 +2088,82 @@ public final class AdminServiceGrpc {
 
     /**
      * <pre>
+     * Lists the enrollment tokens, sorted by id. Their secrets are never
+     * returned.
+     * </pre>
+     */
+    public msg.admin.v1.Admin.ListEnrollmentTokensResponse listEnrollmentTokens(msg.admin.v1.Admin.ListEnrollmentTokensRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getListEnrollmentTokensMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Returns one enrollment token, without its secret.
+     * </pre>
+     */
+    public msg.admin.v1.Admin.GetEnrollmentTokenResponse getEnrollmentToken(msg.admin.v1.Admin.GetEnrollmentTokenRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getGetEnrollmentTokenMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Creates an enrollment token and returns its one-time secret and the
+     * enrollment bundle that carries it: the only time either is shown. Fails
+     * with FAILED_PRECONDITION when the gateway has no enroll section.
+     * </pre>
+     */
+    public msg.admin.v1.Admin.CreateEnrollmentTokenResponse createEnrollmentToken(msg.admin.v1.Admin.CreateEnrollmentTokenRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getCreateEnrollmentTokenMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Deletes an enrollment token: its secret stops working at once. Devices
+     * that enrolled with it stay.
+     * </pre>
+     */
+    public msg.admin.v1.Admin.DeleteEnrollmentTokenResponse deleteEnrollmentToken(msg.admin.v1.Admin.DeleteEnrollmentTokenRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getDeleteEnrollmentTokenMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Lists the enrolled devices, sorted by id.
+     * </pre>
+     */
+    public msg.admin.v1.Admin.ListDevicesResponse listDevices(msg.admin.v1.Admin.ListDevicesRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getListDevicesMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Returns one device.
+     * </pre>
+     */
+    public msg.admin.v1.Admin.GetDeviceResponse getDevice(msg.admin.v1.Admin.GetDeviceRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getGetDeviceMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Deletes a device and, in the same write, revokes its certificates that
+     * have not expired (revocations by fingerprint): its open connections
+     * close and it can no longer renew.
+     * </pre>
+     */
+    public msg.admin.v1.Admin.DeleteDeviceResponse deleteDevice(msg.admin.v1.Admin.DeleteDeviceRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getDeleteDeviceMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
      * Queries the audit trail, newest first.
      * </pre>
      */
@@ -1738,8 +2259,8 @@ public final class AdminServiceGrpc {
   /**
    * A stub to allow clients to do ListenableFuture-style rpc calls to service AdminService.
    * <pre>
-   * AdminService manages the gateway's hosts, rules and revocations while it
-   * runs, and reads the audit trail. Every call needs a bearer token or an admin
+   * AdminService manages the gateway's hosts, rules, revocations, enrollment
+   * tokens and devices while it runs, and reads the audit trail. Every call needs a bearer token or an admin
    * client certificate; reads need the viewer role, writes the editor role.
    * Writes are validated completely before anything is applied and take effect
    * on the next Forward call. Updates and deletes carry the etag they were based
@@ -1905,6 +2426,89 @@ public final class AdminServiceGrpc {
 
     /**
      * <pre>
+     * Lists the enrollment tokens, sorted by id. Their secrets are never
+     * returned.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<msg.admin.v1.Admin.ListEnrollmentTokensResponse> listEnrollmentTokens(
+        msg.admin.v1.Admin.ListEnrollmentTokensRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getListEnrollmentTokensMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * Returns one enrollment token, without its secret.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<msg.admin.v1.Admin.GetEnrollmentTokenResponse> getEnrollmentToken(
+        msg.admin.v1.Admin.GetEnrollmentTokenRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getGetEnrollmentTokenMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * Creates an enrollment token and returns its one-time secret and the
+     * enrollment bundle that carries it: the only time either is shown. Fails
+     * with FAILED_PRECONDITION when the gateway has no enroll section.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<msg.admin.v1.Admin.CreateEnrollmentTokenResponse> createEnrollmentToken(
+        msg.admin.v1.Admin.CreateEnrollmentTokenRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getCreateEnrollmentTokenMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * Deletes an enrollment token: its secret stops working at once. Devices
+     * that enrolled with it stay.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<msg.admin.v1.Admin.DeleteEnrollmentTokenResponse> deleteEnrollmentToken(
+        msg.admin.v1.Admin.DeleteEnrollmentTokenRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getDeleteEnrollmentTokenMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * Lists the enrolled devices, sorted by id.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<msg.admin.v1.Admin.ListDevicesResponse> listDevices(
+        msg.admin.v1.Admin.ListDevicesRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getListDevicesMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * Returns one device.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<msg.admin.v1.Admin.GetDeviceResponse> getDevice(
+        msg.admin.v1.Admin.GetDeviceRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getGetDeviceMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * Deletes a device and, in the same write, revokes its certificates that
+     * have not expired (revocations by fingerprint): its open connections
+     * close and it can no longer renew.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<msg.admin.v1.Admin.DeleteDeviceResponse> deleteDevice(
+        msg.admin.v1.Admin.DeleteDeviceRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getDeleteDeviceMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
      * Queries the audit trail, newest first.
      * </pre>
      */
@@ -2018,14 +2622,21 @@ public final class AdminServiceGrpc {
   private static final int METHODID_LIST_REVOCATIONS = 10;
   private static final int METHODID_CREATE_REVOCATION = 11;
   private static final int METHODID_DELETE_REVOCATION = 12;
-  private static final int METHODID_LIST_AUDIT_RECORDS = 13;
-  private static final int METHODID_GET_AUDIT_LOG = 14;
-  private static final int METHODID_LIST_AUDIT_CHECKPOINTS = 15;
-  private static final int METHODID_VERIFY_AUDIT_LOG = 16;
-  private static final int METHODID_GET_AUDIT_PROOF = 17;
-  private static final int METHODID_GET_AUDIT_HASHES = 18;
-  private static final int METHODID_GET_STATUS = 19;
-  private static final int METHODID_EVALUATE_POLICY = 20;
+  private static final int METHODID_LIST_ENROLLMENT_TOKENS = 13;
+  private static final int METHODID_GET_ENROLLMENT_TOKEN = 14;
+  private static final int METHODID_CREATE_ENROLLMENT_TOKEN = 15;
+  private static final int METHODID_DELETE_ENROLLMENT_TOKEN = 16;
+  private static final int METHODID_LIST_DEVICES = 17;
+  private static final int METHODID_GET_DEVICE = 18;
+  private static final int METHODID_DELETE_DEVICE = 19;
+  private static final int METHODID_LIST_AUDIT_RECORDS = 20;
+  private static final int METHODID_GET_AUDIT_LOG = 21;
+  private static final int METHODID_LIST_AUDIT_CHECKPOINTS = 22;
+  private static final int METHODID_VERIFY_AUDIT_LOG = 23;
+  private static final int METHODID_GET_AUDIT_PROOF = 24;
+  private static final int METHODID_GET_AUDIT_HASHES = 25;
+  private static final int METHODID_GET_STATUS = 26;
+  private static final int METHODID_EVALUATE_POLICY = 27;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -2095,6 +2706,34 @@ public final class AdminServiceGrpc {
         case METHODID_DELETE_REVOCATION:
           serviceImpl.deleteRevocation((msg.admin.v1.Admin.DeleteRevocationRequest) request,
               (io.grpc.stub.StreamObserver<msg.admin.v1.Admin.DeleteRevocationResponse>) responseObserver);
+          break;
+        case METHODID_LIST_ENROLLMENT_TOKENS:
+          serviceImpl.listEnrollmentTokens((msg.admin.v1.Admin.ListEnrollmentTokensRequest) request,
+              (io.grpc.stub.StreamObserver<msg.admin.v1.Admin.ListEnrollmentTokensResponse>) responseObserver);
+          break;
+        case METHODID_GET_ENROLLMENT_TOKEN:
+          serviceImpl.getEnrollmentToken((msg.admin.v1.Admin.GetEnrollmentTokenRequest) request,
+              (io.grpc.stub.StreamObserver<msg.admin.v1.Admin.GetEnrollmentTokenResponse>) responseObserver);
+          break;
+        case METHODID_CREATE_ENROLLMENT_TOKEN:
+          serviceImpl.createEnrollmentToken((msg.admin.v1.Admin.CreateEnrollmentTokenRequest) request,
+              (io.grpc.stub.StreamObserver<msg.admin.v1.Admin.CreateEnrollmentTokenResponse>) responseObserver);
+          break;
+        case METHODID_DELETE_ENROLLMENT_TOKEN:
+          serviceImpl.deleteEnrollmentToken((msg.admin.v1.Admin.DeleteEnrollmentTokenRequest) request,
+              (io.grpc.stub.StreamObserver<msg.admin.v1.Admin.DeleteEnrollmentTokenResponse>) responseObserver);
+          break;
+        case METHODID_LIST_DEVICES:
+          serviceImpl.listDevices((msg.admin.v1.Admin.ListDevicesRequest) request,
+              (io.grpc.stub.StreamObserver<msg.admin.v1.Admin.ListDevicesResponse>) responseObserver);
+          break;
+        case METHODID_GET_DEVICE:
+          serviceImpl.getDevice((msg.admin.v1.Admin.GetDeviceRequest) request,
+              (io.grpc.stub.StreamObserver<msg.admin.v1.Admin.GetDeviceResponse>) responseObserver);
+          break;
+        case METHODID_DELETE_DEVICE:
+          serviceImpl.deleteDevice((msg.admin.v1.Admin.DeleteDeviceRequest) request,
+              (io.grpc.stub.StreamObserver<msg.admin.v1.Admin.DeleteDeviceResponse>) responseObserver);
           break;
         case METHODID_LIST_AUDIT_RECORDS:
           serviceImpl.listAuditRecords((msg.admin.v1.Admin.ListAuditRecordsRequest) request,
@@ -2238,6 +2877,55 @@ public final class AdminServiceGrpc {
               msg.admin.v1.Admin.DeleteRevocationResponse>(
                 service, METHODID_DELETE_REVOCATION)))
         .addMethod(
+          getListEnrollmentTokensMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              msg.admin.v1.Admin.ListEnrollmentTokensRequest,
+              msg.admin.v1.Admin.ListEnrollmentTokensResponse>(
+                service, METHODID_LIST_ENROLLMENT_TOKENS)))
+        .addMethod(
+          getGetEnrollmentTokenMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              msg.admin.v1.Admin.GetEnrollmentTokenRequest,
+              msg.admin.v1.Admin.GetEnrollmentTokenResponse>(
+                service, METHODID_GET_ENROLLMENT_TOKEN)))
+        .addMethod(
+          getCreateEnrollmentTokenMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              msg.admin.v1.Admin.CreateEnrollmentTokenRequest,
+              msg.admin.v1.Admin.CreateEnrollmentTokenResponse>(
+                service, METHODID_CREATE_ENROLLMENT_TOKEN)))
+        .addMethod(
+          getDeleteEnrollmentTokenMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              msg.admin.v1.Admin.DeleteEnrollmentTokenRequest,
+              msg.admin.v1.Admin.DeleteEnrollmentTokenResponse>(
+                service, METHODID_DELETE_ENROLLMENT_TOKEN)))
+        .addMethod(
+          getListDevicesMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              msg.admin.v1.Admin.ListDevicesRequest,
+              msg.admin.v1.Admin.ListDevicesResponse>(
+                service, METHODID_LIST_DEVICES)))
+        .addMethod(
+          getGetDeviceMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              msg.admin.v1.Admin.GetDeviceRequest,
+              msg.admin.v1.Admin.GetDeviceResponse>(
+                service, METHODID_GET_DEVICE)))
+        .addMethod(
+          getDeleteDeviceMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              msg.admin.v1.Admin.DeleteDeviceRequest,
+              msg.admin.v1.Admin.DeleteDeviceResponse>(
+                service, METHODID_DELETE_DEVICE)))
+        .addMethod(
           getListAuditRecordsMethod(),
           io.grpc.stub.ServerCalls.asyncUnaryCall(
             new MethodHandlers<
@@ -2318,6 +3006,13 @@ public final class AdminServiceGrpc {
               .addMethod(getListRevocationsMethod())
               .addMethod(getCreateRevocationMethod())
               .addMethod(getDeleteRevocationMethod())
+              .addMethod(getListEnrollmentTokensMethod())
+              .addMethod(getGetEnrollmentTokenMethod())
+              .addMethod(getCreateEnrollmentTokenMethod())
+              .addMethod(getDeleteEnrollmentTokenMethod())
+              .addMethod(getListDevicesMethod())
+              .addMethod(getGetDeviceMethod())
+              .addMethod(getDeleteDeviceMethod())
               .addMethod(getListAuditRecordsMethod())
               .addMethod(getGetAuditLogMethod())
               .addMethod(getListAuditCheckpointsMethod())

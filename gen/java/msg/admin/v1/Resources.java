@@ -168,6 +168,22 @@ public final class Resources {
      * <code>RECORD_KIND_ADMIN = 2;</code>
      */
     RECORD_KIND_ADMIN(2),
+    /**
+     * <pre>
+     * A device's enrollment with a one-time secret (allowed or refused).
+     * </pre>
+     *
+     * <code>RECORD_KIND_ENROLL = 3;</code>
+     */
+    RECORD_KIND_ENROLL(3),
+    /**
+     * <pre>
+     * A device's certificate renewal (allowed or refused).
+     * </pre>
+     *
+     * <code>RECORD_KIND_RENEW = 4;</code>
+     */
+    RECORD_KIND_RENEW(4),
     UNRECOGNIZED(-1),
     ;
 
@@ -195,6 +211,22 @@ public final class Resources {
      * <code>RECORD_KIND_ADMIN = 2;</code>
      */
     public static final int RECORD_KIND_ADMIN_VALUE = 2;
+    /**
+     * <pre>
+     * A device's enrollment with a one-time secret (allowed or refused).
+     * </pre>
+     *
+     * <code>RECORD_KIND_ENROLL = 3;</code>
+     */
+    public static final int RECORD_KIND_ENROLL_VALUE = 3;
+    /**
+     * <pre>
+     * A device's certificate renewal (allowed or refused).
+     * </pre>
+     *
+     * <code>RECORD_KIND_RENEW = 4;</code>
+     */
+    public static final int RECORD_KIND_RENEW_VALUE = 4;
 
 
     @java.lang.Override
@@ -221,6 +253,8 @@ public final class Resources {
         case 0: return RECORD_KIND_UNSPECIFIED;
         case 1: return RECORD_KIND_FORWARD;
         case 2: return RECORD_KIND_ADMIN;
+        case 3: return RECORD_KIND_ENROLL;
+        case 4: return RECORD_KIND_RENEW;
         default: return null;
       }
     }
@@ -11332,6 +11366,28 @@ public final class Resources {
      */
     com.google.protobuf.ByteString
         getInstanceBytes();
+
+    /**
+     * <pre>
+     * For enrollment and renewal records: the caller's network address
+     * (host:port), which the per-source rate limit counts.
+     * </pre>
+     *
+     * <code>string source_address = 23 [json_name = "sourceAddress"];</code>
+     * @return The sourceAddress.
+     */
+    java.lang.String getSourceAddress();
+    /**
+     * <pre>
+     * For enrollment and renewal records: the caller's network address
+     * (host:port), which the per-source rate limit counts.
+     * </pre>
+     *
+     * <code>string source_address = 23 [json_name = "sourceAddress"];</code>
+     * @return The bytes for sourceAddress.
+     */
+    com.google.protobuf.ByteString
+        getSourceAddressBytes();
   }
   /**
    * <pre>
@@ -11359,6 +11415,7 @@ public final class Resources {
       adminAction_ = "";
       adminTarget_ = "";
       instance_ = "";
+      sourceAddress_ = "";
     }
     private int bitField0_;
     public static final int TIME_FIELD_NUMBER = 1;
@@ -12709,6 +12766,78 @@ public final class Resources {
         com.google.protobuf.ByteString value) {
       checkByteStringIsUtf8(value);
       instance_ = value.toStringUtf8();
+
+    }
+
+    public static final int SOURCE_ADDRESS_FIELD_NUMBER = 23;
+    private java.lang.String sourceAddress_;
+    /**
+     * <pre>
+     * For enrollment and renewal records: the caller's network address
+     * (host:port), which the per-source rate limit counts.
+     * </pre>
+     *
+     * <code>string source_address = 23 [json_name = "sourceAddress"];</code>
+     * @return The sourceAddress.
+     */
+    @java.lang.Override
+    public java.lang.String getSourceAddress() {
+      return sourceAddress_;
+    }
+    /**
+     * <pre>
+     * For enrollment and renewal records: the caller's network address
+     * (host:port), which the per-source rate limit counts.
+     * </pre>
+     *
+     * <code>string source_address = 23 [json_name = "sourceAddress"];</code>
+     * @return The bytes for sourceAddress.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getSourceAddressBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(sourceAddress_);
+    }
+    /**
+     * <pre>
+     * For enrollment and renewal records: the caller's network address
+     * (host:port), which the per-source rate limit counts.
+     * </pre>
+     *
+     * <code>string source_address = 23 [json_name = "sourceAddress"];</code>
+     * @param value The sourceAddress to set.
+     */
+    private void setSourceAddress(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      sourceAddress_ = value;
+    }
+    /**
+     * <pre>
+     * For enrollment and renewal records: the caller's network address
+     * (host:port), which the per-source rate limit counts.
+     * </pre>
+     *
+     * <code>string source_address = 23 [json_name = "sourceAddress"];</code>
+     */
+    private void clearSourceAddress() {
+
+      sourceAddress_ = getDefaultInstance().getSourceAddress();
+    }
+    /**
+     * <pre>
+     * For enrollment and renewal records: the caller's network address
+     * (host:port), which the per-source rate limit counts.
+     * </pre>
+     *
+     * <code>string source_address = 23 [json_name = "sourceAddress"];</code>
+     * @param value The bytes for sourceAddress to set.
+     */
+    private void setSourceAddressBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      sourceAddress_ = value.toStringUtf8();
 
     }
 
@@ -14218,6 +14347,80 @@ public final class Resources {
         return this;
       }
 
+      /**
+       * <pre>
+       * For enrollment and renewal records: the caller's network address
+       * (host:port), which the per-source rate limit counts.
+       * </pre>
+       *
+       * <code>string source_address = 23 [json_name = "sourceAddress"];</code>
+       * @return The sourceAddress.
+       */
+      @java.lang.Override
+      public java.lang.String getSourceAddress() {
+        return instance.getSourceAddress();
+      }
+      /**
+       * <pre>
+       * For enrollment and renewal records: the caller's network address
+       * (host:port), which the per-source rate limit counts.
+       * </pre>
+       *
+       * <code>string source_address = 23 [json_name = "sourceAddress"];</code>
+       * @return The bytes for sourceAddress.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getSourceAddressBytes() {
+        return instance.getSourceAddressBytes();
+      }
+      /**
+       * <pre>
+       * For enrollment and renewal records: the caller's network address
+       * (host:port), which the per-source rate limit counts.
+       * </pre>
+       *
+       * <code>string source_address = 23 [json_name = "sourceAddress"];</code>
+       * @param value The sourceAddress to set.
+       * @return This builder for chaining.
+       */
+      public Builder setSourceAddress(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setSourceAddress(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * For enrollment and renewal records: the caller's network address
+       * (host:port), which the per-source rate limit counts.
+       * </pre>
+       *
+       * <code>string source_address = 23 [json_name = "sourceAddress"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearSourceAddress() {
+        copyOnWrite();
+        instance.clearSourceAddress();
+        return this;
+      }
+      /**
+       * <pre>
+       * For enrollment and renewal records: the caller's network address
+       * (host:port), which the per-source rate limit counts.
+       * </pre>
+       *
+       * <code>string source_address = 23 [json_name = "sourceAddress"];</code>
+       * @param value The bytes for sourceAddress to set.
+       * @return This builder for chaining.
+       */
+      public Builder setSourceAddressBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setSourceAddressBytes(value);
+        return this;
+      }
+
       // @@protoc_insertion_point(builder_scope:msg.admin.v1.AuditRecord)
     }
     @java.lang.Override
@@ -14257,12 +14460,13 @@ public final class Resources {
               "revision_",
               "index_",
               "instance_",
+              "sourceAddress_",
             };
             java.lang.String info =
-                "\u0000\u0016\u0000\u0001\u0001\u0016\u0016\u0000\u0000\u0000\u0001\u1009\u0000\u0002" +
+                "\u0000\u0017\u0000\u0001\u0001\u0017\u0017\u0000\u0000\u0000\u0001\u1009\u0000\u0002" +
                 "\u0208\u0003\f\u0004\u0208\u0005\u0208\u0006\u0208\u0007\u0208\b\u0208\t\u0208\n" +
                 "\f\u000b\u0208\f\u0208\r\u0004\u000e\u0002\u000f\u0002\u0010\u1009\u0001\u0011\u0208" +
-                "\u0012\u0208\u0013\u0208\u0014\u0002\u0015\u1002\u0002\u0016\u0208";
+                "\u0012\u0208\u0013\u0208\u0014\u0002\u0015\u1002\u0002\u0016\u0208\u0017\u0208";
             return newMessageInfo(DEFAULT_INSTANCE, info, objects);
         }
         // fall through
@@ -14313,6 +14517,5495 @@ public final class Resources {
     private static volatile com.google.protobuf.Parser<AuditRecord> PARSER;
 
     public static com.google.protobuf.Parser<AuditRecord> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
+  public interface DeviceIdentityOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.admin.v1.DeviceIdentity)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * The subject common name (CN), e.g. "carol". Required unless spiffe_id is
+     * set; the principal id is the SPIFFE ID when there is one, else this.
+     * </pre>
+     *
+     * <code>string common_name = 1 [json_name = "commonName"];</code>
+     * @return The commonName.
+     */
+    java.lang.String getCommonName();
+    /**
+     * <pre>
+     * The subject common name (CN), e.g. "carol". Required unless spiffe_id is
+     * set; the principal id is the SPIFFE ID when there is one, else this.
+     * </pre>
+     *
+     * <code>string common_name = 1 [json_name = "commonName"];</code>
+     * @return The bytes for commonName.
+     */
+    com.google.protobuf.ByteString
+        getCommonNameBytes();
+
+    /**
+     * <pre>
+     * The subject organizations (O).
+     * </pre>
+     *
+     * <code>repeated string organizations = 2 [json_name = "organizations"];</code>
+     * @return A list containing the organizations.
+     */
+    java.util.List<java.lang.String>
+        getOrganizationsList();
+    /**
+     * <pre>
+     * The subject organizations (O).
+     * </pre>
+     *
+     * <code>repeated string organizations = 2 [json_name = "organizations"];</code>
+     * @return The count of organizations.
+     */
+    int getOrganizationsCount();
+    /**
+     * <pre>
+     * The subject organizations (O).
+     * </pre>
+     *
+     * <code>repeated string organizations = 2 [json_name = "organizations"];</code>
+     * @param index The index of the element to return.
+     * @return The organizations at the given index.
+     */
+    java.lang.String getOrganizations(int index);
+    /**
+     * <pre>
+     * The subject organizations (O).
+     * </pre>
+     *
+     * <code>repeated string organizations = 2 [json_name = "organizations"];</code>
+     * @param index The index of the element to return.
+     * @return The organizations at the given index.
+     */
+    com.google.protobuf.ByteString
+        getOrganizationsBytes(int index);
+
+    /**
+     * <pre>
+     * The subject organizational units (OU), e.g. "mobile".
+     * </pre>
+     *
+     * <code>repeated string organizational_units = 3 [json_name = "organizationalUnits"];</code>
+     * @return A list containing the organizationalUnits.
+     */
+    java.util.List<java.lang.String>
+        getOrganizationalUnitsList();
+    /**
+     * <pre>
+     * The subject organizational units (OU), e.g. "mobile".
+     * </pre>
+     *
+     * <code>repeated string organizational_units = 3 [json_name = "organizationalUnits"];</code>
+     * @return The count of organizationalUnits.
+     */
+    int getOrganizationalUnitsCount();
+    /**
+     * <pre>
+     * The subject organizational units (OU), e.g. "mobile".
+     * </pre>
+     *
+     * <code>repeated string organizational_units = 3 [json_name = "organizationalUnits"];</code>
+     * @param index The index of the element to return.
+     * @return The organizationalUnits at the given index.
+     */
+    java.lang.String getOrganizationalUnits(int index);
+    /**
+     * <pre>
+     * The subject organizational units (OU), e.g. "mobile".
+     * </pre>
+     *
+     * <code>repeated string organizational_units = 3 [json_name = "organizationalUnits"];</code>
+     * @param index The index of the element to return.
+     * @return The organizationalUnits at the given index.
+     */
+    com.google.protobuf.ByteString
+        getOrganizationalUnitsBytes(int index);
+
+    /**
+     * <pre>
+     * A SPIFFE ID put into the certificates as their only URI SAN, e.g.
+     * "spiffe://example.org/app/ios".
+     * </pre>
+     *
+     * <code>string spiffe_id = 4 [json_name = "spiffeId"];</code>
+     * @return The spiffeId.
+     */
+    java.lang.String getSpiffeId();
+    /**
+     * <pre>
+     * A SPIFFE ID put into the certificates as their only URI SAN, e.g.
+     * "spiffe://example.org/app/ios".
+     * </pre>
+     *
+     * <code>string spiffe_id = 4 [json_name = "spiffeId"];</code>
+     * @return The bytes for spiffeId.
+     */
+    com.google.protobuf.ByteString
+        getSpiffeIdBytes();
+  }
+  /**
+   * <pre>
+   * DeviceIdentity is what a device's certificates say about it: their subject
+   * and SPIFFE ID. Rules match these (see PrincipalMatcher).
+   * </pre>
+   *
+   * Protobuf type {@code msg.admin.v1.DeviceIdentity}
+   */
+  public  static final class DeviceIdentity extends
+      com.google.protobuf.GeneratedMessageLite<
+          DeviceIdentity, DeviceIdentity.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.admin.v1.DeviceIdentity)
+      DeviceIdentityOrBuilder {
+    private DeviceIdentity() {
+      commonName_ = "";
+      organizations_ = com.google.protobuf.GeneratedMessageLite.emptyProtobufList();
+      organizationalUnits_ = com.google.protobuf.GeneratedMessageLite.emptyProtobufList();
+      spiffeId_ = "";
+    }
+    public static final int COMMON_NAME_FIELD_NUMBER = 1;
+    private java.lang.String commonName_;
+    /**
+     * <pre>
+     * The subject common name (CN), e.g. "carol". Required unless spiffe_id is
+     * set; the principal id is the SPIFFE ID when there is one, else this.
+     * </pre>
+     *
+     * <code>string common_name = 1 [json_name = "commonName"];</code>
+     * @return The commonName.
+     */
+    @java.lang.Override
+    public java.lang.String getCommonName() {
+      return commonName_;
+    }
+    /**
+     * <pre>
+     * The subject common name (CN), e.g. "carol". Required unless spiffe_id is
+     * set; the principal id is the SPIFFE ID when there is one, else this.
+     * </pre>
+     *
+     * <code>string common_name = 1 [json_name = "commonName"];</code>
+     * @return The bytes for commonName.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getCommonNameBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(commonName_);
+    }
+    /**
+     * <pre>
+     * The subject common name (CN), e.g. "carol". Required unless spiffe_id is
+     * set; the principal id is the SPIFFE ID when there is one, else this.
+     * </pre>
+     *
+     * <code>string common_name = 1 [json_name = "commonName"];</code>
+     * @param value The commonName to set.
+     */
+    private void setCommonName(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      commonName_ = value;
+    }
+    /**
+     * <pre>
+     * The subject common name (CN), e.g. "carol". Required unless spiffe_id is
+     * set; the principal id is the SPIFFE ID when there is one, else this.
+     * </pre>
+     *
+     * <code>string common_name = 1 [json_name = "commonName"];</code>
+     */
+    private void clearCommonName() {
+
+      commonName_ = getDefaultInstance().getCommonName();
+    }
+    /**
+     * <pre>
+     * The subject common name (CN), e.g. "carol". Required unless spiffe_id is
+     * set; the principal id is the SPIFFE ID when there is one, else this.
+     * </pre>
+     *
+     * <code>string common_name = 1 [json_name = "commonName"];</code>
+     * @param value The bytes for commonName to set.
+     */
+    private void setCommonNameBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      commonName_ = value.toStringUtf8();
+
+    }
+
+    public static final int ORGANIZATIONS_FIELD_NUMBER = 2;
+    private com.google.protobuf.Internal.ProtobufList<java.lang.String> organizations_;
+    /**
+     * <pre>
+     * The subject organizations (O).
+     * </pre>
+     *
+     * <code>repeated string organizations = 2 [json_name = "organizations"];</code>
+     * @return A list containing the organizations.
+     */
+    @java.lang.Override
+    public java.util.List<java.lang.String> getOrganizationsList() {
+      return organizations_;
+    }
+    /**
+     * <pre>
+     * The subject organizations (O).
+     * </pre>
+     *
+     * <code>repeated string organizations = 2 [json_name = "organizations"];</code>
+     * @return The count of organizations.
+     */
+    @java.lang.Override
+    public int getOrganizationsCount() {
+      return organizations_.size();
+    }
+    /**
+     * <pre>
+     * The subject organizations (O).
+     * </pre>
+     *
+     * <code>repeated string organizations = 2 [json_name = "organizations"];</code>
+     * @param index The index of the element to return.
+     * @return The organizations at the given index.
+     */
+    @java.lang.Override
+    public java.lang.String getOrganizations(int index) {
+      return organizations_.get(index);
+    }
+    /**
+     * <pre>
+     * The subject organizations (O).
+     * </pre>
+     *
+     * <code>repeated string organizations = 2 [json_name = "organizations"];</code>
+     * @param index The index of the value to return.
+     * @return The bytes of the organizations at the given index.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getOrganizationsBytes(int index) {
+      return com.google.protobuf.ByteString.copyFromUtf8(
+          organizations_.get(index));
+    }
+    private void ensureOrganizationsIsMutable() {
+      com.google.protobuf.Internal.ProtobufList<java.lang.String> tmp =
+          organizations_;  if (!tmp.isModifiable()) {
+        organizations_ =
+            com.google.protobuf.GeneratedMessageLite.mutableCopy(tmp);
+       }
+    }
+    /**
+     * <pre>
+     * The subject organizations (O).
+     * </pre>
+     *
+     * <code>repeated string organizations = 2 [json_name = "organizations"];</code>
+     * @param index The index to set the value at.
+     * @param value The organizations to set.
+     */
+    private void setOrganizations(
+        int index, java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  ensureOrganizationsIsMutable();
+      organizations_.set(index, value);
+    }
+    /**
+     * <pre>
+     * The subject organizations (O).
+     * </pre>
+     *
+     * <code>repeated string organizations = 2 [json_name = "organizations"];</code>
+     * @param value The organizations to add.
+     */
+    private void addOrganizations(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  ensureOrganizationsIsMutable();
+      organizations_.add(value);
+    }
+    /**
+     * <pre>
+     * The subject organizations (O).
+     * </pre>
+     *
+     * <code>repeated string organizations = 2 [json_name = "organizations"];</code>
+     * @param values The organizations to add.
+     */
+    private void addAllOrganizations(
+        java.lang.Iterable<java.lang.String> values) {
+      ensureOrganizationsIsMutable();
+      com.google.protobuf.AbstractMessageLite.addAll(
+          values, organizations_);
+    }
+    /**
+     * <pre>
+     * The subject organizations (O).
+     * </pre>
+     *
+     * <code>repeated string organizations = 2 [json_name = "organizations"];</code>
+     */
+    private void clearOrganizations() {
+      organizations_ = com.google.protobuf.GeneratedMessageLite.emptyProtobufList();
+    }
+    /**
+     * <pre>
+     * The subject organizations (O).
+     * </pre>
+     *
+     * <code>repeated string organizations = 2 [json_name = "organizations"];</code>
+     * @param value The bytes of the organizations to add.
+     */
+    private void addOrganizationsBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      ensureOrganizationsIsMutable();
+      organizations_.add(value.toStringUtf8());
+    }
+
+    public static final int ORGANIZATIONAL_UNITS_FIELD_NUMBER = 3;
+    private com.google.protobuf.Internal.ProtobufList<java.lang.String> organizationalUnits_;
+    /**
+     * <pre>
+     * The subject organizational units (OU), e.g. "mobile".
+     * </pre>
+     *
+     * <code>repeated string organizational_units = 3 [json_name = "organizationalUnits"];</code>
+     * @return A list containing the organizationalUnits.
+     */
+    @java.lang.Override
+    public java.util.List<java.lang.String> getOrganizationalUnitsList() {
+      return organizationalUnits_;
+    }
+    /**
+     * <pre>
+     * The subject organizational units (OU), e.g. "mobile".
+     * </pre>
+     *
+     * <code>repeated string organizational_units = 3 [json_name = "organizationalUnits"];</code>
+     * @return The count of organizationalUnits.
+     */
+    @java.lang.Override
+    public int getOrganizationalUnitsCount() {
+      return organizationalUnits_.size();
+    }
+    /**
+     * <pre>
+     * The subject organizational units (OU), e.g. "mobile".
+     * </pre>
+     *
+     * <code>repeated string organizational_units = 3 [json_name = "organizationalUnits"];</code>
+     * @param index The index of the element to return.
+     * @return The organizationalUnits at the given index.
+     */
+    @java.lang.Override
+    public java.lang.String getOrganizationalUnits(int index) {
+      return organizationalUnits_.get(index);
+    }
+    /**
+     * <pre>
+     * The subject organizational units (OU), e.g. "mobile".
+     * </pre>
+     *
+     * <code>repeated string organizational_units = 3 [json_name = "organizationalUnits"];</code>
+     * @param index The index of the value to return.
+     * @return The bytes of the organizationalUnits at the given index.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getOrganizationalUnitsBytes(int index) {
+      return com.google.protobuf.ByteString.copyFromUtf8(
+          organizationalUnits_.get(index));
+    }
+    private void ensureOrganizationalUnitsIsMutable() {
+      com.google.protobuf.Internal.ProtobufList<java.lang.String> tmp =
+          organizationalUnits_;  if (!tmp.isModifiable()) {
+        organizationalUnits_ =
+            com.google.protobuf.GeneratedMessageLite.mutableCopy(tmp);
+       }
+    }
+    /**
+     * <pre>
+     * The subject organizational units (OU), e.g. "mobile".
+     * </pre>
+     *
+     * <code>repeated string organizational_units = 3 [json_name = "organizationalUnits"];</code>
+     * @param index The index to set the value at.
+     * @param value The organizationalUnits to set.
+     */
+    private void setOrganizationalUnits(
+        int index, java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  ensureOrganizationalUnitsIsMutable();
+      organizationalUnits_.set(index, value);
+    }
+    /**
+     * <pre>
+     * The subject organizational units (OU), e.g. "mobile".
+     * </pre>
+     *
+     * <code>repeated string organizational_units = 3 [json_name = "organizationalUnits"];</code>
+     * @param value The organizationalUnits to add.
+     */
+    private void addOrganizationalUnits(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  ensureOrganizationalUnitsIsMutable();
+      organizationalUnits_.add(value);
+    }
+    /**
+     * <pre>
+     * The subject organizational units (OU), e.g. "mobile".
+     * </pre>
+     *
+     * <code>repeated string organizational_units = 3 [json_name = "organizationalUnits"];</code>
+     * @param values The organizationalUnits to add.
+     */
+    private void addAllOrganizationalUnits(
+        java.lang.Iterable<java.lang.String> values) {
+      ensureOrganizationalUnitsIsMutable();
+      com.google.protobuf.AbstractMessageLite.addAll(
+          values, organizationalUnits_);
+    }
+    /**
+     * <pre>
+     * The subject organizational units (OU), e.g. "mobile".
+     * </pre>
+     *
+     * <code>repeated string organizational_units = 3 [json_name = "organizationalUnits"];</code>
+     */
+    private void clearOrganizationalUnits() {
+      organizationalUnits_ = com.google.protobuf.GeneratedMessageLite.emptyProtobufList();
+    }
+    /**
+     * <pre>
+     * The subject organizational units (OU), e.g. "mobile".
+     * </pre>
+     *
+     * <code>repeated string organizational_units = 3 [json_name = "organizationalUnits"];</code>
+     * @param value The bytes of the organizationalUnits to add.
+     */
+    private void addOrganizationalUnitsBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      ensureOrganizationalUnitsIsMutable();
+      organizationalUnits_.add(value.toStringUtf8());
+    }
+
+    public static final int SPIFFE_ID_FIELD_NUMBER = 4;
+    private java.lang.String spiffeId_;
+    /**
+     * <pre>
+     * A SPIFFE ID put into the certificates as their only URI SAN, e.g.
+     * "spiffe://example.org/app/ios".
+     * </pre>
+     *
+     * <code>string spiffe_id = 4 [json_name = "spiffeId"];</code>
+     * @return The spiffeId.
+     */
+    @java.lang.Override
+    public java.lang.String getSpiffeId() {
+      return spiffeId_;
+    }
+    /**
+     * <pre>
+     * A SPIFFE ID put into the certificates as their only URI SAN, e.g.
+     * "spiffe://example.org/app/ios".
+     * </pre>
+     *
+     * <code>string spiffe_id = 4 [json_name = "spiffeId"];</code>
+     * @return The bytes for spiffeId.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getSpiffeIdBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(spiffeId_);
+    }
+    /**
+     * <pre>
+     * A SPIFFE ID put into the certificates as their only URI SAN, e.g.
+     * "spiffe://example.org/app/ios".
+     * </pre>
+     *
+     * <code>string spiffe_id = 4 [json_name = "spiffeId"];</code>
+     * @param value The spiffeId to set.
+     */
+    private void setSpiffeId(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      spiffeId_ = value;
+    }
+    /**
+     * <pre>
+     * A SPIFFE ID put into the certificates as their only URI SAN, e.g.
+     * "spiffe://example.org/app/ios".
+     * </pre>
+     *
+     * <code>string spiffe_id = 4 [json_name = "spiffeId"];</code>
+     */
+    private void clearSpiffeId() {
+
+      spiffeId_ = getDefaultInstance().getSpiffeId();
+    }
+    /**
+     * <pre>
+     * A SPIFFE ID put into the certificates as their only URI SAN, e.g.
+     * "spiffe://example.org/app/ios".
+     * </pre>
+     *
+     * <code>string spiffe_id = 4 [json_name = "spiffeId"];</code>
+     * @param value The bytes for spiffeId to set.
+     */
+    private void setSpiffeIdBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      spiffeId_ = value.toStringUtf8();
+
+    }
+
+    public static msg.admin.v1.Resources.DeviceIdentity parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Resources.DeviceIdentity parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Resources.DeviceIdentity parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Resources.DeviceIdentity parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Resources.DeviceIdentity parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Resources.DeviceIdentity parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Resources.DeviceIdentity parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Resources.DeviceIdentity parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.admin.v1.Resources.DeviceIdentity parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.admin.v1.Resources.DeviceIdentity parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.admin.v1.Resources.DeviceIdentity parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Resources.DeviceIdentity parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.admin.v1.Resources.DeviceIdentity prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * DeviceIdentity is what a device's certificates say about it: their subject
+     * and SPIFFE ID. Rules match these (see PrincipalMatcher).
+     * </pre>
+     *
+     * Protobuf type {@code msg.admin.v1.DeviceIdentity}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.admin.v1.Resources.DeviceIdentity, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.admin.v1.DeviceIdentity)
+        msg.admin.v1.Resources.DeviceIdentityOrBuilder {
+      // Construct using msg.admin.v1.Resources.DeviceIdentity.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * The subject common name (CN), e.g. "carol". Required unless spiffe_id is
+       * set; the principal id is the SPIFFE ID when there is one, else this.
+       * </pre>
+       *
+       * <code>string common_name = 1 [json_name = "commonName"];</code>
+       * @return The commonName.
+       */
+      @java.lang.Override
+      public java.lang.String getCommonName() {
+        return instance.getCommonName();
+      }
+      /**
+       * <pre>
+       * The subject common name (CN), e.g. "carol". Required unless spiffe_id is
+       * set; the principal id is the SPIFFE ID when there is one, else this.
+       * </pre>
+       *
+       * <code>string common_name = 1 [json_name = "commonName"];</code>
+       * @return The bytes for commonName.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getCommonNameBytes() {
+        return instance.getCommonNameBytes();
+      }
+      /**
+       * <pre>
+       * The subject common name (CN), e.g. "carol". Required unless spiffe_id is
+       * set; the principal id is the SPIFFE ID when there is one, else this.
+       * </pre>
+       *
+       * <code>string common_name = 1 [json_name = "commonName"];</code>
+       * @param value The commonName to set.
+       * @return This builder for chaining.
+       */
+      public Builder setCommonName(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setCommonName(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The subject common name (CN), e.g. "carol". Required unless spiffe_id is
+       * set; the principal id is the SPIFFE ID when there is one, else this.
+       * </pre>
+       *
+       * <code>string common_name = 1 [json_name = "commonName"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearCommonName() {
+        copyOnWrite();
+        instance.clearCommonName();
+        return this;
+      }
+      /**
+       * <pre>
+       * The subject common name (CN), e.g. "carol". Required unless spiffe_id is
+       * set; the principal id is the SPIFFE ID when there is one, else this.
+       * </pre>
+       *
+       * <code>string common_name = 1 [json_name = "commonName"];</code>
+       * @param value The bytes for commonName to set.
+       * @return This builder for chaining.
+       */
+      public Builder setCommonNameBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setCommonNameBytes(value);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The subject organizations (O).
+       * </pre>
+       *
+       * <code>repeated string organizations = 2 [json_name = "organizations"];</code>
+       * @return A list containing the organizations.
+       */
+      @java.lang.Override
+      public java.util.List<java.lang.String>
+          getOrganizationsList() {
+        return java.util.Collections.unmodifiableList(
+            instance.getOrganizationsList());
+      }
+      /**
+       * <pre>
+       * The subject organizations (O).
+       * </pre>
+       *
+       * <code>repeated string organizations = 2 [json_name = "organizations"];</code>
+       * @return The count of organizations.
+       */
+      @java.lang.Override
+      public int getOrganizationsCount() {
+        return instance.getOrganizationsCount();
+      }
+      /**
+       * <pre>
+       * The subject organizations (O).
+       * </pre>
+       *
+       * <code>repeated string organizations = 2 [json_name = "organizations"];</code>
+       * @param index The index of the element to return.
+       * @return The organizations at the given index.
+       */
+      @java.lang.Override
+      public java.lang.String getOrganizations(int index) {
+        return instance.getOrganizations(index);
+      }
+      /**
+       * <pre>
+       * The subject organizations (O).
+       * </pre>
+       *
+       * <code>repeated string organizations = 2 [json_name = "organizations"];</code>
+       * @param index The index of the value to return.
+       * @return The bytes of the organizations at the given index.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getOrganizationsBytes(int index) {
+        return instance.getOrganizationsBytes(index);
+      }
+      /**
+       * <pre>
+       * The subject organizations (O).
+       * </pre>
+       *
+       * <code>repeated string organizations = 2 [json_name = "organizations"];</code>
+       * @param index The index to set the value at.
+       * @param value The organizations to set.
+       * @return This builder for chaining.
+       */
+      public Builder setOrganizations(
+          int index, java.lang.String value) {
+        copyOnWrite();
+        instance.setOrganizations(index, value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The subject organizations (O).
+       * </pre>
+       *
+       * <code>repeated string organizations = 2 [json_name = "organizations"];</code>
+       * @param value The organizations to add.
+       * @return This builder for chaining.
+       */
+      public Builder addOrganizations(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.addOrganizations(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The subject organizations (O).
+       * </pre>
+       *
+       * <code>repeated string organizations = 2 [json_name = "organizations"];</code>
+       * @param values The organizations to add.
+       * @return This builder for chaining.
+       */
+      public Builder addAllOrganizations(
+          java.lang.Iterable<java.lang.String> values) {
+        copyOnWrite();
+        instance.addAllOrganizations(values);
+        return this;
+      }
+      /**
+       * <pre>
+       * The subject organizations (O).
+       * </pre>
+       *
+       * <code>repeated string organizations = 2 [json_name = "organizations"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearOrganizations() {
+        copyOnWrite();
+        instance.clearOrganizations();
+        return this;
+      }
+      /**
+       * <pre>
+       * The subject organizations (O).
+       * </pre>
+       *
+       * <code>repeated string organizations = 2 [json_name = "organizations"];</code>
+       * @param value The bytes of the organizations to add.
+       * @return This builder for chaining.
+       */
+      public Builder addOrganizationsBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.addOrganizationsBytes(value);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The subject organizational units (OU), e.g. "mobile".
+       * </pre>
+       *
+       * <code>repeated string organizational_units = 3 [json_name = "organizationalUnits"];</code>
+       * @return A list containing the organizationalUnits.
+       */
+      @java.lang.Override
+      public java.util.List<java.lang.String>
+          getOrganizationalUnitsList() {
+        return java.util.Collections.unmodifiableList(
+            instance.getOrganizationalUnitsList());
+      }
+      /**
+       * <pre>
+       * The subject organizational units (OU), e.g. "mobile".
+       * </pre>
+       *
+       * <code>repeated string organizational_units = 3 [json_name = "organizationalUnits"];</code>
+       * @return The count of organizationalUnits.
+       */
+      @java.lang.Override
+      public int getOrganizationalUnitsCount() {
+        return instance.getOrganizationalUnitsCount();
+      }
+      /**
+       * <pre>
+       * The subject organizational units (OU), e.g. "mobile".
+       * </pre>
+       *
+       * <code>repeated string organizational_units = 3 [json_name = "organizationalUnits"];</code>
+       * @param index The index of the element to return.
+       * @return The organizationalUnits at the given index.
+       */
+      @java.lang.Override
+      public java.lang.String getOrganizationalUnits(int index) {
+        return instance.getOrganizationalUnits(index);
+      }
+      /**
+       * <pre>
+       * The subject organizational units (OU), e.g. "mobile".
+       * </pre>
+       *
+       * <code>repeated string organizational_units = 3 [json_name = "organizationalUnits"];</code>
+       * @param index The index of the value to return.
+       * @return The bytes of the organizationalUnits at the given index.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getOrganizationalUnitsBytes(int index) {
+        return instance.getOrganizationalUnitsBytes(index);
+      }
+      /**
+       * <pre>
+       * The subject organizational units (OU), e.g. "mobile".
+       * </pre>
+       *
+       * <code>repeated string organizational_units = 3 [json_name = "organizationalUnits"];</code>
+       * @param index The index to set the value at.
+       * @param value The organizationalUnits to set.
+       * @return This builder for chaining.
+       */
+      public Builder setOrganizationalUnits(
+          int index, java.lang.String value) {
+        copyOnWrite();
+        instance.setOrganizationalUnits(index, value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The subject organizational units (OU), e.g. "mobile".
+       * </pre>
+       *
+       * <code>repeated string organizational_units = 3 [json_name = "organizationalUnits"];</code>
+       * @param value The organizationalUnits to add.
+       * @return This builder for chaining.
+       */
+      public Builder addOrganizationalUnits(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.addOrganizationalUnits(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The subject organizational units (OU), e.g. "mobile".
+       * </pre>
+       *
+       * <code>repeated string organizational_units = 3 [json_name = "organizationalUnits"];</code>
+       * @param values The organizationalUnits to add.
+       * @return This builder for chaining.
+       */
+      public Builder addAllOrganizationalUnits(
+          java.lang.Iterable<java.lang.String> values) {
+        copyOnWrite();
+        instance.addAllOrganizationalUnits(values);
+        return this;
+      }
+      /**
+       * <pre>
+       * The subject organizational units (OU), e.g. "mobile".
+       * </pre>
+       *
+       * <code>repeated string organizational_units = 3 [json_name = "organizationalUnits"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearOrganizationalUnits() {
+        copyOnWrite();
+        instance.clearOrganizationalUnits();
+        return this;
+      }
+      /**
+       * <pre>
+       * The subject organizational units (OU), e.g. "mobile".
+       * </pre>
+       *
+       * <code>repeated string organizational_units = 3 [json_name = "organizationalUnits"];</code>
+       * @param value The bytes of the organizationalUnits to add.
+       * @return This builder for chaining.
+       */
+      public Builder addOrganizationalUnitsBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.addOrganizationalUnitsBytes(value);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * A SPIFFE ID put into the certificates as their only URI SAN, e.g.
+       * "spiffe://example.org/app/ios".
+       * </pre>
+       *
+       * <code>string spiffe_id = 4 [json_name = "spiffeId"];</code>
+       * @return The spiffeId.
+       */
+      @java.lang.Override
+      public java.lang.String getSpiffeId() {
+        return instance.getSpiffeId();
+      }
+      /**
+       * <pre>
+       * A SPIFFE ID put into the certificates as their only URI SAN, e.g.
+       * "spiffe://example.org/app/ios".
+       * </pre>
+       *
+       * <code>string spiffe_id = 4 [json_name = "spiffeId"];</code>
+       * @return The bytes for spiffeId.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getSpiffeIdBytes() {
+        return instance.getSpiffeIdBytes();
+      }
+      /**
+       * <pre>
+       * A SPIFFE ID put into the certificates as their only URI SAN, e.g.
+       * "spiffe://example.org/app/ios".
+       * </pre>
+       *
+       * <code>string spiffe_id = 4 [json_name = "spiffeId"];</code>
+       * @param value The spiffeId to set.
+       * @return This builder for chaining.
+       */
+      public Builder setSpiffeId(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setSpiffeId(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * A SPIFFE ID put into the certificates as their only URI SAN, e.g.
+       * "spiffe://example.org/app/ios".
+       * </pre>
+       *
+       * <code>string spiffe_id = 4 [json_name = "spiffeId"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearSpiffeId() {
+        copyOnWrite();
+        instance.clearSpiffeId();
+        return this;
+      }
+      /**
+       * <pre>
+       * A SPIFFE ID put into the certificates as their only URI SAN, e.g.
+       * "spiffe://example.org/app/ios".
+       * </pre>
+       *
+       * <code>string spiffe_id = 4 [json_name = "spiffeId"];</code>
+       * @param value The bytes for spiffeId to set.
+       * @return This builder for chaining.
+       */
+      public Builder setSpiffeIdBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setSpiffeIdBytes(value);
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.admin.v1.DeviceIdentity)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.admin.v1.Resources.DeviceIdentity();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "commonName_",
+              "organizations_",
+              "organizationalUnits_",
+              "spiffeId_",
+            };
+            java.lang.String info =
+                "\u0000\u0004\u0000\u0000\u0001\u0004\u0004\u0000\u0002\u0000\u0001\u0208\u0002\u021a" +
+                "\u0003\u021a\u0004\u0208";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.admin.v1.Resources.DeviceIdentity> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.admin.v1.Resources.DeviceIdentity.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.admin.v1.Resources.DeviceIdentity>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.admin.v1.DeviceIdentity)
+    private static final msg.admin.v1.Resources.DeviceIdentity DEFAULT_INSTANCE;
+    static {
+      DeviceIdentity defaultInstance = new DeviceIdentity();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        DeviceIdentity.class, defaultInstance);
+    }
+
+    public static msg.admin.v1.Resources.DeviceIdentity getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<DeviceIdentity> PARSER;
+
+    public static com.google.protobuf.Parser<DeviceIdentity> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
+  public interface EnrollmentTokenOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.admin.v1.EnrollmentToken)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * Output only: derived from the secret's SHA-256, "et-" and 32 hex digits.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @return The id.
+     */
+    java.lang.String getId();
+    /**
+     * <pre>
+     * Output only: derived from the secret's SHA-256, "et-" and 32 hex digits.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @return The bytes for id.
+     */
+    com.google.protobuf.ByteString
+        getIdBytes();
+
+    /**
+     * <pre>
+     * The identity the token grants. Required.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.DeviceIdentity identity = 2 [json_name = "identity"];</code>
+     * @return Whether the identity field is set.
+     */
+    boolean hasIdentity();
+    /**
+     * <pre>
+     * The identity the token grants. Required.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.DeviceIdentity identity = 2 [json_name = "identity"];</code>
+     * @return The identity.
+     */
+    msg.admin.v1.Resources.DeviceIdentity getIdentity();
+
+    /**
+     * <pre>
+     * When the secret stops working. Default 24h after creation; at most
+     * enroll.max_token_ttl after it.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp expire_time = 3 [json_name = "expireTime"];</code>
+     * @return Whether the expireTime field is set.
+     */
+    boolean hasExpireTime();
+    /**
+     * <pre>
+     * When the secret stops working. Default 24h after creation; at most
+     * enroll.max_token_ttl after it.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp expire_time = 3 [json_name = "expireTime"];</code>
+     * @return The expireTime.
+     */
+    com.google.protobuf.Timestamp getExpireTime();
+
+    /**
+     * <pre>
+     * How many devices may enroll with the secret. Default 1 (single use), at
+     * most 10000. The token is deleted with its last use.
+     * </pre>
+     *
+     * <code>int32 max_uses = 4 [json_name = "maxUses"];</code>
+     * @return The maxUses.
+     */
+    int getMaxUses();
+
+    /**
+     * <pre>
+     * Output only: how many devices have enrolled with it.
+     * </pre>
+     *
+     * <code>int32 uses = 5 [json_name = "uses"];</code>
+     * @return The uses.
+     */
+    int getUses();
+
+    /**
+     * <pre>
+     * The lifetime of the certificates its devices get (at enrollment and at
+     * every renewal). Default enroll.cert_lifetime, which is also the most;
+     * at least 5s.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration cert_lifetime = 6 [json_name = "certLifetime"];</code>
+     * @return Whether the certLifetime field is set.
+     */
+    boolean hasCertLifetime();
+    /**
+     * <pre>
+     * The lifetime of the certificates its devices get (at enrollment and at
+     * every renewal). Default enroll.cert_lifetime, which is also the most;
+     * at least 5s.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration cert_lifetime = 6 [json_name = "certLifetime"];</code>
+     * @return The certLifetime.
+     */
+    com.google.protobuf.Duration getCertLifetime();
+
+    /**
+     * <pre>
+     * Output only: the admin who created it.
+     * </pre>
+     *
+     * <code>string creator = 7 [json_name = "creator"];</code>
+     * @return The creator.
+     */
+    java.lang.String getCreator();
+    /**
+     * <pre>
+     * Output only: the admin who created it.
+     * </pre>
+     *
+     * <code>string creator = 7 [json_name = "creator"];</code>
+     * @return The bytes for creator.
+     */
+    com.google.protobuf.ByteString
+        getCreatorBytes();
+
+    /**
+     * <pre>
+     * Output only: when it was created.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
+     * @return Whether the createTime field is set.
+     */
+    boolean hasCreateTime();
+    /**
+     * <pre>
+     * Output only: when it was created.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
+     * @return The createTime.
+     */
+    com.google.protobuf.Timestamp getCreateTime();
+
+    /**
+     * <pre>
+     * Output only: the store revision at which it was written.
+     * </pre>
+     *
+     * <code>string etag = 9 [json_name = "etag"];</code>
+     * @return The etag.
+     */
+    java.lang.String getEtag();
+    /**
+     * <pre>
+     * Output only: the store revision at which it was written.
+     * </pre>
+     *
+     * <code>string etag = 9 [json_name = "etag"];</code>
+     * @return The bytes for etag.
+     */
+    com.google.protobuf.ByteString
+        getEtagBytes();
+
+    /**
+     * <pre>
+     * Free text for people, e.g. "Carol's phone". Copied to the device.
+     * </pre>
+     *
+     * <code>string description = 10 [json_name = "description"];</code>
+     * @return The description.
+     */
+    java.lang.String getDescription();
+    /**
+     * <pre>
+     * Free text for people, e.g. "Carol's phone". Copied to the device.
+     * </pre>
+     *
+     * <code>string description = 10 [json_name = "description"];</code>
+     * @return The bytes for description.
+     */
+    com.google.protobuf.ByteString
+        getDescriptionBytes();
+  }
+  /**
+   * <pre>
+   * EnrollmentToken lets devices enroll: whoever holds its one-time secret (in
+   * an enrollment bundle) gets a certificate with the token's identity. The
+   * secret is shown once, when the token is created; the gateway keeps only
+   * its SHA-256. Deleting a token revokes its secret; devices already enrolled
+   * stay.
+   * </pre>
+   *
+   * Protobuf type {@code msg.admin.v1.EnrollmentToken}
+   */
+  public  static final class EnrollmentToken extends
+      com.google.protobuf.GeneratedMessageLite<
+          EnrollmentToken, EnrollmentToken.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.admin.v1.EnrollmentToken)
+      EnrollmentTokenOrBuilder {
+    private EnrollmentToken() {
+      id_ = "";
+      creator_ = "";
+      etag_ = "";
+      description_ = "";
+    }
+    private int bitField0_;
+    public static final int ID_FIELD_NUMBER = 1;
+    private java.lang.String id_;
+    /**
+     * <pre>
+     * Output only: derived from the secret's SHA-256, "et-" and 32 hex digits.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @return The id.
+     */
+    @java.lang.Override
+    public java.lang.String getId() {
+      return id_;
+    }
+    /**
+     * <pre>
+     * Output only: derived from the secret's SHA-256, "et-" and 32 hex digits.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @return The bytes for id.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getIdBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(id_);
+    }
+    /**
+     * <pre>
+     * Output only: derived from the secret's SHA-256, "et-" and 32 hex digits.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @param value The id to set.
+     */
+    private void setId(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      id_ = value;
+    }
+    /**
+     * <pre>
+     * Output only: derived from the secret's SHA-256, "et-" and 32 hex digits.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     */
+    private void clearId() {
+
+      id_ = getDefaultInstance().getId();
+    }
+    /**
+     * <pre>
+     * Output only: derived from the secret's SHA-256, "et-" and 32 hex digits.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @param value The bytes for id to set.
+     */
+    private void setIdBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      id_ = value.toStringUtf8();
+
+    }
+
+    public static final int IDENTITY_FIELD_NUMBER = 2;
+    private msg.admin.v1.Resources.DeviceIdentity identity_;
+    /**
+     * <pre>
+     * The identity the token grants. Required.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.DeviceIdentity identity = 2 [json_name = "identity"];</code>
+     */
+    @java.lang.Override
+    public boolean hasIdentity() {
+      return ((bitField0_ & 0x00000001) != 0);
+    }
+    /**
+     * <pre>
+     * The identity the token grants. Required.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.DeviceIdentity identity = 2 [json_name = "identity"];</code>
+     */
+    @java.lang.Override
+    public msg.admin.v1.Resources.DeviceIdentity getIdentity() {
+      return identity_ == null ? msg.admin.v1.Resources.DeviceIdentity.getDefaultInstance() : identity_;
+    }
+    /**
+     * <pre>
+     * The identity the token grants. Required.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.DeviceIdentity identity = 2 [json_name = "identity"];</code>
+     */
+    private void setIdentity(msg.admin.v1.Resources.DeviceIdentity value) {
+      value.getClass();
+  identity_ = value;
+      bitField0_ |= 0x00000001;
+      }
+    /**
+     * <pre>
+     * The identity the token grants. Required.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.DeviceIdentity identity = 2 [json_name = "identity"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergeIdentity(msg.admin.v1.Resources.DeviceIdentity value) {
+      value.getClass();
+  if (identity_ != null &&
+          identity_ != msg.admin.v1.Resources.DeviceIdentity.getDefaultInstance()) {
+        identity_ =
+          msg.admin.v1.Resources.DeviceIdentity.newBuilder(identity_).mergeFrom(value).buildPartial();
+      } else {
+        identity_ = value;
+      }
+      bitField0_ |= 0x00000001;
+    }
+    /**
+     * <pre>
+     * The identity the token grants. Required.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.DeviceIdentity identity = 2 [json_name = "identity"];</code>
+     */
+    private void clearIdentity() {  identity_ = null;
+      bitField0_ = (bitField0_ & ~0x00000001);
+    }
+
+    public static final int EXPIRE_TIME_FIELD_NUMBER = 3;
+    private com.google.protobuf.Timestamp expireTime_;
+    /**
+     * <pre>
+     * When the secret stops working. Default 24h after creation; at most
+     * enroll.max_token_ttl after it.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp expire_time = 3 [json_name = "expireTime"];</code>
+     */
+    @java.lang.Override
+    public boolean hasExpireTime() {
+      return ((bitField0_ & 0x00000002) != 0);
+    }
+    /**
+     * <pre>
+     * When the secret stops working. Default 24h after creation; at most
+     * enroll.max_token_ttl after it.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp expire_time = 3 [json_name = "expireTime"];</code>
+     */
+    @java.lang.Override
+    public com.google.protobuf.Timestamp getExpireTime() {
+      return expireTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : expireTime_;
+    }
+    /**
+     * <pre>
+     * When the secret stops working. Default 24h after creation; at most
+     * enroll.max_token_ttl after it.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp expire_time = 3 [json_name = "expireTime"];</code>
+     */
+    private void setExpireTime(com.google.protobuf.Timestamp value) {
+      value.getClass();
+  expireTime_ = value;
+      bitField0_ |= 0x00000002;
+      }
+    /**
+     * <pre>
+     * When the secret stops working. Default 24h after creation; at most
+     * enroll.max_token_ttl after it.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp expire_time = 3 [json_name = "expireTime"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergeExpireTime(com.google.protobuf.Timestamp value) {
+      value.getClass();
+  if (expireTime_ != null &&
+          expireTime_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
+        expireTime_ =
+          com.google.protobuf.Timestamp.newBuilder(expireTime_).mergeFrom(value).buildPartial();
+      } else {
+        expireTime_ = value;
+      }
+      bitField0_ |= 0x00000002;
+    }
+    /**
+     * <pre>
+     * When the secret stops working. Default 24h after creation; at most
+     * enroll.max_token_ttl after it.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp expire_time = 3 [json_name = "expireTime"];</code>
+     */
+    private void clearExpireTime() {  expireTime_ = null;
+      bitField0_ = (bitField0_ & ~0x00000002);
+    }
+
+    public static final int MAX_USES_FIELD_NUMBER = 4;
+    private int maxUses_;
+    /**
+     * <pre>
+     * How many devices may enroll with the secret. Default 1 (single use), at
+     * most 10000. The token is deleted with its last use.
+     * </pre>
+     *
+     * <code>int32 max_uses = 4 [json_name = "maxUses"];</code>
+     * @return The maxUses.
+     */
+    @java.lang.Override
+    public int getMaxUses() {
+      return maxUses_;
+    }
+    /**
+     * <pre>
+     * How many devices may enroll with the secret. Default 1 (single use), at
+     * most 10000. The token is deleted with its last use.
+     * </pre>
+     *
+     * <code>int32 max_uses = 4 [json_name = "maxUses"];</code>
+     * @param value The maxUses to set.
+     */
+    private void setMaxUses(int value) {
+      
+      maxUses_ = value;
+    }
+    /**
+     * <pre>
+     * How many devices may enroll with the secret. Default 1 (single use), at
+     * most 10000. The token is deleted with its last use.
+     * </pre>
+     *
+     * <code>int32 max_uses = 4 [json_name = "maxUses"];</code>
+     */
+    private void clearMaxUses() {
+
+      maxUses_ = 0;
+    }
+
+    public static final int USES_FIELD_NUMBER = 5;
+    private int uses_;
+    /**
+     * <pre>
+     * Output only: how many devices have enrolled with it.
+     * </pre>
+     *
+     * <code>int32 uses = 5 [json_name = "uses"];</code>
+     * @return The uses.
+     */
+    @java.lang.Override
+    public int getUses() {
+      return uses_;
+    }
+    /**
+     * <pre>
+     * Output only: how many devices have enrolled with it.
+     * </pre>
+     *
+     * <code>int32 uses = 5 [json_name = "uses"];</code>
+     * @param value The uses to set.
+     */
+    private void setUses(int value) {
+      
+      uses_ = value;
+    }
+    /**
+     * <pre>
+     * Output only: how many devices have enrolled with it.
+     * </pre>
+     *
+     * <code>int32 uses = 5 [json_name = "uses"];</code>
+     */
+    private void clearUses() {
+
+      uses_ = 0;
+    }
+
+    public static final int CERT_LIFETIME_FIELD_NUMBER = 6;
+    private com.google.protobuf.Duration certLifetime_;
+    /**
+     * <pre>
+     * The lifetime of the certificates its devices get (at enrollment and at
+     * every renewal). Default enroll.cert_lifetime, which is also the most;
+     * at least 5s.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration cert_lifetime = 6 [json_name = "certLifetime"];</code>
+     */
+    @java.lang.Override
+    public boolean hasCertLifetime() {
+      return ((bitField0_ & 0x00000004) != 0);
+    }
+    /**
+     * <pre>
+     * The lifetime of the certificates its devices get (at enrollment and at
+     * every renewal). Default enroll.cert_lifetime, which is also the most;
+     * at least 5s.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration cert_lifetime = 6 [json_name = "certLifetime"];</code>
+     */
+    @java.lang.Override
+    public com.google.protobuf.Duration getCertLifetime() {
+      return certLifetime_ == null ? com.google.protobuf.Duration.getDefaultInstance() : certLifetime_;
+    }
+    /**
+     * <pre>
+     * The lifetime of the certificates its devices get (at enrollment and at
+     * every renewal). Default enroll.cert_lifetime, which is also the most;
+     * at least 5s.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration cert_lifetime = 6 [json_name = "certLifetime"];</code>
+     */
+    private void setCertLifetime(com.google.protobuf.Duration value) {
+      value.getClass();
+  certLifetime_ = value;
+      bitField0_ |= 0x00000004;
+      }
+    /**
+     * <pre>
+     * The lifetime of the certificates its devices get (at enrollment and at
+     * every renewal). Default enroll.cert_lifetime, which is also the most;
+     * at least 5s.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration cert_lifetime = 6 [json_name = "certLifetime"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergeCertLifetime(com.google.protobuf.Duration value) {
+      value.getClass();
+  if (certLifetime_ != null &&
+          certLifetime_ != com.google.protobuf.Duration.getDefaultInstance()) {
+        certLifetime_ =
+          com.google.protobuf.Duration.newBuilder(certLifetime_).mergeFrom(value).buildPartial();
+      } else {
+        certLifetime_ = value;
+      }
+      bitField0_ |= 0x00000004;
+    }
+    /**
+     * <pre>
+     * The lifetime of the certificates its devices get (at enrollment and at
+     * every renewal). Default enroll.cert_lifetime, which is also the most;
+     * at least 5s.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration cert_lifetime = 6 [json_name = "certLifetime"];</code>
+     */
+    private void clearCertLifetime() {  certLifetime_ = null;
+      bitField0_ = (bitField0_ & ~0x00000004);
+    }
+
+    public static final int CREATOR_FIELD_NUMBER = 7;
+    private java.lang.String creator_;
+    /**
+     * <pre>
+     * Output only: the admin who created it.
+     * </pre>
+     *
+     * <code>string creator = 7 [json_name = "creator"];</code>
+     * @return The creator.
+     */
+    @java.lang.Override
+    public java.lang.String getCreator() {
+      return creator_;
+    }
+    /**
+     * <pre>
+     * Output only: the admin who created it.
+     * </pre>
+     *
+     * <code>string creator = 7 [json_name = "creator"];</code>
+     * @return The bytes for creator.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getCreatorBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(creator_);
+    }
+    /**
+     * <pre>
+     * Output only: the admin who created it.
+     * </pre>
+     *
+     * <code>string creator = 7 [json_name = "creator"];</code>
+     * @param value The creator to set.
+     */
+    private void setCreator(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      creator_ = value;
+    }
+    /**
+     * <pre>
+     * Output only: the admin who created it.
+     * </pre>
+     *
+     * <code>string creator = 7 [json_name = "creator"];</code>
+     */
+    private void clearCreator() {
+
+      creator_ = getDefaultInstance().getCreator();
+    }
+    /**
+     * <pre>
+     * Output only: the admin who created it.
+     * </pre>
+     *
+     * <code>string creator = 7 [json_name = "creator"];</code>
+     * @param value The bytes for creator to set.
+     */
+    private void setCreatorBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      creator_ = value.toStringUtf8();
+
+    }
+
+    public static final int CREATE_TIME_FIELD_NUMBER = 8;
+    private com.google.protobuf.Timestamp createTime_;
+    /**
+     * <pre>
+     * Output only: when it was created.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
+     */
+    @java.lang.Override
+    public boolean hasCreateTime() {
+      return ((bitField0_ & 0x00000008) != 0);
+    }
+    /**
+     * <pre>
+     * Output only: when it was created.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
+     */
+    @java.lang.Override
+    public com.google.protobuf.Timestamp getCreateTime() {
+      return createTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : createTime_;
+    }
+    /**
+     * <pre>
+     * Output only: when it was created.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
+     */
+    private void setCreateTime(com.google.protobuf.Timestamp value) {
+      value.getClass();
+  createTime_ = value;
+      bitField0_ |= 0x00000008;
+      }
+    /**
+     * <pre>
+     * Output only: when it was created.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergeCreateTime(com.google.protobuf.Timestamp value) {
+      value.getClass();
+  if (createTime_ != null &&
+          createTime_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
+        createTime_ =
+          com.google.protobuf.Timestamp.newBuilder(createTime_).mergeFrom(value).buildPartial();
+      } else {
+        createTime_ = value;
+      }
+      bitField0_ |= 0x00000008;
+    }
+    /**
+     * <pre>
+     * Output only: when it was created.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
+     */
+    private void clearCreateTime() {  createTime_ = null;
+      bitField0_ = (bitField0_ & ~0x00000008);
+    }
+
+    public static final int ETAG_FIELD_NUMBER = 9;
+    private java.lang.String etag_;
+    /**
+     * <pre>
+     * Output only: the store revision at which it was written.
+     * </pre>
+     *
+     * <code>string etag = 9 [json_name = "etag"];</code>
+     * @return The etag.
+     */
+    @java.lang.Override
+    public java.lang.String getEtag() {
+      return etag_;
+    }
+    /**
+     * <pre>
+     * Output only: the store revision at which it was written.
+     * </pre>
+     *
+     * <code>string etag = 9 [json_name = "etag"];</code>
+     * @return The bytes for etag.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getEtagBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(etag_);
+    }
+    /**
+     * <pre>
+     * Output only: the store revision at which it was written.
+     * </pre>
+     *
+     * <code>string etag = 9 [json_name = "etag"];</code>
+     * @param value The etag to set.
+     */
+    private void setEtag(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      etag_ = value;
+    }
+    /**
+     * <pre>
+     * Output only: the store revision at which it was written.
+     * </pre>
+     *
+     * <code>string etag = 9 [json_name = "etag"];</code>
+     */
+    private void clearEtag() {
+
+      etag_ = getDefaultInstance().getEtag();
+    }
+    /**
+     * <pre>
+     * Output only: the store revision at which it was written.
+     * </pre>
+     *
+     * <code>string etag = 9 [json_name = "etag"];</code>
+     * @param value The bytes for etag to set.
+     */
+    private void setEtagBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      etag_ = value.toStringUtf8();
+
+    }
+
+    public static final int DESCRIPTION_FIELD_NUMBER = 10;
+    private java.lang.String description_;
+    /**
+     * <pre>
+     * Free text for people, e.g. "Carol's phone". Copied to the device.
+     * </pre>
+     *
+     * <code>string description = 10 [json_name = "description"];</code>
+     * @return The description.
+     */
+    @java.lang.Override
+    public java.lang.String getDescription() {
+      return description_;
+    }
+    /**
+     * <pre>
+     * Free text for people, e.g. "Carol's phone". Copied to the device.
+     * </pre>
+     *
+     * <code>string description = 10 [json_name = "description"];</code>
+     * @return The bytes for description.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getDescriptionBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(description_);
+    }
+    /**
+     * <pre>
+     * Free text for people, e.g. "Carol's phone". Copied to the device.
+     * </pre>
+     *
+     * <code>string description = 10 [json_name = "description"];</code>
+     * @param value The description to set.
+     */
+    private void setDescription(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      description_ = value;
+    }
+    /**
+     * <pre>
+     * Free text for people, e.g. "Carol's phone". Copied to the device.
+     * </pre>
+     *
+     * <code>string description = 10 [json_name = "description"];</code>
+     */
+    private void clearDescription() {
+
+      description_ = getDefaultInstance().getDescription();
+    }
+    /**
+     * <pre>
+     * Free text for people, e.g. "Carol's phone". Copied to the device.
+     * </pre>
+     *
+     * <code>string description = 10 [json_name = "description"];</code>
+     * @param value The bytes for description to set.
+     */
+    private void setDescriptionBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      description_ = value.toStringUtf8();
+
+    }
+
+    public static msg.admin.v1.Resources.EnrollmentToken parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Resources.EnrollmentToken parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Resources.EnrollmentToken parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Resources.EnrollmentToken parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Resources.EnrollmentToken parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Resources.EnrollmentToken parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Resources.EnrollmentToken parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Resources.EnrollmentToken parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.admin.v1.Resources.EnrollmentToken parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.admin.v1.Resources.EnrollmentToken parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.admin.v1.Resources.EnrollmentToken parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Resources.EnrollmentToken parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.admin.v1.Resources.EnrollmentToken prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * EnrollmentToken lets devices enroll: whoever holds its one-time secret (in
+     * an enrollment bundle) gets a certificate with the token's identity. The
+     * secret is shown once, when the token is created; the gateway keeps only
+     * its SHA-256. Deleting a token revokes its secret; devices already enrolled
+     * stay.
+     * </pre>
+     *
+     * Protobuf type {@code msg.admin.v1.EnrollmentToken}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.admin.v1.Resources.EnrollmentToken, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.admin.v1.EnrollmentToken)
+        msg.admin.v1.Resources.EnrollmentTokenOrBuilder {
+      // Construct using msg.admin.v1.Resources.EnrollmentToken.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * Output only: derived from the secret's SHA-256, "et-" and 32 hex digits.
+       * </pre>
+       *
+       * <code>string id = 1 [json_name = "id"];</code>
+       * @return The id.
+       */
+      @java.lang.Override
+      public java.lang.String getId() {
+        return instance.getId();
+      }
+      /**
+       * <pre>
+       * Output only: derived from the secret's SHA-256, "et-" and 32 hex digits.
+       * </pre>
+       *
+       * <code>string id = 1 [json_name = "id"];</code>
+       * @return The bytes for id.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getIdBytes() {
+        return instance.getIdBytes();
+      }
+      /**
+       * <pre>
+       * Output only: derived from the secret's SHA-256, "et-" and 32 hex digits.
+       * </pre>
+       *
+       * <code>string id = 1 [json_name = "id"];</code>
+       * @param value The id to set.
+       * @return This builder for chaining.
+       */
+      public Builder setId(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setId(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * Output only: derived from the secret's SHA-256, "et-" and 32 hex digits.
+       * </pre>
+       *
+       * <code>string id = 1 [json_name = "id"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearId() {
+        copyOnWrite();
+        instance.clearId();
+        return this;
+      }
+      /**
+       * <pre>
+       * Output only: derived from the secret's SHA-256, "et-" and 32 hex digits.
+       * </pre>
+       *
+       * <code>string id = 1 [json_name = "id"];</code>
+       * @param value The bytes for id to set.
+       * @return This builder for chaining.
+       */
+      public Builder setIdBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setIdBytes(value);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The identity the token grants. Required.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.DeviceIdentity identity = 2 [json_name = "identity"];</code>
+       */
+      @java.lang.Override
+      public boolean hasIdentity() {
+        return instance.hasIdentity();
+      }
+      /**
+       * <pre>
+       * The identity the token grants. Required.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.DeviceIdentity identity = 2 [json_name = "identity"];</code>
+       */
+      @java.lang.Override
+      public msg.admin.v1.Resources.DeviceIdentity getIdentity() {
+        return instance.getIdentity();
+      }
+      /**
+       * <pre>
+       * The identity the token grants. Required.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.DeviceIdentity identity = 2 [json_name = "identity"];</code>
+       */
+      public Builder setIdentity(msg.admin.v1.Resources.DeviceIdentity value) {
+        copyOnWrite();
+        instance.setIdentity(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * The identity the token grants. Required.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.DeviceIdentity identity = 2 [json_name = "identity"];</code>
+       */
+      public Builder setIdentity(
+          msg.admin.v1.Resources.DeviceIdentity.Builder builderForValue) {
+        copyOnWrite();
+        instance.setIdentity(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * The identity the token grants. Required.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.DeviceIdentity identity = 2 [json_name = "identity"];</code>
+       */
+      public Builder mergeIdentity(msg.admin.v1.Resources.DeviceIdentity value) {
+        copyOnWrite();
+        instance.mergeIdentity(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The identity the token grants. Required.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.DeviceIdentity identity = 2 [json_name = "identity"];</code>
+       */
+      public Builder clearIdentity() {  copyOnWrite();
+        instance.clearIdentity();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * When the secret stops working. Default 24h after creation; at most
+       * enroll.max_token_ttl after it.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp expire_time = 3 [json_name = "expireTime"];</code>
+       */
+      @java.lang.Override
+      public boolean hasExpireTime() {
+        return instance.hasExpireTime();
+      }
+      /**
+       * <pre>
+       * When the secret stops working. Default 24h after creation; at most
+       * enroll.max_token_ttl after it.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp expire_time = 3 [json_name = "expireTime"];</code>
+       */
+      @java.lang.Override
+      public com.google.protobuf.Timestamp getExpireTime() {
+        return instance.getExpireTime();
+      }
+      /**
+       * <pre>
+       * When the secret stops working. Default 24h after creation; at most
+       * enroll.max_token_ttl after it.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp expire_time = 3 [json_name = "expireTime"];</code>
+       */
+      public Builder setExpireTime(com.google.protobuf.Timestamp value) {
+        copyOnWrite();
+        instance.setExpireTime(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * When the secret stops working. Default 24h after creation; at most
+       * enroll.max_token_ttl after it.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp expire_time = 3 [json_name = "expireTime"];</code>
+       */
+      public Builder setExpireTime(
+          com.google.protobuf.Timestamp.Builder builderForValue) {
+        copyOnWrite();
+        instance.setExpireTime(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * When the secret stops working. Default 24h after creation; at most
+       * enroll.max_token_ttl after it.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp expire_time = 3 [json_name = "expireTime"];</code>
+       */
+      public Builder mergeExpireTime(com.google.protobuf.Timestamp value) {
+        copyOnWrite();
+        instance.mergeExpireTime(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * When the secret stops working. Default 24h after creation; at most
+       * enroll.max_token_ttl after it.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp expire_time = 3 [json_name = "expireTime"];</code>
+       */
+      public Builder clearExpireTime() {  copyOnWrite();
+        instance.clearExpireTime();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * How many devices may enroll with the secret. Default 1 (single use), at
+       * most 10000. The token is deleted with its last use.
+       * </pre>
+       *
+       * <code>int32 max_uses = 4 [json_name = "maxUses"];</code>
+       * @return The maxUses.
+       */
+      @java.lang.Override
+      public int getMaxUses() {
+        return instance.getMaxUses();
+      }
+      /**
+       * <pre>
+       * How many devices may enroll with the secret. Default 1 (single use), at
+       * most 10000. The token is deleted with its last use.
+       * </pre>
+       *
+       * <code>int32 max_uses = 4 [json_name = "maxUses"];</code>
+       * @param value The maxUses to set.
+       * @return This builder for chaining.
+       */
+      public Builder setMaxUses(int value) {
+        copyOnWrite();
+        instance.setMaxUses(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * How many devices may enroll with the secret. Default 1 (single use), at
+       * most 10000. The token is deleted with its last use.
+       * </pre>
+       *
+       * <code>int32 max_uses = 4 [json_name = "maxUses"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearMaxUses() {
+        copyOnWrite();
+        instance.clearMaxUses();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * Output only: how many devices have enrolled with it.
+       * </pre>
+       *
+       * <code>int32 uses = 5 [json_name = "uses"];</code>
+       * @return The uses.
+       */
+      @java.lang.Override
+      public int getUses() {
+        return instance.getUses();
+      }
+      /**
+       * <pre>
+       * Output only: how many devices have enrolled with it.
+       * </pre>
+       *
+       * <code>int32 uses = 5 [json_name = "uses"];</code>
+       * @param value The uses to set.
+       * @return This builder for chaining.
+       */
+      public Builder setUses(int value) {
+        copyOnWrite();
+        instance.setUses(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * Output only: how many devices have enrolled with it.
+       * </pre>
+       *
+       * <code>int32 uses = 5 [json_name = "uses"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearUses() {
+        copyOnWrite();
+        instance.clearUses();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The lifetime of the certificates its devices get (at enrollment and at
+       * every renewal). Default enroll.cert_lifetime, which is also the most;
+       * at least 5s.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration cert_lifetime = 6 [json_name = "certLifetime"];</code>
+       */
+      @java.lang.Override
+      public boolean hasCertLifetime() {
+        return instance.hasCertLifetime();
+      }
+      /**
+       * <pre>
+       * The lifetime of the certificates its devices get (at enrollment and at
+       * every renewal). Default enroll.cert_lifetime, which is also the most;
+       * at least 5s.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration cert_lifetime = 6 [json_name = "certLifetime"];</code>
+       */
+      @java.lang.Override
+      public com.google.protobuf.Duration getCertLifetime() {
+        return instance.getCertLifetime();
+      }
+      /**
+       * <pre>
+       * The lifetime of the certificates its devices get (at enrollment and at
+       * every renewal). Default enroll.cert_lifetime, which is also the most;
+       * at least 5s.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration cert_lifetime = 6 [json_name = "certLifetime"];</code>
+       */
+      public Builder setCertLifetime(com.google.protobuf.Duration value) {
+        copyOnWrite();
+        instance.setCertLifetime(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * The lifetime of the certificates its devices get (at enrollment and at
+       * every renewal). Default enroll.cert_lifetime, which is also the most;
+       * at least 5s.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration cert_lifetime = 6 [json_name = "certLifetime"];</code>
+       */
+      public Builder setCertLifetime(
+          com.google.protobuf.Duration.Builder builderForValue) {
+        copyOnWrite();
+        instance.setCertLifetime(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * The lifetime of the certificates its devices get (at enrollment and at
+       * every renewal). Default enroll.cert_lifetime, which is also the most;
+       * at least 5s.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration cert_lifetime = 6 [json_name = "certLifetime"];</code>
+       */
+      public Builder mergeCertLifetime(com.google.protobuf.Duration value) {
+        copyOnWrite();
+        instance.mergeCertLifetime(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The lifetime of the certificates its devices get (at enrollment and at
+       * every renewal). Default enroll.cert_lifetime, which is also the most;
+       * at least 5s.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration cert_lifetime = 6 [json_name = "certLifetime"];</code>
+       */
+      public Builder clearCertLifetime() {  copyOnWrite();
+        instance.clearCertLifetime();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * Output only: the admin who created it.
+       * </pre>
+       *
+       * <code>string creator = 7 [json_name = "creator"];</code>
+       * @return The creator.
+       */
+      @java.lang.Override
+      public java.lang.String getCreator() {
+        return instance.getCreator();
+      }
+      /**
+       * <pre>
+       * Output only: the admin who created it.
+       * </pre>
+       *
+       * <code>string creator = 7 [json_name = "creator"];</code>
+       * @return The bytes for creator.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getCreatorBytes() {
+        return instance.getCreatorBytes();
+      }
+      /**
+       * <pre>
+       * Output only: the admin who created it.
+       * </pre>
+       *
+       * <code>string creator = 7 [json_name = "creator"];</code>
+       * @param value The creator to set.
+       * @return This builder for chaining.
+       */
+      public Builder setCreator(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setCreator(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * Output only: the admin who created it.
+       * </pre>
+       *
+       * <code>string creator = 7 [json_name = "creator"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearCreator() {
+        copyOnWrite();
+        instance.clearCreator();
+        return this;
+      }
+      /**
+       * <pre>
+       * Output only: the admin who created it.
+       * </pre>
+       *
+       * <code>string creator = 7 [json_name = "creator"];</code>
+       * @param value The bytes for creator to set.
+       * @return This builder for chaining.
+       */
+      public Builder setCreatorBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setCreatorBytes(value);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * Output only: when it was created.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
+       */
+      @java.lang.Override
+      public boolean hasCreateTime() {
+        return instance.hasCreateTime();
+      }
+      /**
+       * <pre>
+       * Output only: when it was created.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
+       */
+      @java.lang.Override
+      public com.google.protobuf.Timestamp getCreateTime() {
+        return instance.getCreateTime();
+      }
+      /**
+       * <pre>
+       * Output only: when it was created.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
+       */
+      public Builder setCreateTime(com.google.protobuf.Timestamp value) {
+        copyOnWrite();
+        instance.setCreateTime(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * Output only: when it was created.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
+       */
+      public Builder setCreateTime(
+          com.google.protobuf.Timestamp.Builder builderForValue) {
+        copyOnWrite();
+        instance.setCreateTime(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * Output only: when it was created.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
+       */
+      public Builder mergeCreateTime(com.google.protobuf.Timestamp value) {
+        copyOnWrite();
+        instance.mergeCreateTime(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * Output only: when it was created.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
+       */
+      public Builder clearCreateTime() {  copyOnWrite();
+        instance.clearCreateTime();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * Output only: the store revision at which it was written.
+       * </pre>
+       *
+       * <code>string etag = 9 [json_name = "etag"];</code>
+       * @return The etag.
+       */
+      @java.lang.Override
+      public java.lang.String getEtag() {
+        return instance.getEtag();
+      }
+      /**
+       * <pre>
+       * Output only: the store revision at which it was written.
+       * </pre>
+       *
+       * <code>string etag = 9 [json_name = "etag"];</code>
+       * @return The bytes for etag.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getEtagBytes() {
+        return instance.getEtagBytes();
+      }
+      /**
+       * <pre>
+       * Output only: the store revision at which it was written.
+       * </pre>
+       *
+       * <code>string etag = 9 [json_name = "etag"];</code>
+       * @param value The etag to set.
+       * @return This builder for chaining.
+       */
+      public Builder setEtag(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setEtag(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * Output only: the store revision at which it was written.
+       * </pre>
+       *
+       * <code>string etag = 9 [json_name = "etag"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearEtag() {
+        copyOnWrite();
+        instance.clearEtag();
+        return this;
+      }
+      /**
+       * <pre>
+       * Output only: the store revision at which it was written.
+       * </pre>
+       *
+       * <code>string etag = 9 [json_name = "etag"];</code>
+       * @param value The bytes for etag to set.
+       * @return This builder for chaining.
+       */
+      public Builder setEtagBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setEtagBytes(value);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * Free text for people, e.g. "Carol's phone". Copied to the device.
+       * </pre>
+       *
+       * <code>string description = 10 [json_name = "description"];</code>
+       * @return The description.
+       */
+      @java.lang.Override
+      public java.lang.String getDescription() {
+        return instance.getDescription();
+      }
+      /**
+       * <pre>
+       * Free text for people, e.g. "Carol's phone". Copied to the device.
+       * </pre>
+       *
+       * <code>string description = 10 [json_name = "description"];</code>
+       * @return The bytes for description.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getDescriptionBytes() {
+        return instance.getDescriptionBytes();
+      }
+      /**
+       * <pre>
+       * Free text for people, e.g. "Carol's phone". Copied to the device.
+       * </pre>
+       *
+       * <code>string description = 10 [json_name = "description"];</code>
+       * @param value The description to set.
+       * @return This builder for chaining.
+       */
+      public Builder setDescription(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setDescription(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * Free text for people, e.g. "Carol's phone". Copied to the device.
+       * </pre>
+       *
+       * <code>string description = 10 [json_name = "description"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearDescription() {
+        copyOnWrite();
+        instance.clearDescription();
+        return this;
+      }
+      /**
+       * <pre>
+       * Free text for people, e.g. "Carol's phone". Copied to the device.
+       * </pre>
+       *
+       * <code>string description = 10 [json_name = "description"];</code>
+       * @param value The bytes for description to set.
+       * @return This builder for chaining.
+       */
+      public Builder setDescriptionBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setDescriptionBytes(value);
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.admin.v1.EnrollmentToken)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.admin.v1.Resources.EnrollmentToken();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "bitField0_",
+              "id_",
+              "identity_",
+              "expireTime_",
+              "maxUses_",
+              "uses_",
+              "certLifetime_",
+              "creator_",
+              "createTime_",
+              "etag_",
+              "description_",
+            };
+            java.lang.String info =
+                "\u0000\n\u0000\u0001\u0001\n\n\u0000\u0000\u0000\u0001\u0208\u0002\u1009\u0000\u0003" +
+                "\u1009\u0001\u0004\u0004\u0005\u0004\u0006\u1009\u0002\u0007\u0208\b\u1009\u0003" +
+                "\t\u0208\n\u0208";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.admin.v1.Resources.EnrollmentToken> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.admin.v1.Resources.EnrollmentToken.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.admin.v1.Resources.EnrollmentToken>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.admin.v1.EnrollmentToken)
+    private static final msg.admin.v1.Resources.EnrollmentToken DEFAULT_INSTANCE;
+    static {
+      EnrollmentToken defaultInstance = new EnrollmentToken();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        EnrollmentToken.class, defaultInstance);
+    }
+
+    public static msg.admin.v1.Resources.EnrollmentToken getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<EnrollmentToken> PARSER;
+
+    public static com.google.protobuf.Parser<EnrollmentToken> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
+  public interface DeviceCertificateOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.admin.v1.DeviceCertificate)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * The serial number in hex.
+     * </pre>
+     *
+     * <code>string serial_hex = 1 [json_name = "serialHex"];</code>
+     * @return The serialHex.
+     */
+    java.lang.String getSerialHex();
+    /**
+     * <pre>
+     * The serial number in hex.
+     * </pre>
+     *
+     * <code>string serial_hex = 1 [json_name = "serialHex"];</code>
+     * @return The bytes for serialHex.
+     */
+    com.google.protobuf.ByteString
+        getSerialHexBytes();
+
+    /**
+     * <pre>
+     * The SHA-256 fingerprint of the DER certificate, 64 hex digits.
+     * </pre>
+     *
+     * <code>string fingerprint_sha256 = 2 [json_name = "fingerprintSha256"];</code>
+     * @return The fingerprintSha256.
+     */
+    java.lang.String getFingerprintSha256();
+    /**
+     * <pre>
+     * The SHA-256 fingerprint of the DER certificate, 64 hex digits.
+     * </pre>
+     *
+     * <code>string fingerprint_sha256 = 2 [json_name = "fingerprintSha256"];</code>
+     * @return The bytes for fingerprintSha256.
+     */
+    com.google.protobuf.ByteString
+        getFingerprintSha256Bytes();
+
+    /**
+     * <pre>
+     * When it expires.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp not_after = 3 [json_name = "notAfter"];</code>
+     * @return Whether the notAfter field is set.
+     */
+    boolean hasNotAfter();
+    /**
+     * <pre>
+     * When it expires.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp not_after = 3 [json_name = "notAfter"];</code>
+     * @return The notAfter.
+     */
+    com.google.protobuf.Timestamp getNotAfter();
+  }
+  /**
+   * <pre>
+   * DeviceCertificate is one certificate issued to a device.
+   * </pre>
+   *
+   * Protobuf type {@code msg.admin.v1.DeviceCertificate}
+   */
+  public  static final class DeviceCertificate extends
+      com.google.protobuf.GeneratedMessageLite<
+          DeviceCertificate, DeviceCertificate.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.admin.v1.DeviceCertificate)
+      DeviceCertificateOrBuilder {
+    private DeviceCertificate() {
+      serialHex_ = "";
+      fingerprintSha256_ = "";
+    }
+    private int bitField0_;
+    public static final int SERIAL_HEX_FIELD_NUMBER = 1;
+    private java.lang.String serialHex_;
+    /**
+     * <pre>
+     * The serial number in hex.
+     * </pre>
+     *
+     * <code>string serial_hex = 1 [json_name = "serialHex"];</code>
+     * @return The serialHex.
+     */
+    @java.lang.Override
+    public java.lang.String getSerialHex() {
+      return serialHex_;
+    }
+    /**
+     * <pre>
+     * The serial number in hex.
+     * </pre>
+     *
+     * <code>string serial_hex = 1 [json_name = "serialHex"];</code>
+     * @return The bytes for serialHex.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getSerialHexBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(serialHex_);
+    }
+    /**
+     * <pre>
+     * The serial number in hex.
+     * </pre>
+     *
+     * <code>string serial_hex = 1 [json_name = "serialHex"];</code>
+     * @param value The serialHex to set.
+     */
+    private void setSerialHex(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      serialHex_ = value;
+    }
+    /**
+     * <pre>
+     * The serial number in hex.
+     * </pre>
+     *
+     * <code>string serial_hex = 1 [json_name = "serialHex"];</code>
+     */
+    private void clearSerialHex() {
+
+      serialHex_ = getDefaultInstance().getSerialHex();
+    }
+    /**
+     * <pre>
+     * The serial number in hex.
+     * </pre>
+     *
+     * <code>string serial_hex = 1 [json_name = "serialHex"];</code>
+     * @param value The bytes for serialHex to set.
+     */
+    private void setSerialHexBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      serialHex_ = value.toStringUtf8();
+
+    }
+
+    public static final int FINGERPRINT_SHA256_FIELD_NUMBER = 2;
+    private java.lang.String fingerprintSha256_;
+    /**
+     * <pre>
+     * The SHA-256 fingerprint of the DER certificate, 64 hex digits.
+     * </pre>
+     *
+     * <code>string fingerprint_sha256 = 2 [json_name = "fingerprintSha256"];</code>
+     * @return The fingerprintSha256.
+     */
+    @java.lang.Override
+    public java.lang.String getFingerprintSha256() {
+      return fingerprintSha256_;
+    }
+    /**
+     * <pre>
+     * The SHA-256 fingerprint of the DER certificate, 64 hex digits.
+     * </pre>
+     *
+     * <code>string fingerprint_sha256 = 2 [json_name = "fingerprintSha256"];</code>
+     * @return The bytes for fingerprintSha256.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getFingerprintSha256Bytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(fingerprintSha256_);
+    }
+    /**
+     * <pre>
+     * The SHA-256 fingerprint of the DER certificate, 64 hex digits.
+     * </pre>
+     *
+     * <code>string fingerprint_sha256 = 2 [json_name = "fingerprintSha256"];</code>
+     * @param value The fingerprintSha256 to set.
+     */
+    private void setFingerprintSha256(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      fingerprintSha256_ = value;
+    }
+    /**
+     * <pre>
+     * The SHA-256 fingerprint of the DER certificate, 64 hex digits.
+     * </pre>
+     *
+     * <code>string fingerprint_sha256 = 2 [json_name = "fingerprintSha256"];</code>
+     */
+    private void clearFingerprintSha256() {
+
+      fingerprintSha256_ = getDefaultInstance().getFingerprintSha256();
+    }
+    /**
+     * <pre>
+     * The SHA-256 fingerprint of the DER certificate, 64 hex digits.
+     * </pre>
+     *
+     * <code>string fingerprint_sha256 = 2 [json_name = "fingerprintSha256"];</code>
+     * @param value The bytes for fingerprintSha256 to set.
+     */
+    private void setFingerprintSha256Bytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      fingerprintSha256_ = value.toStringUtf8();
+
+    }
+
+    public static final int NOT_AFTER_FIELD_NUMBER = 3;
+    private com.google.protobuf.Timestamp notAfter_;
+    /**
+     * <pre>
+     * When it expires.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp not_after = 3 [json_name = "notAfter"];</code>
+     */
+    @java.lang.Override
+    public boolean hasNotAfter() {
+      return ((bitField0_ & 0x00000001) != 0);
+    }
+    /**
+     * <pre>
+     * When it expires.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp not_after = 3 [json_name = "notAfter"];</code>
+     */
+    @java.lang.Override
+    public com.google.protobuf.Timestamp getNotAfter() {
+      return notAfter_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : notAfter_;
+    }
+    /**
+     * <pre>
+     * When it expires.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp not_after = 3 [json_name = "notAfter"];</code>
+     */
+    private void setNotAfter(com.google.protobuf.Timestamp value) {
+      value.getClass();
+  notAfter_ = value;
+      bitField0_ |= 0x00000001;
+      }
+    /**
+     * <pre>
+     * When it expires.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp not_after = 3 [json_name = "notAfter"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergeNotAfter(com.google.protobuf.Timestamp value) {
+      value.getClass();
+  if (notAfter_ != null &&
+          notAfter_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
+        notAfter_ =
+          com.google.protobuf.Timestamp.newBuilder(notAfter_).mergeFrom(value).buildPartial();
+      } else {
+        notAfter_ = value;
+      }
+      bitField0_ |= 0x00000001;
+    }
+    /**
+     * <pre>
+     * When it expires.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp not_after = 3 [json_name = "notAfter"];</code>
+     */
+    private void clearNotAfter() {  notAfter_ = null;
+      bitField0_ = (bitField0_ & ~0x00000001);
+    }
+
+    public static msg.admin.v1.Resources.DeviceCertificate parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Resources.DeviceCertificate parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Resources.DeviceCertificate parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Resources.DeviceCertificate parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Resources.DeviceCertificate parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Resources.DeviceCertificate parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Resources.DeviceCertificate parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Resources.DeviceCertificate parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.admin.v1.Resources.DeviceCertificate parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.admin.v1.Resources.DeviceCertificate parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.admin.v1.Resources.DeviceCertificate parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Resources.DeviceCertificate parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.admin.v1.Resources.DeviceCertificate prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * DeviceCertificate is one certificate issued to a device.
+     * </pre>
+     *
+     * Protobuf type {@code msg.admin.v1.DeviceCertificate}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.admin.v1.Resources.DeviceCertificate, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.admin.v1.DeviceCertificate)
+        msg.admin.v1.Resources.DeviceCertificateOrBuilder {
+      // Construct using msg.admin.v1.Resources.DeviceCertificate.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * The serial number in hex.
+       * </pre>
+       *
+       * <code>string serial_hex = 1 [json_name = "serialHex"];</code>
+       * @return The serialHex.
+       */
+      @java.lang.Override
+      public java.lang.String getSerialHex() {
+        return instance.getSerialHex();
+      }
+      /**
+       * <pre>
+       * The serial number in hex.
+       * </pre>
+       *
+       * <code>string serial_hex = 1 [json_name = "serialHex"];</code>
+       * @return The bytes for serialHex.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getSerialHexBytes() {
+        return instance.getSerialHexBytes();
+      }
+      /**
+       * <pre>
+       * The serial number in hex.
+       * </pre>
+       *
+       * <code>string serial_hex = 1 [json_name = "serialHex"];</code>
+       * @param value The serialHex to set.
+       * @return This builder for chaining.
+       */
+      public Builder setSerialHex(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setSerialHex(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The serial number in hex.
+       * </pre>
+       *
+       * <code>string serial_hex = 1 [json_name = "serialHex"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearSerialHex() {
+        copyOnWrite();
+        instance.clearSerialHex();
+        return this;
+      }
+      /**
+       * <pre>
+       * The serial number in hex.
+       * </pre>
+       *
+       * <code>string serial_hex = 1 [json_name = "serialHex"];</code>
+       * @param value The bytes for serialHex to set.
+       * @return This builder for chaining.
+       */
+      public Builder setSerialHexBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setSerialHexBytes(value);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The SHA-256 fingerprint of the DER certificate, 64 hex digits.
+       * </pre>
+       *
+       * <code>string fingerprint_sha256 = 2 [json_name = "fingerprintSha256"];</code>
+       * @return The fingerprintSha256.
+       */
+      @java.lang.Override
+      public java.lang.String getFingerprintSha256() {
+        return instance.getFingerprintSha256();
+      }
+      /**
+       * <pre>
+       * The SHA-256 fingerprint of the DER certificate, 64 hex digits.
+       * </pre>
+       *
+       * <code>string fingerprint_sha256 = 2 [json_name = "fingerprintSha256"];</code>
+       * @return The bytes for fingerprintSha256.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getFingerprintSha256Bytes() {
+        return instance.getFingerprintSha256Bytes();
+      }
+      /**
+       * <pre>
+       * The SHA-256 fingerprint of the DER certificate, 64 hex digits.
+       * </pre>
+       *
+       * <code>string fingerprint_sha256 = 2 [json_name = "fingerprintSha256"];</code>
+       * @param value The fingerprintSha256 to set.
+       * @return This builder for chaining.
+       */
+      public Builder setFingerprintSha256(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setFingerprintSha256(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The SHA-256 fingerprint of the DER certificate, 64 hex digits.
+       * </pre>
+       *
+       * <code>string fingerprint_sha256 = 2 [json_name = "fingerprintSha256"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearFingerprintSha256() {
+        copyOnWrite();
+        instance.clearFingerprintSha256();
+        return this;
+      }
+      /**
+       * <pre>
+       * The SHA-256 fingerprint of the DER certificate, 64 hex digits.
+       * </pre>
+       *
+       * <code>string fingerprint_sha256 = 2 [json_name = "fingerprintSha256"];</code>
+       * @param value The bytes for fingerprintSha256 to set.
+       * @return This builder for chaining.
+       */
+      public Builder setFingerprintSha256Bytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setFingerprintSha256Bytes(value);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * When it expires.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp not_after = 3 [json_name = "notAfter"];</code>
+       */
+      @java.lang.Override
+      public boolean hasNotAfter() {
+        return instance.hasNotAfter();
+      }
+      /**
+       * <pre>
+       * When it expires.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp not_after = 3 [json_name = "notAfter"];</code>
+       */
+      @java.lang.Override
+      public com.google.protobuf.Timestamp getNotAfter() {
+        return instance.getNotAfter();
+      }
+      /**
+       * <pre>
+       * When it expires.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp not_after = 3 [json_name = "notAfter"];</code>
+       */
+      public Builder setNotAfter(com.google.protobuf.Timestamp value) {
+        copyOnWrite();
+        instance.setNotAfter(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * When it expires.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp not_after = 3 [json_name = "notAfter"];</code>
+       */
+      public Builder setNotAfter(
+          com.google.protobuf.Timestamp.Builder builderForValue) {
+        copyOnWrite();
+        instance.setNotAfter(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * When it expires.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp not_after = 3 [json_name = "notAfter"];</code>
+       */
+      public Builder mergeNotAfter(com.google.protobuf.Timestamp value) {
+        copyOnWrite();
+        instance.mergeNotAfter(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * When it expires.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp not_after = 3 [json_name = "notAfter"];</code>
+       */
+      public Builder clearNotAfter() {  copyOnWrite();
+        instance.clearNotAfter();
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.admin.v1.DeviceCertificate)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.admin.v1.Resources.DeviceCertificate();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "bitField0_",
+              "serialHex_",
+              "fingerprintSha256_",
+              "notAfter_",
+            };
+            java.lang.String info =
+                "\u0000\u0003\u0000\u0001\u0001\u0003\u0003\u0000\u0000\u0000\u0001\u0208\u0002\u0208" +
+                "\u0003\u1009\u0000";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.admin.v1.Resources.DeviceCertificate> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.admin.v1.Resources.DeviceCertificate.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.admin.v1.Resources.DeviceCertificate>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.admin.v1.DeviceCertificate)
+    private static final msg.admin.v1.Resources.DeviceCertificate DEFAULT_INSTANCE;
+    static {
+      DeviceCertificate defaultInstance = new DeviceCertificate();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        DeviceCertificate.class, defaultInstance);
+    }
+
+    public static msg.admin.v1.Resources.DeviceCertificate getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<DeviceCertificate> PARSER;
+
+    public static com.google.protobuf.Parser<DeviceCertificate> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
+  public interface DeviceOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.admin.v1.Device)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * Output only: "dv-" and 16 hex digits.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @return The id.
+     */
+    java.lang.String getId();
+    /**
+     * <pre>
+     * Output only: "dv-" and 16 hex digits.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @return The bytes for id.
+     */
+    com.google.protobuf.ByteString
+        getIdBytes();
+
+    /**
+     * <pre>
+     * The identity its certificates carry, from its enrollment token.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.DeviceIdentity identity = 2 [json_name = "identity"];</code>
+     * @return Whether the identity field is set.
+     */
+    boolean hasIdentity();
+    /**
+     * <pre>
+     * The identity its certificates carry, from its enrollment token.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.DeviceIdentity identity = 2 [json_name = "identity"];</code>
+     * @return The identity.
+     */
+    msg.admin.v1.Resources.DeviceIdentity getIdentity();
+
+    /**
+     * <pre>
+     * When it enrolled.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp enroll_time = 3 [json_name = "enrollTime"];</code>
+     * @return Whether the enrollTime field is set.
+     */
+    boolean hasEnrollTime();
+    /**
+     * <pre>
+     * When it enrolled.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp enroll_time = 3 [json_name = "enrollTime"];</code>
+     * @return The enrollTime.
+     */
+    com.google.protobuf.Timestamp getEnrollTime();
+
+    /**
+     * <pre>
+     * Its current certificate: the latest one issued.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.DeviceCertificate certificate = 4 [json_name = "certificate"];</code>
+     * @return Whether the certificate field is set.
+     */
+    boolean hasCertificate();
+    /**
+     * <pre>
+     * Its current certificate: the latest one issued.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.DeviceCertificate certificate = 4 [json_name = "certificate"];</code>
+     * @return The certificate.
+     */
+    msg.admin.v1.Resources.DeviceCertificate getCertificate();
+
+    /**
+     * <pre>
+     * When it last renewed; unset before the first renewal.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp last_renew_time = 5 [json_name = "lastRenewTime"];</code>
+     * @return Whether the lastRenewTime field is set.
+     */
+    boolean hasLastRenewTime();
+    /**
+     * <pre>
+     * When it last renewed; unset before the first renewal.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp last_renew_time = 5 [json_name = "lastRenewTime"];</code>
+     * @return The lastRenewTime.
+     */
+    com.google.protobuf.Timestamp getLastRenewTime();
+
+    /**
+     * <pre>
+     * The enrollment token it enrolled with (which may be gone since).
+     * </pre>
+     *
+     * <code>string token_id = 6 [json_name = "tokenId"];</code>
+     * @return The tokenId.
+     */
+    java.lang.String getTokenId();
+    /**
+     * <pre>
+     * The enrollment token it enrolled with (which may be gone since).
+     * </pre>
+     *
+     * <code>string token_id = 6 [json_name = "tokenId"];</code>
+     * @return The bytes for tokenId.
+     */
+    com.google.protobuf.ByteString
+        getTokenIdBytes();
+
+    /**
+     * <pre>
+     * The store revision at which it was last written. Send it back with a
+     * delete; a stale value fails with ABORTED.
+     * </pre>
+     *
+     * <code>string etag = 7 [json_name = "etag"];</code>
+     * @return The etag.
+     */
+    java.lang.String getEtag();
+    /**
+     * <pre>
+     * The store revision at which it was last written. Send it back with a
+     * delete; a stale value fails with ABORTED.
+     * </pre>
+     *
+     * <code>string etag = 7 [json_name = "etag"];</code>
+     * @return The bytes for etag.
+     */
+    com.google.protobuf.ByteString
+        getEtagBytes();
+
+    /**
+     * <pre>
+     * The lifetime of its certificates, from its enrollment token.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration cert_lifetime = 8 [json_name = "certLifetime"];</code>
+     * @return Whether the certLifetime field is set.
+     */
+    boolean hasCertLifetime();
+    /**
+     * <pre>
+     * The lifetime of its certificates, from its enrollment token.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration cert_lifetime = 8 [json_name = "certLifetime"];</code>
+     * @return The certLifetime.
+     */
+    com.google.protobuf.Duration getCertLifetime();
+
+    /**
+     * <pre>
+     * Certificates issued before the current one that have not expired yet,
+     * newest first: a renewal does not cut off connections that use the
+     * previous certificate. Deleting the device revokes them too.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.DeviceCertificate previous_certificates = 9 [json_name = "previousCertificates"];</code>
+     */
+    java.util.List<msg.admin.v1.Resources.DeviceCertificate> 
+        getPreviousCertificatesList();
+    /**
+     * <pre>
+     * Certificates issued before the current one that have not expired yet,
+     * newest first: a renewal does not cut off connections that use the
+     * previous certificate. Deleting the device revokes them too.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.DeviceCertificate previous_certificates = 9 [json_name = "previousCertificates"];</code>
+     */
+    msg.admin.v1.Resources.DeviceCertificate getPreviousCertificates(int index);
+    /**
+     * <pre>
+     * Certificates issued before the current one that have not expired yet,
+     * newest first: a renewal does not cut off connections that use the
+     * previous certificate. Deleting the device revokes them too.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.DeviceCertificate previous_certificates = 9 [json_name = "previousCertificates"];</code>
+     */
+    int getPreviousCertificatesCount();
+
+    /**
+     * <pre>
+     * From the enrollment token's description.
+     * </pre>
+     *
+     * <code>string description = 10 [json_name = "description"];</code>
+     * @return The description.
+     */
+    java.lang.String getDescription();
+    /**
+     * <pre>
+     * From the enrollment token's description.
+     * </pre>
+     *
+     * <code>string description = 10 [json_name = "description"];</code>
+     * @return The bytes for description.
+     */
+    com.google.protobuf.ByteString
+        getDescriptionBytes();
+  }
+  /**
+   * <pre>
+   * Device is a device that enrolled. It is created by enrollment, updated by
+   * each renewal, and deleted by an admin: deleting it revokes its
+   * certificates (their open connections close) and refuses its renewals.
+   * </pre>
+   *
+   * Protobuf type {@code msg.admin.v1.Device}
+   */
+  public  static final class Device extends
+      com.google.protobuf.GeneratedMessageLite<
+          Device, Device.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.admin.v1.Device)
+      DeviceOrBuilder {
+    private Device() {
+      id_ = "";
+      tokenId_ = "";
+      etag_ = "";
+      previousCertificates_ = emptyProtobufList();
+      description_ = "";
+    }
+    private int bitField0_;
+    public static final int ID_FIELD_NUMBER = 1;
+    private java.lang.String id_;
+    /**
+     * <pre>
+     * Output only: "dv-" and 16 hex digits.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @return The id.
+     */
+    @java.lang.Override
+    public java.lang.String getId() {
+      return id_;
+    }
+    /**
+     * <pre>
+     * Output only: "dv-" and 16 hex digits.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @return The bytes for id.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getIdBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(id_);
+    }
+    /**
+     * <pre>
+     * Output only: "dv-" and 16 hex digits.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @param value The id to set.
+     */
+    private void setId(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      id_ = value;
+    }
+    /**
+     * <pre>
+     * Output only: "dv-" and 16 hex digits.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     */
+    private void clearId() {
+
+      id_ = getDefaultInstance().getId();
+    }
+    /**
+     * <pre>
+     * Output only: "dv-" and 16 hex digits.
+     * </pre>
+     *
+     * <code>string id = 1 [json_name = "id"];</code>
+     * @param value The bytes for id to set.
+     */
+    private void setIdBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      id_ = value.toStringUtf8();
+
+    }
+
+    public static final int IDENTITY_FIELD_NUMBER = 2;
+    private msg.admin.v1.Resources.DeviceIdentity identity_;
+    /**
+     * <pre>
+     * The identity its certificates carry, from its enrollment token.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.DeviceIdentity identity = 2 [json_name = "identity"];</code>
+     */
+    @java.lang.Override
+    public boolean hasIdentity() {
+      return ((bitField0_ & 0x00000001) != 0);
+    }
+    /**
+     * <pre>
+     * The identity its certificates carry, from its enrollment token.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.DeviceIdentity identity = 2 [json_name = "identity"];</code>
+     */
+    @java.lang.Override
+    public msg.admin.v1.Resources.DeviceIdentity getIdentity() {
+      return identity_ == null ? msg.admin.v1.Resources.DeviceIdentity.getDefaultInstance() : identity_;
+    }
+    /**
+     * <pre>
+     * The identity its certificates carry, from its enrollment token.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.DeviceIdentity identity = 2 [json_name = "identity"];</code>
+     */
+    private void setIdentity(msg.admin.v1.Resources.DeviceIdentity value) {
+      value.getClass();
+  identity_ = value;
+      bitField0_ |= 0x00000001;
+      }
+    /**
+     * <pre>
+     * The identity its certificates carry, from its enrollment token.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.DeviceIdentity identity = 2 [json_name = "identity"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergeIdentity(msg.admin.v1.Resources.DeviceIdentity value) {
+      value.getClass();
+  if (identity_ != null &&
+          identity_ != msg.admin.v1.Resources.DeviceIdentity.getDefaultInstance()) {
+        identity_ =
+          msg.admin.v1.Resources.DeviceIdentity.newBuilder(identity_).mergeFrom(value).buildPartial();
+      } else {
+        identity_ = value;
+      }
+      bitField0_ |= 0x00000001;
+    }
+    /**
+     * <pre>
+     * The identity its certificates carry, from its enrollment token.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.DeviceIdentity identity = 2 [json_name = "identity"];</code>
+     */
+    private void clearIdentity() {  identity_ = null;
+      bitField0_ = (bitField0_ & ~0x00000001);
+    }
+
+    public static final int ENROLL_TIME_FIELD_NUMBER = 3;
+    private com.google.protobuf.Timestamp enrollTime_;
+    /**
+     * <pre>
+     * When it enrolled.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp enroll_time = 3 [json_name = "enrollTime"];</code>
+     */
+    @java.lang.Override
+    public boolean hasEnrollTime() {
+      return ((bitField0_ & 0x00000002) != 0);
+    }
+    /**
+     * <pre>
+     * When it enrolled.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp enroll_time = 3 [json_name = "enrollTime"];</code>
+     */
+    @java.lang.Override
+    public com.google.protobuf.Timestamp getEnrollTime() {
+      return enrollTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : enrollTime_;
+    }
+    /**
+     * <pre>
+     * When it enrolled.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp enroll_time = 3 [json_name = "enrollTime"];</code>
+     */
+    private void setEnrollTime(com.google.protobuf.Timestamp value) {
+      value.getClass();
+  enrollTime_ = value;
+      bitField0_ |= 0x00000002;
+      }
+    /**
+     * <pre>
+     * When it enrolled.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp enroll_time = 3 [json_name = "enrollTime"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergeEnrollTime(com.google.protobuf.Timestamp value) {
+      value.getClass();
+  if (enrollTime_ != null &&
+          enrollTime_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
+        enrollTime_ =
+          com.google.protobuf.Timestamp.newBuilder(enrollTime_).mergeFrom(value).buildPartial();
+      } else {
+        enrollTime_ = value;
+      }
+      bitField0_ |= 0x00000002;
+    }
+    /**
+     * <pre>
+     * When it enrolled.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp enroll_time = 3 [json_name = "enrollTime"];</code>
+     */
+    private void clearEnrollTime() {  enrollTime_ = null;
+      bitField0_ = (bitField0_ & ~0x00000002);
+    }
+
+    public static final int CERTIFICATE_FIELD_NUMBER = 4;
+    private msg.admin.v1.Resources.DeviceCertificate certificate_;
+    /**
+     * <pre>
+     * Its current certificate: the latest one issued.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.DeviceCertificate certificate = 4 [json_name = "certificate"];</code>
+     */
+    @java.lang.Override
+    public boolean hasCertificate() {
+      return ((bitField0_ & 0x00000004) != 0);
+    }
+    /**
+     * <pre>
+     * Its current certificate: the latest one issued.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.DeviceCertificate certificate = 4 [json_name = "certificate"];</code>
+     */
+    @java.lang.Override
+    public msg.admin.v1.Resources.DeviceCertificate getCertificate() {
+      return certificate_ == null ? msg.admin.v1.Resources.DeviceCertificate.getDefaultInstance() : certificate_;
+    }
+    /**
+     * <pre>
+     * Its current certificate: the latest one issued.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.DeviceCertificate certificate = 4 [json_name = "certificate"];</code>
+     */
+    private void setCertificate(msg.admin.v1.Resources.DeviceCertificate value) {
+      value.getClass();
+  certificate_ = value;
+      bitField0_ |= 0x00000004;
+      }
+    /**
+     * <pre>
+     * Its current certificate: the latest one issued.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.DeviceCertificate certificate = 4 [json_name = "certificate"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergeCertificate(msg.admin.v1.Resources.DeviceCertificate value) {
+      value.getClass();
+  if (certificate_ != null &&
+          certificate_ != msg.admin.v1.Resources.DeviceCertificate.getDefaultInstance()) {
+        certificate_ =
+          msg.admin.v1.Resources.DeviceCertificate.newBuilder(certificate_).mergeFrom(value).buildPartial();
+      } else {
+        certificate_ = value;
+      }
+      bitField0_ |= 0x00000004;
+    }
+    /**
+     * <pre>
+     * Its current certificate: the latest one issued.
+     * </pre>
+     *
+     * <code>.msg.admin.v1.DeviceCertificate certificate = 4 [json_name = "certificate"];</code>
+     */
+    private void clearCertificate() {  certificate_ = null;
+      bitField0_ = (bitField0_ & ~0x00000004);
+    }
+
+    public static final int LAST_RENEW_TIME_FIELD_NUMBER = 5;
+    private com.google.protobuf.Timestamp lastRenewTime_;
+    /**
+     * <pre>
+     * When it last renewed; unset before the first renewal.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp last_renew_time = 5 [json_name = "lastRenewTime"];</code>
+     */
+    @java.lang.Override
+    public boolean hasLastRenewTime() {
+      return ((bitField0_ & 0x00000008) != 0);
+    }
+    /**
+     * <pre>
+     * When it last renewed; unset before the first renewal.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp last_renew_time = 5 [json_name = "lastRenewTime"];</code>
+     */
+    @java.lang.Override
+    public com.google.protobuf.Timestamp getLastRenewTime() {
+      return lastRenewTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : lastRenewTime_;
+    }
+    /**
+     * <pre>
+     * When it last renewed; unset before the first renewal.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp last_renew_time = 5 [json_name = "lastRenewTime"];</code>
+     */
+    private void setLastRenewTime(com.google.protobuf.Timestamp value) {
+      value.getClass();
+  lastRenewTime_ = value;
+      bitField0_ |= 0x00000008;
+      }
+    /**
+     * <pre>
+     * When it last renewed; unset before the first renewal.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp last_renew_time = 5 [json_name = "lastRenewTime"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergeLastRenewTime(com.google.protobuf.Timestamp value) {
+      value.getClass();
+  if (lastRenewTime_ != null &&
+          lastRenewTime_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
+        lastRenewTime_ =
+          com.google.protobuf.Timestamp.newBuilder(lastRenewTime_).mergeFrom(value).buildPartial();
+      } else {
+        lastRenewTime_ = value;
+      }
+      bitField0_ |= 0x00000008;
+    }
+    /**
+     * <pre>
+     * When it last renewed; unset before the first renewal.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp last_renew_time = 5 [json_name = "lastRenewTime"];</code>
+     */
+    private void clearLastRenewTime() {  lastRenewTime_ = null;
+      bitField0_ = (bitField0_ & ~0x00000008);
+    }
+
+    public static final int TOKEN_ID_FIELD_NUMBER = 6;
+    private java.lang.String tokenId_;
+    /**
+     * <pre>
+     * The enrollment token it enrolled with (which may be gone since).
+     * </pre>
+     *
+     * <code>string token_id = 6 [json_name = "tokenId"];</code>
+     * @return The tokenId.
+     */
+    @java.lang.Override
+    public java.lang.String getTokenId() {
+      return tokenId_;
+    }
+    /**
+     * <pre>
+     * The enrollment token it enrolled with (which may be gone since).
+     * </pre>
+     *
+     * <code>string token_id = 6 [json_name = "tokenId"];</code>
+     * @return The bytes for tokenId.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getTokenIdBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(tokenId_);
+    }
+    /**
+     * <pre>
+     * The enrollment token it enrolled with (which may be gone since).
+     * </pre>
+     *
+     * <code>string token_id = 6 [json_name = "tokenId"];</code>
+     * @param value The tokenId to set.
+     */
+    private void setTokenId(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      tokenId_ = value;
+    }
+    /**
+     * <pre>
+     * The enrollment token it enrolled with (which may be gone since).
+     * </pre>
+     *
+     * <code>string token_id = 6 [json_name = "tokenId"];</code>
+     */
+    private void clearTokenId() {
+
+      tokenId_ = getDefaultInstance().getTokenId();
+    }
+    /**
+     * <pre>
+     * The enrollment token it enrolled with (which may be gone since).
+     * </pre>
+     *
+     * <code>string token_id = 6 [json_name = "tokenId"];</code>
+     * @param value The bytes for tokenId to set.
+     */
+    private void setTokenIdBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      tokenId_ = value.toStringUtf8();
+
+    }
+
+    public static final int ETAG_FIELD_NUMBER = 7;
+    private java.lang.String etag_;
+    /**
+     * <pre>
+     * The store revision at which it was last written. Send it back with a
+     * delete; a stale value fails with ABORTED.
+     * </pre>
+     *
+     * <code>string etag = 7 [json_name = "etag"];</code>
+     * @return The etag.
+     */
+    @java.lang.Override
+    public java.lang.String getEtag() {
+      return etag_;
+    }
+    /**
+     * <pre>
+     * The store revision at which it was last written. Send it back with a
+     * delete; a stale value fails with ABORTED.
+     * </pre>
+     *
+     * <code>string etag = 7 [json_name = "etag"];</code>
+     * @return The bytes for etag.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getEtagBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(etag_);
+    }
+    /**
+     * <pre>
+     * The store revision at which it was last written. Send it back with a
+     * delete; a stale value fails with ABORTED.
+     * </pre>
+     *
+     * <code>string etag = 7 [json_name = "etag"];</code>
+     * @param value The etag to set.
+     */
+    private void setEtag(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      etag_ = value;
+    }
+    /**
+     * <pre>
+     * The store revision at which it was last written. Send it back with a
+     * delete; a stale value fails with ABORTED.
+     * </pre>
+     *
+     * <code>string etag = 7 [json_name = "etag"];</code>
+     */
+    private void clearEtag() {
+
+      etag_ = getDefaultInstance().getEtag();
+    }
+    /**
+     * <pre>
+     * The store revision at which it was last written. Send it back with a
+     * delete; a stale value fails with ABORTED.
+     * </pre>
+     *
+     * <code>string etag = 7 [json_name = "etag"];</code>
+     * @param value The bytes for etag to set.
+     */
+    private void setEtagBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      etag_ = value.toStringUtf8();
+
+    }
+
+    public static final int CERT_LIFETIME_FIELD_NUMBER = 8;
+    private com.google.protobuf.Duration certLifetime_;
+    /**
+     * <pre>
+     * The lifetime of its certificates, from its enrollment token.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration cert_lifetime = 8 [json_name = "certLifetime"];</code>
+     */
+    @java.lang.Override
+    public boolean hasCertLifetime() {
+      return ((bitField0_ & 0x00000010) != 0);
+    }
+    /**
+     * <pre>
+     * The lifetime of its certificates, from its enrollment token.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration cert_lifetime = 8 [json_name = "certLifetime"];</code>
+     */
+    @java.lang.Override
+    public com.google.protobuf.Duration getCertLifetime() {
+      return certLifetime_ == null ? com.google.protobuf.Duration.getDefaultInstance() : certLifetime_;
+    }
+    /**
+     * <pre>
+     * The lifetime of its certificates, from its enrollment token.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration cert_lifetime = 8 [json_name = "certLifetime"];</code>
+     */
+    private void setCertLifetime(com.google.protobuf.Duration value) {
+      value.getClass();
+  certLifetime_ = value;
+      bitField0_ |= 0x00000010;
+      }
+    /**
+     * <pre>
+     * The lifetime of its certificates, from its enrollment token.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration cert_lifetime = 8 [json_name = "certLifetime"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergeCertLifetime(com.google.protobuf.Duration value) {
+      value.getClass();
+  if (certLifetime_ != null &&
+          certLifetime_ != com.google.protobuf.Duration.getDefaultInstance()) {
+        certLifetime_ =
+          com.google.protobuf.Duration.newBuilder(certLifetime_).mergeFrom(value).buildPartial();
+      } else {
+        certLifetime_ = value;
+      }
+      bitField0_ |= 0x00000010;
+    }
+    /**
+     * <pre>
+     * The lifetime of its certificates, from its enrollment token.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration cert_lifetime = 8 [json_name = "certLifetime"];</code>
+     */
+    private void clearCertLifetime() {  certLifetime_ = null;
+      bitField0_ = (bitField0_ & ~0x00000010);
+    }
+
+    public static final int PREVIOUS_CERTIFICATES_FIELD_NUMBER = 9;
+    private com.google.protobuf.Internal.ProtobufList<msg.admin.v1.Resources.DeviceCertificate> previousCertificates_;
+    /**
+     * <pre>
+     * Certificates issued before the current one that have not expired yet,
+     * newest first: a renewal does not cut off connections that use the
+     * previous certificate. Deleting the device revokes them too.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.DeviceCertificate previous_certificates = 9 [json_name = "previousCertificates"];</code>
+     */
+    @java.lang.Override
+    public java.util.List<msg.admin.v1.Resources.DeviceCertificate> getPreviousCertificatesList() {
+      return previousCertificates_;
+    }
+    /**
+     * <pre>
+     * Certificates issued before the current one that have not expired yet,
+     * newest first: a renewal does not cut off connections that use the
+     * previous certificate. Deleting the device revokes them too.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.DeviceCertificate previous_certificates = 9 [json_name = "previousCertificates"];</code>
+     */
+    public java.util.List<? extends msg.admin.v1.Resources.DeviceCertificateOrBuilder> 
+        getPreviousCertificatesOrBuilderList() {
+      return previousCertificates_;
+    }
+    /**
+     * <pre>
+     * Certificates issued before the current one that have not expired yet,
+     * newest first: a renewal does not cut off connections that use the
+     * previous certificate. Deleting the device revokes them too.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.DeviceCertificate previous_certificates = 9 [json_name = "previousCertificates"];</code>
+     */
+    @java.lang.Override
+    public int getPreviousCertificatesCount() {
+      return previousCertificates_.size();
+    }
+    /**
+     * <pre>
+     * Certificates issued before the current one that have not expired yet,
+     * newest first: a renewal does not cut off connections that use the
+     * previous certificate. Deleting the device revokes them too.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.DeviceCertificate previous_certificates = 9 [json_name = "previousCertificates"];</code>
+     */
+    @java.lang.Override
+    public msg.admin.v1.Resources.DeviceCertificate getPreviousCertificates(int index) {
+      return previousCertificates_.get(index);
+    }
+    /**
+     * <pre>
+     * Certificates issued before the current one that have not expired yet,
+     * newest first: a renewal does not cut off connections that use the
+     * previous certificate. Deleting the device revokes them too.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.DeviceCertificate previous_certificates = 9 [json_name = "previousCertificates"];</code>
+     */
+    public msg.admin.v1.Resources.DeviceCertificateOrBuilder getPreviousCertificatesOrBuilder(
+        int index) {
+      return previousCertificates_.get(index);
+    }
+    private void ensurePreviousCertificatesIsMutable() {
+      com.google.protobuf.Internal.ProtobufList<msg.admin.v1.Resources.DeviceCertificate> tmp = previousCertificates_;
+      if (!tmp.isModifiable()) {
+        previousCertificates_ =
+            com.google.protobuf.GeneratedMessageLite.mutableCopy(tmp);
+       }
+    }
+
+    /**
+     * <pre>
+     * Certificates issued before the current one that have not expired yet,
+     * newest first: a renewal does not cut off connections that use the
+     * previous certificate. Deleting the device revokes them too.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.DeviceCertificate previous_certificates = 9 [json_name = "previousCertificates"];</code>
+     */
+    private void setPreviousCertificates(
+        int index, msg.admin.v1.Resources.DeviceCertificate value) {
+      value.getClass();
+  ensurePreviousCertificatesIsMutable();
+      previousCertificates_.set(index, value);
+    }
+    /**
+     * <pre>
+     * Certificates issued before the current one that have not expired yet,
+     * newest first: a renewal does not cut off connections that use the
+     * previous certificate. Deleting the device revokes them too.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.DeviceCertificate previous_certificates = 9 [json_name = "previousCertificates"];</code>
+     */
+    private void addPreviousCertificates(msg.admin.v1.Resources.DeviceCertificate value) {
+      value.getClass();
+  ensurePreviousCertificatesIsMutable();
+      previousCertificates_.add(value);
+    }
+    /**
+     * <pre>
+     * Certificates issued before the current one that have not expired yet,
+     * newest first: a renewal does not cut off connections that use the
+     * previous certificate. Deleting the device revokes them too.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.DeviceCertificate previous_certificates = 9 [json_name = "previousCertificates"];</code>
+     */
+    private void addPreviousCertificates(
+        int index, msg.admin.v1.Resources.DeviceCertificate value) {
+      value.getClass();
+  ensurePreviousCertificatesIsMutable();
+      previousCertificates_.add(index, value);
+    }
+    /**
+     * <pre>
+     * Certificates issued before the current one that have not expired yet,
+     * newest first: a renewal does not cut off connections that use the
+     * previous certificate. Deleting the device revokes them too.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.DeviceCertificate previous_certificates = 9 [json_name = "previousCertificates"];</code>
+     */
+    private void addAllPreviousCertificates(
+        java.lang.Iterable<? extends msg.admin.v1.Resources.DeviceCertificate> values) {
+      ensurePreviousCertificatesIsMutable();
+      com.google.protobuf.AbstractMessageLite.addAll(
+          values, previousCertificates_);
+    }
+    /**
+     * <pre>
+     * Certificates issued before the current one that have not expired yet,
+     * newest first: a renewal does not cut off connections that use the
+     * previous certificate. Deleting the device revokes them too.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.DeviceCertificate previous_certificates = 9 [json_name = "previousCertificates"];</code>
+     */
+    private void clearPreviousCertificates() {
+      previousCertificates_ = emptyProtobufList();
+    }
+    /**
+     * <pre>
+     * Certificates issued before the current one that have not expired yet,
+     * newest first: a renewal does not cut off connections that use the
+     * previous certificate. Deleting the device revokes them too.
+     * </pre>
+     *
+     * <code>repeated .msg.admin.v1.DeviceCertificate previous_certificates = 9 [json_name = "previousCertificates"];</code>
+     */
+    private void removePreviousCertificates(int index) {
+      ensurePreviousCertificatesIsMutable();
+      previousCertificates_.remove(index);
+    }
+
+    public static final int DESCRIPTION_FIELD_NUMBER = 10;
+    private java.lang.String description_;
+    /**
+     * <pre>
+     * From the enrollment token's description.
+     * </pre>
+     *
+     * <code>string description = 10 [json_name = "description"];</code>
+     * @return The description.
+     */
+    @java.lang.Override
+    public java.lang.String getDescription() {
+      return description_;
+    }
+    /**
+     * <pre>
+     * From the enrollment token's description.
+     * </pre>
+     *
+     * <code>string description = 10 [json_name = "description"];</code>
+     * @return The bytes for description.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getDescriptionBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(description_);
+    }
+    /**
+     * <pre>
+     * From the enrollment token's description.
+     * </pre>
+     *
+     * <code>string description = 10 [json_name = "description"];</code>
+     * @param value The description to set.
+     */
+    private void setDescription(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      description_ = value;
+    }
+    /**
+     * <pre>
+     * From the enrollment token's description.
+     * </pre>
+     *
+     * <code>string description = 10 [json_name = "description"];</code>
+     */
+    private void clearDescription() {
+
+      description_ = getDefaultInstance().getDescription();
+    }
+    /**
+     * <pre>
+     * From the enrollment token's description.
+     * </pre>
+     *
+     * <code>string description = 10 [json_name = "description"];</code>
+     * @param value The bytes for description to set.
+     */
+    private void setDescriptionBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      description_ = value.toStringUtf8();
+
+    }
+
+    public static msg.admin.v1.Resources.Device parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Resources.Device parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Resources.Device parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Resources.Device parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Resources.Device parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.admin.v1.Resources.Device parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.admin.v1.Resources.Device parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Resources.Device parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.admin.v1.Resources.Device parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.admin.v1.Resources.Device parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.admin.v1.Resources.Device parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.admin.v1.Resources.Device parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.admin.v1.Resources.Device prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * Device is a device that enrolled. It is created by enrollment, updated by
+     * each renewal, and deleted by an admin: deleting it revokes its
+     * certificates (their open connections close) and refuses its renewals.
+     * </pre>
+     *
+     * Protobuf type {@code msg.admin.v1.Device}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.admin.v1.Resources.Device, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.admin.v1.Device)
+        msg.admin.v1.Resources.DeviceOrBuilder {
+      // Construct using msg.admin.v1.Resources.Device.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * Output only: "dv-" and 16 hex digits.
+       * </pre>
+       *
+       * <code>string id = 1 [json_name = "id"];</code>
+       * @return The id.
+       */
+      @java.lang.Override
+      public java.lang.String getId() {
+        return instance.getId();
+      }
+      /**
+       * <pre>
+       * Output only: "dv-" and 16 hex digits.
+       * </pre>
+       *
+       * <code>string id = 1 [json_name = "id"];</code>
+       * @return The bytes for id.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getIdBytes() {
+        return instance.getIdBytes();
+      }
+      /**
+       * <pre>
+       * Output only: "dv-" and 16 hex digits.
+       * </pre>
+       *
+       * <code>string id = 1 [json_name = "id"];</code>
+       * @param value The id to set.
+       * @return This builder for chaining.
+       */
+      public Builder setId(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setId(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * Output only: "dv-" and 16 hex digits.
+       * </pre>
+       *
+       * <code>string id = 1 [json_name = "id"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearId() {
+        copyOnWrite();
+        instance.clearId();
+        return this;
+      }
+      /**
+       * <pre>
+       * Output only: "dv-" and 16 hex digits.
+       * </pre>
+       *
+       * <code>string id = 1 [json_name = "id"];</code>
+       * @param value The bytes for id to set.
+       * @return This builder for chaining.
+       */
+      public Builder setIdBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setIdBytes(value);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The identity its certificates carry, from its enrollment token.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.DeviceIdentity identity = 2 [json_name = "identity"];</code>
+       */
+      @java.lang.Override
+      public boolean hasIdentity() {
+        return instance.hasIdentity();
+      }
+      /**
+       * <pre>
+       * The identity its certificates carry, from its enrollment token.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.DeviceIdentity identity = 2 [json_name = "identity"];</code>
+       */
+      @java.lang.Override
+      public msg.admin.v1.Resources.DeviceIdentity getIdentity() {
+        return instance.getIdentity();
+      }
+      /**
+       * <pre>
+       * The identity its certificates carry, from its enrollment token.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.DeviceIdentity identity = 2 [json_name = "identity"];</code>
+       */
+      public Builder setIdentity(msg.admin.v1.Resources.DeviceIdentity value) {
+        copyOnWrite();
+        instance.setIdentity(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * The identity its certificates carry, from its enrollment token.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.DeviceIdentity identity = 2 [json_name = "identity"];</code>
+       */
+      public Builder setIdentity(
+          msg.admin.v1.Resources.DeviceIdentity.Builder builderForValue) {
+        copyOnWrite();
+        instance.setIdentity(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * The identity its certificates carry, from its enrollment token.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.DeviceIdentity identity = 2 [json_name = "identity"];</code>
+       */
+      public Builder mergeIdentity(msg.admin.v1.Resources.DeviceIdentity value) {
+        copyOnWrite();
+        instance.mergeIdentity(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The identity its certificates carry, from its enrollment token.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.DeviceIdentity identity = 2 [json_name = "identity"];</code>
+       */
+      public Builder clearIdentity() {  copyOnWrite();
+        instance.clearIdentity();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * When it enrolled.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp enroll_time = 3 [json_name = "enrollTime"];</code>
+       */
+      @java.lang.Override
+      public boolean hasEnrollTime() {
+        return instance.hasEnrollTime();
+      }
+      /**
+       * <pre>
+       * When it enrolled.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp enroll_time = 3 [json_name = "enrollTime"];</code>
+       */
+      @java.lang.Override
+      public com.google.protobuf.Timestamp getEnrollTime() {
+        return instance.getEnrollTime();
+      }
+      /**
+       * <pre>
+       * When it enrolled.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp enroll_time = 3 [json_name = "enrollTime"];</code>
+       */
+      public Builder setEnrollTime(com.google.protobuf.Timestamp value) {
+        copyOnWrite();
+        instance.setEnrollTime(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * When it enrolled.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp enroll_time = 3 [json_name = "enrollTime"];</code>
+       */
+      public Builder setEnrollTime(
+          com.google.protobuf.Timestamp.Builder builderForValue) {
+        copyOnWrite();
+        instance.setEnrollTime(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * When it enrolled.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp enroll_time = 3 [json_name = "enrollTime"];</code>
+       */
+      public Builder mergeEnrollTime(com.google.protobuf.Timestamp value) {
+        copyOnWrite();
+        instance.mergeEnrollTime(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * When it enrolled.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp enroll_time = 3 [json_name = "enrollTime"];</code>
+       */
+      public Builder clearEnrollTime() {  copyOnWrite();
+        instance.clearEnrollTime();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * Its current certificate: the latest one issued.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.DeviceCertificate certificate = 4 [json_name = "certificate"];</code>
+       */
+      @java.lang.Override
+      public boolean hasCertificate() {
+        return instance.hasCertificate();
+      }
+      /**
+       * <pre>
+       * Its current certificate: the latest one issued.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.DeviceCertificate certificate = 4 [json_name = "certificate"];</code>
+       */
+      @java.lang.Override
+      public msg.admin.v1.Resources.DeviceCertificate getCertificate() {
+        return instance.getCertificate();
+      }
+      /**
+       * <pre>
+       * Its current certificate: the latest one issued.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.DeviceCertificate certificate = 4 [json_name = "certificate"];</code>
+       */
+      public Builder setCertificate(msg.admin.v1.Resources.DeviceCertificate value) {
+        copyOnWrite();
+        instance.setCertificate(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * Its current certificate: the latest one issued.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.DeviceCertificate certificate = 4 [json_name = "certificate"];</code>
+       */
+      public Builder setCertificate(
+          msg.admin.v1.Resources.DeviceCertificate.Builder builderForValue) {
+        copyOnWrite();
+        instance.setCertificate(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * Its current certificate: the latest one issued.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.DeviceCertificate certificate = 4 [json_name = "certificate"];</code>
+       */
+      public Builder mergeCertificate(msg.admin.v1.Resources.DeviceCertificate value) {
+        copyOnWrite();
+        instance.mergeCertificate(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * Its current certificate: the latest one issued.
+       * </pre>
+       *
+       * <code>.msg.admin.v1.DeviceCertificate certificate = 4 [json_name = "certificate"];</code>
+       */
+      public Builder clearCertificate() {  copyOnWrite();
+        instance.clearCertificate();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * When it last renewed; unset before the first renewal.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp last_renew_time = 5 [json_name = "lastRenewTime"];</code>
+       */
+      @java.lang.Override
+      public boolean hasLastRenewTime() {
+        return instance.hasLastRenewTime();
+      }
+      /**
+       * <pre>
+       * When it last renewed; unset before the first renewal.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp last_renew_time = 5 [json_name = "lastRenewTime"];</code>
+       */
+      @java.lang.Override
+      public com.google.protobuf.Timestamp getLastRenewTime() {
+        return instance.getLastRenewTime();
+      }
+      /**
+       * <pre>
+       * When it last renewed; unset before the first renewal.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp last_renew_time = 5 [json_name = "lastRenewTime"];</code>
+       */
+      public Builder setLastRenewTime(com.google.protobuf.Timestamp value) {
+        copyOnWrite();
+        instance.setLastRenewTime(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * When it last renewed; unset before the first renewal.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp last_renew_time = 5 [json_name = "lastRenewTime"];</code>
+       */
+      public Builder setLastRenewTime(
+          com.google.protobuf.Timestamp.Builder builderForValue) {
+        copyOnWrite();
+        instance.setLastRenewTime(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * When it last renewed; unset before the first renewal.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp last_renew_time = 5 [json_name = "lastRenewTime"];</code>
+       */
+      public Builder mergeLastRenewTime(com.google.protobuf.Timestamp value) {
+        copyOnWrite();
+        instance.mergeLastRenewTime(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * When it last renewed; unset before the first renewal.
+       * </pre>
+       *
+       * <code>.google.protobuf.Timestamp last_renew_time = 5 [json_name = "lastRenewTime"];</code>
+       */
+      public Builder clearLastRenewTime() {  copyOnWrite();
+        instance.clearLastRenewTime();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The enrollment token it enrolled with (which may be gone since).
+       * </pre>
+       *
+       * <code>string token_id = 6 [json_name = "tokenId"];</code>
+       * @return The tokenId.
+       */
+      @java.lang.Override
+      public java.lang.String getTokenId() {
+        return instance.getTokenId();
+      }
+      /**
+       * <pre>
+       * The enrollment token it enrolled with (which may be gone since).
+       * </pre>
+       *
+       * <code>string token_id = 6 [json_name = "tokenId"];</code>
+       * @return The bytes for tokenId.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getTokenIdBytes() {
+        return instance.getTokenIdBytes();
+      }
+      /**
+       * <pre>
+       * The enrollment token it enrolled with (which may be gone since).
+       * </pre>
+       *
+       * <code>string token_id = 6 [json_name = "tokenId"];</code>
+       * @param value The tokenId to set.
+       * @return This builder for chaining.
+       */
+      public Builder setTokenId(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setTokenId(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The enrollment token it enrolled with (which may be gone since).
+       * </pre>
+       *
+       * <code>string token_id = 6 [json_name = "tokenId"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearTokenId() {
+        copyOnWrite();
+        instance.clearTokenId();
+        return this;
+      }
+      /**
+       * <pre>
+       * The enrollment token it enrolled with (which may be gone since).
+       * </pre>
+       *
+       * <code>string token_id = 6 [json_name = "tokenId"];</code>
+       * @param value The bytes for tokenId to set.
+       * @return This builder for chaining.
+       */
+      public Builder setTokenIdBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setTokenIdBytes(value);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The store revision at which it was last written. Send it back with a
+       * delete; a stale value fails with ABORTED.
+       * </pre>
+       *
+       * <code>string etag = 7 [json_name = "etag"];</code>
+       * @return The etag.
+       */
+      @java.lang.Override
+      public java.lang.String getEtag() {
+        return instance.getEtag();
+      }
+      /**
+       * <pre>
+       * The store revision at which it was last written. Send it back with a
+       * delete; a stale value fails with ABORTED.
+       * </pre>
+       *
+       * <code>string etag = 7 [json_name = "etag"];</code>
+       * @return The bytes for etag.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getEtagBytes() {
+        return instance.getEtagBytes();
+      }
+      /**
+       * <pre>
+       * The store revision at which it was last written. Send it back with a
+       * delete; a stale value fails with ABORTED.
+       * </pre>
+       *
+       * <code>string etag = 7 [json_name = "etag"];</code>
+       * @param value The etag to set.
+       * @return This builder for chaining.
+       */
+      public Builder setEtag(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setEtag(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The store revision at which it was last written. Send it back with a
+       * delete; a stale value fails with ABORTED.
+       * </pre>
+       *
+       * <code>string etag = 7 [json_name = "etag"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearEtag() {
+        copyOnWrite();
+        instance.clearEtag();
+        return this;
+      }
+      /**
+       * <pre>
+       * The store revision at which it was last written. Send it back with a
+       * delete; a stale value fails with ABORTED.
+       * </pre>
+       *
+       * <code>string etag = 7 [json_name = "etag"];</code>
+       * @param value The bytes for etag to set.
+       * @return This builder for chaining.
+       */
+      public Builder setEtagBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setEtagBytes(value);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The lifetime of its certificates, from its enrollment token.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration cert_lifetime = 8 [json_name = "certLifetime"];</code>
+       */
+      @java.lang.Override
+      public boolean hasCertLifetime() {
+        return instance.hasCertLifetime();
+      }
+      /**
+       * <pre>
+       * The lifetime of its certificates, from its enrollment token.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration cert_lifetime = 8 [json_name = "certLifetime"];</code>
+       */
+      @java.lang.Override
+      public com.google.protobuf.Duration getCertLifetime() {
+        return instance.getCertLifetime();
+      }
+      /**
+       * <pre>
+       * The lifetime of its certificates, from its enrollment token.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration cert_lifetime = 8 [json_name = "certLifetime"];</code>
+       */
+      public Builder setCertLifetime(com.google.protobuf.Duration value) {
+        copyOnWrite();
+        instance.setCertLifetime(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * The lifetime of its certificates, from its enrollment token.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration cert_lifetime = 8 [json_name = "certLifetime"];</code>
+       */
+      public Builder setCertLifetime(
+          com.google.protobuf.Duration.Builder builderForValue) {
+        copyOnWrite();
+        instance.setCertLifetime(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * The lifetime of its certificates, from its enrollment token.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration cert_lifetime = 8 [json_name = "certLifetime"];</code>
+       */
+      public Builder mergeCertLifetime(com.google.protobuf.Duration value) {
+        copyOnWrite();
+        instance.mergeCertLifetime(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The lifetime of its certificates, from its enrollment token.
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration cert_lifetime = 8 [json_name = "certLifetime"];</code>
+       */
+      public Builder clearCertLifetime() {  copyOnWrite();
+        instance.clearCertLifetime();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * Certificates issued before the current one that have not expired yet,
+       * newest first: a renewal does not cut off connections that use the
+       * previous certificate. Deleting the device revokes them too.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.DeviceCertificate previous_certificates = 9 [json_name = "previousCertificates"];</code>
+       */
+      @java.lang.Override
+      public java.util.List<msg.admin.v1.Resources.DeviceCertificate> getPreviousCertificatesList() {
+        return java.util.Collections.unmodifiableList(
+            instance.getPreviousCertificatesList());
+      }
+      /**
+       * <pre>
+       * Certificates issued before the current one that have not expired yet,
+       * newest first: a renewal does not cut off connections that use the
+       * previous certificate. Deleting the device revokes them too.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.DeviceCertificate previous_certificates = 9 [json_name = "previousCertificates"];</code>
+       */
+      @java.lang.Override
+      public int getPreviousCertificatesCount() {
+        return instance.getPreviousCertificatesCount();
+      }/**
+       * <pre>
+       * Certificates issued before the current one that have not expired yet,
+       * newest first: a renewal does not cut off connections that use the
+       * previous certificate. Deleting the device revokes them too.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.DeviceCertificate previous_certificates = 9 [json_name = "previousCertificates"];</code>
+       */
+      @java.lang.Override
+      public msg.admin.v1.Resources.DeviceCertificate getPreviousCertificates(int index) {
+        return instance.getPreviousCertificates(index);
+      }
+      /**
+       * <pre>
+       * Certificates issued before the current one that have not expired yet,
+       * newest first: a renewal does not cut off connections that use the
+       * previous certificate. Deleting the device revokes them too.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.DeviceCertificate previous_certificates = 9 [json_name = "previousCertificates"];</code>
+       */
+      public Builder setPreviousCertificates(
+          int index, msg.admin.v1.Resources.DeviceCertificate value) {
+        copyOnWrite();
+        instance.setPreviousCertificates(index, value);
+        return this;
+      }
+      /**
+       * <pre>
+       * Certificates issued before the current one that have not expired yet,
+       * newest first: a renewal does not cut off connections that use the
+       * previous certificate. Deleting the device revokes them too.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.DeviceCertificate previous_certificates = 9 [json_name = "previousCertificates"];</code>
+       */
+      public Builder setPreviousCertificates(
+          int index, msg.admin.v1.Resources.DeviceCertificate.Builder builderForValue) {
+        copyOnWrite();
+        instance.setPreviousCertificates(index,
+            builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * Certificates issued before the current one that have not expired yet,
+       * newest first: a renewal does not cut off connections that use the
+       * previous certificate. Deleting the device revokes them too.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.DeviceCertificate previous_certificates = 9 [json_name = "previousCertificates"];</code>
+       */
+      public Builder addPreviousCertificates(msg.admin.v1.Resources.DeviceCertificate value) {
+        copyOnWrite();
+        instance.addPreviousCertificates(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * Certificates issued before the current one that have not expired yet,
+       * newest first: a renewal does not cut off connections that use the
+       * previous certificate. Deleting the device revokes them too.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.DeviceCertificate previous_certificates = 9 [json_name = "previousCertificates"];</code>
+       */
+      public Builder addPreviousCertificates(
+          int index, msg.admin.v1.Resources.DeviceCertificate value) {
+        copyOnWrite();
+        instance.addPreviousCertificates(index, value);
+        return this;
+      }
+      /**
+       * <pre>
+       * Certificates issued before the current one that have not expired yet,
+       * newest first: a renewal does not cut off connections that use the
+       * previous certificate. Deleting the device revokes them too.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.DeviceCertificate previous_certificates = 9 [json_name = "previousCertificates"];</code>
+       */
+      public Builder addPreviousCertificates(
+          msg.admin.v1.Resources.DeviceCertificate.Builder builderForValue) {
+        copyOnWrite();
+        instance.addPreviousCertificates(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * Certificates issued before the current one that have not expired yet,
+       * newest first: a renewal does not cut off connections that use the
+       * previous certificate. Deleting the device revokes them too.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.DeviceCertificate previous_certificates = 9 [json_name = "previousCertificates"];</code>
+       */
+      public Builder addPreviousCertificates(
+          int index, msg.admin.v1.Resources.DeviceCertificate.Builder builderForValue) {
+        copyOnWrite();
+        instance.addPreviousCertificates(index,
+            builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * Certificates issued before the current one that have not expired yet,
+       * newest first: a renewal does not cut off connections that use the
+       * previous certificate. Deleting the device revokes them too.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.DeviceCertificate previous_certificates = 9 [json_name = "previousCertificates"];</code>
+       */
+      public Builder addAllPreviousCertificates(
+          java.lang.Iterable<? extends msg.admin.v1.Resources.DeviceCertificate> values) {
+        copyOnWrite();
+        instance.addAllPreviousCertificates(values);
+        return this;
+      }
+      /**
+       * <pre>
+       * Certificates issued before the current one that have not expired yet,
+       * newest first: a renewal does not cut off connections that use the
+       * previous certificate. Deleting the device revokes them too.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.DeviceCertificate previous_certificates = 9 [json_name = "previousCertificates"];</code>
+       */
+      public Builder clearPreviousCertificates() {
+        copyOnWrite();
+        instance.clearPreviousCertificates();
+        return this;
+      }
+      /**
+       * <pre>
+       * Certificates issued before the current one that have not expired yet,
+       * newest first: a renewal does not cut off connections that use the
+       * previous certificate. Deleting the device revokes them too.
+       * </pre>
+       *
+       * <code>repeated .msg.admin.v1.DeviceCertificate previous_certificates = 9 [json_name = "previousCertificates"];</code>
+       */
+      public Builder removePreviousCertificates(int index) {
+        copyOnWrite();
+        instance.removePreviousCertificates(index);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * From the enrollment token's description.
+       * </pre>
+       *
+       * <code>string description = 10 [json_name = "description"];</code>
+       * @return The description.
+       */
+      @java.lang.Override
+      public java.lang.String getDescription() {
+        return instance.getDescription();
+      }
+      /**
+       * <pre>
+       * From the enrollment token's description.
+       * </pre>
+       *
+       * <code>string description = 10 [json_name = "description"];</code>
+       * @return The bytes for description.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getDescriptionBytes() {
+        return instance.getDescriptionBytes();
+      }
+      /**
+       * <pre>
+       * From the enrollment token's description.
+       * </pre>
+       *
+       * <code>string description = 10 [json_name = "description"];</code>
+       * @param value The description to set.
+       * @return This builder for chaining.
+       */
+      public Builder setDescription(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setDescription(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * From the enrollment token's description.
+       * </pre>
+       *
+       * <code>string description = 10 [json_name = "description"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearDescription() {
+        copyOnWrite();
+        instance.clearDescription();
+        return this;
+      }
+      /**
+       * <pre>
+       * From the enrollment token's description.
+       * </pre>
+       *
+       * <code>string description = 10 [json_name = "description"];</code>
+       * @param value The bytes for description to set.
+       * @return This builder for chaining.
+       */
+      public Builder setDescriptionBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setDescriptionBytes(value);
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.admin.v1.Device)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.admin.v1.Resources.Device();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "bitField0_",
+              "id_",
+              "identity_",
+              "enrollTime_",
+              "certificate_",
+              "lastRenewTime_",
+              "tokenId_",
+              "etag_",
+              "certLifetime_",
+              "previousCertificates_",
+              msg.admin.v1.Resources.DeviceCertificate.class,
+              "description_",
+            };
+            java.lang.String info =
+                "\u0000\n\u0000\u0001\u0001\n\n\u0000\u0001\u0000\u0001\u0208\u0002\u1009\u0000\u0003" +
+                "\u1009\u0001\u0004\u1009\u0002\u0005\u1009\u0003\u0006\u0208\u0007\u0208\b\u1009" +
+                "\u0004\t\u001b\n\u0208";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.admin.v1.Resources.Device> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.admin.v1.Resources.Device.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.admin.v1.Resources.Device>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.admin.v1.Device)
+    private static final msg.admin.v1.Resources.Device DEFAULT_INSTANCE;
+    static {
+      Device defaultInstance = new Device();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        Device.class, defaultInstance);
+    }
+
+    public static msg.admin.v1.Resources.Device getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<Device> PARSER;
+
+    public static com.google.protobuf.Parser<Device> parser() {
       return DEFAULT_INSTANCE.getParserForType();
     }
   }

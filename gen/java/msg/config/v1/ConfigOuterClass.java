@@ -475,6 +475,29 @@ public final class ConfigOuterClass {
      * @return The assertion.
      */
     msg.config.v1.ConfigOuterClass.Assertion getAssertion();
+
+    /**
+     * <pre>
+     * Device enrollment: a listener where devices without a certificate get
+     * one with a one-time secret, and renew it. Unset: no enrollment listener,
+     * and creating enrollment tokens fails.
+     * </pre>
+     *
+     * <code>.msg.config.v1.Enroll enroll = 26 [json_name = "enroll"];</code>
+     * @return Whether the enroll field is set.
+     */
+    boolean hasEnroll();
+    /**
+     * <pre>
+     * Device enrollment: a listener where devices without a certificate get
+     * one with a one-time secret, and renew it. Unset: no enrollment listener,
+     * and creating enrollment tokens fails.
+     * </pre>
+     *
+     * <code>.msg.config.v1.Enroll enroll = 26 [json_name = "enroll"];</code>
+     * @return The enroll.
+     */
+    msg.config.v1.ConfigOuterClass.Enroll getEnroll();
   }
   /**
    * <pre>
@@ -1738,6 +1761,82 @@ public final class ConfigOuterClass {
      */
     private void clearAssertion() {  assertion_ = null;
       bitField0_ = (bitField0_ & ~0x00000400);
+    }
+
+    public static final int ENROLL_FIELD_NUMBER = 26;
+    private msg.config.v1.ConfigOuterClass.Enroll enroll_;
+    /**
+     * <pre>
+     * Device enrollment: a listener where devices without a certificate get
+     * one with a one-time secret, and renew it. Unset: no enrollment listener,
+     * and creating enrollment tokens fails.
+     * </pre>
+     *
+     * <code>.msg.config.v1.Enroll enroll = 26 [json_name = "enroll"];</code>
+     */
+    @java.lang.Override
+    public boolean hasEnroll() {
+      return ((bitField0_ & 0x00000800) != 0);
+    }
+    /**
+     * <pre>
+     * Device enrollment: a listener where devices without a certificate get
+     * one with a one-time secret, and renew it. Unset: no enrollment listener,
+     * and creating enrollment tokens fails.
+     * </pre>
+     *
+     * <code>.msg.config.v1.Enroll enroll = 26 [json_name = "enroll"];</code>
+     */
+    @java.lang.Override
+    public msg.config.v1.ConfigOuterClass.Enroll getEnroll() {
+      return enroll_ == null ? msg.config.v1.ConfigOuterClass.Enroll.getDefaultInstance() : enroll_;
+    }
+    /**
+     * <pre>
+     * Device enrollment: a listener where devices without a certificate get
+     * one with a one-time secret, and renew it. Unset: no enrollment listener,
+     * and creating enrollment tokens fails.
+     * </pre>
+     *
+     * <code>.msg.config.v1.Enroll enroll = 26 [json_name = "enroll"];</code>
+     */
+    private void setEnroll(msg.config.v1.ConfigOuterClass.Enroll value) {
+      value.getClass();
+  enroll_ = value;
+      bitField0_ |= 0x00000800;
+      }
+    /**
+     * <pre>
+     * Device enrollment: a listener where devices without a certificate get
+     * one with a one-time secret, and renew it. Unset: no enrollment listener,
+     * and creating enrollment tokens fails.
+     * </pre>
+     *
+     * <code>.msg.config.v1.Enroll enroll = 26 [json_name = "enroll"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergeEnroll(msg.config.v1.ConfigOuterClass.Enroll value) {
+      value.getClass();
+  if (enroll_ != null &&
+          enroll_ != msg.config.v1.ConfigOuterClass.Enroll.getDefaultInstance()) {
+        enroll_ =
+          msg.config.v1.ConfigOuterClass.Enroll.newBuilder(enroll_).mergeFrom(value).buildPartial();
+      } else {
+        enroll_ = value;
+      }
+      bitField0_ |= 0x00000800;
+    }
+    /**
+     * <pre>
+     * Device enrollment: a listener where devices without a certificate get
+     * one with a one-time secret, and renew it. Unset: no enrollment listener,
+     * and creating enrollment tokens fails.
+     * </pre>
+     *
+     * <code>.msg.config.v1.Enroll enroll = 26 [json_name = "enroll"];</code>
+     */
+    private void clearEnroll() {  enroll_ = null;
+      bitField0_ = (bitField0_ & ~0x00000800);
     }
 
     public static msg.config.v1.ConfigOuterClass.Config parseFrom(
@@ -3174,6 +3273,89 @@ public final class ConfigOuterClass {
         return this;
       }
 
+      /**
+       * <pre>
+       * Device enrollment: a listener where devices without a certificate get
+       * one with a one-time secret, and renew it. Unset: no enrollment listener,
+       * and creating enrollment tokens fails.
+       * </pre>
+       *
+       * <code>.msg.config.v1.Enroll enroll = 26 [json_name = "enroll"];</code>
+       */
+      @java.lang.Override
+      public boolean hasEnroll() {
+        return instance.hasEnroll();
+      }
+      /**
+       * <pre>
+       * Device enrollment: a listener where devices without a certificate get
+       * one with a one-time secret, and renew it. Unset: no enrollment listener,
+       * and creating enrollment tokens fails.
+       * </pre>
+       *
+       * <code>.msg.config.v1.Enroll enroll = 26 [json_name = "enroll"];</code>
+       */
+      @java.lang.Override
+      public msg.config.v1.ConfigOuterClass.Enroll getEnroll() {
+        return instance.getEnroll();
+      }
+      /**
+       * <pre>
+       * Device enrollment: a listener where devices without a certificate get
+       * one with a one-time secret, and renew it. Unset: no enrollment listener,
+       * and creating enrollment tokens fails.
+       * </pre>
+       *
+       * <code>.msg.config.v1.Enroll enroll = 26 [json_name = "enroll"];</code>
+       */
+      public Builder setEnroll(msg.config.v1.ConfigOuterClass.Enroll value) {
+        copyOnWrite();
+        instance.setEnroll(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * Device enrollment: a listener where devices without a certificate get
+       * one with a one-time secret, and renew it. Unset: no enrollment listener,
+       * and creating enrollment tokens fails.
+       * </pre>
+       *
+       * <code>.msg.config.v1.Enroll enroll = 26 [json_name = "enroll"];</code>
+       */
+      public Builder setEnroll(
+          msg.config.v1.ConfigOuterClass.Enroll.Builder builderForValue) {
+        copyOnWrite();
+        instance.setEnroll(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * Device enrollment: a listener where devices without a certificate get
+       * one with a one-time secret, and renew it. Unset: no enrollment listener,
+       * and creating enrollment tokens fails.
+       * </pre>
+       *
+       * <code>.msg.config.v1.Enroll enroll = 26 [json_name = "enroll"];</code>
+       */
+      public Builder mergeEnroll(msg.config.v1.ConfigOuterClass.Enroll value) {
+        copyOnWrite();
+        instance.mergeEnroll(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * Device enrollment: a listener where devices without a certificate get
+       * one with a one-time secret, and renew it. Unset: no enrollment listener,
+       * and creating enrollment tokens fails.
+       * </pre>
+       *
+       * <code>.msg.config.v1.Enroll enroll = 26 [json_name = "enroll"];</code>
+       */
+      public Builder clearEnroll() {  copyOnWrite();
+        instance.clearEnroll();
+        return this;
+      }
+
       // @@protoc_insertion_point(builder_scope:msg.config.v1.Config)
     }
     @java.lang.Override
@@ -3209,12 +3391,13 @@ public final class ConfigOuterClass {
               "store_",
               "keepalive_",
               "assertion_",
+              "enroll_",
             };
             java.lang.String info =
-                "\u0000\u0010\u0000\u0001\u0001\u0019\u0010\u0000\u0002\u0000\u0001\u0208\u0002\u0208" +
+                "\u0000\u0011\u0000\u0001\u0001\u001a\u0011\u0000\u0002\u0000\u0001\u0208\u0002\u0208" +
                 "\u0003\u1009\u0000\u0004\u001b\u0005\u001b\u0006\u1009\u0001\u0007\u1009\u0002\b" +
                 "\u1009\u0003\t\u1009\u0004\n\u1009\u0005\u0014\u0208\u0015\u1009\u0006\u0016\u1009" +
-                "\u0007\u0017\u1009\b\u0018\u1009\t\u0019\u1009\n";
+                "\u0007\u0017\u1009\b\u0018\u1009\t\u0019\u1009\n\u001a\u1009\u000b";
             return newMessageInfo(DEFAULT_INSTANCE, info, objects);
         }
         // fall through
@@ -4343,6 +4526,1853 @@ public final class ConfigOuterClass {
     private static volatile com.google.protobuf.Parser<Assertion> PARSER;
 
     public static com.google.protobuf.Parser<Assertion> parser() {
+      return DEFAULT_INSTANCE.getParserForType();
+    }
+  }
+
+  public interface EnrollOrBuilder extends
+      // @@protoc_insertion_point(interface_extends:msg.config.v1.Enroll)
+      com.google.protobuf.MessageLiteOrBuilder {
+
+    /**
+     * <pre>
+     * The enrollment listener, e.g. "0.0.0.0:8444": TLS with the gateway's
+     * server certificate, client certificate optional; it serves the gRPC
+     * msg.enroll.v1.EnrollmentService and EST (RFC 7030) under
+     * /.well-known/est/, and nothing else. Required.
+     * </pre>
+     *
+     * <code>string listen = 1 [json_name = "listen"];</code>
+     * @return The listen.
+     */
+    java.lang.String getListen();
+    /**
+     * <pre>
+     * The enrollment listener, e.g. "0.0.0.0:8444": TLS with the gateway's
+     * server certificate, client certificate optional; it serves the gRPC
+     * msg.enroll.v1.EnrollmentService and EST (RFC 7030) under
+     * /.well-known/est/, and nothing else. Required.
+     * </pre>
+     *
+     * <code>string listen = 1 [json_name = "listen"];</code>
+     * @return The bytes for listen.
+     */
+    com.google.protobuf.ByteString
+        getListenBytes();
+
+    /**
+     * <pre>
+     * The address (host:port) devices reach the enrollment listener at, as
+     * written into enrollment bundles. Its host must be a name or address the
+     * gateway's server certificate is valid for. Default: listen, which must
+     * then name a host (not 0.0.0.0 or [::]).
+     * </pre>
+     *
+     * <code>string advertise_address = 2 [json_name = "advertiseAddress"];</code>
+     * @return The advertiseAddress.
+     */
+    java.lang.String getAdvertiseAddress();
+    /**
+     * <pre>
+     * The address (host:port) devices reach the enrollment listener at, as
+     * written into enrollment bundles. Its host must be a name or address the
+     * gateway's server certificate is valid for. Default: listen, which must
+     * then name a host (not 0.0.0.0 or [::]).
+     * </pre>
+     *
+     * <code>string advertise_address = 2 [json_name = "advertiseAddress"];</code>
+     * @return The bytes for advertiseAddress.
+     */
+    com.google.protobuf.ByteString
+        getAdvertiseAddressBytes();
+
+    /**
+     * <pre>
+     * The data-plane address (host:port) devices are told to send Forward
+     * calls to. Default: advertise_address's host with listen's port.
+     * </pre>
+     *
+     * <code>string gateway_address = 3 [json_name = "gatewayAddress"];</code>
+     * @return The gatewayAddress.
+     */
+    java.lang.String getGatewayAddress();
+    /**
+     * <pre>
+     * The data-plane address (host:port) devices are told to send Forward
+     * calls to. Default: advertise_address's host with listen's port.
+     * </pre>
+     *
+     * <code>string gateway_address = 3 [json_name = "gatewayAddress"];</code>
+     * @return The bytes for gatewayAddress.
+     */
+    com.google.protobuf.ByteString
+        getGatewayAddressBytes();
+
+    /**
+     * <pre>
+     * PEM certificate of the issuing CA, optionally followed by the
+     * intermediates up to a CA in tls.client_ca_file. It must chain to
+     * tls.client_ca_file (checked at start and by `msg-gateway check`).
+     * Required.
+     * </pre>
+     *
+     * <code>string ca_cert_file = 4 [json_name = "caCertFile"];</code>
+     * @return The caCertFile.
+     */
+    java.lang.String getCaCertFile();
+    /**
+     * <pre>
+     * PEM certificate of the issuing CA, optionally followed by the
+     * intermediates up to a CA in tls.client_ca_file. It must chain to
+     * tls.client_ca_file (checked at start and by `msg-gateway check`).
+     * Required.
+     * </pre>
+     *
+     * <code>string ca_cert_file = 4 [json_name = "caCertFile"];</code>
+     * @return The bytes for caCertFile.
+     */
+    com.google.protobuf.ByteString
+        getCaCertFileBytes();
+
+    /**
+     * <pre>
+     * PEM private key of ca_cert_file (PKCS #8, SEC 1 or PKCS #1). Required.
+     * </pre>
+     *
+     * <code>string ca_key_file = 5 [json_name = "caKeyFile"];</code>
+     * @return The caKeyFile.
+     */
+    java.lang.String getCaKeyFile();
+    /**
+     * <pre>
+     * PEM private key of ca_cert_file (PKCS #8, SEC 1 or PKCS #1). Required.
+     * </pre>
+     *
+     * <code>string ca_key_file = 5 [json_name = "caKeyFile"];</code>
+     * @return The bytes for caKeyFile.
+     */
+    com.google.protobuf.ByteString
+        getCaKeyFileBytes();
+
+    /**
+     * <pre>
+     * The lifetime of issued certificates, and the most an enrollment token
+     * may ask for. Devices renew at about two thirds of it. Default 168h (7
+     * days), between 5s and 2160h (90 days).
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration cert_lifetime = 6 [json_name = "certLifetime"];</code>
+     * @return Whether the certLifetime field is set.
+     */
+    boolean hasCertLifetime();
+    /**
+     * <pre>
+     * The lifetime of issued certificates, and the most an enrollment token
+     * may ask for. Devices renew at about two thirds of it. Default 168h (7
+     * days), between 5s and 2160h (90 days).
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration cert_lifetime = 6 [json_name = "certLifetime"];</code>
+     * @return The certLifetime.
+     */
+    com.google.protobuf.Duration getCertLifetime();
+
+    /**
+     * <pre>
+     * The longest an enrollment token may stay valid. Default 24h, between 1m
+     * and 720h (30 days).
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration max_token_ttl = 7 [json_name = "maxTokenTtl"];</code>
+     * @return Whether the maxTokenTtl field is set.
+     */
+    boolean hasMaxTokenTtl();
+    /**
+     * <pre>
+     * The longest an enrollment token may stay valid. Default 24h, between 1m
+     * and 720h (30 days).
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration max_token_ttl = 7 [json_name = "maxTokenTtl"];</code>
+     * @return The maxTokenTtl.
+     */
+    com.google.protobuf.Duration getMaxTokenTtl();
+
+    /**
+     * <pre>
+     * Enrollment and renewal requests per second one source address (an IPv4
+     * address or an IPv6 /64) may make, token bucket. Default 1.
+     * </pre>
+     *
+     * <code>double rate_per_source = 8 [json_name = "ratePerSource"];</code>
+     * @return The ratePerSource.
+     */
+    double getRatePerSource();
+
+    /**
+     * <pre>
+     * The token bucket's size. Default 20: a shared office address can enroll
+     * a few phones at once.
+     * </pre>
+     *
+     * <code>uint32 burst_per_source = 9 [json_name = "burstPerSource"];</code>
+     * @return The burstPerSource.
+     */
+    int getBurstPerSource();
+
+    /**
+     * <pre>
+     * PEM certificate of the CA that signs the gateway's server certificate
+     * (tls.cert_file): the trust anchor that enrollment bundles pin and that
+     * enrolled devices trust. Default: the issuer of tls.cert_file's leaf,
+     * found in tls.cert_file itself or in tls.client_ca_file.
+     * </pre>
+     *
+     * <code>string server_ca_file = 10 [json_name = "serverCaFile"];</code>
+     * @return The serverCaFile.
+     */
+    java.lang.String getServerCaFile();
+    /**
+     * <pre>
+     * PEM certificate of the CA that signs the gateway's server certificate
+     * (tls.cert_file): the trust anchor that enrollment bundles pin and that
+     * enrolled devices trust. Default: the issuer of tls.cert_file's leaf,
+     * found in tls.cert_file itself or in tls.client_ca_file.
+     * </pre>
+     *
+     * <code>string server_ca_file = 10 [json_name = "serverCaFile"];</code>
+     * @return The bytes for serverCaFile.
+     */
+    com.google.protobuf.ByteString
+        getServerCaFileBytes();
+  }
+  /**
+   * <pre>
+   * Enroll configures device enrollment and the CA that issues the devices'
+   * certificates (see the README's "Enrolling devices").
+   * </pre>
+   *
+   * Protobuf type {@code msg.config.v1.Enroll}
+   */
+  public  static final class Enroll extends
+      com.google.protobuf.GeneratedMessageLite<
+          Enroll, Enroll.Builder> implements
+      // @@protoc_insertion_point(message_implements:msg.config.v1.Enroll)
+      EnrollOrBuilder {
+    private Enroll() {
+      listen_ = "";
+      advertiseAddress_ = "";
+      gatewayAddress_ = "";
+      caCertFile_ = "";
+      caKeyFile_ = "";
+      serverCaFile_ = "";
+    }
+    private int bitField0_;
+    public static final int LISTEN_FIELD_NUMBER = 1;
+    private java.lang.String listen_;
+    /**
+     * <pre>
+     * The enrollment listener, e.g. "0.0.0.0:8444": TLS with the gateway's
+     * server certificate, client certificate optional; it serves the gRPC
+     * msg.enroll.v1.EnrollmentService and EST (RFC 7030) under
+     * /.well-known/est/, and nothing else. Required.
+     * </pre>
+     *
+     * <code>string listen = 1 [json_name = "listen"];</code>
+     * @return The listen.
+     */
+    @java.lang.Override
+    public java.lang.String getListen() {
+      return listen_;
+    }
+    /**
+     * <pre>
+     * The enrollment listener, e.g. "0.0.0.0:8444": TLS with the gateway's
+     * server certificate, client certificate optional; it serves the gRPC
+     * msg.enroll.v1.EnrollmentService and EST (RFC 7030) under
+     * /.well-known/est/, and nothing else. Required.
+     * </pre>
+     *
+     * <code>string listen = 1 [json_name = "listen"];</code>
+     * @return The bytes for listen.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getListenBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(listen_);
+    }
+    /**
+     * <pre>
+     * The enrollment listener, e.g. "0.0.0.0:8444": TLS with the gateway's
+     * server certificate, client certificate optional; it serves the gRPC
+     * msg.enroll.v1.EnrollmentService and EST (RFC 7030) under
+     * /.well-known/est/, and nothing else. Required.
+     * </pre>
+     *
+     * <code>string listen = 1 [json_name = "listen"];</code>
+     * @param value The listen to set.
+     */
+    private void setListen(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      listen_ = value;
+    }
+    /**
+     * <pre>
+     * The enrollment listener, e.g. "0.0.0.0:8444": TLS with the gateway's
+     * server certificate, client certificate optional; it serves the gRPC
+     * msg.enroll.v1.EnrollmentService and EST (RFC 7030) under
+     * /.well-known/est/, and nothing else. Required.
+     * </pre>
+     *
+     * <code>string listen = 1 [json_name = "listen"];</code>
+     */
+    private void clearListen() {
+
+      listen_ = getDefaultInstance().getListen();
+    }
+    /**
+     * <pre>
+     * The enrollment listener, e.g. "0.0.0.0:8444": TLS with the gateway's
+     * server certificate, client certificate optional; it serves the gRPC
+     * msg.enroll.v1.EnrollmentService and EST (RFC 7030) under
+     * /.well-known/est/, and nothing else. Required.
+     * </pre>
+     *
+     * <code>string listen = 1 [json_name = "listen"];</code>
+     * @param value The bytes for listen to set.
+     */
+    private void setListenBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      listen_ = value.toStringUtf8();
+
+    }
+
+    public static final int ADVERTISE_ADDRESS_FIELD_NUMBER = 2;
+    private java.lang.String advertiseAddress_;
+    /**
+     * <pre>
+     * The address (host:port) devices reach the enrollment listener at, as
+     * written into enrollment bundles. Its host must be a name or address the
+     * gateway's server certificate is valid for. Default: listen, which must
+     * then name a host (not 0.0.0.0 or [::]).
+     * </pre>
+     *
+     * <code>string advertise_address = 2 [json_name = "advertiseAddress"];</code>
+     * @return The advertiseAddress.
+     */
+    @java.lang.Override
+    public java.lang.String getAdvertiseAddress() {
+      return advertiseAddress_;
+    }
+    /**
+     * <pre>
+     * The address (host:port) devices reach the enrollment listener at, as
+     * written into enrollment bundles. Its host must be a name or address the
+     * gateway's server certificate is valid for. Default: listen, which must
+     * then name a host (not 0.0.0.0 or [::]).
+     * </pre>
+     *
+     * <code>string advertise_address = 2 [json_name = "advertiseAddress"];</code>
+     * @return The bytes for advertiseAddress.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getAdvertiseAddressBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(advertiseAddress_);
+    }
+    /**
+     * <pre>
+     * The address (host:port) devices reach the enrollment listener at, as
+     * written into enrollment bundles. Its host must be a name or address the
+     * gateway's server certificate is valid for. Default: listen, which must
+     * then name a host (not 0.0.0.0 or [::]).
+     * </pre>
+     *
+     * <code>string advertise_address = 2 [json_name = "advertiseAddress"];</code>
+     * @param value The advertiseAddress to set.
+     */
+    private void setAdvertiseAddress(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      advertiseAddress_ = value;
+    }
+    /**
+     * <pre>
+     * The address (host:port) devices reach the enrollment listener at, as
+     * written into enrollment bundles. Its host must be a name or address the
+     * gateway's server certificate is valid for. Default: listen, which must
+     * then name a host (not 0.0.0.0 or [::]).
+     * </pre>
+     *
+     * <code>string advertise_address = 2 [json_name = "advertiseAddress"];</code>
+     */
+    private void clearAdvertiseAddress() {
+
+      advertiseAddress_ = getDefaultInstance().getAdvertiseAddress();
+    }
+    /**
+     * <pre>
+     * The address (host:port) devices reach the enrollment listener at, as
+     * written into enrollment bundles. Its host must be a name or address the
+     * gateway's server certificate is valid for. Default: listen, which must
+     * then name a host (not 0.0.0.0 or [::]).
+     * </pre>
+     *
+     * <code>string advertise_address = 2 [json_name = "advertiseAddress"];</code>
+     * @param value The bytes for advertiseAddress to set.
+     */
+    private void setAdvertiseAddressBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      advertiseAddress_ = value.toStringUtf8();
+
+    }
+
+    public static final int GATEWAY_ADDRESS_FIELD_NUMBER = 3;
+    private java.lang.String gatewayAddress_;
+    /**
+     * <pre>
+     * The data-plane address (host:port) devices are told to send Forward
+     * calls to. Default: advertise_address's host with listen's port.
+     * </pre>
+     *
+     * <code>string gateway_address = 3 [json_name = "gatewayAddress"];</code>
+     * @return The gatewayAddress.
+     */
+    @java.lang.Override
+    public java.lang.String getGatewayAddress() {
+      return gatewayAddress_;
+    }
+    /**
+     * <pre>
+     * The data-plane address (host:port) devices are told to send Forward
+     * calls to. Default: advertise_address's host with listen's port.
+     * </pre>
+     *
+     * <code>string gateway_address = 3 [json_name = "gatewayAddress"];</code>
+     * @return The bytes for gatewayAddress.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getGatewayAddressBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(gatewayAddress_);
+    }
+    /**
+     * <pre>
+     * The data-plane address (host:port) devices are told to send Forward
+     * calls to. Default: advertise_address's host with listen's port.
+     * </pre>
+     *
+     * <code>string gateway_address = 3 [json_name = "gatewayAddress"];</code>
+     * @param value The gatewayAddress to set.
+     */
+    private void setGatewayAddress(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      gatewayAddress_ = value;
+    }
+    /**
+     * <pre>
+     * The data-plane address (host:port) devices are told to send Forward
+     * calls to. Default: advertise_address's host with listen's port.
+     * </pre>
+     *
+     * <code>string gateway_address = 3 [json_name = "gatewayAddress"];</code>
+     */
+    private void clearGatewayAddress() {
+
+      gatewayAddress_ = getDefaultInstance().getGatewayAddress();
+    }
+    /**
+     * <pre>
+     * The data-plane address (host:port) devices are told to send Forward
+     * calls to. Default: advertise_address's host with listen's port.
+     * </pre>
+     *
+     * <code>string gateway_address = 3 [json_name = "gatewayAddress"];</code>
+     * @param value The bytes for gatewayAddress to set.
+     */
+    private void setGatewayAddressBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      gatewayAddress_ = value.toStringUtf8();
+
+    }
+
+    public static final int CA_CERT_FILE_FIELD_NUMBER = 4;
+    private java.lang.String caCertFile_;
+    /**
+     * <pre>
+     * PEM certificate of the issuing CA, optionally followed by the
+     * intermediates up to a CA in tls.client_ca_file. It must chain to
+     * tls.client_ca_file (checked at start and by `msg-gateway check`).
+     * Required.
+     * </pre>
+     *
+     * <code>string ca_cert_file = 4 [json_name = "caCertFile"];</code>
+     * @return The caCertFile.
+     */
+    @java.lang.Override
+    public java.lang.String getCaCertFile() {
+      return caCertFile_;
+    }
+    /**
+     * <pre>
+     * PEM certificate of the issuing CA, optionally followed by the
+     * intermediates up to a CA in tls.client_ca_file. It must chain to
+     * tls.client_ca_file (checked at start and by `msg-gateway check`).
+     * Required.
+     * </pre>
+     *
+     * <code>string ca_cert_file = 4 [json_name = "caCertFile"];</code>
+     * @return The bytes for caCertFile.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getCaCertFileBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(caCertFile_);
+    }
+    /**
+     * <pre>
+     * PEM certificate of the issuing CA, optionally followed by the
+     * intermediates up to a CA in tls.client_ca_file. It must chain to
+     * tls.client_ca_file (checked at start and by `msg-gateway check`).
+     * Required.
+     * </pre>
+     *
+     * <code>string ca_cert_file = 4 [json_name = "caCertFile"];</code>
+     * @param value The caCertFile to set.
+     */
+    private void setCaCertFile(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      caCertFile_ = value;
+    }
+    /**
+     * <pre>
+     * PEM certificate of the issuing CA, optionally followed by the
+     * intermediates up to a CA in tls.client_ca_file. It must chain to
+     * tls.client_ca_file (checked at start and by `msg-gateway check`).
+     * Required.
+     * </pre>
+     *
+     * <code>string ca_cert_file = 4 [json_name = "caCertFile"];</code>
+     */
+    private void clearCaCertFile() {
+
+      caCertFile_ = getDefaultInstance().getCaCertFile();
+    }
+    /**
+     * <pre>
+     * PEM certificate of the issuing CA, optionally followed by the
+     * intermediates up to a CA in tls.client_ca_file. It must chain to
+     * tls.client_ca_file (checked at start and by `msg-gateway check`).
+     * Required.
+     * </pre>
+     *
+     * <code>string ca_cert_file = 4 [json_name = "caCertFile"];</code>
+     * @param value The bytes for caCertFile to set.
+     */
+    private void setCaCertFileBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      caCertFile_ = value.toStringUtf8();
+
+    }
+
+    public static final int CA_KEY_FILE_FIELD_NUMBER = 5;
+    private java.lang.String caKeyFile_;
+    /**
+     * <pre>
+     * PEM private key of ca_cert_file (PKCS #8, SEC 1 or PKCS #1). Required.
+     * </pre>
+     *
+     * <code>string ca_key_file = 5 [json_name = "caKeyFile"];</code>
+     * @return The caKeyFile.
+     */
+    @java.lang.Override
+    public java.lang.String getCaKeyFile() {
+      return caKeyFile_;
+    }
+    /**
+     * <pre>
+     * PEM private key of ca_cert_file (PKCS #8, SEC 1 or PKCS #1). Required.
+     * </pre>
+     *
+     * <code>string ca_key_file = 5 [json_name = "caKeyFile"];</code>
+     * @return The bytes for caKeyFile.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getCaKeyFileBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(caKeyFile_);
+    }
+    /**
+     * <pre>
+     * PEM private key of ca_cert_file (PKCS #8, SEC 1 or PKCS #1). Required.
+     * </pre>
+     *
+     * <code>string ca_key_file = 5 [json_name = "caKeyFile"];</code>
+     * @param value The caKeyFile to set.
+     */
+    private void setCaKeyFile(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      caKeyFile_ = value;
+    }
+    /**
+     * <pre>
+     * PEM private key of ca_cert_file (PKCS #8, SEC 1 or PKCS #1). Required.
+     * </pre>
+     *
+     * <code>string ca_key_file = 5 [json_name = "caKeyFile"];</code>
+     */
+    private void clearCaKeyFile() {
+
+      caKeyFile_ = getDefaultInstance().getCaKeyFile();
+    }
+    /**
+     * <pre>
+     * PEM private key of ca_cert_file (PKCS #8, SEC 1 or PKCS #1). Required.
+     * </pre>
+     *
+     * <code>string ca_key_file = 5 [json_name = "caKeyFile"];</code>
+     * @param value The bytes for caKeyFile to set.
+     */
+    private void setCaKeyFileBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      caKeyFile_ = value.toStringUtf8();
+
+    }
+
+    public static final int CERT_LIFETIME_FIELD_NUMBER = 6;
+    private com.google.protobuf.Duration certLifetime_;
+    /**
+     * <pre>
+     * The lifetime of issued certificates, and the most an enrollment token
+     * may ask for. Devices renew at about two thirds of it. Default 168h (7
+     * days), between 5s and 2160h (90 days).
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration cert_lifetime = 6 [json_name = "certLifetime"];</code>
+     */
+    @java.lang.Override
+    public boolean hasCertLifetime() {
+      return ((bitField0_ & 0x00000001) != 0);
+    }
+    /**
+     * <pre>
+     * The lifetime of issued certificates, and the most an enrollment token
+     * may ask for. Devices renew at about two thirds of it. Default 168h (7
+     * days), between 5s and 2160h (90 days).
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration cert_lifetime = 6 [json_name = "certLifetime"];</code>
+     */
+    @java.lang.Override
+    public com.google.protobuf.Duration getCertLifetime() {
+      return certLifetime_ == null ? com.google.protobuf.Duration.getDefaultInstance() : certLifetime_;
+    }
+    /**
+     * <pre>
+     * The lifetime of issued certificates, and the most an enrollment token
+     * may ask for. Devices renew at about two thirds of it. Default 168h (7
+     * days), between 5s and 2160h (90 days).
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration cert_lifetime = 6 [json_name = "certLifetime"];</code>
+     */
+    private void setCertLifetime(com.google.protobuf.Duration value) {
+      value.getClass();
+  certLifetime_ = value;
+      bitField0_ |= 0x00000001;
+      }
+    /**
+     * <pre>
+     * The lifetime of issued certificates, and the most an enrollment token
+     * may ask for. Devices renew at about two thirds of it. Default 168h (7
+     * days), between 5s and 2160h (90 days).
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration cert_lifetime = 6 [json_name = "certLifetime"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergeCertLifetime(com.google.protobuf.Duration value) {
+      value.getClass();
+  if (certLifetime_ != null &&
+          certLifetime_ != com.google.protobuf.Duration.getDefaultInstance()) {
+        certLifetime_ =
+          com.google.protobuf.Duration.newBuilder(certLifetime_).mergeFrom(value).buildPartial();
+      } else {
+        certLifetime_ = value;
+      }
+      bitField0_ |= 0x00000001;
+    }
+    /**
+     * <pre>
+     * The lifetime of issued certificates, and the most an enrollment token
+     * may ask for. Devices renew at about two thirds of it. Default 168h (7
+     * days), between 5s and 2160h (90 days).
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration cert_lifetime = 6 [json_name = "certLifetime"];</code>
+     */
+    private void clearCertLifetime() {  certLifetime_ = null;
+      bitField0_ = (bitField0_ & ~0x00000001);
+    }
+
+    public static final int MAX_TOKEN_TTL_FIELD_NUMBER = 7;
+    private com.google.protobuf.Duration maxTokenTtl_;
+    /**
+     * <pre>
+     * The longest an enrollment token may stay valid. Default 24h, between 1m
+     * and 720h (30 days).
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration max_token_ttl = 7 [json_name = "maxTokenTtl"];</code>
+     */
+    @java.lang.Override
+    public boolean hasMaxTokenTtl() {
+      return ((bitField0_ & 0x00000002) != 0);
+    }
+    /**
+     * <pre>
+     * The longest an enrollment token may stay valid. Default 24h, between 1m
+     * and 720h (30 days).
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration max_token_ttl = 7 [json_name = "maxTokenTtl"];</code>
+     */
+    @java.lang.Override
+    public com.google.protobuf.Duration getMaxTokenTtl() {
+      return maxTokenTtl_ == null ? com.google.protobuf.Duration.getDefaultInstance() : maxTokenTtl_;
+    }
+    /**
+     * <pre>
+     * The longest an enrollment token may stay valid. Default 24h, between 1m
+     * and 720h (30 days).
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration max_token_ttl = 7 [json_name = "maxTokenTtl"];</code>
+     */
+    private void setMaxTokenTtl(com.google.protobuf.Duration value) {
+      value.getClass();
+  maxTokenTtl_ = value;
+      bitField0_ |= 0x00000002;
+      }
+    /**
+     * <pre>
+     * The longest an enrollment token may stay valid. Default 24h, between 1m
+     * and 720h (30 days).
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration max_token_ttl = 7 [json_name = "maxTokenTtl"];</code>
+     */
+    @java.lang.SuppressWarnings({"ReferenceEquality"})
+    private void mergeMaxTokenTtl(com.google.protobuf.Duration value) {
+      value.getClass();
+  if (maxTokenTtl_ != null &&
+          maxTokenTtl_ != com.google.protobuf.Duration.getDefaultInstance()) {
+        maxTokenTtl_ =
+          com.google.protobuf.Duration.newBuilder(maxTokenTtl_).mergeFrom(value).buildPartial();
+      } else {
+        maxTokenTtl_ = value;
+      }
+      bitField0_ |= 0x00000002;
+    }
+    /**
+     * <pre>
+     * The longest an enrollment token may stay valid. Default 24h, between 1m
+     * and 720h (30 days).
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration max_token_ttl = 7 [json_name = "maxTokenTtl"];</code>
+     */
+    private void clearMaxTokenTtl() {  maxTokenTtl_ = null;
+      bitField0_ = (bitField0_ & ~0x00000002);
+    }
+
+    public static final int RATE_PER_SOURCE_FIELD_NUMBER = 8;
+    private double ratePerSource_;
+    /**
+     * <pre>
+     * Enrollment and renewal requests per second one source address (an IPv4
+     * address or an IPv6 /64) may make, token bucket. Default 1.
+     * </pre>
+     *
+     * <code>double rate_per_source = 8 [json_name = "ratePerSource"];</code>
+     * @return The ratePerSource.
+     */
+    @java.lang.Override
+    public double getRatePerSource() {
+      return ratePerSource_;
+    }
+    /**
+     * <pre>
+     * Enrollment and renewal requests per second one source address (an IPv4
+     * address or an IPv6 /64) may make, token bucket. Default 1.
+     * </pre>
+     *
+     * <code>double rate_per_source = 8 [json_name = "ratePerSource"];</code>
+     * @param value The ratePerSource to set.
+     */
+    private void setRatePerSource(double value) {
+      
+      ratePerSource_ = value;
+    }
+    /**
+     * <pre>
+     * Enrollment and renewal requests per second one source address (an IPv4
+     * address or an IPv6 /64) may make, token bucket. Default 1.
+     * </pre>
+     *
+     * <code>double rate_per_source = 8 [json_name = "ratePerSource"];</code>
+     */
+    private void clearRatePerSource() {
+
+      ratePerSource_ = 0D;
+    }
+
+    public static final int BURST_PER_SOURCE_FIELD_NUMBER = 9;
+    private int burstPerSource_;
+    /**
+     * <pre>
+     * The token bucket's size. Default 20: a shared office address can enroll
+     * a few phones at once.
+     * </pre>
+     *
+     * <code>uint32 burst_per_source = 9 [json_name = "burstPerSource"];</code>
+     * @return The burstPerSource.
+     */
+    @java.lang.Override
+    public int getBurstPerSource() {
+      return burstPerSource_;
+    }
+    /**
+     * <pre>
+     * The token bucket's size. Default 20: a shared office address can enroll
+     * a few phones at once.
+     * </pre>
+     *
+     * <code>uint32 burst_per_source = 9 [json_name = "burstPerSource"];</code>
+     * @param value The burstPerSource to set.
+     */
+    private void setBurstPerSource(int value) {
+      
+      burstPerSource_ = value;
+    }
+    /**
+     * <pre>
+     * The token bucket's size. Default 20: a shared office address can enroll
+     * a few phones at once.
+     * </pre>
+     *
+     * <code>uint32 burst_per_source = 9 [json_name = "burstPerSource"];</code>
+     */
+    private void clearBurstPerSource() {
+
+      burstPerSource_ = 0;
+    }
+
+    public static final int SERVER_CA_FILE_FIELD_NUMBER = 10;
+    private java.lang.String serverCaFile_;
+    /**
+     * <pre>
+     * PEM certificate of the CA that signs the gateway's server certificate
+     * (tls.cert_file): the trust anchor that enrollment bundles pin and that
+     * enrolled devices trust. Default: the issuer of tls.cert_file's leaf,
+     * found in tls.cert_file itself or in tls.client_ca_file.
+     * </pre>
+     *
+     * <code>string server_ca_file = 10 [json_name = "serverCaFile"];</code>
+     * @return The serverCaFile.
+     */
+    @java.lang.Override
+    public java.lang.String getServerCaFile() {
+      return serverCaFile_;
+    }
+    /**
+     * <pre>
+     * PEM certificate of the CA that signs the gateway's server certificate
+     * (tls.cert_file): the trust anchor that enrollment bundles pin and that
+     * enrolled devices trust. Default: the issuer of tls.cert_file's leaf,
+     * found in tls.cert_file itself or in tls.client_ca_file.
+     * </pre>
+     *
+     * <code>string server_ca_file = 10 [json_name = "serverCaFile"];</code>
+     * @return The bytes for serverCaFile.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getServerCaFileBytes() {
+      return com.google.protobuf.ByteString.copyFromUtf8(serverCaFile_);
+    }
+    /**
+     * <pre>
+     * PEM certificate of the CA that signs the gateway's server certificate
+     * (tls.cert_file): the trust anchor that enrollment bundles pin and that
+     * enrolled devices trust. Default: the issuer of tls.cert_file's leaf,
+     * found in tls.cert_file itself or in tls.client_ca_file.
+     * </pre>
+     *
+     * <code>string server_ca_file = 10 [json_name = "serverCaFile"];</code>
+     * @param value The serverCaFile to set.
+     */
+    private void setServerCaFile(
+        java.lang.String value) {
+      java.lang.Class<?> valueClass = value.getClass();
+  
+      serverCaFile_ = value;
+    }
+    /**
+     * <pre>
+     * PEM certificate of the CA that signs the gateway's server certificate
+     * (tls.cert_file): the trust anchor that enrollment bundles pin and that
+     * enrolled devices trust. Default: the issuer of tls.cert_file's leaf,
+     * found in tls.cert_file itself or in tls.client_ca_file.
+     * </pre>
+     *
+     * <code>string server_ca_file = 10 [json_name = "serverCaFile"];</code>
+     */
+    private void clearServerCaFile() {
+
+      serverCaFile_ = getDefaultInstance().getServerCaFile();
+    }
+    /**
+     * <pre>
+     * PEM certificate of the CA that signs the gateway's server certificate
+     * (tls.cert_file): the trust anchor that enrollment bundles pin and that
+     * enrolled devices trust. Default: the issuer of tls.cert_file's leaf,
+     * found in tls.cert_file itself or in tls.client_ca_file.
+     * </pre>
+     *
+     * <code>string server_ca_file = 10 [json_name = "serverCaFile"];</code>
+     * @param value The bytes for serverCaFile to set.
+     */
+    private void setServerCaFileBytes(
+        com.google.protobuf.ByteString value) {
+      checkByteStringIsUtf8(value);
+      serverCaFile_ = value.toStringUtf8();
+
+    }
+
+    public static msg.config.v1.ConfigOuterClass.Enroll parseFrom(
+        java.nio.ByteBuffer data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.config.v1.ConfigOuterClass.Enroll parseFrom(
+        java.nio.ByteBuffer data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.config.v1.ConfigOuterClass.Enroll parseFrom(
+        com.google.protobuf.ByteString data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.config.v1.ConfigOuterClass.Enroll parseFrom(
+        com.google.protobuf.ByteString data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.config.v1.ConfigOuterClass.Enroll parseFrom(byte[] data)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data);
+    }
+    public static msg.config.v1.ConfigOuterClass.Enroll parseFrom(
+        byte[] data,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws com.google.protobuf.InvalidProtocolBufferException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, data, extensionRegistry);
+    }
+    public static msg.config.v1.ConfigOuterClass.Enroll parseFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.config.v1.ConfigOuterClass.Enroll parseFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static msg.config.v1.ConfigOuterClass.Enroll parseDelimitedFrom(java.io.InputStream input)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input);
+    }
+
+    public static msg.config.v1.ConfigOuterClass.Enroll parseDelimitedFrom(
+        java.io.InputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return parseDelimitedFrom(DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+    public static msg.config.v1.ConfigOuterClass.Enroll parseFrom(
+        com.google.protobuf.CodedInputStream input)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input);
+    }
+    public static msg.config.v1.ConfigOuterClass.Enroll parseFrom(
+        com.google.protobuf.CodedInputStream input,
+        com.google.protobuf.ExtensionRegistryLite extensionRegistry)
+        throws java.io.IOException {
+      return com.google.protobuf.GeneratedMessageLite.parseFrom(
+          DEFAULT_INSTANCE, input, extensionRegistry);
+    }
+
+    public static Builder newBuilder() {
+      return (Builder) DEFAULT_INSTANCE.createBuilder();
+    }
+    public static Builder newBuilder(msg.config.v1.ConfigOuterClass.Enroll prototype) {
+      return DEFAULT_INSTANCE.createBuilder(prototype);
+    }
+
+    /**
+     * <pre>
+     * Enroll configures device enrollment and the CA that issues the devices'
+     * certificates (see the README's "Enrolling devices").
+     * </pre>
+     *
+     * Protobuf type {@code msg.config.v1.Enroll}
+     */
+    public static final class Builder extends
+        com.google.protobuf.GeneratedMessageLite.Builder<
+          msg.config.v1.ConfigOuterClass.Enroll, Builder> implements
+        // @@protoc_insertion_point(builder_implements:msg.config.v1.Enroll)
+        msg.config.v1.ConfigOuterClass.EnrollOrBuilder {
+      // Construct using msg.config.v1.ConfigOuterClass.Enroll.newBuilder()
+      private Builder() {
+        super(DEFAULT_INSTANCE);
+      }
+
+
+      /**
+       * <pre>
+       * The enrollment listener, e.g. "0.0.0.0:8444": TLS with the gateway's
+       * server certificate, client certificate optional; it serves the gRPC
+       * msg.enroll.v1.EnrollmentService and EST (RFC 7030) under
+       * /.well-known/est/, and nothing else. Required.
+       * </pre>
+       *
+       * <code>string listen = 1 [json_name = "listen"];</code>
+       * @return The listen.
+       */
+      @java.lang.Override
+      public java.lang.String getListen() {
+        return instance.getListen();
+      }
+      /**
+       * <pre>
+       * The enrollment listener, e.g. "0.0.0.0:8444": TLS with the gateway's
+       * server certificate, client certificate optional; it serves the gRPC
+       * msg.enroll.v1.EnrollmentService and EST (RFC 7030) under
+       * /.well-known/est/, and nothing else. Required.
+       * </pre>
+       *
+       * <code>string listen = 1 [json_name = "listen"];</code>
+       * @return The bytes for listen.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getListenBytes() {
+        return instance.getListenBytes();
+      }
+      /**
+       * <pre>
+       * The enrollment listener, e.g. "0.0.0.0:8444": TLS with the gateway's
+       * server certificate, client certificate optional; it serves the gRPC
+       * msg.enroll.v1.EnrollmentService and EST (RFC 7030) under
+       * /.well-known/est/, and nothing else. Required.
+       * </pre>
+       *
+       * <code>string listen = 1 [json_name = "listen"];</code>
+       * @param value The listen to set.
+       * @return This builder for chaining.
+       */
+      public Builder setListen(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setListen(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The enrollment listener, e.g. "0.0.0.0:8444": TLS with the gateway's
+       * server certificate, client certificate optional; it serves the gRPC
+       * msg.enroll.v1.EnrollmentService and EST (RFC 7030) under
+       * /.well-known/est/, and nothing else. Required.
+       * </pre>
+       *
+       * <code>string listen = 1 [json_name = "listen"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearListen() {
+        copyOnWrite();
+        instance.clearListen();
+        return this;
+      }
+      /**
+       * <pre>
+       * The enrollment listener, e.g. "0.0.0.0:8444": TLS with the gateway's
+       * server certificate, client certificate optional; it serves the gRPC
+       * msg.enroll.v1.EnrollmentService and EST (RFC 7030) under
+       * /.well-known/est/, and nothing else. Required.
+       * </pre>
+       *
+       * <code>string listen = 1 [json_name = "listen"];</code>
+       * @param value The bytes for listen to set.
+       * @return This builder for chaining.
+       */
+      public Builder setListenBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setListenBytes(value);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The address (host:port) devices reach the enrollment listener at, as
+       * written into enrollment bundles. Its host must be a name or address the
+       * gateway's server certificate is valid for. Default: listen, which must
+       * then name a host (not 0.0.0.0 or [::]).
+       * </pre>
+       *
+       * <code>string advertise_address = 2 [json_name = "advertiseAddress"];</code>
+       * @return The advertiseAddress.
+       */
+      @java.lang.Override
+      public java.lang.String getAdvertiseAddress() {
+        return instance.getAdvertiseAddress();
+      }
+      /**
+       * <pre>
+       * The address (host:port) devices reach the enrollment listener at, as
+       * written into enrollment bundles. Its host must be a name or address the
+       * gateway's server certificate is valid for. Default: listen, which must
+       * then name a host (not 0.0.0.0 or [::]).
+       * </pre>
+       *
+       * <code>string advertise_address = 2 [json_name = "advertiseAddress"];</code>
+       * @return The bytes for advertiseAddress.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getAdvertiseAddressBytes() {
+        return instance.getAdvertiseAddressBytes();
+      }
+      /**
+       * <pre>
+       * The address (host:port) devices reach the enrollment listener at, as
+       * written into enrollment bundles. Its host must be a name or address the
+       * gateway's server certificate is valid for. Default: listen, which must
+       * then name a host (not 0.0.0.0 or [::]).
+       * </pre>
+       *
+       * <code>string advertise_address = 2 [json_name = "advertiseAddress"];</code>
+       * @param value The advertiseAddress to set.
+       * @return This builder for chaining.
+       */
+      public Builder setAdvertiseAddress(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setAdvertiseAddress(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The address (host:port) devices reach the enrollment listener at, as
+       * written into enrollment bundles. Its host must be a name or address the
+       * gateway's server certificate is valid for. Default: listen, which must
+       * then name a host (not 0.0.0.0 or [::]).
+       * </pre>
+       *
+       * <code>string advertise_address = 2 [json_name = "advertiseAddress"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearAdvertiseAddress() {
+        copyOnWrite();
+        instance.clearAdvertiseAddress();
+        return this;
+      }
+      /**
+       * <pre>
+       * The address (host:port) devices reach the enrollment listener at, as
+       * written into enrollment bundles. Its host must be a name or address the
+       * gateway's server certificate is valid for. Default: listen, which must
+       * then name a host (not 0.0.0.0 or [::]).
+       * </pre>
+       *
+       * <code>string advertise_address = 2 [json_name = "advertiseAddress"];</code>
+       * @param value The bytes for advertiseAddress to set.
+       * @return This builder for chaining.
+       */
+      public Builder setAdvertiseAddressBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setAdvertiseAddressBytes(value);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The data-plane address (host:port) devices are told to send Forward
+       * calls to. Default: advertise_address's host with listen's port.
+       * </pre>
+       *
+       * <code>string gateway_address = 3 [json_name = "gatewayAddress"];</code>
+       * @return The gatewayAddress.
+       */
+      @java.lang.Override
+      public java.lang.String getGatewayAddress() {
+        return instance.getGatewayAddress();
+      }
+      /**
+       * <pre>
+       * The data-plane address (host:port) devices are told to send Forward
+       * calls to. Default: advertise_address's host with listen's port.
+       * </pre>
+       *
+       * <code>string gateway_address = 3 [json_name = "gatewayAddress"];</code>
+       * @return The bytes for gatewayAddress.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getGatewayAddressBytes() {
+        return instance.getGatewayAddressBytes();
+      }
+      /**
+       * <pre>
+       * The data-plane address (host:port) devices are told to send Forward
+       * calls to. Default: advertise_address's host with listen's port.
+       * </pre>
+       *
+       * <code>string gateway_address = 3 [json_name = "gatewayAddress"];</code>
+       * @param value The gatewayAddress to set.
+       * @return This builder for chaining.
+       */
+      public Builder setGatewayAddress(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setGatewayAddress(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The data-plane address (host:port) devices are told to send Forward
+       * calls to. Default: advertise_address's host with listen's port.
+       * </pre>
+       *
+       * <code>string gateway_address = 3 [json_name = "gatewayAddress"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearGatewayAddress() {
+        copyOnWrite();
+        instance.clearGatewayAddress();
+        return this;
+      }
+      /**
+       * <pre>
+       * The data-plane address (host:port) devices are told to send Forward
+       * calls to. Default: advertise_address's host with listen's port.
+       * </pre>
+       *
+       * <code>string gateway_address = 3 [json_name = "gatewayAddress"];</code>
+       * @param value The bytes for gatewayAddress to set.
+       * @return This builder for chaining.
+       */
+      public Builder setGatewayAddressBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setGatewayAddressBytes(value);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * PEM certificate of the issuing CA, optionally followed by the
+       * intermediates up to a CA in tls.client_ca_file. It must chain to
+       * tls.client_ca_file (checked at start and by `msg-gateway check`).
+       * Required.
+       * </pre>
+       *
+       * <code>string ca_cert_file = 4 [json_name = "caCertFile"];</code>
+       * @return The caCertFile.
+       */
+      @java.lang.Override
+      public java.lang.String getCaCertFile() {
+        return instance.getCaCertFile();
+      }
+      /**
+       * <pre>
+       * PEM certificate of the issuing CA, optionally followed by the
+       * intermediates up to a CA in tls.client_ca_file. It must chain to
+       * tls.client_ca_file (checked at start and by `msg-gateway check`).
+       * Required.
+       * </pre>
+       *
+       * <code>string ca_cert_file = 4 [json_name = "caCertFile"];</code>
+       * @return The bytes for caCertFile.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getCaCertFileBytes() {
+        return instance.getCaCertFileBytes();
+      }
+      /**
+       * <pre>
+       * PEM certificate of the issuing CA, optionally followed by the
+       * intermediates up to a CA in tls.client_ca_file. It must chain to
+       * tls.client_ca_file (checked at start and by `msg-gateway check`).
+       * Required.
+       * </pre>
+       *
+       * <code>string ca_cert_file = 4 [json_name = "caCertFile"];</code>
+       * @param value The caCertFile to set.
+       * @return This builder for chaining.
+       */
+      public Builder setCaCertFile(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setCaCertFile(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * PEM certificate of the issuing CA, optionally followed by the
+       * intermediates up to a CA in tls.client_ca_file. It must chain to
+       * tls.client_ca_file (checked at start and by `msg-gateway check`).
+       * Required.
+       * </pre>
+       *
+       * <code>string ca_cert_file = 4 [json_name = "caCertFile"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearCaCertFile() {
+        copyOnWrite();
+        instance.clearCaCertFile();
+        return this;
+      }
+      /**
+       * <pre>
+       * PEM certificate of the issuing CA, optionally followed by the
+       * intermediates up to a CA in tls.client_ca_file. It must chain to
+       * tls.client_ca_file (checked at start and by `msg-gateway check`).
+       * Required.
+       * </pre>
+       *
+       * <code>string ca_cert_file = 4 [json_name = "caCertFile"];</code>
+       * @param value The bytes for caCertFile to set.
+       * @return This builder for chaining.
+       */
+      public Builder setCaCertFileBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setCaCertFileBytes(value);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * PEM private key of ca_cert_file (PKCS #8, SEC 1 or PKCS #1). Required.
+       * </pre>
+       *
+       * <code>string ca_key_file = 5 [json_name = "caKeyFile"];</code>
+       * @return The caKeyFile.
+       */
+      @java.lang.Override
+      public java.lang.String getCaKeyFile() {
+        return instance.getCaKeyFile();
+      }
+      /**
+       * <pre>
+       * PEM private key of ca_cert_file (PKCS #8, SEC 1 or PKCS #1). Required.
+       * </pre>
+       *
+       * <code>string ca_key_file = 5 [json_name = "caKeyFile"];</code>
+       * @return The bytes for caKeyFile.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getCaKeyFileBytes() {
+        return instance.getCaKeyFileBytes();
+      }
+      /**
+       * <pre>
+       * PEM private key of ca_cert_file (PKCS #8, SEC 1 or PKCS #1). Required.
+       * </pre>
+       *
+       * <code>string ca_key_file = 5 [json_name = "caKeyFile"];</code>
+       * @param value The caKeyFile to set.
+       * @return This builder for chaining.
+       */
+      public Builder setCaKeyFile(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setCaKeyFile(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * PEM private key of ca_cert_file (PKCS #8, SEC 1 or PKCS #1). Required.
+       * </pre>
+       *
+       * <code>string ca_key_file = 5 [json_name = "caKeyFile"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearCaKeyFile() {
+        copyOnWrite();
+        instance.clearCaKeyFile();
+        return this;
+      }
+      /**
+       * <pre>
+       * PEM private key of ca_cert_file (PKCS #8, SEC 1 or PKCS #1). Required.
+       * </pre>
+       *
+       * <code>string ca_key_file = 5 [json_name = "caKeyFile"];</code>
+       * @param value The bytes for caKeyFile to set.
+       * @return This builder for chaining.
+       */
+      public Builder setCaKeyFileBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setCaKeyFileBytes(value);
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The lifetime of issued certificates, and the most an enrollment token
+       * may ask for. Devices renew at about two thirds of it. Default 168h (7
+       * days), between 5s and 2160h (90 days).
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration cert_lifetime = 6 [json_name = "certLifetime"];</code>
+       */
+      @java.lang.Override
+      public boolean hasCertLifetime() {
+        return instance.hasCertLifetime();
+      }
+      /**
+       * <pre>
+       * The lifetime of issued certificates, and the most an enrollment token
+       * may ask for. Devices renew at about two thirds of it. Default 168h (7
+       * days), between 5s and 2160h (90 days).
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration cert_lifetime = 6 [json_name = "certLifetime"];</code>
+       */
+      @java.lang.Override
+      public com.google.protobuf.Duration getCertLifetime() {
+        return instance.getCertLifetime();
+      }
+      /**
+       * <pre>
+       * The lifetime of issued certificates, and the most an enrollment token
+       * may ask for. Devices renew at about two thirds of it. Default 168h (7
+       * days), between 5s and 2160h (90 days).
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration cert_lifetime = 6 [json_name = "certLifetime"];</code>
+       */
+      public Builder setCertLifetime(com.google.protobuf.Duration value) {
+        copyOnWrite();
+        instance.setCertLifetime(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * The lifetime of issued certificates, and the most an enrollment token
+       * may ask for. Devices renew at about two thirds of it. Default 168h (7
+       * days), between 5s and 2160h (90 days).
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration cert_lifetime = 6 [json_name = "certLifetime"];</code>
+       */
+      public Builder setCertLifetime(
+          com.google.protobuf.Duration.Builder builderForValue) {
+        copyOnWrite();
+        instance.setCertLifetime(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * The lifetime of issued certificates, and the most an enrollment token
+       * may ask for. Devices renew at about two thirds of it. Default 168h (7
+       * days), between 5s and 2160h (90 days).
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration cert_lifetime = 6 [json_name = "certLifetime"];</code>
+       */
+      public Builder mergeCertLifetime(com.google.protobuf.Duration value) {
+        copyOnWrite();
+        instance.mergeCertLifetime(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The lifetime of issued certificates, and the most an enrollment token
+       * may ask for. Devices renew at about two thirds of it. Default 168h (7
+       * days), between 5s and 2160h (90 days).
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration cert_lifetime = 6 [json_name = "certLifetime"];</code>
+       */
+      public Builder clearCertLifetime() {  copyOnWrite();
+        instance.clearCertLifetime();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The longest an enrollment token may stay valid. Default 24h, between 1m
+       * and 720h (30 days).
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration max_token_ttl = 7 [json_name = "maxTokenTtl"];</code>
+       */
+      @java.lang.Override
+      public boolean hasMaxTokenTtl() {
+        return instance.hasMaxTokenTtl();
+      }
+      /**
+       * <pre>
+       * The longest an enrollment token may stay valid. Default 24h, between 1m
+       * and 720h (30 days).
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration max_token_ttl = 7 [json_name = "maxTokenTtl"];</code>
+       */
+      @java.lang.Override
+      public com.google.protobuf.Duration getMaxTokenTtl() {
+        return instance.getMaxTokenTtl();
+      }
+      /**
+       * <pre>
+       * The longest an enrollment token may stay valid. Default 24h, between 1m
+       * and 720h (30 days).
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration max_token_ttl = 7 [json_name = "maxTokenTtl"];</code>
+       */
+      public Builder setMaxTokenTtl(com.google.protobuf.Duration value) {
+        copyOnWrite();
+        instance.setMaxTokenTtl(value);
+        return this;
+        }
+      /**
+       * <pre>
+       * The longest an enrollment token may stay valid. Default 24h, between 1m
+       * and 720h (30 days).
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration max_token_ttl = 7 [json_name = "maxTokenTtl"];</code>
+       */
+      public Builder setMaxTokenTtl(
+          com.google.protobuf.Duration.Builder builderForValue) {
+        copyOnWrite();
+        instance.setMaxTokenTtl(builderForValue.build());
+        return this;
+      }
+      /**
+       * <pre>
+       * The longest an enrollment token may stay valid. Default 24h, between 1m
+       * and 720h (30 days).
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration max_token_ttl = 7 [json_name = "maxTokenTtl"];</code>
+       */
+      public Builder mergeMaxTokenTtl(com.google.protobuf.Duration value) {
+        copyOnWrite();
+        instance.mergeMaxTokenTtl(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The longest an enrollment token may stay valid. Default 24h, between 1m
+       * and 720h (30 days).
+       * </pre>
+       *
+       * <code>.google.protobuf.Duration max_token_ttl = 7 [json_name = "maxTokenTtl"];</code>
+       */
+      public Builder clearMaxTokenTtl() {  copyOnWrite();
+        instance.clearMaxTokenTtl();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * Enrollment and renewal requests per second one source address (an IPv4
+       * address or an IPv6 /64) may make, token bucket. Default 1.
+       * </pre>
+       *
+       * <code>double rate_per_source = 8 [json_name = "ratePerSource"];</code>
+       * @return The ratePerSource.
+       */
+      @java.lang.Override
+      public double getRatePerSource() {
+        return instance.getRatePerSource();
+      }
+      /**
+       * <pre>
+       * Enrollment and renewal requests per second one source address (an IPv4
+       * address or an IPv6 /64) may make, token bucket. Default 1.
+       * </pre>
+       *
+       * <code>double rate_per_source = 8 [json_name = "ratePerSource"];</code>
+       * @param value The ratePerSource to set.
+       * @return This builder for chaining.
+       */
+      public Builder setRatePerSource(double value) {
+        copyOnWrite();
+        instance.setRatePerSource(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * Enrollment and renewal requests per second one source address (an IPv4
+       * address or an IPv6 /64) may make, token bucket. Default 1.
+       * </pre>
+       *
+       * <code>double rate_per_source = 8 [json_name = "ratePerSource"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearRatePerSource() {
+        copyOnWrite();
+        instance.clearRatePerSource();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * The token bucket's size. Default 20: a shared office address can enroll
+       * a few phones at once.
+       * </pre>
+       *
+       * <code>uint32 burst_per_source = 9 [json_name = "burstPerSource"];</code>
+       * @return The burstPerSource.
+       */
+      @java.lang.Override
+      public int getBurstPerSource() {
+        return instance.getBurstPerSource();
+      }
+      /**
+       * <pre>
+       * The token bucket's size. Default 20: a shared office address can enroll
+       * a few phones at once.
+       * </pre>
+       *
+       * <code>uint32 burst_per_source = 9 [json_name = "burstPerSource"];</code>
+       * @param value The burstPerSource to set.
+       * @return This builder for chaining.
+       */
+      public Builder setBurstPerSource(int value) {
+        copyOnWrite();
+        instance.setBurstPerSource(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * The token bucket's size. Default 20: a shared office address can enroll
+       * a few phones at once.
+       * </pre>
+       *
+       * <code>uint32 burst_per_source = 9 [json_name = "burstPerSource"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearBurstPerSource() {
+        copyOnWrite();
+        instance.clearBurstPerSource();
+        return this;
+      }
+
+      /**
+       * <pre>
+       * PEM certificate of the CA that signs the gateway's server certificate
+       * (tls.cert_file): the trust anchor that enrollment bundles pin and that
+       * enrolled devices trust. Default: the issuer of tls.cert_file's leaf,
+       * found in tls.cert_file itself or in tls.client_ca_file.
+       * </pre>
+       *
+       * <code>string server_ca_file = 10 [json_name = "serverCaFile"];</code>
+       * @return The serverCaFile.
+       */
+      @java.lang.Override
+      public java.lang.String getServerCaFile() {
+        return instance.getServerCaFile();
+      }
+      /**
+       * <pre>
+       * PEM certificate of the CA that signs the gateway's server certificate
+       * (tls.cert_file): the trust anchor that enrollment bundles pin and that
+       * enrolled devices trust. Default: the issuer of tls.cert_file's leaf,
+       * found in tls.cert_file itself or in tls.client_ca_file.
+       * </pre>
+       *
+       * <code>string server_ca_file = 10 [json_name = "serverCaFile"];</code>
+       * @return The bytes for serverCaFile.
+       */
+      @java.lang.Override
+      public com.google.protobuf.ByteString
+          getServerCaFileBytes() {
+        return instance.getServerCaFileBytes();
+      }
+      /**
+       * <pre>
+       * PEM certificate of the CA that signs the gateway's server certificate
+       * (tls.cert_file): the trust anchor that enrollment bundles pin and that
+       * enrolled devices trust. Default: the issuer of tls.cert_file's leaf,
+       * found in tls.cert_file itself or in tls.client_ca_file.
+       * </pre>
+       *
+       * <code>string server_ca_file = 10 [json_name = "serverCaFile"];</code>
+       * @param value The serverCaFile to set.
+       * @return This builder for chaining.
+       */
+      public Builder setServerCaFile(
+          java.lang.String value) {
+        copyOnWrite();
+        instance.setServerCaFile(value);
+        return this;
+      }
+      /**
+       * <pre>
+       * PEM certificate of the CA that signs the gateway's server certificate
+       * (tls.cert_file): the trust anchor that enrollment bundles pin and that
+       * enrolled devices trust. Default: the issuer of tls.cert_file's leaf,
+       * found in tls.cert_file itself or in tls.client_ca_file.
+       * </pre>
+       *
+       * <code>string server_ca_file = 10 [json_name = "serverCaFile"];</code>
+       * @return This builder for chaining.
+       */
+      public Builder clearServerCaFile() {
+        copyOnWrite();
+        instance.clearServerCaFile();
+        return this;
+      }
+      /**
+       * <pre>
+       * PEM certificate of the CA that signs the gateway's server certificate
+       * (tls.cert_file): the trust anchor that enrollment bundles pin and that
+       * enrolled devices trust. Default: the issuer of tls.cert_file's leaf,
+       * found in tls.cert_file itself or in tls.client_ca_file.
+       * </pre>
+       *
+       * <code>string server_ca_file = 10 [json_name = "serverCaFile"];</code>
+       * @param value The bytes for serverCaFile to set.
+       * @return This builder for chaining.
+       */
+      public Builder setServerCaFileBytes(
+          com.google.protobuf.ByteString value) {
+        copyOnWrite();
+        instance.setServerCaFileBytes(value);
+        return this;
+      }
+
+      // @@protoc_insertion_point(builder_scope:msg.config.v1.Enroll)
+    }
+    @java.lang.Override
+    @java.lang.SuppressWarnings({"unchecked", "fallthrough"})
+    protected final java.lang.Object dynamicMethod(
+        com.google.protobuf.GeneratedMessageLite.MethodToInvoke method,
+        java.lang.Object arg0, java.lang.Object arg1) {
+      switch (method) {
+        case NEW_MUTABLE_INSTANCE: {
+          return new msg.config.v1.ConfigOuterClass.Enroll();
+        }
+        case NEW_BUILDER: {
+          return new Builder();
+        }
+        case BUILD_MESSAGE_INFO: {
+            java.lang.Object[] objects = new java.lang.Object[] {
+              "bitField0_",
+              "listen_",
+              "advertiseAddress_",
+              "gatewayAddress_",
+              "caCertFile_",
+              "caKeyFile_",
+              "certLifetime_",
+              "maxTokenTtl_",
+              "ratePerSource_",
+              "burstPerSource_",
+              "serverCaFile_",
+            };
+            java.lang.String info =
+                "\u0000\n\u0000\u0001\u0001\n\n\u0000\u0000\u0000\u0001\u0208\u0002\u0208\u0003\u0208" +
+                "\u0004\u0208\u0005\u0208\u0006\u1009\u0000\u0007\u1009\u0001\b\u0000\t\u000b\n\u0208" +
+                "";
+            return newMessageInfo(DEFAULT_INSTANCE, info, objects);
+        }
+        // fall through
+        case GET_DEFAULT_INSTANCE: {
+          return DEFAULT_INSTANCE;
+        }
+        case GET_PARSER: {
+          com.google.protobuf.Parser<msg.config.v1.ConfigOuterClass.Enroll> parser = PARSER;
+          if (parser == null) {
+            synchronized (msg.config.v1.ConfigOuterClass.Enroll.class) {
+              parser = PARSER;
+              if (parser == null) {
+                parser =
+                    new DefaultInstanceBasedParser<msg.config.v1.ConfigOuterClass.Enroll>(
+                        DEFAULT_INSTANCE);
+                PARSER = parser;
+              }
+            }
+          }
+          return parser;
+      }
+      case GET_MEMOIZED_IS_INITIALIZED: {
+        return (byte) 1;
+      }
+      case SET_MEMOIZED_IS_INITIALIZED: {
+        return null;
+      }
+      }
+      throw new UnsupportedOperationException();
+    }
+
+
+    // @@protoc_insertion_point(class_scope:msg.config.v1.Enroll)
+    private static final msg.config.v1.ConfigOuterClass.Enroll DEFAULT_INSTANCE;
+    static {
+      Enroll defaultInstance = new Enroll();
+      // New instances are implicitly immutable so no need to make
+      // immutable.
+      DEFAULT_INSTANCE = defaultInstance;
+      com.google.protobuf.GeneratedMessageLite.registerDefaultInstance(
+        Enroll.class, defaultInstance);
+    }
+
+    public static msg.config.v1.ConfigOuterClass.Enroll getDefaultInstance() {
+      return DEFAULT_INSTANCE;
+    }
+
+    private static volatile com.google.protobuf.Parser<Enroll> PARSER;
+
+    public static com.google.protobuf.Parser<Enroll> parser() {
       return DEFAULT_INSTANCE.getParserForType();
     }
   }

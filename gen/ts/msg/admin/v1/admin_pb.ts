@@ -7,7 +7,7 @@ import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2
 import { file_google_api_annotations } from "../../../google/api/annotations_pb";
 import type { FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { AuditRecord, Decision, Host, RecordKind, Revocation, Rule } from "./resources_pb";
+import type { AuditRecord, Decision, Device, EnrollmentToken, Host, RecordKind, Revocation, Rule } from "./resources_pb";
 import { file_msg_admin_v1_resources } from "./resources_pb";
 import { file_protoc_gen_openapiv2_options_annotations } from "../../../protoc-gen-openapiv2/options/annotations_pb";
 import type { Message } from "@bufbuild/protobuf";
@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file msg/admin/v1/admin.proto.
  */
 export const file_msg_admin_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("Chhtc2cvYWRtaW4vdjEvYWRtaW4ucHJvdG8SDG1zZy5hZG1pbi52MSI5ChBMaXN0SG9zdHNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJImEKEUxpc3RIb3N0c1Jlc3BvbnNlEiEKBWhvc3RzGAEgAygLMhIubXNnLmFkbWluLnYxLkhvc3QSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEhAKCHJldmlzaW9uGAMgASgDIh4KDkdldEhvc3RSZXF1ZXN0EgwKBG5hbWUYASABKAkiMwoPR2V0SG9zdFJlc3BvbnNlEiAKBGhvc3QYASABKAsyEi5tc2cuYWRtaW4udjEuSG9zdCI1ChFDcmVhdGVIb3N0UmVxdWVzdBIgCgRob3N0GAEgASgLMhIubXNnLmFkbWluLnYxLkhvc3QiNgoSQ3JlYXRlSG9zdFJlc3BvbnNlEiAKBGhvc3QYASABKAsyEi5tc2cuYWRtaW4udjEuSG9zdCJmChFVcGRhdGVIb3N0UmVxdWVzdBIgCgRob3N0GAEgASgLMhIubXNnLmFkbWluLnYxLkhvc3QSLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIjYKElVwZGF0ZUhvc3RSZXNwb25zZRIgCgRob3N0GAEgASgLMhIubXNnLmFkbWluLnYxLkhvc3QiLwoRRGVsZXRlSG9zdFJlcXVlc3QSDAoEbmFtZRgBIAEoCRIMCgRldGFnGAIgASgJIiYKEkRlbGV0ZUhvc3RSZXNwb25zZRIQCghyZXZpc2lvbhgBIAEoAyI5ChBMaXN0UnVsZXNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJImEKEUxpc3RSdWxlc1Jlc3BvbnNlEiEKBXJ1bGVzGAEgAygLMhIubXNnLmFkbWluLnYxLlJ1bGUSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEhAKCHJldmlzaW9uGAMgASgDIhwKDkdldFJ1bGVSZXF1ZXN0EgoKAmlkGAEgASgJIjMKD0dldFJ1bGVSZXNwb25zZRIgCgRydWxlGAEgASgLMhIubXNnLmFkbWluLnYxLlJ1bGUiNQoRQ3JlYXRlUnVsZVJlcXVlc3QSIAoEcnVsZRgBIAEoCzISLm1zZy5hZG1pbi52MS5SdWxlIjYKEkNyZWF0ZVJ1bGVSZXNwb25zZRIgCgRydWxlGAEgASgLMhIubXNnLmFkbWluLnYxLlJ1bGUiZgoRVXBkYXRlUnVsZVJlcXVlc3QSIAoEcnVsZRgBIAEoCzISLm1zZy5hZG1pbi52MS5SdWxlEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayI2ChJVcGRhdGVSdWxlUmVzcG9uc2USIAoEcnVsZRgBIAEoCzISLm1zZy5hZG1pbi52MS5SdWxlIi0KEURlbGV0ZVJ1bGVSZXF1ZXN0EgoKAmlkGAEgASgJEgwKBGV0YWcYAiABKAkiJgoSRGVsZXRlUnVsZVJlc3BvbnNlEhAKCHJldmlzaW9uGAEgASgDIj8KFkxpc3RSZXZvY2F0aW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkicwoXTGlzdFJldm9jYXRpb25zUmVzcG9uc2USLQoLcmV2b2NhdGlvbnMYASADKAsyGC5tc2cuYWRtaW4udjEuUmV2b2NhdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSEAoIcmV2aXNpb24YAyABKAMiRwoXQ3JlYXRlUmV2b2NhdGlvblJlcXVlc3QSLAoKcmV2b2NhdGlvbhgBIAEoCzIYLm1zZy5hZG1pbi52MS5SZXZvY2F0aW9uIkgKGENyZWF0ZVJldm9jYXRpb25SZXNwb25zZRIsCgpyZXZvY2F0aW9uGAEgASgLMhgubXNnLmFkbWluLnYxLlJldm9jYXRpb24iMwoXRGVsZXRlUmV2b2NhdGlvblJlcXVlc3QSCgoCaWQYASABKAkSDAoEZXRhZxgCIAEoCSIsChhEZWxldGVSZXZvY2F0aW9uUmVzcG9uc2USEAoIcmV2aXNpb24YASABKAMikQIKF0xpc3RBdWRpdFJlY29yZHNSZXF1ZXN0EhEKCXByaW5jaXBhbBgBIAEoCRIMCgRob3N0GAIgASgJEigKCGRlY2lzaW9uGAMgASgOMhYubXNnLmFkbWluLnYxLkRlY2lzaW9uEi4KCnN0YXJ0X3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYWdlX3NpemUYBiABKAUSEgoKcGFnZV90b2tlbhgHIAEoCRImCgRraW5kGAggASgOMhgubXNnLmFkbWluLnYxLlJlY29yZEtpbmQiXwoYTGlzdEF1ZGl0UmVjb3Jkc1Jlc3BvbnNlEioKB3JlY29yZHMYASADKAsyGS5tc2cuYWRtaW4udjEuQXVkaXRSZWNvcmQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIm8KD0F1ZGl0Q2hlY2twb2ludBIMCgRub3RlGAEgASgJEhEKCXRyZWVfc2l6ZRgCIAEoAxIRCglyb290X2hhc2gYAyABKAwSKAoEdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiFAoSR2V0QXVkaXRMb2dSZXF1ZXN0Iq8BChNHZXRBdWRpdExvZ1Jlc3BvbnNlEhAKCGluc3RhbmNlGAEgASgJEg4KBm9yaWdpbhgCIAEoCRIUCgx2ZXJpZmllcl9rZXkYAyABKAkSEQoJdHJlZV9zaXplGAQgASgDEhMKC2ZpcnN0X2luZGV4GAUgASgDEjgKEWxhdGVzdF9jaGVja3BvaW50GAYgASgLMh0ubXNnLmFkbWluLnYxLkF1ZGl0Q2hlY2twb2ludCJEChtMaXN0QXVkaXRDaGVja3BvaW50c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiawocTGlzdEF1ZGl0Q2hlY2twb2ludHNSZXNwb25zZRIyCgtjaGVja3BvaW50cxgBIAMoCzIdLm1zZy5hZG1pbi52MS5BdWRpdENoZWNrcG9pbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIiwKFVZlcmlmeUF1ZGl0TG9nUmVxdWVzdBITCgtjaGVja3BvaW50cxgBIAMoCSK5AQoWVmVyaWZ5QXVkaXRMb2dSZXNwb25zZRIKCgJvaxgBIAEoCBITCgtmaXJzdF9pbmRleBgCIAEoAxIRCgl0cmVlX3NpemUYAyABKAMSGwoTY2hlY2twb2ludHNfY2hlY2tlZBgEIAEoAxIVCg12ZXJpZmllZF9zaXplGAUgASgDEhcKD2ZpcnN0X2JhZF9pbmRleBgGIAEoAxIPCgdwcm9ibGVtGAcgASgJEg0KBW5vdGVzGAggAygJIjgKFEdldEF1ZGl0UHJvb2ZSZXF1ZXN0Eg0KBWluZGV4GAEgASgDEhEKCXRyZWVfc2l6ZRgCIAEoAyKSAQoVR2V0QXVkaXRQcm9vZlJlc3BvbnNlEikKBnJlY29yZBgBIAEoCzIZLm1zZy5hZG1pbi52MS5BdWRpdFJlY29yZBIMCgRsZWFmGAIgASgMEjEKCmNoZWNrcG9pbnQYAyABKAsyHS5tc2cuYWRtaW4udjEuQXVkaXRDaGVja3BvaW50Eg0KBXByb29mGAQgAygMIjMKFUdldEF1ZGl0SGFzaGVzUmVxdWVzdBINCgVzdGFydBgBIAEoAxILCgNlbmQYAiABKAMiPwoWR2V0QXVkaXRIYXNoZXNSZXNwb25zZRIQCghmcm9udGllchgBIAMoDBITCgtsZWFmX2hhc2hlcxgCIAMoDCISChBHZXRTdGF0dXNSZXF1ZXN0IugCChFHZXRTdGF0dXNSZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgJEi4KCnN0YXJ0X3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDnVwdGltZV9zZWNvbmRzGAMgASgDEhAKCHJldmlzaW9uGAQgASgDEhIKCmhvc3RfY291bnQYBSABKAUSEgoKcnVsZV9jb3VudBgGIAEoBRIYChByZXZvY2F0aW9uX2NvdW50GAcgASgFEg0KBXN0b3JlGAggASgJEhcKD3N0b3JlX2Nvbm5lY3RlZBgJIAEoCBI/ChtzdG9yZV9jb25uZWN0ZWRfY2hhbmdlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhgKEHNlcnZpbmdfcmV2aXNpb24YCyABKAMSDgoGY2FsbGVyGAwgASgJEhMKC2NhbGxlcl9yb2xlGA0gASgJInUKFUV2YWx1YXRlUG9saWN5UmVxdWVzdBIuCghpZGVudGl0eRgBIAEoCzIcLm1zZy5hZG1pbi52MS5Qb2xpY3lJZGVudGl0eRIsCgdyZXF1ZXN0GAIgASgLMhsubXNnLmFkbWluLnYxLlBvbGljeVJlcXVlc3QinwEKDlBvbGljeUlkZW50aXR5EhQKDHByaW5jaXBhbF9pZBgBIAEoCRITCgtjb21tb25fbmFtZRgCIAEoCRIVCg1vcmdhbml6YXRpb25zGAMgAygJEhwKFG9yZ2FuaXphdGlvbmFsX3VuaXRzGAQgAygJEhEKCXNwaWZmZV9pZBgFIAEoCRIaChJmaW5nZXJwcmludF9zaGEyNTYYBiABKAkiOwoNUG9saWN5UmVxdWVzdBIMCgRob3N0GAEgASgJEg4KBm1ldGhvZBgCIAEoCRIMCgRwYXRoGAMgASgJIo0CChZFdmFsdWF0ZVBvbGljeVJlc3BvbnNlEigKCGRlY2lzaW9uGAEgASgOMhYubXNnLmFkbWluLnYxLkRlY2lzaW9uEg8KB3J1bGVfaWQYAiABKAkSDgoGcmVhc29uGAMgASgJEgwKBGNvZGUYBCABKAkSDwoHbWVzc2FnZRgFIAEoCRIWCg5jYW5vbmljYWxfaG9zdBgGIAEoCRIYChBjYW5vbmljYWxfbWV0aG9kGAcgASgJEhYKDmNhbm9uaWNhbF9wYXRoGAggASgJEhcKD2Nhbm9uaWNhbF9xdWVyeRgJIAEoCRIUCgxwcmluY2lwYWxfaWQYCiABKAkSEAoIcmV2aXNpb24YCyABKAMy6xIKDEFkbWluU2VydmljZRJfCglMaXN0SG9zdHMSHi5tc2cuYWRtaW4udjEuTGlzdEhvc3RzUmVxdWVzdBofLm1zZy5hZG1pbi52MS5MaXN0SG9zdHNSZXNwb25zZSIRgtPkkwILEgkvdjEvaG9zdHMSYAoHR2V0SG9zdBIcLm1zZy5hZG1pbi52MS5HZXRIb3N0UmVxdWVzdBodLm1zZy5hZG1pbi52MS5HZXRIb3N0UmVzcG9uc2UiGILT5JMCEhIQL3YxL2hvc3RzL3tuYW1lfRJoCgpDcmVhdGVIb3N0Eh8ubXNnLmFkbWluLnYxLkNyZWF0ZUhvc3RSZXF1ZXN0GiAubXNnLmFkbWluLnYxLkNyZWF0ZUhvc3RSZXNwb25zZSIXgtPkkwIROgRob3N0IgkvdjEvaG9zdHMSdAoKVXBkYXRlSG9zdBIfLm1zZy5hZG1pbi52MS5VcGRhdGVIb3N0UmVxdWVzdBogLm1zZy5hZG1pbi52MS5VcGRhdGVIb3N0UmVzcG9uc2UiI4LT5JMCHToEaG9zdDIVL3YxL2hvc3RzL3tob3N0Lm5hbWV9EmkKCkRlbGV0ZUhvc3QSHy5tc2cuYWRtaW4udjEuRGVsZXRlSG9zdFJlcXVlc3QaIC5tc2cuYWRtaW4udjEuRGVsZXRlSG9zdFJlc3BvbnNlIhiC0+STAhIqEC92MS9ob3N0cy97bmFtZX0SXwoJTGlzdFJ1bGVzEh4ubXNnLmFkbWluLnYxLkxpc3RSdWxlc1JlcXVlc3QaHy5tc2cuYWRtaW4udjEuTGlzdFJ1bGVzUmVzcG9uc2UiEYLT5JMCCxIJL3YxL3J1bGVzEl4KB0dldFJ1bGUSHC5tc2cuYWRtaW4udjEuR2V0UnVsZVJlcXVlc3QaHS5tc2cuYWRtaW4udjEuR2V0UnVsZVJlc3BvbnNlIhaC0+STAhASDi92MS9ydWxlcy97aWR9EmgKCkNyZWF0ZVJ1bGUSHy5tc2cuYWRtaW4udjEuQ3JlYXRlUnVsZVJlcXVlc3QaIC5tc2cuYWRtaW4udjEuQ3JlYXRlUnVsZVJlc3BvbnNlIheC0+STAhE6BHJ1bGUiCS92MS9ydWxlcxJyCgpVcGRhdGVSdWxlEh8ubXNnLmFkbWluLnYxLlVwZGF0ZVJ1bGVSZXF1ZXN0GiAubXNnLmFkbWluLnYxLlVwZGF0ZVJ1bGVSZXNwb25zZSIhgtPkkwIbOgRydWxlMhMvdjEvcnVsZXMve3J1bGUuaWR9EmcKCkRlbGV0ZVJ1bGUSHy5tc2cuYWRtaW4udjEuRGVsZXRlUnVsZVJlcXVlc3QaIC5tc2cuYWRtaW4udjEuRGVsZXRlUnVsZVJlc3BvbnNlIhaC0+STAhAqDi92MS9ydWxlcy97aWR9EncKD0xpc3RSZXZvY2F0aW9ucxIkLm1zZy5hZG1pbi52MS5MaXN0UmV2b2NhdGlvbnNSZXF1ZXN0GiUubXNnLmFkbWluLnYxLkxpc3RSZXZvY2F0aW9uc1Jlc3BvbnNlIheC0+STAhESDy92MS9yZXZvY2F0aW9ucxKGAQoQQ3JlYXRlUmV2b2NhdGlvbhIlLm1zZy5hZG1pbi52MS5DcmVhdGVSZXZvY2F0aW9uUmVxdWVzdBomLm1zZy5hZG1pbi52MS5DcmVhdGVSZXZvY2F0aW9uUmVzcG9uc2UiI4LT5JMCHToKcmV2b2NhdGlvbiIPL3YxL3Jldm9jYXRpb25zEn8KEERlbGV0ZVJldm9jYXRpb24SJS5tc2cuYWRtaW4udjEuRGVsZXRlUmV2b2NhdGlvblJlcXVlc3QaJi5tc2cuYWRtaW4udjEuRGVsZXRlUmV2b2NhdGlvblJlc3BvbnNlIhyC0+STAhYqFC92MS9yZXZvY2F0aW9ucy97aWR9EnQKEExpc3RBdWRpdFJlY29yZHMSJS5tc2cuYWRtaW4udjEuTGlzdEF1ZGl0UmVjb3Jkc1JlcXVlc3QaJi5tc2cuYWRtaW4udjEuTGlzdEF1ZGl0UmVjb3Jkc1Jlc3BvbnNlIhGC0+STAgsSCS92MS9hdWRpdBJpCgtHZXRBdWRpdExvZxIgLm1zZy5hZG1pbi52MS5HZXRBdWRpdExvZ1JlcXVlc3QaIS5tc2cuYWRtaW4udjEuR2V0QXVkaXRMb2dSZXNwb25zZSIVgtPkkwIPEg0vdjEvYXVkaXQvbG9nEowBChRMaXN0QXVkaXRDaGVja3BvaW50cxIpLm1zZy5hZG1pbi52MS5MaXN0QXVkaXRDaGVja3BvaW50c1JlcXVlc3QaKi5tc2cuYWRtaW4udjEuTGlzdEF1ZGl0Q2hlY2twb2ludHNSZXNwb25zZSIdgtPkkwIXEhUvdjEvYXVkaXQvY2hlY2twb2ludHMSeAoOVmVyaWZ5QXVkaXRMb2cSIy5tc2cuYWRtaW4udjEuVmVyaWZ5QXVkaXRMb2dSZXF1ZXN0GiQubXNnLmFkbWluLnYxLlZlcmlmeUF1ZGl0TG9nUmVzcG9uc2UiG4LT5JMCFToBKiIQL3YxL2F1ZGl0OnZlcmlmeRKBAQoNR2V0QXVkaXRQcm9vZhIiLm1zZy5hZG1pbi52MS5HZXRBdWRpdFByb29mUmVxdWVzdBojLm1zZy5hZG1pbi52MS5HZXRBdWRpdFByb29mUmVzcG9uc2UiJ4LT5JMCIRIfL3YxL2F1ZGl0L3JlY29yZHMve2luZGV4fS9wcm9vZhJ1Cg5HZXRBdWRpdEhhc2hlcxIjLm1zZy5hZG1pbi52MS5HZXRBdWRpdEhhc2hlc1JlcXVlc3QaJC5tc2cuYWRtaW4udjEuR2V0QXVkaXRIYXNoZXNSZXNwb25zZSIYgtPkkwISEhAvdjEvYXVkaXQvaGFzaGVzEmAKCUdldFN0YXR1cxIeLm1zZy5hZG1pbi52MS5HZXRTdGF0dXNSZXF1ZXN0Gh8ubXNnLmFkbWluLnYxLkdldFN0YXR1c1Jlc3BvbnNlIhKC0+STAgwSCi92MS9zdGF0dXMSewoORXZhbHVhdGVQb2xpY3kSIy5tc2cuYWRtaW4udjEuRXZhbHVhdGVQb2xpY3lSZXF1ZXN0GiQubXNnLmFkbWluLnYxLkV2YWx1YXRlUG9saWN5UmVzcG9uc2UiHoLT5JMCGDoBKiITL3YxL3BvbGljeTpldmFsdWF0ZUKlBFozZ2l0aHViLmNvbS9tc2ctZ2F0ZXdheS9tc2cvZ2VuL21zZy9hZG1pbi92MTthZG1pbnYxkkHsAxLCAgoNbXNnIGFkbWluIEFQSRKsAk1hbmFnZXMgYSBtb2JpbGUgc2VjdXJlIGdhdGV3YXkncyBhbGxvdy1saXN0ZWQgaG9zdHMsIGF1dGhvcml6YXRpb24gcnVsZXMgYW5kIGNlcnRpZmljYXRlIHJldm9jYXRpb25zIHdoaWxlIGl0IHJ1bnMsIHJlYWRzIGl0cyBhdWRpdCB0cmFpbCBhbmQgZXhwbGFpbnMgaXRzIHBvbGljeSBkZWNpc2lvbnMuIFJlYWRzIG5lZWQgdGhlIHZpZXdlciByb2xlLCB3cml0ZXMgdGhlIGVkaXRvciByb2xlLiBVcGRhdGVzIGFuZCBkZWxldGVzIHNlbmQgdGhlIGV0YWcgdGhleSB3ZXJlIGJhc2VkIG9uOyBhIHN0YWxlIGV0YWcgaXMgNDA5LjICdjEqAgECWpIBCo8BCgZiZWFyZXIShAEIAhJvQW4gYWRtaW4gdG9rZW4gYXMgIkJlYXJlciBUT0tFTiIuIE9uIGFuIEhUVFBTIGFkbWluIGxpc3RlbmVyIGFuIGFkbWluIGNsaWVudCBjZXJ0aWZpY2F0ZSBhdXRoZW50aWNhdGVzIGluc3RlYWQuGg1BdXRob3JpemF0aW9uIAJiDAoKCgZiZWFyZXISAGIGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_msg_admin_v1_resources, file_protoc_gen_openapiv2_options_annotations]);
+  fileDesc("Chhtc2cvYWRtaW4vdjEvYWRtaW4ucHJvdG8SDG1zZy5hZG1pbi52MSI5ChBMaXN0SG9zdHNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJImEKEUxpc3RIb3N0c1Jlc3BvbnNlEiEKBWhvc3RzGAEgAygLMhIubXNnLmFkbWluLnYxLkhvc3QSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEhAKCHJldmlzaW9uGAMgASgDIh4KDkdldEhvc3RSZXF1ZXN0EgwKBG5hbWUYASABKAkiMwoPR2V0SG9zdFJlc3BvbnNlEiAKBGhvc3QYASABKAsyEi5tc2cuYWRtaW4udjEuSG9zdCI1ChFDcmVhdGVIb3N0UmVxdWVzdBIgCgRob3N0GAEgASgLMhIubXNnLmFkbWluLnYxLkhvc3QiNgoSQ3JlYXRlSG9zdFJlc3BvbnNlEiAKBGhvc3QYASABKAsyEi5tc2cuYWRtaW4udjEuSG9zdCJmChFVcGRhdGVIb3N0UmVxdWVzdBIgCgRob3N0GAEgASgLMhIubXNnLmFkbWluLnYxLkhvc3QSLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIjYKElVwZGF0ZUhvc3RSZXNwb25zZRIgCgRob3N0GAEgASgLMhIubXNnLmFkbWluLnYxLkhvc3QiLwoRRGVsZXRlSG9zdFJlcXVlc3QSDAoEbmFtZRgBIAEoCRIMCgRldGFnGAIgASgJIiYKEkRlbGV0ZUhvc3RSZXNwb25zZRIQCghyZXZpc2lvbhgBIAEoAyI5ChBMaXN0UnVsZXNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJImEKEUxpc3RSdWxlc1Jlc3BvbnNlEiEKBXJ1bGVzGAEgAygLMhIubXNnLmFkbWluLnYxLlJ1bGUSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEhAKCHJldmlzaW9uGAMgASgDIhwKDkdldFJ1bGVSZXF1ZXN0EgoKAmlkGAEgASgJIjMKD0dldFJ1bGVSZXNwb25zZRIgCgRydWxlGAEgASgLMhIubXNnLmFkbWluLnYxLlJ1bGUiNQoRQ3JlYXRlUnVsZVJlcXVlc3QSIAoEcnVsZRgBIAEoCzISLm1zZy5hZG1pbi52MS5SdWxlIjYKEkNyZWF0ZVJ1bGVSZXNwb25zZRIgCgRydWxlGAEgASgLMhIubXNnLmFkbWluLnYxLlJ1bGUiZgoRVXBkYXRlUnVsZVJlcXVlc3QSIAoEcnVsZRgBIAEoCzISLm1zZy5hZG1pbi52MS5SdWxlEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayI2ChJVcGRhdGVSdWxlUmVzcG9uc2USIAoEcnVsZRgBIAEoCzISLm1zZy5hZG1pbi52MS5SdWxlIi0KEURlbGV0ZVJ1bGVSZXF1ZXN0EgoKAmlkGAEgASgJEgwKBGV0YWcYAiABKAkiJgoSRGVsZXRlUnVsZVJlc3BvbnNlEhAKCHJldmlzaW9uGAEgASgDIj8KFkxpc3RSZXZvY2F0aW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkicwoXTGlzdFJldm9jYXRpb25zUmVzcG9uc2USLQoLcmV2b2NhdGlvbnMYASADKAsyGC5tc2cuYWRtaW4udjEuUmV2b2NhdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSEAoIcmV2aXNpb24YAyABKAMiRwoXQ3JlYXRlUmV2b2NhdGlvblJlcXVlc3QSLAoKcmV2b2NhdGlvbhgBIAEoCzIYLm1zZy5hZG1pbi52MS5SZXZvY2F0aW9uIkgKGENyZWF0ZVJldm9jYXRpb25SZXNwb25zZRIsCgpyZXZvY2F0aW9uGAEgASgLMhgubXNnLmFkbWluLnYxLlJldm9jYXRpb24iMwoXRGVsZXRlUmV2b2NhdGlvblJlcXVlc3QSCgoCaWQYASABKAkSDAoEZXRhZxgCIAEoCSIsChhEZWxldGVSZXZvY2F0aW9uUmVzcG9uc2USEAoIcmV2aXNpb24YASABKAMiRAobTGlzdEVucm9sbG1lbnRUb2tlbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIoMBChxMaXN0RW5yb2xsbWVudFRva2Vuc1Jlc3BvbnNlEjgKEWVucm9sbG1lbnRfdG9rZW5zGAEgAygLMh0ubXNnLmFkbWluLnYxLkVucm9sbG1lbnRUb2tlbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSEAoIcmV2aXNpb24YAyABKAMiJwoZR2V0RW5yb2xsbWVudFRva2VuUmVxdWVzdBIKCgJpZBgBIAEoCSJVChpHZXRFbnJvbGxtZW50VG9rZW5SZXNwb25zZRI3ChBlbnJvbGxtZW50X3Rva2VuGAEgASgLMh0ubXNnLmFkbWluLnYxLkVucm9sbG1lbnRUb2tlbiJsChxDcmVhdGVFbnJvbGxtZW50VG9rZW5SZXF1ZXN0EjcKEGVucm9sbG1lbnRfdG9rZW4YASABKAsyHS5tc2cuYWRtaW4udjEuRW5yb2xsbWVudFRva2VuEhMKC3FyX2NvZGVfcG5nGAIgASgIIo0BCh1DcmVhdGVFbnJvbGxtZW50VG9rZW5SZXNwb25zZRI3ChBlbnJvbGxtZW50X3Rva2VuGAEgASgLMh0ubXNnLmFkbWluLnYxLkVucm9sbG1lbnRUb2tlbhIOCgZzZWNyZXQYAiABKAkSDgoGYnVuZGxlGAMgASgJEhMKC3FyX2NvZGVfcG5nGAQgASgMIjgKHERlbGV0ZUVucm9sbG1lbnRUb2tlblJlcXVlc3QSCgoCaWQYASABKAkSDAoEZXRhZxgCIAEoCSIxCh1EZWxldGVFbnJvbGxtZW50VG9rZW5SZXNwb25zZRIQCghyZXZpc2lvbhgBIAEoAyI7ChJMaXN0RGV2aWNlc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiZwoTTGlzdERldmljZXNSZXNwb25zZRIlCgdkZXZpY2VzGAEgAygLMhQubXNnLmFkbWluLnYxLkRldmljZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSEAoIcmV2aXNpb24YAyABKAMiHgoQR2V0RGV2aWNlUmVxdWVzdBIKCgJpZBgBIAEoCSI5ChFHZXREZXZpY2VSZXNwb25zZRIkCgZkZXZpY2UYASABKAsyFC5tc2cuYWRtaW4udjEuRGV2aWNlIi8KE0RlbGV0ZURldmljZVJlcXVlc3QSCgoCaWQYASABKAkSDAoEZXRhZxgCIAEoCSIoChREZWxldGVEZXZpY2VSZXNwb25zZRIQCghyZXZpc2lvbhgBIAEoAyKRAgoXTGlzdEF1ZGl0UmVjb3Jkc1JlcXVlc3QSEQoJcHJpbmNpcGFsGAEgASgJEgwKBGhvc3QYAiABKAkSKAoIZGVjaXNpb24YAyABKA4yFi5tc2cuYWRtaW4udjEuRGVjaXNpb24SLgoKc3RhcnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhZ2Vfc2l6ZRgGIAEoBRISCgpwYWdlX3Rva2VuGAcgASgJEiYKBGtpbmQYCCABKA4yGC5tc2cuYWRtaW4udjEuUmVjb3JkS2luZCJfChhMaXN0QXVkaXRSZWNvcmRzUmVzcG9uc2USKgoHcmVjb3JkcxgBIAMoCzIZLm1zZy5hZG1pbi52MS5BdWRpdFJlY29yZBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkibwoPQXVkaXRDaGVja3BvaW50EgwKBG5vdGUYASABKAkSEQoJdHJlZV9zaXplGAIgASgDEhEKCXJvb3RfaGFzaBgDIAEoDBIoCgR0aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIUChJHZXRBdWRpdExvZ1JlcXVlc3QirwEKE0dldEF1ZGl0TG9nUmVzcG9uc2USEAoIaW5zdGFuY2UYASABKAkSDgoGb3JpZ2luGAIgASgJEhQKDHZlcmlmaWVyX2tleRgDIAEoCRIRCgl0cmVlX3NpemUYBCABKAMSEwoLZmlyc3RfaW5kZXgYBSABKAMSOAoRbGF0ZXN0X2NoZWNrcG9pbnQYBiABKAsyHS5tc2cuYWRtaW4udjEuQXVkaXRDaGVja3BvaW50IkQKG0xpc3RBdWRpdENoZWNrcG9pbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJrChxMaXN0QXVkaXRDaGVja3BvaW50c1Jlc3BvbnNlEjIKC2NoZWNrcG9pbnRzGAEgAygLMh0ubXNnLmFkbWluLnYxLkF1ZGl0Q2hlY2twb2ludBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiLAoVVmVyaWZ5QXVkaXRMb2dSZXF1ZXN0EhMKC2NoZWNrcG9pbnRzGAEgAygJIrkBChZWZXJpZnlBdWRpdExvZ1Jlc3BvbnNlEgoKAm9rGAEgASgIEhMKC2ZpcnN0X2luZGV4GAIgASgDEhEKCXRyZWVfc2l6ZRgDIAEoAxIbChNjaGVja3BvaW50c19jaGVja2VkGAQgASgDEhUKDXZlcmlmaWVkX3NpemUYBSABKAMSFwoPZmlyc3RfYmFkX2luZGV4GAYgASgDEg8KB3Byb2JsZW0YByABKAkSDQoFbm90ZXMYCCADKAkiOAoUR2V0QXVkaXRQcm9vZlJlcXVlc3QSDQoFaW5kZXgYASABKAMSEQoJdHJlZV9zaXplGAIgASgDIpIBChVHZXRBdWRpdFByb29mUmVzcG9uc2USKQoGcmVjb3JkGAEgASgLMhkubXNnLmFkbWluLnYxLkF1ZGl0UmVjb3JkEgwKBGxlYWYYAiABKAwSMQoKY2hlY2twb2ludBgDIAEoCzIdLm1zZy5hZG1pbi52MS5BdWRpdENoZWNrcG9pbnQSDQoFcHJvb2YYBCADKAwiMwoVR2V0QXVkaXRIYXNoZXNSZXF1ZXN0Eg0KBXN0YXJ0GAEgASgDEgsKA2VuZBgCIAEoAyI/ChZHZXRBdWRpdEhhc2hlc1Jlc3BvbnNlEhAKCGZyb250aWVyGAEgAygMEhMKC2xlYWZfaGFzaGVzGAIgAygMIhIKEEdldFN0YXR1c1JlcXVlc3QiugMKEUdldFN0YXR1c1Jlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSLgoKc3RhcnRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOdXB0aW1lX3NlY29uZHMYAyABKAMSEAoIcmV2aXNpb24YBCABKAMSEgoKaG9zdF9jb3VudBgFIAEoBRISCgpydWxlX2NvdW50GAYgASgFEhgKEHJldm9jYXRpb25fY291bnQYByABKAUSDQoFc3RvcmUYCCABKAkSFwoPc3RvcmVfY29ubmVjdGVkGAkgASgIEj8KG3N0b3JlX2Nvbm5lY3RlZF9jaGFuZ2VfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGAoQc2VydmluZ19yZXZpc2lvbhgLIAEoAxIOCgZjYWxsZXIYDCABKAkSEwoLY2FsbGVyX3JvbGUYDSABKAkSHgoWZW5yb2xsbWVudF90b2tlbl9jb3VudBgOIAEoBRIUCgxkZXZpY2VfY291bnQYDyABKAUSGgoSZW5yb2xsbWVudF9lbmFibGVkGBAgASgIInUKFUV2YWx1YXRlUG9saWN5UmVxdWVzdBIuCghpZGVudGl0eRgBIAEoCzIcLm1zZy5hZG1pbi52MS5Qb2xpY3lJZGVudGl0eRIsCgdyZXF1ZXN0GAIgASgLMhsubXNnLmFkbWluLnYxLlBvbGljeVJlcXVlc3QinwEKDlBvbGljeUlkZW50aXR5EhQKDHByaW5jaXBhbF9pZBgBIAEoCRITCgtjb21tb25fbmFtZRgCIAEoCRIVCg1vcmdhbml6YXRpb25zGAMgAygJEhwKFG9yZ2FuaXphdGlvbmFsX3VuaXRzGAQgAygJEhEKCXNwaWZmZV9pZBgFIAEoCRIaChJmaW5nZXJwcmludF9zaGEyNTYYBiABKAkiOwoNUG9saWN5UmVxdWVzdBIMCgRob3N0GAEgASgJEg4KBm1ldGhvZBgCIAEoCRIMCgRwYXRoGAMgASgJIo0CChZFdmFsdWF0ZVBvbGljeVJlc3BvbnNlEigKCGRlY2lzaW9uGAEgASgOMhYubXNnLmFkbWluLnYxLkRlY2lzaW9uEg8KB3J1bGVfaWQYAiABKAkSDgoGcmVhc29uGAMgASgJEgwKBGNvZGUYBCABKAkSDwoHbWVzc2FnZRgFIAEoCRIWCg5jYW5vbmljYWxfaG9zdBgGIAEoCRIYChBjYW5vbmljYWxfbWV0aG9kGAcgASgJEhYKDmNhbm9uaWNhbF9wYXRoGAggASgJEhcKD2Nhbm9uaWNhbF9xdWVyeRgJIAEoCRIUCgxwcmluY2lwYWxfaWQYCiABKAkSEAoIcmV2aXNpb24YCyABKAMygRoKDEFkbWluU2VydmljZRJfCglMaXN0SG9zdHMSHi5tc2cuYWRtaW4udjEuTGlzdEhvc3RzUmVxdWVzdBofLm1zZy5hZG1pbi52MS5MaXN0SG9zdHNSZXNwb25zZSIRgtPkkwILEgkvdjEvaG9zdHMSYAoHR2V0SG9zdBIcLm1zZy5hZG1pbi52MS5HZXRIb3N0UmVxdWVzdBodLm1zZy5hZG1pbi52MS5HZXRIb3N0UmVzcG9uc2UiGILT5JMCEhIQL3YxL2hvc3RzL3tuYW1lfRJoCgpDcmVhdGVIb3N0Eh8ubXNnLmFkbWluLnYxLkNyZWF0ZUhvc3RSZXF1ZXN0GiAubXNnLmFkbWluLnYxLkNyZWF0ZUhvc3RSZXNwb25zZSIXgtPkkwIROgRob3N0IgkvdjEvaG9zdHMSdAoKVXBkYXRlSG9zdBIfLm1zZy5hZG1pbi52MS5VcGRhdGVIb3N0UmVxdWVzdBogLm1zZy5hZG1pbi52MS5VcGRhdGVIb3N0UmVzcG9uc2UiI4LT5JMCHToEaG9zdDIVL3YxL2hvc3RzL3tob3N0Lm5hbWV9EmkKCkRlbGV0ZUhvc3QSHy5tc2cuYWRtaW4udjEuRGVsZXRlSG9zdFJlcXVlc3QaIC5tc2cuYWRtaW4udjEuRGVsZXRlSG9zdFJlc3BvbnNlIhiC0+STAhIqEC92MS9ob3N0cy97bmFtZX0SXwoJTGlzdFJ1bGVzEh4ubXNnLmFkbWluLnYxLkxpc3RSdWxlc1JlcXVlc3QaHy5tc2cuYWRtaW4udjEuTGlzdFJ1bGVzUmVzcG9uc2UiEYLT5JMCCxIJL3YxL3J1bGVzEl4KB0dldFJ1bGUSHC5tc2cuYWRtaW4udjEuR2V0UnVsZVJlcXVlc3QaHS5tc2cuYWRtaW4udjEuR2V0UnVsZVJlc3BvbnNlIhaC0+STAhASDi92MS9ydWxlcy97aWR9EmgKCkNyZWF0ZVJ1bGUSHy5tc2cuYWRtaW4udjEuQ3JlYXRlUnVsZVJlcXVlc3QaIC5tc2cuYWRtaW4udjEuQ3JlYXRlUnVsZVJlc3BvbnNlIheC0+STAhE6BHJ1bGUiCS92MS9ydWxlcxJyCgpVcGRhdGVSdWxlEh8ubXNnLmFkbWluLnYxLlVwZGF0ZVJ1bGVSZXF1ZXN0GiAubXNnLmFkbWluLnYxLlVwZGF0ZVJ1bGVSZXNwb25zZSIhgtPkkwIbOgRydWxlMhMvdjEvcnVsZXMve3J1bGUuaWR9EmcKCkRlbGV0ZVJ1bGUSHy5tc2cuYWRtaW4udjEuRGVsZXRlUnVsZVJlcXVlc3QaIC5tc2cuYWRtaW4udjEuRGVsZXRlUnVsZVJlc3BvbnNlIhaC0+STAhAqDi92MS9ydWxlcy97aWR9EncKD0xpc3RSZXZvY2F0aW9ucxIkLm1zZy5hZG1pbi52MS5MaXN0UmV2b2NhdGlvbnNSZXF1ZXN0GiUubXNnLmFkbWluLnYxLkxpc3RSZXZvY2F0aW9uc1Jlc3BvbnNlIheC0+STAhESDy92MS9yZXZvY2F0aW9ucxKGAQoQQ3JlYXRlUmV2b2NhdGlvbhIlLm1zZy5hZG1pbi52MS5DcmVhdGVSZXZvY2F0aW9uUmVxdWVzdBomLm1zZy5hZG1pbi52MS5DcmVhdGVSZXZvY2F0aW9uUmVzcG9uc2UiI4LT5JMCHToKcmV2b2NhdGlvbiIPL3YxL3Jldm9jYXRpb25zEn8KEERlbGV0ZVJldm9jYXRpb24SJS5tc2cuYWRtaW4udjEuRGVsZXRlUmV2b2NhdGlvblJlcXVlc3QaJi5tc2cuYWRtaW4udjEuRGVsZXRlUmV2b2NhdGlvblJlc3BvbnNlIhyC0+STAhYqFC92MS9yZXZvY2F0aW9ucy97aWR9EosBChRMaXN0RW5yb2xsbWVudFRva2VucxIpLm1zZy5hZG1pbi52MS5MaXN0RW5yb2xsbWVudFRva2Vuc1JlcXVlc3QaKi5tc2cuYWRtaW4udjEuTGlzdEVucm9sbG1lbnRUb2tlbnNSZXNwb25zZSIcgtPkkwIWEhQvdjEvZW5yb2xsbWVudFRva2VucxKKAQoSR2V0RW5yb2xsbWVudFRva2VuEicubXNnLmFkbWluLnYxLkdldEVucm9sbG1lbnRUb2tlblJlcXVlc3QaKC5tc2cuYWRtaW4udjEuR2V0RW5yb2xsbWVudFRva2VuUmVzcG9uc2UiIYLT5JMCGxIZL3YxL2Vucm9sbG1lbnRUb2tlbnMve2lkfRKgAQoVQ3JlYXRlRW5yb2xsbWVudFRva2VuEioubXNnLmFkbWluLnYxLkNyZWF0ZUVucm9sbG1lbnRUb2tlblJlcXVlc3QaKy5tc2cuYWRtaW4udjEuQ3JlYXRlRW5yb2xsbWVudFRva2VuUmVzcG9uc2UiLoLT5JMCKDoQZW5yb2xsbWVudF90b2tlbiIUL3YxL2Vucm9sbG1lbnRUb2tlbnMSkwEKFURlbGV0ZUVucm9sbG1lbnRUb2tlbhIqLm1zZy5hZG1pbi52MS5EZWxldGVFbnJvbGxtZW50VG9rZW5SZXF1ZXN0GisubXNnLmFkbWluLnYxLkRlbGV0ZUVucm9sbG1lbnRUb2tlblJlc3BvbnNlIiGC0+STAhsqGS92MS9lbnJvbGxtZW50VG9rZW5zL3tpZH0SZwoLTGlzdERldmljZXMSIC5tc2cuYWRtaW4udjEuTGlzdERldmljZXNSZXF1ZXN0GiEubXNnLmFkbWluLnYxLkxpc3REZXZpY2VzUmVzcG9uc2UiE4LT5JMCDRILL3YxL2RldmljZXMSZgoJR2V0RGV2aWNlEh4ubXNnLmFkbWluLnYxLkdldERldmljZVJlcXVlc3QaHy5tc2cuYWRtaW4udjEuR2V0RGV2aWNlUmVzcG9uc2UiGILT5JMCEhIQL3YxL2RldmljZXMve2lkfRJvCgxEZWxldGVEZXZpY2USIS5tc2cuYWRtaW4udjEuRGVsZXRlRGV2aWNlUmVxdWVzdBoiLm1zZy5hZG1pbi52MS5EZWxldGVEZXZpY2VSZXNwb25zZSIYgtPkkwISKhAvdjEvZGV2aWNlcy97aWR9EnQKEExpc3RBdWRpdFJlY29yZHMSJS5tc2cuYWRtaW4udjEuTGlzdEF1ZGl0UmVjb3Jkc1JlcXVlc3QaJi5tc2cuYWRtaW4udjEuTGlzdEF1ZGl0UmVjb3Jkc1Jlc3BvbnNlIhGC0+STAgsSCS92MS9hdWRpdBJpCgtHZXRBdWRpdExvZxIgLm1zZy5hZG1pbi52MS5HZXRBdWRpdExvZ1JlcXVlc3QaIS5tc2cuYWRtaW4udjEuR2V0QXVkaXRMb2dSZXNwb25zZSIVgtPkkwIPEg0vdjEvYXVkaXQvbG9nEowBChRMaXN0QXVkaXRDaGVja3BvaW50cxIpLm1zZy5hZG1pbi52MS5MaXN0QXVkaXRDaGVja3BvaW50c1JlcXVlc3QaKi5tc2cuYWRtaW4udjEuTGlzdEF1ZGl0Q2hlY2twb2ludHNSZXNwb25zZSIdgtPkkwIXEhUvdjEvYXVkaXQvY2hlY2twb2ludHMSeAoOVmVyaWZ5QXVkaXRMb2cSIy5tc2cuYWRtaW4udjEuVmVyaWZ5QXVkaXRMb2dSZXF1ZXN0GiQubXNnLmFkbWluLnYxLlZlcmlmeUF1ZGl0TG9nUmVzcG9uc2UiG4LT5JMCFToBKiIQL3YxL2F1ZGl0OnZlcmlmeRKBAQoNR2V0QXVkaXRQcm9vZhIiLm1zZy5hZG1pbi52MS5HZXRBdWRpdFByb29mUmVxdWVzdBojLm1zZy5hZG1pbi52MS5HZXRBdWRpdFByb29mUmVzcG9uc2UiJ4LT5JMCIRIfL3YxL2F1ZGl0L3JlY29yZHMve2luZGV4fS9wcm9vZhJ1Cg5HZXRBdWRpdEhhc2hlcxIjLm1zZy5hZG1pbi52MS5HZXRBdWRpdEhhc2hlc1JlcXVlc3QaJC5tc2cuYWRtaW4udjEuR2V0QXVkaXRIYXNoZXNSZXNwb25zZSIYgtPkkwISEhAvdjEvYXVkaXQvaGFzaGVzEmAKCUdldFN0YXR1cxIeLm1zZy5hZG1pbi52MS5HZXRTdGF0dXNSZXF1ZXN0Gh8ubXNnLmFkbWluLnYxLkdldFN0YXR1c1Jlc3BvbnNlIhKC0+STAgwSCi92MS9zdGF0dXMSewoORXZhbHVhdGVQb2xpY3kSIy5tc2cuYWRtaW4udjEuRXZhbHVhdGVQb2xpY3lSZXF1ZXN0GiQubXNnLmFkbWluLnYxLkV2YWx1YXRlUG9saWN5UmVzcG9uc2UiHoLT5JMCGDoBKiITL3YxL3BvbGljeTpldmFsdWF0ZULKBFozZ2l0aHViLmNvbS9tc2ctZ2F0ZXdheS9tc2cvZ2VuL21zZy9hZG1pbi92MTthZG1pbnYxkkGRBBLnAgoNbXNnIGFkbWluIEFQSRLRAk1hbmFnZXMgYSBtb2JpbGUgc2VjdXJlIGdhdGV3YXkncyBhbGxvdy1saXN0ZWQgaG9zdHMsIGF1dGhvcml6YXRpb24gcnVsZXMsIGNlcnRpZmljYXRlIHJldm9jYXRpb25zLCBlbnJvbGxtZW50IHRva2VucyBhbmQgZW5yb2xsZWQgZGV2aWNlcyB3aGlsZSBpdCBydW5zLCByZWFkcyBpdHMgYXVkaXQgdHJhaWwgYW5kIGV4cGxhaW5zIGl0cyBwb2xpY3kgZGVjaXNpb25zLiBSZWFkcyBuZWVkIHRoZSB2aWV3ZXIgcm9sZSwgd3JpdGVzIHRoZSBlZGl0b3Igcm9sZS4gVXBkYXRlcyBhbmQgZGVsZXRlcyBzZW5kIHRoZSBldGFnIHRoZXkgd2VyZSBiYXNlZCBvbjsgYSBzdGFsZSBldGFnIGlzIDQwOS4yAnYxKgIBAlqSAQqPAQoGYmVhcmVyEoQBCAISb0FuIGFkbWluIHRva2VuIGFzICJCZWFyZXIgVE9LRU4iLiBPbiBhbiBIVFRQUyBhZG1pbiBsaXN0ZW5lciBhbiBhZG1pbiBjbGllbnQgY2VydGlmaWNhdGUgYXV0aGVudGljYXRlcyBpbnN0ZWFkLhoNQXV0aG9yaXphdGlvbiACYgwKCgoGYmVhcmVyEgBiBnByb3RvMw", [file_google_api_annotations, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_msg_admin_v1_resources, file_protoc_gen_openapiv2_options_annotations]);
 
 /**
  * ListHostsRequest pages through the hosts.
@@ -664,6 +664,391 @@ export const DeleteRevocationResponseSchema: GenMessage<DeleteRevocationResponse
   messageDesc(file_msg_admin_v1_admin, 25);
 
 /**
+ * ListEnrollmentTokensRequest pages through the enrollment tokens.
+ *
+ * @generated from message msg.admin.v1.ListEnrollmentTokensRequest
+ */
+export type ListEnrollmentTokensRequest = Message<"msg.admin.v1.ListEnrollmentTokensRequest"> & {
+  /**
+   * At most this many tokens; 0 means 100, more than 1000 means 1000.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * The next_page_token of the previous page, or empty for the first.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message msg.admin.v1.ListEnrollmentTokensRequest.
+ * Use `create(ListEnrollmentTokensRequestSchema)` to create a new message.
+ */
+export const ListEnrollmentTokensRequestSchema: GenMessage<ListEnrollmentTokensRequest> = /*@__PURE__*/
+  messageDesc(file_msg_admin_v1_admin, 26);
+
+/**
+ * ListEnrollmentTokensResponse is one page of enrollment tokens.
+ *
+ * @generated from message msg.admin.v1.ListEnrollmentTokensResponse
+ */
+export type ListEnrollmentTokensResponse = Message<"msg.admin.v1.ListEnrollmentTokensResponse"> & {
+  /**
+   * The tokens on this page.
+   *
+   * @generated from field: repeated msg.admin.v1.EnrollmentToken enrollment_tokens = 1;
+   */
+  enrollmentTokens: EnrollmentToken[];
+
+  /**
+   * Pass as page_token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+
+  /**
+   * The store revision the page was read at.
+   *
+   * @generated from field: int64 revision = 3;
+   */
+  revision: bigint;
+};
+
+/**
+ * Describes the message msg.admin.v1.ListEnrollmentTokensResponse.
+ * Use `create(ListEnrollmentTokensResponseSchema)` to create a new message.
+ */
+export const ListEnrollmentTokensResponseSchema: GenMessage<ListEnrollmentTokensResponse> = /*@__PURE__*/
+  messageDesc(file_msg_admin_v1_admin, 27);
+
+/**
+ * GetEnrollmentTokenRequest names an enrollment token.
+ *
+ * @generated from message msg.admin.v1.GetEnrollmentTokenRequest
+ */
+export type GetEnrollmentTokenRequest = Message<"msg.admin.v1.GetEnrollmentTokenRequest"> & {
+  /**
+   * The token's id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message msg.admin.v1.GetEnrollmentTokenRequest.
+ * Use `create(GetEnrollmentTokenRequestSchema)` to create a new message.
+ */
+export const GetEnrollmentTokenRequestSchema: GenMessage<GetEnrollmentTokenRequest> = /*@__PURE__*/
+  messageDesc(file_msg_admin_v1_admin, 28);
+
+/**
+ * GetEnrollmentTokenResponse carries one enrollment token.
+ *
+ * @generated from message msg.admin.v1.GetEnrollmentTokenResponse
+ */
+export type GetEnrollmentTokenResponse = Message<"msg.admin.v1.GetEnrollmentTokenResponse"> & {
+  /**
+   * The token.
+   *
+   * @generated from field: msg.admin.v1.EnrollmentToken enrollment_token = 1;
+   */
+  enrollmentToken?: EnrollmentToken | undefined;
+};
+
+/**
+ * Describes the message msg.admin.v1.GetEnrollmentTokenResponse.
+ * Use `create(GetEnrollmentTokenResponseSchema)` to create a new message.
+ */
+export const GetEnrollmentTokenResponseSchema: GenMessage<GetEnrollmentTokenResponse> = /*@__PURE__*/
+  messageDesc(file_msg_admin_v1_admin, 29);
+
+/**
+ * CreateEnrollmentTokenRequest creates an enrollment token.
+ *
+ * @generated from message msg.admin.v1.CreateEnrollmentTokenRequest
+ */
+export type CreateEnrollmentTokenRequest = Message<"msg.admin.v1.CreateEnrollmentTokenRequest"> & {
+  /**
+   * The identity, and optionally the expiry, uses, certificate lifetime and
+   * description; output-only fields must be empty.
+   *
+   * @generated from field: msg.admin.v1.EnrollmentToken enrollment_token = 1;
+   */
+  enrollmentToken?: EnrollmentToken | undefined;
+
+  /**
+   * Also return the bundle as a QR code in a PNG image.
+   *
+   * @generated from field: bool qr_code_png = 2;
+   */
+  qrCodePng: boolean;
+};
+
+/**
+ * Describes the message msg.admin.v1.CreateEnrollmentTokenRequest.
+ * Use `create(CreateEnrollmentTokenRequestSchema)` to create a new message.
+ */
+export const CreateEnrollmentTokenRequestSchema: GenMessage<CreateEnrollmentTokenRequest> = /*@__PURE__*/
+  messageDesc(file_msg_admin_v1_admin, 30);
+
+/**
+ * CreateEnrollmentTokenResponse carries the stored token and, once, its
+ * secret.
+ *
+ * @generated from message msg.admin.v1.CreateEnrollmentTokenResponse
+ */
+export type CreateEnrollmentTokenResponse = Message<"msg.admin.v1.CreateEnrollmentTokenResponse"> & {
+  /**
+   * The token as stored, with its id and etag.
+   *
+   * @generated from field: msg.admin.v1.EnrollmentToken enrollment_token = 1;
+   */
+  enrollmentToken?: EnrollmentToken | undefined;
+
+  /**
+   * The one-time secret: at least 128 random bits in base64url. EST clients
+   * send it as "Authorization: Bearer SECRET". Not retrievable later.
+   *
+   * @generated from field: string secret = 2;
+   */
+  secret: string;
+
+  /**
+   * The enrollment bundle, everything a device needs:
+   * "msg-enroll://HOST:PORT/?s=SECRET&pin=sha256:PIN", where HOST:PORT is
+   * the enrollment listener's advertised address and PIN the base64url
+   * SHA-256 of the DER certificate of the CA that signs the gateway's server
+   * certificate.
+   *
+   * @generated from field: string bundle = 3;
+   */
+  bundle: string;
+
+  /**
+   * The bundle as a QR code, a PNG image, when qr_code_png was set.
+   *
+   * @generated from field: bytes qr_code_png = 4;
+   */
+  qrCodePng: Uint8Array;
+};
+
+/**
+ * Describes the message msg.admin.v1.CreateEnrollmentTokenResponse.
+ * Use `create(CreateEnrollmentTokenResponseSchema)` to create a new message.
+ */
+export const CreateEnrollmentTokenResponseSchema: GenMessage<CreateEnrollmentTokenResponse> = /*@__PURE__*/
+  messageDesc(file_msg_admin_v1_admin, 31);
+
+/**
+ * DeleteEnrollmentTokenRequest deletes an enrollment token.
+ *
+ * @generated from message msg.admin.v1.DeleteEnrollmentTokenRequest
+ */
+export type DeleteEnrollmentTokenRequest = Message<"msg.admin.v1.DeleteEnrollmentTokenRequest"> & {
+  /**
+   * The token's id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * The etag the deletion is based on. Required.
+   *
+   * @generated from field: string etag = 2;
+   */
+  etag: string;
+};
+
+/**
+ * Describes the message msg.admin.v1.DeleteEnrollmentTokenRequest.
+ * Use `create(DeleteEnrollmentTokenRequestSchema)` to create a new message.
+ */
+export const DeleteEnrollmentTokenRequestSchema: GenMessage<DeleteEnrollmentTokenRequest> = /*@__PURE__*/
+  messageDesc(file_msg_admin_v1_admin, 32);
+
+/**
+ * DeleteEnrollmentTokenResponse confirms a deletion.
+ *
+ * @generated from message msg.admin.v1.DeleteEnrollmentTokenResponse
+ */
+export type DeleteEnrollmentTokenResponse = Message<"msg.admin.v1.DeleteEnrollmentTokenResponse"> & {
+  /**
+   * The store revision the deletion produced.
+   *
+   * @generated from field: int64 revision = 1;
+   */
+  revision: bigint;
+};
+
+/**
+ * Describes the message msg.admin.v1.DeleteEnrollmentTokenResponse.
+ * Use `create(DeleteEnrollmentTokenResponseSchema)` to create a new message.
+ */
+export const DeleteEnrollmentTokenResponseSchema: GenMessage<DeleteEnrollmentTokenResponse> = /*@__PURE__*/
+  messageDesc(file_msg_admin_v1_admin, 33);
+
+/**
+ * ListDevicesRequest pages through the devices.
+ *
+ * @generated from message msg.admin.v1.ListDevicesRequest
+ */
+export type ListDevicesRequest = Message<"msg.admin.v1.ListDevicesRequest"> & {
+  /**
+   * At most this many devices; 0 means 100, more than 1000 means 1000.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * The next_page_token of the previous page, or empty for the first.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message msg.admin.v1.ListDevicesRequest.
+ * Use `create(ListDevicesRequestSchema)` to create a new message.
+ */
+export const ListDevicesRequestSchema: GenMessage<ListDevicesRequest> = /*@__PURE__*/
+  messageDesc(file_msg_admin_v1_admin, 34);
+
+/**
+ * ListDevicesResponse is one page of devices.
+ *
+ * @generated from message msg.admin.v1.ListDevicesResponse
+ */
+export type ListDevicesResponse = Message<"msg.admin.v1.ListDevicesResponse"> & {
+  /**
+   * The devices on this page.
+   *
+   * @generated from field: repeated msg.admin.v1.Device devices = 1;
+   */
+  devices: Device[];
+
+  /**
+   * Pass as page_token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+
+  /**
+   * The store revision the page was read at.
+   *
+   * @generated from field: int64 revision = 3;
+   */
+  revision: bigint;
+};
+
+/**
+ * Describes the message msg.admin.v1.ListDevicesResponse.
+ * Use `create(ListDevicesResponseSchema)` to create a new message.
+ */
+export const ListDevicesResponseSchema: GenMessage<ListDevicesResponse> = /*@__PURE__*/
+  messageDesc(file_msg_admin_v1_admin, 35);
+
+/**
+ * GetDeviceRequest names a device.
+ *
+ * @generated from message msg.admin.v1.GetDeviceRequest
+ */
+export type GetDeviceRequest = Message<"msg.admin.v1.GetDeviceRequest"> & {
+  /**
+   * The device's id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message msg.admin.v1.GetDeviceRequest.
+ * Use `create(GetDeviceRequestSchema)` to create a new message.
+ */
+export const GetDeviceRequestSchema: GenMessage<GetDeviceRequest> = /*@__PURE__*/
+  messageDesc(file_msg_admin_v1_admin, 36);
+
+/**
+ * GetDeviceResponse carries one device.
+ *
+ * @generated from message msg.admin.v1.GetDeviceResponse
+ */
+export type GetDeviceResponse = Message<"msg.admin.v1.GetDeviceResponse"> & {
+  /**
+   * The device.
+   *
+   * @generated from field: msg.admin.v1.Device device = 1;
+   */
+  device?: Device | undefined;
+};
+
+/**
+ * Describes the message msg.admin.v1.GetDeviceResponse.
+ * Use `create(GetDeviceResponseSchema)` to create a new message.
+ */
+export const GetDeviceResponseSchema: GenMessage<GetDeviceResponse> = /*@__PURE__*/
+  messageDesc(file_msg_admin_v1_admin, 37);
+
+/**
+ * DeleteDeviceRequest deletes a device and revokes its certificates.
+ *
+ * @generated from message msg.admin.v1.DeleteDeviceRequest
+ */
+export type DeleteDeviceRequest = Message<"msg.admin.v1.DeleteDeviceRequest"> & {
+  /**
+   * The device's id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * The etag the deletion is based on. Required.
+   *
+   * @generated from field: string etag = 2;
+   */
+  etag: string;
+};
+
+/**
+ * Describes the message msg.admin.v1.DeleteDeviceRequest.
+ * Use `create(DeleteDeviceRequestSchema)` to create a new message.
+ */
+export const DeleteDeviceRequestSchema: GenMessage<DeleteDeviceRequest> = /*@__PURE__*/
+  messageDesc(file_msg_admin_v1_admin, 38);
+
+/**
+ * DeleteDeviceResponse confirms a deletion.
+ *
+ * @generated from message msg.admin.v1.DeleteDeviceResponse
+ */
+export type DeleteDeviceResponse = Message<"msg.admin.v1.DeleteDeviceResponse"> & {
+  /**
+   * The store revision the deletion (and its revocations) produced.
+   *
+   * @generated from field: int64 revision = 1;
+   */
+  revision: bigint;
+};
+
+/**
+ * Describes the message msg.admin.v1.DeleteDeviceResponse.
+ * Use `create(DeleteDeviceResponseSchema)` to create a new message.
+ */
+export const DeleteDeviceResponseSchema: GenMessage<DeleteDeviceResponse> = /*@__PURE__*/
+  messageDesc(file_msg_admin_v1_admin, 39);
+
+/**
  * ListAuditRecordsRequest queries the audit trail. Filters combine with AND.
  *
  * @generated from message msg.admin.v1.ListAuditRecordsRequest
@@ -731,7 +1116,7 @@ export type ListAuditRecordsRequest = Message<"msg.admin.v1.ListAuditRecordsRequ
  * Use `create(ListAuditRecordsRequestSchema)` to create a new message.
  */
 export const ListAuditRecordsRequestSchema: GenMessage<ListAuditRecordsRequest> = /*@__PURE__*/
-  messageDesc(file_msg_admin_v1_admin, 26);
+  messageDesc(file_msg_admin_v1_admin, 40);
 
 /**
  * ListAuditRecordsResponse is one page of audit records, newest first.
@@ -759,7 +1144,7 @@ export type ListAuditRecordsResponse = Message<"msg.admin.v1.ListAuditRecordsRes
  * Use `create(ListAuditRecordsResponseSchema)` to create a new message.
  */
 export const ListAuditRecordsResponseSchema: GenMessage<ListAuditRecordsResponse> = /*@__PURE__*/
-  messageDesc(file_msg_admin_v1_admin, 27);
+  messageDesc(file_msg_admin_v1_admin, 41);
 
 /**
  * AuditCheckpoint is a signed statement of the audit log's size and Merkle
@@ -804,7 +1189,7 @@ export type AuditCheckpoint = Message<"msg.admin.v1.AuditCheckpoint"> & {
  * Use `create(AuditCheckpointSchema)` to create a new message.
  */
 export const AuditCheckpointSchema: GenMessage<AuditCheckpoint> = /*@__PURE__*/
-  messageDesc(file_msg_admin_v1_admin, 28);
+  messageDesc(file_msg_admin_v1_admin, 42);
 
 /**
  * GetAuditLogRequest asks for the audit log's description.
@@ -819,7 +1204,7 @@ export type GetAuditLogRequest = Message<"msg.admin.v1.GetAuditLogRequest"> & {
  * Use `create(GetAuditLogRequestSchema)` to create a new message.
  */
 export const GetAuditLogRequestSchema: GenMessage<GetAuditLogRequest> = /*@__PURE__*/
-  messageDesc(file_msg_admin_v1_admin, 29);
+  messageDesc(file_msg_admin_v1_admin, 43);
 
 /**
  * GetAuditLogResponse describes this instance's audit log.
@@ -879,7 +1264,7 @@ export type GetAuditLogResponse = Message<"msg.admin.v1.GetAuditLogResponse"> & 
  * Use `create(GetAuditLogResponseSchema)` to create a new message.
  */
 export const GetAuditLogResponseSchema: GenMessage<GetAuditLogResponse> = /*@__PURE__*/
-  messageDesc(file_msg_admin_v1_admin, 30);
+  messageDesc(file_msg_admin_v1_admin, 44);
 
 /**
  * ListAuditCheckpointsRequest pages through the signed checkpoints.
@@ -907,7 +1292,7 @@ export type ListAuditCheckpointsRequest = Message<"msg.admin.v1.ListAuditCheckpo
  * Use `create(ListAuditCheckpointsRequestSchema)` to create a new message.
  */
 export const ListAuditCheckpointsRequestSchema: GenMessage<ListAuditCheckpointsRequest> = /*@__PURE__*/
-  messageDesc(file_msg_admin_v1_admin, 31);
+  messageDesc(file_msg_admin_v1_admin, 45);
 
 /**
  * ListAuditCheckpointsResponse is one page of checkpoints, smallest tree
@@ -936,7 +1321,7 @@ export type ListAuditCheckpointsResponse = Message<"msg.admin.v1.ListAuditCheckp
  * Use `create(ListAuditCheckpointsResponseSchema)` to create a new message.
  */
 export const ListAuditCheckpointsResponseSchema: GenMessage<ListAuditCheckpointsResponse> = /*@__PURE__*/
-  messageDesc(file_msg_admin_v1_admin, 32);
+  messageDesc(file_msg_admin_v1_admin, 46);
 
 /**
  * VerifyAuditLogRequest asks for a verification of the stored trail.
@@ -961,7 +1346,7 @@ export type VerifyAuditLogRequest = Message<"msg.admin.v1.VerifyAuditLogRequest"
  * Use `create(VerifyAuditLogRequestSchema)` to create a new message.
  */
 export const VerifyAuditLogRequestSchema: GenMessage<VerifyAuditLogRequest> = /*@__PURE__*/
-  messageDesc(file_msg_admin_v1_admin, 33);
+  messageDesc(file_msg_admin_v1_admin, 47);
 
 /**
  * VerifyAuditLogResponse is the outcome of a verification.
@@ -1036,7 +1421,7 @@ export type VerifyAuditLogResponse = Message<"msg.admin.v1.VerifyAuditLogRespons
  * Use `create(VerifyAuditLogResponseSchema)` to create a new message.
  */
 export const VerifyAuditLogResponseSchema: GenMessage<VerifyAuditLogResponse> = /*@__PURE__*/
-  messageDesc(file_msg_admin_v1_admin, 34);
+  messageDesc(file_msg_admin_v1_admin, 48);
 
 /**
  * GetAuditProofRequest names a record and the tree to prove it in.
@@ -1065,7 +1450,7 @@ export type GetAuditProofRequest = Message<"msg.admin.v1.GetAuditProofRequest"> 
  * Use `create(GetAuditProofRequestSchema)` to create a new message.
  */
 export const GetAuditProofRequestSchema: GenMessage<GetAuditProofRequest> = /*@__PURE__*/
-  messageDesc(file_msg_admin_v1_admin, 35);
+  messageDesc(file_msg_admin_v1_admin, 49);
 
 /**
  * GetAuditProofResponse is a record and its inclusion proof.
@@ -1109,7 +1494,7 @@ export type GetAuditProofResponse = Message<"msg.admin.v1.GetAuditProofResponse"
  * Use `create(GetAuditProofResponseSchema)` to create a new message.
  */
 export const GetAuditProofResponseSchema: GenMessage<GetAuditProofResponse> = /*@__PURE__*/
-  messageDesc(file_msg_admin_v1_admin, 36);
+  messageDesc(file_msg_admin_v1_admin, 50);
 
 /**
  * GetAuditHashesRequest names a range of records.
@@ -1138,7 +1523,7 @@ export type GetAuditHashesRequest = Message<"msg.admin.v1.GetAuditHashesRequest"
  * Use `create(GetAuditHashesRequestSchema)` to create a new message.
  */
 export const GetAuditHashesRequestSchema: GenMessage<GetAuditHashesRequest> = /*@__PURE__*/
-  messageDesc(file_msg_admin_v1_admin, 37);
+  messageDesc(file_msg_admin_v1_admin, 51);
 
 /**
  * GetAuditHashesResponse carries the hashes of a range of records.
@@ -1168,7 +1553,7 @@ export type GetAuditHashesResponse = Message<"msg.admin.v1.GetAuditHashesRespons
  * Use `create(GetAuditHashesResponseSchema)` to create a new message.
  */
 export const GetAuditHashesResponseSchema: GenMessage<GetAuditHashesResponse> = /*@__PURE__*/
-  messageDesc(file_msg_admin_v1_admin, 38);
+  messageDesc(file_msg_admin_v1_admin, 52);
 
 /**
  * GetStatusRequest asks for the gateway's status.
@@ -1183,7 +1568,7 @@ export type GetStatusRequest = Message<"msg.admin.v1.GetStatusRequest"> & {
  * Use `create(GetStatusRequestSchema)` to create a new message.
  */
 export const GetStatusRequestSchema: GenMessage<GetStatusRequest> = /*@__PURE__*/
-  messageDesc(file_msg_admin_v1_admin, 39);
+  messageDesc(file_msg_admin_v1_admin, 53);
 
 /**
  * GetStatusResponse describes the running gateway.
@@ -1285,6 +1670,27 @@ export type GetStatusResponse = Message<"msg.admin.v1.GetStatusResponse"> & {
    * @generated from field: string caller_role = 13;
    */
   callerRole: string;
+
+  /**
+   * The number of enrollment tokens.
+   *
+   * @generated from field: int32 enrollment_token_count = 14;
+   */
+  enrollmentTokenCount: number;
+
+  /**
+   * The number of enrolled devices.
+   *
+   * @generated from field: int32 device_count = 15;
+   */
+  deviceCount: number;
+
+  /**
+   * Whether device enrollment is configured (the enroll section).
+   *
+   * @generated from field: bool enrollment_enabled = 16;
+   */
+  enrollmentEnabled: boolean;
 };
 
 /**
@@ -1292,7 +1698,7 @@ export type GetStatusResponse = Message<"msg.admin.v1.GetStatusResponse"> & {
  * Use `create(GetStatusResponseSchema)` to create a new message.
  */
 export const GetStatusResponseSchema: GenMessage<GetStatusResponse> = /*@__PURE__*/
-  messageDesc(file_msg_admin_v1_admin, 40);
+  messageDesc(file_msg_admin_v1_admin, 54);
 
 /**
  * EvaluatePolicyRequest is a would-be caller and the request it would send.
@@ -1320,7 +1726,7 @@ export type EvaluatePolicyRequest = Message<"msg.admin.v1.EvaluatePolicyRequest"
  * Use `create(EvaluatePolicyRequestSchema)` to create a new message.
  */
 export const EvaluatePolicyRequestSchema: GenMessage<EvaluatePolicyRequest> = /*@__PURE__*/
-  messageDesc(file_msg_admin_v1_admin, 41);
+  messageDesc(file_msg_admin_v1_admin, 55);
 
 /**
  * PolicyIdentity is what the gateway reads from a client certificate.
@@ -1380,7 +1786,7 @@ export type PolicyIdentity = Message<"msg.admin.v1.PolicyIdentity"> & {
  * Use `create(PolicyIdentitySchema)` to create a new message.
  */
 export const PolicyIdentitySchema: GenMessage<PolicyIdentity> = /*@__PURE__*/
-  messageDesc(file_msg_admin_v1_admin, 42);
+  messageDesc(file_msg_admin_v1_admin, 56);
 
 /**
  * PolicyRequest is the part of an inner request that policy decides on.
@@ -1416,7 +1822,7 @@ export type PolicyRequest = Message<"msg.admin.v1.PolicyRequest"> & {
  * Use `create(PolicyRequestSchema)` to create a new message.
  */
 export const PolicyRequestSchema: GenMessage<PolicyRequest> = /*@__PURE__*/
-  messageDesc(file_msg_admin_v1_admin, 43);
+  messageDesc(file_msg_admin_v1_admin, 57);
 
 /**
  * EvaluatePolicyResponse is the gateway's answer and why.
@@ -1511,11 +1917,11 @@ export type EvaluatePolicyResponse = Message<"msg.admin.v1.EvaluatePolicyRespons
  * Use `create(EvaluatePolicyResponseSchema)` to create a new message.
  */
 export const EvaluatePolicyResponseSchema: GenMessage<EvaluatePolicyResponse> = /*@__PURE__*/
-  messageDesc(file_msg_admin_v1_admin, 44);
+  messageDesc(file_msg_admin_v1_admin, 58);
 
 /**
- * AdminService manages the gateway's hosts, rules and revocations while it
- * runs, and reads the audit trail. Every call needs a bearer token or an admin
+ * AdminService manages the gateway's hosts, rules, revocations, enrollment
+ * tokens and devices while it runs, and reads the audit trail. Every call needs a bearer token or an admin
  * client certificate; reads need the viewer role, writes the editor role.
  * Writes are validated completely before anything is applied and take effect
  * on the next Forward call. Updates and deletes carry the etag they were based
@@ -1654,6 +2060,82 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof DeleteRevocationRequestSchema;
     output: typeof DeleteRevocationResponseSchema;
+  },
+  /**
+   * Lists the enrollment tokens, sorted by id. Their secrets are never
+   * returned.
+   *
+   * @generated from rpc msg.admin.v1.AdminService.ListEnrollmentTokens
+   */
+  listEnrollmentTokens: {
+    methodKind: "unary";
+    input: typeof ListEnrollmentTokensRequestSchema;
+    output: typeof ListEnrollmentTokensResponseSchema;
+  },
+  /**
+   * Returns one enrollment token, without its secret.
+   *
+   * @generated from rpc msg.admin.v1.AdminService.GetEnrollmentToken
+   */
+  getEnrollmentToken: {
+    methodKind: "unary";
+    input: typeof GetEnrollmentTokenRequestSchema;
+    output: typeof GetEnrollmentTokenResponseSchema;
+  },
+  /**
+   * Creates an enrollment token and returns its one-time secret and the
+   * enrollment bundle that carries it: the only time either is shown. Fails
+   * with FAILED_PRECONDITION when the gateway has no enroll section.
+   *
+   * @generated from rpc msg.admin.v1.AdminService.CreateEnrollmentToken
+   */
+  createEnrollmentToken: {
+    methodKind: "unary";
+    input: typeof CreateEnrollmentTokenRequestSchema;
+    output: typeof CreateEnrollmentTokenResponseSchema;
+  },
+  /**
+   * Deletes an enrollment token: its secret stops working at once. Devices
+   * that enrolled with it stay.
+   *
+   * @generated from rpc msg.admin.v1.AdminService.DeleteEnrollmentToken
+   */
+  deleteEnrollmentToken: {
+    methodKind: "unary";
+    input: typeof DeleteEnrollmentTokenRequestSchema;
+    output: typeof DeleteEnrollmentTokenResponseSchema;
+  },
+  /**
+   * Lists the enrolled devices, sorted by id.
+   *
+   * @generated from rpc msg.admin.v1.AdminService.ListDevices
+   */
+  listDevices: {
+    methodKind: "unary";
+    input: typeof ListDevicesRequestSchema;
+    output: typeof ListDevicesResponseSchema;
+  },
+  /**
+   * Returns one device.
+   *
+   * @generated from rpc msg.admin.v1.AdminService.GetDevice
+   */
+  getDevice: {
+    methodKind: "unary";
+    input: typeof GetDeviceRequestSchema;
+    output: typeof GetDeviceResponseSchema;
+  },
+  /**
+   * Deletes a device and, in the same write, revokes its certificates that
+   * have not expired (revocations by fingerprint): its open connections
+   * close and it can no longer renew.
+   *
+   * @generated from rpc msg.admin.v1.AdminService.DeleteDevice
+   */
+  deleteDevice: {
+    methodKind: "unary";
+    input: typeof DeleteDeviceRequestSchema;
+    output: typeof DeleteDeviceResponseSchema;
   },
   /**
    * Queries the audit trail, newest first.

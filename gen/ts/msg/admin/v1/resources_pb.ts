@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file msg/admin/v1/resources.proto.
  */
 export const file_msg_admin_v1_resources: GenFile = /*@__PURE__*/
-  fileDesc("Chxtc2cvYWRtaW4vdjEvcmVzb3VyY2VzLnByb3RvEgxtc2cuYWRtaW4udjEisAQKBEhvc3QSDAoEbmFtZRgBIAEoCRIQCgh1cHN0cmVhbRgCIAEoCRIqCgd0aW1lb3V0GAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEh4KFm1heF9yZXF1ZXN0X2JvZHlfYnl0ZXMYBCABKAMSHwoXbWF4X3Jlc3BvbnNlX2JvZHlfYnl0ZXMYBSABKAMSJQoDdGxzGAYgASgLMhgubXNnLmFkbWluLnYxLkJhY2tlbmRUTFMSDAoEZXRhZxgPIAEoCRI2ChNzdHJlYW1faWRsZV90aW1lb3V0GAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjYKE21heF9zdHJlYW1fZHVyYXRpb24YCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJQodbWF4X3N0cmVhbV9yZXF1ZXN0X2JvZHlfYnl0ZXMYCSABKAMSJgoebWF4X3N0cmVhbV9yZXNwb25zZV9ib2R5X2J5dGVzGAogASgDEhUKDWFsbG93ZWRfY2lkcnMYCyADKAkSHQoVYWxsb3dfcGF0aF9wYXJhbWV0ZXJzGAwgASgIEhUKDWV4dHJhX21ldGhvZHMYDSADKAkSIAoYYWxsb3dfdW5kZXJzY29yZV9oZWFkZXJzGA4gASgIEh0KFWFsbG93X21ldGhvZF9vdmVycmlkZRgQIAEoCBIZChFkaXNhYmxlX2Fzc2VydGlvbhgRIAEoCCJXCgpCYWNrZW5kVExTEg8KB2NhX2ZpbGUYASABKAkSEQoJY2VydF9maWxlGAIgASgJEhAKCGtleV9maWxlGAMgASgJEhMKC3NlcnZlcl9uYW1lGAQgASgJItkBCgRSdWxlEgoKAmlkGAEgASgJEiQKBmVmZmVjdBgCIAEoDjIULm1zZy5hZG1pbi52MS5FZmZlY3QSMgoKcHJpbmNpcGFscxgDIAMoCzIeLm1zZy5hZG1pbi52MS5QcmluY2lwYWxNYXRjaGVyEg0KBWhvc3RzGAQgAygJEg8KB21ldGhvZHMYBSADKAkSKAoFcGF0aHMYBiADKAsyGS5tc2cuYWRtaW4udjEuUGF0aE1hdGNoZXISEwoLZGVzY3JpcHRpb24YByABKAkSDAoEZXRhZxgPIAEoCSLQAQoQUHJpbmNpcGFsTWF0Y2hlchINCgNhbnkYASABKAhIABIMCgJpZBgCIAEoCUgAEhUKC2NvbW1vbl9uYW1lGAMgASgJSAASEwoJc3BpZmZlX2lkGAQgASgJSAASFgoMdHJ1c3RfZG9tYWluGAUgASgJSAASFgoMb3JnYW5pemF0aW9uGAYgASgJSAASHQoTb3JnYW5pemF0aW9uYWxfdW5pdBgHIAEoCUgAEhwKEmZpbmdlcnByaW50X3NoYTI1NhgIIAEoCUgAQgYKBGtpbmQiSAoLUGF0aE1hdGNoZXISDwoFZXhhY3QYASABKAlIABIQCgZwcmVmaXgYAiABKAlIABIOCgRnbG9iGAMgASgJSABCBgoEa2luZCK4AQoKUmV2b2NhdGlvbhIKCgJpZBgBIAEoCRISCgpzZXJpYWxfaGV4GAIgASgJEg4KBmlzc3VlchgDIAEoCRIaChJmaW5nZXJwcmludF9zaGEyNTYYBCABKAkSDgoGcmVhc29uGAUgASgJEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdjcmVhdG9yGAcgASgJEgwKBGV0YWcYCCABKAkingQKC0F1ZGl0UmVjb3JkEigKBHRpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnJlcXVlc3RfaWQYAiABKAkSJgoEa2luZBgDIAEoDjIYLm1zZy5hZG1pbi52MS5SZWNvcmRLaW5kEhEKCXByaW5jaXBhbBgEIAEoCRIXCg9jZXJ0X3NlcmlhbF9oZXgYBSABKAkSHwoXY2VydF9maW5nZXJwcmludF9zaGEyNTYYBiABKAkSDAoEaG9zdBgHIAEoCRIOCgZtZXRob2QYCCABKAkSDAoEcGF0aBgJIAEoCRIoCghkZWNpc2lvbhgKIAEoDjIWLm1zZy5hZG1pbi52MS5EZWNpc2lvbhIPCgdydWxlX2lkGAsgASgJEg4KBnJlYXNvbhgMIAEoCRIXCg91cHN0cmVhbV9zdGF0dXMYDSABKAUSEAoIYnl0ZXNfaW4YDiABKAMSEQoJYnl0ZXNfb3V0GA8gASgDEisKCGR1cmF0aW9uGBAgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEgwKBGNvZGUYESABKAkSFAoMYWRtaW5fYWN0aW9uGBIgASgJEhQKDGFkbWluX3RhcmdldBgTIAEoCRIQCghyZXZpc2lvbhgUIAEoAxISCgVpbmRleBgVIAEoA0gAiAEBEhAKCGluc3RhbmNlGBYgASgJQggKBl9pbmRleCpDCgZFZmZlY3QSFgoSRUZGRUNUX1VOU1BFQ0lGSUVEEAASEAoMRUZGRUNUX0FMTE9XEAESDwoLRUZGRUNUX0RFTlkQAipZCgpSZWNvcmRLaW5kEhsKF1JFQ09SRF9LSU5EX1VOU1BFQ0lGSUVEEAASFwoTUkVDT1JEX0tJTkRfRk9SV0FSRBABEhUKEVJFQ09SRF9LSU5EX0FETUlOEAIqSwoIRGVjaXNpb24SGAoUREVDSVNJT05fVU5TUEVDSUZJRUQQABISCg5ERUNJU0lPTl9BTExPVxABEhEKDURFQ0lTSU9OX0RFTlkQAkI1WjNnaXRodWIuY29tL21zZy1nYXRld2F5L21zZy9nZW4vbXNnL2FkbWluL3YxO2FkbWludjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("Chxtc2cvYWRtaW4vdjEvcmVzb3VyY2VzLnByb3RvEgxtc2cuYWRtaW4udjEisAQKBEhvc3QSDAoEbmFtZRgBIAEoCRIQCgh1cHN0cmVhbRgCIAEoCRIqCgd0aW1lb3V0GAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEh4KFm1heF9yZXF1ZXN0X2JvZHlfYnl0ZXMYBCABKAMSHwoXbWF4X3Jlc3BvbnNlX2JvZHlfYnl0ZXMYBSABKAMSJQoDdGxzGAYgASgLMhgubXNnLmFkbWluLnYxLkJhY2tlbmRUTFMSDAoEZXRhZxgPIAEoCRI2ChNzdHJlYW1faWRsZV90aW1lb3V0GAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjYKE21heF9zdHJlYW1fZHVyYXRpb24YCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJQodbWF4X3N0cmVhbV9yZXF1ZXN0X2JvZHlfYnl0ZXMYCSABKAMSJgoebWF4X3N0cmVhbV9yZXNwb25zZV9ib2R5X2J5dGVzGAogASgDEhUKDWFsbG93ZWRfY2lkcnMYCyADKAkSHQoVYWxsb3dfcGF0aF9wYXJhbWV0ZXJzGAwgASgIEhUKDWV4dHJhX21ldGhvZHMYDSADKAkSIAoYYWxsb3dfdW5kZXJzY29yZV9oZWFkZXJzGA4gASgIEh0KFWFsbG93X21ldGhvZF9vdmVycmlkZRgQIAEoCBIZChFkaXNhYmxlX2Fzc2VydGlvbhgRIAEoCCJXCgpCYWNrZW5kVExTEg8KB2NhX2ZpbGUYASABKAkSEQoJY2VydF9maWxlGAIgASgJEhAKCGtleV9maWxlGAMgASgJEhMKC3NlcnZlcl9uYW1lGAQgASgJItkBCgRSdWxlEgoKAmlkGAEgASgJEiQKBmVmZmVjdBgCIAEoDjIULm1zZy5hZG1pbi52MS5FZmZlY3QSMgoKcHJpbmNpcGFscxgDIAMoCzIeLm1zZy5hZG1pbi52MS5QcmluY2lwYWxNYXRjaGVyEg0KBWhvc3RzGAQgAygJEg8KB21ldGhvZHMYBSADKAkSKAoFcGF0aHMYBiADKAsyGS5tc2cuYWRtaW4udjEuUGF0aE1hdGNoZXISEwoLZGVzY3JpcHRpb24YByABKAkSDAoEZXRhZxgPIAEoCSLQAQoQUHJpbmNpcGFsTWF0Y2hlchINCgNhbnkYASABKAhIABIMCgJpZBgCIAEoCUgAEhUKC2NvbW1vbl9uYW1lGAMgASgJSAASEwoJc3BpZmZlX2lkGAQgASgJSAASFgoMdHJ1c3RfZG9tYWluGAUgASgJSAASFgoMb3JnYW5pemF0aW9uGAYgASgJSAASHQoTb3JnYW5pemF0aW9uYWxfdW5pdBgHIAEoCUgAEhwKEmZpbmdlcnByaW50X3NoYTI1NhgIIAEoCUgAQgYKBGtpbmQiSAoLUGF0aE1hdGNoZXISDwoFZXhhY3QYASABKAlIABIQCgZwcmVmaXgYAiABKAlIABIOCgRnbG9iGAMgASgJSABCBgoEa2luZCK4AQoKUmV2b2NhdGlvbhIKCgJpZBgBIAEoCRISCgpzZXJpYWxfaGV4GAIgASgJEg4KBmlzc3VlchgDIAEoCRIaChJmaW5nZXJwcmludF9zaGEyNTYYBCABKAkSDgoGcmVhc29uGAUgASgJEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdjcmVhdG9yGAcgASgJEgwKBGV0YWcYCCABKAkitgQKC0F1ZGl0UmVjb3JkEigKBHRpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnJlcXVlc3RfaWQYAiABKAkSJgoEa2luZBgDIAEoDjIYLm1zZy5hZG1pbi52MS5SZWNvcmRLaW5kEhEKCXByaW5jaXBhbBgEIAEoCRIXCg9jZXJ0X3NlcmlhbF9oZXgYBSABKAkSHwoXY2VydF9maW5nZXJwcmludF9zaGEyNTYYBiABKAkSDAoEaG9zdBgHIAEoCRIOCgZtZXRob2QYCCABKAkSDAoEcGF0aBgJIAEoCRIoCghkZWNpc2lvbhgKIAEoDjIWLm1zZy5hZG1pbi52MS5EZWNpc2lvbhIPCgdydWxlX2lkGAsgASgJEg4KBnJlYXNvbhgMIAEoCRIXCg91cHN0cmVhbV9zdGF0dXMYDSABKAUSEAoIYnl0ZXNfaW4YDiABKAMSEQoJYnl0ZXNfb3V0GA8gASgDEisKCGR1cmF0aW9uGBAgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEgwKBGNvZGUYESABKAkSFAoMYWRtaW5fYWN0aW9uGBIgASgJEhQKDGFkbWluX3RhcmdldBgTIAEoCRIQCghyZXZpc2lvbhgUIAEoAxISCgVpbmRleBgVIAEoA0gAiAEBEhAKCGluc3RhbmNlGBYgASgJEhYKDnNvdXJjZV9hZGRyZXNzGBcgASgJQggKBl9pbmRleCJtCg5EZXZpY2VJZGVudGl0eRITCgtjb21tb25fbmFtZRgBIAEoCRIVCg1vcmdhbml6YXRpb25zGAIgAygJEhwKFG9yZ2FuaXphdGlvbmFsX3VuaXRzGAMgAygJEhEKCXNwaWZmZV9pZBgEIAEoCSK1AgoPRW5yb2xsbWVudFRva2VuEgoKAmlkGAEgASgJEi4KCGlkZW50aXR5GAIgASgLMhwubXNnLmFkbWluLnYxLkRldmljZUlkZW50aXR5Ei8KC2V4cGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghtYXhfdXNlcxgEIAEoBRIMCgR1c2VzGAUgASgFEjAKDWNlcnRfbGlmZXRpbWUYBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDwoHY3JlYXRvchgHIAEoCRIvCgtjcmVhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEZXRhZxgJIAEoCRITCgtkZXNjcmlwdGlvbhgKIAEoCSJyChFEZXZpY2VDZXJ0aWZpY2F0ZRISCgpzZXJpYWxfaGV4GAEgASgJEhoKEmZpbmdlcnByaW50X3NoYTI1NhgCIAEoCRItCglub3RfYWZ0ZXIYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIocDCgZEZXZpY2USCgoCaWQYASABKAkSLgoIaWRlbnRpdHkYAiABKAsyHC5tc2cuYWRtaW4udjEuRGV2aWNlSWRlbnRpdHkSLwoLZW5yb2xsX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjQKC2NlcnRpZmljYXRlGAQgASgLMh8ubXNnLmFkbWluLnYxLkRldmljZUNlcnRpZmljYXRlEjMKD2xhc3RfcmVuZXdfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIdG9rZW5faWQYBiABKAkSDAoEZXRhZxgHIAEoCRIwCg1jZXJ0X2xpZmV0aW1lGAggASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEj4KFXByZXZpb3VzX2NlcnRpZmljYXRlcxgJIAMoCzIfLm1zZy5hZG1pbi52MS5EZXZpY2VDZXJ0aWZpY2F0ZRITCgtkZXNjcmlwdGlvbhgKIAEoCSpDCgZFZmZlY3QSFgoSRUZGRUNUX1VOU1BFQ0lGSUVEEAASEAoMRUZGRUNUX0FMTE9XEAESDwoLRUZGRUNUX0RFTlkQAiqIAQoKUmVjb3JkS2luZBIbChdSRUNPUkRfS0lORF9VTlNQRUNJRklFRBAAEhcKE1JFQ09SRF9LSU5EX0ZPUldBUkQQARIVChFSRUNPUkRfS0lORF9BRE1JThACEhYKElJFQ09SRF9LSU5EX0VOUk9MTBADEhUKEVJFQ09SRF9LSU5EX1JFTkVXEAQqSwoIRGVjaXNpb24SGAoUREVDSVNJT05fVU5TUEVDSUZJRUQQABISCg5ERUNJU0lPTl9BTExPVxABEhEKDURFQ0lTSU9OX0RFTlkQAkI1WjNnaXRodWIuY29tL21zZy1nYXRld2F5L21zZy9nZW4vbXNnL2FkbWluL3YxO2FkbWludjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * Host is one entry of the gateway's allow-list: the name apps use and the
@@ -711,6 +711,14 @@ export type AuditRecord = Message<"msg.admin.v1.AuditRecord"> & {
    * @generated from field: string instance = 22;
    */
   instance: string;
+
+  /**
+   * For enrollment and renewal records: the caller's network address
+   * (host:port), which the per-source rate limit counts.
+   *
+   * @generated from field: string source_address = 23;
+   */
+  sourceAddress: string;
 };
 
 /**
@@ -719,6 +727,267 @@ export type AuditRecord = Message<"msg.admin.v1.AuditRecord"> & {
  */
 export const AuditRecordSchema: GenMessage<AuditRecord> = /*@__PURE__*/
   messageDesc(file_msg_admin_v1_resources, 6);
+
+/**
+ * DeviceIdentity is what a device's certificates say about it: their subject
+ * and SPIFFE ID. Rules match these (see PrincipalMatcher).
+ *
+ * @generated from message msg.admin.v1.DeviceIdentity
+ */
+export type DeviceIdentity = Message<"msg.admin.v1.DeviceIdentity"> & {
+  /**
+   * The subject common name (CN), e.g. "carol". Required unless spiffe_id is
+   * set; the principal id is the SPIFFE ID when there is one, else this.
+   *
+   * @generated from field: string common_name = 1;
+   */
+  commonName: string;
+
+  /**
+   * The subject organizations (O).
+   *
+   * @generated from field: repeated string organizations = 2;
+   */
+  organizations: string[];
+
+  /**
+   * The subject organizational units (OU), e.g. "mobile".
+   *
+   * @generated from field: repeated string organizational_units = 3;
+   */
+  organizationalUnits: string[];
+
+  /**
+   * A SPIFFE ID put into the certificates as their only URI SAN, e.g.
+   * "spiffe://example.org/app/ios".
+   *
+   * @generated from field: string spiffe_id = 4;
+   */
+  spiffeId: string;
+};
+
+/**
+ * Describes the message msg.admin.v1.DeviceIdentity.
+ * Use `create(DeviceIdentitySchema)` to create a new message.
+ */
+export const DeviceIdentitySchema: GenMessage<DeviceIdentity> = /*@__PURE__*/
+  messageDesc(file_msg_admin_v1_resources, 7);
+
+/**
+ * EnrollmentToken lets devices enroll: whoever holds its one-time secret (in
+ * an enrollment bundle) gets a certificate with the token's identity. The
+ * secret is shown once, when the token is created; the gateway keeps only
+ * its SHA-256. Deleting a token revokes its secret; devices already enrolled
+ * stay.
+ *
+ * @generated from message msg.admin.v1.EnrollmentToken
+ */
+export type EnrollmentToken = Message<"msg.admin.v1.EnrollmentToken"> & {
+  /**
+   * Output only: derived from the secret's SHA-256, "et-" and 32 hex digits.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * The identity the token grants. Required.
+   *
+   * @generated from field: msg.admin.v1.DeviceIdentity identity = 2;
+   */
+  identity?: DeviceIdentity | undefined;
+
+  /**
+   * When the secret stops working. Default 24h after creation; at most
+   * enroll.max_token_ttl after it.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 3;
+   */
+  expireTime?: Timestamp | undefined;
+
+  /**
+   * How many devices may enroll with the secret. Default 1 (single use), at
+   * most 10000. The token is deleted with its last use.
+   *
+   * @generated from field: int32 max_uses = 4;
+   */
+  maxUses: number;
+
+  /**
+   * Output only: how many devices have enrolled with it.
+   *
+   * @generated from field: int32 uses = 5;
+   */
+  uses: number;
+
+  /**
+   * The lifetime of the certificates its devices get (at enrollment and at
+   * every renewal). Default enroll.cert_lifetime, which is also the most;
+   * at least 5s.
+   *
+   * @generated from field: google.protobuf.Duration cert_lifetime = 6;
+   */
+  certLifetime?: Duration | undefined;
+
+  /**
+   * Output only: the admin who created it.
+   *
+   * @generated from field: string creator = 7;
+   */
+  creator: string;
+
+  /**
+   * Output only: when it was created.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 8;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * Output only: the store revision at which it was written.
+   *
+   * @generated from field: string etag = 9;
+   */
+  etag: string;
+
+  /**
+   * Free text for people, e.g. "Carol's phone". Copied to the device.
+   *
+   * @generated from field: string description = 10;
+   */
+  description: string;
+};
+
+/**
+ * Describes the message msg.admin.v1.EnrollmentToken.
+ * Use `create(EnrollmentTokenSchema)` to create a new message.
+ */
+export const EnrollmentTokenSchema: GenMessage<EnrollmentToken> = /*@__PURE__*/
+  messageDesc(file_msg_admin_v1_resources, 8);
+
+/**
+ * DeviceCertificate is one certificate issued to a device.
+ *
+ * @generated from message msg.admin.v1.DeviceCertificate
+ */
+export type DeviceCertificate = Message<"msg.admin.v1.DeviceCertificate"> & {
+  /**
+   * The serial number in hex.
+   *
+   * @generated from field: string serial_hex = 1;
+   */
+  serialHex: string;
+
+  /**
+   * The SHA-256 fingerprint of the DER certificate, 64 hex digits.
+   *
+   * @generated from field: string fingerprint_sha256 = 2;
+   */
+  fingerprintSha256: string;
+
+  /**
+   * When it expires.
+   *
+   * @generated from field: google.protobuf.Timestamp not_after = 3;
+   */
+  notAfter?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message msg.admin.v1.DeviceCertificate.
+ * Use `create(DeviceCertificateSchema)` to create a new message.
+ */
+export const DeviceCertificateSchema: GenMessage<DeviceCertificate> = /*@__PURE__*/
+  messageDesc(file_msg_admin_v1_resources, 9);
+
+/**
+ * Device is a device that enrolled. It is created by enrollment, updated by
+ * each renewal, and deleted by an admin: deleting it revokes its
+ * certificates (their open connections close) and refuses its renewals.
+ *
+ * @generated from message msg.admin.v1.Device
+ */
+export type Device = Message<"msg.admin.v1.Device"> & {
+  /**
+   * Output only: "dv-" and 16 hex digits.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * The identity its certificates carry, from its enrollment token.
+   *
+   * @generated from field: msg.admin.v1.DeviceIdentity identity = 2;
+   */
+  identity?: DeviceIdentity | undefined;
+
+  /**
+   * When it enrolled.
+   *
+   * @generated from field: google.protobuf.Timestamp enroll_time = 3;
+   */
+  enrollTime?: Timestamp | undefined;
+
+  /**
+   * Its current certificate: the latest one issued.
+   *
+   * @generated from field: msg.admin.v1.DeviceCertificate certificate = 4;
+   */
+  certificate?: DeviceCertificate | undefined;
+
+  /**
+   * When it last renewed; unset before the first renewal.
+   *
+   * @generated from field: google.protobuf.Timestamp last_renew_time = 5;
+   */
+  lastRenewTime?: Timestamp | undefined;
+
+  /**
+   * The enrollment token it enrolled with (which may be gone since).
+   *
+   * @generated from field: string token_id = 6;
+   */
+  tokenId: string;
+
+  /**
+   * The store revision at which it was last written. Send it back with a
+   * delete; a stale value fails with ABORTED.
+   *
+   * @generated from field: string etag = 7;
+   */
+  etag: string;
+
+  /**
+   * The lifetime of its certificates, from its enrollment token.
+   *
+   * @generated from field: google.protobuf.Duration cert_lifetime = 8;
+   */
+  certLifetime?: Duration | undefined;
+
+  /**
+   * Certificates issued before the current one that have not expired yet,
+   * newest first: a renewal does not cut off connections that use the
+   * previous certificate. Deleting the device revokes them too.
+   *
+   * @generated from field: repeated msg.admin.v1.DeviceCertificate previous_certificates = 9;
+   */
+  previousCertificates: DeviceCertificate[];
+
+  /**
+   * From the enrollment token's description.
+   *
+   * @generated from field: string description = 10;
+   */
+  description: string;
+};
+
+/**
+ * Describes the message msg.admin.v1.Device.
+ * Use `create(DeviceSchema)` to create a new message.
+ */
+export const DeviceSchema: GenMessage<Device> = /*@__PURE__*/
+  messageDesc(file_msg_admin_v1_resources, 10);
 
 /**
  * Effect is what a matching rule does.
@@ -780,6 +1049,20 @@ export enum RecordKind {
    * @generated from enum value: RECORD_KIND_ADMIN = 2;
    */
   ADMIN = 2,
+
+  /**
+   * A device's enrollment with a one-time secret (allowed or refused).
+   *
+   * @generated from enum value: RECORD_KIND_ENROLL = 3;
+   */
+  ENROLL = 3,
+
+  /**
+   * A device's certificate renewal (allowed or refused).
+   *
+   * @generated from enum value: RECORD_KIND_RENEW = 4;
+   */
+  RENEW = 4,
 }
 
 /**

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file msg/config/v1/config.proto.
  */
 export const file_msg_config_v1_config: GenFile = /*@__PURE__*/
-  fileDesc("Chptc2cvY29uZmlnL3YxL2NvbmZpZy5wcm90bxINbXNnLmNvbmZpZy52MSLNBAoGQ29uZmlnEg4KBmxpc3RlbhgBIAEoCRIUCgxhZG1pbl9saXN0ZW4YAiABKAkSJQoDdGxzGAMgASgLMhgubXNnLmNvbmZpZy52MS5TZXJ2ZXJUTFMSIQoFaG9zdHMYBCADKAsyEi5tc2cuYWRtaW4udjEuSG9zdBIhCgVydWxlcxgFIAMoCzISLm1zZy5hZG1pbi52MS5SdWxlEiUKBmxpbWl0cxgGIAEoCzIVLm1zZy5jb25maWcudjEuTGltaXRzEh8KA2xvZxgHIAEoCzISLm1zZy5jb25maWcudjEuTG9nEjIKDXJlbGF5X2hlYWRlcnMYCCABKAsyGy5tc2cuY29uZmlnLnYxLlJlbGF5SGVhZGVycxIwCg1kcmFpbl90aW1lb3V0GAkgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEicKB3RyYWNpbmcYCiABKAsyFi5tc2cuY29uZmlnLnYxLlRyYWNpbmcSEAoIZGF0YV9kaXIYFCABKAkSIwoFYWRtaW4YFSABKAsyFC5tc2cuY29uZmlnLnYxLkFkbWluEiMKBWF1ZGl0GBYgASgLMhQubXNnLmNvbmZpZy52MS5BdWRpdBIjCgVzdG9yZRgXIAEoCzIULm1zZy5jb25maWcudjEuU3RvcmUSKwoJa2VlcGFsaXZlGBggASgLMhgubXNnLmNvbmZpZy52MS5LZWVwYWxpdmUSKwoJYXNzZXJ0aW9uGBkgASgLMhgubXNnLmNvbmZpZy52MS5Bc3NlcnRpb24inAEKCUFzc2VydGlvbhIOCgZpc3N1ZXIYASABKAkSDgoGaGVhZGVyGAIgASgJEiYKA3R0bBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIyCg9yb3RhdGlvbl9wZXJpb2QYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEwoLandrc19saXN0ZW4YBSABKAkipAEKCVNlcnZlclRMUxIRCgljZXJ0X2ZpbGUYASABKAkSEAoIa2V5X2ZpbGUYAiABKAkSFgoOY2xpZW50X2NhX2ZpbGUYAyABKAkSEwoLbWluX3ZlcnNpb24YBCABKAkSEQoJY3JsX2ZpbGVzGAUgAygJEjIKD3JlbG9hZF9pbnRlcnZhbBgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiL6AwoGTGltaXRzEhkKEW1heF9tZXNzYWdlX2J5dGVzGAEgASgDEh4KFm1heF9jb25jdXJyZW50X3N0cmVhbXMYAiABKA0SNAoRaGFuZHNoYWtlX3RpbWVvdXQYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGAoQbWF4X2hlYWRlcl9jb3VudBgEIAEoDRIYChBtYXhfaGVhZGVyX2J5dGVzGAUgASgDEhcKD21heF9jb25uZWN0aW9ucxgGIAEoDRIXCg9yYXRlX3Blcl9zZWNvbmQYByABKAESDQoFYnVyc3QYCCABKA0SIgoabWF4X2luX2ZsaWdodF9wZXJfaWRlbnRpdHkYCSABKA0SFgoObWF4X2hhbmRzaGFrZXMYCiABKA0SIQoZbWF4X2hhbmRzaGFrZXNfcGVyX3NvdXJjZRgLIAEoDRI4ChVmaXJzdF9tZXNzYWdlX3RpbWVvdXQYDCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGwoTbWF4X3BlbmRpbmdfc3RyZWFtcxgNIAEoDRIZChFtYXhfcGVuZGluZ19ieXRlcxgOIAEoAxI5ChZyZXNwb25zZV93cml0ZV90aW1lb3V0GA8gASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIuMBCglLZWVwYWxpdmUSMAoNcGluZ19pbnRlcnZhbBgBIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIvCgxwaW5nX3RpbWVvdXQYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SOwoYbWluX2NsaWVudF9waW5nX2ludGVydmFsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjYKE21heF9jb25uZWN0aW9uX2lkbGUYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iJAoDTG9nEg0KBWxldmVsGAEgASgJEg4KBmZvcm1hdBgCIAEoCSI1CgxSZWxheUhlYWRlcnMSEAoIaWRlbnRpdHkYASABKAkSEwoLZmluZ2VycHJpbnQYAiABKAkiWQoHVHJhY2luZxIQCghlbmRwb2ludBgBIAEoCRIQCghpbnNlY3VyZRgCIAEoCBIZCgxzYW1wbGVfcmF0aW8YAyABKAFIAIgBAUIPCg1fc2FtcGxlX3JhdGlvIqYBCgVBZG1pbhIpCgZ0b2tlbnMYASADKAsyGS5tc2cuY29uZmlnLnYxLkFkbWluVG9rZW4SJAoDdGxzGAIgASgLMhcubXNnLmNvbmZpZy52MS5BZG1pblRMUxIrCgdjbGllbnRzGAMgAygLMhoubXNnLmNvbmZpZy52MS5BZG1pbkNsaWVudBIfChdtZXRyaWNzX3VuYXV0aGVudGljYXRlZBgEIAEoCCJHCghBZG1pblRMUxIRCgljZXJ0X2ZpbGUYASABKAkSEAoIa2V5X2ZpbGUYAiABKAkSFgoOY2xpZW50X2NhX2ZpbGUYAyABKAkidAoLQWRtaW5DbGllbnQSDAoEbmFtZRgBIAEoCRIaChJmaW5nZXJwcmludF9zaGEyNTYYAiABKAkSEwoLY29tbW9uX25hbWUYAyABKAkSJgoEcm9sZRgEIAEoDjIYLm1zZy5jb25maWcudjEuQWRtaW5Sb2xlIlIKCkFkbWluVG9rZW4SDAoEbmFtZRgBIAEoCRIOCgZzaGEyNTYYAiABKAkSJgoEcm9sZRgDIAEoDjIYLm1zZy5jb25maWcudjEuQWRtaW5Sb2xlIsIBCgVBdWRpdBISCgpqc29ubF9maWxlGAEgASgJEioKB21heF9hZ2UYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEwoLbWF4X3JlY29yZHMYAyABKAMSNgoTY2hlY2twb2ludF9pbnRlcnZhbBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIsCgd3aXRuZXNzGAUgASgLMhsubXNnLmNvbmZpZy52MS5BdWRpdFdpdG5lc3MiKQoMQXVkaXRXaXRuZXNzEgwKBGZpbGUYASABKAkSCwoDdXJsGAIgASgJIioKBVN0b3JlEiEKBGV0Y2QYASABKAsyEy5tc2cuY29uZmlnLnYxLkV0Y2QikQEKBEV0Y2QSEQoJZW5kcG9pbnRzGAEgAygJEg4KBnByZWZpeBgCIAEoCRIvCgxkaWFsX3RpbWVvdXQYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SIwoDdGxzGAQgASgLMhYubXNnLmNvbmZpZy52MS5FdGNkVExTEhAKCGluc2VjdXJlGAUgASgIIlQKB0V0Y2RUTFMSDwoHY2FfZmlsZRgBIAEoCRIRCgljZXJ0X2ZpbGUYAiABKAkSEAoIa2V5X2ZpbGUYAyABKAkSEwoLc2VydmVyX25hbWUYBCABKAkqVQoJQWRtaW5Sb2xlEhoKFkFETUlOX1JPTEVfVU5TUEVDSUZJRUQQABIVChFBRE1JTl9ST0xFX1ZJRVdFUhABEhUKEUFETUlOX1JPTEVfRURJVE9SEAJCN1o1Z2l0aHViLmNvbS9tc2ctZ2F0ZXdheS9tc2cvZ2VuL21zZy9jb25maWcvdjE7Y29uZmlndjFiBnByb3RvMw", [file_google_protobuf_duration, file_msg_admin_v1_resources]);
+  fileDesc("Chptc2cvY29uZmlnL3YxL2NvbmZpZy5wcm90bxINbXNnLmNvbmZpZy52MSL0BAoGQ29uZmlnEg4KBmxpc3RlbhgBIAEoCRIUCgxhZG1pbl9saXN0ZW4YAiABKAkSJQoDdGxzGAMgASgLMhgubXNnLmNvbmZpZy52MS5TZXJ2ZXJUTFMSIQoFaG9zdHMYBCADKAsyEi5tc2cuYWRtaW4udjEuSG9zdBIhCgVydWxlcxgFIAMoCzISLm1zZy5hZG1pbi52MS5SdWxlEiUKBmxpbWl0cxgGIAEoCzIVLm1zZy5jb25maWcudjEuTGltaXRzEh8KA2xvZxgHIAEoCzISLm1zZy5jb25maWcudjEuTG9nEjIKDXJlbGF5X2hlYWRlcnMYCCABKAsyGy5tc2cuY29uZmlnLnYxLlJlbGF5SGVhZGVycxIwCg1kcmFpbl90aW1lb3V0GAkgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEicKB3RyYWNpbmcYCiABKAsyFi5tc2cuY29uZmlnLnYxLlRyYWNpbmcSEAoIZGF0YV9kaXIYFCABKAkSIwoFYWRtaW4YFSABKAsyFC5tc2cuY29uZmlnLnYxLkFkbWluEiMKBWF1ZGl0GBYgASgLMhQubXNnLmNvbmZpZy52MS5BdWRpdBIjCgVzdG9yZRgXIAEoCzIULm1zZy5jb25maWcudjEuU3RvcmUSKwoJa2VlcGFsaXZlGBggASgLMhgubXNnLmNvbmZpZy52MS5LZWVwYWxpdmUSKwoJYXNzZXJ0aW9uGBkgASgLMhgubXNnLmNvbmZpZy52MS5Bc3NlcnRpb24SJQoGZW5yb2xsGBogASgLMhUubXNnLmNvbmZpZy52MS5FbnJvbGwinAEKCUFzc2VydGlvbhIOCgZpc3N1ZXIYASABKAkSDgoGaGVhZGVyGAIgASgJEiYKA3R0bBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIyCg9yb3RhdGlvbl9wZXJpb2QYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEwoLandrc19saXN0ZW4YBSABKAkipgIKBkVucm9sbBIOCgZsaXN0ZW4YASABKAkSGQoRYWR2ZXJ0aXNlX2FkZHJlc3MYAiABKAkSFwoPZ2F0ZXdheV9hZGRyZXNzGAMgASgJEhQKDGNhX2NlcnRfZmlsZRgEIAEoCRITCgtjYV9rZXlfZmlsZRgFIAEoCRIwCg1jZXJ0X2xpZmV0aW1lGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjAKDW1heF90b2tlbl90dGwYByABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFwoPcmF0ZV9wZXJfc291cmNlGAggASgBEhgKEGJ1cnN0X3Blcl9zb3VyY2UYCSABKA0SFgoOc2VydmVyX2NhX2ZpbGUYCiABKAkipAEKCVNlcnZlclRMUxIRCgljZXJ0X2ZpbGUYASABKAkSEAoIa2V5X2ZpbGUYAiABKAkSFgoOY2xpZW50X2NhX2ZpbGUYAyABKAkSEwoLbWluX3ZlcnNpb24YBCABKAkSEQoJY3JsX2ZpbGVzGAUgAygJEjIKD3JlbG9hZF9pbnRlcnZhbBgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiL6AwoGTGltaXRzEhkKEW1heF9tZXNzYWdlX2J5dGVzGAEgASgDEh4KFm1heF9jb25jdXJyZW50X3N0cmVhbXMYAiABKA0SNAoRaGFuZHNoYWtlX3RpbWVvdXQYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGAoQbWF4X2hlYWRlcl9jb3VudBgEIAEoDRIYChBtYXhfaGVhZGVyX2J5dGVzGAUgASgDEhcKD21heF9jb25uZWN0aW9ucxgGIAEoDRIXCg9yYXRlX3Blcl9zZWNvbmQYByABKAESDQoFYnVyc3QYCCABKA0SIgoabWF4X2luX2ZsaWdodF9wZXJfaWRlbnRpdHkYCSABKA0SFgoObWF4X2hhbmRzaGFrZXMYCiABKA0SIQoZbWF4X2hhbmRzaGFrZXNfcGVyX3NvdXJjZRgLIAEoDRI4ChVmaXJzdF9tZXNzYWdlX3RpbWVvdXQYDCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGwoTbWF4X3BlbmRpbmdfc3RyZWFtcxgNIAEoDRIZChFtYXhfcGVuZGluZ19ieXRlcxgOIAEoAxI5ChZyZXNwb25zZV93cml0ZV90aW1lb3V0GA8gASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIuMBCglLZWVwYWxpdmUSMAoNcGluZ19pbnRlcnZhbBgBIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIvCgxwaW5nX3RpbWVvdXQYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SOwoYbWluX2NsaWVudF9waW5nX2ludGVydmFsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjYKE21heF9jb25uZWN0aW9uX2lkbGUYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iJAoDTG9nEg0KBWxldmVsGAEgASgJEg4KBmZvcm1hdBgCIAEoCSI1CgxSZWxheUhlYWRlcnMSEAoIaWRlbnRpdHkYASABKAkSEwoLZmluZ2VycHJpbnQYAiABKAkiWQoHVHJhY2luZxIQCghlbmRwb2ludBgBIAEoCRIQCghpbnNlY3VyZRgCIAEoCBIZCgxzYW1wbGVfcmF0aW8YAyABKAFIAIgBAUIPCg1fc2FtcGxlX3JhdGlvIqYBCgVBZG1pbhIpCgZ0b2tlbnMYASADKAsyGS5tc2cuY29uZmlnLnYxLkFkbWluVG9rZW4SJAoDdGxzGAIgASgLMhcubXNnLmNvbmZpZy52MS5BZG1pblRMUxIrCgdjbGllbnRzGAMgAygLMhoubXNnLmNvbmZpZy52MS5BZG1pbkNsaWVudBIfChdtZXRyaWNzX3VuYXV0aGVudGljYXRlZBgEIAEoCCJHCghBZG1pblRMUxIRCgljZXJ0X2ZpbGUYASABKAkSEAoIa2V5X2ZpbGUYAiABKAkSFgoOY2xpZW50X2NhX2ZpbGUYAyABKAkidAoLQWRtaW5DbGllbnQSDAoEbmFtZRgBIAEoCRIaChJmaW5nZXJwcmludF9zaGEyNTYYAiABKAkSEwoLY29tbW9uX25hbWUYAyABKAkSJgoEcm9sZRgEIAEoDjIYLm1zZy5jb25maWcudjEuQWRtaW5Sb2xlIlIKCkFkbWluVG9rZW4SDAoEbmFtZRgBIAEoCRIOCgZzaGEyNTYYAiABKAkSJgoEcm9sZRgDIAEoDjIYLm1zZy5jb25maWcudjEuQWRtaW5Sb2xlIsIBCgVBdWRpdBISCgpqc29ubF9maWxlGAEgASgJEioKB21heF9hZ2UYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEwoLbWF4X3JlY29yZHMYAyABKAMSNgoTY2hlY2twb2ludF9pbnRlcnZhbBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIsCgd3aXRuZXNzGAUgASgLMhsubXNnLmNvbmZpZy52MS5BdWRpdFdpdG5lc3MiKQoMQXVkaXRXaXRuZXNzEgwKBGZpbGUYASABKAkSCwoDdXJsGAIgASgJIioKBVN0b3JlEiEKBGV0Y2QYASABKAsyEy5tc2cuY29uZmlnLnYxLkV0Y2QikQEKBEV0Y2QSEQoJZW5kcG9pbnRzGAEgAygJEg4KBnByZWZpeBgCIAEoCRIvCgxkaWFsX3RpbWVvdXQYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SIwoDdGxzGAQgASgLMhYubXNnLmNvbmZpZy52MS5FdGNkVExTEhAKCGluc2VjdXJlGAUgASgIIlQKB0V0Y2RUTFMSDwoHY2FfZmlsZRgBIAEoCRIRCgljZXJ0X2ZpbGUYAiABKAkSEAoIa2V5X2ZpbGUYAyABKAkSEwoLc2VydmVyX25hbWUYBCABKAkqVQoJQWRtaW5Sb2xlEhoKFkFETUlOX1JPTEVfVU5TUEVDSUZJRUQQABIVChFBRE1JTl9ST0xFX1ZJRVdFUhABEhUKEUFETUlOX1JPTEVfRURJVE9SEAJCN1o1Z2l0aHViLmNvbS9tc2ctZ2F0ZXdheS9tc2cvZ2VuL21zZy9jb25maWcvdjE7Y29uZmlndjFiBnByb3RvMw", [file_google_protobuf_duration, file_msg_admin_v1_resources]);
 
 /**
  * Config is the gateway's config file. It is written in YAML with the field
@@ -142,6 +142,15 @@ export type Config = Message<"msg.config.v1.Config"> & {
    * @generated from field: msg.config.v1.Assertion assertion = 25;
    */
   assertion?: Assertion | undefined;
+
+  /**
+   * Device enrollment: a listener where devices without a certificate get
+   * one with a one-time secret, and renew it. Unset: no enrollment listener,
+   * and creating enrollment tokens fails.
+   *
+   * @generated from field: msg.config.v1.Enroll enroll = 26;
+   */
+  enroll?: Enroll | undefined;
 };
 
 /**
@@ -212,6 +221,109 @@ export const AssertionSchema: GenMessage<Assertion> = /*@__PURE__*/
   messageDesc(file_msg_config_v1_config, 1);
 
 /**
+ * Enroll configures device enrollment and the CA that issues the devices'
+ * certificates (see the README's "Enrolling devices").
+ *
+ * @generated from message msg.config.v1.Enroll
+ */
+export type Enroll = Message<"msg.config.v1.Enroll"> & {
+  /**
+   * The enrollment listener, e.g. "0.0.0.0:8444": TLS with the gateway's
+   * server certificate, client certificate optional; it serves the gRPC
+   * msg.enroll.v1.EnrollmentService and EST (RFC 7030) under
+   * /.well-known/est/, and nothing else. Required.
+   *
+   * @generated from field: string listen = 1;
+   */
+  listen: string;
+
+  /**
+   * The address (host:port) devices reach the enrollment listener at, as
+   * written into enrollment bundles. Its host must be a name or address the
+   * gateway's server certificate is valid for. Default: listen, which must
+   * then name a host (not 0.0.0.0 or [::]).
+   *
+   * @generated from field: string advertise_address = 2;
+   */
+  advertiseAddress: string;
+
+  /**
+   * The data-plane address (host:port) devices are told to send Forward
+   * calls to. Default: advertise_address's host with listen's port.
+   *
+   * @generated from field: string gateway_address = 3;
+   */
+  gatewayAddress: string;
+
+  /**
+   * PEM certificate of the issuing CA, optionally followed by the
+   * intermediates up to a CA in tls.client_ca_file. It must chain to
+   * tls.client_ca_file (checked at start and by `msg-gateway check`).
+   * Required.
+   *
+   * @generated from field: string ca_cert_file = 4;
+   */
+  caCertFile: string;
+
+  /**
+   * PEM private key of ca_cert_file (PKCS #8, SEC 1 or PKCS #1). Required.
+   *
+   * @generated from field: string ca_key_file = 5;
+   */
+  caKeyFile: string;
+
+  /**
+   * The lifetime of issued certificates, and the most an enrollment token
+   * may ask for. Devices renew at about two thirds of it. Default 168h (7
+   * days), between 5s and 2160h (90 days).
+   *
+   * @generated from field: google.protobuf.Duration cert_lifetime = 6;
+   */
+  certLifetime?: Duration | undefined;
+
+  /**
+   * The longest an enrollment token may stay valid. Default 24h, between 1m
+   * and 720h (30 days).
+   *
+   * @generated from field: google.protobuf.Duration max_token_ttl = 7;
+   */
+  maxTokenTtl?: Duration | undefined;
+
+  /**
+   * Enrollment and renewal requests per second one source address (an IPv4
+   * address or an IPv6 /64) may make, token bucket. Default 1.
+   *
+   * @generated from field: double rate_per_source = 8;
+   */
+  ratePerSource: number;
+
+  /**
+   * The token bucket's size. Default 20: a shared office address can enroll
+   * a few phones at once.
+   *
+   * @generated from field: uint32 burst_per_source = 9;
+   */
+  burstPerSource: number;
+
+  /**
+   * PEM certificate of the CA that signs the gateway's server certificate
+   * (tls.cert_file): the trust anchor that enrollment bundles pin and that
+   * enrolled devices trust. Default: the issuer of tls.cert_file's leaf,
+   * found in tls.cert_file itself or in tls.client_ca_file.
+   *
+   * @generated from field: string server_ca_file = 10;
+   */
+  serverCaFile: string;
+};
+
+/**
+ * Describes the message msg.config.v1.Enroll.
+ * Use `create(EnrollSchema)` to create a new message.
+ */
+export const EnrollSchema: GenMessage<Enroll> = /*@__PURE__*/
+  messageDesc(file_msg_config_v1_config, 2);
+
+/**
  * ServerTLS names the files of the data-plane listener.
  *
  * @generated from message msg.config.v1.ServerTLS
@@ -271,7 +383,7 @@ export type ServerTLS = Message<"msg.config.v1.ServerTLS"> & {
  * Use `create(ServerTLSSchema)` to create a new message.
  */
 export const ServerTLSSchema: GenMessage<ServerTLS> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 2);
+  messageDesc(file_msg_config_v1_config, 3);
 
 /**
  * Limits bound what one caller can make the gateway do.
@@ -414,7 +526,7 @@ export type Limits = Message<"msg.config.v1.Limits"> & {
  * Use `create(LimitsSchema)` to create a new message.
  */
 export const LimitsSchema: GenMessage<Limits> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 3);
+  messageDesc(file_msg_config_v1_config, 4);
 
 /**
  * Keepalive configures the HTTP/2 pings of data-plane connections. A phone
@@ -470,7 +582,7 @@ export type Keepalive = Message<"msg.config.v1.Keepalive"> & {
  * Use `create(KeepaliveSchema)` to create a new message.
  */
 export const KeepaliveSchema: GenMessage<Keepalive> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 4);
+  messageDesc(file_msg_config_v1_config, 5);
 
 /**
  * Log configures logging.
@@ -498,7 +610,7 @@ export type Log = Message<"msg.config.v1.Log"> & {
  * Use `create(LogSchema)` to create a new message.
  */
 export const LogSchema: GenMessage<Log> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 5);
+  messageDesc(file_msg_config_v1_config, 6);
 
 /**
  * RelayHeaders names the headers that carry the caller's identity to the
@@ -528,7 +640,7 @@ export type RelayHeaders = Message<"msg.config.v1.RelayHeaders"> & {
  * Use `create(RelayHeadersSchema)` to create a new message.
  */
 export const RelayHeadersSchema: GenMessage<RelayHeaders> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 6);
+  messageDesc(file_msg_config_v1_config, 7);
 
 /**
  * Tracing exports spans over OTLP/gRPC. Each RPC starts a new trace at the
@@ -567,7 +679,7 @@ export type Tracing = Message<"msg.config.v1.Tracing"> & {
  * Use `create(TracingSchema)` to create a new message.
  */
 export const TracingSchema: GenMessage<Tracing> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 7);
+  messageDesc(file_msg_config_v1_config, 8);
 
 /**
  * Admin configures who may use the admin API.
@@ -615,7 +727,7 @@ export type Admin = Message<"msg.config.v1.Admin"> & {
  * Use `create(AdminSchema)` to create a new message.
  */
 export const AdminSchema: GenMessage<Admin> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 8);
+  messageDesc(file_msg_config_v1_config, 9);
 
 /**
  * AdminTLS names the files of an HTTPS admin listener.
@@ -651,7 +763,7 @@ export type AdminTLS = Message<"msg.config.v1.AdminTLS"> & {
  * Use `create(AdminTLSSchema)` to create a new message.
  */
 export const AdminTLSSchema: GenMessage<AdminTLS> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 9);
+  messageDesc(file_msg_config_v1_config, 10);
 
 /**
  * AdminClient grants a role to an admin client certificate, named by its
@@ -694,7 +806,7 @@ export type AdminClient = Message<"msg.config.v1.AdminClient"> & {
  * Use `create(AdminClientSchema)` to create a new message.
  */
 export const AdminClientSchema: GenMessage<AdminClient> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 10);
+  messageDesc(file_msg_config_v1_config, 11);
 
 /**
  * AdminToken is one admin bearer token.
@@ -730,7 +842,7 @@ export type AdminToken = Message<"msg.config.v1.AdminToken"> & {
  * Use `create(AdminTokenSchema)` to create a new message.
  */
 export const AdminTokenSchema: GenMessage<AdminToken> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 11);
+  messageDesc(file_msg_config_v1_config, 12);
 
 /**
  * Audit configures the audit trail.
@@ -785,7 +897,7 @@ export type Audit = Message<"msg.config.v1.Audit"> & {
  * Use `create(AuditSchema)` to create a new message.
  */
 export const AuditSchema: GenMessage<Audit> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 12);
+  messageDesc(file_msg_config_v1_config, 13);
 
 /**
  * AuditWitness names where the audit log's checkpoints go besides the store.
@@ -818,7 +930,7 @@ export type AuditWitness = Message<"msg.config.v1.AuditWitness"> & {
  * Use `create(AuditWitnessSchema)` to create a new message.
  */
 export const AuditWitnessSchema: GenMessage<AuditWitness> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 13);
+  messageDesc(file_msg_config_v1_config, 14);
 
 /**
  * Store selects the configuration store shared by the gateway's instances.
@@ -841,7 +953,7 @@ export type Store = Message<"msg.config.v1.Store"> & {
  * Use `create(StoreSchema)` to create a new message.
  */
 export const StoreSchema: GenMessage<Store> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 14);
+  messageDesc(file_msg_config_v1_config, 15);
 
 /**
  * Etcd is the etcd v3 cluster that holds a fleet's hosts, rules and
@@ -895,7 +1007,7 @@ export type Etcd = Message<"msg.config.v1.Etcd"> & {
  * Use `create(EtcdSchema)` to create a new message.
  */
 export const EtcdSchema: GenMessage<Etcd> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 15);
+  messageDesc(file_msg_config_v1_config, 16);
 
 /**
  * EtcdTLS names the files of the connection to etcd.
@@ -940,7 +1052,7 @@ export type EtcdTLS = Message<"msg.config.v1.EtcdTLS"> & {
  * Use `create(EtcdTLSSchema)` to create a new message.
  */
 export const EtcdTLSSchema: GenMessage<EtcdTLS> = /*@__PURE__*/
-  messageDesc(file_msg_config_v1_config, 16);
+  messageDesc(file_msg_config_v1_config, 17);
 
 /**
  * AdminRole is what an admin may do.
