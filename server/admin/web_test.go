@@ -50,7 +50,11 @@ func TestConsoleSecurityHeaders(t *testing.T) {
 				t.Errorf("%s: CSP %q lacks %q", what, csp, want)
 			}
 		}
-		for _, bad := range []string{"unsafe-inline", "unsafe-eval", "http:", "https:", "*"} {
+		// blob: images are the enrollment QR code; nothing else beyond 'self'.
+		if !strings.Contains(csp, "img-src 'self' blob:;") {
+			t.Errorf("%s: CSP %q: img-src is not exactly 'self' blob:", what, csp)
+		}
+		for _, bad := range []string{"unsafe-inline", "unsafe-eval", "http:", "https:", "*", "data:"} {
 			if strings.Contains(csp, bad) {
 				t.Errorf("%s: CSP %q allows %q", what, csp, bad)
 			}

@@ -21,8 +21,10 @@ const Prefix = "/console/"
 // ContentSecurityPolicy allows the console's own files and API calls to its
 // own origin, nothing inline, nothing from elsewhere, no framing. Trusted
 // Types refuse string-to-script sinks such as innerHTML, which the console
-// never uses.
-const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+// never uses. Images may also be blob: URLs, which only the page's own
+// script can make: the enrollment QR code is the PNG the API returns, shown
+// from memory (data: URLs stay refused; markup could carry those).
+const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob:; " +
 	"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; " +
 	"frame-ancestors 'none'; require-trusted-types-for 'script'"
 

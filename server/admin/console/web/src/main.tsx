@@ -7,6 +7,7 @@ import { GetStatusResponseSchema } from "@gen/msg/admin/v1/admin_pb";
 import { ResourceEditor, ResourceList } from "./resource";
 import { kinds } from "./resources";
 import { SessionContext, type Session } from "./session";
+import { DeviceDetail, DevicesView, TokenCreate, TokensView } from "./enrollment";
 import { AuditView, PolicyView, RevocationsView, StatusView } from "./views";
 import { ErrorBanner } from "./widgets";
 import "./styles.css";
@@ -82,6 +83,8 @@ function Login({ onIn }: { onIn: (who: { caller: string; role: string }) => void
 const nav: [string, string][] = [
   ["#/status", "Status"],
   ...kinds.map((k): [string, string] => [`#/${k.id}`, k.title]),
+  ["#/enrollment-tokens", "Enrollment tokens"],
+  ["#/devices", "Devices"],
   ["#/policy", "Policy tester"],
   ["#/revocations", "Revocations"],
   ["#/audit", "Audit"],
@@ -90,7 +93,8 @@ const nav: [string, string][] = [
 function Route({ hash }: { hash: string }) {
   const [path, q] = hash.replace(/^#/, "").split("?");
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
-  const saved = new URLSearchParams(q ?? "").get("saved");
+  const params = new URLSearchParams(q ?? "");
+  const saved = params.get("saved");
   const kind = kinds.find((k) => k.id === parts[0]);
   if (kind) {
     if (parts[1] === "new") return <ResourceEditor key={`${kind.id}-new`} kind={kind} />;
@@ -98,8 +102,12 @@ function Route({ hash }: { hash: string }) {
     return <ResourceList key={kind.id} kind={kind} flash={saved ? `Saved ${kind.singular} ${saved}.` : undefined} />;
   }
   switch (parts[0]) {
+    case "enrollment-tokens":
+      return parts[1] === "new" ? <TokenCreate key="token-new" /> : <TokensView key="tokens" />;
+    case "devices":
+      return parts[1] ? <DeviceDetail key={`device-${parts[1]}`} id={parts[1]} /> : <DevicesView key="devices" />;
     case "policy":
-      return <PolicyView />;
+      return <PolicyView key={`policy-${params.get("device") ?? ""}`} device={params.get("device") ?? ""} />;
     case "revocations":
       return <RevocationsView />;
     case "audit":

@@ -26,8 +26,10 @@ import {
   RecordKindSchema,
   RevocationSchema,
   type AuditRecord,
+  type Device,
   type Revocation,
 } from "@gen/msg/admin/v1/resources_pb";
+import { identityText, listDevices } from "./enrollment";
 import { useSession, viewerNote } from "./session";
 import { ErrorBanner } from "./widgets";
 
@@ -442,8 +444,21 @@ const splitList = (s: string) =>
     .map((x) => x.trim())
     .filter(Boolean);
 
-export function PolicyView() {
+/** The identity fields a device's certificate presents. */
+const deviceIdentity = (d: Device) => ({
+  principalId: d.identity?.spiffeId || d.identity?.commonName || "",
+  commonName: d.identity?.commonName ?? "",
+  organizations: d.identity?.organizations.join(", ") ?? "",
+  organizationalUnits: d.identity?.organizationalUnits.join(", ") ?? "",
+  spiffeId: d.identity?.spiffeId ?? "",
+  fingerprintSha256: d.certificate?.fingerprintSha256 ?? "",
+});
+
+/** The policy tester; device, when set, is the id of the device whose identity it starts with. */
+export function PolicyView({ device = "" }: { device?: string }) {
   const [id, setId] = useState({ principalId: "", commonName: "", organizations: "", organizationalUnits: "", spiffeId: "", fingerprintSha256: "" });
+  const [devices, setDevices] = useState<Device[]>([]);
+  const [picked, setPicked] = useState(device);
   const [req, setReq] = useState({ host: "", method: "GET", path: "/" });
   const [hosts, setHosts] = useState<string[]>([]);
   const [result, setResult] = useState<EvaluatePolicyResponse | null>(null);
@@ -453,7 +468,22 @@ export function PolicyView() {
       (r) => setHosts(r.hosts.map((h) => h.name)),
       () => {},
     );
+    // Without enrollment, or for a caller who may not list devices, the
+    // picker simply stays empty.
+    listDevices().then(
+      (ds) => {
+        setDevices(ds);
+        const d = ds.find((x) => x.id === device);
+        if (d) setId(deviceIdentity(d));
+      },
+      () => {},
+    );
   }, []);
+  const pick = (devId: string) => {
+    setPicked(devId);
+    const d = devices.find((x) => x.id === devId);
+    if (d) setId(deviceIdentity(d));
+  };
   const evaluate = async (ev: Event) => {
     ev.preventDefault();
     const msg = create(EvaluatePolicyRequestSchema, {
@@ -494,6 +524,21 @@ export function PolicyView() {
       <form class="panel two" onSubmit={evaluate} aria-label="Policy test">
         <fieldset>
           <legend>Caller (from its client certificate)</legend>
+          <div class="field">
+            <label for="pt-device">Device</label>
+            <select id="pt-device" name="device" value={picked} onChange={(e) => pick(e.currentTarget.value)} aria-describedby="pt-device-help">
+              <option value="">none: enter the identity</option>
+              {devices.map((d) => (
+                <option value={d.id}>
+                  {d.id} · {identityText(d.identity)}
+                  {d.description ? ` · ${d.description}` : ""}
+                </option>
+              ))}
+            </select>
+            <p class="help" id="pt-device-help">
+              An enrolled device's identity and current certificate fill the fields below.
+            </p>
+          </div>
           {idField("principalId", "Principal id", "The SPIFFE ID when there is one, else the CN; or fill in the fields below.")}
           {idField("commonName", "Common name (CN)")}
           {idField("organizations", "Organizations (O)", "Comma-separated.")}
