@@ -176,9 +176,9 @@ check-console: console ## fail when the committed console build differs from its
 test-console: check-console ## the console in headless Chromium (Debian's, installed when missing) against a dev gateway
 	bash scripts/chromium.sh
 	mkdir -p $(CONSOLE_E2E)/bin
-	$(GO) build -o $(CONSOLE_E2E)/bin/ ./cmd/msg-gateway ./server/admin/console/e2e/forward
+	$(GO) build -o $(CONSOLE_E2E)/bin/ ./cmd/msg-gateway ./server/admin/console/e2e/forward ./cmd/msg-enroll
 	rm -rf $(CONSOLE_E2E)/screenshots
-	cd $(CONSOLE_WEB) && MSG_GATEWAY=$(CURDIR)/$(CONSOLE_E2E)/bin/msg-gateway MSG_FORWARD=$(CURDIR)/$(CONSOLE_E2E)/bin/forward \
+	cd $(CONSOLE_WEB) && MSG_GATEWAY=$(CURDIR)/$(CONSOLE_E2E)/bin/msg-gateway MSG_FORWARD=$(CURDIR)/$(CONSOLE_E2E)/bin/forward MSG_ENROLL=$(CURDIR)/$(CONSOLE_E2E)/bin/msg-enroll \
 	  MSG_SCREENSHOTS=$(CURDIR)/$(CONSOLE_E2E)/screenshots npm run --silent e2e
 
 .PHONY: console-screenshots

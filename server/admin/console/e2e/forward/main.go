@@ -4,6 +4,7 @@
 // its policy tester predicted) is what the data plane does.
 //
 //	forward -addr 127.0.0.1:8443 -dir .dev -as alice GET https://demo.internal/hello
+//	forward -store DIR GET https://demo.internal/hello  (an identity msg-enroll --dir DIR enrolled)
 package main
 
 import (
@@ -34,19 +35,27 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8443", "the gateway's gRPC address")
 	dir := flag.String("dir", ".dev", "the dev mode's directory (ca.pem and the identities' certificates)")
 	as := flag.String("as", "alice", "the identity: DIR/NAME.pem and DIR/NAME-key.pem")
+	store := flag.String("store", "", "an enrolled identity's store directory instead of -as (its gateway address and trust anchor too)")
 	flag.Parse()
 	if flag.NArg() != 2 {
 		fmt.Fprintln(os.Stderr, "usage: forward [flags] METHOD URL")
 		os.Exit(2)
 	}
-	out := run(*addr, *dir, *as, flag.Arg(0), flag.Arg(1))
+	var opts []client.Option
+	if *store != "" {
+		*addr = "" // the store's
+		opts = append(opts, client.WithIdentityStore(client.NewFileStore(*store)))
+	} else {
+		opts = append(opts,
+			client.WithCertificateFiles(filepath.Join(*dir, *as+".pem"), filepath.Join(*dir, *as+"-key.pem")),
+			client.WithRootCAFile(filepath.Join(*dir, "ca.pem")))
+	}
+	out := run(*addr, flag.Arg(0), flag.Arg(1), opts...)
 	_ = json.NewEncoder(os.Stdout).Encode(out)
 }
 
-func run(addr, dir, as, method, url string) outcome {
-	t, err := client.New(addr,
-		client.WithCertificateFiles(filepath.Join(dir, as+".pem"), filepath.Join(dir, as+"-key.pem")),
-		client.WithRootCAFile(filepath.Join(dir, "ca.pem")))
+func run(addr, method, url string, opts ...client.Option) outcome {
+	t, err := client.New(addr, opts...)
 	if err != nil {
 		return outcome{Error: err.Error()}
 	}

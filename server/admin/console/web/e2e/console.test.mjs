@@ -1,7 +1,9 @@
 // End-to-end tests of the admin console in headless Chromium (Debian's, driven
 // by playwright-core) against a real dev-mode gateway on free ports. Requests
 // through the data plane are made by a small Go program with the Go client
-// (../e2e/forward). `make test-console` builds both and runs this file.
+// (../e2e/forward); devices enroll with the bundle read from the page's QR
+// code through cmd/msg-enroll (dev mode's enrollment listener, on a free
+// port). `make test-console` builds all three and runs this file.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFile } from "node:child_process";
@@ -11,9 +13,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { chromium } from "playwright-core";
+import jsQR from "jsqr";
+import { PNG } from "pngjs";
 
 const gatewayBin = need("MSG_GATEWAY");
 const forwardBin = need("MSG_FORWARD");
+const enrollBin = need("MSG_ENROLL");
 const shots = need("MSG_SCREENSHOTS");
 const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const run = promisify(execFile);
@@ -405,5 +410,140 @@ test("signing out forgets the token", async () => {
   assert.equal(await page.evaluate(() => sessionStorage.length), 0);
   await page.reload();
   await page.getByLabel("Admin token").waitFor();
+  await page.close();
+});
+
+/** Reads the QR code the page shows, from the pixels on screen, as a phone would. */
+async function scanQR(locator) {
+  const png = PNG.sync.read(await locator.screenshot());
+  const code = jsQR(new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.length), png.width, png.height);
+  assert.ok(code, "no QR code found in the page's image");
+  return code.data;
+}
+
+test("enrollment: create a token, enroll from its QR code, call, delete the device", async () => {
+  const page = await signIn(editorToken, "#/enrollment-tokens");
+  await page.getByRole("heading", { name: "Enrollment tokens" }).waitFor();
+  await page.getByRole("button", { name: "New enrollment token" }).click();
+  await page.getByLabel("Common name (CN)").fill("carol");
+  await page.getByLabel("Organizational units (OU)").fill("mobile");
+  await page.getByLabel("Valid for").fill("2h");
+  await page.getByLabel("Uses").fill("1");
+  await page.getByLabel("Certificate lifetime").fill("24h");
+  await page.getByLabel("Description").fill("Carol's phone (e2e)");
+  await shot(page, "12-enrollment-token-new");
+  await page.getByRole("button", { name: "Create token" }).click();
+  const oneTime = page.getByRole("region", { name: "Enrollment bundle" });
+  await oneTime.waitFor();
+  const tokenId = (await page.getByRole("heading", { name: /^Enrollment token et-/ }).innerText()).replace("Enrollment token ", "");
+  const qr = oneTime.getByRole("img", { name: "The enrollment bundle as a QR code" });
+  await qr.waitFor();
+  await eventually("the QR image to load", () => qr.evaluate((img) => img.complete && img.naturalWidth > 0));
+  assert.match(await qr.getAttribute("src"), /^blob:/);
+  await shot(page, "13-enrollment-bundle");
+  const bundle = await scanQR(qr);
+  assert.match(bundle, /^msg-enroll:\/\/127\.0\.0\.1:\d+\/\?s=[\w-]+&pin=sha256:[\w-]+$/);
+  assert.equal(bundle, await oneTime.locator('[data-field="bundle"]').innerText(), "the QR code carries the bundle the page shows");
+  assert.equal(new URL(bundle).searchParams.get("s"), await oneTime.locator('[data-field="secret"]').innerText());
+
+  // Done: the secret is gone from the page; the list shows the token without it.
+  await page.getByRole("button", { name: "Done: forget the secret" }).click();
+  const tokenRow = page.locator(`tr[data-key="${tokenId}"]`);
+  await tokenRow.waitFor();
+  assert.match(await tokenRow.innerText(), /CN=carol, OU=mobile[\s\S]*0 of 1[\s\S]*Carol's phone/);
+  assert.ok(!(await page.content()).includes(new URL(bundle).searchParams.get("s")), "the secret is shown once only");
+  await shot(page, "14-enrollment-tokens");
+
+  // The device: enroll with what the QR code said, then call a host a rule allows.
+  const phone = join(dir, "carol-phone");
+  const said = (await run(enrollBin, ["--dir", phone, bundle])).stdout;
+  const m = /device (dv-[0-9a-f]{16}) as (.*)/.exec(said);
+  assert.ok(m, `msg-enroll said: ${said}`);
+  const enrolled = { deviceId: m[1], subject: m[2] };
+  assert.match(enrolled.subject, /CN=carol/);
+  const ok = await eventually("carol's call", async () => {
+    const { stdout } = await run(forwardBin, ["-store", phone, "GET", "https://demo.internal/hello"]);
+    const r = JSON.parse(stdout);
+    return r.status === 200 ? r : null;
+  });
+  assert.match(ok.body, /carol/, `the demo host sees carol: ${ok.body}`);
+  // The secret was single-use: the token is gone.
+  await page.reload();
+  await page.getByRole("heading", { name: "Enrollment tokens" }).waitFor();
+  await page.locator("table.data").or(page.getByText("No enrollment tokens.")).waitFor();
+  assert.equal(await tokenRow.count(), 0, "the spent single-use token is gone");
+
+  // The device in the console: list, details, then pick it in the policy tester.
+  await page.getByRole("link", { name: "Devices" }).click();
+  const row = page.locator(`tr[data-key="${enrolled.deviceId}"]`);
+  await row.waitFor();
+  assert.match(await row.innerText(), /CN=carol, OU=mobile[\s\S]*never[\s\S]*Carol's phone/);
+  await shot(page, "15-devices");
+  await row.getByRole("link", { name: "Details" }).click();
+  await page.getByRole("heading", { name: `Device ${enrolled.deviceId}` }).waitFor();
+  assert.match(await page.locator('[data-field="certificate"]').innerText(), /SHA-256 [0-9a-f]{64}/);
+  await shot(page, "16-device-details");
+
+  await page.getByRole("link", { name: "Policy tester" }).click();
+  await page.getByLabel("Device", { exact: true }).selectOption(enrolled.deviceId);
+  assert.equal(await page.getByLabel("Principal id", { exact: true }).inputValue(), "carol");
+  assert.equal(await page.getByLabel("Organizational units (OU)").inputValue(), "mobile");
+  assert.match(await page.getByLabel("Certificate SHA-256").inputValue(), /^[0-9a-f]{64}$/);
+  await page.getByLabel("Host", { exact: true }).fill("demo.internal");
+  await page.getByLabel("Path", { exact: true }).fill("/hello");
+  await page.getByRole("button", { name: "Evaluate" }).click();
+  const verdict = page.getByRole("status", { name: "Decision" });
+  await verdict.waitFor();
+  assert.equal(await verdict.getAttribute("data-decision"), "allow");
+  assert.equal(await verdict.locator('[data-field="rule"]').innerText(), "carol-demo");
+  await shot(page, "17-policy-tester-device");
+
+  // Delete the device in the console: its next call is refused.
+  await page.getByRole("link", { name: "Devices" }).click();
+  await row.getByRole("button", { name: "Delete" }).click();
+  await page.getByRole("button", { name: `Really delete ${enrolled.deviceId} and revoke it` }).click();
+  await page.getByRole("status").filter({ hasText: `Deleted device ${enrolled.deviceId}: its certificates are revoked.` }).waitFor();
+  assert.equal(await row.count(), 0);
+  const refused = await eventually("carol's device to be refused", async () => {
+    const { stdout } = await run(forwardBin, ["-store", phone, "GET", "https://demo.internal/hello"]);
+    const r = JSON.parse(stdout);
+    return r.status === undefined ? r : null;
+  });
+  assert.ok(refused.code, `carol's device after its deletion: ${JSON.stringify(refused)}`);
+  await page.close();
+});
+
+test("enrollment: a token deleted in the console, and a viewer changes nothing", async () => {
+  const created = await api("POST", "/v1/enrollmentTokens", editorToken, { identity: { commonName: "dave" }, description: "to delete" });
+  assert.equal(created.status, 200);
+  const t = created.json.enrollmentToken;
+
+  // A viewer sees the token and cannot create or delete.
+  const viewer = await signIn(viewerToken, "#/enrollment-tokens");
+  await viewer.locator(`tr[data-key="${t.id}"]`).waitFor();
+  assert.equal(await viewer.getByRole("button", { name: "New enrollment token" }).isDisabled(), true);
+  assert.equal(await viewer.locator(`tr[data-key="${t.id}"]`).getByRole("button", { name: "Delete" }).isDisabled(), true);
+  await shot(viewer, "18-viewer-enrollment-tokens");
+  await viewer.goto(`${adminURL}/console/#/enrollment-tokens/new`);
+  assert.equal(await viewer.getByRole("button", { name: "Create token" }).isDisabled(), true);
+  assert.equal(await viewer.getByLabel("Common name (CN)").isDisabled(), true);
+  const refused = await viewer.evaluate(async (id) => {
+    const token = sessionStorage.getItem("msg-admin-token");
+    const h = { Authorization: `Bearer ${token}`, "Content-Type": "application/json" };
+    const post = await fetch("/v1/enrollmentTokens", { method: "POST", headers: h, body: JSON.stringify({ identity: { commonName: "eve" } }) });
+    const del = await fetch(`/v1/enrollmentTokens/${id}?etag=1`, { method: "DELETE", headers: h });
+    const dev = await fetch("/v1/devices/dv-0000000000000000?etag=1", { method: "DELETE", headers: h });
+    return [post.status, del.status, dev.status];
+  }, t.id);
+  assert.deepEqual(refused, [403, 403, 403]);
+  await viewer.close();
+
+  // The editor deletes it; its secret then enrolls nobody.
+  const page = await signIn(editorToken, "#/enrollment-tokens");
+  const row = page.locator(`tr[data-key="${t.id}"]`);
+  await row.getByRole("button", { name: "Delete" }).click();
+  await page.getByRole("button", { name: `Really delete ${t.id}` }).click();
+  await page.getByRole("status").filter({ hasText: `Deleted enrollment token ${t.id}` }).waitFor();
+  await assert.rejects(run(enrollBin, ["--dir", join(dir, "dave-phone"), created.json.bundle]), /ENROLLMENT_REFUSED|Unauthenticated|refused/i);
   await page.close();
 });
