@@ -27,9 +27,10 @@ internal class Attempt(
 ) {
     /**
      * The request's headers were handed to a connection. Conservative, as the Go client: a stream
-     * on a connection that then died counts as sent, even one the gateway refused unprocessed in a
-     * drain: in the drain test, POSTs whose streams grpc-okhttp ended with "Received Goaway" had
-     * reached the internal host, so sending such streams again would send some POSTs twice.
+     * on a connection that then died counts as sent, even one the gateway refused unprocessed.
+     * After a GOAWAY, grpc-okhttp ends a stream above its last-stream-id and a stream the gateway
+     * took but whose connection then died with the same status ("Received Goaway"), and only the
+     * second may have reached the internal host.
      */
     @Volatile
     var sent = false

@@ -47,8 +47,8 @@ class DevGateway(serveConfig: String? = null) : AutoCloseable {
     /** The gRPC address, host:port. */
     val grpcAddress: String get() = "$grpcHost:$grpcPort"
 
-    /** Stops the gateway (SIGTERM: it drains) and waits for it to exit. */
-    fun stop() = stop(process)
+    /** Stops the gateway (SIGTERM: it drains) and waits for it to exit; returns its exit status. */
+    fun stop(): Int = stop(process)
 
     /**
      * Starts `msg-gateway serve` again on the same config and data after [stop] (a gateway made
@@ -145,12 +145,17 @@ class DevGateway(serveConfig: String? = null) : AutoCloseable {
         return ticks * 1_000_000_000L / 100 // USER_HZ is 100 on Linux
     }
 
-    private fun stop(p: Process) {
-        p.destroy() // SIGTERM to this PID: the gateway drains and exits
+    private fun stop(p: Process): Int {
+        // SIGTERM to this PID: the gateway drains and exits. Through the ProcessHandle, because
+        // Process.destroy() also closes the pipe the gateway logs into, and the gateway's next log
+        // line (a call that finishes in the drain) then kills it with SIGPIPE, cutting off the
+        // calls it was still answering.
+        p.toHandle().destroy()
         if (!p.waitFor(30, TimeUnit.SECONDS)) {
             p.destroyForcibly()
             p.waitFor(30, TimeUnit.SECONDS)
         }
+        return p.exitValue()
     }
 
     override fun close() {
