@@ -112,6 +112,10 @@ func serve(cfgPath string, cfg *configv1.Config, opts server.Options) error {
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
 		opts.Logger.Warn("tracing: export failed", "error", err.Error())
 	}))
+	// A closed stdout or stderr (the log's reader, a supervisor or log
+	// shipper, went away) must not kill a gateway with calls in flight, as
+	// Go's default SIGPIPE does: log writes fail with EPIPE instead.
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	context.AfterFunc(ctx, stop)
