@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 const pkg = join(dirname(fileURLToPath(import.meta.url)), "..");
 const from = join(pkg, "..", "..", "gen", "ts");
 const to = join(pkg, "src", "gen");
-const files = ["msg/gateway/v1/gateway_pb.ts", "google/rpc/error_details_pb.ts"];
+const files = ["msg/gateway/v1/gateway_pb.ts", "msg/enroll/v1/enroll_pb.ts", "google/rpc/error_details_pb.ts"];
 
 rmSync(to, { recursive: true, force: true });
 for (const f of files) {

@@ -111,7 +111,9 @@ export const defaultTuning: Tuning = { probeAfterMs: 1000, probeWaitMs: 3000, pr
 export class Connection {
   readonly maxRequestBodyBytes: number | undefined;
   readonly tuning: Tuning;
-  private readonly dial: () => Link;
+  private dial: () => Link;
+  private readonly dialWith: (tlsOptions: tls.ConnectionOptions) => () => Link;
+  private tlsOptions: tls.ConnectionOptions;
   private cur: Link;
   private readonly links = new Set<Link>();
   private closed = false;
@@ -166,7 +168,9 @@ export class Connection {
     const settings = { pingIntervalMs, pingTimeoutMs, idleTimeoutMs, probeWaitMs: tuning.probeWaitMs };
     // The TLS connection is made here rather than by http2.connect so that
     // the link sees every connection's start and end.
-    this.dial = () => new Link(baseUrl, () => tls.connect(tlsOptions), settings, maxMessage);
+    this.dialWith = (o) => () => new Link(baseUrl, () => tls.connect(o), settings, maxMessage);
+    this.tlsOptions = tlsOptions;
+    this.dial = this.dialWith(tlsOptions);
     this.cur = this.dial();
     this.links.add(this.cur);
   }
@@ -204,10 +208,38 @@ export class Connection {
   /**
    * networkChanged sends the next call out on a new connection at once, and
    * moves the calls that wait for an answer on the old one and may be sent
-   * twice; see {@link GatewayFetch.networkChanged}.
+   * twice; see {@link GatewayFetch.networkChanged}. Calls still on a link
+   * that a renewal retired move too: that connection is as dead.
    */
   networkChanged(): void {
     this.replace(this.cur, true);
+    for (const l of this.links) l.moveAway();
+  }
+
+  /**
+   * rotate makes the calls that start from now on go out on a new link that
+   * presents the renewed certificate cert/key. The current link is retired
+   * without moving its calls: they were authorized with the old certificate,
+   * which stays valid for them, and finish there; the old link closes when
+   * the last one has ended. Each link dials with its own options and Node
+   * resumes no TLS session it was not given, so no new connection can come
+   * up on a session made with the old certificate.
+   */
+  rotate(cert: string | Buffer, key: string | Buffer): void {
+    if (this.closed) return;
+    const o: tls.ConnectionOptions = { ...this.tlsOptions, cert, key };
+    delete o.passphrase;
+    // Bad PEM fails here, before the current link is given up.
+    tls.createSecureContext(o);
+    this.tlsOptions = o;
+    this.dial = this.dialWith(o);
+    const old = this.cur;
+    const l = this.dial();
+    l.reached = old.reached;
+    this.cur = l;
+    this.links.add(l);
+    old.retire();
+    for (const x of this.links) if (x.isClosed()) this.links.delete(x);
   }
 
   /**

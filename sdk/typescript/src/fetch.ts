@@ -96,6 +96,15 @@ export function createGatewayFetch(options: GatewayFetchOptions): GatewayFetch {
 /** createGatewayFetchWith is createGatewayFetch with the connection checks' times, for tests. */
 export function createGatewayFetchWith(options: GatewayFetchOptions, tuning: Tuning): GatewayFetch {
   const conn = new Connection(options, tuning);
+  return fetchOver(conn, () => conn.close());
+}
+
+/**
+ * fetchOver is the GatewayFetch whose requests go out on conn; close is
+ * called when the fetch is closed (a renewing fetch stops its renewals too;
+ * see enrolled.ts).
+ */
+export function fetchOver(conn: Connection, close: () => void): GatewayFetch {
   let closed = false;
   const gatewayFetch = (input: string | URL | Request, init?: RequestInit): Promise<GatewayResponse> => {
     if (closed) return Promise.reject(new GatewayError(Code.Canceled, "client: the gateway fetch is closed"));
@@ -104,7 +113,7 @@ export function createGatewayFetchWith(options: GatewayFetchOptions, tuning: Tun
   return Object.assign(gatewayFetch, {
     close(): void {
       closed = true;
-      conn.close();
+      close();
     },
     networkChanged(): void {
       if (!closed) conn.networkChanged();

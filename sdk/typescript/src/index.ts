@@ -9,3 +9,7 @@
 export { createGatewayFetch, GatewayResponse, type GatewayFetch } from "./fetch.js";
 export { type GatewayFetchOptions } from "./connection.js";
 export { Code, GatewayError } from "./error.js";
+export { parseBundle, BundleError, type EnrollmentBundle } from "./bundle.js";
+export { enroll, EnrollmentPinError, type EnrollOptions } from "./enroll.js";
+export { createEnrolledFetch, CertificateExpiredError, type EnrolledFetch, type EnrolledFetchOptions, type RenewalStatus } from "./enrolled.js";
+export { FileIdentityStore, NoIdentityError, type Identity, type IdentityStore } from "./identity.js";

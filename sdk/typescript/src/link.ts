@@ -150,10 +150,26 @@ export class Link {
   /** retireNow stops new calls on the link, moves the calls that may move and closes it once no call holds it. */
   retireNow(): void {
     this.retired = true;
+    this.moveAway();
+    if (this.active === 0) this.close();
+  }
+
+  /**
+   * retire stops new calls on the link and closes it once no call holds it,
+   * leaving its calls where they are (a renewed certificate: the connection
+   * is fine); a later {@link moveAway} still moves those that may move.
+   */
+  retire(): void {
+    this.retired = true;
+    if (this.active === 0) this.close();
+  }
+
+  /** moveAway moves the calls on a retired link that may move; on the current link it does nothing. */
+  moveAway(): void {
+    if (!this.retired) return;
     const movers = this.movers;
     this.movers = undefined;
     for (const move of movers?.values() ?? []) move();
-    if (this.active === 0) this.close();
   }
 
   /** onRetire has move called when the link retires, at once if it has; the function returned undoes that. */

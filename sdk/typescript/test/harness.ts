@@ -31,7 +31,7 @@ export interface Gateway {
  * gatewayBinary returns $MSG_GATEWAY_BIN (make test-ts builds it) or builds
  * msg-gateway into a temporary directory.
  */
-function gatewayBinary(): string {
+export function gatewayBinary(): string {
   return binary("MSG_GATEWAY_BIN", "./cmd/msg-gateway", "msg-gateway");
 }
 
@@ -118,7 +118,7 @@ function killChildren(): void {
  * stop (the test runner ends a file that timed out with a signal), so that no
  * gateway outlives its test. The returned function undoes it.
  */
-function reapOnExit(child: ChildProcess): () => void {
+export function reapOnExit(child: ChildProcess): () => void {
   if (children.size === 0) {
     process.once("exit", killChildren);
     process.once("SIGTERM", onSignal);
@@ -140,7 +140,7 @@ function onSignal(signal: NodeJS.Signals): void {
   process.exit(signal === "SIGINT" ? 130 : 143);
 }
 
-async function stopChild(child: ChildProcess, dir?: string): Promise<void> {
+export async function stopChild(child: ChildProcess, dir?: string): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) {
     const exited = new Promise((resolve) => child.once("exit", resolve));
     process.kill(child.pid!, "SIGTERM");
