@@ -31,10 +31,11 @@ internal class Tuning(
  * links that calls still use.
  */
 internal class Connection(
-    private val dial: () -> Link,
+    dial: () -> Link,
     val tuning: Tuning,
 ) {
     private val lock = Any()
+    private var dial = dial // guarded by lock
 
     @Volatile
     private var cur: Link = dial()
@@ -72,8 +73,34 @@ internal class Connection(
         if (connect) l.connect()
     }
 
-    /** See [Gateway.networkChanged]. */
-    fun networkChanged() = replace(cur, true)
+    /**
+     * See [Gateway.networkChanged]. Calls still on a link that a renewal retired move too: that
+     * connection is as dead as the current one.
+     */
+    fun networkChanged() {
+        replace(cur, true)
+        for (l in synchronized(lock) { links.toList() }) l.moveAway()
+    }
+
+    /**
+     * Makes [dial] the dialer of new links (a renewed client certificate, with a TLS session cache
+     * of its own) and puts a link of it in place of the current one at once. The old link is
+     * retired without moving its calls: they finish there, and it shuts down after the last.
+     */
+    fun rotate(dial: () -> Link) {
+        val old = synchronized(lock) {
+            if (closed) return
+            this.dial = dial
+            val old = cur
+            val l = dial()
+            l.reached.set(old.reached.get())
+            cur = l
+            links.add(l)
+            links.removeAll { it !== l && it.channel.isShutdown }
+            old
+        }
+        old.retire()
+    }
 
     /**
      * Checks a connection that has been silent for [Tuning.preflightAfterMillis] before a request

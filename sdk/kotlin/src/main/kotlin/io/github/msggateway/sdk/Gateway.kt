@@ -60,23 +60,34 @@ public class Gateway private constructor(builder: Builder, keyManager: X509KeyMa
     private val config = builder.copy()
     private val uploads: ExecutorService = Executors.newCachedThreadPool(SdkThreads("upload"))
     private val timer: ScheduledExecutorService = Executors.newSingleThreadScheduledExecutor(SdkThreads("timer"))
-    private val connection: Connection
-    private val forwarder: Forwarder
+    private val trust = TlsMaterial.trustManager(anchors)
+    private val keepaliveInterval = builder.keepaliveIntervalMillis
+    private val keepaliveTimeout = builder.keepaliveTimeoutMillis
+    private val idleTimeout = builder.idleTimeoutMillis
+    private val serverName = builder.serverName
+    private val tuning = builder.tuning
+    private val connection: Connection = Connection(dialer(keyManager), tuning)
+    private val forwarder: Forwarder = Forwarder(connection, uploads, timer)
+    private val renewer: Renewer? = builder.enrolled?.let { id -> Renewer(builder.identityStore!!, id, builder.onRenewal, ::rotate) }
 
     init {
-        // One SSLContext, and so one TLS session cache, for every connection the Gateway makes: a
-        // reconnect after a network change or an idle close resumes the session.
+        renewer?.start()
+    }
+
+    /**
+     * What makes the links for one client identity. One SSLContext, and so one TLS session cache,
+     * for every connection they make: a reconnect after a network change or an idle close resumes
+     * the session. A renewed identity gets a dialer, and so a session cache, of its own (see
+     * [rotate]).
+     */
+    private fun dialer(keyManager: X509KeyManager): () -> Link {
         val tls = try {
-            SSLContext.getInstance("TLS").apply { init(arrayOf(keyManager), arrayOf(TlsMaterial.trustManager(anchors)), null) }
+            SSLContext.getInstance("TLS").apply { init(arrayOf(keyManager), arrayOf(trust), null) }
         } catch (e: GeneralSecurityException) {
             throw IOException("Gateway.Builder: TLS: $e", e)
         }
         val credentials = SslSocketFactoryChannelCredentials.create(tls.socketFactory)
-        val keepaliveInterval = builder.keepaliveIntervalMillis
-        val keepaliveTimeout = builder.keepaliveTimeoutMillis
-        val idleTimeout = builder.idleTimeoutMillis
-        val tuning = builder.tuning
-        connection = Connection({
+        return {
             val inline = InlineState()
             val channel = OkHttpChannelBuilder.forAddress(host, port, credentials)
                 .socketFactory(inline.socketFactory)
@@ -93,12 +104,28 @@ public class Gateway private constructor(builder: Builder, keyManager: X509KeyMa
                 // as never processed, and would send a POST that the gateway may have relayed a
                 // second time. The Forwarder decides what is sent again.
                 .disableRetry()
-                .apply { builder.serverName?.let { overrideAuthority(it) } }
+                .apply { serverName?.let { overrideAuthority(it) } }
                 .build()
             Link(channel, inline, timer, tuning.probeWaitMillis)
-        }, tuning)
-        forwarder = Forwarder(connection, uploads, timer)
+        }
     }
+
+    /**
+     * Sends the calls that start from now on out on a new link with a renewed identity, through a
+     * new SSLContext: a session resumed from the old one would carry the certificate it was made
+     * with. Calls in flight finish on the old link, which the old certificate keeps valid for the
+     * last third of its lifetime, and are not sent again (they were authorized, and may not be
+     * safe to repeat); the old link shuts down when the last of them has ended.
+     */
+    private fun rotate(id: Identity) {
+        connection.rotate(dialer(id.keyManager()))
+    }
+
+    /**
+     * Where the renewal of the certificate stands, for a gateway built with
+     * [Builder.identityStore]; null for one built with a fixed identity.
+     */
+    public fun renewalStatus(): RenewalStatus? = renewer?.status
 
     /**
      * The OkHttp interceptor to add with `OkHttpClient.Builder.addInterceptor` (an application
@@ -139,6 +166,7 @@ public class Gateway private constructor(builder: Builder, keyManager: X509KeyMa
      * and so do later ones.
      */
     override fun close() {
+        renewer?.close()
         connection.close()
         uploads.shutdownNow()
         timer.shutdownNow()
@@ -157,6 +185,11 @@ public class Gateway private constructor(builder: Builder, keyManager: X509KeyMa
         internal var keepaliveTimeoutMillis = DEFAULT_KEEPALIVE_TIMEOUT_MILLIS
         internal var idleTimeoutMillis = DEFAULT_IDLE_TIMEOUT_MILLIS
         internal var tuning = Tuning()
+        internal var identityStore: IdentityStore? = null
+        internal var onRenewal: ((RenewalStatus) -> Unit)? = null
+
+        /** The identity [build] loaded from [identityStore]. */
+        internal var enrolled: Identity? = null
 
         /** The gateway's host name or IP address and its gRPC port, for example 8443. */
         public fun address(host: String, port: Int): Builder = apply {
@@ -190,6 +223,24 @@ public class Gateway private constructor(builder: Builder, keyManager: X509KeyMa
         public fun clientKeyStore(keyStore: KeyStore, password: CharArray?): Builder = apply {
             identity = { TlsMaterial.keyManager(keyStore, password) }
             identityOption = "clientKeyStore"
+        }
+
+        /**
+         * The identity an enrolled device keeps in [store] (see [Enrollment.enroll]): the client
+         * certificate, the trust anchor (only it is trusted) and, unless [address] is given too, the
+         * gateway's address all come from it. The [Gateway] renews the certificate by itself at about
+         * two thirds of its lifetime, saves each new identity in [store], and sends the calls that
+         * start afterwards on a new connection with it, while calls in flight finish on the old one.
+         * A failed renewal is retried with backoff; [onRenewal] (on the renewal thread) and
+         * [Gateway.renewalStatus] tell how it stands. Replaces the other identity options.
+         */
+        @JvmOverloads
+        public fun identityStore(store: IdentityStore, onRenewal: ((RenewalStatus) -> Unit)? = null): Builder = apply {
+            identityStore = store
+            this.onRenewal = onRenewal
+            identity = null
+            anchors = null
+            identityOption = "identityStore"
         }
 
         /** The app's identity from a PKCS#12 file (certificate chain and private key). */
@@ -280,6 +331,17 @@ public class Gateway private constructor(builder: Builder, keyManager: X509KeyMa
          */
         @Throws(IOException::class)
         public fun build(): Gateway {
+            identityStore?.takeIf { identityOption == "identityStore" }?.let { store ->
+                val id = store.load()
+                enrolled = id
+                if (host == null) {
+                    val a = id.gatewayAddress
+                    address(if (a.startsWith("[")) a.substring(1, a.indexOf(']')) else a.substringBeforeLast(':'), a.substringAfterLast(':').toInt())
+                }
+                identity = { id.keyManager() }
+                val anchor = id.trustAnchor
+                anchors = { listOf(anchor) }
+            }
             checkNotNull(host) { "Gateway.Builder: no address" }
             val identity = checkNotNull(identity) {
                 "Gateway.Builder: no client identity (the gateway accepts mutual TLS only): use clientPem, clientPkcs12, clientKeyStore or clientKeyManager"
@@ -311,6 +373,8 @@ public class Gateway private constructor(builder: Builder, keyManager: X509KeyMa
             it.keepaliveTimeoutMillis = keepaliveTimeoutMillis
             it.idleTimeoutMillis = idleTimeoutMillis
             it.tuning = tuning
+            it.identityStore = identityStore
+            it.onRenewal = onRenewal
         }
     }
 

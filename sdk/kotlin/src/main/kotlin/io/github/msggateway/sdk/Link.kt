@@ -158,12 +158,28 @@ internal class Link(
      * sides sees the other.
      */
     fun retireNow() {
+        retired.set(true)
+        moveAway()
+        if (active.get() == 0L) close()
+    }
+
+    /**
+     * Stops new calls on the link and closes it once no call holds it, leaving its calls where
+     * they are (a renewed certificate: the connection itself is fine); a later [moveAway] still
+     * moves those that may move.
+     */
+    fun retire() {
+        retired.set(true)
+        if (active.get() == 0L) close()
+    }
+
+    /** Moves the calls on a retired link that may move; on the current link it does nothing. */
+    fun moveAway() {
         val moving = synchronized(lock) {
-            retired.set(true)
+            if (!retired.get()) return
             movers.also { movers = null }
         }
         moving?.values?.forEach { it() }
-        if (active.get() == 0L) close()
     }
 
     /** Has [move] called when the link retires, at once if it has; the function returned undoes that. */

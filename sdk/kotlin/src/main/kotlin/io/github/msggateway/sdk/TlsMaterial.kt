@@ -63,7 +63,7 @@ internal object TlsMaterial {
         return blocks.map { cf.generateCertificate(ByteArrayInputStream(it)) as X509Certificate }
     }
 
-    private fun privateKey(file: File): PrivateKey {
+    fun privateKey(file: File): PrivateKey {
         val der = pemBlocks(file, "PRIVATE KEY").singleOrNull()
             ?: throw IOException(
                 "$file: want exactly one PEM \"PRIVATE KEY\" (PKCS#8) block; convert others with " +

@@ -18,7 +18,7 @@ import okhttp3.RequestBody.Companion.toRequestBody
  * runs as `msg-gateway serve` on that config with [serveConfig] appended (dev mode's demo host is
  * gone then: register an upstream with [addHost]).
  */
-class DevGateway(serveConfig: String? = null) : AutoCloseable {
+class DevGateway(serveConfig: String? = null, beforeServe: (File) -> Unit = {}) : AutoCloseable {
     val dir: File = Files.createTempDirectory("msg-dev").toFile()
     var process: Process
     var grpcHost: String
@@ -31,6 +31,7 @@ class DevGateway(serveConfig: String? = null) : AutoCloseable {
         var (p, addrs) = startDev()
         if (serveConfig != null) {
             stop(p)
+            beforeServe(dir)
             File(dir, "gateway.yaml").appendText("\n" + serveConfig + "\n")
             p = ProcessBuilder(binary.path, "serve", "--config", File(dir, "gateway.yaml").path)
                 .directory(root).redirectErrorStream(true).start()
@@ -118,12 +119,17 @@ class DevGateway(serveConfig: String? = null) : AutoCloseable {
         )
     }
 
-    private fun post(path: String, json: String) {
+    /** POSTs [json] to the admin REST API and returns the response body. */
+    fun post(path: String, json: String): String {
         val req = Request.Builder().url(adminUrl + path)
             .header("Authorization", "Bearer $adminToken")
             .post(json.toRequestBody("application/json".toMediaType()))
             .build()
-        admin.newCall(req).execute().use { check(it.isSuccessful) { "POST $path: ${it.code} ${it.body.string()}" } }
+        return admin.newCall(req).execute().use {
+            val body = it.body.string()
+            check(it.isSuccessful) { "POST $path: ${it.code} $body" }
+            body
+        }
     }
 
     /** The value of a Prometheus counter on the admin listener's /metrics, summed over the lines that contain all of [labels]. */
