@@ -118,26 +118,12 @@ func (ca *CA) IssueCA(commonName string) (*CA, error) {
 }
 
 // KeyPEM returns the CA's private key in PKCS#8 PEM form.
-func (ca *CA) KeyPEM() []byte {
-	der, err := x509.MarshalPKCS8PrivateKey(ca.Key)
-	if err != nil {
-		panic(err) // an ECDSA key always marshals
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
-}
+func (ca *CA) KeyPEM() []byte { return keyPEM(ca.Key) }
 
 // WriteFiles writes the CA's certificate and key as dir/name.pem and
 // dir/name-key.pem (mode 0600) and returns both paths.
 func (ca *CA) WriteFiles(dir, name string) (certFile, keyFile string, err error) {
-	certFile = filepath.Join(dir, name+".pem")
-	keyFile = filepath.Join(dir, name+"-key.pem")
-	if err := os.WriteFile(certFile, ca.CertPEM(), 0o644); err != nil {
-		return "", "", err
-	}
-	if err := os.WriteFile(keyFile, ca.KeyPEM(), 0o600); err != nil {
-		return "", "", err
-	}
-	return certFile, keyFile, nil
+	return writePair(dir, name, ca.CertPEM(), ca.KeyPEM())
 }
 
 // Issue signs a new leaf certificate.
@@ -224,23 +210,32 @@ func (l *Leaf) TLSCertificate() tls.Certificate {
 func (l *Leaf) CertPEM() []byte { return CertPEM(l.Cert) }
 
 // KeyPEM returns the leaf's private key in PKCS#8 PEM form.
-func (l *Leaf) KeyPEM() []byte {
-	der, err := x509.MarshalPKCS8PrivateKey(l.Key)
+func (l *Leaf) KeyPEM() []byte { return keyPEM(l.Key) }
+
+// WriteFiles writes the leaf's certificate and key as dir/name.pem and
+// dir/name-key.pem (mode 0600) and returns both paths.
+func (l *Leaf) WriteFiles(dir, name string) (certFile, keyFile string, err error) {
+	return writePair(dir, name, l.CertPEM(), l.KeyPEM())
+}
+
+// keyPEM returns key in PKCS#8 PEM form.
+func keyPEM(key *ecdsa.PrivateKey) []byte {
+	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		panic(err) // an ECDSA key always marshals
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 }
 
-// WriteFiles writes the leaf's certificate and key as dir/name.pem and
-// dir/name-key.pem (mode 0600) and returns both paths.
-func (l *Leaf) WriteFiles(dir, name string) (certFile, keyFile string, err error) {
+// writePair writes certPEM as dir/name.pem and keyPEM as dir/name-key.pem
+// (mode 0600) and returns both paths.
+func writePair(dir, name string, certPEM, keyPEM []byte) (certFile, keyFile string, err error) {
 	certFile = filepath.Join(dir, name+".pem")
 	keyFile = filepath.Join(dir, name+"-key.pem")
-	if err := os.WriteFile(certFile, l.CertPEM(), 0o644); err != nil {
+	if err := os.WriteFile(certFile, certPEM, 0o644); err != nil {
 		return "", "", err
 	}
-	if err := os.WriteFile(keyFile, l.KeyPEM(), 0o600); err != nil {
+	if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
 		return "", "", err
 	}
 	return certFile, keyFile, nil
