@@ -206,7 +206,7 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 3s; try FUZZTIME=2m)
 	  done; done
 
 .PHONY: mutants
-mutants: ## break each security promise on purpose; fail unless its tests notice (MUTANTS=REGEXP: a subset)
+mutants: assertion-verifier ## break each security promise on purpose; fail unless its tests notice (MUTANTS=REGEXP: a subset)
 	GO=$(GO) $(GO) run ./scripts/mutants $(if $(MUTANTS),-run '$(MUTANTS)')
 
 .PHONY: build

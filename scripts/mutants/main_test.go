@@ -265,3 +265,14 @@ func TestSecurityDocNamesEveryMutant(t *testing.T) {
 		}
 	}
 }
+
+// TestTopLevelSkips: a skipped kill test is caught at the baseline (it
+// would pass with any mutant); a skipped subtest is not.
+func TestTopLevelSkips(t *testing.T) {
+	out := "=== RUN   TestA\n    a_test.go:3: no node\n--- SKIP: TestA (0.00s)\n" +
+		"=== RUN   TestB\n    --- SKIP: TestB/ipv6 (0.00s)\n--- PASS: TestB (0.01s)\n--- SKIP: \nPASS\n"
+	got := topLevelSkips(out)
+	if len(got) != 1 || got[0] != "--- SKIP: TestA (0.00s)" {
+		t.Errorf("topLevelSkips = %q, want only TestA's line", got)
+	}
+}

@@ -116,9 +116,9 @@ func hashFile(path string) ([32]byte, error) {
 
 // runTests runs a test binary in its package's directory, as go test does,
 // and reports whether it passed and what failed.
-func (r *runner) runTests(ctx context.Context, bin, pkg, pattern string) (passed bool, failures []string, output string, err error) {
+func (r *runner) runTests(ctx context.Context, bin, pkg, pattern string, verbose bool) (passed bool, failures []string, output string, err error) {
 	args := []string{"-test.run=" + pattern, "-test.count=1", "-test.timeout=" + r.timeout.String()}
-	if r.verbose {
+	if verbose || r.verbose {
 		args = append(args, "-test.v")
 	}
 	cmd := exec.CommandContext(ctx, bin, args...)
@@ -135,6 +135,21 @@ func (r *runner) runTests(ctx context.Context, bin, pkg, pattern string) (passed
 	default:
 		return false, nil, out.String(), fmt.Errorf("running %s: %w", pkg, runErr)
 	}
+}
+
+// topLevelSkips returns the "--- SKIP" lines of top-level tests in verbose
+// test output (subtests may skip cases on purpose).
+func topLevelSkips(out string) []string {
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		l = strings.TrimSpace(l)
+		name, ok := strings.CutPrefix(l, "--- SKIP: ")
+		test, _, _ := strings.Cut(name, " ")
+		if ok && !strings.Contains(test, "/") {
+			lines = append(lines, l)
+		}
+	}
+	return lines
 }
 
 // failureLines picks what says why a test binary failed.
@@ -195,13 +210,19 @@ func (r *runner) baseline(ctx context.Context, mutants []Mutant) error {
 			if !hasTestName(string(listed)) {
 				return fmt.Errorf("baseline: %s matches no test (mutant %s)", k, m.ID)
 			}
-			passed, failures, out, err := r.runTests(ctx, bin, k.Pkg, k.Run)
+			// Verbose, to see skips: a test that skips (a tool it needs is
+			// missing) passes with or without the mutant and so kills none.
+			passed, failures, out, err := r.runTests(ctx, bin, k.Pkg, k.Run, true)
 			if err != nil {
 				return fmt.Errorf("baseline: %w", err)
 			}
 			if !passed {
 				return fmt.Errorf("baseline: %s fails without any mutant, so it cannot judge one:\n  %s\n%s",
 					k, strings.Join(failures, "\n  "), head(out, 40))
+			}
+			if skips := topLevelSkips(out); len(skips) > 0 {
+				return fmt.Errorf("baseline: %s skips without any mutant, so it cannot judge one (mutant %s):\n  %s\n%s",
+					k, m.ID, strings.Join(skips, "\n  "), head(out, 40))
 			}
 		}
 	}
@@ -319,7 +340,7 @@ func (r *runner) run(ctx context.Context, m Mutant) (res Result) {
 	}
 	res.Status = Killed
 	for _, k := range m.Kill {
-		passed, failures, out, err := r.runTests(ctx, bins[k.Pkg], k.Pkg, k.Run)
+		passed, failures, out, err := r.runTests(ctx, bins[k.Pkg], k.Pkg, k.Run, false)
 		if err != nil {
 			res.Status, res.Detail = Failed, err.Error()
 			return res
